@@ -1,0 +1,143 @@
+import type {
+  ChangeRow,
+  Checkpoint,
+  DeadLetter,
+  Lease,
+  LeaseConflict,
+  RecordWrite,
+  RunCounters,
+  RunRecord,
+  RunStatus,
+  StoredDeadLetter,
+  StoredRecord,
+  StoredRecordState,
+  StreamState,
+  StreamStatus,
+} from './types.ts';
+
+/**
+ * The store keeps the synced records and everything needed to resume: state, runs, the change log
+ * and dead letters. SQLite and PostgreSQL implement it; both pass `stores/store.contract.ts`.
+ *
+ * It is split into narrow parts so each caller depends on what it uses: the engine writes through
+ * `RecordStore`, `LeaseStore` and `RunLog`; the CLI reads through `StoreInspector`.
+ *
+ * Layout (both stores): one table per stream, named after it, with `_key` (primary key), `_data`,
+ * `_hash`, `_version`, `_cursor`, `_first_synced_at`, `_synced_at`, `_deleted_at`, `_run_id`; and
+ * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_failed`, `syncline_schema`.
+ *
+ * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests.
+ */
+export interface Store extends StoreLifecycle, RecordStore, LeaseStore, RunLog, StoreInspector {
+  readonly capabilities: StoreCapabilities;
+}
+
+export interface StoreCapabilities {
+  /** 'sqlite' | 'postgres' */
+  readonly kind: string;
+  /** Inserts of keys known absent use a bulk path (COPY) rather than upserts. */
+  readonly bulkInsert: boolean;
+}
+
+export interface StoreLifecycle {
+  /** Connects and applies pending migrations. Throws `StoreUnavailableError` with one clear line. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface PageCommit {
+  readonly stream: string;
+  readonly runId: string;
+  /** Fencing: the commit is refused with `LeaseLostError` unless this epoch is still current. */
+  readonly lease: Lease;
+  /** Rows to write. The change log gets one row per write, in this order. */
+  readonly writes: readonly RecordWrite[];
+  readonly deadLetters: readonly DeadLetter[];
+  /** The stream's checkpoint after this page. */
+  readonly checkpoint: Checkpoint;
+  /** The newest cursor value seen so far, if it moved; `null` leaves the stored one. */
+  readonly newestCursor: string | null;
+  /** Added to the run's counters. */
+  readonly counters: Partial<RunCounters>;
+  /** Commit time: `_synced_at`, `_first_synced_at` for inserts, `_deleted_at` for deletes. */
+  readonly at: string;
+}
+
+export interface RecordStore {
+  /** Creates the stream's table and its `syncline_state` row if missing. Idempotent. */
+  ensureStream(stream: string): Promise<void>;
+  /** The stored hash/version/deleted state of those keys that exist. Keys absent are not in the map. */
+  lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>>;
+  /**
+   * In ONE transaction: check the lease epoch, write the rows, append the change-log rows, insert the
+   * dead letters, set the checkpoint (and newest cursor), add the counters to the run.
+   * Nothing is written when any part fails.
+   */
+  commitPage(commit: PageCommit): Promise<void>;
+}
+
+export interface AcquireLease {
+  readonly stream: string;
+  /** Who asks: `host:pid:random`. */
+  readonly holder: string;
+  readonly ttlMs: number;
+  readonly at: string;
+  /** Take the lease even if this holder still has it live (its process is known to be dead). */
+  readonly takeOverFrom?: string;
+}
+
+export interface LeaseStore {
+  /**
+   * Grants the lease when it is free, expired, already ours, or held by `takeOverFrom`; each grant to
+   * a different holder (or after expiry) increments the epoch. Otherwise returns the conflict.
+   */
+  acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }>;
+  /** Extends a live lease. Throws `LeaseLostError` if the epoch is no longer current. */
+  renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease>;
+  /** Frees the lease if still ours (no error otherwise). */
+  releaseLease(lease: Lease): Promise<void>;
+}
+
+export interface StartRun {
+  readonly runId: string;
+  readonly stream: string;
+  readonly lease: Lease;
+  readonly at: string;
+  readonly checkpointBefore: Checkpoint;
+}
+
+export interface FinishRun {
+  readonly runId: string;
+  readonly status: Exclude<RunStatus, 'running'>;
+  readonly at: string;
+  readonly error: string | null;
+  /** Counters not yet committed with a page (e.g. requests of a final empty page). */
+  readonly counters: Partial<RunCounters>;
+}
+
+export interface RunLog {
+  startRun(args: StartRun): Promise<void>;
+  /** Sets the end status; `checkpointAfter` is read from the stream's state at that moment. */
+  finishRun(args: FinishRun): Promise<void>;
+  /**
+   * Closes the stream's runs still marked `running` (their process died) as `failed` with `error`.
+   * Called by the lease holder, who knows no other run of the stream is alive. Returns how many.
+   */
+  closeAbandonedRuns(stream: string, at: string, error: string): Promise<number>;
+  /** Newest first. */
+  listRuns(args: { stream?: string; limit: number }): Promise<RunRecord[]>;
+}
+
+export interface StoreInspector {
+  getState(stream: string): Promise<StreamState | null>;
+  /** Every stream with a state row, by name. */
+  listStreams(): Promise<StreamStatus[]>;
+  /** Sets the checkpoint to null (next run starts from the beginning). Records stay. */
+  resetCheckpoint(stream: string, at: string): Promise<void>;
+  /** Newest first; only `open` ones unless `all`. */
+  listDeadLetters(args: { stream?: string; limit: number; all?: boolean }): Promise<StoredDeadLetter[]>;
+  /** Rows of a stream table ordered by `_key`, after `afterKey`, including soft-deleted ones. */
+  scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]>;
+  /** Change-log rows with `seq > afterSeq`, ascending. */
+  readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]>;
+}

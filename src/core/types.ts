@@ -1,0 +1,265 @@
+/**
+ * The words Syncline uses, and only these (no synonyms anywhere in the code or docs):
+ *
+ * - **source**: a system we do not control (an HTTP API, a webhook inbox, a database, a file).
+ * - **stream**: one named collection read from a source into one table, e.g. `customers`.
+ * - **record**: one JSON object of a stream as the source gave it.
+ * - **page**: a batch of records plus the checkpoint to resume after it.
+ * - **key**: the field (or fields) that identify a record; encoded to one text value (`_key`).
+ * - **version**: an optional field that orders the states of one record (higher is newer).
+ * - **hash**: the content hash of a record's canonical JSON; equal hash means nothing changed.
+ * - **cursor**: the field of a record that orders the stream for incremental reads (e.g. `updated_at`).
+ * - **checkpoint**: a stream's own JSON state meaning "everything up to and including this page has
+ *   been handed over"; committed in the same transaction as the page's rows.
+ * - **watermark**: the tuple `(cursor value, key)` of the last record handed over, compared with `>`.
+ * - **change**: what applying a record did: insert, update, delete (unchanged and stale write nothing).
+ * - **run**: one execution of one stream, recorded with its status and counters.
+ * - **lease**: the right of one worker to write a stream; every commit is fenced by its epoch.
+ * - **dead letter**: a record that could not be applied, kept with its reason and raw payload.
+ * - **sink**: a consumer of the change log; **destination**: a sink that writes to another API.
+ */
+
+/** Any JSON value. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** A stream's resume state; `null` means "start from the beginning". */
+export type Checkpoint = Json;
+
+/** A batch of records plus the checkpoint that resumes just after its last record. */
+export interface Page<R = unknown> {
+  readonly records: readonly R[];
+  /** The position just after the last record of this page. */
+  readonly checkpoint: Checkpoint;
+}
+
+/** Counters a source reports about its own I/O; they are added to the run record. */
+export interface SourceReport {
+  apiCalls?: number;
+  retries?: number;
+  bytes?: number;
+  /** Responses that said "slow down" (HTTP 429 and similar). */
+  throttled?: number;
+  /** Milliseconds spent waiting on rate limits and backoff. */
+  waitMs?: number;
+}
+
+/** Minimal structured logger (pino's shape), so sources can log without importing pino. */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** What a source receives when a run starts. One readonly object, so fields can be added. */
+export interface SourceArgs {
+  /** The stream being read. */
+  readonly stream: string;
+  /** The last committed checkpoint, or `null` for a first run / after `syncline reset`. */
+  readonly checkpoint: Checkpoint;
+  /** Aborted when the run must stop (signal, fatal error elsewhere, deadline). */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  /** Add I/O counters to the run record. */
+  readonly report: (report: SourceReport) => void;
+}
+
+/** A source for one stream: an async generator of pages. */
+export type StreamSource<R = unknown> = (args: SourceArgs) => AsyncIterable<Page<R>>;
+
+/** The value of a version or cursor field as stored: numbers and strings, as text. */
+export type ScalarText = string;
+
+/** How one stored record looks to the engine when it classifies an incoming one. */
+export interface StoredRecordState {
+  readonly hash: string;
+  /** The stored version, as text (`String(value)`), or null when the stream has no version field. */
+  readonly version: string | null;
+  readonly deleted: boolean;
+}
+
+/** The kinds of change a record can cause. Unchanged and stale records cause none. */
+export type ChangeKind = 'insert' | 'update' | 'delete';
+
+/** One row the engine asks a store to write. */
+export interface RecordWrite {
+  readonly kind: ChangeKind;
+  /**
+   * Whether the key is already in the table. `false` lets a store use a plain insert (or COPY):
+   * under the lease, the engine knows which keys are absent.
+   */
+  readonly existed: boolean;
+  /** Encoded key (see `encodeKey`). */
+  readonly key: string;
+  /** Canonical JSON text of the record. */
+  readonly data: string;
+  readonly hash: string;
+  readonly version: string | null;
+  readonly cursor: string | null;
+  /** True writes `_deleted_at` (a soft delete); false clears it. */
+  readonly deleted: boolean;
+}
+
+/** A record that could not be applied. */
+export interface DeadLetter {
+  /** Encoded key when one could be extracted. */
+  readonly key: string | null;
+  /** One line: what is wrong and where (field path). */
+  readonly reason: string;
+  /** The raw record as received (JSON text). */
+  readonly payload: string;
+}
+
+/** Counters of one run. Every field is a count unless its name says otherwise. */
+export interface RunCounters {
+  pages: number;
+  fetched: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  /** Records older than the stored version: skipped. */
+  stale: number;
+  deleted: number;
+  /** Records dead-lettered. */
+  failed: number;
+  retries: number;
+  apiCalls: number;
+  bytes: number;
+  throttled: number;
+  waitMs: number;
+}
+
+export const COUNTER_NAMES = [
+  'pages',
+  'fetched',
+  'inserted',
+  'updated',
+  'unchanged',
+  'stale',
+  'deleted',
+  'failed',
+  'retries',
+  'apiCalls',
+  'bytes',
+  'throttled',
+  'waitMs',
+] as const satisfies readonly (keyof RunCounters)[];
+
+export function emptyCounters(): RunCounters {
+  return {
+    pages: 0,
+    fetched: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    stale: 0,
+    deleted: 0,
+    failed: 0,
+    retries: 0,
+    apiCalls: 0,
+    bytes: 0,
+    throttled: 0,
+    waitMs: 0,
+  };
+}
+
+/** Adds `delta` into `into` (mutates and returns `into`). */
+export function addCounters(into: RunCounters, delta: Partial<RunCounters>): RunCounters {
+  for (const name of COUNTER_NAMES) into[name] += delta[name] ?? 0;
+  return into;
+}
+
+/**
+ * - `running`: in progress (or its process died; the next run of the stream closes it as `failed`);
+ * - `ok`: the source was read to its end;
+ * - `failed`: stopped by an error; committed pages stay committed;
+ * - `interrupted`: stopped by SIGINT/SIGTERM after finishing the page in progress;
+ * - `partial`: stopped at a checkpoint by the maximum run duration.
+ */
+export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted' | 'partial';
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly stream: string;
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly checkpointBefore: Checkpoint;
+  readonly checkpointAfter: Checkpoint;
+  readonly error: string | null;
+  readonly counters: RunCounters;
+}
+
+/** A granted lease. Every commit is fenced by `epoch`. */
+export interface Lease {
+  readonly stream: string;
+  readonly holder: string;
+  readonly epoch: number;
+  readonly expiresAt: string;
+}
+
+/** Returned when another holder's lease is live. */
+export interface LeaseConflict {
+  readonly stream: string;
+  readonly holder: string;
+  readonly expiresAt: string;
+}
+
+/** A stream's row in `syncline_state`. */
+export interface StreamState {
+  readonly stream: string;
+  readonly checkpoint: Checkpoint;
+  /** The newest cursor value ever committed (text), for lag. */
+  readonly newestCursor: string | null;
+  readonly leaseHolder: string | null;
+  readonly leaseEpoch: number;
+  readonly leaseExpiresAt: string | null;
+  readonly updatedAt: string;
+}
+
+/** One line of `syncline status`. */
+export interface StreamStatus {
+  readonly stream: string;
+  readonly checkpoint: Checkpoint;
+  readonly newestCursor: string | null;
+  /** Live (not soft-deleted) records. */
+  readonly records: number;
+  /** Dead letters with status `open`. */
+  readonly openFailures: number;
+  readonly lastRun: RunRecord | null;
+}
+
+export type DeadLetterStatus = 'open' | 'replayed' | 'ignored';
+
+export interface StoredDeadLetter extends DeadLetter {
+  readonly id: number;
+  readonly stream: string;
+  readonly runId: string;
+  readonly status: DeadLetterStatus;
+  readonly createdAt: string;
+}
+
+/** A row of a stream table as read back. */
+export interface StoredRecord {
+  readonly key: string;
+  readonly data: Json;
+  readonly hash: string;
+  readonly version: string | null;
+  readonly cursor: string | null;
+  readonly firstSyncedAt: string;
+  readonly syncedAt: string;
+  readonly deletedAt: string | null;
+  readonly runId: string;
+}
+
+/** A row of the change log (`syncline_changes`). `seq` increases strictly with each change. */
+export interface ChangeRow {
+  readonly seq: number;
+  readonly stream: string;
+  readonly key: string;
+  readonly kind: ChangeKind;
+  readonly hash: string;
+  readonly version: string | null;
+  readonly runId: string;
+  readonly at: string;
+}
