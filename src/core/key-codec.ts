@@ -28,7 +28,8 @@ function scalar(record: unknown, field: string): string {
     if (value.length === 0) throw keyError(field, value);
     return value;
   }
-  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') return String(value);
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint')
+    return String(value);
   throw keyError(field, value);
 }
 
@@ -41,7 +42,8 @@ function keyError(field: string, value: unknown): RecordError {
 export function scalarText(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return String(value);
   if (value instanceof Date) return value.toISOString();
   return JSON.stringify(value);
 }

@@ -163,9 +163,12 @@ export function emptyCounters(): RunCounters {
   };
 }
 
-/** Adds `delta` into `into` (mutates and returns `into`). */
-export function addCounters(into: RunCounters, delta: Partial<RunCounters>): RunCounters {
-  for (const name of COUNTER_NAMES) into[name] += delta[name] ?? 0;
+/** Adds `delta` into `into` (mutates and returns `into`); absent counters count as 0. */
+export function addCounters<T extends Partial<RunCounters>>(into: T, delta: Partial<RunCounters>): T {
+  for (const name of COUNTER_NAMES) {
+    const add = delta[name];
+    if (add) into[name] = ((into[name] ?? 0) + add) as T[typeof name];
+  }
   return into;
 }
 

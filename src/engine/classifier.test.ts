@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { StoredRecordState } from '../core/types.ts';
+import { classify } from './classifier.ts';
+import type { PreparedRecord } from './page-preparer.ts';
+
+function rec(key: string, hash: string, version: string | null = null, deleted = false): PreparedRecord {
+  return { key, data: `{"k":"${key}"}`, hash, version, cursor: null, deleted };
+}
+function stored(entries: [string, StoredRecordState][]): Map<string, StoredRecordState> {
+  return new Map(entries);
+}
+
+describe('classify', () => {
+  it('inserts absent keys and skips records whose hash is unchanged', () => {
+    const { writes, counters } = classify(
+      [rec('a', 'h1'), rec('b', 'h2')],
+      stored([['b', { hash: 'h2', version: null, deleted: false }]]),
+    );
+    expect(writes.map((w) => [w.key, w.kind, w.existed])).toEqual([['a', 'insert', false]]);
+    expect(counters).toEqual({ inserted: 1, updated: 0, unchanged: 1, stale: 0, deleted: 0 });
+  });
+
+  it('updates on a changed hash without versions', () => {
+    const { writes } = classify(
+      [rec('a', 'new')],
+      stored([['a', { hash: 'old', version: null, deleted: false }]]),
+    );
+    expect(writes[0]).toMatchObject({ kind: 'update', existed: true, hash: 'new' });
+  });
+
+  it('applies higher versions, skips lower ones as stale, and updates an equal version with a new hash', () => {
+    const before = stored([
+      ['up', { hash: 'x', version: '2', deleted: false }],
+      ['down', { hash: 'x', version: '5', deleted: false }],
+      ['same', { hash: 'x', version: '3', deleted: false }],
+      ['flag', { hash: 'x', version: '3', deleted: false }],
+    ]);
+    const { writes, counters } = classify(
+      [rec('up', 'x', '10'), rec('down', 'y', '4'), rec('same', 'x', '3'), rec('flag', 'z', '3')],
+      before,
+    );
+    expect(writes.map((w) => w.key)).toEqual(['up', 'flag']);
+    expect(counters).toEqual({ inserted: 0, updated: 2, unchanged: 1, stale: 1, deleted: 0 });
+  });
+
+  it('soft-deletes on a tombstone, ignores a repeated one, and restores on a live record', () => {
+    const before = stored([
+      ['live', { hash: 'x', version: null, deleted: false }],
+      ['dead', { hash: 'x', version: null, deleted: true }],
+      ['back', { hash: 'x', version: null, deleted: true }],
+    ]);
+    const { writes, counters } = classify(
+      [rec('live', 'x', null, true), rec('dead', 'x', null, true), rec('back', 'x')],
+      before,
+    );
+    expect(writes.map((w) => [w.key, w.kind, w.deleted])).toEqual([
+      ['live', 'delete', true],
+      ['back', 'update', false],
+    ]);
+    expect(counters).toMatchObject({ deleted: 1, unchanged: 1, updated: 1 });
+  });
+
+  it('does not let an older tombstone delete a newer record', () => {
+    const { writes, counters } = classify(
+      [rec('a', 'x', '1', true)],
+      stored([['a', { hash: 'y', version: '2', deleted: false }]]),
+    );
+    expect(writes).toEqual([]);
+    expect(counters.stale).toBe(1);
+  });
+
+  it('collapses a key seen twice in one page into one write that keeps the store existence', () => {
+    const { writes, counters } = classify(
+      [rec('a', 'h1', '1'), rec('a', 'h2', '2'), rec('a', 'h0', '0')],
+      new Map(),
+    );
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({ kind: 'insert', existed: false, hash: 'h2', version: '2' });
+    expect(counters).toMatchObject({ inserted: 1, updated: 1, stale: 1 });
+  });
+});

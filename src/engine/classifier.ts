@@ -1,0 +1,70 @@
+import { compareScalarText } from '../core/key-codec.ts';
+import type { RecordWrite, RunCounters, StoredRecordState } from '../core/types.ts';
+import type { PreparedRecord } from './page-preparer.ts';
+
+/** The outcome of classifying one page. */
+export interface Classification {
+  /** At most one write per key, in first-seen order. */
+  readonly writes: RecordWrite[];
+  readonly counters: Pick<RunCounters, 'inserted' | 'updated' | 'unchanged' | 'stale' | 'deleted'>;
+}
+
+/**
+ * Decides what each record does to the store (ARCHITECTURE "Classify"):
+ * key absent -> insert; present: higher version -> update; equal version and equal hash ->
+ * unchanged; equal version, different hash -> update; lower version -> stale (skipped). Without a
+ * version on either side the hash decides. A tombstone deletes a live row (unless it is older), a
+ * live record restores a soft-deleted one.
+ *
+ * A key seen twice in one page is classified against its own earlier state in the page, so the
+ * later occurrence wins by the same rules and the store gets one write for it.
+ */
+export function classify(
+  records: readonly PreparedRecord[],
+  stored: ReadonlyMap<string, StoredRecordState>,
+): Classification {
+  const counters = { inserted: 0, updated: 0, unchanged: 0, stale: 0, deleted: 0 };
+  const writes = new Map<string, RecordWrite>();
+  // The state each key has after the records of this page seen so far.
+  const current = new Map<string, StoredRecordState>();
+  for (const record of records) {
+    const before = current.get(record.key) ?? stored.get(record.key);
+    const outcome = decide(record, before);
+    if (outcome === 'unchanged' || outcome === 'stale') {
+      counters[outcome]++;
+      continue;
+    }
+    counters[outcome === 'insert' ? 'inserted' : outcome === 'delete' ? 'deleted' : 'updated']++;
+    const earlier = writes.get(record.key);
+    // Existence is what the store has, not what this page did: an insert followed by an update of
+    // the same key in one page is still one insert.
+    const existed = earlier ? earlier.existed : before !== undefined;
+    const kind = earlier && !earlier.existed && outcome !== 'delete' ? 'insert' : outcome;
+    writes.set(record.key, {
+      kind,
+      existed,
+      key: record.key,
+      data: record.data,
+      hash: record.hash,
+      version: record.version,
+      cursor: record.cursor,
+      deleted: record.deleted,
+    });
+    current.set(record.key, { hash: record.hash, version: record.version, deleted: record.deleted });
+  }
+  return { writes: [...writes.values()], counters };
+}
+
+type Outcome = 'insert' | 'update' | 'delete' | 'unchanged' | 'stale';
+
+function decide(record: PreparedRecord, before: StoredRecordState | undefined): Outcome {
+  if (!before) return record.deleted ? 'delete' : 'insert';
+  if (record.version !== null && before.version !== null) {
+    const order = compareScalarText(record.version, before.version);
+    if (order < 0) return 'stale';
+    if (order > 0) return record.deleted ? (before.deleted ? 'unchanged' : 'delete') : 'update';
+  }
+  if (record.deleted) return before.deleted ? 'unchanged' : 'delete';
+  if (before.deleted) return 'update';
+  return record.hash === before.hash ? 'unchanged' : 'update';
+}

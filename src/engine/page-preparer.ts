@@ -1,0 +1,112 @@
+import { canonicalJson, hashText } from '../core/canonical-json.ts';
+import { describeError, RecordError } from '../core/errors.ts';
+import { readPath } from '../core/field-path.ts';
+import { encodeKey, scalarText } from '../core/key-codec.ts';
+import { describeIssues } from '../core/standard-schema.ts';
+import { keyFields, type StreamDefinition } from '../core/stream-definition.ts';
+import type { Checkpoint, DeadLetter, Page } from '../core/types.ts';
+
+/** A record ready to classify: validated, keyed and hashed. */
+export interface PreparedRecord {
+  readonly key: string;
+  /** Canonical JSON of the (validated) record. */
+  readonly data: string;
+  readonly hash: string;
+  readonly version: string | null;
+  readonly cursor: string | null;
+  readonly deleted: boolean;
+}
+
+/** A page after preparation: the records that passed, the ones that did not, and the checkpoint. */
+export interface PreparedPage {
+  readonly records: PreparedRecord[];
+  readonly deadLetters: DeadLetter[];
+  readonly fetched: number;
+  readonly checkpoint: Checkpoint;
+  /** The largest cursor value in the page, by `compareScalarText`. */
+  readonly newestCursor: string | null;
+}
+
+/**
+ * Turns a source's page into prepared records: validate (schema), extract the key, compute the
+ * canonical JSON and its hash. Runs ahead of the commit (it is the CPU part of the pipeline), so it
+ * touches no store. A record that fails any step becomes a dead letter; it never stops the page.
+ */
+export class PagePreparer {
+  readonly #stream: StreamDefinition;
+  readonly #keys: readonly string[];
+  readonly #compare: (a: string, b: string) => number;
+
+  constructor(stream: StreamDefinition, compare: (a: string, b: string) => number) {
+    this.#stream = stream;
+    this.#keys = keyFields(stream);
+    this.#compare = compare;
+  }
+
+  async prepare(page: Page<unknown>): Promise<PreparedPage> {
+    const records: PreparedRecord[] = [];
+    const deadLetters: DeadLetter[] = [];
+    let newestCursor: string | null = null;
+    const schema = this.#stream.schema?.['~standard'];
+    for (const raw of page.records) {
+      let value: unknown = raw;
+      if (schema) {
+        let result = schema.validate(raw);
+        if (result instanceof Promise) result = await result;
+        if (result.issues) {
+          deadLetters.push(this.#deadLetter(raw, describeIssues(result.issues)));
+          continue;
+        }
+        value = result.value;
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        deadLetters.push(
+          this.#deadLetter(
+            raw,
+            `record is ${Array.isArray(value) ? 'an array' : typeof value}, not an object`,
+          ),
+        );
+        continue;
+      }
+      let key: string;
+      try {
+        key = encodeKey(value, this.#keys);
+      } catch (error) {
+        if (!(error instanceof RecordError)) throw error;
+        deadLetters.push(this.#deadLetter(raw, error.message));
+        continue;
+      }
+      const data = canonicalJson(value);
+      const cursor = this.#stream.cursor ? scalarText(readPath(value, this.#stream.cursor)) : null;
+      if (cursor !== null && (newestCursor === null || this.#compare(cursor, newestCursor) > 0))
+        newestCursor = cursor;
+      records.push({
+        key,
+        data,
+        hash: hashText(data),
+        version: this.#stream.version ? scalarText(readPath(value, this.#stream.version)) : null,
+        cursor,
+        deleted: this.#stream.deleted ? Boolean(readPath(value, this.#stream.deleted)) : false,
+      });
+    }
+    return { records, deadLetters, fetched: page.records.length, checkpoint: page.checkpoint, newestCursor };
+  }
+
+  #deadLetter(raw: unknown, reason: string): DeadLetter {
+    let key: string | null = null;
+    try {
+      key = encodeKey(raw, this.#keys);
+    } catch {
+      key = null;
+    }
+    return { key, reason, payload: safeJson(raw) };
+  }
+}
+
+function safeJson(raw: unknown): string {
+  try {
+    return JSON.stringify(raw) ?? String(raw);
+  } catch (error) {
+    return `unserialisable record: ${describeError(error)}`;
+  }
+}

@@ -1,0 +1,274 @@
+import { newRunId, nowIso } from '../core/clock.ts';
+import { describeError, FatalError, InterruptedError } from '../core/errors.ts';
+import type { SyncEventBus } from '../core/events.ts';
+import { compareScalarText } from '../core/key-codec.ts';
+import type { Store } from '../core/store.ts';
+import type { StreamDefinition } from '../core/stream-definition.ts';
+import {
+  addCounters,
+  type Checkpoint,
+  emptyCounters,
+  type Logger,
+  type RunCounters,
+  type RunStatus,
+} from '../core/types.ts';
+import { BoundedQueue } from './bounded-queue.ts';
+import { classify } from './classifier.ts';
+import { LeaseKeeper, type LeaseOptions } from './lease-keeper.ts';
+import { PagePreparer, type PreparedPage } from './page-preparer.ts';
+
+export interface RunOptions {
+  /** Pages fetched and prepared ahead of the one being committed. Default 4. */
+  readonly maxPagesInFlight?: number;
+  readonly lease?: LeaseOptions;
+}
+
+export interface RunStreamArgs {
+  readonly store: Store;
+  readonly stream: StreamDefinition;
+  /** This worker's lease holder id (`newHolderId()`). */
+  readonly holder: string;
+  readonly events: SyncEventBus;
+  readonly log: Logger;
+  /** Aborting asks the run to stop after the page it is committing: status `interrupted`. */
+  readonly stop?: AbortSignal;
+  readonly options?: RunOptions;
+}
+
+export interface RunResult {
+  readonly runId: string;
+  readonly stream: string;
+  readonly status: Exclude<RunStatus, 'running'>;
+  readonly counters: RunCounters;
+  readonly checkpoint: Checkpoint;
+  /** One line, when the run did not end `ok`. */
+  readonly error: string | null;
+  /** The error itself, for exit codes. */
+  readonly cause: unknown;
+}
+
+/**
+ * Runs one stream once: takes its lease, reads pages from the last checkpoint, and commits each
+ * page (rows, change log, checkpoint, counters) in one transaction, while the next pages are fetched
+ * and prepared, up to `maxPagesInFlight` ahead.
+ *
+ * Classification happens on the committing side, one page after another, so it always sees what the
+ * previous pages wrote (a key can appear in two consecutive pages when the source shifts).
+ */
+export async function runStream(args: RunStreamArgs): Promise<RunResult> {
+  const { store, stream, events, log } = args;
+  await store.ensureStream(stream.name);
+  const keeper = await LeaseKeeper.acquire({
+    store,
+    stream: stream.name,
+    holder: args.holder,
+    events,
+    ...(args.options?.lease ? { options: args.options.lease } : {}),
+    ...(args.stop ? { signal: args.stop } : {}),
+  });
+  const startedMs = Date.now();
+  const runId = newRunId();
+  const totals = emptyCounters();
+  let checkpoint: Checkpoint = null;
+  let pipeline: RunPipeline | null = null;
+  try {
+    const abandoned = await store.closeAbandonedRuns(
+      stream.name,
+      nowIso(),
+      'the run ended without recording an end (its process was killed or crashed); its committed pages stand',
+    );
+    if (abandoned > 0)
+      log.warn({ stream: stream.name, abandoned }, 'closed runs left open by a dead process');
+    const state = await store.getState(stream.name);
+    checkpoint = state?.checkpoint ?? null;
+    await store.startRun({
+      runId,
+      stream: stream.name,
+      lease: keeper.lease,
+      at: nowIso(),
+      checkpointBefore: checkpoint,
+    });
+    events.emit('run:started', { stream: stream.name, runId, checkpoint });
+
+    pipeline = new RunPipeline({ ...args, keeper, runId, totals, newestCursor: state?.newestCursor ?? null });
+    const outcome = await pipeline.run(checkpoint);
+    checkpoint = pipeline.checkpoint ?? checkpoint;
+    return await finish(outcome.status, outcome.error);
+  } catch (error) {
+    return await finish('failed', error);
+  } finally {
+    await keeper.release().catch((error: unknown) => {
+      log.warn(
+        { stream: stream.name, err: describeError(error) },
+        'could not release the lease; it will expire',
+      );
+    });
+  }
+
+  async function finish(status: RunResult['status'], cause: unknown): Promise<RunResult> {
+    const error = cause === undefined ? null : describeError(cause);
+    const unflushed = pipeline?.takeReport() ?? {};
+    addCounters(totals, unflushed);
+    try {
+      await store.finishRun({ runId, status, at: nowIso(), error, counters: unflushed });
+    } catch (finishError) {
+      log.error(
+        { stream: stream.name, err: describeError(finishError) },
+        'could not record the end of the run',
+      );
+    }
+    events.emit('run:finished', {
+      stream: stream.name,
+      runId,
+      status,
+      totals,
+      error,
+      durationMs: Date.now() - startedMs,
+    });
+    return { runId, stream: stream.name, status, counters: totals, checkpoint, error, cause };
+  }
+}
+
+interface PipelineArgs extends RunStreamArgs {
+  readonly keeper: LeaseKeeper;
+  readonly runId: string;
+  readonly totals: RunCounters;
+  readonly newestCursor: string | null;
+}
+
+/** The producer (source -> prepare) and consumer (classify -> commit) of one run. */
+class RunPipeline {
+  readonly #args: PipelineArgs;
+  readonly #abort = new AbortController();
+  #newestCursor: string | null;
+  /** Counters the source reported that no commit has carried yet. */
+  #report: Partial<RunCounters> = {};
+  checkpoint: Checkpoint | undefined;
+
+  constructor(args: PipelineArgs) {
+    this.#args = args;
+    this.#newestCursor = args.newestCursor;
+  }
+
+  /** Hands over the counters not yet committed (and forgets them). */
+  takeReport(): Partial<RunCounters> {
+    const report = this.#report;
+    this.#report = {};
+    return report;
+  }
+
+  async run(from: Checkpoint): Promise<{ status: RunResult['status']; error: unknown }> {
+    const { stream, log, stop, keeper, runId } = this.#args;
+    const queue = new BoundedQueue<PreparedPage>(this.#args.options?.maxPagesInFlight ?? 4);
+    const onStop = () =>
+      this.#abort.abort(new InterruptedError('stopped by signal', { stream: stream.name }));
+    stop?.addEventListener('abort', onStop, { once: true });
+    if (stop?.aborted) onStop();
+    keeper.keepAlive((lost) => {
+      this.#abort.abort(lost);
+      queue.fail(lost);
+    });
+    const producer = this.#produce(from, queue);
+    try {
+      for await (const page of queue) {
+        if (this.#abort.signal.aborted) break;
+        await this.#commit(page);
+      }
+    } catch (error) {
+      this.#abort.abort(error);
+    } finally {
+      stop?.removeEventListener('abort', onStop);
+      queue.drain();
+    }
+    await producer;
+    const reason: unknown = this.#abort.signal.aborted ? this.#abort.signal.reason : undefined;
+    if (reason === undefined) return { status: 'ok', error: undefined };
+    if (reason instanceof InterruptedError) {
+      log.info({ stream: stream.name, runId }, 'stopped after the page in progress');
+      return { status: 'interrupted', error: reason };
+    }
+    return { status: 'failed', error: reason };
+  }
+
+  async #produce(from: Checkpoint, queue: BoundedQueue<PreparedPage>): Promise<void> {
+    const { stream, log } = this.#args;
+    const preparer = new PagePreparer(stream, compareScalarText);
+    try {
+      const pages = stream.source({
+        stream: stream.name,
+        checkpoint: from,
+        signal: this.#abort.signal,
+        log,
+        report: (r) => addCounters(this.#report, r),
+      });
+      for await (const page of pages) {
+        if (this.#abort.signal.aborted) break;
+        if (!page || !Array.isArray(page.records)) {
+          throw new FatalError(
+            `stream "${stream.name}": the source yielded ${page === null ? 'null' : typeof page} instead of ` +
+              'a page { records: [...], checkpoint }',
+            { stream: stream.name },
+          );
+        }
+        if (!(await queue.push(await preparer.prepare(page)))) break;
+      }
+      queue.close();
+    } catch (error) {
+      // Pages already queued precede the error and are still committed; then the run fails.
+      if (!this.#abort.signal.aborted) queue.fail(error);
+      else queue.close();
+    }
+  }
+
+  async #commit(page: PreparedPage): Promise<void> {
+    const { store, stream, keeper, runId, totals, events } = this.#args;
+    const keys = page.records.map((r) => r.key);
+    const stored = keys.length > 0 ? await store.lookup(stream.name, keys) : new Map();
+    const { writes, counters } = classify(page.records, stored);
+    let newestCursor: string | null = null;
+    if (
+      page.newestCursor !== null &&
+      (this.#newestCursor === null || compareScalarText(page.newestCursor, this.#newestCursor) > 0)
+    ) {
+      newestCursor = page.newestCursor;
+    }
+    const report = this.takeReport();
+    const delta: Partial<RunCounters> = {
+      ...report,
+      ...counters,
+      pages: 1,
+      fetched: page.fetched,
+      failed: page.deadLetters.length,
+    };
+    try {
+      await store.commitPage({
+        stream: stream.name,
+        runId,
+        lease: keeper.lease,
+        writes,
+        deadLetters: page.deadLetters,
+        checkpoint: page.checkpoint,
+        newestCursor,
+        counters: delta,
+        at: nowIso(),
+      });
+    } catch (error) {
+      // Requests made for a page that did not commit still happened: keep them for the run record.
+      addCounters(this.#report, report);
+      throw error;
+    }
+    if (newestCursor !== null) this.#newestCursor = newestCursor;
+    this.checkpoint = page.checkpoint;
+    addCounters(totals, delta);
+    for (const letter of page.deadLetters) {
+      events.emit('record:failed', { stream: stream.name, runId, key: letter.key, reason: letter.reason });
+    }
+    events.emit('page:committed', {
+      stream: stream.name,
+      runId,
+      page: delta,
+      totals,
+      checkpoint: page.checkpoint,
+    });
+  }
+}
