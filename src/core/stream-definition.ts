@@ -41,13 +41,16 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
  * ```
  */
 export function defineStream<R extends object>(
-  definition: Omit<StreamDefinition<R>, 'schema' | 'source'> &
-    (
-      | { schema: StandardSchemaV1<unknown, R>; source: StreamSource<unknown> }
-      | { schema?: undefined; source: StreamSource<R> }
-    ),
-): StreamDefinition<R> {
-  return definition as StreamDefinition<R>;
+  definition: Omit<StreamDefinition<R>, 'schema' | 'source'> & {
+    schema: StandardSchemaV1<unknown, R>;
+    source: StreamSource<unknown>;
+  },
+): StreamDefinition<R>;
+export function defineStream<R extends object>(
+  definition: Omit<StreamDefinition<R>, 'schema' | 'source'> & { schema?: undefined; source: StreamSource<R> },
+): StreamDefinition<R>;
+export function defineStream<R extends object>(definition: StreamDefinition<R>): StreamDefinition<R> {
+  return definition;
 }
 
 /** The key fields of a stream as a list. */

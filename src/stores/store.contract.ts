@@ -100,7 +100,12 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
     it('grants a free lease at epoch 1 and refuses a second holder while it is live', async () => {
       const l = await lease();
       expect(l.epoch).toBe(1);
-      const other = await store.acquireLease({ stream: 'customers', holder: 'host:2:b', ttlMs: 60_000, at: T1 });
+      const other = await store.acquireLease({
+        stream: 'customers',
+        holder: 'host:2:b',
+        ttlMs: 60_000,
+        at: T1,
+      });
       expect(other).toEqual({
         conflict: { stream: 'customers', holder: 'host:1:a', expiresAt: l.expiresAt },
       });
@@ -173,7 +178,13 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       await expect(store.commitPage(commit(l, runId, { writes: [write('a')] }))).rejects.toBeInstanceOf(
         LeaseLostError,
       );
-      await other.startRun({ runId: 'r2', stream: 'customers', lease: got.lease, at: T1, checkpointBefore: null });
+      await other.startRun({
+        runId: 'r2',
+        stream: 'customers',
+        lease: got.lease,
+        at: T1,
+        checkpointBefore: null,
+      });
       await other.commitPage(commit(got.lease, 'r2', { writes: [write('b')] }));
       expect([...(await store.lookup('customers', ['a', 'b'])).keys()]).toEqual(['b']);
     });
@@ -235,14 +246,19 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       expect(Date.parse(row!.syncedAt)).toBe(Date.parse(T1));
 
       await store.commitPage(
-        commit(l, runId, { writes: [write('a', { kind: 'delete', existed: true, deleted: true, hash: 'h3' })], at: T2 }),
+        commit(l, runId, {
+          writes: [write('a', { kind: 'delete', existed: true, deleted: true, hash: 'h3' })],
+          at: T2,
+        }),
       );
       [row] = await store.scanRecords('customers', { limit: 10 });
       expect(Date.parse(row!.deletedAt!)).toBe(Date.parse(T2));
       expect((await store.lookup('customers', ['a'])).get('a')?.deleted).toBe(true);
       expect((await store.listStreams())[0]?.records).toBe(0);
 
-      await store.commitPage(commit(l, runId, { writes: [write('a', { kind: 'update', existed: true, hash: 'h4' })] }));
+      await store.commitPage(
+        commit(l, runId, { writes: [write('a', { kind: 'update', existed: true, hash: 'h4' })] }),
+      );
       [row] = await store.scanRecords('customers', { limit: 10 });
       expect(row?.deletedAt).toBeNull();
       const kinds = (await store.readChanges({ afterSeq: 0, limit: 10 })).map((c) => c.kind);
@@ -252,7 +268,9 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
     it('inserts a tombstone for a key it never had', async () => {
       const l = await lease();
       const runId = await startedRun(l);
-      await store.commitPage(commit(l, runId, { writes: [write('gone', { kind: 'delete', deleted: true })] }));
+      await store.commitPage(
+        commit(l, runId, { writes: [write('gone', { kind: 'delete', deleted: true })] }),
+      );
       const [row] = await store.scanRecords('customers', { limit: 10 });
       expect(row?.deletedAt).not.toBeNull();
     });
@@ -284,7 +302,10 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       const runId = await startedRun(l);
       const keys = Array.from({ length: 5000 }, (_, i) => `k${i}`);
       await store.commitPage(commit(l, runId, { writes: keys.map((k) => write(k, { cursor: k })) }));
-      const probe = [...keys.filter((_, i) => i % 2 === 0), ...Array.from({ length: 2000 }, (_, i) => `no${i}`)];
+      const probe = [
+        ...keys.filter((_, i) => i % 2 === 0),
+        ...Array.from({ length: 2000 }, (_, i) => `no${i}`),
+      ];
       const found = await store.lookup('customers', probe);
       expect(found.size).toBe(2500);
       const first = await store.scanRecords('customers', { limit: 3 });
@@ -322,7 +343,9 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       const letters = await store.listDeadLetters({ stream: 'customers', limit: 10 });
       expect(letters).toHaveLength(2);
       expect(letters.map((d) => d.reason).sort()).toEqual(['email: invalid', 'key field "id" is missing']);
-      expect(letters.every((d) => d.status === 'open' && d.runId === runId && d.stream === 'customers')).toBe(true);
+      expect(letters.every((d) => d.status === 'open' && d.runId === runId && d.stream === 'customers')).toBe(
+        true,
+      );
       expect(letters.find((d) => d.key === '7')?.payload).toBe('{"id":7}');
       const [status] = await store.listStreams();
       expect(status?.openFailures).toBe(2);
@@ -334,7 +357,13 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       await store.startRun({ runId: 'r1', stream: 'customers', lease: l, at: T0, checkpointBefore: null });
       await store.commitPage(commit(l, 'r1', { checkpoint: { n: 1 }, counters: { pages: 1, fetched: 5 } }));
       await store.finishRun({ runId: 'r1', status: 'ok', at: T1, error: null, counters: { apiCalls: 1 } });
-      await store.startRun({ runId: 'r2', stream: 'customers', lease: l, at: T1, checkpointBefore: { n: 1 } });
+      await store.startRun({
+        runId: 'r2',
+        stream: 'customers',
+        lease: l,
+        at: T1,
+        checkpointBefore: { n: 1 },
+      });
       await store.finishRun({ runId: 'r2', status: 'failed', at: T2, error: 'boom', counters: {} });
       const runs = await store.listRuns({ stream: 'customers', limit: 10 });
       expect(runs.map((r) => r.runId)).toEqual(['r2', 'r1']);

@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { Store } from '../core/store.ts';
+import type { Logger } from '../core/types.ts';
+import { CONFIG_FILES, loadConfig, type ResolvedConfig, resolveLogFormat, resolveStore } from '../config/load-config.ts';
+import { openStore } from '../runtime/open-store.ts';
+import { createLogger } from './create-logger.ts';
+
+/** The options every command accepts (declared on the program). */
+export interface GlobalOptions {
+  readonly config?: string;
+  readonly store?: string;
+  readonly logFormat?: string;
+  readonly logLevel?: string;
+}
+
+/**
+ * What a command needs, built lazily from the global options: the config, the store, a logger, and
+ * output helpers. `close()` releases whatever was opened.
+ */
+export class CliContext {
+  readonly options: GlobalOptions;
+  readonly interactive: boolean;
+  readonly log: Logger;
+  #config: Promise<ResolvedConfig> | null = null;
+  #store: Store | null = null;
+
+  constructor(options: GlobalOptions) {
+    this.options = options;
+    this.interactive = Boolean(process.stderr.isTTY) && resolveLogFormat(options.logFormat, true) === 'pretty';
+    this.log = createLogger(resolveLogFormat(options.logFormat, Boolean(process.stderr.isTTY)), options.logLevel);
+  }
+
+  static of(command: Command): CliContext {
+    return new CliContext(command.optsWithGlobals<GlobalOptions>());
+  }
+
+  config(): Promise<ResolvedConfig> {
+    this.#config ??= loadConfig({
+      ...(this.options.config ? { file: this.options.config } : {}),
+      ...(this.options.store ? { store: this.options.store } : {}),
+    });
+    return this.#config;
+  }
+
+  /**
+   * Opens the store. Commands that only read (status, runs, failed, reset) work without a config
+   * file: the store is then `--store`, `SYNCLINE_STORE`, or `syncline.db`.
+   */
+  async store(): Promise<Store> {
+    if (this.#store) return this.#store;
+    const hasConfig = this.options.config || CONFIG_FILES.some((f) => existsSync(resolve(f)));
+    const location = hasConfig ? (await this.config()).store : resolveStore(this.options.store);
+    this.#store = await openStore(location);
+    return this.#store;
+  }
+
+  /** Command output goes to stdout (logs go to stderr). */
+  print(text: string): void {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  printJson(value: unknown): void {
+    this.print(JSON.stringify(value, null, 2));
+  }
+
+  async close(): Promise<void> {
+    const store = this.#store;
+    this.#store = null;
+    await store?.close();
+  }
+}

@@ -1,0 +1,42 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { nowIso } from '../../core/clock.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { CliContext } from '../cli-context.ts';
+
+export function registerResetCommand(program: Command): void {
+  program
+    .command('reset')
+    .description("clear a stream's checkpoint: its next run reads the source from the beginning (records stay)")
+    .argument('<stream>', 'the stream')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (stream: string, options: { yes?: boolean }, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        const store = await ctx.store();
+        const state = await store.getState(stream);
+        if (!state) throw new ConfigError(`unknown stream "${stream}": the store has no state for it`);
+        if (!options.yes && !(await confirm(`Reset the checkpoint of "${stream}" (now ${JSON.stringify(state.checkpoint)})? [y/N] `))) {
+          ctx.print('not reset');
+          process.exitCode = 1;
+          return;
+        }
+        await store.resetCheckpoint(stream, nowIso());
+        ctx.print(`reset "${stream}": its next run starts from the beginning; records are kept and re-reads write only changes`);
+      } finally {
+        await ctx.close();
+      }
+    });
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new ConfigError('refusing to reset without confirmation: no terminal to ask on; pass --yes');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { lagMs } from '../../runtime/lag.ts';
+import { CliContext } from '../cli-context.ts';
+import { formatCheckpoint, formatCount, formatDuration, formatTable } from '../format-table.ts';
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('per stream: last run, status, records, checkpoint, lag, failed records')
+    .option('--json', 'print JSON on stdout')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        const streams = await (await ctx.store()).listStreams();
+        const now = Date.now();
+        const rows = streams.map((s) => ({
+          stream: s.stream,
+          status: s.lastRun?.status ?? null,
+          lastRunAt: s.lastRun?.endedAt ?? s.lastRun?.startedAt ?? null,
+          records: s.records,
+          checkpoint: s.checkpoint,
+          newestCursor: s.newestCursor,
+          lagSeconds: nullable(lagMs(s.newestCursor, now), (ms) => Math.round(ms / 1000)),
+          failedRecords: s.openFailures,
+          lastError: s.lastRun?.error ?? null,
+        }));
+        if (options.json) return ctx.printJson(rows);
+        if (rows.length === 0) return ctx.print('no streams synced yet; run `syncline sync`');
+        ctx.print(
+          formatTable(
+            ['STREAM', 'LAST RUN', 'STATUS', 'RECORDS', 'CHECKPOINT', 'LAG', 'FAILED'],
+            rows.map((r) => [
+              r.stream,
+              r.lastRunAt ? `${formatDuration(now - Date.parse(r.lastRunAt))} ago` : 'never',
+              r.status ?? '-',
+              formatCount(r.records),
+              formatCheckpoint(r.checkpoint),
+              r.lagSeconds === null ? '-' : formatDuration(r.lagSeconds * 1000),
+              formatCount(r.failedRecords),
+            ]),
+          ),
+        );
+      } finally {
+        await ctx.close();
+      }
+    });
+}
+
+function nullable<T, U>(value: T | null, f: (v: T) => U): U | null {
+  return value === null ? null : f(value);
+}

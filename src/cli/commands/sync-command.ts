@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../../core/errors.ts';
+import { SyncEventBus } from '../../core/events.ts';
+import { runStreams, type StreamOutcome } from '../../runtime/run-streams.ts';
+import { CliContext } from '../cli-context.ts';
+import { EXIT, exitCodeFor } from '../exit-codes.ts';
+import { formatCount, formatDuration, formatTable } from '../format-table.ts';
+import { reportProgress } from '../progress-reporter.ts';
+
+export function registerSyncCommand(program: Command): void {
+  program
+    .command('sync')
+    .description('run streams from the config into the store (all streams when none are named)')
+    .argument('[streams...]', 'names of the streams to run')
+    .option('--wait [seconds]', 'if another worker holds a stream, wait for it (default: up to 300 s)')
+    .option('--json', 'print the outcome of each stream as JSON on stdout')
+    .action(async (streams: string[], options: { wait?: string | boolean; json?: boolean }, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        process.exitCode = await sync(ctx, streams, options);
+      } finally {
+        await ctx.close();
+      }
+    });
+}
+
+async function sync(ctx: CliContext, only: string[], options: { wait?: string | boolean; json?: boolean }): Promise<number> {
+  const config = await ctx.config();
+  const store = await ctx.store();
+  const events = new SyncEventBus();
+  const stop = new AbortController();
+  let signalled: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      // A second signal: the user does not want to wait for the page in progress.
+      process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+    }
+    signalled = signal;
+    ctx.log.warn({ signal }, 'stopping after the page in progress (send again to exit at once)');
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const stopReporting = reportProgress(events, ctx.log, ctx.interactive);
+  const started = Date.now();
+  let outcomes: StreamOutcome[];
+  try {
+    outcomes = await runStreams({
+      config,
+      store,
+      only,
+      events,
+      log: ctx.log,
+      stop: stop.signal,
+      waitMs: waitMs(options.wait),
+    });
+  } finally {
+    stopReporting();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (options.json) {
+    ctx.printJson(outcomes.map(({ cause: _cause, ...rest }) => rest));
+  } else if (ctx.interactive) {
+    ctx.print(summary(outcomes, Date.now() - started));
+  }
+  for (const o of outcomes) {
+    if (o.status === 'failed' || o.status === 'busy') ctx.log.error({ stream: o.stream }, o.error ?? o.status);
+  }
+  if (signalled) return signalled === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+  const worst = outcomes.map((o) =>
+    o.status === 'ok' || o.status === 'partial' ? EXIT.ok : o.status === 'busy' ? EXIT.busy : exitCodeFor(o.cause),
+  );
+  return worst.find((code) => code === EXIT.usage) ?? worst.find((code) => code !== EXIT.ok) ?? EXIT.ok;
+}
+
+function waitMs(wait: string | boolean | undefined): number {
+  if (wait === undefined || wait === false) return 0;
+  if (wait === true) return 300_000;
+  const seconds = Number(wait);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new ConfigError(`--wait expects seconds, got "${wait}"`);
+  return seconds * 1000;
+}
+
+function summary(outcomes: StreamOutcome[], ms: number): string {
+  const rows = outcomes.map((o) => [
+    o.stream,
+    o.status,
+    formatCount(o.counters.fetched),
+    formatCount(o.counters.inserted),
+    formatCount(o.counters.updated),
+    formatCount(o.counters.unchanged),
+    formatCount(o.counters.deleted),
+    formatCount(o.counters.failed),
+    o.error ?? '',
+  ]);
+  const table = formatTable(
+    ['STREAM', 'STATUS', 'FETCHED', 'INSERTED', 'UPDATED', 'UNCHANGED', 'DELETED', 'FAILED', 'ERROR'],
+    rows,
+  );
+  return `\n${table}\n\ndone in ${formatDuration(ms)}`;
+}

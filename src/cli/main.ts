@@ -1,0 +1,56 @@
+import { Command, CommanderError } from 'commander';
+import { describeError, SyncError } from '../core/errors.ts';
+import { debugEnabled } from '../config/load-config.ts';
+import { registerDemoCommand } from './commands/demo-command.ts';
+import { registerFailedCommand } from './commands/failed-command.ts';
+import { registerResetCommand } from './commands/reset-command.ts';
+import { registerRunsCommand } from './commands/runs-command.ts';
+import { registerSimulateCommand } from './commands/simulate-command.ts';
+import { registerStatusCommand } from './commands/status-command.ts';
+import { registerSyncCommand } from './commands/sync-command.ts';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
+
+/** Builds the `syncline` program. */
+export function createProgram(): Command {
+  const program = new Command('syncline')
+    .description('Sync data from APIs you do not control into SQLite or PostgreSQL: nothing missing, duplicated or stale.')
+    .version('0.1.0')
+    .option('-c, --config <file>', 'config file (default: ./syncline.config.ts)')
+    .option('-s, --store <location>', 'SQLite file or postgres:// URL (default: config, $SYNCLINE_STORE, syncline.db)')
+    .option('--log-format <format>', 'json | pretty (default: pretty on a terminal, json elsewhere)')
+    .option('--log-level <level>', 'debug | info | warn | error', 'info')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of [
+    registerSyncCommand,
+    registerStatusCommand,
+    registerRunsCommand,
+    registerFailedCommand,
+    registerResetCommand,
+    registerDemoCommand,
+    registerSimulateCommand,
+  ]) {
+    register(program);
+  }
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI; every error becomes one line on stderr and an exit code, never a stack trace. */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await createProgram().parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed its message (or the help).
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    process.stderr.write(`syncline: ${describeError(error)}\n`);
+    if (debugEnabled() && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    else if (!(error instanceof SyncError)) {
+      process.stderr.write('(unexpected error: run with SYNCLINE_DEBUG=1 for the stack trace)\n');
+    }
+    process.exitCode = exitCodeFor(error);
+  }
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.ts';
+import { STREAM_NAME } from '../core/stream-name.ts';
+import type { SynclineConfig } from './define-config.ts';
+
+const fieldPath = z.string().min(1, 'must be a non-empty field name');
+
+const streamSchema = z.object({
+  name: z
+    .string()
+    .regex(STREAM_NAME, 'must be lower-case letters, digits and "_", starting with a letter (it names a table)')
+    .refine((name) => !name.startsWith('syncline_'), 'must not start with "syncline_" (reserved)'),
+  key: z.union([fieldPath, z.array(fieldPath).min(1, 'must list at least one field')], {
+    error: 'must be a field name or a non-empty list of field names',
+  }),
+  cursor: fieldPath.optional(),
+  version: fieldPath.optional(),
+  deleted: fieldPath.optional(),
+  schema: z
+    .custom((value) => typeof value === 'object' && value !== null && '~standard' in value, {
+      error: 'must be a zod (or other Standard Schema) schema',
+    })
+    .optional(),
+  source: z.custom((value) => typeof value === 'function', {
+    error: 'must be a function returning an async iterable of pages (an async generator)',
+  }),
+});
+
+const positiveInt = z.number().int().positive();
+
+export const configSchema = z.object({
+  store: z.string().min(1).optional(),
+  streams: z.array(streamSchema).min(1, 'must define at least one stream'),
+  sync: z
+    .object({
+      maxPagesInFlight: positiveInt.optional(),
+      concurrency: positiveInt.optional(),
+      leaseTtlMs: z.number().int().min(1000).optional(),
+    })
+    .strict()
+    .optional(),
+});
+
+/**
+ * Validates a loaded config. Errors name the file, the stream (by name when it has one) and the
+ * field: `syncline.config.ts: stream "orders" (streams[1]): key: must be a field name ...`.
+ */
+export function validateConfig(value: unknown, file: string): SynclineConfig {
+  const result = configSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`${file}: ${where(value, issue.path)}${issue.message}`);
+  }
+  const seen = new Set<string>();
+  for (const stream of (value as SynclineConfig).streams) {
+    if (seen.has(stream.name)) throw new ConfigError(`${file}: stream "${stream.name}" is defined twice`);
+    seen.add(stream.name);
+  }
+  return value as SynclineConfig;
+}
+
+function where(value: unknown, path: readonly PropertyKey[]): string {
+  if (path[0] === 'streams' && typeof path[1] === 'number') {
+    const stream = (value as { streams: { name?: unknown }[] }).streams[path[1]];
+    const name = typeof stream?.name === 'string' ? `stream "${stream.name}" ` : 'stream ';
+    const rest = path.slice(2).join('.');
+    return `${name}(streams[${path[1]}])${rest ? `: ${rest}` : ''}: `;
+  }
+  return path.length > 0 ? `${path.join('.')}: ` : '';
+}

@@ -1,0 +1,28 @@
+import type { StreamDefinition } from '../core/stream-definition.ts';
+
+/** What `syncline.config.ts` exports (as its default export, through `defineConfig`). */
+export interface SynclineConfig {
+  /**
+   * Where records go: a SQLite file path (default `syncline.db` in the working directory) or a
+   * `postgres://` URL. `--store` and the `SYNCLINE_STORE` environment variable override it; keep
+   * passwords in the environment, not in this file.
+   */
+  readonly store?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: a config mixes streams of different record types.
+  readonly streams: readonly StreamDefinition<any>[];
+  readonly sync?: SyncSettings;
+}
+
+export interface SyncSettings {
+  /** Pages fetched and prepared ahead of the one being committed, per stream. Default 4. */
+  readonly maxPagesInFlight?: number;
+  /** Streams run at once by `syncline sync`. Default 4. */
+  readonly concurrency?: number;
+  /** Lease time-to-live in ms; renewed every third of it. Default 30000. */
+  readonly leaseTtlMs?: number;
+}
+
+/** Identity function that gives `syncline.config.ts` its types. */
+export function defineConfig(config: SynclineConfig): SynclineConfig {
+  return config;
+}

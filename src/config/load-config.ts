@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { ConfigError, describeError } from '../core/errors.ts';
+import { validateConfig } from './config-schema.ts';
+import type { SynclineConfig, SyncSettings } from './define-config.ts';
+
+/** File names tried, in order, when no `--config` is given. */
+export const CONFIG_FILES = ['syncline.config.ts', 'syncline.config.mts', 'syncline.config.js', 'syncline.config.mjs'];
+
+/** The default SQLite file, in the working directory. */
+export const DEFAULT_STORE = 'syncline.db';
+
+/** A config ready to run: validated, its store location resolved, frozen. */
+export interface ResolvedConfig {
+  /** The file it came from, relative to the working directory (for messages). */
+  readonly file: string;
+  readonly store: string;
+  readonly streams: SynclineConfig['streams'];
+  readonly sync: Required<SyncSettings>;
+}
+
+export interface LoadOptions {
+  /** `--config`; otherwise `CONFIG_FILES` in `cwd`. */
+  readonly file?: string;
+  /** `--store`, which wins over the environment and the file. */
+  readonly store?: string;
+  readonly cwd?: string;
+}
+
+/** Finds, imports (TypeScript without a build step) and validates the config file. */
+export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const path = findConfigFile(cwd, options.file);
+  const shown = relative(cwd, path) || path;
+  let module: { default?: unknown };
+  try {
+    module = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+  } catch (error) {
+    throw new ConfigError(`${shown}: could not be loaded: ${describeError(error)}`, { cause: error });
+  }
+  const exported = unwrapDefault(module);
+  if (exported === undefined) {
+    throw new ConfigError(`${shown}: has no default export; end it with \`export default defineConfig({ ... })\``);
+  }
+  return resolveConfig(validateConfig(exported, shown), shown, options.store);
+}
+
+/** Validates and resolves a config given in code (the library's way in). */
+export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag?: string): ResolvedConfig {
+  validateConfig(config, file);
+  return Object.freeze({
+    file,
+    store: resolveStore(storeFlag, config.store),
+    streams: Object.freeze([...config.streams]),
+    sync: Object.freeze({
+      maxPagesInFlight: config.sync?.maxPagesInFlight ?? 4,
+      concurrency: config.sync?.concurrency ?? 4,
+      leaseTtlMs: config.sync?.leaseTtlMs ?? 30_000,
+    }),
+  });
+}
+
+/** `--store` flag, then `SYNCLINE_STORE`, then the config file's `store`, then `syncline.db`. */
+export function resolveStore(flag?: string, fromFile?: string): string {
+  return flag || process.env['SYNCLINE_STORE'] || fromFile || DEFAULT_STORE;
+}
+
+function findConfigFile(cwd: string, file?: string): string {
+  if (file) {
+    const path = isAbsolute(file) ? file : resolve(cwd, file);
+    if (!existsSync(path)) throw new ConfigError(`config file ${file} does not exist`);
+    return path;
+  }
+  for (const name of CONFIG_FILES) {
+    const path = resolve(cwd, name);
+    if (existsSync(path)) return path;
+  }
+  throw new ConfigError(
+    `no syncline.config.ts in ${cwd}; create one (see README "Configuration"), pass --config <file>, ` +
+      'or try `syncline demo`',
+  );
+}
+
+/** tsx may wrap a CommonJS-style default twice (`{ default: { default: config } }`). */
+function unwrapDefault(module: { default?: unknown }): unknown {
+  let value = module.default;
+  if (value && typeof value === 'object' && 'default' in value && !('streams' in value)) {
+    value = (value as { default: unknown }).default;
+  }
+  return value;
+}
+
+/** Whether logs should be JSON: `--log-format`, else `SYNCLINE_LOG_FORMAT`, else pretty on a TTY. */
+export function resolveLogFormat(flag: string | undefined, isTty: boolean): 'json' | 'pretty' {
+  const value = flag ?? process.env['SYNCLINE_LOG_FORMAT'];
+  if (value === 'json' || value === 'pretty') return value;
+  if (value !== undefined) throw new ConfigError(`--log-format must be "json" or "pretty", got ${JSON.stringify(value)}`);
+  return isTty ? 'pretty' : 'json';
+}
+
+/** `SYNCLINE_DEBUG=1` prints stack traces of unexpected errors. */
+export function debugEnabled(): boolean {
+  return process.env['SYNCLINE_DEBUG'] === '1';
+}

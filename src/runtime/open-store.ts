@@ -1,0 +1,38 @@
+import { StoreUnavailableError } from '../core/errors.ts';
+import type { Store } from '../core/store.ts';
+import { PostgresStore } from '../stores/postgres/postgres-store.ts';
+import { SqliteStore } from '../stores/sqlite/sqlite-store.ts';
+
+/**
+ * Builds and opens the store a location names: `postgres://` / `postgresql://` URLs (an optional
+ * `?schema=name` picks the schema, default `public`) or a SQLite file path (optionally `sqlite:`
+ * prefixed). Anything else that looks like a URL is refused with one line.
+ */
+export async function openStore(location: string): Promise<Store> {
+  const store = createStore(location);
+  await store.open();
+  return store;
+}
+
+export function createStore(location: string): Store {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1]?.toLowerCase();
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    let url: URL;
+    try {
+      url = new URL(location);
+    } catch {
+      throw new StoreUnavailableError('the store URL is not a valid postgres:// URL');
+    }
+    const schema = url.searchParams.get('schema') ?? undefined;
+    url.searchParams.delete('schema');
+    return new PostgresStore({ url: url.toString(), ...(schema ? { schema } : {}) });
+  }
+  if (scheme !== undefined && scheme !== 'sqlite' && scheme !== 'file') {
+    throw new StoreUnavailableError(
+      `unsupported store "${scheme}://...": use a SQLite file path (e.g. syncline.db) or a postgres:// URL`,
+    );
+  }
+  const path = location.replace(/^(sqlite|file):(\/\/)?/i, '');
+  if (path.length === 0) throw new StoreUnavailableError('the SQLite store path is empty');
+  return new SqliteStore({ path });
+}

@@ -1,0 +1,93 @@
+import { newHolderId } from '../core/clock.ts';
+import { ConfigError, describeError, LeaseHeldError } from '../core/errors.ts';
+import type { SyncEventBus } from '../core/events.ts';
+import type { Store } from '../core/store.ts';
+import type { StreamDefinition } from '../core/stream-definition.ts';
+import { emptyCounters, type Logger, type RunCounters, type RunStatus } from '../core/types.ts';
+import { runStream } from '../engine/stream-runner.ts';
+import type { ResolvedConfig } from '../config/load-config.ts';
+
+/** How one stream's run ended. `busy`: another worker held the stream, nothing ran. */
+export interface StreamOutcome {
+  readonly stream: string;
+  readonly status: Exclude<RunStatus, 'running'> | 'busy';
+  readonly runId: string | null;
+  readonly counters: RunCounters;
+  readonly error: string | null;
+  readonly cause: unknown;
+}
+
+export interface RunStreamsArgs {
+  readonly config: ResolvedConfig;
+  readonly store: Store;
+  /** Names to run; all streams of the config when empty. */
+  readonly only?: readonly string[];
+  readonly events: SyncEventBus;
+  readonly log: Logger;
+  /** Aborting stops every run after its page in progress. */
+  readonly stop?: AbortSignal;
+  /** Wait up to this long for a stream another worker holds (default 0: report it busy). */
+  readonly waitMs?: number;
+}
+
+/** Runs the chosen streams of a config, `config.sync.concurrency` at a time. */
+export async function runStreams(args: RunStreamsArgs): Promise<StreamOutcome[]> {
+  const streams = selectStreams(args.config, args.only ?? []);
+  const holder = newHolderId();
+  const outcomes: StreamOutcome[] = new Array(streams.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < streams.length) {
+      const index = next++;
+      outcomes[index] = await runOne(streams[index]!, holder, args);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(args.config.sync.concurrency, streams.length) }, worker));
+  return outcomes;
+}
+
+async function runOne(stream: StreamDefinition, holder: string, args: RunStreamsArgs): Promise<StreamOutcome> {
+  if (args.stop?.aborted) {
+    return { stream: stream.name, status: 'interrupted', runId: null, counters: emptyCounters(), error: null, cause: undefined };
+  }
+  try {
+    const result = await runStream({
+      store: args.store,
+      stream,
+      holder,
+      events: args.events,
+      log: args.log,
+      ...(args.stop ? { stop: args.stop } : {}),
+      options: {
+        maxPagesInFlight: args.config.sync.maxPagesInFlight,
+        lease: { ttlMs: args.config.sync.leaseTtlMs, waitMs: args.waitMs ?? 0 },
+      },
+    });
+    return result;
+  } catch (error) {
+    // Only failures before a run record exists land here (lease held, store down).
+    return {
+      stream: stream.name,
+      status: error instanceof LeaseHeldError ? 'busy' : 'failed',
+      runId: null,
+      counters: emptyCounters(),
+      error: describeError(error),
+      cause: error,
+    };
+  }
+}
+
+/** The config's streams named in `only` (all when empty); unknown names are a ConfigError. */
+export function selectStreams(config: ResolvedConfig, only: readonly string[]): StreamDefinition[] {
+  if (only.length === 0) return [...config.streams];
+  const byName = new Map(config.streams.map((s) => [s.name, s]));
+  return only.map((name) => {
+    const stream = byName.get(name);
+    if (!stream) {
+      throw new ConfigError(
+        `unknown stream "${name}"; ${config.file} defines: ${[...byName.keys()].join(', ')}`,
+      );
+    }
+    return stream;
+  });
+}

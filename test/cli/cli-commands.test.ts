@@ -1,0 +1,95 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTestStore, type TestStore } from '../helpers/stores.ts';
+import { makeProject, runCli } from './cli-harness.ts';
+
+describe('syncline CLI', () => {
+  let project: ReturnType<typeof makeProject> | null = null;
+  let t: TestStore | null = null;
+  afterEach(async () => {
+    project?.cleanup();
+    await t?.dispose();
+    project = null;
+    t = null;
+  });
+
+  it('syncs, then reports status, runs and failures as JSON, and writes nothing the second time', async () => {
+    project = makeProject({ records: 300, delayMs: 0 });
+    const { dir } = project;
+    const first = await runCli(['sync', '--json'], dir);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)[0]).toMatchObject({ stream: 'items', status: 'ok', counters: { inserted: 300 } });
+    expect((await runCli(['reset', 'items', '--yes'], dir)).code).toBe(0);
+    const second = await runCli(['sync', '--json'], dir);
+    expect(JSON.parse(second.stdout)[0].counters).toMatchObject({ fetched: 300, inserted: 0, updated: 0, unchanged: 300 });
+
+    const status = JSON.parse((await runCli(['status', '--json'], dir)).stdout);
+    expect(status).toEqual([
+      expect.objectContaining({ stream: 'items', status: 'ok', records: 300, checkpoint: { after: 300 }, failedRecords: 0 }),
+    ]);
+    expect(status[0].lagSeconds).toBeGreaterThan(0);
+    const runs = JSON.parse((await runCli(['runs', 'items', '--json'], dir)).stdout);
+    expect(runs).toHaveLength(2);
+    const table = await runCli(['status'], dir);
+    expect(table.stdout).toMatch(/^STREAM\s+LAST RUN\s+STATUS\s+RECORDS\s+CHECKPOINT\s+LAG\s+FAILED/);
+    expect((await runCli(['failed', '--json'], dir)).stdout.trim()).toBe('[]');
+  }, 60_000);
+
+  it('refuses to reset without --yes when there is no terminal to ask on', async () => {
+    project = makeProject({ records: 10, delayMs: 0 });
+    await runCli(['sync'], project.dir);
+    const result = await runCli(['reset', 'items'], project.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/pass --yes/);
+  }, 30_000);
+
+  it('names the file, the stream and the field of a config error, with exit code 2 and no stack', async () => {
+    project = makeProject();
+    writeFileSync(
+      join(project.dir, 'bad.config.ts'),
+      `export default { streams: [{ name: 'ok_stream', key: 'id', source: async function* () {} }, { name: 'orders', key: [], source: async function* () {} }] };`,
+    );
+    const result = await runCli(['sync', '--config', 'bad.config.ts'], project.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'syncline: bad.config.ts: stream "orders" (streams[1]): key: must list at least one field',
+    );
+  }, 30_000);
+
+  it('reports an unreachable store in one line without the password, exit code 2', async () => {
+    project = makeProject();
+    const result = await runCli(['status', '--store', 'postgres://admin:s3cret-pw@127.0.0.1:1/nope'], project.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^syncline: .*127\.0\.0\.1:1/);
+    expect(result.stderr).not.toContain('s3cret-pw');
+    const scheme = await runCli(['status', '--store', 'mysql://x@y/z'], project.dir);
+    expect(scheme.code).toBe(2);
+    expect(scheme.stderr).toMatch(/unsupported store "mysql:\/\/\.\.\."/);
+  }, 30_000);
+
+  it('rejects an unknown stream name with the names the config defines', async () => {
+    project = makeProject();
+    const result = await runCli(['sync', 'nope'], project.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown stream "nope"; syncline.config.ts defines: items/);
+  }, 30_000);
+
+  it('syncs into PostgreSQL with --store', async () => {
+    t = await makeTestStore('postgres');
+    project = makeProject({ records: 120, delayMs: 0 });
+    const result = await runCli(['sync', '--json', '--store', t.location], project.dir);
+    expect(result.code).toBe(0);
+    expect((await t.store.listStreams())[0]).toMatchObject({ stream: 'items', records: 120 });
+  }, 30_000);
+
+  it('runs the demo into a fresh SQLite file, twice, writing nothing the second time', async () => {
+    project = makeProject();
+    const first = await runCli(['demo', '--records', '2000'], project.dir);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/customers\s+ok\s+2,000\s+1,998\s+0\s+0\s+2/);
+    const second = await runCli(['demo', '--records', '2000'], project.dir);
+    expect(second.stdout).toMatch(/customers\s+ok\s+0\s+0\s+0\s+0\s+0/);
+  }, 60_000);
+});

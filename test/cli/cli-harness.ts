@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
+const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A temp directory with a syncline.config.ts whose `items` stream is deterministic and slow. */
+export function makeProject(options: { records?: number; pageSize?: number; delayMs?: number; extra?: string } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'syncline-cli-'));
+  writeFileSync(
+    join(dir, 'syncline.config.ts'),
+    `import { defineConfig, defineStream } from ${JSON.stringify(INDEX)};
+const total = Number(process.env.TEST_RECORDS ?? ${options.records ?? 2000});
+const rev = Number(process.env.TEST_REV ?? 0);
+const pageSize = ${options.pageSize ?? 50};
+const delayMs = Number(process.env.TEST_DELAY_MS ?? ${options.delayMs ?? 10});
+export const record = (i: number) => ({ id: i, name: 'item ' + i + ' rev ' + rev, updated_at: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), version: rev + 1 });
+export default defineConfig({
+  streams: [
+    defineStream({
+      name: 'items',
+      key: 'id',
+      cursor: 'updated_at',
+      version: 'version',
+      source: async function* ({ checkpoint }) {
+        let next = (checkpoint as { after?: number } | null)?.after ?? 0;
+        while (next < total) {
+          await new Promise((r) => setTimeout(r, delayMs));
+          const end = Math.min(total, next + pageSize);
+          const records = [];
+          for (let i = next; i < end; i++) records.push(record(i));
+          yield { records, checkpoint: { after: end } };
+          next = end;
+        }
+      },
+    }),
+  ],
+});
+${options.extra ?? ''}
+`,
+  );
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function spawnCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, SYNCLINE_LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Resolves with the whole output once the process exits. */
+export function collect(child: ChildProcess): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  return new Promise((resolvePromise) => {
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+  });
+}
+
+export function runCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return collect(spawnCli(args, cwd, env));
+}
+
+/** Resolves when the child's stderr has printed a line containing `text`. */
+export function waitForOutput(child: ChildProcess, text: string, timeoutMs = 20_000): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}"; saw: ${seen.slice(-500)}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        child.stderr?.off('data', onData);
+        resolvePromise();
+      }
+    };
+    child.stderr?.on('data', onData);
+  });
+}
+
+/** A small seeded PRNG (mulberry32) so kill schedules replay. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

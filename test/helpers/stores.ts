@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Store } from '../../src/core/store.ts';
+import { openStore } from '../../src/runtime/open-store.ts';
+import { freshPgSchema } from './postgres.ts';
+
+/** A fresh store location for one test: a SQLite file in a temp dir, or a PostgreSQL schema. */
+export interface TestStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** What `--store` / `openStore` take. */
+  readonly location: string;
+  readonly store: Store;
+  dispose(): Promise<void>;
+}
+
+export const STORE_KINDS = ['sqlite', 'postgres'] as const;
+
+export async function makeTestStore(kind: 'sqlite' | 'postgres'): Promise<TestStore> {
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'syncline-test-'));
+    const location = join(dir, 'syncline.db');
+    const store = await openStore(location);
+    return {
+      kind,
+      location,
+      store,
+      async dispose() {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const pg = await freshPgSchema();
+  const location = `${pg.url}${pg.url.includes('?') ? '&' : '?'}schema=${pg.schema}`;
+  const store = await openStore(location);
+  return {
+    kind,
+    location,
+    store,
+    async dispose() {
+      await store.close();
+      await pg.drop();
+    },
+  };
+}

@@ -1,0 +1,188 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { newHolderId } from '../../src/core/clock.ts';
+import { SyncEventBus } from '../../src/core/events.ts';
+import { defineStream, type StreamDefinition } from '../../src/core/stream-definition.ts';
+import type { Logger } from '../../src/core/types.ts';
+import { runStream } from '../../src/engine/stream-runner.ts';
+import { resolveConfig } from '../../src/config/load-config.ts';
+import { runStreams } from '../../src/runtime/run-streams.ts';
+import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
+import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function stream(records: TestRecord[], options: Parameters<typeof arraySource>[1] = {}): StreamDefinition<TestRecord> {
+  return defineStream<TestRecord>({
+    name: 'items',
+    key: 'id',
+    cursor: 'updated_at',
+    version: 'version',
+    deleted: 'deleted',
+    source: arraySource(records, options),
+  });
+}
+
+describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
+  let t: TestStore;
+  beforeEach(async () => {
+    t = await makeTestStore(kind);
+  });
+  afterEach(async () => {
+    await t.dispose();
+  });
+
+  function run(def: StreamDefinition, extra: { stop?: AbortSignal; maxPagesInFlight?: number; events?: SyncEventBus } = {}) {
+    return runStream({
+      store: t.store,
+      stream: def,
+      holder: newHolderId(),
+      events: extra.events ?? new SyncEventBus(),
+      log: silent,
+      ...(extra.stop ? { stop: extra.stop } : {}),
+      options: { maxPagesInFlight: extra.maxPagesInFlight ?? 4 },
+    });
+  }
+
+  async function allRows() {
+    return t.store.scanRecords('items', { limit: 100_000 });
+  }
+
+  it('inserts every record of a full sync and writes nothing when run again', async () => {
+    const records = Array.from({ length: 1050 }, (_, i) => testRecord(i));
+    const first = await run(stream(records));
+    expect(first.status).toBe('ok');
+    expect(first.counters).toMatchObject({ pages: 11, fetched: 1050, inserted: 1050, apiCalls: 11, bytes: 10500 });
+    expect(first.checkpoint).toEqual({ after: 1050 });
+    const changesAfterFirst = await t.store.readChanges({ afterSeq: 0, limit: 5000 });
+    expect(changesAfterFirst).toHaveLength(1050);
+
+    await t.store.resetCheckpoint('items', new Date().toISOString());
+    const second = await run(stream(records));
+    expect(second.counters).toMatchObject({ fetched: 1050, inserted: 0, updated: 0, unchanged: 1050 });
+    expect(await t.store.readChanges({ afterSeq: changesAfterFirst.at(-1)!.seq, limit: 10 })).toEqual([]);
+    const rows = await allRows();
+    expect(rows).toHaveLength(1050);
+    expect(rows.find((r) => r.key === '7')?.data).toEqual(testRecord(7));
+  });
+
+  it('applies newer versions, skips older ones as stale, and soft-deletes tombstones', async () => {
+    await run(stream([testRecord(1), testRecord(2), testRecord(3)]));
+    await t.store.resetCheckpoint('items', new Date().toISOString());
+    const next = [testRecord(1, 1), { ...testRecord(2, 0), version: 0, name: 'older' }, { ...testRecord(3), deleted: true }];
+    const result = await run(stream(next));
+    expect(result.counters).toMatchObject({ updated: 1, stale: 1, deleted: 1, inserted: 0 });
+    const rows = await allRows();
+    expect(rows.find((r) => r.key === '1')?.data).toMatchObject({ name: 'record 1 rev 1', version: 2 });
+    expect(rows.find((r) => r.key === '2')?.data).toMatchObject({ name: 'record 2 rev 0' });
+    expect(rows.find((r) => r.key === '3')?.deletedAt).not.toBeNull();
+  });
+
+  it('commits the pages before a source failure and resumes after them on the next run', async () => {
+    const records = Array.from({ length: 500 }, (_, i) => testRecord(i));
+    const failed = await run(stream(records, { failAfterPages: 3 }));
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/source failed after 3 pages/);
+    expect((await t.store.getState('items'))?.checkpoint).toEqual({ after: 300 });
+    let servedOnResume = 0;
+    const resumed = await run(stream(records, { onPage: (n) => (servedOnResume = n) }));
+    expect(resumed.status).toBe('ok');
+    expect(servedOnResume).toBe(2);
+    expect(await allRows()).toHaveLength(500);
+    const runs = await t.store.listRuns({ stream: 'items', limit: 10 });
+    expect(runs.map((r) => [r.status, r.checkpointBefore, r.checkpointAfter])).toEqual([
+      ['ok', { after: 300 }, { after: 500 }],
+      ['failed', null, { after: 300 }],
+    ]);
+  });
+
+  it('dead-letters records that fail the schema or have no key, and goes on', async () => {
+    const def = defineStream({
+      name: 'items',
+      key: 'id',
+      schema: z.object({ id: z.number(), email: z.email() }),
+      source: arraySource<unknown>([
+        { id: 1, email: 'a@example.com' },
+        { id: 2, email: 'not-an-email' },
+        { email: 'b@example.com' },
+        { id: 4, email: 'd@example.com' },
+      ]),
+    });
+    const failures: string[] = [];
+    const events = new SyncEventBus();
+    events.on('record:failed', (e) => failures.push(`${e.key}: ${e.reason}`));
+    const result = await run(def, { events });
+    expect(result.status).toBe('ok');
+    expect(result.counters).toMatchObject({ fetched: 4, inserted: 2, failed: 2 });
+    const letters = await t.store.listDeadLetters({ stream: 'items', limit: 10 });
+    expect(letters.map((l) => [l.key, l.reason.split(':')[0]]).sort()).toEqual([
+      ['2', 'email'],
+      [null, 'id'],
+    ]);
+    expect(JSON.parse(letters.find((l) => l.key === '2')!.payload)).toEqual({ id: 2, email: 'not-an-email' });
+    expect(failures).toHaveLength(2);
+  });
+
+  it('stops after the page in progress when asked, recording the run as interrupted', async () => {
+    const records = Array.from({ length: 2000 }, (_, i) => testRecord(i));
+    const stop = new AbortController();
+    const events = new SyncEventBus();
+    events.on('page:committed', ({ totals }) => {
+      if (totals.pages === 2) stop.abort();
+    });
+    const result = await run(stream(records, { delayMs: 5 }), { stop: stop.signal, events });
+    expect(result.status).toBe('interrupted');
+    const state = await t.store.getState('items');
+    expect(state?.checkpoint).toEqual({ after: 200 });
+    expect(await allRows()).toHaveLength(200);
+    expect((await t.store.listRuns({ limit: 1 }))[0]?.status).toBe('interrupted');
+  });
+
+  it('fetches at most maxPagesInFlight pages ahead of the commit', async () => {
+    const records = Array.from({ length: 3000 }, (_, i) => testRecord(i));
+    let fetched = 0;
+    let committed = 0;
+    let maxAhead = 0;
+    const events = new SyncEventBus();
+    events.on('page:committed', () => {
+      committed++;
+    });
+    await run(
+      stream(records, {
+        pageSize: 50,
+        onPage: (n) => {
+          fetched = n;
+          maxAhead = Math.max(maxAhead, fetched - committed);
+        },
+      }),
+      { maxPagesInFlight: 2, events },
+    );
+    expect(committed).toBe(60);
+    // queue capacity + the page being prepared + the page being committed
+    expect(maxAhead).toBeLessThanOrEqual(4);
+  });
+
+  it('classifies a key repeated across consecutive pages against the page before it', async () => {
+    // The source shifted: record 5 arrives at the end of page 1 and again, changed, in page 2.
+    const pages = [testRecord(4), testRecord(5), testRecord(5, 1), testRecord(6)];
+    const result = await run(stream(pages, { pageSize: 2 }));
+    expect(result.counters).toMatchObject({ inserted: 3, updated: 1 });
+    expect(await allRows()).toHaveLength(3);
+  });
+
+  it('runs a stream held by another worker as busy without touching it', async () => {
+    const config = resolveConfig({ store: t.location, streams: [stream([testRecord(1)])] });
+    await t.store.ensureStream('items');
+    const held = await t.store.acquireLease({ stream: 'items', holder: 'other-host:1:x', ttlMs: 60_000, at: new Date().toISOString() });
+    expect('lease' in held).toBe(true);
+    const [outcome] = await runStreams({ config, store: t.store, events: new SyncEventBus(), log: silent });
+    expect(outcome?.status).toBe('busy');
+    expect(outcome?.error).toMatch(/being synced by other-host:1:x/);
+    expect(await allRows()).toHaveLength(0);
+  });
+
+  it('records the newest cursor value for lag', async () => {
+    await run(stream([testRecord(10), testRecord(3)]));
+    expect((await t.store.getState('items'))?.newestCursor).toBe(testRecord(10).updated_at);
+  });
+});
