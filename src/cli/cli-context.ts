@@ -1,9 +1,15 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import {
+  CONFIG_FILES,
+  loadConfig,
+  type ResolvedConfig,
+  resolveLogFormat,
+  resolveStore,
+} from '../config/load-config.ts';
 import type { Store } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
-import { CONFIG_FILES, loadConfig, type ResolvedConfig, resolveLogFormat, resolveStore } from '../config/load-config.ts';
 import { openStore } from '../runtime/open-store.ts';
 import { createLogger } from './create-logger.ts';
 
@@ -28,8 +34,12 @@ export class CliContext {
 
   constructor(options: GlobalOptions) {
     this.options = options;
-    this.interactive = Boolean(process.stderr.isTTY) && resolveLogFormat(options.logFormat, true) === 'pretty';
-    this.log = createLogger(resolveLogFormat(options.logFormat, Boolean(process.stderr.isTTY)), options.logLevel);
+    this.interactive =
+      Boolean(process.stderr.isTTY) && resolveLogFormat(options.logFormat, true) === 'pretty';
+    this.log = createLogger(
+      resolveLogFormat(options.logFormat, Boolean(process.stderr.isTTY)),
+      options.logLevel,
+    );
   }
 
   static of(command: Command): CliContext {

@@ -11,7 +11,11 @@ const SECRET_FIELDS = ['password', 'token', 'secret', 'authorization', 'apiKey',
 export function createLogger(format: 'json' | 'pretty', level = 'info'): Logger {
   if (format === 'json') {
     return pino(
-      { level, base: { app: 'syncline' }, redact: { paths: SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: '[redacted]' } },
+      {
+        level,
+        base: { app: 'syncline' },
+        redact: { paths: SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: '[redacted]' },
+      },
       pino.destination({ fd: 2, sync: true }),
     );
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineStream } from '../core/stream-definition.ts';
 import type { SynclineConfig } from '../config/define-config.ts';
+import { defineStream } from '../core/stream-definition.ts';
 
 /**
  * The built-in demo: two streams generated in-process, deterministic, so a second run writes

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { describeError, SyncError } from '../core/errors.ts';
 import { debugEnabled } from '../config/load-config.ts';
+import { describeError, SyncError } from '../core/errors.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerFailedCommand } from './commands/failed-command.ts';
 import { registerResetCommand } from './commands/reset-command.ts';
@@ -13,10 +13,15 @@ import { EXIT, exitCodeFor } from './exit-codes.ts';
 /** Builds the `syncline` program. */
 export function createProgram(): Command {
   const program = new Command('syncline')
-    .description('Sync data from APIs you do not control into SQLite or PostgreSQL: nothing missing, duplicated or stale.')
+    .description(
+      'Sync data from APIs you do not control into SQLite or PostgreSQL: nothing missing, duplicated or stale.',
+    )
     .version('0.1.0')
     .option('-c, --config <file>', 'config file (default: ./syncline.config.ts)')
-    .option('-s, --store <location>', 'SQLite file or postgres:// URL (default: config, $SYNCLINE_STORE, syncline.db)')
+    .option(
+      '-s, --store <location>',
+      'SQLite file or postgres:// URL (default: config, $SYNCLINE_STORE, syncline.db)',
+    )
     .option('--log-format <format>', 'json | pretty (default: pretty on a terminal, json elsewhere)')
     .option('--log-level <level>', 'debug | info | warn | error', 'info')
     .showHelpAfterError()

@@ -8,12 +8,18 @@ import { formatCount, formatDuration } from './format-table.ts';
  * inserted/updated/unchanged). Elsewhere: a log line per finished run and at most one progress line
  * per stream every `everyMs`.
  */
-export function reportProgress(events: SyncEventBus, log: Logger, interactive: boolean, everyMs = 5000): () => void {
+export function reportProgress(
+  events: SyncEventBus,
+  log: Logger,
+  interactive: boolean,
+  everyMs = 5000,
+): () => void {
   const started = new Map<string, number>();
   const offs: (() => void)[] = [];
   const multibar = interactive
     ? new MultiBar({
-        format: '{stream} | {pages} pages | {fetched} records | {rate}/s | +{inserted} ~{updated} ={unchanged} !{failed}',
+        format:
+          '{stream} | {pages} pages | {fetched} records | {rate}/s | +{inserted} ~{updated} ={unchanged} !{failed}',
         hideCursor: true,
         clearOnComplete: false,
         stopOnComplete: false,

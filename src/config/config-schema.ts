@@ -8,7 +8,10 @@ const fieldPath = z.string().min(1, 'must be a non-empty field name');
 const streamSchema = z.object({
   name: z
     .string()
-    .regex(STREAM_NAME, 'must be lower-case letters, digits and "_", starting with a letter (it names a table)')
+    .regex(
+      STREAM_NAME,
+      'must be lower-case letters, digits and "_", starting with a letter (it names a table)',
+    )
     .refine((name) => !name.startsWith('syncline_'), 'must not start with "syncline_" (reserved)'),
   key: z.union([fieldPath, z.array(fieldPath).min(1, 'must list at least one field')], {
     error: 'must be a field name or a non-empty list of field names',

@@ -1,4 +1,4 @@
-import type { StreamDefinition } from '../core/stream-definition.ts';
+import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 
 /** What `syncline.config.ts` exports (as its default export, through `defineConfig`). */
 export interface SynclineConfig {
@@ -8,8 +8,7 @@ export interface SynclineConfig {
    * passwords in the environment, not in this file.
    */
   readonly store?: string;
-  // biome-ignore lint/suspicious/noExplicitAny: a config mixes streams of different record types.
-  readonly streams: readonly StreamDefinition<any>[];
+  readonly streams: readonly AnyStreamDefinition[];
   readonly sync?: SyncSettings;
 }
 

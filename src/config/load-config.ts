@@ -7,7 +7,12 @@ import { validateConfig } from './config-schema.ts';
 import type { SynclineConfig, SyncSettings } from './define-config.ts';
 
 /** File names tried, in order, when no `--config` is given. */
-export const CONFIG_FILES = ['syncline.config.ts', 'syncline.config.mts', 'syncline.config.js', 'syncline.config.mjs'];
+export const CONFIG_FILES = [
+  'syncline.config.ts',
+  'syncline.config.mts',
+  'syncline.config.js',
+  'syncline.config.mjs',
+];
 
 /** The default SQLite file, in the working directory. */
 export const DEFAULT_STORE = 'syncline.db';
@@ -42,7 +47,9 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   }
   const exported = unwrapDefault(module);
   if (exported === undefined) {
-    throw new ConfigError(`${shown}: has no default export; end it with \`export default defineConfig({ ... })\``);
+    throw new ConfigError(
+      `${shown}: has no default export; end it with \`export default defineConfig({ ... })\``,
+    );
   }
   return resolveConfig(validateConfig(exported, shown), shown, options.store);
 }
@@ -96,7 +103,8 @@ function unwrapDefault(module: { default?: unknown }): unknown {
 export function resolveLogFormat(flag: string | undefined, isTty: boolean): 'json' | 'pretty' {
   const value = flag ?? process.env['SYNCLINE_LOG_FORMAT'];
   if (value === 'json' || value === 'pretty') return value;
-  if (value !== undefined) throw new ConfigError(`--log-format must be "json" or "pretty", got ${JSON.stringify(value)}`);
+  if (value !== undefined)
+    throw new ConfigError(`--log-format must be "json" or "pretty", got ${JSON.stringify(value)}`);
   return isTty ? 'pretty' : 'json';
 }
 

@@ -47,7 +47,10 @@ export function defineStream<R extends object>(
   },
 ): StreamDefinition<R>;
 export function defineStream<R extends object>(
-  definition: Omit<StreamDefinition<R>, 'schema' | 'source'> & { schema?: undefined; source: StreamSource<R> },
+  definition: Omit<StreamDefinition<R>, 'schema' | 'source'> & {
+    schema?: undefined;
+    source: StreamSource<R>;
+  },
 ): StreamDefinition<R>;
 export function defineStream<R extends object>(definition: StreamDefinition<R>): StreamDefinition<R> {
   return definition;
@@ -57,3 +60,7 @@ export function defineStream<R extends object>(definition: StreamDefinition<R>):
 export function keyFields(stream: Pick<StreamDefinition, 'key'>): readonly string[] {
   return typeof stream.key === 'string' ? [stream.key] : (stream.key as readonly string[]);
 }
+
+/** A stream of any record type, for code that handles every stream alike (engine, runtime). */
+// biome-ignore lint/suspicious/noExplicitAny: erases the record type; field names were checked at definition.
+export type AnyStreamDefinition = StreamDefinition<any>;

@@ -3,7 +3,7 @@ import { describeError, RecordError } from '../core/errors.ts';
 import { readPath } from '../core/field-path.ts';
 import { encodeKey, scalarText } from '../core/key-codec.ts';
 import { describeIssues } from '../core/standard-schema.ts';
-import { keyFields, type StreamDefinition } from '../core/stream-definition.ts';
+import { type AnyStreamDefinition, keyFields } from '../core/stream-definition.ts';
 import type { Checkpoint, DeadLetter, Page } from '../core/types.ts';
 
 /** A record ready to classify: validated, keyed and hashed. */
@@ -33,11 +33,11 @@ export interface PreparedPage {
  * touches no store. A record that fails any step becomes a dead letter; it never stops the page.
  */
 export class PagePreparer {
-  readonly #stream: StreamDefinition;
+  readonly #stream: AnyStreamDefinition;
   readonly #keys: readonly string[];
   readonly #compare: (a: string, b: string) => number;
 
-  constructor(stream: StreamDefinition, compare: (a: string, b: string) => number) {
+  constructor(stream: AnyStreamDefinition, compare: (a: string, b: string) => number) {
     this.#stream = stream;
     this.#keys = keyFields(stream);
     this.#compare = compare;

@@ -3,7 +3,7 @@ import { describeError, FatalError, InterruptedError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import { compareScalarText } from '../core/key-codec.ts';
 import type { Store } from '../core/store.ts';
-import type { StreamDefinition } from '../core/stream-definition.ts';
+import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
   addCounters,
   type Checkpoint,
@@ -25,7 +25,7 @@ export interface RunOptions {
 
 export interface RunStreamArgs {
   readonly store: Store;
-  readonly stream: StreamDefinition;
+  readonly stream: AnyStreamDefinition;
   /** This worker's lease holder id (`newHolderId()`). */
   readonly holder: string;
   readonly events: SyncEventBus;

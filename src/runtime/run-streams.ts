@@ -1,11 +1,11 @@
+import type { ResolvedConfig } from '../config/load-config.ts';
 import { newHolderId } from '../core/clock.ts';
 import { ConfigError, describeError, LeaseHeldError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
-import type { StreamDefinition } from '../core/stream-definition.ts';
+import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { emptyCounters, type Logger, type RunCounters, type RunStatus } from '../core/types.ts';
 import { runStream } from '../engine/stream-runner.ts';
-import type { ResolvedConfig } from '../config/load-config.ts';
 
 /** How one stream's run ended. `busy`: another worker held the stream, nothing ran. */
 export interface StreamOutcome {
@@ -46,9 +46,20 @@ export async function runStreams(args: RunStreamsArgs): Promise<StreamOutcome[]>
   return outcomes;
 }
 
-async function runOne(stream: StreamDefinition, holder: string, args: RunStreamsArgs): Promise<StreamOutcome> {
+async function runOne(
+  stream: AnyStreamDefinition,
+  holder: string,
+  args: RunStreamsArgs,
+): Promise<StreamOutcome> {
   if (args.stop?.aborted) {
-    return { stream: stream.name, status: 'interrupted', runId: null, counters: emptyCounters(), error: null, cause: undefined };
+    return {
+      stream: stream.name,
+      status: 'interrupted',
+      runId: null,
+      counters: emptyCounters(),
+      error: null,
+      cause: undefined,
+    };
   }
   try {
     const result = await runStream({
@@ -78,7 +89,7 @@ async function runOne(stream: StreamDefinition, holder: string, args: RunStreams
 }
 
 /** The config's streams named in `only` (all when empty); unknown names are a ConfigError. */
-export function selectStreams(config: ResolvedConfig, only: readonly string[]): StreamDefinition[] {
+export function selectStreams(config: ResolvedConfig, only: readonly string[]): AnyStreamDefinition[] {
   if (only.length === 0) return [...config.streams];
   const byName = new Map(config.streams.map((s) => [s.name, s]));
   return only.map((name) => {

@@ -1,7 +1,7 @@
-import { SyncEventBus } from '../core/events.ts';
-import type { Logger } from '../core/types.ts';
 import type { SynclineConfig } from '../config/define-config.ts';
 import { resolveConfig } from '../config/load-config.ts';
+import { SyncEventBus } from '../core/events.ts';
+import type { Logger } from '../core/types.ts';
 import { openStore } from './open-store.ts';
 import { runStreams, type StreamOutcome } from './run-streams.ts';
 

@@ -19,14 +19,29 @@ describe('syncline CLI', () => {
     const { dir } = project;
     const first = await runCli(['sync', '--json'], dir);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)[0]).toMatchObject({ stream: 'items', status: 'ok', counters: { inserted: 300 } });
+    expect(JSON.parse(first.stdout)[0]).toMatchObject({
+      stream: 'items',
+      status: 'ok',
+      counters: { inserted: 300 },
+    });
     expect((await runCli(['reset', 'items', '--yes'], dir)).code).toBe(0);
     const second = await runCli(['sync', '--json'], dir);
-    expect(JSON.parse(second.stdout)[0].counters).toMatchObject({ fetched: 300, inserted: 0, updated: 0, unchanged: 300 });
+    expect(JSON.parse(second.stdout)[0].counters).toMatchObject({
+      fetched: 300,
+      inserted: 0,
+      updated: 0,
+      unchanged: 300,
+    });
 
     const status = JSON.parse((await runCli(['status', '--json'], dir)).stdout);
     expect(status).toEqual([
-      expect.objectContaining({ stream: 'items', status: 'ok', records: 300, checkpoint: { after: 300 }, failedRecords: 0 }),
+      expect.objectContaining({
+        stream: 'items',
+        status: 'ok',
+        records: 300,
+        checkpoint: { after: 300 },
+        failedRecords: 0,
+      }),
     ]);
     expect(status[0].lagSeconds).toBeGreaterThan(0);
     const runs = JSON.parse((await runCli(['runs', 'items', '--json'], dir)).stdout);
@@ -59,7 +74,10 @@ describe('syncline CLI', () => {
 
   it('reports an unreachable store in one line without the password, exit code 2', async () => {
     project = makeProject();
-    const result = await runCli(['status', '--store', 'postgres://admin:s3cret-pw@127.0.0.1:1/nope'], project.dir);
+    const result = await runCli(
+      ['status', '--store', 'postgres://admin:s3cret-pw@127.0.0.1:1/nope'],
+      project.dir,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^syncline: .*127\.0\.0\.1:1/);

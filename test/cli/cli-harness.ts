@@ -14,7 +14,9 @@ export interface CliResult {
 }
 
 /** A temp directory with a syncline.config.ts whose `items` stream is deterministic and slow. */
-export function makeProject(options: { records?: number; pageSize?: number; delayMs?: number; extra?: string } = {}) {
+export function makeProject(
+  options: { records?: number; pageSize?: number; delayMs?: number; extra?: string } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-cli-'));
   writeFileSync(
     join(dir, 'syncline.config.ts'),
@@ -51,7 +53,11 @@ ${options.extra ?? ''}
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function spawnCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): ChildProcess {
+export function spawnCli(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
     cwd,
     env: { ...process.env, SYNCLINE_LOG_FORMAT: 'json', ...env },
@@ -74,7 +80,11 @@ export function collect(child: ChildProcess): Promise<CliResult> {
   });
 }
 
-export function runCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   return collect(spawnCli(args, cwd, env));
 }
 
@@ -82,7 +92,10 @@ export function runCli(args: readonly string[], cwd: string, env: Record<string,
 export function waitForOutput(child: ChildProcess, text: string, timeoutMs = 20_000): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${text}"; saw: ${seen.slice(-500)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for "${text}"; saw: ${seen.slice(-500)}`)),
+      timeoutMs,
+    );
     const onData = (d: Buffer) => {
       seen += d.toString();
       if (seen.includes(text)) {

@@ -61,7 +61,9 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
     expect(final.stderr).not.toMatch(/being synced by/);
     expect(final.code).toBe(0);
     const runs = await verifyExactly(t!.location, 0);
-    expect(runs.filter((r) => r.status === 'failed' && /killed or crashed/.test(r.error ?? '')).length).toBeGreaterThan(0);
+    expect(
+      runs.filter((r) => r.status === 'failed' && /killed or crashed/.test(r.error ?? '')).length,
+    ).toBeGreaterThan(0);
     // The source changes everywhere: a full re-read after a reset applies every change exactly once.
     const reset = await runCli(['reset', 'items', '--yes', ...store], dir);
     expect(reset.code).toBe(0);
@@ -96,7 +98,7 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
       expect(run?.status).toBe('interrupted');
       expect(run?.checkpointAfter).toEqual(state?.checkpoint);
       // Rows match the checkpoint: every record before it, none after.
-      expect(rows.length).toBe((state?.checkpoint as { after: number }).after);
+      expect(rows.length).toBe((state!.checkpoint as { after: number }).after);
     }
     expect((await runCli(['sync', ...store], dir)).code).toBe(0);
     await verifyExactly(t!.location, 0);
@@ -109,7 +111,9 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
     await waitForOutput(first, 'run started');
     const second = await runCli(['sync', ...store], dir);
     expect(second.code).toBe(3);
-    expect(second.stderr).toMatch(/stream "items" is being synced by .+; wait for it to finish or run again with --wait/);
+    expect(second.stderr).toMatch(
+      /stream "items" is being synced by .+; wait for it to finish or run again with --wait/,
+    );
     const waiting = await runCli(['sync', '--wait', '60', ...store], dir);
     expect((await firstDone).code).toBe(0);
     expect(waiting.code).toBe(0);

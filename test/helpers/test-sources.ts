@@ -25,7 +25,12 @@ export function testRecord(i: number, rev = 0): TestRecord {
  */
 export function arraySource<R>(
   records: readonly R[],
-  options: { pageSize?: number; failAfterPages?: number; delayMs?: number; onPage?: (n: number) => void } = {},
+  options: {
+    pageSize?: number;
+    failAfterPages?: number;
+    delayMs?: number;
+    onPage?: (n: number) => void;
+  } = {},
 ) {
   const pageSize = options.pageSize ?? 100;
   return async function* (args: SourceArgs): AsyncGenerator<Page<R>> {

@@ -1,18 +1,25 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { resolveConfig } from '../../src/config/load-config.ts';
 import { newHolderId } from '../../src/core/clock.ts';
 import { SyncEventBus } from '../../src/core/events.ts';
-import { defineStream, type StreamDefinition } from '../../src/core/stream-definition.ts';
+import {
+  type AnyStreamDefinition,
+  defineStream,
+  type StreamDefinition,
+} from '../../src/core/stream-definition.ts';
 import type { Logger } from '../../src/core/types.ts';
 import { runStream } from '../../src/engine/stream-runner.ts';
-import { resolveConfig } from '../../src/config/load-config.ts';
 import { runStreams } from '../../src/runtime/run-streams.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function stream(records: TestRecord[], options: Parameters<typeof arraySource>[1] = {}): StreamDefinition<TestRecord> {
+function stream(
+  records: TestRecord[],
+  options: Parameters<typeof arraySource>[1] = {},
+): StreamDefinition<TestRecord> {
   return defineStream<TestRecord>({
     name: 'items',
     key: 'id',
@@ -32,7 +39,10 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     await t.dispose();
   });
 
-  function run(def: StreamDefinition, extra: { stop?: AbortSignal; maxPagesInFlight?: number; events?: SyncEventBus } = {}) {
+  function run(
+    def: AnyStreamDefinition,
+    extra: { stop?: AbortSignal; maxPagesInFlight?: number; events?: SyncEventBus } = {},
+  ) {
     return runStream({
       store: t.store,
       stream: def,
@@ -52,7 +62,13 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     const records = Array.from({ length: 1050 }, (_, i) => testRecord(i));
     const first = await run(stream(records));
     expect(first.status).toBe('ok');
-    expect(first.counters).toMatchObject({ pages: 11, fetched: 1050, inserted: 1050, apiCalls: 11, bytes: 10500 });
+    expect(first.counters).toMatchObject({
+      pages: 11,
+      fetched: 1050,
+      inserted: 1050,
+      apiCalls: 11,
+      bytes: 10500,
+    });
     expect(first.checkpoint).toEqual({ after: 1050 });
     const changesAfterFirst = await t.store.readChanges({ afterSeq: 0, limit: 5000 });
     expect(changesAfterFirst).toHaveLength(1050);
@@ -69,7 +85,11 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
   it('applies newer versions, skips older ones as stale, and soft-deletes tombstones', async () => {
     await run(stream([testRecord(1), testRecord(2), testRecord(3)]));
     await t.store.resetCheckpoint('items', new Date().toISOString());
-    const next = [testRecord(1, 1), { ...testRecord(2, 0), version: 0, name: 'older' }, { ...testRecord(3), deleted: true }];
+    const next = [
+      testRecord(1, 1),
+      { ...testRecord(2, 0), version: 0, name: 'older' },
+      { ...testRecord(3), deleted: true },
+    ];
     const result = await run(stream(next));
     expect(result.counters).toMatchObject({ updated: 1, stale: 1, deleted: 1, inserted: 0 });
     const rows = await allRows();
@@ -115,7 +135,10 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     expect(result.status).toBe('ok');
     expect(result.counters).toMatchObject({ fetched: 4, inserted: 2, failed: 2 });
     const letters = await t.store.listDeadLetters({ stream: 'items', limit: 10 });
-    expect(letters.map((l) => [l.key, l.reason.split(':')[0]]).sort()).toEqual([
+    const byReason = letters
+      .map((l) => [l.key, l.reason.split(':')[0]])
+      .sort((a, b) => String(a[1]).localeCompare(String(b[1])));
+    expect(byReason).toEqual([
       ['2', 'email'],
       [null, 'id'],
     ]);
@@ -173,7 +196,12 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
   it('runs a stream held by another worker as busy without touching it', async () => {
     const config = resolveConfig({ store: t.location, streams: [stream([testRecord(1)])] });
     await t.store.ensureStream('items');
-    const held = await t.store.acquireLease({ stream: 'items', holder: 'other-host:1:x', ttlMs: 60_000, at: new Date().toISOString() });
+    const held = await t.store.acquireLease({
+      stream: 'items',
+      holder: 'other-host:1:x',
+      ttlMs: 60_000,
+      at: new Date().toISOString(),
+    });
     expect('lease' in held).toBe(true);
     const [outcome] = await runStreams({ config, store: t.store, events: new SyncEventBus(), log: silent });
     expect(outcome?.status).toBe('busy');

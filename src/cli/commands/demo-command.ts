@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { resolveConfig } from '../../config/load-config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { SyncEventBus } from '../../core/events.ts';
-import { resolveConfig } from '../../config/load-config.ts';
 import { openStore } from '../../runtime/open-store.ts';
 import { runStreams } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
@@ -34,9 +34,13 @@ export function registerDemoCommand(program: Command): void {
             outcomes.map((o) => [
               o.stream,
               o.status,
-              ...[o.counters.fetched, o.counters.inserted, o.counters.updated, o.counters.unchanged, o.counters.failed].map(
-                formatCount,
-              ),
+              ...[
+                o.counters.fetched,
+                o.counters.inserted,
+                o.counters.updated,
+                o.counters.unchanged,
+                o.counters.failed,
+              ].map(formatCount),
             ]),
           ),
         );

@@ -12,7 +12,11 @@ export function registerFailedCommand(program: Command): void {
     .option('--all', 'include replayed and ignored ones, not only open ones')
     .option('--json', 'print JSON (with payloads) on stdout')
     .action(
-      async (stream: string | undefined, options: { limit: string; all?: boolean; json?: boolean }, command: Command) => {
+      async (
+        stream: string | undefined,
+        options: { limit: string; all?: boolean; json?: boolean },
+        command: Command,
+      ) => {
         const ctx = CliContext.of(command);
         try {
           const letters = await (await ctx.store()).listDeadLetters({
@@ -25,7 +29,14 @@ export function registerFailedCommand(program: Command): void {
           ctx.print(
             formatTable(
               ['ID', 'STREAM', 'KEY', 'STATUS', 'AT', 'REASON'],
-              letters.map((d) => [String(d.id), d.stream, d.key ?? '-', d.status, d.createdAt.slice(0, 19), d.reason]),
+              letters.map((d) => [
+                String(d.id),
+                d.stream,
+                d.key ?? '-',
+                d.status,
+                d.createdAt.slice(0, 19),
+                d.reason,
+              ]),
             ),
           );
         } finally {

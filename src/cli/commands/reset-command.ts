@@ -7,7 +7,9 @@ import { CliContext } from '../cli-context.ts';
 export function registerResetCommand(program: Command): void {
   program
     .command('reset')
-    .description("clear a stream's checkpoint: its next run reads the source from the beginning (records stay)")
+    .description(
+      "clear a stream's checkpoint: its next run reads the source from the beginning (records stay)",
+    )
     .argument('<stream>', 'the stream')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (stream: string, options: { yes?: boolean }, command: Command) => {
@@ -16,13 +18,20 @@ export function registerResetCommand(program: Command): void {
         const store = await ctx.store();
         const state = await store.getState(stream);
         if (!state) throw new ConfigError(`unknown stream "${stream}": the store has no state for it`);
-        if (!options.yes && !(await confirm(`Reset the checkpoint of "${stream}" (now ${JSON.stringify(state.checkpoint)})? [y/N] `))) {
+        if (
+          !options.yes &&
+          !(await confirm(
+            `Reset the checkpoint of "${stream}" (now ${JSON.stringify(state.checkpoint)})? [y/N] `,
+          ))
+        ) {
           ctx.print('not reset');
           process.exitCode = 1;
           return;
         }
         await store.resetCheckpoint(stream, nowIso());
-        ctx.print(`reset "${stream}": its next run starts from the beginning; records are kept and re-reads write only changes`);
+        ctx.print(
+          `reset "${stream}": its next run starts from the beginning; records are kept and re-reads write only changes`,
+        );
       } finally {
         await ctx.close();
       }

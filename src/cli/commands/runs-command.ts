@@ -10,31 +10,55 @@ export function registerRunsCommand(program: Command): void {
     .argument('[stream]', 'only this stream')
     .option('--limit <n>', 'how many runs', '20')
     .option('--json', 'print JSON on stdout')
-    .action(async (stream: string | undefined, options: { limit: string; json?: boolean }, command: Command) => {
-      const ctx = CliContext.of(command);
-      try {
-        const runs = await (await ctx.store()).listRuns({
-          ...(stream ? { stream } : {}),
-          limit: parseLimit(options.limit),
-        });
-        if (options.json) return ctx.printJson(runs);
-        if (runs.length === 0) return ctx.print('no runs yet');
-        ctx.print(
-          formatTable(
-            ['RUN', 'STREAM', 'STATUS', 'STARTED', 'TOOK', 'PAGES', 'FETCHED', 'INS', 'UPD', 'SAME', 'STALE', 'FAILED', 'ERROR'],
-            runs.map((r) => [
-              r.runId,
-              r.stream,
-              r.status,
-              r.startedAt.replace('T', ' ').slice(0, 19),
-              r.endedAt ? formatDuration(Date.parse(r.endedAt) - Date.parse(r.startedAt)) : '-',
-              ...[r.counters.pages, r.counters.fetched, r.counters.inserted, r.counters.updated, r.counters.unchanged, r.counters.stale, r.counters.failed].map(formatCount),
-              r.error ?? '',
-            ]),
-          ),
-        );
-      } finally {
-        await ctx.close();
-      }
-    });
+    .action(
+      async (stream: string | undefined, options: { limit: string; json?: boolean }, command: Command) => {
+        const ctx = CliContext.of(command);
+        try {
+          const runs = await (await ctx.store()).listRuns({
+            ...(stream ? { stream } : {}),
+            limit: parseLimit(options.limit),
+          });
+          if (options.json) return ctx.printJson(runs);
+          if (runs.length === 0) return ctx.print('no runs yet');
+          ctx.print(
+            formatTable(
+              [
+                'RUN',
+                'STREAM',
+                'STATUS',
+                'STARTED',
+                'TOOK',
+                'PAGES',
+                'FETCHED',
+                'INS',
+                'UPD',
+                'SAME',
+                'STALE',
+                'FAILED',
+                'ERROR',
+              ],
+              runs.map((r) => [
+                r.runId,
+                r.stream,
+                r.status,
+                r.startedAt.replace('T', ' ').slice(0, 19),
+                r.endedAt ? formatDuration(Date.parse(r.endedAt) - Date.parse(r.startedAt)) : '-',
+                ...[
+                  r.counters.pages,
+                  r.counters.fetched,
+                  r.counters.inserted,
+                  r.counters.updated,
+                  r.counters.unchanged,
+                  r.counters.stale,
+                  r.counters.failed,
+                ].map(formatCount),
+                r.error ?? '',
+              ]),
+            ),
+          );
+        } finally {
+          await ctx.close();
+        }
+      },
+    );
 }

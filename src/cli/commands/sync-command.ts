@@ -14,17 +14,23 @@ export function registerSyncCommand(program: Command): void {
     .argument('[streams...]', 'names of the streams to run')
     .option('--wait [seconds]', 'if another worker holds a stream, wait for it (default: up to 300 s)')
     .option('--json', 'print the outcome of each stream as JSON on stdout')
-    .action(async (streams: string[], options: { wait?: string | boolean; json?: boolean }, command: Command) => {
-      const ctx = CliContext.of(command);
-      try {
-        process.exitCode = await sync(ctx, streams, options);
-      } finally {
-        await ctx.close();
-      }
-    });
+    .action(
+      async (streams: string[], options: { wait?: string | boolean; json?: boolean }, command: Command) => {
+        const ctx = CliContext.of(command);
+        try {
+          process.exitCode = await sync(ctx, streams, options);
+        } finally {
+          await ctx.close();
+        }
+      },
+    );
 }
 
-async function sync(ctx: CliContext, only: string[], options: { wait?: string | boolean; json?: boolean }): Promise<number> {
+async function sync(
+  ctx: CliContext,
+  only: string[],
+  options: { wait?: string | boolean; json?: boolean },
+): Promise<number> {
   const config = await ctx.config();
   const store = await ctx.store();
   const events = new SyncEventBus();
@@ -65,11 +71,16 @@ async function sync(ctx: CliContext, only: string[], options: { wait?: string | 
     ctx.print(summary(outcomes, Date.now() - started));
   }
   for (const o of outcomes) {
-    if (o.status === 'failed' || o.status === 'busy') ctx.log.error({ stream: o.stream }, o.error ?? o.status);
+    if (o.status === 'failed' || o.status === 'busy')
+      ctx.log.error({ stream: o.stream }, o.error ?? o.status);
   }
   if (signalled) return signalled === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
   const worst = outcomes.map((o) =>
-    o.status === 'ok' || o.status === 'partial' ? EXIT.ok : o.status === 'busy' ? EXIT.busy : exitCodeFor(o.cause),
+    o.status === 'ok' || o.status === 'partial'
+      ? EXIT.ok
+      : o.status === 'busy'
+        ? EXIT.busy
+        : exitCodeFor(o.cause),
   );
   return worst.find((code) => code === EXIT.usage) ?? worst.find((code) => code !== EXIT.ok) ?? EXIT.ok;
 }
@@ -78,7 +89,8 @@ function waitMs(wait: string | boolean | undefined): number {
   if (wait === undefined || wait === false) return 0;
   if (wait === true) return 300_000;
   const seconds = Number(wait);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new ConfigError(`--wait expects seconds, got "${wait}"`);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new ConfigError(`--wait expects seconds, got "${wait}"`);
   return seconds * 1000;
 }
 

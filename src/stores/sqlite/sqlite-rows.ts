@@ -1,0 +1,163 @@
+import {
+  type ChangeKind,
+  type ChangeRow,
+  type Checkpoint,
+  COUNTER_NAMES,
+  type DeadLetterStatus,
+  type Json,
+  type RunCounters,
+  type RunRecord,
+  type RunStatus,
+  type StoredDeadLetter,
+  type StoredRecord,
+  type StreamState,
+} from '../../core/types.ts';
+
+/** The run counters' column names in `syncline_runs`, in `COUNTER_NAMES` order (`apiCalls` -> `api_calls`). */
+export const COUNTER_COLUMNS: readonly string[] = COUNTER_NAMES.map((name) =>
+  name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+);
+
+/** `pages = pages + ?, fetched = fetched + ?, ...`: adds one parameter per counter, in order. */
+export const ADD_COUNTERS_SQL = COUNTER_COLUMNS.map((c) => `${c} = ${c} + ?`).join(', ');
+
+/** Bind parameters for `ADD_COUNTERS_SQL`; a missing counter adds 0. */
+export function counterParams(counters: Partial<RunCounters>): number[] {
+  return COUNTER_NAMES.map((name) => counters[name] ?? 0);
+}
+
+/** A checkpoint as stored: JSON text, with `null` as SQL NULL so users read "no checkpoint" plainly. */
+export function checkpointText(checkpoint: Checkpoint): string | null {
+  return checkpoint === null ? null : JSON.stringify(checkpoint);
+}
+
+export function parseCheckpoint(text: string | null): Checkpoint {
+  return text === null ? null : (JSON.parse(text) as Json);
+}
+
+export interface StateRow {
+  stream: string;
+  checkpoint: string | null;
+  newest_cursor: string | null;
+  lease_holder: string | null;
+  lease_epoch: number;
+  lease_expires_at: string | null;
+  updated_at: string;
+}
+
+export function toStreamState(row: StateRow): StreamState {
+  return {
+    stream: row.stream,
+    checkpoint: parseCheckpoint(row.checkpoint),
+    newestCursor: row.newest_cursor,
+    leaseHolder: row.lease_holder,
+    leaseEpoch: row.lease_epoch,
+    leaseExpiresAt: row.lease_expires_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A `syncline_runs` row: the fixed columns plus one number per counter column. */
+export interface RunRow {
+  run_id: string;
+  stream: string;
+  status: string;
+  started_at: string;
+  ended_at: string | null;
+  checkpoint_before: string | null;
+  checkpoint_after: string | null;
+  error: string | null;
+  [counter: string]: string | number | null;
+}
+
+export function toRunRecord(row: RunRow): RunRecord {
+  const counters = {} as RunCounters;
+  COUNTER_NAMES.forEach((name, i) => {
+    counters[name] = Number(row[COUNTER_COLUMNS[i]!] ?? 0);
+  });
+  return {
+    runId: row.run_id,
+    stream: row.stream,
+    status: row.status as RunStatus,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    checkpointBefore: parseCheckpoint(row.checkpoint_before),
+    checkpointAfter: parseCheckpoint(row.checkpoint_after),
+    error: row.error,
+    counters,
+  };
+}
+
+export interface FailedRow {
+  id: number;
+  stream: string;
+  run_id: string;
+  key: string | null;
+  reason: string;
+  payload: string;
+  status: string;
+  created_at: string;
+}
+
+export function toStoredDeadLetter(row: FailedRow): StoredDeadLetter {
+  return {
+    id: row.id,
+    stream: row.stream,
+    runId: row.run_id,
+    key: row.key,
+    reason: row.reason,
+    payload: row.payload,
+    status: row.status as DeadLetterStatus,
+    createdAt: row.created_at,
+  };
+}
+
+export interface RecordRow {
+  _key: string;
+  _data: string;
+  _hash: string;
+  _version: string | null;
+  _cursor: string | null;
+  _first_synced_at: string;
+  _synced_at: string;
+  _deleted_at: string | null;
+  _run_id: string;
+}
+
+export function toStoredRecord(row: RecordRow): StoredRecord {
+  return {
+    key: row._key,
+    data: JSON.parse(row._data) as Json,
+    hash: row._hash,
+    version: row._version,
+    cursor: row._cursor,
+    firstSyncedAt: row._first_synced_at,
+    syncedAt: row._synced_at,
+    deletedAt: row._deleted_at,
+    runId: row._run_id,
+  };
+}
+
+export interface ChangeLogRow {
+  seq: number;
+  stream: string;
+  key: string;
+  kind: string;
+  hash: string;
+  version: string | null;
+  run_id: string;
+  at: string;
+}
+
+export function toChangeRow(row: ChangeLogRow): ChangeRow {
+  return {
+    seq: row.seq,
+    stream: row.stream,
+    key: row.key,
+    kind: row.kind as ChangeKind,
+    hash: row.hash,
+    version: row.version,
+    runId: row.run_id,
+    at: row.at,
+  };
+}

@@ -1,0 +1,386 @@
+import Database from 'better-sqlite3';
+import { describeError, FatalError, LeaseLostError, StoreUnavailableError } from '../../core/errors.ts';
+import type {
+  AcquireLease,
+  FinishRun,
+  PageCommit,
+  StartRun,
+  Store,
+  StoreCapabilities,
+} from '../../core/store.ts';
+import type {
+  ChangeRow,
+  Lease,
+  LeaseConflict,
+  RunRecord,
+  StoredDeadLetter,
+  StoredRecord,
+  StoredRecordState,
+  StreamState,
+  StreamStatus,
+} from '../../core/types.ts';
+import { toSyncError } from './sqlite-errors.ts';
+import { migrateSqlite } from './sqlite-migrations.ts';
+import {
+  ADD_COUNTERS_SQL,
+  type ChangeLogRow,
+  checkpointText,
+  counterParams,
+  type FailedRow,
+  type RunRow,
+  type StateRow,
+  toChangeRow,
+  toRunRecord,
+  toStoredDeadLetter,
+  toStoredRecord,
+  toStreamState,
+} from './sqlite-rows.ts';
+import { SqliteStreamTable } from './sqlite-stream-table.ts';
+
+type Db = Database.Database;
+type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
+
+export interface SqliteStoreOptions {
+  /** The database file, created if missing (its directory must exist). The CLI's default is `syncline.db`. */
+  readonly path: string;
+  /** How long a connection waits for another process's write lock before giving up. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+  /**
+   * Page cache of the connection, in KiB. Default 65536 (64 MiB): SQLite's 2 MiB default keeps too
+   * little of a large table's key index in memory, and lookups of random keys get ~6x slower.
+   */
+  readonly cacheSizeKiB?: number;
+}
+
+/** The state's checkpoint at this moment, for `checkpoint_after` in UPDATEs of `syncline_runs`. */
+const STATE_CHECKPOINT = '(SELECT s.checkpoint FROM syncline_state s WHERE s.stream = syncline_runs.stream)';
+
+/**
+ * The SQLite store: one file, WAL mode, one connection per instance. better-sqlite3 is synchronous;
+ * methods still return promises to implement `Store`. Every write that must be atomic runs in one
+ * `BEGIN IMMEDIATE` transaction, so two processes on the same file serialize on the write lock
+ * (waiting up to `busyTimeoutMs`) instead of deadlocking on a read lock upgraded too late.
+ */
+export class SqliteStore implements Store {
+  readonly capabilities: StoreCapabilities = { kind: 'sqlite', bulkInsert: true };
+  readonly path: string;
+  private readonly busyTimeoutMs: number;
+  private readonly cacheSizeKiB: number;
+  private db: Db | null = null;
+  /** Per stream: its table's prepared statements. */
+  private readonly tables = new Map<string, SqliteStreamTable>();
+  /** Prepared statements by SQL text, for this connection. */
+  private readonly statements = new Map<string, Statement<unknown[]>>();
+  private commitTx: Database.Transaction<(commit: PageCommit, table: SqliteStreamTable) => void> | null =
+    null;
+
+  constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.cacheSizeKiB = options.cacheSizeKiB ?? 65_536;
+  }
+
+  async open(): Promise<void> {
+    if (this.db) return;
+    let db: Db | undefined;
+    try {
+      db = new Database(this.path, { timeout: this.busyTimeoutMs });
+      db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      // WAL: readers never block the writer. NORMAL: a commit survives kill -9 (not power loss).
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma(`cache_size = ${-this.cacheSizeKiB}`);
+      migrateSqlite(db);
+    } catch (error) {
+      db?.close();
+      const reason = describeError(error).replace(/\s+/g, ' ');
+      throw new StoreUnavailableError(`cannot open the SQLite store at "${this.path}": ${reason}`, {
+        cause: error,
+      });
+    }
+    this.db = db;
+  }
+
+  async close(): Promise<void> {
+    const db = this.db;
+    this.db = null;
+    this.tables.clear();
+    this.statements.clear();
+    this.commitTx = null;
+    db?.close();
+  }
+
+  async ensureStream(stream: string): Promise<void> {
+    const db = this.conn();
+    const create = db.transaction((): SqliteStreamTable => {
+      const table = SqliteStreamTable.ensure(db, stream);
+      // `ensureStream` takes no time from the caller; the row's `updated_at` is the clock's.
+      const insert = this.sql<[string, string]>(
+        'INSERT OR IGNORE INTO syncline_state (stream, updated_at) VALUES (?, ?)',
+      );
+      insert.run(stream, new Date().toISOString());
+      return table;
+    });
+    const table = this.guard('create the stream table', stream, () => create.immediate());
+    this.tables.set(stream, table);
+  }
+
+  async lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>> {
+    const table = this.table(stream);
+    return this.guard('look up keys', stream, () => table.lookup(keys));
+  }
+
+  async commitPage(commit: PageCommit): Promise<void> {
+    const table = this.table(commit.stream);
+    this.commitTx ??= this.conn().transaction(this.applyPage.bind(this));
+    const tx = this.commitTx;
+    this.guard('commit a page', commit.stream, () => tx.immediate(commit, table));
+  }
+
+  /** The body of `commitPage`, inside its transaction. Throwing rolls everything back. */
+  private applyPage(c: PageCommit, table: SqliteStreamTable): void {
+    const { stream, runId, at } = c;
+    // The fence and the checkpoint in one statement: no row matches unless the lease is still ours.
+    const fenced = this.sql<[string | null, string | null, string, string, string, number]>(
+      `UPDATE syncline_state SET checkpoint = ?, newest_cursor = coalesce(?, newest_cursor), updated_at = ?
+       WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?`,
+    ).run(checkpointText(c.checkpoint), c.newestCursor, at, stream, c.lease.holder, c.lease.epoch);
+    if (fenced.changes === 0) throw new LeaseLostError(stream, c.lease.epoch);
+
+    const counted = this.sql(
+      `UPDATE syncline_runs SET ${ADD_COUNTERS_SQL} WHERE run_id = ? AND stream = ?`,
+    ).run(...counterParams(c.counters), runId, stream);
+    if (counted.changes === 0) {
+      const message = `run "${runId}" of stream "${stream}" is not recorded; start the run before its pages`;
+      throw new FatalError(message, { stream });
+    }
+
+    table.writeRows(c.writes, runId, at);
+
+    if (c.deadLetters.length > 0) {
+      const dead = this.sql<[string, string, string | null, string, string, string]>(
+        'INSERT INTO syncline_failed (stream, run_id, key, reason, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      for (const d of c.deadLetters) dead.run(stream, runId, d.key, d.reason, d.payload, at);
+    }
+  }
+
+  async acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
+    const { stream, holder, at } = args;
+    const expiresAt = addMs(at, args.ttlMs);
+    const acquire = this.conn().transaction((): { lease: Lease } | { conflict: LeaseConflict } => {
+      const row = this.stateRow(stream);
+      if (!row)
+        throw new FatalError(`stream "${stream}" is not set up; ensure the stream before leasing it`, {
+          stream,
+        });
+      const current = row.lease_holder;
+      // Live up to and including its expiry instant (the contract asks at exactly `expiresAt` and
+      // expects a conflict); compared as instants, not as text.
+      const live =
+        current !== null &&
+        row.lease_expires_at !== null &&
+        Date.parse(row.lease_expires_at) >= Date.parse(at);
+      if (live && current !== holder && current !== args.takeOverFrom) {
+        return { conflict: { stream, holder: current, expiresAt: row.lease_expires_at! } };
+      }
+      // The same live holder keeps its epoch; any other grant fences every earlier holder.
+      const epoch = live && current === holder ? row.lease_epoch : row.lease_epoch + 1;
+      this.sql<[string, number, string, string]>(
+        'UPDATE syncline_state SET lease_holder = ?, lease_epoch = ?, lease_expires_at = ? WHERE stream = ?',
+      ).run(holder, epoch, expiresAt, stream);
+      return { lease: { stream, holder, epoch, expiresAt } };
+    });
+    return this.guard('acquire the lease', stream, () => acquire.immediate());
+  }
+
+  async renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease> {
+    const expiresAt = addMs(at, ttlMs);
+    const renewed = this.guard('renew the lease', lease.stream, () =>
+      this.sql<[string, string, string, number]>(
+        'UPDATE syncline_state SET lease_expires_at = ? WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?',
+      ).run(expiresAt, lease.stream, lease.holder, lease.epoch),
+    );
+    if (renewed.changes === 0) throw new LeaseLostError(lease.stream, lease.epoch);
+    return { ...lease, expiresAt };
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    this.guard('release the lease', lease.stream, () =>
+      this.sql<[string, string, number]>(
+        `UPDATE syncline_state SET lease_holder = NULL, lease_expires_at = NULL
+         WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?`,
+      ).run(lease.stream, lease.holder, lease.epoch),
+    );
+  }
+
+  async startRun(args: StartRun): Promise<void> {
+    this.guard('start a run', args.stream, () =>
+      this.sql<[string, string, string, string | null]>(
+        `INSERT INTO syncline_runs (run_id, stream, status, started_at, checkpoint_before)
+         VALUES (?, ?, 'running', ?, ?)`,
+      ).run(args.runId, args.stream, args.at, checkpointText(args.checkpointBefore)),
+    );
+  }
+
+  async finishRun(args: FinishRun): Promise<void> {
+    const finished = this.guard('finish a run', undefined, () =>
+      this.sql(
+        `UPDATE syncline_runs SET status = ?, ended_at = ?, error = ?, checkpoint_after = ${STATE_CHECKPOINT},
+         ${ADD_COUNTERS_SQL} WHERE run_id = ?`,
+      ).run(args.status, args.at, args.error, ...counterParams(args.counters), args.runId),
+    );
+    if (finished.changes === 0)
+      throw new FatalError(`run "${args.runId}" is not recorded; it cannot be finished`);
+  }
+
+  async closeAbandonedRuns(stream: string, at: string, error: string): Promise<number> {
+    const closed = this.guard('close abandoned runs', stream, () =>
+      this.sql<[string, string, string]>(
+        `UPDATE syncline_runs SET status = 'failed', ended_at = ?, error = ?, checkpoint_after = ${STATE_CHECKPOINT}
+         WHERE stream = ? AND status = 'running'`,
+      ).run(at, error, stream),
+    );
+    return closed.changes;
+  }
+
+  async listRuns(args: { stream?: string; limit: number }): Promise<RunRecord[]> {
+    return this.guard('list runs', args.stream, () => this.runs(args.stream, args.limit)).map(toRunRecord);
+  }
+
+  async getState(stream: string): Promise<StreamState | null> {
+    const row = this.guard('read the state', stream, () => this.stateRow(stream));
+    return row ? toStreamState(row) : null;
+  }
+
+  async listStreams(): Promise<StreamStatus[]> {
+    const db = this.conn();
+    // One read transaction: every line of the status comes from the same snapshot.
+    const read = db.transaction((): StreamStatus[] =>
+      this.sql<[], StateRow>('SELECT * FROM syncline_state ORDER BY stream')
+        .all()
+        .map((row) => {
+          const [lastRun] = this.runs(row.stream, 1);
+          return {
+            stream: row.stream,
+            checkpoint: toStreamState(row).checkpoint,
+            newestCursor: row.newest_cursor,
+            records: this.table(row.stream).countLive(),
+            openFailures:
+              this.sql<[string], number>(
+                "SELECT count(*) FROM syncline_failed WHERE stream = ? AND status = 'open'",
+              )
+                .pluck()
+                .get(row.stream) ?? 0,
+            lastRun: lastRun ? toRunRecord(lastRun) : null,
+          };
+        }),
+    );
+    return this.guard('list streams', undefined, () => read.deferred());
+  }
+
+  async resetCheckpoint(stream: string, at: string): Promise<void> {
+    const reset = this.guard('reset the checkpoint', stream, () =>
+      this.sql<[string, string]>(
+        'UPDATE syncline_state SET checkpoint = NULL, updated_at = ? WHERE stream = ?',
+      ).run(at, stream),
+    );
+    if (reset.changes === 0)
+      throw new FatalError(`stream "${stream}" is not in the store; nothing to reset`, { stream });
+  }
+
+  async listDeadLetters(args: {
+    stream?: string;
+    limit: number;
+    all?: boolean;
+  }): Promise<StoredDeadLetter[]> {
+    const where = [
+      args.stream === undefined ? null : 'stream = ?',
+      args.all ? null : "status = 'open'",
+    ].filter((clause) => clause !== null);
+    const sql = `SELECT * FROM syncline_failed ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const params = args.stream === undefined ? [args.limit] : [args.stream, args.limit];
+    return this.guard('list dead letters', args.stream, () =>
+      this.sql<unknown[], FailedRow>(sql).all(...params),
+    ).map(toStoredDeadLetter);
+  }
+
+  async scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]> {
+    const table = this.table(stream);
+    return this.guard('scan records', stream, () => table.scan(args.afterKey, args.limit)).map(
+      toStoredRecord,
+    );
+  }
+
+  async readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
+    const rows = this.guard('read the change log', args.stream, () =>
+      args.stream === undefined
+        ? this.sql<[number, number], ChangeLogRow>(
+            'SELECT * FROM syncline_changes WHERE seq > ? ORDER BY seq LIMIT ?',
+          ).all(args.afterSeq, args.limit)
+        : this.sql<[number, string, number], ChangeLogRow>(
+            'SELECT * FROM syncline_changes WHERE seq > ? AND stream = ? ORDER BY seq LIMIT ?',
+          ).all(args.afterSeq, args.stream, args.limit),
+    );
+    return rows.map(toChangeRow);
+  }
+
+  private conn(): Db {
+    if (!this.db) throw new FatalError(`the SQLite store at "${this.path}" is not open; call open() first`);
+    return this.db;
+  }
+
+  /** A prepared statement, prepared once per connection. */
+  private sql<P extends unknown[] = unknown[], R = unknown>(source: string): Statement<P, R> {
+    let statement = this.statements.get(source);
+    if (!statement) {
+      statement = this.conn().prepare(source);
+      this.statements.set(source, statement);
+    }
+    return statement as unknown as Statement<P, R>;
+  }
+
+  /** The stream's table statements; the table must exist (created by `ensureStream`, maybe by another process). */
+  private table(stream: string): SqliteStreamTable {
+    let table = this.tables.get(stream);
+    if (!table) {
+      const db = this.conn();
+      table = this.guard(
+        'open the stream table (ensure the stream first)',
+        stream,
+        () => new SqliteStreamTable(db, stream),
+      );
+      this.tables.set(stream, table);
+    }
+    return table;
+  }
+
+  private stateRow(stream: string): StateRow | undefined {
+    return this.sql<[string], StateRow>('SELECT * FROM syncline_state WHERE stream = ?').get(stream);
+  }
+
+  private runs(stream: string | undefined, limit: number): RunRow[] {
+    const order = 'ORDER BY started_at DESC, run_id DESC LIMIT ?';
+    return stream === undefined
+      ? this.sql<[number], RunRow>(`SELECT * FROM syncline_runs ${order}`).all(limit)
+      : this.sql<[string, number], RunRow>(`SELECT * FROM syncline_runs WHERE stream = ? ${order}`).all(
+          stream,
+          limit,
+        );
+  }
+
+  /** Runs `fn`, turning what SQLite throws into a typed error that says what failed. */
+  private guard<T>(what: string, stream: string | undefined, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw toSyncError(error, what, stream);
+    }
+  }
+}
+
+/** `at + ms` as ISO-8601 UTC. */
+function addMs(at: string, ms: number): string {
+  return new Date(Date.parse(at) + ms).toISOString();
+}
