@@ -1,0 +1,107 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { PoolClient } from 'pg';
+import { FatalError } from '../../core/errors.ts';
+
+/** Where the numbered SQL files live: `001-initial.sql`, `002-….sql`, applied in order, never edited. */
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** The migration files, ordered by their number. */
+export async function loadMigrations(): Promise<Migration[]> {
+  const names = (await readdir(MIGRATIONS_DIR)).filter((name) => /^\d+-.+\.sql$/.test(name));
+  const migrations = await Promise.all(
+    names.map(async (name) => ({
+      version: Number.parseInt(name, 10),
+      name,
+      sql: await readFile(new URL(name, MIGRATIONS_DIR), 'utf8'),
+    })),
+  );
+  migrations.sort((a, b) => a.version - b.version);
+  for (let i = 1; i < migrations.length; i++) {
+    if (migrations[i]!.version === migrations[i - 1]!.version) {
+      throw new FatalError(
+        `two PostgreSQL migrations share number ${migrations[i]!.version}: fix the file names`,
+      );
+    }
+  }
+  return migrations;
+}
+
+/**
+ * Creates `schema` if missing and applies the migrations it lacks, all in one transaction under an
+ * advisory lock keyed on the schema, so processes opening the same schema at once migrate it once
+ * (the others wait, then find nothing to do). Returns the versions applied.
+ */
+export async function applyMigrations(client: PoolClient, schema: string): Promise<number[]> {
+  const migrations = await loadMigrations();
+  const applied: number[] = [];
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `syncline:migrate:${schema}`,
+    ]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    // The pool's search_path named a schema that may not have existed when it connected.
+    await client.query(`SET LOCAL search_path TO "${schema}"`);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS syncline_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const { rows } = await client.query<{ version: number | null }>(
+      'SELECT max(version) AS version FROM syncline_schema',
+    );
+    const current = rows[0]?.version ?? 0;
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      try {
+        await client.query(migration.sql);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new FatalError(
+          `PostgreSQL migration ${migration.name} failed in schema "${schema}": ${message}; nothing was applied`,
+          { cause: error },
+        );
+      }
+      await client.query('INSERT INTO syncline_schema (version) VALUES ($1)', [migration.version]);
+      applied.push(migration.version);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  return applied;
+}
+
+/**
+ * Creates a stream's table, its cursor index and its `syncline_state` row if missing, inside the
+ * caller's transaction. `stream` must already be a valid stream name (it is spliced into SQL).
+ */
+export async function createStreamTable(client: PoolClient, schema: string, stream: string): Promise<void> {
+  // Two processes creating the same table at once can both pass IF NOT EXISTS and then collide
+  // on pg_type; the lock makes the second wait and find the table.
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+    `syncline:stream:${schema}.${stream}`,
+  ]);
+  // _key uses the "C" collation: byte order, like SQLite, so scans page in the same order and the
+  // primary key index serves them.
+  await client.query(`CREATE TABLE IF NOT EXISTS "${stream}" (
+      _key text COLLATE "C" PRIMARY KEY,
+      _data jsonb NOT NULL,
+      _hash text NOT NULL,
+      _version text,
+      _cursor text,
+      _first_synced_at timestamptz NOT NULL,
+      _synced_at timestamptz NOT NULL,
+      _deleted_at timestamptz,
+      _run_id text NOT NULL
+    )`);
+  await client.query(`CREATE INDEX IF NOT EXISTS "${stream}__cursor" ON "${stream}" (_cursor)`);
+  await client.query('INSERT INTO syncline_state (stream) VALUES ($1) ON CONFLICT (stream) DO NOTHING', [
+    stream,
+  ]);
+}

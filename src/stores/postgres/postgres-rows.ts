@@ -1,0 +1,170 @@
+import {
+  type ChangeKind,
+  type ChangeRow,
+  type Checkpoint,
+  COUNTER_NAMES,
+  type DeadLetterStatus,
+  type Json,
+  type RunCounters,
+  type RunRecord,
+  type RunStatus,
+  type StoredDeadLetter,
+  type StoredRecord,
+  type StreamState,
+} from '../../core/types.ts';
+
+/**
+ * Rows as pg returns them, and their mapping to core types. pg hands back `timestamptz` as `Date`,
+ * `jsonb` parsed, and `bigint` as strings (it cannot know they fit a JS number); ours always do.
+ */
+
+/** `apiCalls` -> `api_calls`: one bigint column per counter in `syncline_runs`. */
+export const COUNTER_COLUMNS: readonly string[] = COUNTER_NAMES.map((name) =>
+  name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+);
+
+/** A JSON value as a `jsonb` parameter: text to cast with `::jsonb`, SQL NULL for JSON null. */
+export function jsonParam(value: Json): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+/** The counters in `COUNTER_NAMES` order, 0 where not given. */
+export function counterValues(counters: Partial<RunCounters>): number[] {
+  return COUNTER_NAMES.map((name) => counters[name] ?? 0);
+}
+
+/** `pages = pages + $<first>, fetched = fetched + $<first+1>, ...` */
+export function counterIncrements(firstParam: number): string {
+  return COUNTER_COLUMNS.map((column, i) => `${column} = ${column} + $${firstParam + i}::bigint`).join(', ');
+}
+
+export function iso(value: Date): string;
+export function iso(value: Date | null): string | null;
+export function iso(value: Date | null): string | null {
+  return value === null ? null : value.toISOString();
+}
+
+export interface StateRow {
+  stream: string;
+  checkpoint: Checkpoint;
+  newest_cursor: string | null;
+  lease_holder: string | null;
+  lease_epoch: string;
+  lease_expires_at: Date | null;
+  updated_at: Date;
+}
+
+export function toStreamState(row: StateRow): StreamState {
+  return {
+    stream: row.stream,
+    checkpoint: row.checkpoint,
+    newestCursor: row.newest_cursor,
+    leaseHolder: row.lease_holder,
+    leaseEpoch: Number(row.lease_epoch),
+    leaseExpiresAt: iso(row.lease_expires_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+export type RunRow = {
+  run_id: string;
+  stream: string;
+  status: RunStatus;
+  started_at: Date;
+  ended_at: Date | null;
+  checkpoint_before: Checkpoint;
+  checkpoint_after: Checkpoint;
+  error: string | null;
+} & Record<string, unknown>;
+
+export function toRunRecord(row: RunRow): RunRecord {
+  const counters = {} as RunCounters;
+  COUNTER_NAMES.forEach((name, i) => {
+    counters[name] = Number(row[COUNTER_COLUMNS[i]!] ?? 0);
+  });
+  return {
+    runId: row.run_id,
+    stream: row.stream,
+    status: row.status,
+    startedAt: iso(row.started_at),
+    endedAt: iso(row.ended_at),
+    checkpointBefore: row.checkpoint_before,
+    checkpointAfter: row.checkpoint_after,
+    error: row.error,
+    counters,
+  };
+}
+
+export interface DeadLetterRow {
+  id: string;
+  stream: string;
+  run_id: string;
+  key: string | null;
+  reason: string;
+  payload: string;
+  status: DeadLetterStatus;
+  created_at: Date;
+}
+
+export function toDeadLetter(row: DeadLetterRow): StoredDeadLetter {
+  return {
+    id: Number(row.id),
+    stream: row.stream,
+    runId: row.run_id,
+    key: row.key,
+    reason: row.reason,
+    payload: row.payload,
+    status: row.status,
+    createdAt: iso(row.created_at),
+  };
+}
+
+export interface RecordRow {
+  _key: string;
+  _data: Json;
+  _hash: string;
+  _version: string | null;
+  _cursor: string | null;
+  _first_synced_at: Date;
+  _synced_at: Date;
+  _deleted_at: Date | null;
+  _run_id: string;
+}
+
+export function toStoredRecord(row: RecordRow): StoredRecord {
+  return {
+    key: row._key,
+    data: row._data,
+    hash: row._hash,
+    version: row._version,
+    cursor: row._cursor,
+    firstSyncedAt: iso(row._first_synced_at),
+    syncedAt: iso(row._synced_at),
+    deletedAt: iso(row._deleted_at),
+    runId: row._run_id,
+  };
+}
+
+export interface ChangeLogRow {
+  seq: string;
+  stream: string;
+  key: string;
+  kind: ChangeKind;
+  hash: string;
+  version: string | null;
+  run_id: string;
+  at: Date;
+}
+
+export function toChangeRow(row: ChangeLogRow): ChangeRow {
+  return {
+    seq: Number(row.seq),
+    stream: row.stream,
+    key: row.key,
+    kind: row.kind,
+    hash: row.hash,
+    version: row.version,
+    runId: row.run_id,
+    at: iso(row.at),
+  };
+}

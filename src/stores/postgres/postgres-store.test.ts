@@ -1,0 +1,340 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { freshPgSchema, withPgClient } from '../../../test/helpers/postgres.ts';
+import { LeaseLostError, StoreUnavailableError } from '../../core/errors.ts';
+import type { Lease } from '../../core/types.ts';
+import { describeStoreContract, type StoreHandle, write } from '../store.contract.ts';
+import { COPY_THRESHOLD } from './postgres-page-commit.ts';
+import { PostgresStore } from './postgres-store.ts';
+
+const T0 = '2026-01-01T00:00:00.000Z';
+const T1 = '2026-01-01T00:01:00.000Z';
+
+/** A store on a fresh schema; `another()` opens a second store (own pool) on the same schema. */
+async function makeStore(): Promise<StoreHandle> {
+  const fresh = await freshPgSchema();
+  const stores: PostgresStore[] = [];
+  const open = async (): Promise<PostgresStore> => {
+    const store = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 4 });
+    stores.push(store);
+    await store.open();
+    return store;
+  };
+  const store = await open();
+  return {
+    store,
+    another: open,
+    dispose: async () => {
+      await Promise.all(stores.map((s) => s.close()));
+      await fresh.drop();
+    },
+  };
+}
+
+describeStoreContract('postgres', makeStore);
+
+/** Runs `fn` on a fresh store with a leased `customers` stream and a started run `r1`. */
+async function withLeasedStream(fn: (store: PostgresStore, lease: Lease, h: StoreHandle) => Promise<void>) {
+  const handle = await makeStore();
+  try {
+    const store = handle.store as PostgresStore;
+    await store.ensureStream('customers');
+    const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 60_000, at: T0 });
+    if (!('lease' in got)) throw new Error('no lease');
+    await store.startRun({
+      runId: 'r1',
+      stream: 'customers',
+      lease: got.lease,
+      at: T0,
+      checkpointBefore: null,
+    });
+    await fn(store, got.lease, handle);
+  } finally {
+    await handle.dispose();
+  }
+}
+
+function page(lease: Lease, writes: ReturnType<typeof write>[], checkpoint: number) {
+  return {
+    stream: lease.stream,
+    runId: 'r1',
+    lease,
+    writes,
+    deadLetters: [],
+    checkpoint: { page: checkpoint },
+    newestCursor: null,
+    counters: { pages: 1 },
+    at: T1,
+  };
+}
+
+describe('PostgresStore', () => {
+  afterAll(async () => {
+    const { rows } = await withPgClient((c) =>
+      c.query('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [`t\\_${process.pid}\\_%`]),
+    );
+    expect(rows).toEqual([]);
+  });
+
+  it.each([
+    ['a port that is not a number', 'postgres://u:s3cret@127.0.0.1:notaport/x'],
+    ['another scheme', 'mysql://u:s3cret@127.0.0.1:3306/x'],
+  ])('refuses a malformed URL (%s) in one line without the password', async (_, url) => {
+    const error = await new PostgresStore({ url }).open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    const message = (error as Error).message;
+    expect(message).not.toContain('s3cret');
+    expect(message).not.toContain('\n');
+    expect(message).toContain('malformed');
+  });
+
+  it('reports an unreachable server fast, in one line naming host:port/database without the password', async () => {
+    const started = Date.now();
+    const error = await new PostgresStore({ url: 'postgres://u:s3cret@127.0.0.1:1/x' })
+      .open()
+      .catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    const message = (error as Error).message;
+    expect(message).toBe(
+      'cannot connect to PostgreSQL at 127.0.0.1:1/x: connection refused (ECONNREFUSED); is the server running?',
+    );
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('s3cret');
+  });
+
+  it('lets processes open a schema that does not exist yet at the same time, migrating it once', async () => {
+    const fresh = await freshPgSchema({ create: false });
+    const stores = Array.from(
+      { length: 4 },
+      () => new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 2 }),
+    );
+    try {
+      await Promise.all(stores.map((s) => s.open()));
+      await Promise.all(stores.map((s) => s.ensureStream('customers')));
+      const { rows } = await withPgClient((c) =>
+        c.query(`SELECT version FROM "${fresh.schema}".syncline_schema`),
+      );
+      expect(rows).toEqual([{ version: 1 }]);
+      expect((await stores[3]!.getState('customers'))?.leaseEpoch).toBe(0);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await fresh.drop();
+    }
+  });
+
+  it('round-trips keys and JSON with tabs, newlines, backslashes, quotes and unicode through COPY', async () => {
+    await withLeasedStream(async (store, lease) => {
+      const nasty = [
+        'tab\there',
+        'new\nline',
+        'back\\slash',
+        `"dq" 'sq'`,
+        'ünïcødé ✓ 🚀',
+        'cr\rlf',
+        '\\N',
+        'a\\tb',
+      ];
+      const writes = Array.from({ length: COPY_THRESHOLD * 2 }, (_, i) => {
+        const key = `${nasty[i % nasty.length]}#${String(i).padStart(3, '0')}`;
+        const data = JSON.stringify({ key, text: nasty, nested: { s: nasty[i % nasty.length], n: i } });
+        return write(key, { data, cursor: nasty[i % nasty.length]!, version: `v\t${i}` });
+      });
+      await store.commitPage(page(lease, writes, 1));
+      const rows = await store.scanRecords('customers', { limit: 1000 });
+      expect(rows).toHaveLength(writes.length);
+      const byKey = new Map(rows.map((r) => [r.key, r]));
+      for (const w of writes) {
+        const row = byKey.get(w.key);
+        expect(row?.data).toEqual(JSON.parse(w.data));
+        expect(row).toMatchObject({ hash: w.hash, cursor: w.cursor, version: w.version, deletedAt: null });
+      }
+      expect(
+        (
+          await store.lookup(
+            'customers',
+            writes.map((w) => w.key),
+          )
+        ).size,
+      ).toBe(writes.length);
+      const changes = await store.readChanges({ afterSeq: 0, limit: 1000 });
+      expect(changes.map((c) => c.key)).toEqual(writes.map((w) => w.key));
+    });
+  });
+
+  it('stores data as JSON objects, not as a double-encoded JSON string', async () => {
+    await withLeasedStream(async (store, lease) => {
+      const small = [write('a')];
+      const large = Array.from({ length: COPY_THRESHOLD }, (_, i) => write(`b${i}`));
+      await store.commitPage(page(lease, small, 1));
+      await store.commitPage(page(lease, large, 2));
+      await store.commitPage(page(lease, [write('a', { existed: true, kind: 'update', hash: 'h2' })], 3));
+      const rows = await store.scanRecords('customers', { limit: 1000 });
+      for (const row of rows) expect(typeof row.data).toBe('object');
+    });
+  });
+
+  it('aborts a COPY page whose keys exist after all, writing nothing', async () => {
+    await withLeasedStream(async (store, lease) => {
+      await store.commitPage(page(lease, [write('k5')], 1));
+      const writes = Array.from({ length: COPY_THRESHOLD + 10 }, (_, i) => write(`k${i}`));
+      await expect(store.commitPage(page(lease, writes, 2))).rejects.toThrow(/already exists/);
+      expect((await store.lookup('customers', ['k0', 'k70'])).size).toBe(0);
+      expect((await store.getState('customers'))?.checkpoint).toEqual({ page: 1 });
+      expect(await store.readChanges({ afterSeq: 0, limit: 100 })).toHaveLength(1);
+      // The connection went back to the pool in a usable state.
+      await store.commitPage(page(lease, [write('k6')], 3));
+      expect((await store.getState('customers'))?.checkpoint).toEqual({ page: 3 });
+    });
+  });
+
+  it('aborts a page updating a row that is missing, writing nothing', async () => {
+    await withLeasedStream(async (store, lease) => {
+      const writes = [write('new'), write('ghost', { existed: true, kind: 'update' })];
+      await expect(store.commitPage(page(lease, writes, 1))).rejects.toThrow(/missing/);
+      expect((await store.lookup('customers', ['new'])).size).toBe(0);
+      expect((await store.getState('customers'))?.checkpoint).toBeNull();
+    });
+  });
+
+  it('refuses data that is not one JSON value per record instead of shifting rows onto other keys', async () => {
+    await withLeasedStream(async (store, lease) => {
+      await store.commitPage(page(lease, [write('a'), write('b')], 1));
+      const bad = '{"x":1},{"y":2}';
+      await expect(store.commitPage(page(lease, [write('c', { data: bad }), write('d')], 2))).rejects.toThrow(
+        /one JSON value/,
+      );
+      const update = (key: string, data = write(key).data) =>
+        write(key, { existed: true, kind: 'update', hash: 'h2', data });
+      await expect(store.commitPage(page(lease, [update('a', bad), update('b')], 3))).rejects.toThrow(
+        /one JSON value/,
+      );
+      expect((await store.scanRecords('customers', { limit: 10 })).map((r) => r.hash)).toEqual([
+        write('a').hash,
+        write('b').hash,
+      ]);
+    });
+  });
+
+  it('never grants one lease to two processes racing for it', async () => {
+    const handle = await makeStore();
+    try {
+      const a = handle.store;
+      const b = await handle.another();
+      await a.ensureStream('customers');
+      const ttlMs = 1000;
+      let epoch = 0;
+      for (let i = 0; i < 40; i++) {
+        // Each round starts after the previous lease expired, so both holders are entitled to try.
+        const at = new Date(Date.parse(T0) + i * 2 * ttlMs).toISOString();
+        const results = await Promise.all([
+          a.acquireLease({ stream: 'customers', holder: 'a', ttlMs, at }),
+          b.acquireLease({ stream: 'customers', holder: 'b', ttlMs, at }),
+        ]);
+        const winners = results.flatMap((r) => ('lease' in r ? [r.lease] : []));
+        expect(winners).toHaveLength(1);
+        expect(winners[0]!.epoch).toBe(epoch + 1);
+        epoch = winners[0]!.epoch;
+        const loser = results.find((r) => 'conflict' in r);
+        expect(loser).toEqual({
+          conflict: { stream: 'customers', holder: winners[0]!.holder, expiresAt: winners[0]!.expiresAt },
+        });
+      }
+    } finally {
+      await handle.dispose();
+    }
+  });
+
+  it('fences a commit racing a take-over: either it lands first or it is refused', async () => {
+    await withLeasedStream(async (store, lease, handle) => {
+      const other = await handle.another();
+      const [committed, taken] = await Promise.allSettled([
+        store.commitPage(page(lease, [write('x')], 1)),
+        other.acquireLease({ stream: 'customers', holder: 'two', ttlMs: 60_000, at: T1, takeOverFrom: 'h' }),
+      ]);
+      expect(taken.status).toBe('fulfilled');
+      if (committed.status === 'rejected') {
+        expect(committed.reason).toBeInstanceOf(LeaseLostError);
+        expect((await store.lookup('customers', ['x'])).size).toBe(0);
+      } else {
+        expect((await store.lookup('customers', ['x'])).size).toBe(1);
+      }
+      await expect(store.commitPage(page(lease, [write('y')], 2))).rejects.toBeInstanceOf(LeaseLostError);
+    });
+  });
+
+  it('lets a reader tailing the change log by seq miss nothing while processes commit at once', async () => {
+    const handle = await makeStore();
+    try {
+      const stores = [handle.store, await handle.another(), await handle.another()];
+      const streams = ['s0', 's1', 's2'];
+      const leases = await Promise.all(
+        streams.map(async (stream, i) => {
+          await stores[i]!.ensureStream(stream);
+          const got = await stores[i]!.acquireLease({ stream, holder: `w${i}`, ttlMs: 60_000, at: T0 });
+          if (!('lease' in got)) throw new Error('no lease');
+          await stores[i]!.startRun({
+            runId: `r${i}`,
+            stream,
+            lease: got.lease,
+            at: T0,
+            checkpointBefore: null,
+          });
+          return got.lease;
+        }),
+      );
+      let writing = true;
+      const seen: number[] = [];
+      const reader = (async () => {
+        const tail = await handle.another();
+        let after = 0;
+        for (;;) {
+          const done = !writing;
+          const rows = await tail.readChanges({ afterSeq: after, limit: 500 });
+          for (const row of rows) seen.push(row.seq);
+          after = rows.at(-1)?.seq ?? after;
+          if (done && rows.length === 0) return;
+        }
+      })();
+      await Promise.all(
+        leases.map(async (lease, i) => {
+          for (let p = 0; p < 25; p++) {
+            const writes = Array.from({ length: 20 }, (_, j) => write(`${p}-${j}`));
+            await stores[i]!.commitPage({ ...page(lease, writes, p), runId: `r${i}` });
+          }
+        }),
+      );
+      writing = false;
+      await reader;
+      expect(seen).toHaveLength(3 * 25 * 20);
+      expect(new Set(seen).size).toBe(seen.length);
+    } finally {
+      await handle.dispose();
+    }
+  });
+
+  it('closes idempotently and refuses work once closed', async () => {
+    const handle = await makeStore();
+    try {
+      await handle.store.close();
+      await handle.store.close();
+      await expect(handle.store.getState('customers')).rejects.toThrow(/not open/);
+    } finally {
+      await handle.dispose();
+    }
+  });
+
+  it('creates the same stream from two processes at once', async () => {
+    const handle = await makeStore();
+    try {
+      const other = await handle.another();
+      await Promise.all([
+        ...['s1', 's2', 's3'].map((s) => handle.store.ensureStream(s)),
+        ...['s1', 's2', 's3'].map((s) => other.ensureStream(s)),
+      ]);
+      expect((await other.listStreams()).map((s) => s.stream)).toEqual(
+        ['customers', 's1', 's2', 's3'].slice(1),
+      );
+    } finally {
+      await handle.dispose();
+    }
+  });
+});
