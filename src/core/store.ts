@@ -37,6 +37,11 @@ export interface StoreCapabilities {
   readonly kind: string;
   /** Inserts of keys known absent use a bulk path (COPY) rather than upserts. */
   readonly bulkInsert: boolean;
+  /**
+   * Whether record text may contain NUL (`\u0000`). PostgreSQL's jsonb cannot: the engine
+   * dead-letters such records instead of letting them fail the whole page.
+   */
+  readonly storesNul: boolean;
 }
 
 export interface StoreLifecycle {
@@ -86,6 +91,7 @@ export interface AcquireLease {
   readonly takeOverFrom?: string;
 }
 
+/** A lease is live up to and including its `expiresAt`; it can be taken only after that. */
 export interface LeaseStore {
   /**
    * Grants the lease when it is free, expired, already ours, or held by `takeOverFrom`; each grant to

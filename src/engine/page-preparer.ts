@@ -36,11 +36,14 @@ export class PagePreparer {
   readonly #stream: AnyStreamDefinition;
   readonly #keys: readonly string[];
   readonly #compare: (a: string, b: string) => number;
+  readonly #rejectNul: boolean;
 
-  constructor(stream: AnyStreamDefinition, compare: (a: string, b: string) => number) {
+  /** `rejectNul`: dead-letter records containing NUL, for stores that cannot keep it. */
+  constructor(stream: AnyStreamDefinition, compare: (a: string, b: string) => number, rejectNul = false) {
     this.#stream = stream;
     this.#keys = keyFields(stream);
     this.#compare = compare;
+    this.#rejectNul = rejectNul;
   }
 
   async prepare(page: Page<unknown>): Promise<PreparedPage> {
@@ -77,6 +80,12 @@ export class PagePreparer {
         continue;
       }
       const data = canonicalJson(value);
+      if (this.#rejectNul && ESCAPED_NUL.test(data)) {
+        deadLetters.push(
+          this.#deadLetter(raw, 'record contains a NUL character (\\u0000), which this store cannot keep'),
+        );
+        continue;
+      }
       const cursor = this.#stream.cursor ? scalarText(readPath(value, this.#stream.cursor)) : null;
       if (cursor !== null && (newestCursor === null || this.#compare(cursor, newestCursor) > 0))
         newestCursor = cursor;
@@ -102,6 +111,9 @@ export class PagePreparer {
     return { key, reason, payload: safeJson(raw) };
   }
 }
+
+/** `\u0000` in JSON text, not preceded by an escaped backslash (`\\u0000` is a literal backslash). */
+const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 
 function safeJson(raw: unknown): string {
   try {

@@ -192,7 +192,7 @@ class RunPipeline {
 
   async #produce(from: Checkpoint, queue: BoundedQueue<PreparedPage>): Promise<void> {
     const { stream, log } = this.#args;
-    const preparer = new PagePreparer(stream, compareScalarText);
+    const preparer = new PagePreparer(stream, compareScalarText, !this.#args.store.capabilities.storesNul);
     try {
       const pages = stream.source({
         stream: stream.name,

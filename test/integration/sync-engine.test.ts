@@ -146,6 +146,19 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     expect(failures).toHaveLength(2);
   });
 
+  it('dead-letters a record with a NUL character only where the store cannot keep it', async () => {
+    const records = [testRecord(1), { ...testRecord(2), name: 'bad\u0000name' }];
+    const result = await run(stream(records));
+    expect(result.status).toBe('ok');
+    if (t.store.capabilities.storesNul) {
+      expect(result.counters).toMatchObject({ inserted: 2, failed: 0 });
+    } else {
+      expect(result.counters).toMatchObject({ inserted: 1, failed: 1 });
+      const [letter] = await t.store.listDeadLetters({ limit: 5 });
+      expect(letter).toMatchObject({ key: '2', reason: expect.stringMatching(/NUL character/) });
+    }
+  });
+
   it('stops after the page in progress when asked, recording the run as interrupted', async () => {
     const records = Array.from({ length: 2000 }, (_, i) => testRecord(i));
     const stop = new AbortController();

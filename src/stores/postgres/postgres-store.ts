@@ -61,7 +61,7 @@ const STATE_COLUMNS =
  * and row locks on `syncline_state`. See `postgres-page-commit.ts` for the page transaction.
  */
 export class PostgresStore implements Store {
-  readonly capabilities: StoreCapabilities = { kind: 'postgres', bulkInsert: true };
+  readonly capabilities: StoreCapabilities = { kind: 'postgres', bulkInsert: true, storesNul: false };
   readonly #url: string;
   readonly #schema: string;
   readonly #poolSize: number;

@@ -62,7 +62,7 @@ const STATE_CHECKPOINT = '(SELECT s.checkpoint FROM syncline_state s WHERE s.str
  * (waiting up to `busyTimeoutMs`) instead of deadlocking on a read lock upgraded too late.
  */
 export class SqliteStore implements Store {
-  readonly capabilities: StoreCapabilities = { kind: 'sqlite', bulkInsert: true };
+  readonly capabilities: StoreCapabilities = { kind: 'sqlite', bulkInsert: true, storesNul: true };
   readonly path: string;
   private readonly busyTimeoutMs: number;
   private readonly cacheSizeKiB: number;
