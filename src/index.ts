@@ -2,6 +2,9 @@
  * Syncline's public API. Everything a config file or a program needs is exported here; anything
  * else is internal and may change.
  */
+
+export { defineConfig, type SynclineConfig, type SyncSettings } from './config/define-config.ts';
+export { loadConfig, type ResolvedConfig, resolveConfig } from './config/load-config.ts';
 export { canonicalJson, contentHash } from './core/canonical-json.ts';
 export {
   ConfigError,
@@ -14,7 +17,7 @@ export {
   SyncError,
   TransientError,
 } from './core/errors.ts';
-export { type SyncEvents, SyncEventBus } from './core/events.ts';
+export { SyncEventBus, type SyncEvents } from './core/events.ts';
 export type { StandardSchemaV1 } from './core/standard-schema.ts';
 export type { Store } from './core/store.ts';
 export { defineStream, type FieldPath, type StreamDefinition } from './core/stream-definition.ts';
@@ -31,8 +34,6 @@ export type {
   StreamSource,
   StreamStatus,
 } from './core/types.ts';
-export { defineConfig, type SynclineConfig, type SyncSettings } from './config/define-config.ts';
-export { loadConfig, type ResolvedConfig, resolveConfig } from './config/load-config.ts';
 export { openStore } from './runtime/open-store.ts';
-export { type StreamOutcome } from './runtime/run-streams.ts';
-export { sync, type SyncOptions } from './runtime/sync.ts';
+export type { StreamOutcome } from './runtime/run-streams.ts';
+export { type SyncOptions, sync } from './runtime/sync.ts';

@@ -21,7 +21,8 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
     return { dir: project.dir, store: ['--store', t.location] };
   }
 
-  async function verifyExactly(location: string, rev: number) {
+  /** Checks the store holds exactly the source's records, and checkpoints of runs since `since` never regress. */
+  async function verifyExactly(location: string, rev: number, since = '') {
     const store = await openStore(location);
     try {
       const rows = await store.scanRecords('items', { limit: RECORDS * 2 });
@@ -30,7 +31,9 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
       expect(keys.size).toBe(RECORDS);
       for (let i = 0; i < RECORDS; i++) expect(keys.has(String(i))).toBe(true);
       expect(rows.every((r) => (r.data as { name: string }).name.endsWith(` rev ${rev}`))).toBe(true);
-      const runs = (await store.listRuns({ stream: 'items', limit: 1000 })).reverse();
+      const runs = (await store.listRuns({ stream: 'items', limit: 1000 }))
+        .reverse()
+        .filter((r) => r.startedAt > since);
       const position = (c: unknown) => (c as { after?: number } | null)?.after ?? 0;
       let last = 0;
       for (const run of runs) {
@@ -65,6 +68,7 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
       runs.filter((r) => r.status === 'failed' && /killed or crashed/.test(r.error ?? '')).length,
     ).toBeGreaterThan(0);
     // The source changes everywhere: a full re-read after a reset applies every change exactly once.
+    const resetAt = new Date().toISOString();
     const reset = await runCli(['reset', 'items', '--yes', ...store], dir);
     expect(reset.code).toBe(0);
     const killed = spawnCli(['sync', ...store], dir, { TEST_REV: '1' });
@@ -74,7 +78,7 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
     killed.kill('SIGKILL');
     await killedDone;
     expect((await runCli(['sync', ...store], dir, { TEST_REV: '1' })).code).toBe(0);
-    await verifyExactly(t!.location, 1);
+    await verifyExactly(t!.location, 1, resetAt);
   }, 120_000);
 
   it('finishes the page in progress on SIGTERM and SIGINT, records interrupted, exits 143 / 130', async () => {
@@ -106,13 +110,17 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
 
   it('lets only one process write a stream: the second exits 3, or waits with --wait', async () => {
     const { dir, store } = await setup();
-    const first = spawnCli(['sync', ...store], dir);
+    const first = spawnCli(['sync', ...store], dir, { TEST_DELAY_MS: '100' });
     const firstDone = collect(first);
     await waitForOutput(first, 'run started');
     const second = await runCli(['sync', ...store], dir);
     expect(second.code).toBe(3);
-    expect(second.stderr).toMatch(
-      /stream "items" is being synced by .+; wait for it to finish or run again with --wait/,
+    const logged = second.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(logged.find((l) => l.level >= 50)?.msg).toMatch(
+      /^stream "items" is being synced by .+ \(lease expires .+\); wait for it to finish or run again with --wait$/,
     );
     const waiting = await runCli(['sync', '--wait', '60', ...store], dir);
     expect((await firstDone).code).toBe(0);

@@ -1,0 +1,30 @@
+/**
+ * The misbehaving API simulator: a loopback HTTP server that behaves like a difficult SaaS API,
+ * reproducible from a seed. Used by tests, the chaos harness, benchmarks and the demo. It knows
+ * nothing of the engine. See docs/simulator.md.
+ */
+export type { CandleOptions } from './candle-kind.ts';
+export type { GroundTruthEntry, Tombstone } from './dataset.ts';
+export { FAULT_KINDS, type FaultKind } from './fault-injector.ts';
+export { LIST_STYLES, type ListStyle } from './list-handler.ts';
+export type { MutationCounts } from './mutation-engine.ts';
+export { SimulatorConfigError, SimulatorRequestError } from './simulator-errors.ts';
+export {
+  type AuthOptions,
+  type DatasetSizes,
+  DEFAULT_FAULTS,
+  DEFAULT_MUTATIONS,
+  type FaultConfig,
+  type FaultPatch,
+  type MutationConfig,
+  type MutationKind,
+  type MutationMix,
+  type MutationPatch,
+  type SimulatorOptions,
+} from './simulator-options.ts';
+export {
+  type GroundTruth,
+  SimulatorServer,
+  type SimulatorStats,
+  startSimulator,
+} from './simulator-server.ts';
