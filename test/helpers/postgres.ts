@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { redactUrl, scrubSecret } from '../../src/stores/postgres/redact-url.ts';
+import { redactUrl, scrubSecret } from '../../src/core/redact-url.ts';
 
 /**
  * PostgreSQL for tests: every test gets its own schema in one shared database, so tests run in

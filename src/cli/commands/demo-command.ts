@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolveConfig } from '../../config/load-config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { SyncEventBus } from '../../core/events.ts';
+import { redactUrl } from '../../core/redact-url.ts';
 import { openStore } from '../../runtime/open-store.ts';
 import { runStreams } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
@@ -23,6 +24,7 @@ export function registerDemoCommand(program: Command): void {
       }
       const config = resolveConfig(demoConfig(records), 'demo', ctx.options.store);
       const store = await openStore(config.store);
+      const shown = redactUrl(config.store);
       const events = new SyncEventBus();
       const stopReporting = reportProgress(events, ctx.log, ctx.interactive);
       try {
@@ -45,10 +47,10 @@ export function registerDemoCommand(program: Command): void {
           ),
         );
         ctx.print(
-          `\nsynced into ${config.store}. Try:\n` +
-            `  npx syncline status --store ${config.store}\n` +
-            `  npx syncline failed --store ${config.store}\n` +
-            `  sqlite3 ${config.store} "select _key, _data->>'email' from customers limit 3"\n` +
+          `\nsynced into ${shown}. Try:\n` +
+            `  npx syncline status --store ${shown}\n` +
+            `  npx syncline failed --store ${shown}\n` +
+            `  sqlite3 ${shown} "select _key, _data->>'email' from customers limit 3"\n` +
             'Run the demo again: nothing changed at the source, so nothing is written.',
         );
         process.exitCode = outcomes.every((o) => o.status === 'ok') ? EXIT.ok : EXIT.failed;

@@ -1,5 +1,6 @@
 import { FatalError, StoreUnavailableError, SyncError, TransientError } from '../../core/errors.ts';
-import { pgTarget, redactUrl, scrubSecret } from './redact-url.ts';
+import { redactUrl, scrubSecret } from '../../core/redact-url.ts';
+import { pgTarget } from './pg-target.ts';
 
 /** How long `open()` waits for a connection before it reports the server unreachable. */
 export const CONNECT_TIMEOUT_MS = 5000;

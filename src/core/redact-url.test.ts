@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pgTarget, redactUrl, scrubSecret } from './redact-url.ts';
+import { redactUrl, scrubSecret } from './redact-url.ts';
 
 describe('redactUrl', () => {
   it('masks the password and keeps everything else', () => {
@@ -23,13 +23,6 @@ describe('redactUrl', () => {
   it('masks the password of a string that does not parse as a URL', () => {
     const out = redactUrl('postgres://u:s3cret@127.0.0.1:notaport/x');
     expect(out).toBe('postgres://u:***@127.0.0.1:notaport/x');
-  });
-});
-
-describe('pgTarget', () => {
-  it('names host, port and database with libpq defaults, without credentials', () => {
-    expect(pgTarget(new URL('postgres://u:s3cret@127.0.0.1:1/x'))).toBe('127.0.0.1:1/x');
-    expect(pgTarget(new URL('postgres://alice@db'))).toBe('db:5432/alice');
   });
 });
 
