@@ -102,6 +102,19 @@ describe('syncline CLI', () => {
     expect((await t.store.listStreams())[0]).toMatchObject({ stream: 'items', records: 120 });
   }, 30_000);
 
+  it('never prints the store password, even in the demo hints', async () => {
+    t = await makeTestStore('postgres');
+    project = makeProject();
+    // The test server trusts local connections, so any password is accepted and must never show.
+    const url = new URL(t.location);
+    url.password = 's3cret-pw';
+    const withPassword = url.toString();
+    const result = await runCli(['demo', '--records', '50', '--store', withPassword], project.dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/postgres:\/\/[^:]+:\*\*\*@/);
+    expect(result.stdout + result.stderr).not.toContain('s3cret-pw');
+  }, 30_000);
+
   it('runs the demo into a fresh SQLite file, twice, writing nothing the second time', async () => {
     project = makeProject();
     const first = await runCli(['demo', '--records', '2000'], project.dir);
