@@ -39,6 +39,17 @@ export const configSchema = z.object({
       maxPagesInFlight: positiveInt.optional(),
       concurrency: positiveInt.optional(),
       leaseTtlMs: z.number().int().min(1000).optional(),
+      maxRunDurationMs: positiveInt.optional(),
+      retry: z
+        .object({
+          maxAttempts: positiveInt.optional(),
+          budget: z.number().int().min(0).optional(),
+          baseDelayMs: positiveInt.optional(),
+          maxDelayMs: positiveInt.optional(),
+          minDelayMs: z.number().int().min(0).optional(),
+        })
+        .strict()
+        .optional(),
     })
     .strict()
     .optional(),

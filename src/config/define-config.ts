@@ -1,4 +1,5 @@
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
+import type { RetrySettings } from '../core/types.ts';
 
 /** What `syncline.config.ts` exports (as its default export, through `defineConfig`). */
 export interface SynclineConfig {
@@ -19,6 +20,13 @@ export interface SyncSettings {
   readonly concurrency?: number;
   /** Lease time-to-live in ms; renewed every third of it. Default 30000. */
   readonly leaseTtlMs?: number;
+  /**
+   * The longest one run of a stream may take, in ms. Past it the run stops at its last committed
+   * page, recorded `partial`; the next run continues there. Default: no limit.
+   */
+  readonly maxRunDurationMs?: number;
+  /** Retries of failed requests (429, 5xx, timeouts, resets, truncated bodies). */
+  readonly retry?: RetrySettings;
 }
 
 /** Identity function that gives `syncline.config.ts` its types. */

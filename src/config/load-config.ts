@@ -23,7 +23,8 @@ export interface ResolvedConfig {
   readonly file: string;
   readonly store: string;
   readonly streams: SynclineConfig['streams'];
-  readonly sync: Required<SyncSettings>;
+  readonly sync: Required<Omit<SyncSettings, 'maxRunDurationMs' | 'retry'>> &
+    Pick<SyncSettings, 'maxRunDurationMs' | 'retry'>;
 }
 
 export interface LoadOptions {
@@ -65,6 +66,10 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
       maxPagesInFlight: config.sync?.maxPagesInFlight ?? 4,
       concurrency: config.sync?.concurrency ?? 4,
       leaseTtlMs: config.sync?.leaseTtlMs ?? 30_000,
+      ...(config.sync?.maxRunDurationMs !== undefined
+        ? { maxRunDurationMs: config.sync.maxRunDurationMs }
+        : {}),
+      ...(config.sync?.retry ? { retry: config.sync.retry } : {}),
     }),
   });
 }
@@ -106,6 +111,18 @@ export function resolveLogFormat(flag: string | undefined, isTty: boolean): 'jso
   if (value !== undefined)
     throw new ConfigError(`--log-format must be "json" or "pretty", got ${JSON.stringify(value)}`);
   return isTty ? 'pretty' : 'json';
+}
+
+/**
+ * Reads a secret from the environment, the only place secrets come from. A missing one is a
+ * ConfigError naming the variable (never its value, which is never printed anywhere).
+ */
+export function readEnvSecret(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new ConfigError(`environment variable ${name} is not set; the config needs it for a credential`);
+  }
+  return value;
 }
 
 /** `SYNCLINE_DEBUG=1` prints stack traces of unexpected errors. */

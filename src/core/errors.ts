@@ -23,9 +23,15 @@ export class SyncError extends Error {
 export class TransientError extends SyncError {
   /** Milliseconds the other side asked us to wait (Retry-After), if it said. */
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, details: SyncErrorDetails & { retryAfterMs?: number } = {}) {
+  /** The other side said "slow down" (HTTP 429): counted as `throttled` in the run record. */
+  readonly throttled: boolean;
+  constructor(
+    message: string,
+    details: SyncErrorDetails & { retryAfterMs?: number; throttled?: boolean } = {},
+  ) {
     super(message, details);
     this.retryAfterMs = details.retryAfterMs;
+    this.throttled = details.throttled ?? false;
   }
 }
 
@@ -72,6 +78,12 @@ export class LeaseLostError extends FatalError {
 
 /** Thrown by a run that was asked to stop (SIGINT/SIGTERM). */
 export class InterruptedError extends SyncError {}
+
+/**
+ * The run reached its maximum duration, or a wait the source demanded would overrun it: the run
+ * stops cleanly at its last checkpoint and is recorded `partial`. The next run continues there.
+ */
+export class RunDeadlineError extends SyncError {}
 
 /** One line for a human: the message of a SyncError, or a short form of anything else. */
 export function describeError(error: unknown): string {

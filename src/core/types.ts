@@ -62,6 +62,58 @@ export interface SourceArgs {
   readonly log: Logger;
   /** Add I/O counters to the run record. */
   readonly report: (report: SourceReport) => void;
+  /**
+   * Runs one operation (one request) under the run's retry policy and a rate limiter: waits for a
+   * token, calls `op(attempt)`, and on a `TransientError` backs off (full jitter, or the
+   * `retryAfterMs` it carries, never less than a floor) and tries again, within per-operation and
+   * per-run retry budgets. Retries, throttling and waits are counted in the run record. Throws the
+   * error when it is not transient, `FatalError` when a budget is spent, and `RunDeadlineError`
+   * when a wait would overrun the run's deadline.
+   */
+  readonly attempt: <T>(op: (attempt: number) => Promise<T>, options: AttemptOptions) => Promise<T>;
+  /** Tells a rate limiter what the API said about its budget (`X-RateLimit-*`). */
+  readonly observeLimit: (limiter: string, budget: RateBudget) => void;
+  /** Epoch ms by which the run must stop, or null when it has no maximum duration. */
+  readonly deadline: number | null;
+  /** Reads a secret (an environment variable); throws `ConfigError` naming it when unset. */
+  readonly secret: (name: string) => string;
+}
+
+export interface AttemptOptions {
+  /** What is being done, for error messages: e.g. `GET https://api.example.com/v1/customers`. */
+  readonly what: string;
+  /** The rate limiter to take a token from (usually the host), and its configured rate. */
+  readonly limiter?: { readonly key: string; readonly rate?: RateLimit };
+}
+
+/** How failed operations are retried (see engine/retry-policy.ts). */
+export interface RetrySettings {
+  /** Attempts of one operation before giving up (the first try included). Default 8. */
+  readonly maxAttempts?: number;
+  /** Retries allowed in one run, all operations together. Default 200. */
+  readonly budget?: number;
+  /** Backoff base: the first retry waits up to this long. Default 500 ms. */
+  readonly baseDelayMs?: number;
+  /** Backoff cap: no computed wait exceeds this. Default 30 s. */
+  readonly maxDelayMs?: number;
+  /** The shortest wait even when the API says `Retry-After: 0`, so a retry loop cannot spin. Default 250 ms. */
+  readonly minDelayMs?: number;
+}
+
+/** A token bucket's settings. */
+export interface RateLimit {
+  /** Sustained requests per second. */
+  readonly requestsPerSecond: number;
+  /** Requests that may go at once after a quiet spell. Default: one second's worth (at least 1). */
+  readonly burst?: number;
+}
+
+/** What an API said about its remaining budget. */
+export interface RateBudget {
+  readonly limit?: number;
+  readonly remaining?: number;
+  /** When the budget refills, epoch ms. */
+  readonly resetAtMs?: number;
 }
 
 /** A source for one stream: an async generator of pages. */

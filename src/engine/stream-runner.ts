@@ -1,5 +1,11 @@
 import { newRunId, nowIso } from '../core/clock.ts';
-import { describeError, FatalError, InterruptedError } from '../core/errors.ts';
+import {
+  ConfigError,
+  describeError,
+  FatalError,
+  InterruptedError,
+  RunDeadlineError,
+} from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import { compareScalarText } from '../core/key-codec.ts';
 import type { Store } from '../core/store.ts';
@@ -16,11 +22,20 @@ import { BoundedQueue } from './bounded-queue.ts';
 import { classify } from './classifier.ts';
 import { LeaseKeeper, type LeaseOptions } from './lease-keeper.ts';
 import { PagePreparer, type PreparedPage } from './page-preparer.ts';
+import { RateLimiters } from './rate-limiter.ts';
+import { RetryPolicy, type RetrySettings } from './retry-policy.ts';
+import { sourceServices } from './source-services.ts';
 
 export interface RunOptions {
   /** Pages fetched and prepared ahead of the one being committed. Default 4. */
   readonly maxPagesInFlight?: number;
   readonly lease?: LeaseOptions;
+  readonly retry?: RetrySettings;
+  /**
+   * The longest a run may take. Past it the run stops at its last committed page and is recorded
+   * `partial` (the next run continues there). Default: no limit.
+   */
+  readonly maxDurationMs?: number;
 }
 
 export interface RunStreamArgs {
@@ -33,6 +48,10 @@ export interface RunStreamArgs {
   /** Aborting asks the run to stop after the page it is committing: status `interrupted`. */
   readonly stop?: AbortSignal;
   readonly options?: RunOptions;
+  /** Rate limiters shared by the process's runs (per host). Default: a new set for this run. */
+  readonly limiters?: RateLimiters;
+  /** Reads secrets for the source (environment variables); from config/. Default: none available. */
+  readonly secret?: (name: string) => string;
 }
 
 export interface RunResult {
@@ -136,6 +155,10 @@ interface PipelineArgs extends RunStreamArgs {
   readonly newestCursor: string | null;
 }
 
+function noSecrets(name: string): string {
+  throw new ConfigError(`secret ${name} was asked for, but this run was given no way to read secrets`);
+}
+
 /** The producer (source -> prepare) and consumer (classify -> commit) of one run. */
 class RunPipeline {
   readonly #args: PipelineArgs;
@@ -143,6 +166,7 @@ class RunPipeline {
   #newestCursor: string | null;
   /** Counters the source reported that no commit has carried yet. */
   #report: Partial<RunCounters> = {};
+  readonly #startedAt = Date.now();
   checkpoint: Checkpoint | undefined;
 
   constructor(args: PipelineArgs) {
@@ -168,6 +192,19 @@ class RunPipeline {
       this.#abort.abort(lost);
       queue.fail(lost);
     });
+    const maxDuration = this.#args.options?.maxDurationMs;
+    const deadlineTimer =
+      maxDuration === undefined
+        ? null
+        : setTimeout(() => {
+            this.#abort.abort(
+              new RunDeadlineError(
+                `stream "${stream.name}": reached the maximum run duration (${Math.round(maxDuration / 1000)} s); ` +
+                  'stopped at the last checkpoint',
+                { stream: stream.name },
+              ),
+            );
+          }, maxDuration);
     const producer = this.#produce(from, queue);
     try {
       for await (const page of queue) {
@@ -178,6 +215,7 @@ class RunPipeline {
       this.#abort.abort(error);
     } finally {
       stop?.removeEventListener('abort', onStop);
+      if (deadlineTimer) clearTimeout(deadlineTimer);
       queue.drain();
     }
     await producer;
@@ -187,6 +225,10 @@ class RunPipeline {
       log.info({ stream: stream.name, runId }, 'stopped after the page in progress');
       return { status: 'interrupted', error: reason };
     }
+    if (reason instanceof RunDeadlineError) {
+      log.warn({ stream: stream.name, runId, reason: reason.message }, 'run stopped at its deadline');
+      return { status: 'partial', error: reason };
+    }
     return { status: 'failed', error: reason };
   }
 
@@ -194,12 +236,28 @@ class RunPipeline {
     const { stream, log } = this.#args;
     const preparer = new PagePreparer(stream, compareScalarText, !this.#args.store.capabilities.storesNul);
     try {
+      const report = (r: Partial<RunCounters>) => {
+        addCounters(this.#report, r);
+      };
+      const maxDuration = this.#args.options?.maxDurationMs;
+      const deadline = maxDuration === undefined ? null : this.#startedAt + maxDuration;
+      const services = sourceServices({
+        stream: stream.name,
+        policy: new RetryPolicy(this.#args.options?.retry),
+        limiters: this.#args.limiters ?? new RateLimiters(),
+        signal: this.#abort.signal,
+        deadline,
+        report,
+      });
       const pages = stream.source({
         stream: stream.name,
         checkpoint: from,
         signal: this.#abort.signal,
         log,
-        report: (r) => addCounters(this.#report, r),
+        report,
+        ...services,
+        deadline,
+        secret: this.#args.secret ?? noSecrets,
       });
       for await (const page of pages) {
         if (this.#abort.signal.aborted) break;

@@ -1,10 +1,11 @@
-import type { ResolvedConfig } from '../config/load-config.ts';
+import { type ResolvedConfig, readEnvSecret } from '../config/load-config.ts';
 import { newHolderId } from '../core/clock.ts';
 import { ConfigError, describeError, LeaseHeldError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { emptyCounters, type Logger, type RunCounters, type RunStatus } from '../core/types.ts';
+import { RateLimiters } from '../engine/rate-limiter.ts';
 import { runStream } from '../engine/stream-runner.ts';
 
 /** How one stream's run ended. `busy`: another worker held the stream, nothing ran. */
@@ -34,12 +35,13 @@ export interface RunStreamsArgs {
 export async function runStreams(args: RunStreamsArgs): Promise<StreamOutcome[]> {
   const streams = selectStreams(args.config, args.only ?? []);
   const holder = newHolderId();
+  const limiters = new RateLimiters();
   const outcomes: StreamOutcome[] = new Array(streams.length);
   let next = 0;
   const worker = async () => {
     while (next < streams.length) {
       const index = next++;
-      outcomes[index] = await runOne(streams[index]!, holder, args);
+      outcomes[index] = await runOne(streams[index]!, holder, limiters, args);
     }
   };
   await Promise.all(Array.from({ length: Math.min(args.config.sync.concurrency, streams.length) }, worker));
@@ -49,6 +51,7 @@ export async function runStreams(args: RunStreamsArgs): Promise<StreamOutcome[]>
 async function runOne(
   stream: AnyStreamDefinition,
   holder: string,
+  limiters: RateLimiters,
   args: RunStreamsArgs,
 ): Promise<StreamOutcome> {
   if (args.stop?.aborted) {
@@ -69,9 +72,15 @@ async function runOne(
       events: args.events,
       log: args.log,
       ...(args.stop ? { stop: args.stop } : {}),
+      limiters,
+      secret: readEnvSecret,
       options: {
         maxPagesInFlight: args.config.sync.maxPagesInFlight,
         lease: { ttlMs: args.config.sync.leaseTtlMs, waitMs: args.waitMs ?? 0 },
+        ...(args.config.sync.retry ? { retry: args.config.sync.retry } : {}),
+        ...(args.config.sync.maxRunDurationMs !== undefined
+          ? { maxDurationMs: args.config.sync.maxRunDurationMs }
+          : {}),
       },
     });
     return result;

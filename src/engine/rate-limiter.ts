@@ -1,0 +1,107 @@
+import type { RateBudget, RateLimit } from '../core/types.ts';
+
+/**
+ * A token bucket for one host, shared by every stream of the process that calls it. It starts from
+ * the configured rate and adapts to what the API reports: with `remaining` requests until
+ * `resetAtMs`, it spreads them evenly so the budget runs out no sooner than the reset (the API never
+ * needs to say 429), and with none left it waits for the reset.
+ */
+export class TokenBucket {
+  readonly #rate: number;
+  readonly #burst: number;
+  readonly #now: () => number;
+  #tokens: number;
+  #updatedAt: number;
+  /** A lower rate learned from the API's headers, in force until `#adaptedUntil`. */
+  #adaptedRate = Number.POSITIVE_INFINITY;
+  #adaptedUntil = 0;
+  /** No request before this time (the API's budget is spent until its reset). */
+  #pausedUntil = 0;
+  /** Callers waiting, served in order. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(rate: RateLimit | undefined, now: () => number = Date.now) {
+    this.#rate = rate?.requestsPerSecond ?? Number.POSITIVE_INFINITY;
+    this.#burst = Math.max(1, rate?.burst ?? Math.ceil(Number.isFinite(this.#rate) ? this.#rate : 1));
+    this.#now = now;
+    this.#tokens = this.#burst;
+    this.#updatedAt = now();
+  }
+
+  /** The rate in force now (requests per second). */
+  get rate(): number {
+    return this.#now() < this.#adaptedUntil ? Math.min(this.#rate, this.#adaptedRate) : this.#rate;
+  }
+
+  /**
+   * How long the caller must wait before its request may go (0 = now), reserving its token. Callers
+   * are served in order; the returned wait includes waiting for those ahead.
+   */
+  reserve(): number {
+    const now = this.#now();
+    this.#refill(now);
+    const startAt = Math.max(now, this.#pausedUntil);
+    const rate = this.rate;
+    if (!Number.isFinite(rate)) return startAt - now;
+    this.#tokens -= 1;
+    if (this.#tokens >= 0) return startAt - now;
+    // In debt: the token arrives when the bucket has refilled one.
+    return Math.max(startAt - now, Math.ceil((-this.#tokens * 1000) / rate));
+  }
+
+  /** Learns from `X-RateLimit-*`. */
+  observe(budget: RateBudget): void {
+    const now = this.#now();
+    const { remaining, resetAtMs } = budget;
+    if (remaining === undefined || resetAtMs === undefined || resetAtMs <= now) return;
+    if (remaining <= 0) {
+      this.#pausedUntil = Math.max(this.#pausedUntil, resetAtMs);
+      return;
+    }
+    this.#refill(now);
+    this.#adaptedRate = remaining / ((resetAtMs - now) / 1000);
+    this.#adaptedUntil = resetAtMs;
+    this.#tokens = Math.min(this.#tokens, remaining);
+  }
+
+  /** Serialises waiting callers so they leave in order. */
+  enqueue(wait: (ms: number) => Promise<void>): Promise<number> {
+    const turn = this.#queue.then(async () => {
+      const ms = this.reserve();
+      if (ms > 0) await wait(ms);
+      return ms;
+    });
+    this.#queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+
+  #refill(now: number): void {
+    const rate = this.rate;
+    if (Number.isFinite(rate)) {
+      this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#updatedAt) * rate) / 1000);
+    }
+    this.#updatedAt = now;
+  }
+}
+
+/** Token buckets by key (host), created on first use with the rate given then. */
+export class RateLimiters {
+  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  get(key: string, rate?: RateLimit): TokenBucket {
+    let bucket = this.#buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(rate, this.#now);
+      this.#buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+}

@@ -1,0 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError, FatalError, RunDeadlineError, TransientError } from '../core/errors.ts';
+import type { AttemptOptions, RateBudget, SourceReport } from '../core/types.ts';
+import type { RateLimiters } from './rate-limiter.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+
+export interface SourceServicesArgs {
+  readonly stream: string;
+  readonly policy: RetryPolicy;
+  readonly limiters: RateLimiters;
+  readonly signal: AbortSignal;
+  readonly deadline: number | null;
+  readonly report: (report: SourceReport) => void;
+  readonly now?: () => number;
+}
+
+/**
+ * The `attempt` and `observeLimit` a source gets for one run: rate limits, retries with backoff,
+ * budgets and the deadline, counted in the run record. Kept here, once, so every source (HTTP,
+ * custom) is polite and resilient the same way.
+ */
+export function sourceServices(args: SourceServicesArgs) {
+  const now = args.now ?? Date.now;
+  let retriesLeft = args.policy.budget;
+
+  async function wait(ms: number, why: string): Promise<void> {
+    if (args.deadline !== null && now() + ms > args.deadline) {
+      throw new RunDeadlineError(
+        `stream "${args.stream}": ${why} would wait ${Math.ceil(ms / 1000)} s, past the run's maximum duration; ` +
+          'stopping at the last checkpoint',
+        { stream: args.stream },
+      );
+    }
+    args.report({ waitMs: ms });
+    await sleep(ms, undefined, { signal: args.signal });
+  }
+
+  async function attempt<T>(op: (attempt: number) => Promise<T>, options: AttemptOptions): Promise<T> {
+    const bucket = options.limiter ? args.limiters.get(options.limiter.key, options.limiter.rate) : null;
+    for (let n = 1; ; n++) {
+      if (bucket) await bucket.enqueue((ms) => wait(ms, `the rate limit of ${options.limiter!.key}`));
+      try {
+        return await op(n);
+      } catch (error) {
+        if (!(error instanceof TransientError) || args.signal.aborted) throw error;
+        if (error.throttled) args.report({ throttled: 1 });
+        if (n >= args.policy.maxAttempts) {
+          throw new FatalError(
+            `stream "${args.stream}": ${options.what} failed ${n} times, giving up: ${describeError(error)}`,
+            { stream: args.stream, cause: error },
+          );
+        }
+        if (retriesLeft <= 0) {
+          throw new FatalError(
+            `stream "${args.stream}": the run's retry budget (${args.policy.budget}) is spent; last error on ` +
+              `${options.what}: ${describeError(error)}`,
+            { stream: args.stream, cause: error },
+          );
+        }
+        retriesLeft--;
+        args.report({ retries: 1 });
+        await wait(args.policy.delayMs(n, error), `retrying ${options.what}`);
+      }
+    }
+  }
+
+  function observeLimit(limiter: string, budget: RateBudget): void {
+    args.limiters.get(limiter).observe(budget);
+  }
+
+  return { attempt, observeLimit };
+}
