@@ -34,6 +34,17 @@ export type {
   StreamSource,
   StreamStatus,
 } from './core/types.ts';
+export { loadProjectConfig } from './runtime/load-project-config.ts';
 export { openStore } from './runtime/open-store.ts';
+export { http } from './sources/http/index.ts';
+export type {
+  AuthConfig,
+  CursorFormat,
+  Duration,
+  HttpRequestConfig,
+  HttpStreamConfig,
+  IncrementalConfig,
+  PaginationConfig,
+} from './sources/http/index.ts';
 export type { StreamOutcome } from './runtime/run-streams.ts';
 export { type SyncOptions, sync } from './runtime/sync.ts';

@@ -3,13 +3,13 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   CONFIG_FILES,
-  loadConfig,
   type ResolvedConfig,
   resolveLogFormat,
   resolveStore,
 } from '../config/load-config.ts';
 import type { Store } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
+import { loadProjectConfig } from '../runtime/load-project-config.ts';
 import { openStore } from '../runtime/open-store.ts';
 import { createLogger } from './create-logger.ts';
 
@@ -47,7 +47,7 @@ export class CliContext {
   }
 
   config(): Promise<ResolvedConfig> {
-    this.#config ??= loadConfig({
+    this.#config ??= loadProjectConfig({
       ...(this.options.config ? { file: this.options.config } : {}),
       ...(this.options.store ? { store: this.options.store } : {}),
     });

@@ -62,8 +62,7 @@ export const configSchema = z.object({
 export function validateConfig(value: unknown, file: string): SynclineConfig {
   const result = configSchema.safeParse(value);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new ConfigError(`${file}: ${where(value, issue.path)}${issue.message}`);
+    throw new ConfigError(describeConfigIssue(file, value, result.error.issues[0]!));
   }
   const seen = new Set<string>();
   for (const stream of (value as SynclineConfig).streams) {
@@ -71,6 +70,15 @@ export function validateConfig(value: unknown, file: string): SynclineConfig {
     seen.add(stream.name);
   }
   return value as SynclineConfig;
+}
+
+/** `file: stream "x" (streams[1]): field.path: message` for one zod issue of a config value. */
+export function describeConfigIssue(
+  file: string,
+  value: unknown,
+  issue: { path: readonly PropertyKey[]; message: string },
+): string {
+  return `${file}: ${where(value, issue.path)}${issue.message}`;
 }
 
 function where(value: unknown, path: readonly PropertyKey[]): string {

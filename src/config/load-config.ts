@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
+import { parseDocument } from 'yaml';
 import { ConfigError, describeError } from '../core/errors.ts';
 import { validateConfig } from './config-schema.ts';
 import type { SynclineConfig, SyncSettings } from './define-config.ts';
@@ -12,7 +13,15 @@ export const CONFIG_FILES = [
   'syncline.config.mts',
   'syncline.config.js',
   'syncline.config.mjs',
+  'syncline.config.yaml',
+  'syncline.config.yml',
+  'syncline.config.json',
 ];
+
+/** Config files in plain data (no code): JSON or YAML. */
+export function isDeclarativeConfig(path: string): boolean {
+  return /\.(json|ya?ml)$/i.test(path);
+}
 
 /** The default SQLite file, in the working directory. */
 export const DEFAULT_STORE = 'syncline.db';
@@ -40,6 +49,9 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   const cwd = options.cwd ?? process.cwd();
   const path = findConfigFile(cwd, options.file);
   const shown = relative(cwd, path) || path;
+  if (isDeclarativeConfig(path)) {
+    throw new ConfigError(`${shown}: a JSON/YAML config is loaded by loadProjectConfig (runtime), not loadConfig`);
+  }
   let module: { default?: unknown };
   try {
     module = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
@@ -79,7 +91,7 @@ export function resolveStore(flag?: string, fromFile?: string): string {
   return flag || process.env['SYNCLINE_STORE'] || fromFile || DEFAULT_STORE;
 }
 
-function findConfigFile(cwd: string, file?: string): string {
+export function findConfigFile(cwd: string, file?: string): string {
   if (file) {
     const path = isAbsolute(file) ? file : resolve(cwd, file);
     if (!existsSync(path)) throw new ConfigError(`config file ${file} does not exist`);
@@ -93,6 +105,48 @@ function findConfigFile(cwd: string, file?: string): string {
     `no syncline.config.ts in ${cwd}; create one (see README "Configuration"), pass --config <file>, ` +
       'or try `syncline demo`',
   );
+}
+
+/**
+ * Reads a JSON or YAML config file into plain data, with `${NAME}` in string values replaced by the
+ * environment variable NAME (a missing one is an error naming it). Syntax errors name the file,
+ * line and column.
+ */
+export function readDeclarativeFile(path: string, shown: string): unknown {
+  return interpolateEnv(parseDeclarative(path, shown), shown);
+}
+
+function interpolateEnv(value: unknown, shown: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const found = process.env[name];
+      if (found === undefined) throw new ConfigError(`${shown}: uses \${${name}}, but environment variable ${name} is not set`);
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item) => interpolateEnv(item, shown));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, shown)]));
+  }
+  return value;
+}
+
+function parseDeclarative(path: string, shown: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  if (/\.json$/i.test(path)) {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(`${shown}: not valid JSON: ${describeError(error)}`);
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  const first = doc.errors[0];
+  if (first) {
+    const at = first.linePos?.[0];
+    throw new ConfigError(`${shown}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`);
+  }
+  return doc.toJS();
 }
 
 /** tsx may wrap a CommonJS-style default twice (`{ default: { default: config } }`). */

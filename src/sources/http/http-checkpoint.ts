@@ -1,0 +1,45 @@
+import { FatalError } from '../../core/errors.ts';
+import type { Checkpoint, Json } from '../../core/types.ts';
+
+/** The newest `(cursor, tie-breaker id)` handed over, capped at now minus the safety lag. */
+export interface Watermark {
+  readonly cursor: string;
+  /** null when the watermark was capped by the safety lag (start at the cursor value inclusive). */
+  readonly id: string | null;
+}
+
+/** Conditional-request validators of a pass that fitted in one request. */
+export interface Validators {
+  readonly url: string;
+  readonly etag?: string;
+  readonly lastModified?: string;
+}
+
+/** An HTTP stream's checkpoint. */
+export interface HttpCheckpoint {
+  readonly v: 1;
+  /** Where the unfinished pass continues; null when the last pass completed. */
+  readonly position: Json | null;
+  readonly watermark: Watermark | null;
+  readonly validators: Validators | null;
+}
+
+export const EMPTY_CHECKPOINT: HttpCheckpoint = { v: 1, position: null, watermark: null, validators: null };
+
+/** Reads a stored checkpoint; `null` is a first run. Anything else is refused with what to do. */
+export function readHttpCheckpoint(checkpoint: Checkpoint, stream: string): HttpCheckpoint {
+  if (checkpoint === null) return EMPTY_CHECKPOINT;
+  if (typeof checkpoint === 'object' && !Array.isArray(checkpoint) && checkpoint['v'] === 1 && 'position' in checkpoint) {
+    return checkpoint as unknown as HttpCheckpoint;
+  }
+  throw new FatalError(
+    `stream "${stream}": its stored checkpoint ${JSON.stringify(checkpoint).slice(0, 80)} was not written by an ` +
+      `HTTP stream; run \`syncline reset ${stream}\` to start it afresh`,
+    { stream },
+  );
+}
+
+/** The checkpoint as the JSON the store keeps (no undefined members). */
+export function toJson(checkpoint: HttpCheckpoint): Json {
+  return JSON.parse(JSON.stringify(checkpoint)) as Json;
+}

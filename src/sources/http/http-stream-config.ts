@@ -1,0 +1,72 @@
+import type { FieldPath, StreamDefinition } from '../../core/stream-definition.ts';
+import type { RateLimit } from '../../core/types.ts';
+import type { AuthConfig } from './auth/auth-config.ts';
+import type { CursorFormat } from './cursor-format.ts';
+import type { PaginationConfig } from './paginators/create-paginator.ts';
+
+/** A duration: milliseconds, or text like `90s`, `15m`, `1h`, `7d`. */
+export type Duration = number | string;
+
+/** Where and how to ask. */
+export interface HttpRequestConfig {
+  /** e.g. `https://api.example.com`. */
+  readonly baseUrl: string;
+  /** Appended to `baseUrl`, e.g. `/v1/customers`. Default: none. */
+  readonly path?: string;
+  /** Query parameters sent with every request. */
+  readonly query?: Readonly<Record<string, string | number | boolean>>;
+  /** Headers sent with every request (no secrets here: use `auth`). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Time for one whole request, in ms. Default 30000. */
+  readonly timeoutMs?: number;
+  /** Time to connect, in ms. Default 10000. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Incremental reads: each pass starts at the watermark minus the lookback instead of the beginning. */
+export interface IncrementalConfig {
+  /** The request parameter taking the lower bound of the cursor field. Default `updated_since`. */
+  readonly param?: string;
+  /** How cursor values are written into `param`. Default `iso`. */
+  readonly format?: CursorFormat;
+  /** Where the first pass starts (ISO or epoch); default: the beginning (no `param` sent). */
+  readonly start?: string;
+  /**
+   * Re-read this much before the watermark on every run, so late-arriving and backdated records
+   * are caught (unchanged ones are not written: their hash is equal). Default 0.
+   */
+  readonly lookback?: Duration;
+  /**
+   * Never advance the watermark past now minus this, so rows still being committed at the source
+   * with an earlier timestamp are not stepped over. Default 0.
+   */
+  readonly safetyLag?: Duration;
+  /** The record field that breaks ties between equal cursor values. Default: the stream's key field. */
+  readonly tieBreaker?: string;
+}
+
+/** A declarative HTTP stream: `http.stream({...})` in code, or the same object in JSON/YAML config. */
+export interface HttpStreamConfig<R extends object = Record<string, unknown>>
+  extends Omit<StreamDefinition<R>, 'source' | 'cursor'> {
+  /** The cursor field; required by `incremental`. */
+  readonly cursor?: FieldPath<R>;
+  readonly request: HttpRequestConfig;
+  readonly auth?: AuthConfig;
+  /** Path of the array of records in the body (`data`, `results.items`). Default: the body when it is an array, else `data`. */
+  readonly records?: string;
+  readonly pagination: PaginationConfig;
+  /** Records per request. Default 100. */
+  readonly pageSize?: number;
+  /** The request parameter for the page size; null sends none. Default `limit`. */
+  readonly pageSizeParam?: string | null;
+  readonly incremental?: IncrementalConfig;
+  /**
+   * Conditional requests: keep the first page's `ETag` / `Last-Modified` and send them on the next
+   * poll, so an unchanged source costs one request and no writes. `'head'` probes with a HEAD
+   * first. Only used when the last pass was a single page (a 304 then proves nothing changed).
+   * Default true.
+   */
+  readonly conditional?: boolean | 'head';
+  /** Requests per second to this API's host (shared by every stream calling it). Default: no limit, but `X-RateLimit-*` headers are obeyed. */
+  readonly rateLimit?: RateLimit;
+}

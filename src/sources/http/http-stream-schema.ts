@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { authConfigSchema } from './auth/auth-config.ts';
+
+/**
+ * The JSON/YAML form of an HTTP stream: the same shape as `http.stream({...})`, validated here
+ * because plain config files get no help from the type checker. (A TypeScript config can add a
+ * `schema`; a JSON/YAML one cannot, since a schema is code.)
+ */
+const field = z.string().min(1, 'must be a non-empty field path');
+const duration = z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be like 500ms, 90s, 15m, 1h or 7d')]);
+const hasMorePath = { hasMorePath: z.string().min(1).optional() };
+
+export const paginationSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ type: z.literal('cursor'), tokenPath: z.string().optional(), tokenHeader: z.string().optional(), param: z.string().optional(), ...hasMorePath }).strict(),
+    z.object({ type: z.literal('link') }).strict(),
+    z.object({ type: z.literal('keyset'), afterIdParam: z.string().optional(), offsetParam: z.string().optional(), ...hasMorePath }).strict(),
+    z.object({ type: z.literal('page'), param: z.string().optional(), firstPage: z.number().int().optional(), totalPagesPath: z.string().optional(), ...hasMorePath }).strict(),
+    z.object({ type: z.literal('offset'), param: z.string().optional(), overlap: z.number().int().min(0).optional(), ...hasMorePath }).strict(),
+    z
+      .object({
+        type: z.literal('window'),
+        fromParam: z.string().optional(),
+        toParam: z.string().optional(),
+        window: z.number().int().positive(),
+        start: z.string().min(1),
+        offsetParam: z.string().optional(),
+      })
+      .strict(),
+  ],
+  { error: 'must have a type: cursor, link, keyset, page, offset or window' },
+);
+
+export const httpStreamSchema = z
+  .object({
+    name: z.string().min(1),
+    key: z.union([field, z.array(field).min(1)]),
+    cursor: field.optional(),
+    version: field.optional(),
+    deleted: field.optional(),
+    request: z
+      .object({
+        baseUrl: z.string().refine((v) => URL.canParse(v), 'must be an absolute URL'),
+        path: z.string().optional(),
+        query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+        headers: z.record(z.string(), z.string()).optional(),
+        timeoutMs: z.number().int().positive().optional(),
+        connectTimeoutMs: z.number().int().positive().optional(),
+      })
+      .strict(),
+    auth: authConfigSchema.optional(),
+    records: z.string().optional(),
+    pagination: paginationSchema,
+    pageSize: z.number().int().positive().optional(),
+    pageSizeParam: z.string().nullable().optional(),
+    incremental: z
+      .object({
+        param: z.string().optional(),
+        format: z.enum(['iso', 'epoch_s', 'epoch_ms']).optional(),
+        start: z.string().optional(),
+        lookback: duration.optional(),
+        safetyLag: duration.optional(),
+        tieBreaker: field.optional(),
+      })
+      .strict()
+      .optional(),
+    conditional: z.union([z.boolean(), z.literal('head')]).optional(),
+    rateLimit: z.object({ requestsPerSecond: z.number().positive(), burst: z.number().int().positive().optional() }).strict().optional(),
+  })
+  .strict();

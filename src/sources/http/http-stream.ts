@@ -1,0 +1,261 @@
+import { ConfigError, FatalError, SyncError, TransientError } from '../../core/errors.ts';
+import { readPath } from '../../core/field-path.ts';
+import { compareScalarText, scalarText } from '../../core/key-codec.ts';
+import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
+import type { Page, SourceArgs } from '../../core/types.ts';
+import { createAuth } from './auth/create-auth.ts';
+import { scrubSecrets } from './auth/scrub-secrets.ts';
+import { cursorTimeMs, formatCursor, formatCursorText, parseDuration } from './cursor-format.ts';
+import { type HttpCheckpoint, readHttpCheckpoint, toJson, type Validators, type Watermark } from './http-checkpoint.ts';
+import { HttpRequester } from './http-requester.ts';
+import type { HttpStreamConfig } from './http-stream-config.ts';
+import type { HttpAuth, PageResponse, PassStart, RequestPlan } from './http-types.ts';
+import { createPaginator } from './paginators/create-paginator.ts';
+import { selectRecords } from './record-selector.ts';
+import { parseRateBudget } from './retry-after.ts';
+
+/**
+ * A stream read from a REST API, described instead of programmed: request, auth, where the records
+ * are, how pages follow each other, and how to read incrementally. Resilience (rate limits,
+ * retries, deadline) comes from the engine through `SourceArgs.attempt`.
+ */
+export function httpStream<R extends object>(config: HttpStreamConfig<R>): StreamDefinition<R> {
+  const settings = resolveSettings(config as HttpStreamConfig<Record<string, unknown>>);
+  const definition: StreamDefinition<R> = {
+    name: config.name,
+    key: config.key,
+    ...(config.cursor !== undefined ? { cursor: config.cursor } : {}),
+    ...(config.version !== undefined ? { version: config.version } : {}),
+    ...(config.deleted !== undefined ? { deleted: config.deleted } : {}),
+    ...(config.schema !== undefined ? { schema: config.schema } : {}),
+    source: (args) => readPasses(settings, args),
+  };
+  return definition;
+}
+
+type Settings = ReturnType<typeof resolveSettings>;
+
+function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
+  const where = `stream "${config.name}"`;
+  let base: URL;
+  try {
+    base = new URL(`${config.request.baseUrl.replace(/\/+$/, '')}${config.request.path ?? ''}`);
+  } catch {
+    throw new ConfigError(`${where}: request.baseUrl + request.path is not a valid URL`);
+  }
+  const keys = keyFields(config);
+  const incremental = config.incremental;
+  if (incremental && !config.cursor) {
+    throw new ConfigError(`${where}: incremental needs the stream's cursor field (e.g. cursor: 'updated_at')`);
+  }
+  const tieBreaker = incremental?.tieBreaker ?? (keys.length === 1 ? keys[0]! : null);
+  const format = incremental?.format ?? 'iso';
+  const safetyLagMs = parseDuration(incremental?.safetyLag ?? 0);
+  const paginator = () =>
+    createPaginator(config.pagination, {
+      pageSize: config.pageSize ?? 100,
+      pageSizeParam: config.pageSizeParam === undefined ? 'limit' : config.pageSizeParam,
+      sinceParam: incremental ? (incremental.param ?? 'updated_since') : null,
+      cursorField: config.cursor ?? null,
+      idField: tieBreaker,
+      format,
+      now: () => Date.now() - safetyLagMs,
+    });
+  if (incremental && !paginator().incremental) {
+    throw new ConfigError(
+      `${where}: pagination "${config.pagination.type}" cannot start at a cursor value; ` +
+        'remove `incremental` (every run reads everything) or use keyset, cursor, link or window pagination',
+    );
+  }
+  return {
+    stream: config.name,
+    base,
+    config,
+    paginator,
+    format,
+    cursorField: config.cursor ?? null,
+    tieBreaker,
+    lookbackMs: parseDuration(incremental?.lookback ?? 0),
+    safetyLagMs,
+    start: incremental?.start ?? null,
+    incremental: incremental !== undefined,
+  };
+}
+
+async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<unknown>> {
+  const stored = readHttpCheckpoint(args.checkpoint, s.stream);
+  const auth = createAuth(s.config.auth, args.secret, { stream: s.stream });
+  const requester = new HttpRequester({
+    ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
+    ...(s.config.request.connectTimeoutMs !== undefined ? { connectMs: s.config.request.connectTimeoutMs } : {}),
+  });
+  const paginator = s.paginator();
+  let watermark = stored.watermark;
+  let validators = stored.validators;
+  let firstOfPass = stored.position === null;
+  let plan = firstOfPass ? paginator.first(passStart(s, watermark)) : paginator.resume(stored.position!);
+  let last: HttpCheckpoint = stored;
+  try {
+    for (;;) {
+      const url = buildUrl(s, plan);
+      const useValidators = firstOfPass && s.config.conditional !== false && validators?.url === url.href ? validators : null;
+      if (useValidators && s.config.conditional === 'head') {
+        if ((await fetchPage(s, args, auth, requester, url, useValidators, 'HEAD')) === 'not-modified') return;
+      }
+      const fetched = await fetchPage(s, args, auth, requester, url, useValidators, 'GET');
+      if (fetched === 'not-modified') return; // the whole last pass is unchanged: nothing to read
+      const step = paginator.next(fetched.page, plan);
+      if (firstOfPass) validators = step.next === null ? fetched.validators : null;
+      watermark = advanceWatermark(s, watermark, step.records);
+      const checkpoint: HttpCheckpoint = { v: 1, position: step.position, watermark, validators };
+      // An empty page that changes nothing need not be committed.
+      if (step.records.length > 0 || JSON.stringify(checkpoint) !== JSON.stringify(last)) {
+        yield { records: step.records, checkpoint: toJson(checkpoint) };
+        last = checkpoint;
+      }
+      if (step.next === null) return;
+      plan = step.next;
+      firstOfPass = false;
+    }
+  } finally {
+    await requester.close();
+  }
+}
+
+interface Fetched {
+  readonly page: PageResponse;
+  readonly validators: Validators | null;
+}
+
+async function fetchPage(
+  s: Settings,
+  args: SourceArgs,
+  auth: HttpAuth,
+  requester: HttpRequester,
+  url: URL,
+  validators: Validators | null,
+  method: 'GET' | 'HEAD',
+): Promise<Fetched | 'not-modified'> {
+  const shownUrl = () => scrubSecrets(redactQuery(url), auth.secrets());
+  const what = `${method} ${shownUrl()}`;
+  try {
+    return await args.attempt(
+      async () => {
+        let refreshed = false;
+        for (;;) {
+          const headers: Record<string, string> = { accept: 'application/json', ...s.config.request.headers };
+          if (validators?.etag) headers['if-none-match'] = validators.etag;
+          if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
+          const request = { url: new URL(url), headers };
+          await auth.apply(request, args.signal);
+          const raw = await requester.send({ method, url: request.url, headers, signal: args.signal, what, stream: s.stream });
+          args.report({ apiCalls: 1, bytes: raw.bytes });
+          const budget = parseRateBudget(raw.headers);
+          if (budget) args.observeLimit(s.base.host, budget);
+          if (raw.status === 401) {
+            if (!refreshed && (await auth.refresh(args.signal))) {
+              refreshed = true;
+              continue;
+            }
+            throw new FatalError(
+              `stream "${s.stream}": ${what} answered 401 Unauthorized${refreshed ? ' after refreshing the token' : ''}; ` +
+                'check the credentials in the environment variables the auth config names',
+              { stream: s.stream },
+            );
+          }
+          if (raw.status === 304) return 'not-modified' as const;
+          if (method === 'HEAD') return { page: emptyPage(raw, url), validators: null };
+          let body: unknown;
+          try {
+            body = JSON.parse(raw.text);
+          } catch (error) {
+            throw new TransientError(
+              `${what}: the body is not valid JSON (truncated or malformed, ${raw.bytes} bytes): ${(error as Error).message}`,
+              { stream: s.stream },
+            );
+          }
+          const records = selectRecords(body, s.config.records, `stream "${s.stream}": ${what}`);
+          const etag = raw.headers['etag'];
+          const lastModified = raw.headers['last-modified'];
+          return {
+            page: { status: raw.status, headers: raw.headers, body, records, url: shownUrl() },
+            validators: etag || lastModified ? { url: url.href, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) } : null,
+          };
+        }
+      },
+      { what, limiter: { key: s.base.host, ...(s.config.rateLimit ? { rate: s.config.rateLimit } : {}) } },
+    );
+  } catch (error) {
+    // A server may echo a credential in an error body: no message leaves with a secret in it.
+    if (error instanceof SyncError) error.message = scrubSecrets(error.message, auth.secrets());
+    throw error;
+  }
+}
+
+function emptyPage(raw: { status: number; headers: Record<string, string> }, url: URL): PageResponse {
+  return { status: raw.status, headers: raw.headers, body: null, records: [], url: redactQuery(url) };
+}
+
+function buildUrl(s: Settings, plan: RequestPlan): URL {
+  if (plan.url) return new URL(plan.url, s.base);
+  const url = new URL(s.base);
+  for (const [name, value] of Object.entries(s.config.request.query ?? {})) url.searchParams.set(name, String(value));
+  for (const [name, value] of Object.entries(plan.query)) url.searchParams.set(name, value);
+  return url;
+}
+
+/** The URL as shown in messages: credentials in the userinfo removed. */
+function redactQuery(url: URL): string {
+  const shown = new URL(url);
+  shown.username = '';
+  shown.password = '';
+  return shown.toString();
+}
+
+/** Where a new pass starts: the watermark minus the lookback, the configured start, or the beginning. */
+function passStart(s: Settings, watermark: Watermark | null): PassStart | null {
+  if (!s.incremental) return null;
+  if (watermark === null) {
+    return s.start === null ? null : { cursor: s.start, param: formatCursorText(s.start, s.format) };
+  }
+  const ms = cursorTimeMs(watermark.cursor);
+  if (s.lookbackMs > 0 && ms !== null) {
+    const from = ms - s.lookbackMs;
+    return { cursor: new Date(from).toISOString(), param: formatCursor(from, s.format) };
+  }
+  return {
+    cursor: watermark.cursor,
+    param: formatCursorText(watermark.cursor, s.format),
+    ...(watermark.id !== null ? { afterId: watermark.id } : {}),
+  };
+}
+
+/** Moves the watermark to the newest (cursor, id) handed over, never past now minus the safety lag. */
+function advanceWatermark(s: Settings, watermark: Watermark | null, records: readonly unknown[]): Watermark | null {
+  if (!s.incremental || s.cursorField === null) return watermark;
+  let newest = watermark;
+  for (const record of records) {
+    const cursor = scalarText(readPath(record, s.cursorField));
+    if (cursor === null) continue;
+    const id = s.tieBreaker === null ? null : scalarText(readPath(record, s.tieBreaker));
+    if (newest === null || compareWatermarks({ cursor, id }, newest) > 0) newest = { cursor, id };
+  }
+  if (newest === null || s.safetyLagMs <= 0) return newest;
+  const ms = cursorTimeMs(newest.cursor);
+  const limit = Date.now() - s.safetyLagMs;
+  if (ms !== null && ms > limit) {
+    const capped: Watermark = { cursor: new Date(limit).toISOString(), id: null };
+    return watermark !== null && compareWatermarks(watermark, capped) > 0 ? watermark : capped;
+  }
+  return newest;
+}
+
+function compareWatermarks(a: Watermark, b: Watermark): number {
+  const ta = cursorTimeMs(a.cursor);
+  const tb = cursorTimeMs(b.cursor);
+  const byCursor = ta !== null && tb !== null ? ta - tb : compareScalarText(a.cursor, b.cursor);
+  if (byCursor !== 0) return byCursor;
+  if (a.id === null || b.id === null) return a.id === b.id ? 0 : a.id === null ? -1 : 1;
+  return compareScalarText(a.id, b.id);
+}
+
