@@ -36,7 +36,8 @@ export type {
 } from './core/types.ts';
 export { loadProjectConfig } from './runtime/load-project-config.ts';
 export { openStore } from './runtime/open-store.ts';
-export { http } from './sources/http/index.ts';
+export type { StreamOutcome } from './runtime/run-streams.ts';
+export { type SyncOptions, sync } from './runtime/sync.ts';
 export type {
   AuthConfig,
   CursorFormat,
@@ -46,5 +47,4 @@ export type {
   IncrementalConfig,
   PaginationConfig,
 } from './sources/http/index.ts';
-export type { StreamOutcome } from './runtime/run-streams.ts';
-export { type SyncOptions, sync } from './runtime/sync.ts';
+export { http } from './sources/http/index.ts';

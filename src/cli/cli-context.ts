@@ -1,12 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  CONFIG_FILES,
-  type ResolvedConfig,
-  resolveLogFormat,
-  resolveStore,
-} from '../config/load-config.ts';
+import { CONFIG_FILES, type ResolvedConfig, resolveLogFormat, resolveStore } from '../config/load-config.ts';
 import type { Store } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 import { loadProjectConfig } from '../runtime/load-project-config.ts';

@@ -42,6 +42,8 @@ export interface LoadOptions {
   /** `--store`, which wins over the environment and the file. */
   readonly store?: string;
   readonly cwd?: string;
+  /** Values for `${NAME}` in JSON/YAML configs, before the environment. */
+  readonly vars?: Readonly<Record<string, string>>;
 }
 
 /** Finds, imports (TypeScript without a build step) and validates the config file. */
@@ -50,7 +52,9 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   const path = findConfigFile(cwd, options.file);
   const shown = relative(cwd, path) || path;
   if (isDeclarativeConfig(path)) {
-    throw new ConfigError(`${shown}: a JSON/YAML config is loaded by loadProjectConfig (runtime), not loadConfig`);
+    throw new ConfigError(
+      `${shown}: a JSON/YAML config is loaded by loadProjectConfig (runtime), not loadConfig`,
+    );
   }
   let module: { default?: unknown };
   try {
@@ -112,21 +116,26 @@ export function findConfigFile(cwd: string, file?: string): string {
  * environment variable NAME (a missing one is an error naming it). Syntax errors name the file,
  * line and column.
  */
-export function readDeclarativeFile(path: string, shown: string): unknown {
-  return interpolateEnv(parseDeclarative(path, shown), shown);
+export function readDeclarativeFile(
+  path: string,
+  shown: string,
+  vars: Readonly<Record<string, string>> = {},
+): unknown {
+  return interpolateEnv(parseDeclarative(path, shown), shown, vars);
 }
 
-function interpolateEnv(value: unknown, shown: string): unknown {
+function interpolateEnv(value: unknown, shown: string, vars: Readonly<Record<string, string>>): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-      const found = process.env[name];
-      if (found === undefined) throw new ConfigError(`${shown}: uses \${${name}}, but environment variable ${name} is not set`);
+      const found = vars[name] ?? process.env[name];
+      if (found === undefined)
+        throw new ConfigError(`${shown}: uses \${${name}}, but environment variable ${name} is not set`);
       return found;
     });
   }
-  if (Array.isArray(value)) return value.map((item) => interpolateEnv(item, shown));
+  if (Array.isArray(value)) return value.map((item) => interpolateEnv(item, shown, vars));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, shown)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, shown, vars)]));
   }
   return value;
 }
@@ -144,7 +153,9 @@ function parseDeclarative(path: string, shown: string): unknown {
   const first = doc.errors[0];
   if (first) {
     const at = first.linePos?.[0];
-    throw new ConfigError(`${shown}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`);
+    throw new ConfigError(
+      `${shown}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`,
+    );
   }
   return doc.toJS();
 }

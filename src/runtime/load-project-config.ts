@@ -1,6 +1,5 @@
 import { relative } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../core/errors.ts';
 import { configSchema, describeConfigIssue } from '../config/config-schema.ts';
 import type { SynclineConfig } from '../config/define-config.ts';
 import {
@@ -12,13 +11,16 @@ import {
   readDeclarativeFile,
   resolveConfig,
 } from '../config/load-config.ts';
+import { ConfigError } from '../core/errors.ts';
 import { httpStream } from '../sources/http/http-stream.ts';
 import type { HttpStreamConfig } from '../sources/http/http-stream-config.ts';
 import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
 
 /** A JSON/YAML config: the same top level as `defineConfig`, streams given as HTTP stream objects. */
 const declarativeSchema = configSchema.extend({
-  streams: z.array(httpStreamSchema.extend({ type: z.literal('http').optional() })).min(1, 'must define at least one stream'),
+  streams: z
+    .array(httpStreamSchema.extend({ type: z.literal('http').optional() }))
+    .min(1, 'must define at least one stream'),
 });
 
 /**
@@ -30,7 +32,7 @@ export async function loadProjectConfig(options: LoadOptions = {}): Promise<Reso
   const path = findConfigFile(cwd, options.file);
   if (!isDeclarativeConfig(path)) return loadConfig({ ...options, file: path });
   const shown = relative(cwd, path) || path;
-  const data = readDeclarativeFile(path, shown);
+  const data = readDeclarativeFile(path, shown, options.vars);
   const parsed = declarativeSchema.safeParse(data);
   if (!parsed.success) throw new ConfigError(describeConfigIssue(shown, data, parsed.error.issues[0]!));
   const { streams, ...rest } = parsed.data;

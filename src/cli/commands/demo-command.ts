@@ -1,28 +1,44 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resolveConfig } from '../../config/load-config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { SyncEventBus } from '../../core/events.ts';
 import { redactUrl } from '../../core/redact-url.ts';
+import { loadProjectConfig } from '../../runtime/load-project-config.ts';
 import { openStore } from '../../runtime/open-store.ts';
 import { runStreams } from '../../runtime/run-streams.ts';
+import { startSimulator } from '../../simulator/index.ts';
 import { CliContext } from '../cli-context.ts';
-import { demoConfig } from '../demo-config.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatCount, formatTable } from '../format-table.ts';
 import { reportProgress } from '../progress-reporter.ts';
 
+/** The demo's config: declarative HTTP streams against the simulator. */
+export const DEMO_CONFIG = resolve(import.meta.dirname, '../../../examples/demo/syncline.config.yaml');
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('sync the built-in example streams into syncline.db (or --store) and show the result')
-    .option('--records <n>', 'customers to generate (orders: twice as many)', '5000')
-    .action(async (options: { records: string }, command: Command) => {
+    .description(
+      'start the API simulator (with a few faults) and sync it into syncline.db (or --store) through ' +
+        'the declarative HTTP streams of examples/demo/syncline.config.yaml',
+    )
+    .option('--records <n>', 'customers in the simulated API (orders and candles: half as many)', '20000')
+    .option('--seed <n>', 'the simulator seed: the same seed gives the same data', '42')
+    .action(async (options: { records: string; seed: string }, command: Command) => {
       const ctx = CliContext.of(command);
-      const records = Number(options.records);
-      if (!Number.isInteger(records) || records <= 0) {
-        throw new ConfigError(`--records must be a positive integer, got "${options.records}"`);
-      }
-      const config = resolveConfig(demoConfig(records), 'demo', ctx.options.store);
+      const records = positiveInt(options.records, '--records');
+      const seed = positiveInt(options.seed, '--seed');
+      const sim = await startSimulator({
+        seed,
+        datasets: { customers: records, orders: Math.ceil(records / 2), candles: Math.ceil(records / 2) },
+        // A little of what real APIs do: the sync retries through it.
+        faults: { rateLimit: 0.01, serverError: 0.01, truncated: 0.01, retryAfterSeconds: 0 },
+      });
+      const config = await loadProjectConfig({
+        file: DEMO_CONFIG,
+        vars: { SYNCLINE_DEMO_API: sim.url },
+        ...(ctx.options.store ? { store: ctx.options.store } : {}),
+      });
       const store = await openStore(config.store);
       const shown = redactUrl(config.store);
       const events = new SyncEventBus();
@@ -32,7 +48,17 @@ export function registerDemoCommand(program: Command): void {
         stopReporting();
         ctx.print(
           formatTable(
-            ['STREAM', 'STATUS', 'FETCHED', 'INSERTED', 'UPDATED', 'UNCHANGED', 'FAILED'],
+            [
+              'STREAM',
+              'STATUS',
+              'FETCHED',
+              'INSERTED',
+              'UPDATED',
+              'UNCHANGED',
+              'FAILED',
+              'API CALLS',
+              'RETRIES',
+            ],
             outcomes.map((o) => [
               o.stream,
               o.status,
@@ -42,21 +68,31 @@ export function registerDemoCommand(program: Command): void {
                 o.counters.updated,
                 o.counters.unchanged,
                 o.counters.failed,
+                o.counters.apiCalls,
+                o.counters.retries,
               ].map(formatCount),
             ]),
           ),
         );
         ctx.print(
-          `\nsynced into ${shown}. Try:\n` +
+          `\nsynced the simulated API into ${shown} (config: examples/demo/syncline.config.yaml). Try:\n` +
             `  npx syncline status --store ${shown}\n` +
-            `  npx syncline failed --store ${shown}\n` +
-            `  sqlite3 ${shown} "select _key, _data->>'email' from customers limit 3"\n` +
-            'Run the demo again: nothing changed at the source, so nothing is written.',
+            `  npx syncline runs --store ${shown}\n` +
+            'Run the demo again: the simulator regenerates the same data, so nothing is written.',
         );
+        for (const o of outcomes) if (o.error) ctx.log.error({ stream: o.stream }, o.error);
         process.exitCode = outcomes.every((o) => o.status === 'ok') ? EXIT.ok : EXIT.failed;
       } finally {
         stopReporting();
         await store.close();
+        await sim.close();
       }
     });
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ConfigError(`${flag} must be a positive integer, got "${value}"`);
+  return n;
 }

@@ -29,7 +29,12 @@ export const EMPTY_CHECKPOINT: HttpCheckpoint = { v: 1, position: null, watermar
 /** Reads a stored checkpoint; `null` is a first run. Anything else is refused with what to do. */
 export function readHttpCheckpoint(checkpoint: Checkpoint, stream: string): HttpCheckpoint {
   if (checkpoint === null) return EMPTY_CHECKPOINT;
-  if (typeof checkpoint === 'object' && !Array.isArray(checkpoint) && checkpoint['v'] === 1 && 'position' in checkpoint) {
+  if (
+    typeof checkpoint === 'object' &&
+    !Array.isArray(checkpoint) &&
+    checkpoint['v'] === 1 &&
+    'position' in checkpoint
+  ) {
     return checkpoint as unknown as HttpCheckpoint;
   }
   throw new FatalError(

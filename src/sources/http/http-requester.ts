@@ -1,4 +1,4 @@
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, request, errors as undiciErrors } from 'undici';
 import { FatalError, TransientError } from '../../core/errors.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
@@ -78,7 +78,8 @@ export class HttpRequester {
       });
     }
     const bytes = Buffer.byteLength(text);
-    if ((status >= 200 && status < 300) || status === 304 || status === 401) return { status, headers, text, bytes };
+    if ((status >= 200 && status < 300) || status === 304 || status === 401)
+      return { status, headers, text, bytes };
     const excerpt = text.replace(/\s+/g, ' ').slice(0, 200);
     const message = `${args.what} answered ${status}${excerpt ? `: ${excerpt}` : ''}`;
     if (status >= 500 || RETRYABLE_4XX.has(status)) {

@@ -7,17 +7,50 @@ import { authConfigSchema } from './auth/auth-config.ts';
  * `schema`; a JSON/YAML one cannot, since a schema is code.)
  */
 const field = z.string().min(1, 'must be a non-empty field path');
-const duration = z.union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be like 500ms, 90s, 15m, 1h or 7d')]);
+const duration = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be like 500ms, 90s, 15m, 1h or 7d'),
+]);
 const hasMorePath = { hasMorePath: z.string().min(1).optional() };
 
 export const paginationSchema = z.discriminatedUnion(
   'type',
   [
-    z.object({ type: z.literal('cursor'), tokenPath: z.string().optional(), tokenHeader: z.string().optional(), param: z.string().optional(), ...hasMorePath }).strict(),
+    z
+      .object({
+        type: z.literal('cursor'),
+        tokenPath: z.string().optional(),
+        tokenHeader: z.string().optional(),
+        param: z.string().optional(),
+        ...hasMorePath,
+      })
+      .strict(),
     z.object({ type: z.literal('link') }).strict(),
-    z.object({ type: z.literal('keyset'), afterIdParam: z.string().optional(), offsetParam: z.string().optional(), ...hasMorePath }).strict(),
-    z.object({ type: z.literal('page'), param: z.string().optional(), firstPage: z.number().int().optional(), totalPagesPath: z.string().optional(), ...hasMorePath }).strict(),
-    z.object({ type: z.literal('offset'), param: z.string().optional(), overlap: z.number().int().min(0).optional(), ...hasMorePath }).strict(),
+    z
+      .object({
+        type: z.literal('keyset'),
+        afterIdParam: z.string().optional(),
+        offsetParam: z.string().optional(),
+        ...hasMorePath,
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('page'),
+        param: z.string().optional(),
+        firstPage: z.number().int().optional(),
+        totalPagesPath: z.string().optional(),
+        ...hasMorePath,
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('offset'),
+        param: z.string().optional(),
+        overlap: z.number().int().min(0).optional(),
+        ...hasMorePath,
+      })
+      .strict(),
     z
       .object({
         type: z.literal('window'),
@@ -66,6 +99,9 @@ export const httpStreamSchema = z
       .strict()
       .optional(),
     conditional: z.union([z.boolean(), z.literal('head')]).optional(),
-    rateLimit: z.object({ requestsPerSecond: z.number().positive(), burst: z.number().int().positive().optional() }).strict().optional(),
+    rateLimit: z
+      .object({ requestsPerSecond: z.number().positive(), burst: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
   })
   .strict();

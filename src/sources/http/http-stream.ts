@@ -6,7 +6,13 @@ import type { Page, SourceArgs } from '../../core/types.ts';
 import { createAuth } from './auth/create-auth.ts';
 import { scrubSecrets } from './auth/scrub-secrets.ts';
 import { cursorTimeMs, formatCursor, formatCursorText, parseDuration } from './cursor-format.ts';
-import { type HttpCheckpoint, readHttpCheckpoint, toJson, type Validators, type Watermark } from './http-checkpoint.ts';
+import {
+  type HttpCheckpoint,
+  readHttpCheckpoint,
+  toJson,
+  type Validators,
+  type Watermark,
+} from './http-checkpoint.ts';
 import { HttpRequester } from './http-requester.ts';
 import type { HttpStreamConfig } from './http-stream-config.ts';
 import type { HttpAuth, PageResponse, PassStart, RequestPlan } from './http-types.ts';
@@ -46,7 +52,9 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
   const keys = keyFields(config);
   const incremental = config.incremental;
   if (incremental && !config.cursor) {
-    throw new ConfigError(`${where}: incremental needs the stream's cursor field (e.g. cursor: 'updated_at')`);
+    throw new ConfigError(
+      `${where}: incremental needs the stream's cursor field (e.g. cursor: 'updated_at')`,
+    );
   }
   const tieBreaker = incremental?.tieBreaker ?? (keys.length === 1 ? keys[0]! : null);
   const format = incremental?.format ?? 'iso';
@@ -87,7 +95,9 @@ async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<u
   const auth = createAuth(s.config.auth, args.secret, { stream: s.stream });
   const requester = new HttpRequester({
     ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
-    ...(s.config.request.connectTimeoutMs !== undefined ? { connectMs: s.config.request.connectTimeoutMs } : {}),
+    ...(s.config.request.connectTimeoutMs !== undefined
+      ? { connectMs: s.config.request.connectTimeoutMs }
+      : {}),
   });
   const paginator = s.paginator();
   let watermark = stored.watermark;
@@ -98,9 +108,11 @@ async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<u
   try {
     for (;;) {
       const url = buildUrl(s, plan);
-      const useValidators = firstOfPass && s.config.conditional !== false && validators?.url === url.href ? validators : null;
+      const useValidators =
+        firstOfPass && s.config.conditional !== false && validators?.url === url.href ? validators : null;
       if (useValidators && s.config.conditional === 'head') {
-        if ((await fetchPage(s, args, auth, requester, url, useValidators, 'HEAD')) === 'not-modified') return;
+        if ((await fetchPage(s, args, auth, requester, url, useValidators, 'HEAD')) === 'not-modified')
+          return;
       }
       const fetched = await fetchPage(s, args, auth, requester, url, useValidators, 'GET');
       if (fetched === 'not-modified') return; // the whole last pass is unchanged: nothing to read
@@ -148,8 +160,17 @@ async function fetchPage(
           if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
           const request = { url: new URL(url), headers };
           await auth.apply(request, args.signal);
-          const raw = await requester.send({ method, url: request.url, headers, signal: args.signal, what, stream: s.stream });
-          args.report({ apiCalls: 1, bytes: raw.bytes });
+          // Counted before it is sent: failed and retried requests are API calls too.
+          args.report({ apiCalls: 1 });
+          const raw = await requester.send({
+            method,
+            url: request.url,
+            headers,
+            signal: args.signal,
+            what,
+            stream: s.stream,
+          });
+          args.report({ bytes: raw.bytes });
           const budget = parseRateBudget(raw.headers);
           if (budget) args.observeLimit(s.base.host, budget);
           if (raw.status === 401) {
@@ -179,7 +200,10 @@ async function fetchPage(
           const lastModified = raw.headers['last-modified'];
           return {
             page: { status: raw.status, headers: raw.headers, body, records, url: shownUrl() },
-            validators: etag || lastModified ? { url: url.href, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) } : null,
+            validators:
+              etag || lastModified
+                ? { url: url.href, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) }
+                : null,
           };
         }
       },
@@ -199,7 +223,8 @@ function emptyPage(raw: { status: number; headers: Record<string, string> }, url
 function buildUrl(s: Settings, plan: RequestPlan): URL {
   if (plan.url) return new URL(plan.url, s.base);
   const url = new URL(s.base);
-  for (const [name, value] of Object.entries(s.config.request.query ?? {})) url.searchParams.set(name, String(value));
+  for (const [name, value] of Object.entries(s.config.request.query ?? {}))
+    url.searchParams.set(name, String(value));
   for (const [name, value] of Object.entries(plan.query)) url.searchParams.set(name, value);
   return url;
 }
@@ -231,7 +256,11 @@ function passStart(s: Settings, watermark: Watermark | null): PassStart | null {
 }
 
 /** Moves the watermark to the newest (cursor, id) handed over, never past now minus the safety lag. */
-function advanceWatermark(s: Settings, watermark: Watermark | null, records: readonly unknown[]): Watermark | null {
+function advanceWatermark(
+  s: Settings,
+  watermark: Watermark | null,
+  records: readonly unknown[],
+): Watermark | null {
   if (!s.incremental || s.cursorField === null) return watermark;
   let newest = watermark;
   for (const record of records) {
@@ -258,4 +287,3 @@ function compareWatermarks(a: Watermark, b: Watermark): number {
   if (a.id === null || b.id === null) return a.id === b.id ? 0 : a.id === null ? -1 : 1;
   return compareScalarText(a.id, b.id);
 }
-

@@ -16,7 +16,10 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
  * The budget an API reports in `X-RateLimit-Limit/Remaining/Reset` (or the IETF `RateLimit-*`
  * names). Reset is read as epoch seconds when it is a large number, else as seconds from now.
  */
-export function parseRateBudget(headers: Readonly<Record<string, string>>, now = Date.now()): RateBudget | null {
+export function parseRateBudget(
+  headers: Readonly<Record<string, string>>,
+  now = Date.now(),
+): RateBudget | null {
   const pick = (name: string) => headers[`x-ratelimit-${name}`] ?? headers[`ratelimit-${name}`];
   const remaining = numberOrUndefined(pick('remaining'));
   const limit = numberOrUndefined(pick('limit'));
