@@ -43,7 +43,7 @@ const STYLES: Record<
   offset: { pagination: { type: 'offset', overlap: 5 }, incremental: false },
 };
 
-export function customersStream(
+function customersStream(
   sim: SimulatorServer,
   style: string,
   extra: Partial<HttpStreamConfig> = {},
