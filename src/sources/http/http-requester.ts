@@ -1,10 +1,7 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
 import { FatalError, TransientError } from '../../core/errors.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
 export interface HttpTimeouts {
-  /** Time to establish the connection. Default 10 s. */
-  readonly connectMs?: number;
   /** Time for the whole request, from sending to the last byte of the body. Default 30 s. */
   readonly requestMs?: number;
 }
@@ -38,38 +35,37 @@ const RETRYABLE_4XX = new Set([408, 425, 429]);
  *   `Retry-After` wait when given; 429 marked `throttled`);
  * - any other status (403, 404, 400...): `FatalError` naming the stream, the request and the status.
  *
- * One `HttpRequester` holds one connection pool (keep-alive) for a stream's run.
+ * It uses Node's built-in `fetch` (keep-alive connections, pooled per origin). The `undici`
+ * package is deliberately not used here: a config file loaded through tsx's scoped import would
+ * load a second copy of it, whose internal identity checks then fail.
  */
 export class HttpRequester {
-  readonly #agent: Agent;
   readonly #requestMs: number;
 
   constructor(timeouts: HttpTimeouts = {}) {
     this.#requestMs = timeouts.requestMs ?? 30_000;
-    this.#agent = new Agent({
-      connect: { timeout: timeouts.connectMs ?? 10_000 },
-      headersTimeout: this.#requestMs,
-      bodyTimeout: this.#requestMs,
-      keepAliveTimeout: 4_000,
-    });
   }
 
   async send(args: SendArgs): Promise<RawResponse> {
     const timeout = AbortSignal.timeout(this.#requestMs);
     const signal = AbortSignal.any([args.signal, timeout]);
     let status: number;
-    let headers: Record<string, string>;
+    const headers: Record<string, string> = {};
     let text: string;
     try {
-      const res = await request(args.url, {
+      // Redirects are not followed: a redirect to another host must not receive our credentials,
+      // and an API that redirects a list endpoint is misconfigured in a way worth seeing.
+      const res = await fetch(args.url, {
         method: args.method,
         headers: args.headers,
         signal,
-        dispatcher: this.#agent,
+        redirect: 'manual',
       });
-      status = res.statusCode;
-      headers = flatten(res.headers);
-      text = args.method === 'HEAD' ? '' : await res.body.text();
+      status = res.status;
+      res.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      text = args.method === 'HEAD' ? '' : await res.text();
     } catch (error) {
       if (args.signal.aborted) throw args.signal.reason ?? error;
       throw new TransientError(`${args.what}: ${networkReason(error, timeout.aborted, this.#requestMs)}`, {
@@ -92,28 +88,15 @@ export class HttpRequester {
     }
     throw new FatalError(`stream "${args.stream}": ${message}`, { stream: args.stream });
   }
-
-  async close(): Promise<void> {
-    await this.#agent.close();
-  }
 }
 
-function flatten(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
-
+/** One line on why no answer came: a timeout, a reset, a refused connection. */
 function networkReason(error: unknown, timedOut: boolean, requestMs: number): string {
   if (timedOut) return `no complete answer within ${requestMs} ms`;
-  if (error instanceof undiciErrors.ConnectTimeoutError) return 'connection timed out';
-  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-    return `no complete answer within ${requestMs} ms`;
-  }
-  if (error instanceof undiciErrors.SocketError) return 'the connection was reset while reading the answer';
-  const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : String(error);
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code ?? (error as { code?: string }).code;
+  const message = cause?.message ?? (error instanceof Error ? error.message : String(error));
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')
+    return 'the connection was reset while reading the answer';
   return code ? `${message} (${code})` : message;
 }

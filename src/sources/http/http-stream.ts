@@ -5,7 +5,13 @@ import { keyFields, type StreamDefinition } from '../../core/stream-definition.t
 import type { Page, SourceArgs } from '../../core/types.ts';
 import { createAuth } from './auth/create-auth.ts';
 import { scrubSecrets } from './auth/scrub-secrets.ts';
-import { cursorTimeMs, formatCursor, formatCursorText, parseDuration } from './cursor-format.ts';
+import {
+  compareCursorText,
+  cursorTimeMs,
+  formatCursor,
+  formatCursorText,
+  parseDuration,
+} from './cursor-format.ts';
 import {
   type HttpCheckpoint,
   readHttpCheckpoint,
@@ -93,44 +99,41 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
 async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<unknown>> {
   const stored = readHttpCheckpoint(args.checkpoint, s.stream);
   const auth = createAuth(s.config.auth, args.secret, { stream: s.stream });
-  const requester = new HttpRequester({
-    ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
-    ...(s.config.request.connectTimeoutMs !== undefined
-      ? { connectMs: s.config.request.connectTimeoutMs }
-      : {}),
-  });
+  const requester = new HttpRequester(
+    s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {},
+  );
   const paginator = s.paginator();
   let watermark = stored.watermark;
   let validators = stored.validators;
   let firstOfPass = stored.position === null;
   let plan = firstOfPass ? paginator.first(passStart(s, watermark)) : paginator.resume(stored.position!);
   let last: HttpCheckpoint = stored;
-  try {
-    for (;;) {
-      const url = buildUrl(s, plan);
-      const useValidators =
-        firstOfPass && s.config.conditional !== false && validators?.url === url.href ? validators : null;
-      if (useValidators && s.config.conditional === 'head') {
-        if ((await fetchPage(s, args, auth, requester, url, useValidators, 'HEAD')) === 'not-modified')
-          return;
-      }
-      const fetched = await fetchPage(s, args, auth, requester, url, useValidators, 'GET');
-      if (fetched === 'not-modified') return; // the whole last pass is unchanged: nothing to read
-      const step = paginator.next(fetched.page, plan);
-      if (firstOfPass) validators = step.next === null ? fetched.validators : null;
-      watermark = advanceWatermark(s, watermark, step.records);
-      const checkpoint: HttpCheckpoint = { v: 1, position: step.position, watermark, validators };
-      // An empty page that changes nothing need not be committed.
-      if (step.records.length > 0 || JSON.stringify(checkpoint) !== JSON.stringify(last)) {
-        yield { records: step.records, checkpoint: toJson(checkpoint) };
-        last = checkpoint;
-      }
-      if (step.next === null) return;
-      plan = step.next;
-      firstOfPass = false;
+  for (;;) {
+    const url = buildUrl(s, plan);
+    const useValidators =
+      firstOfPass && s.config.conditional !== false && validators?.url === url.href ? validators : null;
+    if (useValidators && s.config.conditional === 'head') {
+      if ((await fetchPage(s, args, auth, requester, url, useValidators, 'HEAD')) === 'not-modified') return;
     }
-  } finally {
-    await requester.close();
+    const fetched = await fetchPage(s, args, auth, requester, url, useValidators, 'GET');
+    if (fetched === 'not-modified') return; // the whole last pass is unchanged: nothing to read
+    const step = paginator.next(fetched.page, plan);
+    if (firstOfPass) validators = step.next === null ? fetched.validators : null;
+    watermark = advanceWatermark(s, watermark, step.records);
+    const checkpoint: HttpCheckpoint = {
+      v: 1,
+      position: withoutSecrets(step.position, auth),
+      watermark,
+      validators: validators && withoutSecrets(validators, auth),
+    };
+    // An empty page that changes nothing need not be committed.
+    if (step.records.length > 0 || JSON.stringify(checkpoint) !== JSON.stringify(last)) {
+      yield { records: step.records, checkpoint: toJson(checkpoint) };
+      last = checkpoint;
+    }
+    if (step.next === null) return;
+    plan = step.next;
+    firstOfPass = false;
   }
 }
 
@@ -220,8 +223,31 @@ function emptyPage(raw: { status: number; headers: Record<string, string> }, url
   return { status: raw.status, headers: raw.headers, body: null, records: [], url: redactQuery(url) };
 }
 
+/**
+ * A checkpoint part with every secret in use replaced by `***`: an API that copies an `api_key`
+ * query parameter into its `Link` URLs would otherwise put the key into the store. Auth sets the
+ * parameter again on every request, so the stored URL still works.
+ */
+function withoutSecrets<T>(value: T, auth: HttpAuth): T {
+  if (value === null) return value;
+  const text = JSON.stringify(value);
+  const scrubbed = scrubSecrets(text, auth.secrets());
+  return scrubbed === text ? value : (JSON.parse(scrubbed) as T);
+}
+
 function buildUrl(s: Settings, plan: RequestPlan): URL {
-  if (plan.url) return new URL(plan.url, s.base);
+  if (plan.url) {
+    const next = new URL(plan.url, s.base);
+    // Never send this stream's credentials to a host its config did not name.
+    if (next.origin !== s.base.origin) {
+      throw new FatalError(
+        `stream "${s.stream}": the API's next-page URL points to ${next.origin}, not ${s.base.origin}; ` +
+          'refusing to send credentials there',
+        { stream: s.stream },
+      );
+    }
+    return next;
+  }
   const url = new URL(s.base);
   for (const [name, value] of Object.entries(s.config.request.query ?? {}))
     url.searchParams.set(name, String(value));
@@ -280,9 +306,7 @@ function advanceWatermark(
 }
 
 function compareWatermarks(a: Watermark, b: Watermark): number {
-  const ta = cursorTimeMs(a.cursor);
-  const tb = cursorTimeMs(b.cursor);
-  const byCursor = ta !== null && tb !== null ? ta - tb : compareScalarText(a.cursor, b.cursor);
+  const byCursor = compareCursorText(a.cursor, b.cursor);
   if (byCursor !== 0) return byCursor;
   if (a.id === null || b.id === null) return a.id === b.id ? 0 : a.id === null ? -1 : 1;
   return compareScalarText(a.id, b.id);

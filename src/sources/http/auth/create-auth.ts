@@ -10,7 +10,7 @@ import { OAuth2Auth } from './oauth2-auth.ts';
 import type { TokenFetcher } from './token-fetcher.ts';
 
 export interface CreateAuthOptions {
-  /** Sends OAuth2 token requests. Default: undici with a 10 s timeout. */
+  /** Sends OAuth2 token requests. Default: Node's fetch with a 10 s timeout. */
   readonly fetchToken?: TokenFetcher;
   /** Epoch ms, for OAuth2 token expiry. Default `Date.now`. */
   readonly now?: () => number;

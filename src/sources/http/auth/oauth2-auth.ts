@@ -12,7 +12,7 @@ import { SingleFlight } from './single-flight.ts';
 import { requestToken, type TokenFetcher } from './token-fetcher.ts';
 
 export interface OAuth2AuthOptions {
-  /** Sends token requests. Default `requestToken` (undici, 10 s timeout). */
+  /** Sends token requests. Default `requestToken` (Node's fetch, 10 s timeout). */
   readonly fetchToken?: TokenFetcher;
   /** Epoch ms, for token expiry. Default `Date.now`; tests inject a clock. */
   readonly now?: () => number;

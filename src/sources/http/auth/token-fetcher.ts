@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import { TransientError } from '../../../core/errors.ts';
 import { redactUrl } from '../../../core/redact-url.ts';
 
@@ -31,27 +30,26 @@ export type TokenFetcher = (request: TokenRequest) => Promise<TokenResponse>;
 /** Default time a token request may take, connect to last body byte. */
 export const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
 
-/** The default TokenFetcher: undici's `request`, no redirects followed, a 10 s overall timeout. */
+/** The default TokenFetcher: Node's `fetch`, no redirects followed, a 10 s overall timeout. */
 export async function requestToken(
   token: TokenRequest,
   timeoutMs: number = TOKEN_REQUEST_TIMEOUT_MS,
 ): Promise<TokenResponse> {
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await request(token.url, {
+    const response = await fetch(token.url, {
       method: 'POST',
       headers: token.headers,
       body: token.body,
+      redirect: 'manual',
       signal: AbortSignal.any([token.signal, timeout]),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
     });
-    const body = await response.body.text();
+    const body = await response.text();
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    return { status: response.statusCode, headers, body };
+    response.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    return { status: response.status, headers, body };
   } catch (error) {
     if (token.signal.aborted) throw token.signal.reason;
     const url = redactUrl(token.url);
