@@ -119,8 +119,15 @@ describe('syncline CLI', () => {
     project = makeProject();
     const first = await runCli(['demo', '--records', '2000'], project.dir);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/customers\s+ok\s+2,000\s+1,998\s+0\s+0\s+2/);
+    // STREAM STATUS FETCHED INSERTED UPDATED UNCHANGED FAILED API-CALLS RETRIES
+    expect(first.stdout).toMatch(/customers\s+ok\s+2,000\s+2,000\s+0\s+0\s+0\s/);
+    expect(first.stdout).toMatch(/orders\s+ok\s+1,000\s+1,000\s/);
+    expect(first.stdout).toMatch(/candles\s+ok\s+1,000\s+1,000\s/);
     const second = await runCli(['demo', '--records', '2000'], project.dir);
-    expect(second.stdout).toMatch(/customers\s+ok\s+0\s+0\s+0\s+0\s+0/);
+    expect(second.code).toBe(0);
+    for (const stream of ['customers', 'orders', 'candles']) {
+      // Only the lookback window is read again, and nothing in it changed.
+      expect(second.stdout).toMatch(new RegExp(`${stream}\\s+ok\\s+[\\d,]+\\s+0\\s+0\\s`));
+    }
   }, 60_000);
 });
