@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newHolderId } from '../../src/core/clock.ts';
@@ -196,6 +197,56 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
     expect(changed.counters.inserted + changed.counters.updated + changed.counters.deleted).toBeGreaterThan(
       0,
     );
+  });
+
+  it("probes with HEAD first when conditional is 'head', and skips the GET on a 304", async () => {
+    const s = await simulator({ datasets: { customers: 300 } });
+    const stream = () =>
+      customersStream(s, 'keyset', {
+        incremental: { param: 'updated_since' },
+        pageSize: 500,
+        conditional: 'head',
+      });
+    await run(stream());
+    await run(stream());
+    const before = s.stats();
+    const poll = await run(stream());
+    expect(poll.counters).toMatchObject({ apiCalls: 1, pages: 0 });
+    const after = s.stats();
+    expect((after.requests['HEAD /v1/customers'] ?? 0) - (before.requests['HEAD /v1/customers'] ?? 0)).toBe(
+      1,
+    );
+    expect((after.requests['GET /v1/customers'] ?? 0) - (before.requests['GET /v1/customers'] ?? 0)).toBe(0);
+  });
+
+  it('fetches an OAuth2 token, and on a 401 fetches a new one once and goes on', async () => {
+    // The token endpoint hands out a token the API does not accept, then one it does.
+    const issued: string[] = [];
+    const tokenServer = createServer((req, res) => {
+      const token = issued.length === 0 ? 'expired-token' : 'good-token';
+      issued.push(token);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600 }));
+    });
+    await new Promise<void>((resolve) => tokenServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (tokenServer.address() as { port: number }).port;
+      const s = await simulator({ auth: { bearerTokens: ['good-token'] } });
+      const stream = customersStream(s, 'keyset', {
+        auth: {
+          type: 'oauth2',
+          tokenUrl: `http://127.0.0.1:${port}/token`,
+          clientIdEnv: 'CID',
+          clientSecretEnv: 'CSECRET',
+        },
+      });
+      const result = await run(stream, t.store, { secret: (name) => `${name}-value` });
+      expect(result.error).toBeNull();
+      expect(issued).toEqual(['expired-token', 'good-token']);
+      expect(summarize(await diffWithGroundTruth(t.store, 'customers', s, 'customers'))).toEqual(EMPTY);
+    } finally {
+      await new Promise((resolve) => tokenServer.close(resolve));
+    }
   });
 
   it('keeps the request rate under a configured limit, so a per-client limit never says 429', async () => {
