@@ -40,16 +40,7 @@ export function classify(
     // the same key in one page is still one insert.
     const existed = earlier ? earlier.existed : before !== undefined;
     const kind = earlier && !earlier.existed && outcome !== 'delete' ? 'insert' : outcome;
-    writes.set(record.key, {
-      kind,
-      existed,
-      key: record.key,
-      data: record.data,
-      hash: record.hash,
-      version: record.version,
-      cursor: record.cursor,
-      deleted: record.deleted,
-    });
+    writes.set(record.key, { ...record, kind, existed });
     current.set(record.key, { hash: record.hash, version: record.version, deleted: record.deleted });
   }
   return { writes: [...writes.values()], counters };

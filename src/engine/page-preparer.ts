@@ -4,18 +4,10 @@ import { readPath } from '../core/field-path.ts';
 import { encodeKey, scalarText } from '../core/key-codec.ts';
 import { describeIssues } from '../core/standard-schema.ts';
 import { type AnyStreamDefinition, keyFields } from '../core/stream-definition.ts';
-import type { Checkpoint, DeadLetter, Page } from '../core/types.ts';
+import type { Checkpoint, DeadLetter, Page, RecordWrite } from '../core/types.ts';
 
-/** A record ready to classify: validated, keyed and hashed. */
-export interface PreparedRecord {
-  readonly key: string;
-  /** Canonical JSON of the (validated) record. */
-  readonly data: string;
-  readonly hash: string;
-  readonly version: string | null;
-  readonly cursor: string | null;
-  readonly deleted: boolean;
-}
+/** A record ready to classify: validated, keyed and hashed; a write once the classifier adds what it does. */
+export type PreparedRecord = Omit<RecordWrite, 'kind' | 'existed'>;
 
 /** A page after preparation: the records that passed, the ones that did not, and the checkpoint. */
 export interface PreparedPage {
