@@ -222,7 +222,7 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
   it('fetches an OAuth2 token, and on a 401 fetches a new one once and goes on', async () => {
     // The token endpoint hands out a token the API does not accept, then one it does.
     const issued: string[] = [];
-    const tokenServer = createServer((req, res) => {
+    const tokenServer = createServer((_req, res) => {
       const token = issued.length === 0 ? 'expired-token' : 'good-token';
       issued.push(token);
       res.setHeader('content-type', 'application/json');

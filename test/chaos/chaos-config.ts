@@ -1,0 +1,58 @@
+import { stringify } from 'yaml';
+
+/** The pagination styles the chaos harness exercises, one stream each over the same dataset. */
+export const CHAOS_STYLES = ['cursor', 'link', 'keyset', 'keyset-gte', 'page', 'offset', 'window'] as const;
+export type ChaosStyle = (typeof CHAOS_STYLES)[number];
+
+/** Styles whose passes start at the watermark (the others read everything every run). */
+export const INCREMENTAL_STYLES: ReadonlySet<ChaosStyle> = new Set([
+  'cursor',
+  'link',
+  'keyset',
+  'keyset-gte',
+  'window',
+]);
+
+/** How long each incremental stream looks back: more than the simulator's backdate reach (1 h). */
+export const LOOKBACK_MS = 2 * 3_600_000;
+
+/** The stream (and table) name for a style. */
+export function streamName(style: ChaosStyle): string {
+  return `customers_${style.replace('-', '_')}`;
+}
+
+const PAGINATION: Record<ChaosStyle, object> = {
+  cursor: { type: 'cursor', tokenPath: 'next_cursor', hasMorePath: 'has_more' },
+  link: { type: 'link' },
+  keyset: { type: 'keyset', afterIdParam: 'after_id' },
+  'keyset-gte': { type: 'keyset', offsetParam: 'offset' },
+  page: { type: 'page', hasMorePath: 'has_more' },
+  offset: { type: 'offset', overlap: 10 },
+  window: { type: 'window', window: 120 * 86_400_000, start: '2019-12-01T00:00:00Z', offsetParam: 'offset' },
+};
+
+/** A syncline.config.yaml reading the simulator's customers once per style, as a user would. */
+export function chaosConfigYaml(baseUrl: string, styles: readonly ChaosStyle[], pageSize: number): string {
+  return stringify({
+    streams: styles.map((style) => ({
+      name: streamName(style),
+      key: 'id',
+      cursor: 'updated_at',
+      version: 'version',
+      deleted: 'deleted',
+      request: { baseUrl, path: '/v1/customers', query: { style }, timeoutMs: 1500 },
+      pagination: PAGINATION[style],
+      pageSize,
+      ...(style === 'page' ? { pageSizeParam: 'per_page' } : {}),
+      ...(INCREMENTAL_STYLES.has(style)
+        ? { incremental: { param: 'updated_since', lookback: LOOKBACK_MS, safetyLag: '1s' } }
+        : {}),
+    })),
+    sync: {
+      concurrency: styles.length,
+      maxPagesInFlight: 2,
+      leaseTtlMs: 5000,
+      retry: { maxAttempts: 12, budget: 5000, baseDelayMs: 20, maxDelayMs: 500, minDelayMs: 10 },
+    },
+  });
+}

@@ -1,0 +1,358 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Store } from '../../src/core/store.ts';
+import type { RunRecord } from '../../src/core/types.ts';
+import { openStore } from '../../src/runtime/open-store.ts';
+import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
+import { compareCursorText, cursorTimeMs } from '../../src/sources/http/cursor-format.ts';
+import { diffWithGroundTruth } from '../helpers/ground-truth.ts';
+import { freshPgSchema } from '../helpers/postgres.ts';
+import {
+  CHAOS_STYLES,
+  type ChaosStyle,
+  chaosConfigYaml,
+  INCREMENTAL_STYLES,
+  LOOKBACK_MS,
+  streamName,
+} from './chaos-config.ts';
+import { ChaosRandom, nextCycle } from './chaos-schedule.ts';
+
+const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
+
+export interface ChaosOptions {
+  readonly seed: number;
+  readonly durationMs: number;
+  readonly store: 'sqlite' | 'postgres';
+  readonly styles?: readonly ChaosStyle[];
+  /** Customers at the start. Default 3000. */
+  readonly records?: number;
+  readonly pageSize?: number;
+  /** Progress lines (one per cycle). */
+  readonly log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  readonly ok: boolean;
+  /** The one-line summary. */
+  readonly summary: string;
+  readonly cycles: number;
+  readonly kills: number;
+  readonly terms: number;
+  readonly records: number;
+  readonly missing: number;
+  readonly duplicated: number;
+  readonly stale: number;
+  readonly notDeleted: number;
+  readonly extra: number;
+  readonly regressions: number;
+  readonly deadLetters: number;
+  /** Failures of the final clean sync, or of a process that should have finished. */
+  readonly problems: string[];
+  /** The first differing keys, with source and local versions. */
+  readonly differences: string[];
+}
+
+/**
+ * One chaos run: the simulator mutates and misbehaves while `syncline sync` runs as a child process
+ * that is SIGKILLed or SIGTERMed at seeded random moments; at the end a clean sync (and, for
+ * incremental styles, a full re-read that reconciles what no incremental pass can see) must leave
+ * the store equal to the simulator's ground truth, with checkpoints that never moved backwards.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const styles = options.styles ?? CHAOS_STYLES;
+  const random = new ChaosRandom(options.seed);
+  const log = options.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'syncline-chaos-'));
+  const pg = options.store === 'postgres' ? await freshPgSchema() : null;
+  const location = pg
+    ? `${pg.url}${pg.url.includes('?') ? '&' : '?'}schema=${pg.schema}`
+    : join(dir, 'chaos.db');
+  const sim = await startSimulator({
+    seed: options.seed,
+    datasets: { customers: options.records ?? 3000 },
+    faults: {
+      rateLimit: 0.03,
+      retryAfterSeconds: 0,
+      serverError: 0.03,
+      reset: 0.02,
+      truncated: 0.02,
+      malformed: 0.01,
+      hang: 0.005,
+      hangMs: 4000,
+      slow: 0.02,
+      slowMs: 150,
+    },
+    // Hard deletes need a tombstone feed or a reconciliation scan (deletes are a later stage).
+    mutations: { ratePerSecond: 4, burstSize: 400, mix: { hardDelete: 0 } },
+  });
+  writeFileSync(join(dir, 'syncline.config.yaml'), chaosConfigYaml(sim.url, styles, options.pageSize ?? 200));
+  const problems: string[] = [];
+  let kills = 0;
+  let terms = 0;
+  let cycles = 0;
+  try {
+    const end = Date.now() + options.durationMs;
+    while (Date.now() < end) {
+      const { mutations, action } = nextCycle(random);
+      sim.mutate(mutations);
+      const child = spawnSync(dir, location);
+      const exit = waitExit(child);
+      if (action.kind !== 'finish') {
+        const done = await Promise.race([exit.then(() => true), sleep(action.afterMs).then(() => false)]);
+        if (!done) {
+          child.kill(action.kind === 'kill' ? 'SIGKILL' : 'SIGTERM');
+          if (action.kind === 'kill') kills++;
+          else terms++;
+        }
+      }
+      const result = await withTimeout(exit, 60_000, () => child.kill('SIGKILL'));
+      cycles++;
+      // Exit 143 after the page in progress; killed by the signal itself only outside a sync (start-up,
+      // after the last run), where there is nothing to finish.
+      if (action.kind === 'term' && ![0, 143].includes(result.code ?? -1) && result.signal !== 'SIGTERM') {
+        problems.push(`cycle ${cycles}: SIGTERM ended with exit ${result.code}: ${lastLine(result.stderr)}`);
+      }
+      if (action.kind === 'finish' && result.code !== 0) {
+        problems.push(`cycle ${cycles}: a sync left alone exited ${result.code}: ${lastLine(result.stderr)}`);
+      }
+      log(
+        `cycle ${cycles}: ${mutations} mutations, ${action.kind}${'afterMs' in action ? ` after ${action.afterMs} ms` : ''} -> ${result.signal ?? result.code}`,
+      );
+    }
+    // The end: no more changes; a clean sync must finish through the faults.
+    sim.setMutations({ ratePerSecond: 0 });
+    await sleep(1100); // past the safety lag, so the watermark may reach the newest change
+    await finalSync(dir, location, problems, 'final sync');
+    const store = await openStore(location);
+    try {
+      const before = await incrementalMisses(store, sim, styles);
+      for (const style of styles) {
+        if (INCREMENTAL_STYLES.has(style))
+          await runCli(['reset', streamName(style), '--yes', '--store', location], dir);
+      }
+      await finalSync(dir, location, problems, 'reconciliation');
+      return await compare(store, sim, styles, options, { kills, terms, cycles, problems, before });
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await sim.close();
+    await pg?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Tally {
+  kills: number;
+  terms: number;
+  cycles: number;
+  problems: string[];
+  before: { missing: number; stale: number; differences: string[] };
+}
+
+async function compare(
+  store: Store,
+  sim: SimulatorServer,
+  styles: readonly ChaosStyle[],
+  options: ChaosOptions,
+  tally: Tally,
+): Promise<ChaosReport> {
+  let records = 0;
+  let missing = tally.before.missing;
+  let stale = tally.before.stale;
+  let notDeleted = 0;
+  let extra = 0;
+  let duplicated = 0;
+  let regressions = 0;
+  let deadLetters = 0;
+  const differences = [...tally.before.differences];
+  const truth = new Map([...sim.groundTruthEntries('customers')].map((e) => [e.key, e]));
+  for (const style of styles) {
+    const stream = streamName(style);
+    let diff: Awaited<ReturnType<typeof diffWithGroundTruth>>;
+    try {
+      diff = await diffWithGroundTruth(store, stream, sim, 'customers');
+    } catch (error) {
+      duplicated++;
+      differences.push(`${stream}: ${(error as Error).message}`);
+      continue;
+    }
+    records += diff.local;
+    missing += diff.missing.length;
+    stale += diff.stale.length;
+    notDeleted += diff.notDeleted.length;
+    extra += diff.extra.length;
+    for (const key of [...diff.missing, ...diff.stale, ...diff.notDeleted, ...diff.extra].slice(0, 3)) {
+      differences.push(`${stream} ${key}: ${await describeKey(store, stream, key, truth.get(key))}`);
+    }
+    const runs = (await store.listRuns({ stream, limit: 100_000 })).reverse();
+    regressions += checkpointRegressions(runs, differences, stream);
+    deadLetters += (await store.listDeadLetters({ stream, limit: 100_000, all: true })).length;
+  }
+  const bad =
+    missing + duplicated + stale + notDeleted + extra + regressions + deadLetters + tally.problems.length;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const summary =
+    `chaos seed=${options.seed} store=${options.store} style=${styles.length === CHAOS_STYLES.length ? 'all' : styles.join(',')}: ` +
+    `${n(tally.kills)} kills, ${n(tally.terms)} terms, ${n(tally.cycles)} runs, ${n(records)} records, ${n(missing)} missing, ` +
+    `${n(duplicated)} duplicated, ${n(stale)} stale, ${n(notDeleted + extra)} wrongly live, ` +
+    `${n(regressions)} checkpoint regressions, ${n(deadLetters)} dead letters`;
+  return {
+    ok: bad === 0,
+    summary,
+    cycles: tally.cycles,
+    kills: tally.kills,
+    terms: tally.terms,
+    records,
+    missing,
+    duplicated,
+    stale,
+    notDeleted,
+    extra,
+    regressions,
+    deadLetters,
+    problems: tally.problems,
+    differences,
+  };
+}
+
+/**
+ * Before the reconciliation: what an incremental stream misses or holds stale although the source
+ * record sits inside its window (at or after the watermark minus the lookback) is a bug. Records
+ * whose change kept an updated_at older than that are invisible to any incremental reader; the
+ * reconciliation must repair them.
+ */
+async function incrementalMisses(store: Store, sim: SimulatorServer, styles: readonly ChaosStyle[]) {
+  const truth = new Map([...sim.groundTruthEntries('customers')].map((e) => [e.key, e]));
+  let missing = 0;
+  let stale = 0;
+  const differences: string[] = [];
+  for (const style of styles) {
+    if (!INCREMENTAL_STYLES.has(style)) continue;
+    const stream = streamName(style);
+    const state = await store.getState(stream);
+    const watermark = (state?.checkpoint as { watermark?: { cursor: string } | null } | null)?.watermark;
+    const from = watermark ? (cursorTimeMs(watermark.cursor) ?? 0) - LOOKBACK_MS : Number.NEGATIVE_INFINITY;
+    const diff = await diffWithGroundTruth(store, stream, sim, 'customers');
+    for (const [list, kind] of [
+      [diff.missing, 'missing'],
+      [diff.stale, 'stale'],
+    ] as const) {
+      for (const key of list) {
+        const entry = truth.get(key);
+        if (!entry || Date.parse(entry.updatedAt) < from) continue;
+        if (kind === 'missing') missing++;
+        else stale++;
+        if (differences.length < 6) {
+          differences.push(
+            `${stream} ${key} (before reconciliation, inside the window): ${await describeKey(store, stream, key, entry)}`,
+          );
+        }
+      }
+    }
+  }
+  return { missing, stale, differences };
+}
+
+/** A checkpoint's watermark must never move backwards, within a run or from one run to the next. */
+function checkpointRegressions(runs: readonly RunRecord[], differences: string[], stream: string): number {
+  type Mark = { cursor: string; id: string | null } | null | undefined;
+  const mark = (c: unknown): Mark => (c as { watermark?: Mark } | null)?.watermark;
+  let count = 0;
+  let last: Mark = null;
+  for (const run of runs) {
+    const before = mark(run.checkpointBefore);
+    const after = mark(run.checkpointAfter);
+    // A reset (the reconciliation) starts over on purpose.
+    if (run.checkpointBefore === null) last = null;
+    for (const next of [before, after]) {
+      if (last && next && compareCursorText(next.cursor, last.cursor) < 0) {
+        count++;
+        if (differences.length < 12)
+          differences.push(
+            `${stream} run ${run.runId}: watermark went back from ${last.cursor} to ${next.cursor}`,
+          );
+      }
+      if (next) last = next;
+    }
+  }
+  return count;
+}
+
+async function describeKey(
+  store: Store,
+  stream: string,
+  key: string,
+  source: { version: number; updatedAt: string; status: string } | undefined,
+): Promise<string> {
+  const [row] = await store.scanRecords(stream, {
+    afterKey: `${key.slice(0, -1)}${String.fromCharCode(key.charCodeAt(key.length - 1) - 1)}\uffff`,
+    limit: 1,
+  });
+  const local =
+    row?.key === key
+      ? `v${row.version} ${row.deletedAt ? 'deleted' : 'live'} synced ${row.syncedAt}`
+      : 'absent';
+  const src = source ? `v${source.version} ${source.status} updated_at ${source.updatedAt}` : 'unknown';
+  return `source ${src}; local ${local}`;
+}
+
+async function finalSync(dir: string, location: string, problems: string[], what: string): Promise<void> {
+  const result = await runCli(['sync', '--store', location], dir, 180_000);
+  if (result.code !== 0) problems.push(`${what} exited ${result.code}: ${lastLine(result.stderr)}`);
+}
+
+function spawnSync(dir: string, location: string): ChildProcess {
+  return spawnCli(['sync', '--store', location], dir);
+}
+
+function spawnCli(args: readonly string[], dir: string): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    env: { ...process.env, SYNCLINE_LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+}
+
+function waitExit(child: ChildProcess): Promise<Exit> {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  return new Promise((resolvePromise) =>
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stderr })),
+  );
+}
+
+async function runCli(args: readonly string[], dir: string, timeoutMs = 60_000): Promise<Exit> {
+  const child = spawnCli(args, dir);
+  return withTimeout(waitExit(child), timeoutMs, () => child.kill('SIGKILL'));
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  const timer = setTimeout(onTimeout, ms);
+  try {
+    return await promise;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n').filter(Boolean);
+  const line = lines.at(-1) ?? '';
+  try {
+    return (JSON.parse(line) as { msg?: string }).msg ?? line;
+  } catch {
+    return line;
+  }
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { runChaos } from './chaos-harness.ts';
+
+/**
+ * A 60-second chaos run per store over every pagination style: kills, faults, a changing source,
+ * then the store must equal the source. Regression seeds found by longer runs go in REGRESSIONS.
+ */
+const REGRESSIONS: { seed: number; store: 'sqlite' | 'postgres'; seconds: number; why: string }[] = [];
+
+describe('chaos', () => {
+  it.each(['sqlite', 'postgres'] as const)(
+    'loses, duplicates and keeps stale nothing on %s under kills, faults and a changing source',
+    async (store) => {
+      const report = await runChaos({ seed: 7, durationMs: 60_000, store });
+      expect(report.problems).toEqual([]);
+      expect(report.differences).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.kills).toBeGreaterThan(3);
+      process.stdout.write(`${report.summary}\n`);
+    },
+    240_000,
+  );
+
+  it.each(REGRESSIONS)(
+    'seed $seed on $store stays fixed ($why)',
+    async ({ seed, store, seconds }) => {
+      const report = await runChaos({ seed, durationMs: seconds * 1000, store });
+      expect(report.differences).toEqual([]);
+      expect(report.ok).toBe(true);
+    },
+    240_000,
+  );
+});

@@ -1,0 +1,54 @@
+/**
+ * `npm run chaos -- --seed N --minutes M --store sqlite|postgres [--style cursor|link|keyset|page|offset|window|all]`
+ * Prints one summary line; exits 1 on any difference, naming the first differing keys.
+ */
+import { parseArgs } from 'node:util';
+import { CHAOS_STYLES, type ChaosStyle } from './chaos-config.ts';
+import { runChaos } from './chaos-harness.ts';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '1' },
+    minutes: { type: 'string', default: '1' },
+    store: { type: 'string', default: 'sqlite' },
+    style: { type: 'string', default: 'all' },
+    records: { type: 'string', default: '3000' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+function fail(message: string): never {
+  process.stderr.write(`chaos: ${message}\n`);
+  process.exit(2);
+}
+
+const seed = Number(values.seed);
+const minutes = Number(values.minutes);
+const records = Number(values.records);
+if (!Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
+if (!(minutes > 0)) fail(`--minutes must be a positive number, got "${values.minutes}"`);
+if (!Number.isInteger(records) || records < 1)
+  fail(`--records must be a positive integer, got "${values.records}"`);
+if (values.store !== 'sqlite' && values.store !== 'postgres')
+  fail(`--store must be sqlite or postgres, got "${values.store}"`);
+const styles: readonly ChaosStyle[] =
+  values.style === 'all'
+    ? CHAOS_STYLES
+    : (values.style.split(',').map((s) => {
+        if (!(CHAOS_STYLES as readonly string[]).includes(s))
+          fail(`--style must be one of ${CHAOS_STYLES.join(', ')} or all, got "${s}"`);
+        return s as ChaosStyle;
+      }) as ChaosStyle[]);
+
+const report = await runChaos({
+  seed,
+  durationMs: minutes * 60_000,
+  store: values.store,
+  styles,
+  records,
+  ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
+});
+process.stdout.write(`${report.summary}\n`);
+for (const problem of report.problems) process.stdout.write(`  problem: ${problem}\n`);
+for (const difference of report.differences.slice(0, 12)) process.stdout.write(`  differs: ${difference}\n`);
+process.exit(report.ok ? 0 : 1);
