@@ -102,9 +102,15 @@ async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<u
   const requester = new HttpRequester(
     s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {},
   );
-  const paginator = s.paginator();
+  let paginator = s.paginator();
   let watermark = stored.watermark;
   let validators = stored.validators;
+  // An incremental run that resumes a pass a killed run left unfinished completes it, then makes one
+  // fresh pass from the watermark (minus the lookback): records that changed behind the old pass's
+  // position since it began are read in this run too, so a run that ends `ok` has seen the source as
+  // it was when the run started. (A full-refresh stream's next run walks everything anyway; doing it
+  // twice in one run would double its cost.)
+  let resuming = stored.position !== null && s.incremental;
   let firstOfPass = stored.position === null;
   let plan = firstOfPass ? paginator.first(passStart(s, watermark)) : paginator.resume(stored.position!);
   let last: HttpCheckpoint = stored;
@@ -131,9 +137,17 @@ async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<u
       yield { records: step.records, checkpoint: toJson(checkpoint) };
       last = checkpoint;
     }
-    if (step.next === null) return;
-    plan = step.next;
-    firstOfPass = false;
+    if (step.next !== null) {
+      plan = step.next;
+      firstOfPass = false;
+    } else if (resuming) {
+      resuming = false;
+      firstOfPass = true;
+      paginator = s.paginator();
+      plan = paginator.first(passStart(s, watermark));
+    } else {
+      return;
+    }
   }
 }
 
