@@ -9,6 +9,8 @@ export const EXIT = {
   usage: 2,
   /** Another worker holds a stream's lease. */
   busy: 3,
+  /** A stream paused before a suspected backfill or mass delete: `syncline approve` it. */
+  paused: 4,
   /** Stopped by SIGINT after finishing the page in progress. */
   sigint: 130,
   /** Stopped by SIGTERM after finishing the page in progress. */

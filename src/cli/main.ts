@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { debugEnabled } from '../config/load-config.ts';
 import { describeError, SyncError } from '../core/errors.ts';
+import { registerApproveCommand } from './commands/approve-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerFailedCommand } from './commands/failed-command.ts';
 import { registerResetCommand } from './commands/reset-command.ts';
@@ -32,6 +33,7 @@ export function createProgram(): Command {
     registerRunsCommand,
     registerFailedCommand,
     registerResetCommand,
+    registerApproveCommand,
     registerDemoCommand,
     registerSimulateCommand,
   ]) {

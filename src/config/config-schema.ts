@@ -5,6 +5,42 @@ import type { SynclineConfig } from './define-config.ts';
 
 const fieldPath = z.string().min(1, 'must be a non-empty field name');
 
+/** A duration: milliseconds, or `500ms`, `90s`, `15m`, `1h`, `7d`. */
+export const durationSchema = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be like 500ms, 90s, 15m, 1h or 7d'),
+]);
+
+/** Fields every stream may have, whatever its source (also used by JSON/YAML HTTP streams). */
+export const streamBehaviourFields = {
+  hash: z
+    .object({ include: z.array(fieldPath).min(1).optional(), exclude: z.array(fieldPath).min(1).optional() })
+    .strict()
+    .optional(),
+  onVersionRegression: z.enum(['deadLetter', 'accept']).optional(),
+  history: z.boolean().optional(),
+  backfill: z
+    .union([
+      z.enum(['pause', 'auto']),
+      z
+        .object({
+          mode: z.enum(['pause', 'auto']).optional(),
+          maxAge: durationSchema.optional(),
+          volumeFactor: z.number().positive().optional(),
+          minBaseline: z.number().int().min(0).optional(),
+        })
+        .strict(),
+    ])
+    .optional(),
+  reconcile: z
+    .object({
+      maxDeleteShare: z.number().min(0).max(1).optional(),
+      fullRefresh: durationSchema.optional(),
+    })
+    .strict()
+    .optional(),
+};
+
 const streamSchema = z.object({
   name: z
     .string()
@@ -27,6 +63,7 @@ const streamSchema = z.object({
   source: z.custom((value) => typeof value === 'function', {
     error: 'must be a function returning an async iterable of pages (an async generator)',
   }),
+  ...streamBehaviourFields,
 });
 
 const positiveInt = z.number().int().positive();

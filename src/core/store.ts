@@ -2,6 +2,7 @@ import type {
   ChangeRow,
   Checkpoint,
   DeadLetter,
+  Json,
   Lease,
   LeaseConflict,
   RecordWrite,
@@ -28,7 +29,7 @@ import type {
  *
  * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests.
  */
-export interface Store extends StoreLifecycle, RecordStore, LeaseStore, RunLog, StoreInspector {
+export interface Store extends StoreLifecycle, RecordStore, LeaseStore, RunLog, StoreInspector, ScanStore {
   readonly capabilities: StoreCapabilities;
 }
 
@@ -66,11 +67,31 @@ export interface PageCommit {
   readonly counters: Partial<RunCounters>;
   /** Commit time: `_synced_at`, `_first_synced_at` for inserts, `_deleted_at` for deletes. */
   readonly at: string;
+  /** Which checkpoint the page moves: the stream's main one (default) or its range-backfill one. */
+  readonly slot?: CheckpointSlot;
+  /**
+   * When the run is a full scan (a reconciliation): every key of the page, written or not, is
+   * recorded as seen by scan `id`, in the same transaction.
+   */
+  readonly scan?: { readonly id: string; readonly seenKeys: readonly string[] };
+}
+
+/** `main`: the stream's incremental position; `backfill`: a range backfill's own position. */
+export type CheckpointSlot = 'main' | 'backfill';
+
+/** Options of a stream's table. */
+export interface StreamTableOptions {
+  /**
+   * Keep every version of every record in `<stream>_history` (`_key`, `_data`, `_hash`,
+   * `_version`, `_valid_from`, `_valid_to` (null for the current one), `_run_id`, `_deleted`):
+   * each write closes the key's open history row and opens a new one. Default false.
+   */
+  readonly history?: boolean;
 }
 
 export interface RecordStore {
-  /** Creates the stream's table and its `syncline_state` row if missing. Idempotent. */
-  ensureStream(stream: string): Promise<void>;
+  /** Creates the stream's table (and history table) and its `syncline_state` row if missing. Idempotent. */
+  ensureStream(stream: string, options?: StreamTableOptions): Promise<void>;
   /** The stored hash/version/deleted state of those keys that exist. Keys absent are not in the map. */
   lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>>;
   /**
@@ -119,6 +140,10 @@ export interface FinishRun {
   readonly error: string | null;
   /** Counters not yet committed with a page (e.g. requests of a final empty page). */
   readonly counters: Partial<RunCounters>;
+  /** Kept with the run (backfill evidence, reconciliation drift). Default null. */
+  readonly evidence?: Json | null;
+  /** Sets `checkpointAfter` from this slot's checkpoint. Default `main`. */
+  readonly slot?: CheckpointSlot;
 }
 
 export interface RunLog {
@@ -134,12 +159,37 @@ export interface RunLog {
   listRuns(args: { stream?: string; limit: number }): Promise<RunRecord[]>;
 }
 
+/**
+ * Full scans (reconciliation): pages record the keys they saw (`PageCommit.scan`); when the scan
+ * completed, the live rows it did not see are what the source no longer has.
+ */
+export interface ScanStore {
+  /** Live rows of the stream, and how many of them scan `scanId` did not see. */
+  countUnseen(stream: string, scanId: string): Promise<{ readonly live: number; readonly unseen: number }>;
+  /**
+   * In one transaction, fenced by the lease: soft-deletes every live row scan `scanId` did not see
+   * (`_deleted_at = at`, a `delete` change-log row each, counted as `deleted` in run `runId`), then
+   * forgets the scan's keys. Returns how many, and up to 10 of their keys.
+   */
+  completeScan(args: {
+    readonly stream: string;
+    readonly scanId: string;
+    readonly runId: string;
+    readonly lease: Lease;
+    readonly at: string;
+  }): Promise<{ readonly deleted: number; readonly sample: readonly string[] }>;
+  /** Forgets a scan's keys without deleting anything (a failed, partial or paused scan). */
+  dropScan(stream: string, scanId: string): Promise<void>;
+}
+
 export interface StoreInspector {
   getState(stream: string): Promise<StreamState | null>;
   /** Every stream with a state row, by name. */
   listStreams(): Promise<StreamStatus[]>;
-  /** Sets the checkpoint to null (next run starts from the beginning). Records stay. */
-  resetCheckpoint(stream: string, at: string): Promise<void>;
+  /** Sets the checkpoint of `slot` (default `main`) to null (the next run starts from the beginning). Records stay. */
+  resetCheckpoint(stream: string, at: string, slot?: CheckpointSlot): Promise<void>;
+  /** Sets or clears the operator's approval for the next run past the backfill breaker. */
+  setApproval(stream: string, approved: boolean, at: string): Promise<void>;
   /** Newest first; only `open` ones unless `all`. */
   listDeadLetters(args: { stream?: string; limit: number; all?: boolean }): Promise<StoredDeadLetter[]>;
   /** Rows of a stream table ordered by `_key`, after `afterKey`, including soft-deleted ones. */

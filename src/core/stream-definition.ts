@@ -24,6 +24,55 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
   readonly deleted?: FieldPath<R>;
   readonly schema?: StandardSchemaV1<unknown, R>;
   readonly source: StreamSource<unknown>;
+  /**
+   * Which fields the content hash covers. `exclude` drops noise fields (`fetched_at`, a request id)
+   * so they cause no writes; `include` hashes only the fields named. Default: the whole record.
+   * The stored `_data` is always the whole record.
+   */
+  readonly hash?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
+  /**
+   * A record whose version is lower than the stored one although its cursor moved forward is a
+   * version regression (the source rolled the record back), not an out-of-order copy (those are
+   * skipped as `stale`). `'deadLetter'` (default) keeps it out with its reason; `'accept'` applies it.
+   */
+  readonly onVersionRegression?: 'deadLetter' | 'accept';
+  /** Keep every version of every record in `<name>_history`, for audit. Default false. */
+  readonly history?: boolean;
+  /** The backfill breaker: see `BackfillSettings`. Default `'pause'` with its defaults. */
+  readonly backfill?: 'pause' | 'auto' | BackfillSettings;
+  /** Reconciliation (full scans that find deletes and drift). */
+  readonly reconcile?: ReconcileSettings;
+}
+
+/**
+ * The backfill circuit breaker stops a run before committing a page when its changes look like a
+ * mass retroactive change, so an operator can look first (`syncline approve <stream>`).
+ */
+export interface BackfillSettings {
+  /** `pause` (default): stop the run, status `paused_backfill`. `auto`: apply, but record the evidence. */
+  readonly mode?: 'pause' | 'auto';
+  /**
+   * A change to a record whose cursor is older than the stream's newest cursor by more than this
+   * trips the breaker (a duration: `30d`, `12h`). Default `30d`. Needs a `cursor` field.
+   */
+  readonly maxAge?: string | number;
+  /**
+   * A run whose changes exceed this many times the stream's baseline (the median changes of its
+   * last 10 successful runs, at least `minBaseline`) trips the breaker. Default 10.
+   */
+  readonly volumeFactor?: number;
+  /** The smallest baseline, so a quiet stream can still take a normal burst. Default 1000 changes. */
+  readonly minBaseline?: number;
+}
+
+export interface ReconcileSettings {
+  /**
+   * A completed scan that would delete more than this share of the stream's live records pauses
+   * for `syncline approve` instead (`paused_backfill`). Default 0.1 (10%).
+   */
+  readonly maxDeleteShare?: number;
+  /** `syncline sync` also reconciles the stream when its last completed reconciliation is older than this (`1d`). Default: never. */
+  readonly fullRefresh?: string | number;
 }
 
 /**

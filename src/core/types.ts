@@ -128,6 +128,8 @@ export interface StoredRecordState {
   /** The stored version, as text (`String(value)`), or null when the stream has no version field. */
   readonly version: string | null;
   readonly deleted: boolean;
+  /** The stored cursor value, when the store returns it (it tells a regression from an old copy). */
+  readonly cursor?: string | null;
 }
 
 /** The kinds of change a record can cause. Unchanged and stale records cause none. */
@@ -171,6 +173,8 @@ export interface RunCounters {
   unchanged: number;
   /** Records older than the stored version: skipped. */
   stale: number;
+  /** Records with the stored version but different content: applied and flagged. */
+  flagged: number;
   deleted: number;
   /** Records dead-lettered. */
   failed: number;
@@ -188,6 +192,7 @@ export const COUNTER_NAMES = [
   'updated',
   'unchanged',
   'stale',
+  'flagged',
   'deleted',
   'failed',
   'retries',
@@ -205,6 +210,7 @@ export function emptyCounters(): RunCounters {
     updated: 0,
     unchanged: 0,
     stale: 0,
+    flagged: 0,
     deleted: 0,
     failed: 0,
     retries: 0,
@@ -229,9 +235,12 @@ export function addCounters<T extends Partial<RunCounters>>(into: T, delta: Part
  * - `ok`: the source was read to its end;
  * - `failed`: stopped by an error; committed pages stay committed;
  * - `interrupted`: stopped by SIGINT/SIGTERM after finishing the page in progress;
- * - `partial`: stopped at a checkpoint by the maximum run duration.
+ * - `partial`: stopped at a checkpoint by the maximum run duration;
+ * - `paused_backfill`: the backfill breaker stopped the run before a page that looked like a mass
+ *   retroactive change (or a reconciliation that would delete too much); `syncline approve` lets
+ *   the next run proceed. The run's `evidence` says why.
  */
-export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted' | 'partial';
+export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted' | 'partial' | 'paused_backfill';
 
 export interface RunRecord {
   readonly runId: string;
@@ -243,6 +252,8 @@ export interface RunRecord {
   readonly checkpointAfter: Checkpoint;
   readonly error: string | null;
   readonly counters: RunCounters;
+  /** What the run found worth keeping beyond counters (backfill evidence, reconciliation drift). */
+  readonly evidence: Json | null;
 }
 
 /** A granted lease. Every commit is fenced by `epoch`. */
@@ -270,6 +281,10 @@ export interface StreamState {
   readonly leaseEpoch: number;
   readonly leaseExpiresAt: string | null;
   readonly updatedAt: string;
+  /** The checkpoint of a range backfill in progress (`syncline backfill`), kept apart from the main one. */
+  readonly backfillCheckpoint: Checkpoint;
+  /** An operator approved the next run past the backfill breaker (`syncline approve`). */
+  readonly approved: boolean;
 }
 
 /** One line of `syncline status`. */

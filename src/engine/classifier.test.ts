@@ -17,7 +17,7 @@ describe('classify', () => {
       stored([['b', { hash: 'h2', version: null, deleted: false }]]),
     );
     expect(writes.map((w) => [w.key, w.kind, w.existed])).toEqual([['a', 'insert', false]]);
-    expect(counters).toEqual({ inserted: 1, updated: 0, unchanged: 1, stale: 0, deleted: 0 });
+    expect(counters).toMatchObject({ inserted: 1, updated: 0, unchanged: 1, stale: 0, deleted: 0 });
   });
 
   it('updates on a changed hash without versions', () => {
@@ -40,7 +40,15 @@ describe('classify', () => {
       before,
     );
     expect(writes.map((w) => w.key)).toEqual(['up', 'flag']);
-    expect(counters).toEqual({ inserted: 0, updated: 2, unchanged: 1, stale: 1, deleted: 0 });
+    expect(counters).toEqual({
+      inserted: 0,
+      updated: 2,
+      unchanged: 1,
+      stale: 1,
+      deleted: 0,
+      flagged: 1,
+      failed: 0,
+    });
   });
 
   it('soft-deletes on a tombstone, ignores a repeated one, and restores on a live record', () => {
@@ -67,6 +75,23 @@ describe('classify', () => {
     );
     expect(writes).toEqual([]);
     expect(counters.stale).toBe(1);
+  });
+
+  it('dead-letters a version that went back while its cursor moved forward, or applies it when accepted', () => {
+    const before = stored([
+      ['a', { hash: 'x', version: '5', deleted: false, cursor: '2026-01-01T00:00:00Z' }],
+    ]);
+    const regressed: PreparedRecord = { ...rec('a', 'y', '4'), cursor: '2026-02-01T00:00:00Z' };
+    const outOfOrder: PreparedRecord = { ...rec('a', 'y', '4'), cursor: '2025-12-01T00:00:00Z' };
+    const kept = classify([regressed], before);
+    expect(kept.writes).toEqual([]);
+    expect(kept.counters).toMatchObject({ failed: 1, stale: 0 });
+    expect(kept.deadLetters[0]?.reason).toMatch(
+      /version went back from 5 to 4 although the cursor moved forward/,
+    );
+    const accepted = classify([regressed], before, { onVersionRegression: 'accept' });
+    expect(accepted.writes[0]).toMatchObject({ kind: 'update', version: '4' });
+    expect(classify([outOfOrder], before).counters).toMatchObject({ stale: 1, failed: 0 });
   });
 
   it('collapses a key seen twice in one page into one write that keeps the store existence', () => {

@@ -1,20 +1,33 @@
+import { compareCursorText } from '../core/cursor-time.ts';
 import { compareScalarText } from '../core/key-codec.ts';
-import type { RecordWrite, RunCounters, StoredRecordState } from '../core/types.ts';
+import type { DeadLetter, RecordWrite, RunCounters, StoredRecordState } from '../core/types.ts';
 import type { PreparedRecord } from './page-preparer.ts';
+
+export interface ClassifyOptions {
+  /** See `StreamDefinition.onVersionRegression`. Default `'deadLetter'`. */
+  readonly onVersionRegression?: 'deadLetter' | 'accept';
+}
 
 /** The outcome of classifying one page. */
 export interface Classification {
   /** At most one write per key, in first-seen order. */
   readonly writes: RecordWrite[];
-  readonly counters: Pick<RunCounters, 'inserted' | 'updated' | 'unchanged' | 'stale' | 'deleted'>;
+  readonly counters: Pick<
+    RunCounters,
+    'inserted' | 'updated' | 'unchanged' | 'stale' | 'deleted' | 'flagged' | 'failed'
+  >;
+  /** Version regressions kept out (with `onVersionRegression: 'deadLetter'`). */
+  readonly deadLetters: DeadLetter[];
 }
 
 /**
  * Decides what each record does to the store (ARCHITECTURE "Classify"):
  * key absent -> insert; present: higher version -> update; equal version and equal hash ->
- * unchanged; equal version, different hash -> update; lower version -> stale (skipped). Without a
- * version on either side the hash decides. A tombstone deletes a live row (unless it is older), a
- * live record restores a soft-deleted one.
+ * unchanged; equal version, different hash -> update, flagged; lower version -> stale (an
+ * out-of-order copy, skipped), unless its cursor moved forward: then the source rolled the record
+ * back, a regression, dead-lettered or applied as configured. Without a version on either side the
+ * hash decides. A tombstone deletes a live row (unless it is older), a live record restores a
+ * soft-deleted one.
  *
  * A key seen twice in one page is classified against its own earlier state in the page, so the
  * later occurrence wins by the same rules and the store gets one write for it.
@@ -22,14 +35,35 @@ export interface Classification {
 export function classify(
   records: readonly PreparedRecord[],
   stored: ReadonlyMap<string, StoredRecordState>,
+  options: ClassifyOptions = {},
 ): Classification {
-  const counters = { inserted: 0, updated: 0, unchanged: 0, stale: 0, deleted: 0 };
+  const counters = { inserted: 0, updated: 0, unchanged: 0, stale: 0, deleted: 0, flagged: 0, failed: 0 };
   const writes = new Map<string, RecordWrite>();
+  const deadLetters: DeadLetter[] = [];
   // The state each key has after the records of this page seen so far.
   const current = new Map<string, StoredRecordState>();
   for (const record of records) {
     const before = current.get(record.key) ?? stored.get(record.key);
-    const outcome = decide(record, before);
+    let outcome = decide(record, before);
+    if (outcome === 'regressed') {
+      if (options.onVersionRegression !== 'accept') {
+        counters.failed++;
+        deadLetters.push({
+          key: record.key,
+          reason:
+            `version went back from ${before!.version} to ${record.version} although the cursor moved forward ` +
+            `(${before!.cursor} -> ${record.cursor}): the source rolled the record back; set ` +
+            "onVersionRegression: 'accept' to apply such changes",
+          payload: record.data,
+        });
+        continue;
+      }
+      outcome = record.deleted ? 'delete' : 'update';
+    }
+    if (outcome === 'flagged') {
+      counters.flagged++;
+      outcome = 'update';
+    }
     if (outcome === 'unchanged' || outcome === 'stale') {
       counters[outcome]++;
       continue;
@@ -41,19 +75,31 @@ export function classify(
     const existed = earlier ? earlier.existed : before !== undefined;
     const kind = earlier && !earlier.existed && outcome !== 'delete' ? 'insert' : outcome;
     writes.set(record.key, { ...record, kind, existed });
-    current.set(record.key, { hash: record.hash, version: record.version, deleted: record.deleted });
+    current.set(record.key, {
+      hash: record.hash,
+      version: record.version,
+      deleted: record.deleted,
+      cursor: record.cursor,
+    });
   }
-  return { writes: [...writes.values()], counters };
+  return { writes: [...writes.values()], counters, deadLetters };
 }
 
-type Outcome = 'insert' | 'update' | 'delete' | 'unchanged' | 'stale';
+type Outcome = 'insert' | 'update' | 'delete' | 'unchanged' | 'stale' | 'flagged' | 'regressed';
 
 function decide(record: PreparedRecord, before: StoredRecordState | undefined): Outcome {
   if (!before) return record.deleted ? 'delete' : 'insert';
   if (record.version !== null && before.version !== null) {
     const order = compareScalarText(record.version, before.version);
-    if (order < 0) return 'stale';
+    if (order < 0) {
+      const movedForward =
+        record.cursor != null && before.cursor != null && compareCursorText(record.cursor, before.cursor) > 0;
+      return movedForward ? 'regressed' : 'stale';
+    }
     if (order > 0) return record.deleted ? (before.deleted ? 'unchanged' : 'delete') : 'update';
+    // Equal versions: the same state, unless the content differs (flag it: the source changed a
+    // record without moving its version).
+    if (record.hash !== before.hash && record.deleted === before.deleted) return 'flagged';
   }
   if (record.deleted) return before.deleted ? 'unchanged' : 'delete';
   if (before.deleted) return 'update';

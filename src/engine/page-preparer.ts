@@ -1,6 +1,6 @@
 import { canonicalJson, hashText } from '../core/canonical-json.ts';
 import { describeError, RecordError } from '../core/errors.ts';
-import { readPath } from '../core/field-path.ts';
+import { omitPaths, pickPaths, readPath } from '../core/field-path.ts';
 import { encodeKey, scalarText } from '../core/key-codec.ts';
 import { describeIssues } from '../core/standard-schema.ts';
 import { type AnyStreamDefinition, keyFields } from '../core/stream-definition.ts';
@@ -29,6 +29,8 @@ export class PagePreparer {
   readonly #keys: readonly string[];
   readonly #compare: (a: string, b: string) => number;
   readonly #rejectNul: boolean;
+  /** What the hash covers, when `stream.hash` narrows it. */
+  readonly #hashProjection: ((value: unknown) => unknown) | null;
 
   /** `rejectNul`: dead-letter records containing NUL, for stores that cannot keep it. */
   constructor(stream: AnyStreamDefinition, compare: (a: string, b: string) => number, rejectNul = false) {
@@ -36,6 +38,12 @@ export class PagePreparer {
     this.#keys = keyFields(stream);
     this.#compare = compare;
     this.#rejectNul = rejectNul;
+    const { include, exclude } = stream.hash ?? {};
+    this.#hashProjection = include
+      ? (value) => omitPaths(pickPaths(value, include), exclude ?? [])
+      : exclude
+        ? (value) => omitPaths(value, exclude)
+        : null;
   }
 
   async prepare(page: Page<unknown>): Promise<PreparedPage> {
@@ -72,6 +80,7 @@ export class PagePreparer {
         continue;
       }
       const data = canonicalJson(value);
+      const hashed = this.#hashProjection ? canonicalJson(this.#hashProjection(value)) : data;
       if (this.#rejectNul && ESCAPED_NUL.test(data)) {
         deadLetters.push(
           this.#deadLetter(raw, 'record contains a NUL character (\\u0000), which this store cannot keep'),
@@ -84,7 +93,7 @@ export class PagePreparer {
       records.push({
         key,
         data,
-        hash: hashText(data),
+        hash: hashText(hashed),
         version: this.#stream.version ? scalarText(readPath(value, this.#stream.version)) : null,
         cursor,
         deleted: this.#stream.deleted ? Boolean(readPath(value, this.#stream.deleted)) : false,

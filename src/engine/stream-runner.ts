@@ -1,4 +1,5 @@
 import { newRunId, nowIso } from '../core/clock.ts';
+import { compareCursorText } from '../core/cursor-time.ts';
 import {
   ConfigError,
   describeError,
@@ -7,22 +8,24 @@ import {
   RunDeadlineError,
 } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import { compareScalarText } from '../core/key-codec.ts';
 import type { Store } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
   addCounters,
   type Checkpoint,
   emptyCounters,
+  type Json,
   type Logger,
   type RunCounters,
   type RunStatus,
 } from '../core/types.ts';
+import { BackfillGuard, BackfillPausedError } from './backfill-guard.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { classify } from './classifier.ts';
 import { LeaseKeeper, type LeaseOptions } from './lease-keeper.ts';
 import { PagePreparer, type PreparedPage } from './page-preparer.ts';
 import { RateLimiters } from './rate-limiter.ts';
+import { finishScan, recentChanges, SCAN_ID, seenKeys, startScan } from './reconcile-scan.ts';
 import { RetryPolicy, type RetrySettings } from './retry-policy.ts';
 import { sourceServices } from './source-services.ts';
 
@@ -36,6 +39,12 @@ export interface RunOptions {
    * `partial` (the next run continues there). Default: no limit.
    */
   readonly maxDurationMs?: number;
+  /**
+   * `sync` (default): read from the last checkpoint. `reconcile`: a full scan from the beginning,
+   * kept apart from the main checkpoint, that soft-deletes what the source no longer has when it
+   * completes and reports the drift it repaired.
+   */
+  readonly mode?: 'sync' | 'reconcile';
 }
 
 export interface RunStreamArgs {
@@ -64,6 +73,8 @@ export interface RunResult {
   readonly error: string | null;
   /** The error itself, for exit codes. */
   readonly cause: unknown;
+  /** Backfill evidence or reconciliation findings, as recorded with the run. */
+  readonly evidence: Json | null;
 }
 
 /**
@@ -76,7 +87,8 @@ export interface RunResult {
  */
 export async function runStream(args: RunStreamArgs): Promise<RunResult> {
   const { store, stream, events, log } = args;
-  await store.ensureStream(stream.name);
+  const mode = args.options?.mode ?? 'sync';
+  await store.ensureStream(stream.name, { history: stream.history ?? false });
   const keeper = await LeaseKeeper.acquire({
     store,
     stream: stream.name,
@@ -90,6 +102,8 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
   const totals = emptyCounters();
   let checkpoint: Checkpoint = null;
   let pipeline: RunPipeline | null = null;
+  let evidence: Json | null = null;
+  let approved = false;
   try {
     const abandoned = await store.closeAbandonedRuns(
       stream.name,
@@ -108,10 +122,45 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
       checkpointBefore: checkpoint,
     });
     events.emit('run:started', { stream: stream.name, runId, checkpoint });
-
-    pipeline = new RunPipeline({ ...args, keeper, runId, totals, newestCursor: state?.newestCursor ?? null });
-    const outcome = await pipeline.run(checkpoint);
-    checkpoint = pipeline.checkpoint ?? checkpoint;
+    approved = state?.approved ?? false;
+    if (mode === 'reconcile') await startScan(store, stream.name);
+    const guard =
+      mode === 'sync'
+        ? new BackfillGuard(stream.backfill, {
+            stream: stream.name,
+            newestCursor: state?.newestCursor ?? null,
+            recentChanges: await recentChanges(store, stream.name),
+            approved,
+          })
+        : null;
+    pipeline = new RunPipeline({
+      ...args,
+      keeper,
+      runId,
+      totals,
+      newestCursor: state?.newestCursor ?? null,
+      guard,
+      reconcile: mode === 'reconcile',
+    });
+    // A reconciliation reads everything from the beginning; its pages move the backfill slot.
+    const outcome = await pipeline.run(mode === 'reconcile' ? null : checkpoint);
+    if (mode === 'sync') checkpoint = pipeline.checkpoint ?? checkpoint;
+    if (outcome.error instanceof BackfillPausedError) evidence = outcome.error.evidence;
+    else evidence = guard?.evidence ?? null;
+    if (mode === 'reconcile') {
+      const scan = await finishScan({
+        store,
+        stream,
+        lease: keeper.lease,
+        runId,
+        totals,
+        approved,
+        ok: outcome.status === 'ok',
+        log,
+      });
+      evidence = scan.evidence;
+      if (scan.paused) return await finish('paused_backfill', scan.paused);
+    }
     return await finish(outcome.status, outcome.error);
   } catch (error) {
     return await finish('failed', error);
@@ -129,7 +178,9 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
     const unflushed = pipeline?.takeReport() ?? {};
     addCounters(totals, unflushed);
     try {
-      await store.finishRun({ runId, status, at: nowIso(), error, counters: unflushed });
+      await store.finishRun({ runId, status, at: nowIso(), error, counters: unflushed, evidence });
+      // An approval lets runs through until one of them completes.
+      if (approved && status === 'ok') await store.setApproval(stream.name, false, nowIso());
     } catch (finishError) {
       log.error(
         { stream: stream.name, err: describeError(finishError) },
@@ -144,7 +195,7 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
       error,
       durationMs: Date.now() - startedMs,
     });
-    return { runId, stream: stream.name, status, counters: totals, checkpoint, error, cause };
+    return { runId, stream: stream.name, status, counters: totals, checkpoint, error, cause, evidence };
   }
 }
 
@@ -153,6 +204,9 @@ interface PipelineArgs extends RunStreamArgs {
   readonly runId: string;
   readonly totals: RunCounters;
   readonly newestCursor: string | null;
+  readonly guard: BackfillGuard | null;
+  /** A reconciliation: pages move the backfill slot and record the keys they saw. */
+  readonly reconcile: boolean;
 }
 
 function noSecrets(name: string): string {
@@ -225,6 +279,13 @@ class RunPipeline {
       log.info({ stream: stream.name, runId }, 'stopped after the page in progress');
       return { status: 'interrupted', error: reason };
     }
+    if (reason instanceof BackfillPausedError) {
+      log.warn(
+        { stream: stream.name, runId, evidence: reason.evidence },
+        'paused before a suspected backfill',
+      );
+      return { status: 'paused_backfill', error: reason };
+    }
     if (reason instanceof RunDeadlineError) {
       log.warn({ stream: stream.name, runId, reason: reason.message }, 'run stopped at its deadline');
       return { status: 'partial', error: reason };
@@ -234,7 +295,7 @@ class RunPipeline {
 
   async #produce(from: Checkpoint, queue: BoundedQueue<PreparedPage>): Promise<void> {
     const { stream, log } = this.#args;
-    const preparer = new PagePreparer(stream, compareScalarText, !this.#args.store.capabilities.storesNul);
+    const preparer = new PagePreparer(stream, compareCursorText, !this.#args.store.capabilities.storesNul);
     try {
       const report = (r: Partial<RunCounters>) => {
         addCounters(this.#report, r);
@@ -282,11 +343,18 @@ class RunPipeline {
     const { store, stream, keeper, runId, totals, events } = this.#args;
     const keys = page.records.map((r) => r.key);
     const stored = keys.length > 0 ? await store.lookup(stream.name, keys) : new Map();
-    const { writes, counters } = classify(page.records, stored);
+    const {
+      writes,
+      counters,
+      deadLetters: regressions,
+    } = classify(page.records, stored, {
+      ...(stream.onVersionRegression ? { onVersionRegression: stream.onVersionRegression } : {}),
+    });
+    const deadLetters = regressions.length > 0 ? [...page.deadLetters, ...regressions] : page.deadLetters;
     let newestCursor: string | null = null;
     if (
       page.newestCursor !== null &&
-      (this.#newestCursor === null || compareScalarText(page.newestCursor, this.#newestCursor) > 0)
+      (this.#newestCursor === null || compareCursorText(page.newestCursor, this.#newestCursor) > 0)
     ) {
       newestCursor = page.newestCursor;
     }
@@ -296,19 +364,23 @@ class RunPipeline {
       ...counters,
       pages: 1,
       fetched: page.fetched,
-      failed: page.deadLetters.length,
+      failed: deadLetters.length,
     };
     try {
+      this.#args.guard?.check(writes);
       await store.commitPage({
         stream: stream.name,
         runId,
         lease: keeper.lease,
         writes,
-        deadLetters: page.deadLetters,
+        deadLetters,
         checkpoint: page.checkpoint,
         newestCursor,
         counters: delta,
         at: nowIso(),
+        ...(this.#args.reconcile
+          ? { slot: 'backfill' as const, scan: { id: SCAN_ID, seenKeys: seenKeys(page) } }
+          : {}),
       });
     } catch (error) {
       // Requests made for a page that did not commit still happened: keep them for the run record.
@@ -318,7 +390,7 @@ class RunPipeline {
     if (newestCursor !== null) this.#newestCursor = newestCursor;
     this.checkpoint = page.checkpoint;
     addCounters(totals, delta);
-    for (const letter of page.deadLetters) {
+    for (const letter of deadLetters) {
       events.emit('record:failed', { stream: stream.name, runId, key: letter.key, reason: letter.reason });
     }
     events.emit('page:committed', {

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { z } from 'zod';
-import { configSchema, describeConfigIssue } from '../config/config-schema.ts';
+import { configSchema, describeConfigIssue, streamBehaviourFields } from '../config/config-schema.ts';
 import type { SynclineConfig } from '../config/define-config.ts';
 import {
   findConfigFile,
@@ -19,7 +19,7 @@ import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
 /** A JSON/YAML config: the same top level as `defineConfig`, streams given as HTTP stream objects. */
 const declarativeSchema = configSchema.extend({
   streams: z
-    .array(httpStreamSchema.extend({ type: z.literal('http').optional() }))
+    .array(httpStreamSchema.extend({ type: z.literal('http').optional(), ...streamBehaviourFields }))
     .min(1, 'must define at least one stream'),
 });
 

@@ -1,10 +1,11 @@
 import { type ResolvedConfig, readEnvSecret } from '../config/load-config.ts';
 import { newHolderId } from '../core/clock.ts';
+import { parseDuration } from '../core/cursor-time.ts';
 import { ConfigError, describeError, LeaseHeldError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
-import { emptyCounters, type Logger, type RunCounters, type RunStatus } from '../core/types.ts';
+import { emptyCounters, type Json, type Logger, type RunCounters, type RunStatus } from '../core/types.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
 import { runStream } from '../engine/stream-runner.ts';
 
@@ -16,6 +17,8 @@ export interface StreamOutcome {
   readonly counters: RunCounters;
   readonly error: string | null;
   readonly cause: unknown;
+  /** Backfill evidence or reconciliation findings. */
+  readonly evidence: Json | null;
 }
 
 export interface RunStreamsArgs {
@@ -29,6 +32,8 @@ export interface RunStreamsArgs {
   readonly stop?: AbortSignal;
   /** Wait up to this long for a stream another worker holds (default 0: report it busy). */
   readonly waitMs?: number;
+  /** `sync` (default) or `reconcile` (a full scan that finds deletes and drift). */
+  readonly mode?: 'sync' | 'reconcile';
 }
 
 /** Runs the chosen streams of a config, `config.sync.concurrency` at a time. */
@@ -54,6 +59,27 @@ async function runOne(
   limiters: RateLimiters,
   args: RunStreamsArgs,
 ): Promise<StreamOutcome> {
+  const mode = args.mode ?? 'sync';
+  const outcome = await runOnce(stream, holder, limiters, args, mode);
+  // `reconcile.fullRefresh`: a sync that went well is followed by a reconciliation when the last
+  // completed one is older than that.
+  const every = stream.reconcile?.fullRefresh;
+  if (mode === 'sync' && outcome.status === 'ok' && every !== undefined && !args.stop?.aborted) {
+    if (await reconcileDue(args.store, stream.name, parseDuration(every))) {
+      args.log.info({ stream: stream.name }, 'full refresh due: reconciling');
+      return runOnce(stream, holder, limiters, args, 'reconcile');
+    }
+  }
+  return outcome;
+}
+
+async function runOnce(
+  stream: AnyStreamDefinition,
+  holder: string,
+  limiters: RateLimiters,
+  args: RunStreamsArgs,
+  mode: 'sync' | 'reconcile',
+): Promise<StreamOutcome> {
   if (args.stop?.aborted) {
     return {
       stream: stream.name,
@@ -62,10 +88,11 @@ async function runOne(
       counters: emptyCounters(),
       error: null,
       cause: undefined,
+      evidence: null,
     };
   }
   try {
-    const result = await runStream({
+    return await runStream({
       store: args.store,
       stream,
       holder,
@@ -75,6 +102,7 @@ async function runOne(
       limiters,
       secret: readEnvSecret,
       options: {
+        mode,
         maxPagesInFlight: args.config.sync.maxPagesInFlight,
         lease: { ttlMs: args.config.sync.leaseTtlMs, waitMs: args.waitMs ?? 0 },
         ...(args.config.sync.retry ? { retry: args.config.sync.retry } : {}),
@@ -83,7 +111,6 @@ async function runOne(
           : {}),
       },
     });
-    return result;
   } catch (error) {
     // Only failures before a run record exists land here (lease held, store down).
     return {
@@ -93,8 +120,18 @@ async function runOne(
       counters: emptyCounters(),
       error: describeError(error),
       cause: error,
+      evidence: null,
     };
   }
+}
+
+/** Whether the stream's last completed reconciliation is older than `everyMs` (or there is none). */
+async function reconcileDue(store: Store, stream: string, everyMs: number): Promise<boolean> {
+  const runs = await store.listRuns({ stream, limit: 200 });
+  const last = runs.find(
+    (r) => r.status === 'ok' && (r.evidence as { kind?: string } | null)?.kind === 'reconcile',
+  );
+  return !last || Date.now() - Date.parse(last.endedAt ?? last.startedAt) >= everyMs;
 }
 
 /** The config's streams named in `only` (all when empty); unknown names are a ConfigError. */

@@ -26,13 +26,14 @@ export function registerStatusCommand(program: Command): void {
         }));
         if (options.json) return ctx.printJson(rows);
         if (rows.length === 0) return ctx.print('no streams synced yet; run `syncline sync`');
+        const paused = rows.filter((r) => r.status === 'paused_backfill');
         ctx.print(
           formatTable(
             ['STREAM', 'LAST RUN', 'STATUS', 'RECORDS', 'CHECKPOINT', 'LAG', 'FAILED'],
             rows.map((r) => [
               r.stream,
               r.lastRunAt ? `${formatDuration(now - Date.parse(r.lastRunAt))} ago` : 'never',
-              r.status ?? '-',
+              r.status === 'paused_backfill' ? 'PAUSED' : (r.status ?? '-'),
               formatCount(r.records),
               formatCheckpoint(r.checkpoint),
               r.lagSeconds === null ? '-' : formatDuration(r.lagSeconds * 1000),
@@ -40,6 +41,12 @@ export function registerStatusCommand(program: Command): void {
             ]),
           ),
         );
+        for (const r of paused) {
+          ctx.print(
+            `\nPAUSED: ${r.stream}: ${r.lastError ?? 'suspected backfill'}\n` +
+              `  see \`syncline runs ${r.stream} --json\` for the evidence, then \`syncline approve ${r.stream}\``,
+          );
+        }
       } finally {
         await ctx.close();
       }

@@ -8,28 +8,42 @@ import { formatCount, formatDuration, formatTable } from '../format-table.ts';
 import { reportProgress } from '../progress-reporter.ts';
 
 export function registerSyncCommand(program: Command): void {
-  program
-    .command('sync')
-    .description('run streams from the config into the store (all streams when none are named)')
-    .argument('[streams...]', 'names of the streams to run')
-    .option('--wait [seconds]', 'if another worker holds a stream, wait for it (default: up to 300 s)')
-    .option('--json', 'print the outcome of each stream as JSON on stdout')
-    .action(
-      async (streams: string[], options: { wait?: string | boolean; json?: boolean }, command: Command) => {
+  for (const [name, mode, description] of [
+    ['sync', 'sync', 'run streams from the config into the store (all streams when none are named)'],
+    [
+      'reconcile',
+      'reconcile',
+      'scan streams fully: soft-delete what the source no longer has (only when the scan completed) and report ' +
+        'the drift repaired',
+    ],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument('[streams...]', 'names of the streams to run')
+      .option('--wait [seconds]', 'if another worker holds a stream, wait for it (default: up to 300 s)')
+      .option('--json', 'print the outcome of each stream as JSON on stdout')
+      .action(async (streams: string[], options: SyncFlags, command: Command) => {
         const ctx = CliContext.of(command);
         try {
-          process.exitCode = await sync(ctx, streams, options);
+          process.exitCode = await sync(ctx, streams, options, mode);
         } finally {
           await ctx.close();
         }
-      },
-    );
+      });
+  }
+}
+
+interface SyncFlags {
+  readonly wait?: string | boolean;
+  readonly json?: boolean;
 }
 
 async function sync(
   ctx: CliContext,
   only: string[],
-  options: { wait?: string | boolean; json?: boolean },
+  options: SyncFlags,
+  mode: 'sync' | 'reconcile',
 ): Promise<number> {
   const config = await ctx.config();
   const store = await ctx.store();
@@ -59,6 +73,7 @@ async function sync(
       log: ctx.log,
       stop: stop.signal,
       waitMs: waitMs(options.wait),
+      mode,
     });
   } finally {
     stopReporting();
@@ -73,6 +88,8 @@ async function sync(
   for (const o of outcomes) {
     if (o.status === 'failed' || o.status === 'busy')
       ctx.log.error({ stream: o.stream }, o.error ?? o.status);
+    if (o.status === 'paused_backfill')
+      ctx.log.warn({ stream: o.stream, evidence: o.evidence }, o.error ?? o.status);
   }
   if (signalled) return signalled === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
   const worst = outcomes.map((o) =>
@@ -80,7 +97,9 @@ async function sync(
       ? EXIT.ok
       : o.status === 'busy'
         ? EXIT.busy
-        : exitCodeFor(o.cause),
+        : o.status === 'paused_backfill'
+          ? EXIT.paused
+          : exitCodeFor(o.cause),
   );
   return worst.find((code) => code === EXIT.usage) ?? worst.find((code) => code !== EXIT.ok) ?? EXIT.ok;
 }

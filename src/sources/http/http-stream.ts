@@ -40,6 +40,11 @@ export function httpStream<R extends object>(config: HttpStreamConfig<R>): Strea
     ...(config.version !== undefined ? { version: config.version } : {}),
     ...(config.deleted !== undefined ? { deleted: config.deleted } : {}),
     ...(config.schema !== undefined ? { schema: config.schema } : {}),
+    ...(config.hash !== undefined ? { hash: config.hash } : {}),
+    ...(config.onVersionRegression !== undefined ? { onVersionRegression: config.onVersionRegression } : {}),
+    ...(config.history !== undefined ? { history: config.history } : {}),
+    ...(config.backfill !== undefined ? { backfill: config.backfill } : {}),
+    ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),
     source: (args) => readPasses(settings, args),
   };
   return definition;
