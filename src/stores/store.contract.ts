@@ -1,35 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../core/errors.ts';
-import type { PageCommit, Store } from '../core/store.ts';
-import type { Lease, RecordWrite } from '../core/types.ts';
+import type { Store } from '../core/store.ts';
+import { contractSteps, type StoreHandle, T0, T1, T2, write } from './store-contract-support.ts';
+import { describeReconciliationContract } from './store-reconcile.contract.ts';
 
-/** A store on a fresh location (file, schema) for one test. */
-export interface StoreHandle {
-  readonly store: Store;
-  /** A second, independent Store instance (own connection) on the same location. */
-  another(): Promise<Store>;
-  /** Closes every instance and deletes the location. */
-  dispose(): Promise<void>;
-}
-
-const T0 = '2026-01-01T00:00:00.000Z';
-const T1 = '2026-01-01T00:01:00.000Z';
-const T2 = '2026-01-01T00:02:00.000Z';
-
-export function write(key: string, over: Partial<RecordWrite> = {}): RecordWrite {
-  const data = over.data ?? JSON.stringify({ id: key, name: `name ${key}` });
-  return {
-    kind: 'insert',
-    existed: false,
-    key,
-    data,
-    hash: over.hash ?? `h-${key}-${data.length}`,
-    version: null,
-    cursor: null,
-    deleted: false,
-    ...over,
-  };
-}
+export type { HistoryRow, StoreHandle } from './store-contract-support.ts';
+export { write } from './store-contract-support.ts';
 
 /**
  * The behaviour every store must have. Each test gets a fresh location from `makeStore`.
@@ -49,31 +25,7 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       await handle.dispose();
     });
 
-    async function lease(stream = 'customers', holder = 'host:1:a'): Promise<Lease> {
-      const got = await store.acquireLease({ stream, holder, ttlMs: 60_000, at: T0 });
-      if (!('lease' in got)) throw new Error(`expected a lease, got conflict with ${got.conflict.holder}`);
-      return got.lease;
-    }
-
-    async function startedRun(l: Lease, runId = 'r1'): Promise<string> {
-      await store.startRun({ runId, stream: l.stream, lease: l, at: T0, checkpointBefore: null });
-      return runId;
-    }
-
-    function commit(l: Lease, runId: string, over: Partial<PageCommit> = {}): PageCommit {
-      return {
-        stream: l.stream,
-        runId,
-        lease: l,
-        writes: [],
-        deadLetters: [],
-        checkpoint: { page: 1 },
-        newestCursor: null,
-        counters: { pages: 1 },
-        at: T1,
-        ...over,
-      };
-    }
+    const { lease, startedRun, commit } = contractSteps(() => store);
 
     it('declares its kind', () => {
       expect(store.capabilities.kind).toBe(kind);
@@ -415,4 +367,5 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       expect(names).toEqual(['customers', 'orders']);
     });
   });
+  describeReconciliationContract(kind, makeStore);
 }

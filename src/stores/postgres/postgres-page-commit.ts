@@ -3,7 +3,9 @@ import { FatalError, LeaseLostError } from '../../core/errors.ts';
 import type { PageCommit } from '../../core/store.ts';
 import type { RecordWrite } from '../../core/types.ts';
 import { copyRows } from './postgres-copy.ts';
+import { recordPageHistory } from './postgres-history.ts';
 import { COUNTER_COLUMNS, counterIncrements, counterValues, jsonParam } from './postgres-rows.ts';
+import { recordSeenKeys } from './postgres-scan.ts';
 
 /**
  * Inserts of at least this many rows go through COPY; below it one multi-row `INSERT ... SELECT` is
@@ -27,7 +29,7 @@ const RECORD_COLUMNS = [
 /**
  * Commits one page in ONE transaction on `client`, in this order:
  *
- * 1. the fence: `syncline_state` is updated (checkpoint, newest cursor) only where holder and epoch
+ * 1. the fence: `syncline_state` is updated (the slot's checkpoint, newest cursor) only where holder and epoch
  *    still match. The UPDATE takes the row lock, and under READ COMMITTED re-checks the condition
  *    against a concurrent take-over, so it is `SELECT ... FOR UPDATE` plus the write in one round
  *    trip. The run's counters and the dead letters ride along in the same statement, gated on it;
@@ -35,12 +37,18 @@ const RECORD_COLUMNS = [
  * 2. rows known absent: COPY (large pages) or one multi-row `INSERT` (small); a key that exists
  *    after all fails on the primary key, and with it the whole page;
  * 3. rows known present: one `UPDATE ... FROM` the same rows; a row missing after all aborts the page;
+ *    then, for a stream with `history`, the written keys' history rows; for a scan, its seen keys;
  * 4. the change log, in write order, under an advisory lock held to COMMIT: `seq` is drawn from an
  *    identity, and without the lock a transaction could commit a lower `seq` after a reader has
  *    passed a higher one, so a sink tailing `seq > offset` would miss it for good. The lock is
  *    taken last (nothing else waits on it), so it serializes only the tails of commits.
  */
-export async function commitPageTx(client: PoolClient, schema: string, commit: PageCommit): Promise<void> {
+export async function commitPageTx(
+  client: PoolClient,
+  schema: string,
+  commit: PageCommit,
+  history = false,
+): Promise<void> {
   const table = `"${commit.stream}"`;
   const inserts: RecordWrite[] = [];
   const updates: RecordWrite[] = [];
@@ -57,6 +65,8 @@ export async function commitPageTx(client: PoolClient, schema: string, commit: P
       await insertRows(client, table, commit, inserts);
     }
     if (updates.length > 0) await updateRows(client, table, commit, updates);
+    if (history && commit.writes.length > 0) await recordPageHistory(client, commit);
+    if (commit.scan) await recordSeenKeys(client, commit.stream, commit.scan.id, commit.scan.seenKeys);
     if (commit.writes.length > 0) await appendChanges(client, schema, commit);
     await client.query('COMMIT');
   } catch (error) {
@@ -98,7 +108,7 @@ async function fence(client: PoolClient, commit: PageCommit): Promise<boolean> {
   const { rows } = await client.query<{ fenced: number }>(
     `WITH s AS (
       UPDATE syncline_state
-      SET checkpoint = $4::jsonb, newest_cursor = COALESCE($5::text, newest_cursor), updated_at = $6::timestamptz
+      SET ${commit.slot === 'backfill' ? 'backfill_checkpoint' : 'checkpoint'} = $4::jsonb, newest_cursor = COALESCE($5::text, newest_cursor), updated_at = $6::timestamptz
       WHERE stream = $1 AND lease_holder = $2 AND lease_epoch = $3::bigint
       RETURNING stream
     ), r AS (

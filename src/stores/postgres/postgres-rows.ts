@@ -52,6 +52,8 @@ export interface StateRow {
   lease_epoch: string;
   lease_expires_at: Date | null;
   updated_at: Date;
+  backfill_checkpoint: Checkpoint;
+  approved: boolean;
 }
 
 export function toStreamState(row: StateRow): StreamState {
@@ -63,6 +65,8 @@ export function toStreamState(row: StateRow): StreamState {
     leaseEpoch: Number(row.lease_epoch),
     leaseExpiresAt: iso(row.lease_expires_at),
     updatedAt: iso(row.updated_at),
+    backfillCheckpoint: row.backfill_checkpoint,
+    approved: row.approved,
   };
 }
 
@@ -75,6 +79,7 @@ export type RunRow = {
   checkpoint_before: Checkpoint;
   checkpoint_after: Checkpoint;
   error: string | null;
+  evidence: Json | null;
 } & Record<string, unknown>;
 
 export function toRunRecord(row: RunRow): RunRecord {
@@ -92,6 +97,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     checkpointAfter: row.checkpoint_after,
     error: row.error,
     counters,
+    evidence: row.evidence ?? null,
   };
 }
 

@@ -3,6 +3,8 @@ import { freshPgSchema, withPgClient } from '../../../test/helpers/postgres.ts';
 import { LeaseLostError, StoreUnavailableError } from '../../core/errors.ts';
 import type { Lease } from '../../core/types.ts';
 import { describeStoreContract, type StoreHandle, write } from '../store.contract.ts';
+import { HISTORY_ORDER, type HistoryRow, isoOf } from '../store-contract-support.ts';
+import { loadMigrations } from './postgres-migrations.ts';
 import { COPY_THRESHOLD } from './postgres-page-commit.ts';
 import { PostgresStore } from './postgres-store.ts';
 
@@ -27,7 +29,34 @@ async function makeStore(): Promise<StoreHandle> {
       await Promise.all(stores.map((s) => s.close()));
       await fresh.drop();
     },
+    readHistory: (stream) => readPgHistory(fresh.schema, stream),
   };
+}
+
+/** `<stream>_history` of `schema`, read on a connection of its own. */
+async function readPgHistory(schema: string, stream: string): Promise<HistoryRow[]> {
+  const { rows } = await withPgClient((c) =>
+    c.query<{
+      _key: string;
+      _data: HistoryRow['data'];
+      _hash: string;
+      _version: string | null;
+      _valid_from: Date;
+      _valid_to: Date | null;
+      _run_id: string;
+      _deleted: boolean;
+    }>(`SELECT * FROM "${schema}"."${stream}_history" ${HISTORY_ORDER}`),
+  );
+  return rows.map((r) => ({
+    key: r._key,
+    data: r._data,
+    hash: r._hash,
+    version: r._version,
+    validFrom: isoOf(r._valid_from),
+    validTo: r._valid_to === null ? null : isoOf(r._valid_to),
+    runId: r._run_id,
+    deleted: r._deleted,
+  }));
 }
 
 describeStoreContract('postgres', makeStore);
@@ -113,10 +142,102 @@ describe('PostgresStore', () => {
       const { rows } = await withPgClient((c) =>
         c.query(`SELECT version FROM "${fresh.schema}".syncline_schema`),
       );
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(rows).toEqual((await loadMigrations()).map((m) => ({ version: m.version })));
       expect((await stores[3]!.getState('customers'))?.leaseEpoch).toBe(0);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+      await fresh.drop();
+    }
+  });
+
+  it('migrates a schema of version 1 to the latest, keeping its data', async () => {
+    const OLD = '2025-12-01T00:00:00.000Z';
+    const fresh = await freshPgSchema();
+    const [first] = await loadMigrations();
+    await withPgClient(async (c) => {
+      await c.query(`SET search_path TO "${fresh.schema}"`);
+      await c.query(
+        'CREATE TABLE syncline_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      await c.query(first!.sql);
+      await c.query('INSERT INTO syncline_schema (version) VALUES (1)');
+      // What a store of version 1 wrote: a state row, a stream table with a row, a run, a change.
+      await c.query(`
+        INSERT INTO syncline_state (stream, checkpoint, newest_cursor, lease_epoch)
+          VALUES ('customers', '{"page":7}', '2025-12-31', 3);
+        CREATE TABLE "customers" (_key text COLLATE "C" PRIMARY KEY, _data jsonb NOT NULL, _hash text NOT NULL,
+          _version text, _cursor text, _first_synced_at timestamptz NOT NULL, _synced_at timestamptz NOT NULL,
+          _deleted_at timestamptz, _run_id text NOT NULL);
+        INSERT INTO "customers" VALUES ('a', '{"id":"a"}', 'ha', '1', NULL, '${OLD}', '${OLD}', NULL, 'old-run');
+        INSERT INTO syncline_runs (run_id, stream, status, started_at, ended_at, checkpoint_after, pages, inserted)
+          VALUES ('old-run', 'customers', 'ok', '${OLD}', '${OLD}', '{"page":7}', 7, 1);
+        INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
+          VALUES ('customers', 'a', 'insert', 'ha', '1', 'old-run', '${OLD}');`);
+    });
+    const store = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 2 });
+    try {
+      await store.open();
+      const { rows } = await withPgClient((c) =>
+        c.query(`SELECT version FROM "${fresh.schema}".syncline_schema ORDER BY version`),
+      );
+      expect(rows).toEqual((await loadMigrations()).map((m) => ({ version: m.version })));
+      expect(await store.getState('customers')).toMatchObject({
+        checkpoint: { page: 7 },
+        newestCursor: '2025-12-31',
+        leaseEpoch: 3,
+        backfillCheckpoint: null,
+        approved: false,
+      });
+      const [run] = await store.listRuns({ limit: 10 });
+      expect(run).toMatchObject({
+        runId: 'old-run',
+        status: 'ok',
+        evidence: null,
+        checkpointAfter: { page: 7 },
+      });
+      expect(run?.counters).toMatchObject({ pages: 7, inserted: 1, flagged: 0 });
+      expect((await store.lookup('customers', ['a'])).get('a')).toEqual({
+        hash: 'ha',
+        version: '1',
+        deleted: false,
+      });
+      expect(await store.readChanges({ afterSeq: 0, limit: 10 })).toHaveLength(1);
+      // And the new parts work on it.
+      await store.ensureStream('customers', { history: true });
+      const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 1000, at: T1 });
+      if (!('lease' in got)) throw new Error('no lease');
+      await store.startRun({
+        runId: 'new',
+        stream: 'customers',
+        lease: got.lease,
+        at: T1,
+        checkpointBefore: null,
+      });
+      await store.commitPage({
+        ...page(got.lease, [], 1),
+        runId: 'new',
+        counters: { flagged: 1 },
+        slot: 'backfill',
+        scan: { id: 's', seenKeys: ['b'] },
+      });
+      expect(await store.countUnseen('customers', 's')).toEqual({ live: 1, unseen: 1 });
+      await store.finishRun({
+        runId: 'new',
+        status: 'paused_backfill',
+        at: T1,
+        error: null,
+        counters: {},
+        evidence: { n: 1 },
+        slot: 'backfill',
+      });
+      expect((await store.listRuns({ limit: 1 }))[0]).toMatchObject({
+        status: 'paused_backfill',
+        evidence: { n: 1 },
+        checkpointAfter: { page: 1 },
+        counters: expect.objectContaining({ flagged: 1 }),
+      });
+    } finally {
+      await store.close();
       await fresh.drop();
     }
   });

@@ -2,13 +2,15 @@ import pg, { type PoolClient, type QueryResultRow } from 'pg';
 import { ConfigError, FatalError, LeaseLostError } from '../../core/errors.ts';
 import type {
   AcquireLease,
+  CheckpointSlot,
   FinishRun,
   PageCommit,
   StartRun,
   Store,
   StoreCapabilities,
+  StreamTableOptions,
 } from '../../core/store.ts';
-import { assertStreamName, STREAM_NAME } from '../../core/stream-name.ts';
+import { assertStreamName } from '../../core/stream-name.ts';
 import type {
   ChangeRow,
   Lease,
@@ -21,9 +23,11 @@ import type {
   StreamStatus,
 } from '../../core/types.ts';
 import { CONNECT_TIMEOUT_MS, connectError, parsePgUrl, storeError } from './postgres-errors.ts';
+import { createHistoryTable, hasHistoryTable } from './postgres-history.ts';
 import { acquireLeaseTx } from './postgres-lease.ts';
 import { applyMigrations, createStreamTable } from './postgres-migrations.ts';
 import { commitPageTx } from './postgres-page-commit.ts';
+import { pgQuery, pgTransaction, withPgClient } from './postgres-pool.ts';
 import {
   type ChangeLogRow,
   counterIncrements,
@@ -39,6 +43,8 @@ import {
   toStoredRecord,
   toStreamState,
 } from './postgres-rows.ts';
+import { type CompleteScan, completeScanTx, countUnseenTx, DROP_SCAN_SQL } from './postgres-scan.ts';
+import { listStreamStatus } from './postgres-status.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -53,7 +59,13 @@ export interface PostgresStoreOptions {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const STATE_COLUMNS =
-  'stream, checkpoint, newest_cursor, lease_holder, lease_epoch, lease_expires_at, updated_at';
+  'stream, checkpoint, newest_cursor, lease_holder, lease_epoch, lease_expires_at, updated_at, backfill_checkpoint, approved';
+
+/** The `syncline_state` column of each checkpoint slot. */
+const SLOT_COLUMN = { main: 'checkpoint', backfill: 'backfill_checkpoint' } as const satisfies Record<
+  CheckpointSlot,
+  string
+>;
 
 /**
  * The PostgreSQL store. Many processes may share one database (and schema): migrations, stream
@@ -67,6 +79,8 @@ export class PostgresStore implements Store {
   readonly #poolSize: number;
   #pool: pg.Pool | undefined;
   #opening: Promise<void> | undefined;
+  /** Per stream: whether it has a history table, looked up once (or set by `ensureStream`). */
+  readonly #history = new Map<string, boolean>();
 
   constructor(options: PostgresStoreOptions) {
     this.#url = options.url;
@@ -126,11 +140,13 @@ export class PostgresStore implements Store {
     await pool?.end();
   }
 
-  async ensureStream(stream: string): Promise<void> {
+  async ensureStream(stream: string, options: StreamTableOptions = {}): Promise<void> {
     assertStreamName(stream);
     await this.#transaction(`creating the table of stream "${stream}"`, stream, async (client) => {
       await createStreamTable(client, this.#schema, stream);
+      if (options.history) await createHistoryTable(client, stream);
     });
+    if (options.history) this.#history.set(stream, true);
   }
 
   async lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>> {
@@ -155,17 +171,10 @@ export class PostgresStore implements Store {
 
   async commitPage(commit: PageCommit): Promise<void> {
     this.#table(commit.stream);
-    const client = await this.#connect('committing a page', commit.stream);
-    let broken = false;
-    try {
-      await commitPageTx(client, this.#schema, commit);
-    } catch (error) {
-      const wrapped = storeError(error, 'committing a page', commit.stream);
-      broken = !(wrapped instanceof FatalError);
-      throw wrapped;
-    } finally {
-      client.release(broken);
-    }
+    const history = await this.#hasHistory(commit.stream);
+    await this.#withClient('committing a page', commit.stream, (client) =>
+      commitPageTx(client, this.#schema, commit, history),
+    );
   }
 
   async acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
@@ -215,11 +224,18 @@ export class PostgresStore implements Store {
     await this.#query(
       'finishing a run',
       undefined,
-      `UPDATE syncline_runs AS r SET status = $2, ended_at = $3::timestamptz, error = $4,
-        checkpoint_after = (SELECT s.checkpoint FROM syncline_state AS s WHERE s.stream = r.stream),
-        ${counterIncrements(5)}
+      `UPDATE syncline_runs AS r SET status = $2, ended_at = $3::timestamptz, error = $4, evidence = $5::jsonb,
+        checkpoint_after = (SELECT s.${SLOT_COLUMN[args.slot ?? 'main']} FROM syncline_state AS s WHERE s.stream = r.stream),
+        ${counterIncrements(6)}
       WHERE run_id = $1`,
-      [args.runId, args.status, args.at, args.error, ...counterValues(args.counters)],
+      [
+        args.runId,
+        args.status,
+        args.at,
+        args.error,
+        jsonParam(args.evidence ?? null),
+        ...counterValues(args.counters),
+      ],
     );
   }
 
@@ -257,52 +273,49 @@ export class PostgresStore implements Store {
   }
 
   async listStreams(): Promise<StreamStatus[]> {
-    const states = await this.#query<StateRow & { open_failures: string }>(
-      'listing streams',
-      undefined,
-      `SELECT ${STATE_COLUMNS},
-        (SELECT count(*) FROM syncline_failed AS f WHERE f.stream = s.stream AND f.status = 'open') AS open_failures
-      FROM syncline_state AS s ORDER BY stream COLLATE "C"`,
-    );
-    if (states.length === 0) return [];
-    const tables = states.filter((s) => STREAM_NAME.test(s.stream));
-    const counts = new Map<string, number>();
-    if (tables.length > 0) {
-      const rows = await this.#query<{ stream: string; records: string }>(
-        'counting records',
-        undefined,
-        tables
-          .map(
-            (s) =>
-              `SELECT '${s.stream}' AS stream, count(*) AS records FROM "${s.stream}" WHERE _deleted_at IS NULL`,
-          )
-          .join(' UNION ALL '),
-      );
-      for (const row of rows) counts.set(row.stream, Number(row.records));
-    }
-    const runs = await this.#query<RunRow>(
-      'listing last runs',
-      undefined,
-      'SELECT DISTINCT ON (stream) * FROM syncline_runs ORDER BY stream, started_at DESC, run_id DESC',
-    );
-    const lastRuns = new Map(runs.map((row) => [row.stream, toRunRecord(row)]));
-    return states.map((s) => ({
-      stream: s.stream,
-      checkpoint: s.checkpoint,
-      newestCursor: s.newest_cursor,
-      records: counts.get(s.stream) ?? 0,
-      openFailures: Number(s.open_failures),
-      lastRun: lastRuns.get(s.stream) ?? null,
-    }));
+    return listStreamStatus((what, text) => this.#query(what, undefined, text), STATE_COLUMNS);
   }
 
-  async resetCheckpoint(stream: string, at: string): Promise<void> {
-    await this.#query(
+  async resetCheckpoint(stream: string, at: string, slot: CheckpointSlot = 'main'): Promise<void> {
+    const rows = await this.#query(
       'resetting the checkpoint',
       stream,
-      'UPDATE syncline_state SET checkpoint = NULL, updated_at = $2::timestamptz WHERE stream = $1',
+      `UPDATE syncline_state SET ${SLOT_COLUMN[slot]} = NULL, updated_at = $2::timestamptz
+      WHERE stream = $1 RETURNING stream`,
       [stream, at],
     );
+    if (rows.length === 0)
+      throw new FatalError(`stream "${stream}" is not in the store; nothing to reset`, { stream });
+  }
+
+  async setApproval(stream: string, approved: boolean, at: string): Promise<void> {
+    const rows = await this.#query(
+      'setting the approval',
+      stream,
+      `UPDATE syncline_state SET approved = $2, updated_at = $3::timestamptz WHERE stream = $1 RETURNING stream`,
+      [stream, approved, at],
+    );
+    if (rows.length === 0)
+      throw new FatalError(`stream "${stream}" is not in the store; nothing to approve`, { stream });
+  }
+
+  async countUnseen(stream: string, scanId: string): Promise<{ live: number; unseen: number }> {
+    this.#table(stream);
+    return this.#transaction('counting rows a scan did not see', stream, (client) =>
+      countUnseenTx(client, stream, scanId),
+    );
+  }
+
+  async completeScan(args: CompleteScan): Promise<{ deleted: number; sample: string[] }> {
+    this.#table(args.stream);
+    const history = await this.#hasHistory(args.stream);
+    return this.#withClient('completing a scan', args.stream, (client) =>
+      completeScanTx(client, this.#schema, args, history),
+    );
+  }
+
+  async dropScan(stream: string, scanId: string): Promise<void> {
+    await this.#query('dropping a scan', stream, DROP_SCAN_SQL, [stream, scanId]);
   }
 
   async listDeadLetters(args: {
@@ -355,52 +368,36 @@ export class PostgresStore implements Store {
     return this.#pool;
   }
 
-  async #query<R extends QueryResultRow = QueryResultRow>(
+  #query<R extends QueryResultRow = QueryResultRow>(
     what: string,
     stream: string | undefined,
     text: string,
     values: unknown[] = [],
   ): Promise<R[]> {
-    const pool = this.#openPool();
-    try {
-      return (await pool.query<R>(text, values)).rows;
-    } catch (error) {
-      throw storeError(error, what, stream);
-    }
+    return pgQuery<R>(this.#openPool(), what, stream, text, values);
   }
 
-  async #connect(what: string, stream: string | undefined): Promise<PoolClient> {
-    try {
-      return await this.#openPool().connect();
-    } catch (error) {
-      throw storeError(error, what, stream);
+  /** Whether the stream keeps history: asked once per stream, then remembered. */
+  async #hasHistory(stream: string): Promise<boolean> {
+    let has = this.#history.get(stream);
+    if (has === undefined) {
+      const query = (text: string, values: unknown[]) =>
+        this.#query<{ present: boolean }>('looking up the history table', stream, text, values);
+      has = await hasHistoryTable(async (text, values) => ({ rows: await query(text, values) }), stream);
+      this.#history.set(stream, has);
     }
+    return has;
   }
 
-  /** Runs `fn` between BEGIN and COMMIT on one client; rolls back and wraps the error on failure. */
-  async #transaction<T>(
+  #withClient<T>(what: string, stream: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withPgClient(this.#openPool(), what, stream, fn);
+  }
+
+  #transaction<T>(
     what: string,
     stream: string | undefined,
     fn: (client: PoolClient) => Promise<T>,
   ): Promise<T> {
-    const client = await this.#connect(what, stream);
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      try {
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
-    } catch (error) {
-      const wrapped = storeError(error, what, stream);
-      broken = !(wrapped instanceof FatalError);
-      throw wrapped;
-    } finally {
-      client.release(broken);
-    }
+    return pgTransaction(this.#openPool(), what, stream, fn);
   }
 }

@@ -31,6 +31,7 @@ export function checkpointText(checkpoint: Checkpoint): string | null {
   return checkpoint === null ? null : JSON.stringify(checkpoint);
 }
 
+/** A JSON column (checkpoint, evidence) as read back: SQL NULL is JSON null. */
 export function parseCheckpoint(text: string | null): Checkpoint {
   return text === null ? null : (JSON.parse(text) as Json);
 }
@@ -43,6 +44,9 @@ export interface StateRow {
   lease_epoch: number;
   lease_expires_at: string | null;
   updated_at: string;
+  backfill_checkpoint: string | null;
+  /** 0 or 1. */
+  approved: number;
 }
 
 export function toStreamState(row: StateRow): StreamState {
@@ -54,6 +58,8 @@ export function toStreamState(row: StateRow): StreamState {
     leaseEpoch: row.lease_epoch,
     leaseExpiresAt: row.lease_expires_at,
     updatedAt: row.updated_at,
+    backfillCheckpoint: parseCheckpoint(row.backfill_checkpoint),
+    approved: row.approved === 1,
   };
 }
 
@@ -67,6 +73,8 @@ export interface RunRow {
   checkpoint_before: string | null;
   checkpoint_after: string | null;
   error: string | null;
+  /** JSON text or NULL. */
+  evidence: string | null;
   [counter: string]: string | number | null;
 }
 
@@ -85,6 +93,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     checkpointAfter: parseCheckpoint(row.checkpoint_after),
     error: row.error,
     counters,
+    evidence: parseCheckpoint(row.evidence),
   };
 }
 

@@ -9,8 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../core/errors.ts';
 import type { Store } from '../../core/store.ts';
 import { describeStoreContract, type StoreHandle } from '../store.contract.ts';
+import { HISTORY_ORDER, type HistoryRow, isoOf } from '../store-contract-support.ts';
 import { loadSqliteMigrations, migrateSqlite } from './sqlite-migrations.ts';
 import { SqliteStore } from './sqlite-store.ts';
+
+const T_NEW = '2026-02-01T00:00:00.000Z';
 
 /** A fresh directory under the OS temp dir, with `syncline.db` in it; dispose removes it. */
 async function makeStore(): Promise<StoreHandle> {
@@ -31,7 +34,41 @@ async function makeStore(): Promise<StoreHandle> {
       for (const s of opened) await s.close();
       await rm(dir, { recursive: true, force: true });
     },
+    readHistory: async (stream) => readSqliteHistory(path, stream),
   };
+}
+
+interface SqliteHistoryRow {
+  _key: string;
+  _data: string;
+  _hash: string;
+  _version: string | null;
+  _valid_from: string;
+  _valid_to: string | null;
+  _run_id: string;
+  _deleted: number;
+}
+
+/** `<stream>_history` read on a connection of its own. */
+function readSqliteHistory(path: string, stream: string): HistoryRow[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db
+      .prepare<[], SqliteHistoryRow>(`SELECT * FROM "${stream}_history" ${HISTORY_ORDER}`)
+      .all()
+      .map((r) => ({
+        key: r._key,
+        data: JSON.parse(r._data),
+        hash: r._hash,
+        version: r._version,
+        validFrom: isoOf(r._valid_from),
+        validTo: r._valid_to === null ? null : isoOf(r._valid_to),
+        runId: r._run_id,
+        deleted: r._deleted === 1,
+      }));
+  } finally {
+    db.close();
+  }
 }
 
 describeStoreContract('sqlite', makeStore);
@@ -55,6 +92,110 @@ describe('SqliteStore', () => {
       db.close();
     }
   }
+
+  it('migrates a database of schema version 1 to the latest, keeping its data', async () => {
+    const old = new Database(path);
+    expect(migrateSqlite(old, loadSqliteMigrations().slice(0, 1))).toBe(1);
+    // What a store of version 1 wrote: a state row, a stream table with a row, a run, a change.
+    old.exec(`
+      INSERT INTO syncline_state (stream, checkpoint, newest_cursor, lease_epoch, updated_at)
+        VALUES ('customers', '{"page":7}', '2025-12-31', 3, '2026-01-01T00:00:00.000Z');
+      CREATE TABLE "customers" (_key TEXT PRIMARY KEY, _data TEXT NOT NULL, _hash TEXT NOT NULL,
+        _version TEXT, _cursor TEXT, _first_synced_at TEXT NOT NULL, _synced_at TEXT NOT NULL,
+        _deleted_at TEXT, _run_id TEXT NOT NULL);
+      INSERT INTO "customers" VALUES ('a', '{"id":"a"}', 'ha', '1', NULL, '2026-01-01T00:00:00.000Z',
+        '2026-01-01T00:00:00.000Z', NULL, 'old-run');
+      INSERT INTO syncline_runs (run_id, stream, status, started_at, ended_at, checkpoint_after, pages, inserted)
+        VALUES ('old-run', 'customers', 'ok', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', '{"page":7}', 7, 1);
+      INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
+        VALUES ('customers', 'a', 'insert', 'ha', '1', 'old-run', '2026-01-01T00:00:00.000Z');
+    `);
+    old.close();
+
+    const store = new SqliteStore({ path });
+    await store.open();
+    try {
+      expect(schemaRows().map((r) => r.version)).toEqual(loadSqliteMigrations().map((m) => m.version));
+      expect(await store.getState('customers')).toMatchObject({
+        checkpoint: { page: 7 },
+        newestCursor: '2025-12-31',
+        leaseEpoch: 3,
+        backfillCheckpoint: null,
+        approved: false,
+      });
+      const [run] = await store.listRuns({ limit: 10 });
+      expect(run).toMatchObject({
+        runId: 'old-run',
+        status: 'ok',
+        evidence: null,
+        checkpointAfter: { page: 7 },
+      });
+      expect(run?.counters).toMatchObject({ pages: 7, inserted: 1, flagged: 0 });
+      expect((await store.lookup('customers', ['a'])).get('a')).toEqual({
+        hash: 'ha',
+        version: '1',
+        deleted: false,
+      });
+      expect(await store.readChanges({ afterSeq: 0, limit: 10 })).toHaveLength(1);
+      // And the new parts work on it.
+      await store.ensureStream('customers', { history: true });
+      const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 1000, at: T_NEW });
+      if (!('lease' in got)) throw new Error('no lease');
+      await store.startRun({
+        runId: 'new',
+        stream: 'customers',
+        lease: got.lease,
+        at: T_NEW,
+        checkpointBefore: null,
+      });
+      await store.commitPage({
+        stream: 'customers',
+        runId: 'new',
+        lease: got.lease,
+        writes: [],
+        deadLetters: [],
+        checkpoint: { window: 1 },
+        newestCursor: null,
+        counters: { flagged: 1 },
+        at: T_NEW,
+        slot: 'backfill',
+        scan: { id: 's', seenKeys: ['b'] },
+      });
+      expect(await store.countUnseen('customers', 's')).toEqual({ live: 1, unseen: 1 });
+      await store.finishRun({
+        runId: 'new',
+        status: 'paused_backfill',
+        at: T_NEW,
+        error: null,
+        counters: {},
+        evidence: { n: 1 },
+        slot: 'backfill',
+      });
+      expect((await store.listRuns({ limit: 1 }))[0]).toMatchObject({
+        status: 'paused_backfill',
+        evidence: { n: 1 },
+        checkpointAfter: { window: 1 },
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps what it wrote with the new columns across close and reopen', async () => {
+    const first = new SqliteStore({ path });
+    await first.open();
+    await first.ensureStream('customers', { history: true });
+    await first.setApproval('customers', true, T_NEW);
+    await first.close();
+    const again = new SqliteStore({ path });
+    await again.open();
+    try {
+      expect((await again.getState('customers'))?.approved).toBe(true);
+      expect(await again.countUnseen('customers', 'none')).toEqual({ live: 0, unseen: 0 });
+    } finally {
+      await again.close();
+    }
+  });
 
   it('opens the file in WAL mode', async () => {
     const store = new SqliteStore({ path });

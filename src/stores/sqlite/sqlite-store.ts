@@ -2,11 +2,13 @@ import Database from 'better-sqlite3';
 import { describeError, FatalError, LeaseLostError, StoreUnavailableError } from '../../core/errors.ts';
 import type {
   AcquireLease,
+  CheckpointSlot,
   FinishRun,
   PageCommit,
   StartRun,
   Store,
   StoreCapabilities,
+  StreamTableOptions,
 } from '../../core/store.ts';
 import type {
   ChangeRow,
@@ -20,6 +22,7 @@ import type {
   StreamStatus,
 } from '../../core/types.ts';
 import { toSyncError } from './sqlite-errors.ts';
+import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
 import {
   ADD_COUNTERS_SQL,
@@ -35,6 +38,7 @@ import {
   toStoredRecord,
   toStreamState,
 } from './sqlite-rows.ts';
+import { SqliteScans } from './sqlite-scan.ts';
 import { SqliteStreamTable } from './sqlite-stream-table.ts';
 
 type Db = Database.Database;
@@ -52,8 +56,16 @@ export interface SqliteStoreOptions {
   readonly cacheSizeKiB?: number;
 }
 
-/** The state's checkpoint at this moment, for `checkpoint_after` in UPDATEs of `syncline_runs`. */
-const STATE_CHECKPOINT = '(SELECT s.checkpoint FROM syncline_state s WHERE s.stream = syncline_runs.stream)';
+/** The `syncline_state` column of each checkpoint slot. */
+const SLOT_COLUMN = { main: 'checkpoint', backfill: 'backfill_checkpoint' } as const satisfies Record<
+  CheckpointSlot,
+  string
+>;
+
+/** A slot's checkpoint at this moment, for `checkpoint_after` in UPDATEs of `syncline_runs`. */
+function stateCheckpoint(slot: CheckpointSlot = 'main'): string {
+  return `(SELECT s.${SLOT_COLUMN[slot]} FROM syncline_state s WHERE s.stream = syncline_runs.stream)`;
+}
 
 /**
  * The SQLite store: one file, WAL mode, one connection per instance. better-sqlite3 is synchronous;
@@ -73,6 +85,8 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement<unknown[]>>();
   private commitTx: Database.Transaction<(commit: PageCommit, table: SqliteStreamTable) => void> | null =
     null;
+  /** Full scans' statements, for this connection. */
+  private scans: SqliteScans | null = null;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -108,13 +122,14 @@ export class SqliteStore implements Store {
     this.tables.clear();
     this.statements.clear();
     this.commitTx = null;
+    this.scans = null;
     db?.close();
   }
 
-  async ensureStream(stream: string): Promise<void> {
+  async ensureStream(stream: string, options: StreamTableOptions = {}): Promise<void> {
     const db = this.conn();
     const create = db.transaction((): SqliteStreamTable => {
-      const table = SqliteStreamTable.ensure(db, stream);
+      const table = SqliteStreamTable.ensure(db, stream, options.history === true);
       // `ensureStream` takes no time from the caller; the row's `updated_at` is the clock's.
       const insert = this.sql<[string, string]>(
         'INSERT OR IGNORE INTO syncline_state (stream, updated_at) VALUES (?, ?)',
@@ -143,7 +158,7 @@ export class SqliteStore implements Store {
     const { stream, runId, at } = c;
     // The fence and the checkpoint in one statement: no row matches unless the lease is still ours.
     const fenced = this.sql<[string | null, string | null, string, string, string, number]>(
-      `UPDATE syncline_state SET checkpoint = ?, newest_cursor = coalesce(?, newest_cursor), updated_at = ?
+      `UPDATE syncline_state SET ${SLOT_COLUMN[c.slot ?? 'main']} = ?, newest_cursor = coalesce(?, newest_cursor), updated_at = ?
        WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?`,
     ).run(checkpointText(c.checkpoint), c.newestCursor, at, stream, c.lease.holder, c.lease.epoch);
     if (fenced.changes === 0) throw new LeaseLostError(stream, c.lease.epoch);
@@ -157,6 +172,7 @@ export class SqliteStore implements Store {
     }
 
     table.writeRows(c.writes, runId, at);
+    if (c.scan) this.scanStore().recordSeen(stream, c.scan.id, c.scan.seenKeys);
 
     if (c.deadLetters.length > 0) {
       const dead = this.sql<[string, string, string | null, string, string, string]>(
@@ -167,52 +183,18 @@ export class SqliteStore implements Store {
   }
 
   async acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
-    const { stream, holder, at } = args;
-    const expiresAt = addMs(at, args.ttlMs);
-    const acquire = this.conn().transaction((): { lease: Lease } | { conflict: LeaseConflict } => {
-      const row = this.stateRow(stream);
-      if (!row)
-        throw new FatalError(`stream "${stream}" is not set up; ensure the stream before leasing it`, {
-          stream,
-        });
-      const current = row.lease_holder;
-      // Live up to and including its expiry instant (the contract asks at exactly `expiresAt` and
-      // expects a conflict); compared as instants, not as text.
-      const live =
-        current !== null &&
-        row.lease_expires_at !== null &&
-        Date.parse(row.lease_expires_at) >= Date.parse(at);
-      if (live && current !== holder && current !== args.takeOverFrom) {
-        return { conflict: { stream, holder: current, expiresAt: row.lease_expires_at! } };
-      }
-      // The same live holder keeps its epoch; any other grant fences every earlier holder.
-      const epoch = live && current === holder ? row.lease_epoch : row.lease_epoch + 1;
-      this.sql<[string, number, string, string]>(
-        'UPDATE syncline_state SET lease_holder = ?, lease_epoch = ?, lease_expires_at = ? WHERE stream = ?',
-      ).run(holder, epoch, expiresAt, stream);
-      return { lease: { stream, holder, epoch, expiresAt } };
-    });
-    return this.guard('acquire the lease', stream, () => acquire.immediate());
+    const acquire = this.conn().transaction(() => acquireLeaseSqlite(this.sql.bind(this), args));
+    return this.guard('acquire the lease', args.stream, () => acquire.immediate());
   }
 
   async renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease> {
-    const expiresAt = addMs(at, ttlMs);
-    const renewed = this.guard('renew the lease', lease.stream, () =>
-      this.sql<[string, string, string, number]>(
-        'UPDATE syncline_state SET lease_expires_at = ? WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?',
-      ).run(expiresAt, lease.stream, lease.holder, lease.epoch),
+    return this.guard('renew the lease', lease.stream, () =>
+      renewLeaseSqlite(this.sql.bind(this), lease, ttlMs, at),
     );
-    if (renewed.changes === 0) throw new LeaseLostError(lease.stream, lease.epoch);
-    return { ...lease, expiresAt };
   }
 
   async releaseLease(lease: Lease): Promise<void> {
-    this.guard('release the lease', lease.stream, () =>
-      this.sql<[string, string, number]>(
-        `UPDATE syncline_state SET lease_holder = NULL, lease_expires_at = NULL
-         WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?`,
-      ).run(lease.stream, lease.holder, lease.epoch),
-    );
+    this.guard('release the lease', lease.stream, () => releaseLeaseSqlite(this.sql.bind(this), lease));
   }
 
   async startRun(args: StartRun): Promise<void> {
@@ -227,9 +209,16 @@ export class SqliteStore implements Store {
   async finishRun(args: FinishRun): Promise<void> {
     const finished = this.guard('finish a run', undefined, () =>
       this.sql(
-        `UPDATE syncline_runs SET status = ?, ended_at = ?, error = ?, checkpoint_after = ${STATE_CHECKPOINT},
-         ${ADD_COUNTERS_SQL} WHERE run_id = ?`,
-      ).run(args.status, args.at, args.error, ...counterParams(args.counters), args.runId),
+        `UPDATE syncline_runs SET status = ?, ended_at = ?, error = ?, evidence = ?,
+         checkpoint_after = ${stateCheckpoint(args.slot)}, ${ADD_COUNTERS_SQL} WHERE run_id = ?`,
+      ).run(
+        args.status,
+        args.at,
+        args.error,
+        checkpointText(args.evidence ?? null),
+        ...counterParams(args.counters),
+        args.runId,
+      ),
     );
     if (finished.changes === 0)
       throw new FatalError(`run "${args.runId}" is not recorded; it cannot be finished`);
@@ -238,7 +227,7 @@ export class SqliteStore implements Store {
   async closeAbandonedRuns(stream: string, at: string, error: string): Promise<number> {
     const closed = this.guard('close abandoned runs', stream, () =>
       this.sql<[string, string, string]>(
-        `UPDATE syncline_runs SET status = 'failed', ended_at = ?, error = ?, checkpoint_after = ${STATE_CHECKPOINT}
+        `UPDATE syncline_runs SET status = 'failed', ended_at = ?, error = ?, checkpoint_after = ${stateCheckpoint()}
          WHERE stream = ? AND status = 'running'`,
       ).run(at, error, stream),
     );
@@ -280,14 +269,46 @@ export class SqliteStore implements Store {
     return this.guard('list streams', undefined, () => read.deferred());
   }
 
-  async resetCheckpoint(stream: string, at: string): Promise<void> {
+  async resetCheckpoint(stream: string, at: string, slot: CheckpointSlot = 'main'): Promise<void> {
     const reset = this.guard('reset the checkpoint', stream, () =>
       this.sql<[string, string]>(
-        'UPDATE syncline_state SET checkpoint = NULL, updated_at = ? WHERE stream = ?',
+        `UPDATE syncline_state SET ${SLOT_COLUMN[slot]} = NULL, updated_at = ? WHERE stream = ?`,
       ).run(at, stream),
     );
     if (reset.changes === 0)
       throw new FatalError(`stream "${stream}" is not in the store; nothing to reset`, { stream });
+  }
+
+  async setApproval(stream: string, approved: boolean, at: string): Promise<void> {
+    const set = this.guard('set the approval', stream, () =>
+      this.sql<[number, string, string]>(
+        'UPDATE syncline_state SET approved = ?, updated_at = ? WHERE stream = ?',
+      ).run(approved ? 1 : 0, at, stream),
+    );
+    if (set.changes === 0)
+      throw new FatalError(`stream "${stream}" is not in the store; nothing to approve`, { stream });
+  }
+
+  async countUnseen(stream: string, scanId: string): Promise<{ live: number; unseen: number }> {
+    const table = this.table(stream);
+    return this.guard('count rows a scan did not see', stream, () =>
+      this.scanStore().countUnseen(table, scanId),
+    );
+  }
+
+  async completeScan(args: {
+    stream: string;
+    scanId: string;
+    runId: string;
+    lease: Lease;
+    at: string;
+  }): Promise<{ deleted: number; sample: string[] }> {
+    const table = this.table(args.stream);
+    return this.guard('complete a scan', args.stream, () => this.scanStore().complete(table, args));
+  }
+
+  async dropScan(stream: string, scanId: string): Promise<void> {
+    this.guard('drop a scan', stream, () => this.scanStore().drop(stream, scanId));
   }
 
   async listDeadLetters(args: {
@@ -329,6 +350,11 @@ export class SqliteStore implements Store {
   private conn(): Db {
     if (!this.db) throw new FatalError(`the SQLite store at "${this.path}" is not open; call open() first`);
     return this.db;
+  }
+
+  private scanStore(): SqliteScans {
+    this.scans ??= new SqliteScans(this.conn(), this.sql.bind(this));
+    return this.scans;
   }
 
   /** A prepared statement, prepared once per connection. */
@@ -378,9 +404,4 @@ export class SqliteStore implements Store {
       throw toSyncError(error, what, stream);
     }
   }
-}
-
-/** `at + ms` as ISO-8601 UTC. */
-function addMs(at: string, ms: number): string {
-  return new Date(Date.parse(at) + ms).toISOString();
 }

@@ -3,6 +3,7 @@ import { FatalError } from '../../core/errors.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
 import type { RecordWrite, StoredRecordState } from '../../core/types.ts';
 import { isKeyConflict } from './sqlite-errors.ts';
+import { SqliteHistory } from './sqlite-history.ts';
 import type { RecordRow } from './sqlite-rows.ts';
 
 type Db = BetterSqlite3.Database;
@@ -22,6 +23,8 @@ export class SqliteStreamTable {
   readonly stream: string;
   /** The quoted table name, safe to splice into SQL (the stream name is a plain identifier). */
   readonly table: string;
+  /** The history table's statements when the stream keeps history (looked up once, when prepared). */
+  readonly history: SqliteHistory | null;
   private readonly lookupStmt: Statement<[string], LookupRow>;
   /** `_key, _data, _hash, _version, _cursor, _first_synced_at, _synced_at, _deleted_at, _run_id` */
   private readonly insert: Statement<
@@ -37,8 +40,8 @@ export class SqliteStreamTable {
   private readonly scanAfter: Statement<[string, number], RecordRow>;
   private readonly countLiveStmt: Statement<[], number>;
 
-  /** Creates the table and its cursor index if missing, then prepares. */
-  static ensure(db: Db, stream: string): SqliteStreamTable {
+  /** Creates the table and its cursor index (and the history table) if missing, then prepares. */
+  static ensure(db: Db, stream: string, history = false): SqliteStreamTable {
     const table = quoteStream(stream);
     db.exec(
       `CREATE TABLE IF NOT EXISTS ${table} (
@@ -54,6 +57,7 @@ export class SqliteStreamTable {
       );
       CREATE INDEX IF NOT EXISTS "${stream}__cursor" ON ${table} (_cursor);`,
     );
+    if (history) SqliteHistory.ensure(db, stream, table);
     return new SqliteStreamTable(db, stream);
   }
 
@@ -88,6 +92,7 @@ export class SqliteStreamTable {
     this.countLiveStmt = db
       .prepare<[], number>(`SELECT count(*) FROM ${t} WHERE _deleted_at IS NULL`)
       .pluck();
+    this.history = SqliteHistory.exists(db, stream) ? new SqliteHistory(db, stream) : null;
   }
 
   lookup(keys: readonly string[]): Map<string, StoredRecordState> {
@@ -123,6 +128,7 @@ export class SqliteStreamTable {
           );
         }
         this.change.run(stream, w.key, w.kind, w.hash, w.version, runId, at);
+        this.history?.record(w.key, w.data, w.hash, w.version, w.deleted, runId, at);
       }
     } catch (error) {
       if (w && isKeyConflict(error)) {

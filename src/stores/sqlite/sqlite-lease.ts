@@ -1,0 +1,63 @@
+import { FatalError, LeaseLostError } from '../../core/errors.ts';
+import type { AcquireLease } from '../../core/store.ts';
+import type { Lease, LeaseConflict } from '../../core/types.ts';
+import type { StateRow } from './sqlite-rows.ts';
+import type { SqlCache } from './sqlite-scan.ts';
+
+/**
+ * Leases in SQLite. Call `acquireLeaseSqlite` inside a `BEGIN IMMEDIATE` transaction: the write
+ * lock makes the read-decide-write of a grant atomic against other processes.
+ *
+ * Granted when the lease is free, expired, already the asker's, or held by `takeOverFrom`. Only a
+ * live lease re-granted to its own holder keeps its epoch; every other grant increments it, which
+ * fences off whoever held it before.
+ */
+export function acquireLeaseSqlite(
+  sql: SqlCache,
+  args: AcquireLease,
+): { lease: Lease } | { conflict: LeaseConflict } {
+  const { stream, holder, at } = args;
+  const expiresAt = addMs(at, args.ttlMs);
+  const row = sql<[string], StateRow>('SELECT * FROM syncline_state WHERE stream = ?').get(stream);
+  if (!row)
+    throw new FatalError(`stream "${stream}" is not set up; ensure the stream before leasing it`, {
+      stream,
+    });
+  const current = row.lease_holder;
+  // Live up to and including its expiry instant (the contract asks at exactly `expiresAt` and
+  // expects a conflict); compared as instants, not as text.
+  const live =
+    current !== null && row.lease_expires_at !== null && Date.parse(row.lease_expires_at) >= Date.parse(at);
+  if (live && current !== holder && current !== args.takeOverFrom) {
+    return { conflict: { stream, holder: current, expiresAt: row.lease_expires_at! } };
+  }
+  // The same live holder keeps its epoch; any other grant fences every earlier holder.
+  const epoch = live && current === holder ? row.lease_epoch : row.lease_epoch + 1;
+  sql<[string, number, string, string]>(
+    'UPDATE syncline_state SET lease_holder = ?, lease_epoch = ?, lease_expires_at = ? WHERE stream = ?',
+  ).run(holder, epoch, expiresAt, stream);
+  return { lease: { stream, holder, epoch, expiresAt } };
+}
+
+/** Extends a live lease; throws `LeaseLostError` if the epoch is no longer current. */
+export function renewLeaseSqlite(sql: SqlCache, lease: Lease, ttlMs: number, at: string): Lease {
+  const expiresAt = addMs(at, ttlMs);
+  const renewed = sql<[string, string, string, number]>(
+    'UPDATE syncline_state SET lease_expires_at = ? WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?',
+  ).run(expiresAt, lease.stream, lease.holder, lease.epoch);
+  if (renewed.changes === 0) throw new LeaseLostError(lease.stream, lease.epoch);
+  return { ...lease, expiresAt };
+}
+
+/** Frees the lease if still ours. */
+export function releaseLeaseSqlite(sql: SqlCache, lease: Lease): void {
+  sql<[string, string, number]>(
+    `UPDATE syncline_state SET lease_holder = NULL, lease_expires_at = NULL
+     WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?`,
+  ).run(lease.stream, lease.holder, lease.epoch);
+}
+
+/** `at + ms` as ISO-8601 UTC. */
+function addMs(at: string, ms: number): string {
+  return new Date(Date.parse(at) + ms).toISOString();
+}
