@@ -157,7 +157,12 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       );
       const found = await store.lookup('customers', ['a', 'b', 'zz']);
       expect(found.size).toBe(2);
-      expect(found.get('a')).toEqual({ hash: write('a').hash, version: '1', deleted: false });
+      expect(found.get('a')).toEqual({
+        hash: write('a').hash,
+        version: '1',
+        deleted: false,
+        cursor: '2026-01-01T00:00:00Z',
+      });
       const state = await store.getState('customers');
       expect(state?.checkpoint).toEqual({ after: 'b' });
       expect(state?.newestCursor).toBe('2026-01-02T00:00:00Z');

@@ -6,7 +6,12 @@ import { runChaos } from './chaos-harness.ts';
  * then the store must equal the source. Regression seeds found by longer runs go in REGRESSIONS.
  */
 const REGRESSIONS: { seed: number; store: 'sqlite' | 'postgres'; seconds: number; why: string }[] = [
-  { seed: 3, store: 'postgres', seconds: 30, why: 'a run resuming a killed pass missed changes behind its position' },
+  {
+    seed: 3,
+    store: 'postgres',
+    seconds: 30,
+    why: 'a run resuming a killed pass missed changes behind its position',
+  },
 ];
 
 describe('chaos', () => {

@@ -200,6 +200,7 @@ describe('PostgresStore', () => {
         hash: 'ha',
         version: '1',
         deleted: false,
+        cursor: null,
       });
       expect(await store.readChanges({ afterSeq: 0, limit: 10 })).toHaveLength(1);
       // And the new parts work on it.

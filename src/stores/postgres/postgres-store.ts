@@ -157,15 +157,21 @@ export class PostgresStore implements Store {
       _hash: string;
       _version: string | null;
       deleted: boolean;
+      _cursor: string | null;
     }>(
       `looking up ${keys.length} keys`,
       stream,
-      `SELECT _key, _hash, _version, _deleted_at IS NOT NULL AS deleted FROM ${this.#table(stream)}
+      `SELECT _key, _hash, _version, _deleted_at IS NOT NULL AS deleted, _cursor FROM ${this.#table(stream)}
       WHERE _key = ANY($1::text[])`,
       [keys],
     );
     for (const row of rows)
-      found.set(row._key, { hash: row._hash, version: row._version, deleted: row.deleted });
+      found.set(row._key, {
+        hash: row._hash,
+        version: row._version,
+        deleted: row.deleted,
+        cursor: row._cursor,
+      });
     return found;
   }
 

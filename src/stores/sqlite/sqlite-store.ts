@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { describeError, FatalError, LeaseLostError, StoreUnavailableError } from '../../core/errors.ts';
 import type {
@@ -96,24 +97,36 @@ export class SqliteStore implements Store {
 
   async open(): Promise<void> {
     if (this.db) return;
-    let db: Db | undefined;
-    try {
-      db = new Database(this.path, { timeout: this.busyTimeoutMs });
-      db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-      // WAL: readers never block the writer. NORMAL: a commit survives kill -9 (not power loss).
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-      db.pragma(`cache_size = ${-this.cacheSizeKiB}`);
-      migrateSqlite(db);
-    } catch (error) {
-      db?.close();
-      const reason = describeError(error).replace(/\s+/g, ' ');
-      throw new StoreUnavailableError(`cannot open the SQLite store at "${this.path}": ${reason}`, {
-        cause: error,
-      });
+    // Processes opening a new file at once race for the locks that switching to WAL and migrating
+    // take; SQLite reports some of those as "database is locked" at once instead of waiting (it
+    // avoids a deadlock), so the open is tried again for as long as the busy timeout allows.
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      let db: Db | undefined;
+      try {
+        db = new Database(this.path, { timeout: this.busyTimeoutMs });
+        db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+        // WAL: readers never block the writer. NORMAL: a commit survives kill -9 (not power loss).
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+        db.pragma(`cache_size = ${-this.cacheSizeKiB}`);
+        migrateSqlite(db);
+        this.db = db;
+        return;
+      } catch (error) {
+        db?.close();
+        const code = (error as { code?: string }).code;
+        if ((code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') && Date.now() < deadline) {
+          await sleep(Math.min(200, 10 * attempt) + Math.floor(Math.random() * 20));
+          continue;
+        }
+        const reason = describeError(error).replace(/\s+/g, ' ');
+        throw new StoreUnavailableError(`cannot open the SQLite store at "${this.path}": ${reason}`, {
+          cause: error,
+        });
+      }
     }
-    this.db = db;
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ type Db = BetterSqlite3.Database;
 type Statement<P extends unknown[], R = unknown> = BetterSqlite3.Statement<P, R>;
 
 /** `[_key, _hash, _version, deleted 0/1]`, read in raw mode: no object per row. */
-type LookupRow = [string, string, string | null, number];
+type LookupRow = [string, string, string | null, number, string | null];
 
 /**
  * One stream's table and its prepared statements, prepared once per store connection.
@@ -70,7 +70,7 @@ export class SqliteStreamTable {
     // 1M-row table (measured), no variable limit, and one statement for any number of keys.
     this.lookupStmt = db
       .prepare<[string], LookupRow>(
-        `SELECT _key, _hash, _version, _deleted_at IS NOT NULL FROM ${t}
+        `SELECT _key, _hash, _version, _deleted_at IS NOT NULL, _cursor FROM ${t}
          WHERE _key IN (SELECT value FROM json_each(?))`,
       )
       .raw(true);
@@ -98,8 +98,8 @@ export class SqliteStreamTable {
   lookup(keys: readonly string[]): Map<string, StoredRecordState> {
     const found = new Map<string, StoredRecordState>();
     if (keys.length === 0) return found;
-    for (const [key, hash, version, deleted] of this.lookupStmt.all(JSON.stringify(keys))) {
-      found.set(key, { hash, version, deleted: deleted === 1 });
+    for (const [key, hash, version, deleted, cursor] of this.lookupStmt.all(JSON.stringify(keys))) {
+      found.set(key, { hash, version, deleted: deleted === 1, cursor });
     }
     return found;
   }
