@@ -40,6 +40,9 @@ export function chaosConfigYaml(baseUrl: string, styles: readonly ChaosStyle[], 
       cursor: 'updated_at',
       version: 'version',
       deleted: 'deleted',
+      // The simulator rewrites history on purpose (backdated updates): apply it, recording the
+      // evidence, rather than pausing for an operator who is not there.
+      backfill: 'auto',
       request: { baseUrl, path: '/v1/customers', query: { style }, timeoutMs: 1500 },
       pagination: PAGINATION[style],
       pageSize,
