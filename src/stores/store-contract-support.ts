@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { PageCommit, Store } from '../core/store.ts';
 import type { Json, Lease, RecordWrite } from '../core/types.ts';
 
@@ -84,4 +85,63 @@ export function contractSteps(current: () => Store) {
   }
 
   return { lease, startedRun, commit };
+}
+
+/**
+ * After a location written by schema version 1 (stream `customers` with row `a`, hash `ha`,
+ * version `1`; run `old-run` of 7 pages ending at checkpoint `{ page: 7 }`; one change) was opened
+ * by the current store: checks that all of it survived and that the parts added since work on it.
+ */
+export async function expectMigratedFromVersion1(store: Store, at: string): Promise<void> {
+  expect(await store.getState('customers')).toMatchObject({
+    checkpoint: { page: 7 },
+    newestCursor: '2025-12-31',
+    leaseEpoch: 3,
+    backfillCheckpoint: null,
+    approved: false,
+  });
+  const [run] = await store.listRuns({ limit: 10 });
+  expect(run).toMatchObject({ runId: 'old-run', status: 'ok', evidence: null, checkpointAfter: { page: 7 } });
+  expect(run?.counters).toMatchObject({ pages: 7, inserted: 1, flagged: 0 });
+  expect((await store.lookup('customers', ['a'])).get('a')).toEqual({
+    hash: 'ha',
+    version: '1',
+    deleted: false,
+    cursor: null,
+  });
+  expect(await store.readChanges({ afterSeq: 0, limit: 10 })).toHaveLength(1);
+  // And the new parts work on it.
+  await store.ensureStream('customers', { history: true });
+  const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 1000, at });
+  if (!('lease' in got)) throw new Error('no lease');
+  await store.startRun({ runId: 'new', stream: 'customers', lease: got.lease, at, checkpointBefore: null });
+  await store.commitPage({
+    stream: 'customers',
+    runId: 'new',
+    lease: got.lease,
+    writes: [],
+    deadLetters: [],
+    checkpoint: { scanned: 1 },
+    newestCursor: null,
+    counters: { flagged: 1 },
+    at,
+    slot: 'backfill',
+    scan: { id: 's', seenKeys: ['b'] },
+  });
+  expect(await store.countUnseen('customers', 's')).toEqual({ live: 1, unseen: 1 });
+  await store.finishRun({
+    runId: 'new',
+    status: 'paused_backfill',
+    at,
+    error: null,
+    counters: {},
+    evidence: { n: 1 },
+    slot: 'backfill',
+  });
+  expect((await store.listRuns({ limit: 1 }))[0]).toMatchObject({
+    status: 'paused_backfill',
+    evidence: { n: 1 },
+    checkpointAfter: { scanned: 1 },
+    counters: expect.objectContaining({ flagged: 1 }),
+  });
 }

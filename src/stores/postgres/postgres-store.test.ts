@@ -3,7 +3,12 @@ import { freshPgSchema, withPgClient } from '../../../test/helpers/postgres.ts';
 import { LeaseLostError, StoreUnavailableError } from '../../core/errors.ts';
 import type { Lease } from '../../core/types.ts';
 import { describeStoreContract, type StoreHandle, write } from '../store.contract.ts';
-import { HISTORY_ORDER, type HistoryRow, isoOf } from '../store-contract-support.ts';
+import {
+  expectMigratedFromVersion1,
+  HISTORY_ORDER,
+  type HistoryRow,
+  isoOf,
+} from '../store-contract-support.ts';
 import { loadMigrations } from './postgres-migrations.ts';
 import { COPY_THRESHOLD } from './postgres-page-commit.ts';
 import { PostgresStore } from './postgres-store.ts';
@@ -181,62 +186,7 @@ describe('PostgresStore', () => {
         c.query(`SELECT version FROM "${fresh.schema}".syncline_schema ORDER BY version`),
       );
       expect(rows).toEqual((await loadMigrations()).map((m) => ({ version: m.version })));
-      expect(await store.getState('customers')).toMatchObject({
-        checkpoint: { page: 7 },
-        newestCursor: '2025-12-31',
-        leaseEpoch: 3,
-        backfillCheckpoint: null,
-        approved: false,
-      });
-      const [run] = await store.listRuns({ limit: 10 });
-      expect(run).toMatchObject({
-        runId: 'old-run',
-        status: 'ok',
-        evidence: null,
-        checkpointAfter: { page: 7 },
-      });
-      expect(run?.counters).toMatchObject({ pages: 7, inserted: 1, flagged: 0 });
-      expect((await store.lookup('customers', ['a'])).get('a')).toEqual({
-        hash: 'ha',
-        version: '1',
-        deleted: false,
-        cursor: null,
-      });
-      expect(await store.readChanges({ afterSeq: 0, limit: 10 })).toHaveLength(1);
-      // And the new parts work on it.
-      await store.ensureStream('customers', { history: true });
-      const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 1000, at: T1 });
-      if (!('lease' in got)) throw new Error('no lease');
-      await store.startRun({
-        runId: 'new',
-        stream: 'customers',
-        lease: got.lease,
-        at: T1,
-        checkpointBefore: null,
-      });
-      await store.commitPage({
-        ...page(got.lease, [], 1),
-        runId: 'new',
-        counters: { flagged: 1 },
-        slot: 'backfill',
-        scan: { id: 's', seenKeys: ['b'] },
-      });
-      expect(await store.countUnseen('customers', 's')).toEqual({ live: 1, unseen: 1 });
-      await store.finishRun({
-        runId: 'new',
-        status: 'paused_backfill',
-        at: T1,
-        error: null,
-        counters: {},
-        evidence: { n: 1 },
-        slot: 'backfill',
-      });
-      expect((await store.listRuns({ limit: 1 }))[0]).toMatchObject({
-        status: 'paused_backfill',
-        evidence: { n: 1 },
-        checkpointAfter: { page: 1 },
-        counters: expect.objectContaining({ flagged: 1 }),
-      });
+      await expectMigratedFromVersion1(store, T1);
     } finally {
       await store.close();
       await fresh.drop();

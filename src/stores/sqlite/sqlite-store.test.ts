@@ -9,7 +9,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../core/errors.ts';
 import type { Store } from '../../core/store.ts';
 import { describeStoreContract, type StoreHandle } from '../store.contract.ts';
-import { HISTORY_ORDER, type HistoryRow, isoOf } from '../store-contract-support.ts';
+import {
+  expectMigratedFromVersion1,
+  HISTORY_ORDER,
+  type HistoryRow,
+  isoOf,
+} from '../store-contract-support.ts';
 import { loadSqliteMigrations, migrateSqlite } from './sqlite-migrations.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
@@ -116,67 +121,7 @@ describe('SqliteStore', () => {
     await store.open();
     try {
       expect(schemaRows().map((r) => r.version)).toEqual(loadSqliteMigrations().map((m) => m.version));
-      expect(await store.getState('customers')).toMatchObject({
-        checkpoint: { page: 7 },
-        newestCursor: '2025-12-31',
-        leaseEpoch: 3,
-        backfillCheckpoint: null,
-        approved: false,
-      });
-      const [run] = await store.listRuns({ limit: 10 });
-      expect(run).toMatchObject({
-        runId: 'old-run',
-        status: 'ok',
-        evidence: null,
-        checkpointAfter: { page: 7 },
-      });
-      expect(run?.counters).toMatchObject({ pages: 7, inserted: 1, flagged: 0 });
-      expect((await store.lookup('customers', ['a'])).get('a')).toEqual({
-        hash: 'ha',
-        version: '1',
-        deleted: false,
-        cursor: null,
-      });
-      expect(await store.readChanges({ afterSeq: 0, limit: 10 })).toHaveLength(1);
-      // And the new parts work on it.
-      await store.ensureStream('customers', { history: true });
-      const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 1000, at: T_NEW });
-      if (!('lease' in got)) throw new Error('no lease');
-      await store.startRun({
-        runId: 'new',
-        stream: 'customers',
-        lease: got.lease,
-        at: T_NEW,
-        checkpointBefore: null,
-      });
-      await store.commitPage({
-        stream: 'customers',
-        runId: 'new',
-        lease: got.lease,
-        writes: [],
-        deadLetters: [],
-        checkpoint: { window: 1 },
-        newestCursor: null,
-        counters: { flagged: 1 },
-        at: T_NEW,
-        slot: 'backfill',
-        scan: { id: 's', seenKeys: ['b'] },
-      });
-      expect(await store.countUnseen('customers', 's')).toEqual({ live: 1, unseen: 1 });
-      await store.finishRun({
-        runId: 'new',
-        status: 'paused_backfill',
-        at: T_NEW,
-        error: null,
-        counters: {},
-        evidence: { n: 1 },
-        slot: 'backfill',
-      });
-      expect((await store.listRuns({ limit: 1 }))[0]).toMatchObject({
-        status: 'paused_backfill',
-        evidence: { n: 1 },
-        checkpointAfter: { window: 1 },
-      });
+      await expectMigratedFromVersion1(store, T_NEW);
     } finally {
       await store.close();
     }
