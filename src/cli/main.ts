@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { debugEnabled } from '../config/load-config.ts';
 import { describeError, SyncError } from '../core/errors.ts';
 import { registerApproveCommand } from './commands/approve-command.ts';
+import { registerBackfillCommand } from './commands/backfill-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerFailedCommand } from './commands/failed-command.ts';
 import { registerResetCommand } from './commands/reset-command.ts';
@@ -34,6 +35,7 @@ export function createProgram(): Command {
     registerFailedCommand,
     registerResetCommand,
     registerApproveCommand,
+    registerBackfillCommand,
     registerDemoCommand,
     registerSimulateCommand,
   ]) {

@@ -77,6 +77,18 @@ export interface SourceArgs {
   readonly deadline: number | null;
   /** Reads a secret (an environment variable); throws `ConfigError` naming it when unset. */
   readonly secret: (name: string) => string;
+  /**
+   * Set during a range backfill (`syncline backfill`): read only records whose cursor lies in
+   * `[from, to)` (ISO times), starting at `from` whatever the checkpoint says of the main position.
+   * Null in ordinary runs. A source that cannot read a range must throw a `FatalError` saying so.
+   */
+  readonly range: TimeRange | null;
+}
+
+/** A half-open time range `[from, to)`, ISO-8601 strings. */
+export interface TimeRange {
+  readonly from: string;
+  readonly to: string;
 }
 
 export interface AttemptOptions {

@@ -8,7 +8,7 @@ import {
   RunDeadlineError,
 } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import type { Store } from '../core/store.ts';
+import type { CheckpointSlot, Store } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
   addCounters,
@@ -18,6 +18,8 @@ import {
   type Logger,
   type RunCounters,
   type RunStatus,
+  type StreamSource,
+  type TimeRange,
 } from '../core/types.ts';
 import { BackfillGuard, BackfillPausedError } from './backfill-guard.ts';
 import { BoundedQueue } from './bounded-queue.ts';
@@ -28,6 +30,7 @@ import { RateLimiters } from './rate-limiter.ts';
 import { finishScan, recentChanges, SCAN_ID, seenKeys, startScan } from './reconcile-scan.ts';
 import { RetryPolicy, type RetrySettings } from './retry-policy.ts';
 import { sourceServices } from './source-services.ts';
+import { windowedSource } from './windowed-source.ts';
 
 export interface RunOptions {
   /** Pages fetched and prepared ahead of the one being committed. Default 4. */
@@ -44,7 +47,10 @@ export interface RunOptions {
    * kept apart from the main checkpoint, that soft-deletes what the source no longer has when it
    * completes and reports the drift it repaired.
    */
-  readonly mode?: 'sync' | 'reconcile';
+  readonly mode?: 'sync' | 'reconcile' | 'backfill';
+  /** For `backfill`: the range to read again, in windows of `backfillWindowMs` (default 7 days). */
+  readonly range?: TimeRange;
+  readonly backfillWindowMs?: number;
 }
 
 export interface RunStreamArgs {
@@ -141,10 +147,18 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
       newestCursor: state?.newestCursor ?? null,
       guard,
       reconcile: mode === 'reconcile',
+      slot: mode === 'sync' ? 'main' : 'backfill',
+      source: mode === 'backfill' ? backfillSource(stream, args.options) : stream.source,
     });
     // A reconciliation reads everything from the beginning; its pages move the backfill slot.
-    const outcome = await pipeline.run(mode === 'reconcile' ? null : checkpoint);
+    // A reconciliation reads everything from the beginning; a range backfill resumes its own
+    // position. Neither moves the main checkpoint.
+    const from =
+      mode === 'reconcile' ? null : mode === 'backfill' ? (state?.backfillCheckpoint ?? null) : checkpoint;
+    const outcome = await pipeline.run(from);
     if (mode === 'sync') checkpoint = pipeline.checkpoint ?? checkpoint;
+    if (mode === 'backfill' && outcome.status === 'ok')
+      await store.resetCheckpoint(stream.name, nowIso(), 'backfill');
     if (outcome.error instanceof BackfillPausedError) evidence = outcome.error.evidence;
     else evidence = guard?.evidence ?? null;
     if (mode === 'reconcile') {
@@ -207,6 +221,17 @@ interface PipelineArgs extends RunStreamArgs {
   readonly guard: BackfillGuard | null;
   /** A reconciliation: pages move the backfill slot and record the keys they saw. */
   readonly reconcile: boolean;
+  /** Which checkpoint the pages move. */
+  readonly slot: CheckpointSlot;
+  /** The stream's source, or a wrapper of it (range backfills). */
+  readonly source: StreamSource<unknown>;
+}
+
+/** The stream's source read over `options.range` in windows (see `windowedSource`). */
+function backfillSource(stream: AnyStreamDefinition, options: RunOptions | undefined): StreamSource<unknown> {
+  if (!options?.range)
+    throw new ConfigError(`stream "${stream.name}": a backfill needs a range (--from and --to)`);
+  return windowedSource(stream.source, options.range, options.backfillWindowMs ?? 7 * 86_400_000);
 }
 
 function noSecrets(name: string): string {
@@ -310,7 +335,7 @@ class RunPipeline {
         deadline,
         report,
       });
-      const pages = stream.source({
+      const pages = this.#args.source({
         stream: stream.name,
         checkpoint: from,
         signal: this.#abort.signal,
@@ -319,6 +344,7 @@ class RunPipeline {
         ...services,
         deadline,
         secret: this.#args.secret ?? noSecrets,
+        range: null,
       });
       for await (const page of pages) {
         if (this.#abort.signal.aborted) break;
@@ -378,6 +404,7 @@ class RunPipeline {
         newestCursor,
         counters: delta,
         at: nowIso(),
+        ...(this.#args.slot === 'backfill' ? { slot: 'backfill' as const } : {}),
         ...(this.#args.reconcile
           ? { slot: 'backfill' as const, scan: { id: SCAN_ID, seenKeys: seenKeys(page) } }
           : {}),

@@ -5,7 +5,14 @@ import { ConfigError, describeError, LeaseHeldError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
-import { emptyCounters, type Json, type Logger, type RunCounters, type RunStatus } from '../core/types.ts';
+import {
+  emptyCounters,
+  type Json,
+  type Logger,
+  type RunCounters,
+  type RunStatus,
+  type TimeRange,
+} from '../core/types.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
 import { runStream } from '../engine/stream-runner.ts';
 
@@ -32,8 +39,11 @@ export interface RunStreamsArgs {
   readonly stop?: AbortSignal;
   /** Wait up to this long for a stream another worker holds (default 0: report it busy). */
   readonly waitMs?: number;
-  /** `sync` (default) or `reconcile` (a full scan that finds deletes and drift). */
-  readonly mode?: 'sync' | 'reconcile';
+  /** `sync` (default), `reconcile` (a full scan that finds deletes and drift) or `backfill` (re-read `range`). */
+  readonly mode?: 'sync' | 'reconcile' | 'backfill';
+  /** For `backfill`: the range to read again, and the window size (default 7 days). */
+  readonly range?: TimeRange;
+  readonly backfillWindowMs?: number;
 }
 
 /** Runs the chosen streams of a config, `config.sync.concurrency` at a time. */
@@ -78,7 +88,7 @@ async function runOnce(
   holder: string,
   limiters: RateLimiters,
   args: RunStreamsArgs,
-  mode: 'sync' | 'reconcile',
+  mode: 'sync' | 'reconcile' | 'backfill',
 ): Promise<StreamOutcome> {
   if (args.stop?.aborted) {
     return {
@@ -103,6 +113,8 @@ async function runOnce(
       secret: readEnvSecret,
       options: {
         mode,
+        ...(args.range ? { range: args.range } : {}),
+        ...(args.backfillWindowMs !== undefined ? { backfillWindowMs: args.backfillWindowMs } : {}),
         maxPagesInFlight: args.config.sync.maxPagesInFlight,
         lease: { ttlMs: args.config.sync.leaseTtlMs, waitMs: args.waitMs ?? 0 },
         ...(args.config.sync.retry ? { retry: args.config.sync.retry } : {}),

@@ -2,7 +2,7 @@ import { ConfigError, FatalError, SyncError, TransientError } from '../../core/e
 import { readPath } from '../../core/field-path.ts';
 import { compareScalarText, scalarText } from '../../core/key-codec.ts';
 import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
-import type { Page, SourceArgs } from '../../core/types.ts';
+import type { Page, SourceArgs, TimeRange } from '../../core/types.ts';
 import { createAuth } from './auth/create-auth.ts';
 import { scrubSecrets } from './auth/scrub-secrets.ts';
 import {
@@ -115,9 +115,10 @@ async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<u
   // position since it began are read in this run too, so a run that ends `ok` has seen the source as
   // it was when the run started. (A full-refresh stream's next run walks everything anyway; doing it
   // twice in one run would double its cost.)
-  let resuming = stored.position !== null && s.incremental;
+  let resuming = stored.position !== null && s.incremental && args.range === null;
   let firstOfPass = stored.position === null;
-  let plan = firstOfPass ? paginator.first(passStart(s, watermark)) : paginator.resume(stored.position!);
+  const start = args.range ? rangeStart(s, args.range) : passStart(s, watermark);
+  let plan = firstOfPass ? paginator.first(start) : paginator.resume(stored.position!);
   let last: HttpCheckpoint = stored;
   for (;;) {
     const url = buildUrl(s, plan);
@@ -128,7 +129,17 @@ async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<u
     }
     const fetched = await fetchPage(s, args, auth, requester, url, useValidators, 'GET');
     if (fetched === 'not-modified') return; // the whole last pass is unchanged: nothing to read
-    const step = paginator.next(fetched.page, plan);
+    let step = paginator.next(fetched.page, plan);
+    // A range read ends at the first record past the range's end (passes go in cursor order).
+    if (args.range && s.cursorField !== null) {
+      const cursorField = s.cursorField;
+      const end = args.range.to;
+      const inside = step.records.filter((r) => {
+        const cursor = scalarText(readPath(r, cursorField));
+        return cursor === null || compareCursorText(cursor, end) < 0;
+      });
+      if (inside.length < step.records.length) step = { records: inside, next: null, position: null };
+    }
     if (firstOfPass) validators = step.next === null ? fetched.validators : null;
     watermark = advanceWatermark(s, watermark, step.records);
     const checkpoint: HttpCheckpoint = {
@@ -280,6 +291,18 @@ function redactQuery(url: URL): string {
   shown.username = '';
   shown.password = '';
   return shown.toString();
+}
+
+/** Where a range read starts: at the range's start, inclusive, no lookback. */
+function rangeStart(s: Settings, range: TimeRange): PassStart {
+  if (!s.incremental) {
+    throw new FatalError(
+      `stream "${s.stream}": pagination "${s.config.pagination.type}" cannot start at a time, so it cannot backfill ` +
+        'a range; use `syncline reconcile` to read it all again',
+      { stream: s.stream },
+    );
+  }
+  return { cursor: range.from, param: formatCursorText(range.from, s.format) };
 }
 
 /** Where a new pass starts: the watermark minus the lookback, the configured start, or the beginning. */
