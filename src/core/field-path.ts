@@ -23,8 +23,8 @@ export function pickPaths(record: unknown, paths: readonly string[]): Record<str
     const parts = path.split('.');
     let at = out;
     for (const part of parts.slice(0, -1)) {
-      const next = at[part];
-      at = (next !== null && typeof next === 'object' ? next : (at[part] = {})) as Record<string, unknown>;
+      if (at[part] === null || typeof at[part] !== 'object') at[part] = {};
+      at = at[part] as Record<string, unknown>;
     }
     at[parts.at(-1)!] = value;
   }

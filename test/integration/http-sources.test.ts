@@ -172,7 +172,7 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
       const resumed = await run(customersStream(s, style));
       expect(resumed.status).toBe('ok');
       const watermark = (
-        (await t.store.getState('customers'))?.checkpoint as { watermark: { cursor: string } }
+        (await t.store.getState('customers'))!.checkpoint as { watermark: { cursor: string } }
       ).watermark;
       const from = Date.parse(watermark.cursor) - 2 * 3_600_000;
       const truth = new Map([...s.groundTruthEntries('customers')].map((e) => [e.key, e]));
