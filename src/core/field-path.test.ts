@@ -11,11 +11,18 @@ describe('field paths', () => {
   });
 
   it('picks only the named paths, nested ones included', () => {
-    expect(pickPaths(record, ['name', 'meta.source', 'missing'])).toEqual({ name: 'a', meta: { source: 's' } });
+    expect(pickPaths(record, ['name', 'meta.source', 'missing'])).toEqual({
+      name: 'a',
+      meta: { source: 's' },
+    });
   });
 
   it('omits the named paths without touching the original', () => {
-    expect(omitPaths(record, ['meta.fetched_at', 'name'])).toEqual({ id: 1, meta: { source: 's' }, 'a.b': 2 });
+    expect(omitPaths(record, ['meta.fetched_at', 'name'])).toEqual({
+      id: 1,
+      meta: { source: 's' },
+      'a.b': 2,
+    });
     expect(record.meta.fetched_at).toBe('t');
   });
 });
