@@ -51,6 +51,28 @@ describe('syncline CLI', () => {
     expect((await runCli(['failed', '--json'], dir)).stdout.trim()).toBe('[]');
   }, 60_000);
 
+  it('pauses a suspected backfill (exit 4), shows it in status, and applies it after approve', async () => {
+    project = makeProject({ records: 100, delayMs: 0, streamOptions: "backfill: { maxAge: '30s' }," });
+    const { dir } = project;
+    expect((await runCli(['sync'], dir)).code).toBe(0);
+    expect((await runCli(['reset', 'items', '--yes'], dir)).code).toBe(0);
+    // The source rewrites every record, keeping their old updated_at: a retroactive change.
+    const paused = await runCli(['sync', '--json'], dir, { TEST_REV: '1' });
+    expect(paused.code).toBe(4);
+    expect(JSON.parse(paused.stdout)[0]).toMatchObject({
+      status: 'paused_backfill',
+      evidence: { kind: 'backfill' },
+    });
+    const status = await runCli(['status'], dir);
+    expect(status.stdout).toMatch(/items\s+\S+ ago\s+PAUSED/);
+    expect(status.stdout).toMatch(/PAUSED: items: .*syncline approve items/s);
+    expect((await runCli(['approve', 'items'], dir)).code).toBe(0);
+    const applied = await runCli(['sync', '--json'], dir, { TEST_REV: '1' });
+    expect(applied.code).toBe(0);
+    expect(JSON.parse(applied.stdout)[0].counters.updated).toBeGreaterThan(0);
+    expect(JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0].status).toBe('ok');
+  }, 60_000);
+
   it('refuses to reset without --yes when there is no terminal to ask on', async () => {
     project = makeProject({ records: 10, delayMs: 0 });
     await runCli(['sync'], project.dir);

@@ -15,7 +15,13 @@ export interface CliResult {
 
 /** A temp directory with a syncline.config.ts whose `items` stream is deterministic and slow. */
 export function makeProject(
-  options: { records?: number; pageSize?: number; delayMs?: number; extra?: string } = {},
+  options: {
+    records?: number;
+    pageSize?: number;
+    delayMs?: number;
+    extra?: string;
+    streamOptions?: string;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-cli-'));
   writeFileSync(
@@ -33,6 +39,7 @@ export default defineConfig({
       key: 'id',
       cursor: 'updated_at',
       version: 'version',
+      ${options.streamOptions ?? ''}
       source: async function* ({ checkpoint }) {
         let next = (checkpoint as { after?: number } | null)?.after ?? 0;
         while (next < total) {
