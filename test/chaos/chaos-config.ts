@@ -40,9 +40,11 @@ export function chaosConfigYaml(baseUrl: string, styles: readonly ChaosStyle[], 
       cursor: 'updated_at',
       version: 'version',
       deleted: 'deleted',
-      // The simulator rewrites history on purpose (backdated updates): apply it, recording the
-      // evidence, rather than pausing for an operator who is not there.
+      // The simulator rewrites history (backdated updates) and hard-deletes a growing share of its
+      // records on purpose: apply both, recording the evidence, rather than pausing for an operator
+      // who is not there (a 10-minute run deletes ~15%, over the default 10% delete breaker).
       backfill: 'auto',
+      reconcile: { maxDeleteShare: 1 },
       request: { baseUrl, path: '/v1/customers', query: { style }, timeoutMs: 1500 },
       pagination: PAGINATION[style],
       pageSize,
