@@ -3,13 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newHolderId } from '../../src/core/clock.ts';
 import { SyncEventBus } from '../../src/core/events.ts';
-import type { PageCommit, Store } from '../../src/core/store.ts';
+import type { Store } from '../../src/core/store.ts';
 import type { AnyStreamDefinition } from '../../src/core/stream-definition.ts';
 import type { Logger } from '../../src/core/types.ts';
 import { type RunResult, runStream } from '../../src/engine/stream-runner.ts';
 import { type SimulatorOptions, type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
 import type { HttpStreamConfig } from '../../src/sources/http/http-stream-config.ts';
 import { http } from '../../src/sources/http/index.ts';
+import { crashingAfter } from '../helpers/crashing-store.ts';
 import { diffWithGroundTruth, summarize } from '../helpers/ground-truth.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 
@@ -63,23 +64,6 @@ function customersStream(
     ...(s.pageSizeParam !== undefined ? { pageSizeParam: s.pageSizeParam } : {}),
     ...(s.incremental ? { incremental: { param: 'updated_since', lookback: '2h' } } : {}),
     ...extra,
-  });
-}
-
-/** A store that dies (throws on commit) after `pages` commits, like a process killed mid-run. */
-function crashingAfter(store: Store, pages: number): Store {
-  let left = pages;
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'commitPage') {
-        return async (commit: PageCommit) => {
-          if (left-- <= 0) throw new Error('killed');
-          return target.commitPage(commit);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
   });
 }
 

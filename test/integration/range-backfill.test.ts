@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newHolderId } from '../../src/core/clock.ts';
 import { SyncEventBus } from '../../src/core/events.ts';
-import type { PageCommit, Store } from '../../src/core/store.ts';
+import type { Store } from '../../src/core/store.ts';
 import type { AnyStreamDefinition } from '../../src/core/stream-definition.ts';
 import type { Logger, TimeRange } from '../../src/core/types.ts';
 import { runStream } from '../../src/engine/stream-runner.ts';
 import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
 import { http } from '../../src/sources/http/index.ts';
+import { crashingAfter } from '../helpers/crashing-store.ts';
 import { diffWithGroundTruth } from '../helpers/ground-truth.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 
@@ -31,22 +32,6 @@ function customers(sim: SimulatorServer, style: 'keyset' | 'page' = 'keyset'): A
     ...(style === 'page'
       ? { pageSizeParam: 'per_page' }
       : { incremental: { param: 'updated_since', lookback: '1h' } }),
-  });
-}
-
-function crashingAfter(store: Store, pages: number): Store {
-  let left = pages;
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'commitPage') {
-        return async (commit: PageCommit) => {
-          if (left-- <= 0) throw new Error('killed');
-          return target.commitPage(commit);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
   });
 }
 

@@ -1,0 +1,21 @@
+import type { PageCommit, Store } from '../../src/core/store.ts';
+
+/**
+ * The store as a process killed mid-run leaves it: the first `pages` commits land, every later one
+ * fails (nothing of it is written), like a kill between two transactions.
+ */
+export function crashingAfter(store: Store, pages: number): Store {
+  let left = pages;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'commitPage') {
+        return async (commit: PageCommit) => {
+          if (left-- <= 0) throw new Error('killed');
+          return target.commitPage(commit);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
