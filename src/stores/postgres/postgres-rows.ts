@@ -2,10 +2,11 @@ import {
   type ChangeKind,
   type ChangeRow,
   type Checkpoint,
-  COUNTER_NAMES,
+  COUNTER_COLUMNS,
+  countersFromRow,
+  counterValues,
   type DeadLetterStatus,
   type Json,
-  type RunCounters,
   type RunRecord,
   type RunStatus,
   type StoredDeadLetter,
@@ -13,24 +14,16 @@ import {
   type StreamState,
 } from '../../core/types.ts';
 
+export { COUNTER_COLUMNS, counterValues };
+
 /**
  * Rows as pg returns them, and their mapping to core types. pg hands back `timestamptz` as `Date`,
  * `jsonb` parsed, and `bigint` as strings (it cannot know they fit a JS number); ours always do.
  */
 
-/** `apiCalls` -> `api_calls`: one bigint column per counter in `syncline_runs`. */
-export const COUNTER_COLUMNS: readonly string[] = COUNTER_NAMES.map((name) =>
-  name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
-);
-
 /** A JSON value as a `jsonb` parameter: text to cast with `::jsonb`, SQL NULL for JSON null. */
 export function jsonParam(value: Json): string | null {
   return value === null ? null : JSON.stringify(value);
-}
-
-/** The counters in `COUNTER_NAMES` order, 0 where not given. */
-export function counterValues(counters: Partial<RunCounters>): number[] {
-  return COUNTER_NAMES.map((name) => counters[name] ?? 0);
 }
 
 /** `pages = pages + $<first>, fetched = fetched + $<first+1>, ...` */
@@ -83,10 +76,7 @@ export type RunRow = {
 } & Record<string, unknown>;
 
 export function toRunRecord(row: RunRow): RunRecord {
-  const counters = {} as RunCounters;
-  COUNTER_NAMES.forEach((name, i) => {
-    counters[name] = Number(row[COUNTER_COLUMNS[i]!] ?? 0);
-  });
+  const counters = countersFromRow(row);
   return {
     runId: row.run_id,
     stream: row.stream,

@@ -2,10 +2,10 @@ import {
   type ChangeKind,
   type ChangeRow,
   type Checkpoint,
-  COUNTER_NAMES,
+  COUNTER_COLUMNS,
+  countersFromRow,
   type DeadLetterStatus,
   type Json,
-  type RunCounters,
   type RunRecord,
   type RunStatus,
   type StoredDeadLetter,
@@ -13,18 +13,8 @@ import {
   type StreamState,
 } from '../../core/types.ts';
 
-/** The run counters' column names in `syncline_runs`, in `COUNTER_NAMES` order (`apiCalls` -> `api_calls`). */
-export const COUNTER_COLUMNS: readonly string[] = COUNTER_NAMES.map((name) =>
-  name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
-);
-
 /** `pages = pages + ?, fetched = fetched + ?, ...`: adds one parameter per counter, in order. */
 export const ADD_COUNTERS_SQL = COUNTER_COLUMNS.map((c) => `${c} = ${c} + ?`).join(', ');
-
-/** Bind parameters for `ADD_COUNTERS_SQL`; a missing counter adds 0. */
-export function counterParams(counters: Partial<RunCounters>): number[] {
-  return COUNTER_NAMES.map((name) => counters[name] ?? 0);
-}
 
 /** A checkpoint as stored: JSON text, with `null` as SQL NULL so users read "no checkpoint" plainly. */
 export function checkpointText(checkpoint: Checkpoint): string | null {
@@ -79,10 +69,7 @@ export interface RunRow {
 }
 
 export function toRunRecord(row: RunRow): RunRecord {
-  const counters = {} as RunCounters;
-  COUNTER_NAMES.forEach((name, i) => {
-    counters[name] = Number(row[COUNTER_COLUMNS[i]!] ?? 0);
-  });
+  const counters = countersFromRow(row);
   return {
     runId: row.run_id,
     stream: row.stream,

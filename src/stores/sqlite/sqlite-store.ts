@@ -22,6 +22,7 @@ import type {
   StreamState,
   StreamStatus,
 } from '../../core/types.ts';
+import { counterValues } from '../../core/types.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
@@ -29,7 +30,6 @@ import {
   ADD_COUNTERS_SQL,
   type ChangeLogRow,
   checkpointText,
-  counterParams,
   type FailedRow,
   type RunRow,
   type StateRow,
@@ -178,7 +178,7 @@ export class SqliteStore implements Store {
 
     const counted = this.sql(
       `UPDATE syncline_runs SET ${ADD_COUNTERS_SQL} WHERE run_id = ? AND stream = ?`,
-    ).run(...counterParams(c.counters), runId, stream);
+    ).run(...counterValues(c.counters), runId, stream);
     if (counted.changes === 0) {
       const message = `run "${runId}" of stream "${stream}" is not recorded; start the run before its pages`;
       throw new FatalError(message, { stream });
@@ -229,7 +229,7 @@ export class SqliteStore implements Store {
         args.at,
         args.error,
         checkpointText(args.evidence ?? null),
-        ...counterParams(args.counters),
+        ...counterValues(args.counters),
         args.runId,
       ),
     );
