@@ -9,7 +9,7 @@ import { openStore } from '../../src/runtime/open-store.ts';
 import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
 import { compareCursorText, cursorTimeMs } from '../../src/sources/http/cursor-format.ts';
 import { diffWithGroundTruth } from '../helpers/ground-truth.ts';
-import { freshPgSchema } from '../helpers/postgres.ts';
+import { freshLocation } from '../helpers/stores.ts';
 import {
   CHAOS_STYLES,
   type ChaosStyle,
@@ -57,19 +57,16 @@ export interface ChaosReport {
 
 /**
  * One chaos run: the simulator mutates and misbehaves while `syncline sync` runs as a child process
- * that is SIGKILLed or SIGTERMed at seeded random moments; at the end a clean sync (and, for
- * incremental styles, a full re-read that reconciles what no incremental pass can see) must leave
- * the store equal to the simulator's ground truth, with checkpoints that never moved backwards.
+ * that is SIGKILLed or SIGTERMed at seeded random moments; at the end clean syncs and a
+ * `syncline reconcile` (which repairs what no incremental pass can see and finds hard deletes) must
+ * leave the store equal to the simulator's ground truth, with checkpoints that never moved backwards.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const styles = options.styles ?? CHAOS_STYLES;
   const random = new ChaosRandom(options.seed);
   const log = options.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'syncline-chaos-'));
-  const pg = options.store === 'postgres' ? await freshPgSchema() : null;
-  const location = pg
-    ? `${pg.url}${pg.url.includes('?') ? '&' : '?'}schema=${pg.schema}`
-    : join(dir, 'chaos.db');
+  const { location, drop } = await freshLocation(options.store);
   const sim = await startSimulator({
     seed: options.seed,
     datasets: { customers: options.records ?? 3000 },
@@ -142,7 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   } finally {
     await sim.close();
-    await pg?.drop();
+    await drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

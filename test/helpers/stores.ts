@@ -16,23 +16,26 @@ export interface TestStore {
 
 export const STORE_KINDS = ['sqlite', 'postgres'] as const;
 
-export async function makeTestStore(kind: 'sqlite' | 'postgres'): Promise<TestStore> {
+/** A fresh, empty store location (what `--store` takes) and how to remove it afterwards. */
+export async function freshLocation(
+  kind: 'sqlite' | 'postgres',
+): Promise<{ location: string; drop(): Promise<void> }> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'syncline-test-'));
-    const location = join(dir, 'syncline.db');
-    const store = await openStore(location);
     return {
-      kind,
-      location,
-      store,
-      async dispose() {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
+      location: join(dir, 'syncline.db'),
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
   const pg = await freshPgSchema();
-  const location = `${pg.url}${pg.url.includes('?') ? '&' : '?'}schema=${pg.schema}`;
+  return {
+    location: `${pg.url}${pg.url.includes('?') ? '&' : '?'}schema=${pg.schema}`,
+    drop: () => pg.drop(),
+  };
+}
+
+export async function makeTestStore(kind: 'sqlite' | 'postgres'): Promise<TestStore> {
+  const { location, drop } = await freshLocation(kind);
   const store = await openStore(location);
   return {
     kind,
@@ -40,7 +43,7 @@ export async function makeTestStore(kind: 'sqlite' | 'postgres'): Promise<TestSt
     store,
     async dispose() {
       await store.close();
-      await pg.drop();
+      await drop();
     },
   };
 }
