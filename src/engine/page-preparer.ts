@@ -1,4 +1,5 @@
 import { canonicalJson, hashText } from '../core/canonical-json.ts';
+import { compareCursorText } from '../core/cursor-time.ts';
 import { describeError, RecordError } from '../core/errors.ts';
 import { omitPaths, pickPaths, readPath } from '../core/field-path.ts';
 import { encodeKey, scalarText } from '../core/key-codec.ts';
@@ -15,7 +16,7 @@ export interface PreparedPage {
   readonly deadLetters: DeadLetter[];
   readonly fetched: number;
   readonly checkpoint: Checkpoint;
-  /** The largest cursor value in the page, by `compareScalarText`. */
+  /** The largest cursor value in the page, by `compareCursorText` (as times when they are times). */
   readonly newestCursor: string | null;
 }
 
@@ -27,16 +28,14 @@ export interface PreparedPage {
 export class PagePreparer {
   readonly #stream: AnyStreamDefinition;
   readonly #keys: readonly string[];
-  readonly #compare: (a: string, b: string) => number;
   readonly #rejectNul: boolean;
   /** What the hash covers, when `stream.hash` narrows it. */
   readonly #hashProjection: ((value: unknown) => unknown) | null;
 
   /** `rejectNul`: dead-letter records containing NUL, for stores that cannot keep it. */
-  constructor(stream: AnyStreamDefinition, compare: (a: string, b: string) => number, rejectNul = false) {
+  constructor(stream: AnyStreamDefinition, rejectNul = false) {
     this.#stream = stream;
     this.#keys = keyFields(stream);
-    this.#compare = compare;
     this.#rejectNul = rejectNul;
     const { include, exclude } = stream.hash ?? {};
     this.#hashProjection = include
@@ -88,7 +87,7 @@ export class PagePreparer {
         continue;
       }
       const cursor = this.#stream.cursor ? scalarText(readPath(value, this.#stream.cursor)) : null;
-      if (cursor !== null && (newestCursor === null || this.#compare(cursor, newestCursor) > 0))
+      if (cursor !== null && (newestCursor === null || compareCursorText(cursor, newestCursor) > 0))
         newestCursor = cursor;
       records.push({
         key,

@@ -320,7 +320,7 @@ class RunPipeline {
 
   async #produce(from: Checkpoint, queue: BoundedQueue<PreparedPage>): Promise<void> {
     const { stream, log } = this.#args;
-    const preparer = new PagePreparer(stream, compareCursorText, !this.#args.store.capabilities.storesNul);
+    const preparer = new PagePreparer(stream, !this.#args.store.capabilities.storesNul);
     try {
       const report = (r: Partial<RunCounters>) => {
         addCounters(this.#report, r);

@@ -73,6 +73,22 @@ describe('syncline CLI', () => {
     expect(JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0].status).toBe('ok');
   }, 60_000);
 
+  it('backfills a range from the CLI, and refuses a range that ends before it starts', async () => {
+    project = makeProject({ records: 50, delayMs: 0 });
+    const { dir } = project;
+    expect((await runCli(['sync'], dir)).code).toBe(0);
+    const bad = await runCli(['backfill', 'items', '--from', '2026-02-01', '--to', '2026-01-01'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('syncline: --to (2026-01-01) must be after --from (2026-02-01)');
+    const range = ['--from', '2025-12-01T00:00:00Z', '--to', '2026-02-01T00:00:00Z', '--window', '30d'];
+    const ok = await runCli(['backfill', 'items', ...range, '--json'], dir, { TEST_REV: '1' });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ stream: 'items', status: 'ok', counters: { updated: 50 } });
+    const status = JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0];
+    // The main checkpoint stayed where the sync left it.
+    expect(status.checkpoint).toEqual({ after: 50 });
+  }, 60_000);
+
   it('refuses to reset without --yes when there is no terminal to ask on', async () => {
     project = makeProject({ records: 10, delayMs: 0 });
     await runCli(['sync'], project.dir);
