@@ -16,6 +16,8 @@
  * - **run**: one execution of one stream, recorded with its status and counters.
  * - **lease**: the right of one worker to write a stream; every commit is fenced by its epoch.
  * - **dead letter**: a record that could not be applied, kept with its reason and raw payload.
+ * - **tombstone**: the source's word that a record was deleted, carrying only its key (a deleted-
+ *   records feed, a 404/410 on fetch-by-id); it soft-deletes the stored row and keeps its last data.
  * - **sink**: a consumer of the change log; **destination**: a sink that writes to another API.
  */
 
@@ -28,8 +30,21 @@ export type Checkpoint = Json;
 /** A batch of records plus the checkpoint that resumes just after its last record. */
 export interface Page<R = unknown> {
   readonly records: readonly R[];
+  /** Records the source says were deleted, applied after `records`. Default none. */
+  readonly tombstones?: readonly Tombstone[];
   /** The position just after the last record of this page. */
   readonly checkpoint: Checkpoint;
+}
+
+/** A record the source deleted, known only by its key. */
+export interface Tombstone {
+  /** An object holding the stream's key fields at the same paths as in a record, e.g. `{ id: 'cus_1' }`. */
+  readonly key: unknown;
+  /**
+   * When the source deleted it, as a cursor value (e.g. an ISO time), or null when unknown. A stored
+   * copy whose cursor is newer than this survives: the record came back after the delete.
+   */
+  readonly deletedAt: string | null;
 }
 
 /** Counters a source reports about its own I/O; they are added to the run record. */
@@ -83,6 +98,11 @@ export interface SourceArgs {
    * Null in ordinary runs. A source that cannot read a range must throw a `FatalError` saying so.
    */
   readonly range: TimeRange | null;
+  /**
+   * True in a reconciliation: the run must read every record the source has (no incremental start),
+   * and may skip side reads such as a deleted-records feed. False in ordinary runs and backfills.
+   */
+  readonly fullScan: boolean;
 }
 
 /** A half-open time range `[from, to)`, ISO-8601 strings. */
@@ -164,6 +184,12 @@ export interface RecordWrite {
   readonly cursor: string | null;
   /** True writes `_deleted_at` (a soft delete); false clears it. */
   readonly deleted: boolean;
+  /**
+   * A tombstone's delete: the row keeps its stored `_data`, `_hash`, `_version` and `_cursor` (`data`
+   * is empty; `hash` and `version` repeat the stored ones for the change log); only `_deleted_at`,
+   * `_synced_at` and `_run_id` change. Always with `kind: 'delete'` and `existed: true`.
+   */
+  readonly keepData?: boolean;
 }
 
 /** A record that could not be applied. */

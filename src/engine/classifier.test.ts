@@ -103,4 +103,52 @@ describe('classify', () => {
     expect(writes[0]).toMatchObject({ kind: 'insert', existed: false, hash: 'h2', version: '2' });
     expect(counters).toMatchObject({ inserted: 1, updated: 1, stale: 1 });
   });
+
+  describe('tombstones', () => {
+    const T = '2026-01-01T00:10:00.000Z';
+    const before = stored([
+      ['live', { hash: 'h', version: '7', deleted: false, cursor: '2026-01-01T00:05:00.000Z' }],
+      ['back', { hash: 'h', version: '2', deleted: false, cursor: '2026-01-01T00:20:00.000Z' }],
+      ['gone', { hash: 'h', version: '1', deleted: true, cursor: null }],
+    ]);
+
+    it('soft-deletes a live row keeping its data, and leaves absent, deleted and newer rows alone', () => {
+      const { writes, counters } = classify([], before, {}, [
+        { key: 'live', deletedAt: T },
+        { key: 'back', deletedAt: T },
+        { key: 'gone', deletedAt: T },
+        { key: 'never', deletedAt: null },
+      ]);
+      expect(writes).toEqual([
+        {
+          kind: 'delete',
+          existed: true,
+          keepData: true,
+          key: 'live',
+          data: '',
+          hash: 'h',
+          version: '7',
+          cursor: '2026-01-01T00:05:00.000Z',
+          deleted: true,
+        },
+      ]);
+      expect(counters).toMatchObject({ deleted: 1, stale: 1, unchanged: 2 });
+    });
+
+    it('deletes whatever the cursor says when the tombstone has no time', () => {
+      const { writes } = classify([], before, {}, [{ key: 'back', deletedAt: null }]);
+      expect(writes.map((w) => [w.key, w.kind])).toEqual([['back', 'delete']]);
+    });
+
+    it('applies after the records of its page: a record then its tombstone is one write with the data', () => {
+      const inserted = { ...rec('new', 'hn', '1'), cursor: '2026-01-01T00:01:00.000Z' };
+      const { writes, counters } = classify([inserted], before, {}, [{ key: 'new', deletedAt: T }]);
+      expect(writes).toEqual([{ ...inserted, kind: 'delete', existed: false, deleted: true }]);
+      expect(counters).toMatchObject({ inserted: 1, deleted: 1 });
+      // A record newer than the delete in the same page survives it.
+      const revived = { ...rec('live', 'h2', '8'), cursor: '2026-01-01T00:30:00.000Z' };
+      const second = classify([revived], before, {}, [{ key: 'live', deletedAt: T }]);
+      expect(second.writes.map((w) => [w.key, w.kind, w.deleted])).toEqual([['live', 'update', false]]);
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import { compareCursorText } from '../core/cursor-time.ts';
 import { compareScalarText } from '../core/key-codec.ts';
 import type { DeadLetter, RecordWrite, RunCounters, StoredRecordState } from '../core/types.ts';
-import type { PreparedRecord } from './page-preparer.ts';
+import type { PreparedRecord, PreparedTombstone } from './page-preparer.ts';
 
 export interface ClassifyOptions {
   /** See `StreamDefinition.onVersionRegression`. Default `'deadLetter'`. */
@@ -31,11 +31,16 @@ export interface Classification {
  *
  * A key seen twice in one page is classified against its own earlier state in the page, so the
  * later occurrence wins by the same rules and the store gets one write for it.
+ *
+ * Tombstones come after the records: one deletes a live row whose cursor is not newer than the
+ * delete (a newer copy means the record came back: counted `stale`), keeping its last data; a key
+ * absent or already deleted is left alone (counted `unchanged`).
  */
 export function classify(
   records: readonly PreparedRecord[],
   stored: ReadonlyMap<string, StoredRecordState>,
   options: ClassifyOptions = {},
+  tombstones: readonly PreparedTombstone[] = [],
 ): Classification {
   const counters = { inserted: 0, updated: 0, unchanged: 0, stale: 0, deleted: 0, flagged: 0, failed: 0 };
   const writes = new Map<string, RecordWrite>();
@@ -81,6 +86,41 @@ export function classify(
       deleted: record.deleted,
       cursor: record.cursor,
     });
+  }
+  for (const tombstone of tombstones) {
+    const before = current.get(tombstone.key) ?? stored.get(tombstone.key);
+    if (!before || before.deleted) {
+      counters.unchanged++;
+      continue;
+    }
+    if (
+      tombstone.deletedAt !== null &&
+      before.cursor != null &&
+      compareCursorText(before.cursor, tombstone.deletedAt) > 0
+    ) {
+      counters.stale++;
+      continue;
+    }
+    counters.deleted++;
+    const earlier = writes.get(tombstone.key);
+    // A record of this page then its tombstone: one write, the record's data marked deleted.
+    writes.set(
+      tombstone.key,
+      earlier
+        ? { ...earlier, kind: 'delete', deleted: true }
+        : {
+            kind: 'delete',
+            existed: true,
+            keepData: true,
+            key: tombstone.key,
+            data: '',
+            hash: before.hash,
+            version: before.version,
+            cursor: before.cursor ?? null,
+            deleted: true,
+          },
+    );
+    current.set(tombstone.key, { ...before, deleted: true });
   }
   return { writes: [...writes.values()], counters, deadLetters };
 }

@@ -10,9 +10,17 @@ import type { Checkpoint, DeadLetter, Page, RecordWrite } from '../core/types.ts
 /** A record ready to classify: validated, keyed and hashed; a write once the classifier adds what it does. */
 export type PreparedRecord = Omit<RecordWrite, 'kind' | 'existed'>;
 
+/** A tombstone with its key encoded. */
+export interface PreparedTombstone {
+  readonly key: string;
+  readonly deletedAt: string | null;
+}
+
 /** A page after preparation: the records that passed, the ones that did not, and the checkpoint. */
 export interface PreparedPage {
   readonly records: PreparedRecord[];
+  /** The page's tombstones whose key could be read, applied after its records. */
+  readonly tombstones: PreparedTombstone[];
   readonly deadLetters: DeadLetter[];
   readonly fetched: number;
   readonly checkpoint: Checkpoint;
@@ -98,7 +106,23 @@ export class PagePreparer {
         deleted: this.#stream.deleted ? Boolean(readPath(value, this.#stream.deleted)) : false,
       });
     }
-    return { records, deadLetters, fetched: page.records.length, checkpoint: page.checkpoint, newestCursor };
+    const tombstones: PreparedTombstone[] = [];
+    for (const tombstone of page.tombstones ?? []) {
+      try {
+        tombstones.push({ key: encodeKey(tombstone.key, this.#keys), deletedAt: tombstone.deletedAt });
+      } catch (error) {
+        if (!(error instanceof RecordError)) throw error;
+        deadLetters.push({ key: null, reason: `tombstone: ${error.message}`, payload: safeJson(tombstone) });
+      }
+    }
+    return {
+      records,
+      tombstones,
+      deadLetters,
+      fetched: page.records.length,
+      checkpoint: page.checkpoint,
+      newestCursor,
+    };
   }
 
   #deadLetter(raw: unknown, reason: string): DeadLetter {

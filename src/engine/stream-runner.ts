@@ -345,6 +345,7 @@ class RunPipeline {
         deadline,
         secret: this.#args.secret ?? noSecrets,
         range: null,
+        fullScan: this.#args.reconcile === true,
       });
       for await (const page of pages) {
         if (this.#abort.signal.aborted) break;
@@ -368,14 +369,18 @@ class RunPipeline {
   async #commit(page: PreparedPage): Promise<void> {
     const { store, stream, keeper, runId, totals, events } = this.#args;
     const keys = page.records.map((r) => r.key);
+    for (const tombstone of page.tombstones) keys.push(tombstone.key);
     const stored = keys.length > 0 ? await store.lookup(stream.name, keys) : new Map();
     const {
       writes,
       counters,
       deadLetters: regressions,
-    } = classify(page.records, stored, {
-      ...(stream.onVersionRegression ? { onVersionRegression: stream.onVersionRegression } : {}),
-    });
+    } = classify(
+      page.records,
+      stored,
+      stream.onVersionRegression ? { onVersionRegression: stream.onVersionRegression } : {},
+      page.tombstones,
+    );
     const deadLetters = regressions.length > 0 ? [...page.deadLetters, ...regressions] : page.deadLetters;
     let newestCursor: string | null = null;
     if (

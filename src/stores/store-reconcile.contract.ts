@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FatalError, LeaseLostError } from '../core/errors.ts';
 import type { Store } from '../core/store.ts';
+import type { RecordWrite } from '../core/types.ts';
 import { contractSteps, type StoreHandle, T0, T1, T2, T3, write } from './store-contract-support.ts';
 
 /**
@@ -345,6 +346,45 @@ export function describeReconciliationContract(kind: string, makeStore: () => Pr
           ['b', T2, null, true],
         ]);
         expect(history[2]?.data).toEqual(JSON.parse(write('b').data));
+      });
+
+      it('soft-deletes a tombstoned row keeping its last data, in the change log and the history', async () => {
+        await store.ensureStream('orders', { history: true });
+        const l = await lease('orders');
+        const runId = await startedRun(l);
+        const a = write('a', { version: '4', cursor: '2026-01-01T00:00:00.000Z' });
+        await store.commitPage(commit(l, runId, { writes: [a, write('b')], at: T0 }));
+        const tombstone: RecordWrite = {
+          kind: 'delete',
+          existed: true,
+          keepData: true,
+          key: 'a',
+          data: '',
+          hash: a.hash,
+          version: '4',
+          cursor: a.cursor,
+          deleted: true,
+        };
+        await store.commitPage(commit(l, runId, { writes: [tombstone], at: T1 }));
+        const [row] = await store.scanRecords('orders', { limit: 1 });
+        expect(row).toMatchObject({ key: 'a', hash: a.hash, version: '4', cursor: a.cursor, deletedAt: T1 });
+        expect(row?.data).toEqual(JSON.parse(a.data));
+        expect((await store.lookup('orders', ['a'])).get('a')).toMatchObject({ deleted: true, hash: a.hash });
+        const changes = await store.readChanges({ afterSeq: 0, limit: 10, stream: 'orders' });
+        expect(changes.at(-1)).toMatchObject({ key: 'a', kind: 'delete', hash: a.hash, version: '4' });
+        const history = (await handle.readHistory('orders')).filter((h) => h.key === 'a');
+        expect(history.map((h) => [h.validFrom, h.validTo, h.deleted])).toEqual([
+          [T0, T1, false],
+          [T1, null, true],
+        ]);
+        expect(history[1]?.data).toEqual(JSON.parse(a.data));
+        // A tombstone for a key the table does not have means the engine's view is wrong: nothing commits.
+        await expect(
+          store.commitPage(
+            commit(l, runId, { writes: [{ ...tombstone, key: 'zz' }], checkpoint: { page: 9 }, at: T2 }),
+          ),
+        ).rejects.toThrow(/not/);
+        expect((await store.getState('orders'))?.checkpoint).not.toEqual({ page: 9 });
       });
 
       it('adds history to an existing stream, starting from the stored rows, and every instance writes it', async () => {

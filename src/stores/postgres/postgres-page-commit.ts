@@ -36,7 +36,8 @@ const RECORD_COLUMNS = [
  *    when nothing matched, the transaction is rolled back and `LeaseLostError` thrown;
  * 2. rows known absent: COPY (large pages) or one multi-row `INSERT` (small); a key that exists
  *    after all fails on the primary key, and with it the whole page;
- * 3. rows known present: one `UPDATE ... FROM` the same rows; a row missing after all aborts the page;
+ * 3. rows known present: one `UPDATE ... FROM` the same rows, and one more for tombstones (which keep
+ *    the row's data); a row missing after all aborts the page;
  *    then, for a stream with `history`, the written keys' history rows; for a scan, its seen keys;
  * 4. the change log, in write order, under an advisory lock held to COMMIT: `seq` is drawn from an
  *    identity, and without the lock a transaction could commit a lower `seq` after a reader has
@@ -52,7 +53,11 @@ export async function commitPageTx(
   const table = `"${commit.stream}"`;
   const inserts: RecordWrite[] = [];
   const updates: RecordWrite[] = [];
-  for (const w of commit.writes) (w.existed ? updates : inserts).push(w);
+  const tombstoned: string[] = [];
+  for (const w of commit.writes) {
+    if (w.keepData) tombstoned.push(w.key);
+    else (w.existed ? updates : inserts).push(w);
+  }
 
   await client.query('BEGIN');
   try {
@@ -65,6 +70,7 @@ export async function commitPageTx(
       await insertRows(client, table, commit, inserts);
     }
     if (updates.length > 0) await updateRows(client, table, commit, updates);
+    if (tombstoned.length > 0) await deleteKeepingData(client, table, commit, tombstoned);
     if (history && commit.writes.length > 0) await recordPageHistory(client, commit);
     if (commit.scan) await recordSeenKeys(client, commit.stream, commit.scan.id, commit.scan.seenKeys);
     if (commit.writes.length > 0) await appendChanges(client, schema, commit);
@@ -221,6 +227,26 @@ async function updateRows(
       commit,
       `${expected - (result.rowCount ?? 0)} of ${expected} record(s) sent as present were not updated: ` +
         'missing from the table, or their data is not one JSON value each',
+    );
+  }
+}
+
+/** Soft-deletes the rows of tombstoned keys, keeping their data, hash, version and cursor. */
+async function deleteKeepingData(
+  client: PoolClient,
+  table: string,
+  commit: PageCommit,
+  keys: readonly string[],
+): Promise<void> {
+  const result = await client.query(
+    `UPDATE ${table} AS t SET _deleted_at = $2::timestamptz, _synced_at = $2::timestamptz, _run_id = $3
+    FROM unnest($1::text[]) AS k(key) WHERE t._key = k.key`,
+    [keys, commit.at, commit.runId],
+  );
+  if ((result.rowCount ?? 0) !== keys.length) {
+    throw misaligned(
+      commit,
+      `${keys.length - (result.rowCount ?? 0)} of ${keys.length} tombstoned record(s) were not in the table`,
     );
   }
 }

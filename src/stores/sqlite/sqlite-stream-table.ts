@@ -34,6 +34,8 @@ export class SqliteStreamTable {
   private readonly update: Statement<
     [string, string, string | null, string | null, string, string | null, string, string]
   >;
+  /** A tombstone's delete: `_synced_at, _deleted_at, _run_id` then `_key`; returns the kept `_data`. */
+  private readonly tombstone: Statement<[string, string, string, string], string>;
   /** `stream, key, kind, hash, version, run_id, at` */
   private readonly change: Statement<[string, string, string, string, string | null, string, string]>;
   private readonly scanFirst: Statement<[number], RecordRow>;
@@ -82,6 +84,11 @@ export class SqliteStreamTable {
       `UPDATE ${t} SET _data = ?, _hash = ?, _version = ?, _cursor = ?, _synced_at = ?, _deleted_at = ?, _run_id = ?
        WHERE _key = ?`,
     );
+    this.tombstone = db
+      .prepare<[string, string, string, string], string>(
+        `UPDATE ${t} SET _synced_at = ?, _deleted_at = ?, _run_id = ? WHERE _key = ? RETURNING _data`,
+      )
+      .pluck();
     this.change = db.prepare(
       'INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -116,11 +123,17 @@ export class SqliteStreamTable {
     try {
       for (w of writes) {
         const deletedAt = w.deleted ? at : null;
+        let data: string | undefined = w.data;
         if (!w.existed) {
           this.insert.run(w.key, w.data, w.hash, w.version, w.cursor, at, at, deletedAt, runId);
+        } else if (w.keepData) {
+          data = this.tombstone.get(at, at, runId, w.key);
         } else if (
           this.update.run(w.data, w.hash, w.version, w.cursor, at, deletedAt, runId, w.key).changes === 0
         ) {
+          data = undefined;
+        }
+        if (data === undefined) {
           throw new FatalError(
             `stream "${stream}": key ${JSON.stringify(w.key)} was written as stored but is not in the table; ` +
               'the page was not committed',
@@ -128,7 +141,7 @@ export class SqliteStreamTable {
           );
         }
         this.change.run(stream, w.key, w.kind, w.hash, w.version, runId, at);
-        this.history?.record(w.key, w.data, w.hash, w.version, w.deleted, runId, at);
+        this.history?.record(w.key, data, w.hash, w.version, w.deleted, runId, at);
       }
     } catch (error) {
       if (w && isKeyConflict(error)) {
