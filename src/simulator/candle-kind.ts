@@ -97,6 +97,7 @@ export function candleKind(seed: number, options: CandleOptions): RecordKind {
     keyFields: ['symbol', 'interval', 'open_time'],
     idOrderIsIndexOrder: false,
     supportsDelete: false,
+    supportsRegress: false,
     baseCount,
     baseUpdatedSec(index) {
       const [si, slot] = seriesAndSlot(index, BASE_STATE);

@@ -124,6 +124,7 @@ export function customerKind(seed: number, baseCount: number): RecordKind {
     keyFields: ['id'],
     idOrderIsIndexOrder: true,
     supportsDelete: true,
+    supportsRegress: true,
     baseCount,
     baseUpdatedSec(index) {
       const created = createdSec(index);

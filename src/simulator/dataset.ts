@@ -33,6 +33,8 @@ export class Dataset {
   private count: number;
   private hardCount = 0;
   private readonly tombstones: Tombstone[] = [];
+  /** Records that went back a version: the highest version each had, and when it last went back. */
+  private readonly rollbacks = new Map<number, { peak: number; atMs: number }>();
   /** Bumped on every change; validators and caches key on it. */
   revision = 0;
   /** When the dataset last changed, epoch ms (initially the newest base `updated_at`). */
@@ -135,6 +137,33 @@ export class Dataset {
     this.touch(nowMs, nowMs);
   }
 
+  /**
+   * A version regression: the record is restored from an older backup. It serves `version` (lower
+   * than its current one) with that version's content and `updated_at` = `nowMs`, which the caller
+   * makes later than every `updated_at` the record had.
+   */
+  regress(index: number, version: number, nowMs: number): void {
+    const state = this.own(index);
+    const previousMs = state.updatedMs;
+    const rollback = this.rollbacks.get(index);
+    this.rollbacks.set(index, { peak: Math.max(rollback?.peak ?? 0, state.version), atMs: nowMs });
+    state.version = version;
+    state.updatedMs = nowMs;
+    this.index.changed(index, previousMs);
+    this.touch(nowMs, nowMs);
+  }
+
+  /**
+   * The earliest `updated_at` a backdated update may give the record: its last regression's time
+   * while the new version would still be below one it had before that regression, else 0. Behind
+   * it, the record would carry a lower version and an older `updated_at` than a state it already
+   * served: no reader can tell that from an out-of-order old copy, so no source should produce it.
+   */
+  backdateFloorMs(index: number): number {
+    const rollback = this.rollbacks.get(index);
+    return rollback !== undefined && this.stateOf(index).version + 1 < rollback.peak ? rollback.atMs : 0;
+  }
+
   /** Removes the record from every list and adds it to the tombstone feed. */
   hardDelete(index: number, nowMs: number): void {
     const state = this.own(index);
@@ -158,14 +187,14 @@ export class Dataset {
   }
 
   /**
-   * A seeded random served record: `live` only (not soft-deleted) when `liveOnly`. Returns -1 when
-   * none was found in a few tries (e.g. nearly everything deleted).
+   * A seeded random served record: `live` only (not soft-deleted) when `liveOnly`, with at least
+   * `minVersion`. Returns -1 when none was found in a few tries (e.g. nearly everything deleted).
    */
-  pick(draw: () => number, liveOnly: boolean): number {
+  pick(draw: () => number, liveOnly: boolean, minVersion = 1): number {
     for (let attempt = 0; attempt < 32; attempt++) {
       const index = Math.floor(draw() * this.count);
-      const status = this.stateOf(index).status;
-      if (status === 'live' || (status === 'soft' && !liveOnly)) return index;
+      const { status, version } = this.stateOf(index);
+      if ((status === 'live' || (status === 'soft' && !liveOnly)) && version >= minVersion) return index;
     }
     return -1;
   }

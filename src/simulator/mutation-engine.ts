@@ -6,10 +6,28 @@ import type { MutationConfig, MutationKind } from './simulator-options.ts';
 export type MutationCounts = Record<MutationKind, number> & { records: number };
 
 export function emptyMutationCounts(): MutationCounts {
-  return { insert: 0, update: 0, backdate: 0, burst: 0, softDelete: 0, hardDelete: 0, records: 0 };
+  return {
+    insert: 0,
+    update: 0,
+    backdate: 0,
+    burst: 0,
+    softDelete: 0,
+    hardDelete: 0,
+    regress: 0,
+    records: 0,
+  };
 }
 
-const KINDS: readonly MutationKind[] = ['insert', 'update', 'backdate', 'burst', 'softDelete', 'hardDelete'];
+// New kinds go last: with weight 0 they leave the draws of every existing seed as they were.
+const KINDS: readonly MutationKind[] = [
+  'insert',
+  'update',
+  'backdate',
+  'burst',
+  'softDelete',
+  'hardDelete',
+  'regress',
+];
 
 /**
  * Changes the datasets underneath clients: at a steady rate in the background and on demand. The
@@ -104,6 +122,16 @@ export class MutationEngine {
     return this.lastNow;
   }
 
+  /**
+   * Now, but strictly after every `updated_at` served so far (mutations' and `recordMs`, the
+   * record's own): a regression must be newer than each state it replaces, even within one
+   * millisecond, or a reader could not tell it from an out-of-order old copy.
+   */
+  private later(recordMs: number): number {
+    this.lastNow = Math.max(this.clock(), this.lastNow + 1, recordMs + 1);
+    return this.lastNow;
+  }
+
   /** Applies one mutation; returns the kind actually applied (fallbacks change it). */
   private applyOne(dataset: Dataset, wanted: MutationKind): MutationKind {
     const draw = (): number => this.prng.next();
@@ -111,6 +139,18 @@ export class MutationEngine {
     let kind = wanted;
     // Candles are never deleted: a delete becomes a correction.
     if (!dataset.kind.supportsDelete && (kind === 'softDelete' || kind === 'hardDelete')) kind = 'update';
+    if (kind === 'regress') {
+      // Only a live record with a version above 1 can go back; candles are never rolled back.
+      const index = dataset.kind.supportsRegress ? dataset.pick(draw, true, 2) : -1;
+      if (index >= 0) {
+        // Restored from a backup of a random older version: that version's content, served anew.
+        const state = dataset.stateOf(index);
+        const version = 1 + Math.floor(draw() * (state.version - 1));
+        dataset.regress(index, version, this.later(state.updatedMs));
+        return kind;
+      }
+      kind = 'update';
+    }
     if (kind === 'insert') {
       dataset.insert(now, draw());
       return kind;
@@ -133,7 +173,10 @@ export class MutationEngine {
       // Half keep their old updated_at; half land up to backdateMaxMs behind the newest one.
       const keep = draw() < 0.5;
       const behind = dataset.maxUpdatedMs - 1 - Math.floor(draw() * this.config.backdateMaxMs);
-      dataset.update(index, keep ? dataset.stateOf(index).updatedMs : behind, now);
+      // Never behind the record's last regression while it is still below a version it had before
+      // it: see Dataset.backdateFloorMs.
+      const at = Math.max(keep ? dataset.stateOf(index).updatedMs : behind, dataset.backdateFloorMs(index));
+      dataset.update(index, at, now);
     } else if (kind === 'softDelete') dataset.softDelete(index, now);
     else dataset.hardDelete(index, now);
     return kind;

@@ -73,6 +73,7 @@ export function orderKind(seed: number, baseCount: number, customerCount: number
     keyFields: ['id'],
     idOrderIsIndexOrder: true,
     supportsDelete: true,
+    supportsRegress: true,
     baseCount,
     baseUpdatedSec(index) {
       const created = hashInts(seed, index, 22) % SPAN_SEC;

@@ -34,6 +34,8 @@ export interface RecordKind {
   readonly idOrderIsIndexOrder: boolean;
   /** False for kinds whose records are never deleted (candles): deletes become corrections. */
   readonly supportsDelete: boolean;
+  /** False for kinds whose versions never go back (candles): a `regress` mutation becomes a correction. */
+  readonly supportsRegress: boolean;
   /** The number of records generated before any mutation. */
   readonly baseCount: number;
   /** Initial `updated_at` of a base record, in whole seconds since `SIM_EPOCH_MS`. */

@@ -56,6 +56,8 @@ export const mutationMixSchema = z.strictObject({
   burst: z.number().min(0).default(0.2),
   softDelete: z.number().min(0).default(1),
   hardDelete: z.number().min(0).default(1),
+  /** A record "restored from an older backup": a lower version, that version's content, `updated_at` = now. Off by default. */
+  regress: z.number().min(0).default(0),
 });
 export type MutationMix = z.infer<typeof mutationMixSchema>;
 export type MutationKind = keyof MutationMix;

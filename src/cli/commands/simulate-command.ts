@@ -53,6 +53,7 @@ interface SimulateOptions {
   maxPageSize: number;
   mutationsPerSecond: number;
   burstSize?: number;
+  regress?: number;
   clientLimit?: { capacity: number; refillPerSecond: number };
   bearerToken?: string[];
   apiKey?: string[];
@@ -80,6 +81,11 @@ export function registerSimulateCommand(program: Command): void {
       'records sharing one updated_at per burst (default 2500)',
       number('--burst-size', true),
     )
+    .option(
+      '--regress <weight>',
+      'weight of version regressions (records restored from an older backup) in the mutation mix (default 0)',
+      number('--regress'),
+    )
     .option('--client-limit <capacity/refill>', 'per-client token bucket, e.g. 10/5', clientLimit)
     .option('--bearer-token <token...>', 'require one of these bearer tokens')
     .option('--api-key <key...>', 'require one of these API keys (X-API-Key header or api_key query)');
@@ -96,6 +102,7 @@ export function registerSimulateCommand(program: Command): void {
     if (options.clientLimit !== undefined) faults.clientLimit = options.clientLimit;
     const mutations: MutationPatch = { ratePerSecond: options.mutationsPerSecond };
     if (options.burstSize !== undefined) mutations.burstSize = options.burstSize;
+    if (options.regress !== undefined) mutations.mix = { regress: options.regress };
     const sim = await startSimulator({
       seed: options.seed,
       port: options.port,
