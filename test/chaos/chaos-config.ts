@@ -16,6 +16,22 @@ export const INCREMENTAL_STYLES: ReadonlySet<ChaosStyle> = new Set([
 /** How long each incremental stream looks back: more than the simulator's backdate reach (1 h). */
 export const LOOKBACK_MS = 2 * 3_600_000;
 
+/**
+ * How each stream takes a version regression (the simulator restores records from older backups).
+ * Most apply it (`accept`) and must end equal to the source; one incremental and one full-refresh
+ * stream keep the default, so every regression still current at the end must be held out as an
+ * open dead letter while the local row keeps its higher version.
+ */
+export const REGRESSION_POLICY: Readonly<Record<ChaosStyle, 'accept' | 'deadLetter'>> = {
+  cursor: 'accept',
+  link: 'deadLetter',
+  keyset: 'accept',
+  'keyset-gte': 'accept',
+  page: 'accept',
+  offset: 'deadLetter',
+  window: 'accept',
+};
+
 /** The stream (and table) name for a style. */
 export function streamName(style: ChaosStyle): string {
   return `customers_${style.replace('-', '_')}`;
@@ -45,6 +61,7 @@ export function chaosConfigYaml(baseUrl: string, styles: readonly ChaosStyle[], 
       // who is not there (a 10-minute run deletes ~15%, over the default 10% delete breaker).
       backfill: 'auto',
       reconcile: { maxDeleteShare: 1 },
+      ...(REGRESSION_POLICY[style] === 'accept' ? { onVersionRegression: 'accept' } : {}),
       request: { baseUrl, path: '/v1/customers', query: { style }, timeoutMs: 1500 },
       pagination: PAGINATION[style],
       pageSize,

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { contentHash } from '../../src/core/canonical-json.ts';
 import type { Store } from '../../src/core/store.ts';
-import type { RunRecord } from '../../src/core/types.ts';
+import type { RunRecord, StoredDeadLetter } from '../../src/core/types.ts';
 import { openStore } from '../../src/runtime/open-store.ts';
-import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
+import { type GroundTruthEntry, type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
 import { compareCursorText, cursorTimeMs } from '../../src/sources/http/cursor-format.ts';
 import { diffWithGroundTruth } from '../helpers/ground-truth.ts';
 import { freshLocation } from '../helpers/stores.ts';
@@ -16,6 +17,7 @@ import {
   chaosConfigYaml,
   INCREMENTAL_STYLES,
   LOOKBACK_MS,
+  REGRESSION_POLICY,
   streamName,
 } from './chaos-config.ts';
 import { ChaosRandom, nextCycle } from './chaos-schedule.ts';
@@ -30,6 +32,11 @@ export interface ChaosOptions {
   /** Customers at the start. Default 3000. */
   readonly records?: number;
   readonly pageSize?: number;
+  /**
+   * Weight of version regressions (`regress`) in the simulator's mutation mix (the other kinds
+   * weigh 10.2 together). Default 0.3; 0 gives the mix of runs before regressions existed.
+   */
+  readonly regressWeight?: number;
   /** Progress lines (one per cycle). */
   readonly log?: (line: string) => void;
 }
@@ -47,8 +54,18 @@ export interface ChaosReport {
   readonly stale: number;
   readonly notDeleted: number;
   readonly extra: number;
+  /** Checkpoint watermarks that moved backwards. */
   readonly regressions: number;
+  /** Dead letters that should not exist: any in an `accept` stream, any but regressions otherwise. */
   readonly deadLetters: number;
+  /** Version regressions the simulator made (`regress` mutations applied). */
+  readonly versionRegressions: number;
+  /** Version drops applied by the `accept` streams (read from the change log), summed over them. */
+  readonly regressionsAccepted: number;
+  /** Rolled-back records (key and content) dead-lettered by the `deadLetter` streams, summed over them. */
+  readonly regressionsDeadLettered: number;
+  /** Keys of `deadLetter` streams that end rolled back at the source and held back locally. */
+  readonly heldBack: number;
   /** Failures of the final clean sync, or of a process that should have finished. */
   readonly problems: string[];
   /** The first differing keys, with source and local versions. */
@@ -60,6 +77,12 @@ export interface ChaosReport {
  * that is SIGKILLed or SIGTERMed at seeded random moments; at the end clean syncs and a
  * `syncline reconcile` (which repairs what no incremental pass can see and finds hard deletes) must
  * leave the store equal to the simulator's ground truth, with checkpoints that never moved backwards.
+ *
+ * The source also rolls records back (version regressions). Streams with `onVersionRegression:
+ * 'accept'` apply them (counted from the change log) and must end equal to the source with no dead
+ * letters; the `deadLetter` streams (`REGRESSION_POLICY`) must never apply one, and may differ from
+ * the source only where the source rolled a record back: the row keeps its higher version and the
+ * key's newest dead letter is that regression, holding the source's current record.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const styles = options.styles ?? CHAOS_STYLES;
@@ -82,8 +105,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       slow: 0.02,
       slowMs: 150,
     },
-    // Every kind of change, hard deletes included: only a reconciliation can see those.
-    mutations: { ratePerSecond: 4, burstSize: 400 },
+    // Every kind of change, hard deletes included (only a reconciliation can see those), and
+    // version regressions (records restored from older backups).
+    mutations: { ratePerSecond: 4, burstSize: 400, mix: { regress: options.regressWeight ?? 0.3 } },
   });
   writeFileSync(join(dir, 'syncline.config.yaml'), chaosConfigYaml(sim.url, styles, options.pageSize ?? 200));
   const problems: string[] = [];
@@ -167,6 +191,10 @@ async function compare(
   let duplicated = 0;
   let regressions = 0;
   let deadLetters = 0;
+  let accepted = 0;
+  let deadLettered = 0;
+  let deadLetteredRows = 0;
+  let held = 0;
   const differences = [...tally.before.differences];
   const truth = new Map([...sim.groundTruthEntries('customers')].map((e) => [e.key, e]));
   for (const style of styles) {
@@ -179,6 +207,36 @@ async function compare(
       differences.push(`${stream}: ${(error as Error).message}`);
       continue;
     }
+    const letters = await store.listDeadLetters({ stream, limit: 100_000, all: true });
+    const drops = await versionDrops(store, stream);
+    if (REGRESSION_POLICY[style] === 'accept') {
+      accepted += drops;
+      deadLetters += letters.length;
+    } else {
+      // The source's rollbacks stay out: the row keeps its higher version, the dead letter holds
+      // the rolled-back record. Such keys differ from the ground truth on purpose.
+      const kept = await heldBack(store, stream, [...diff.stale, ...diff.notDeleted], truth);
+      held += kept.size;
+      diff = {
+        ...diff,
+        stale: diff.stale.filter((key) => !kept.has(key)),
+        notDeleted: diff.notDeleted.filter((key) => !kept.has(key)),
+      };
+      const regressed = letters.filter((letter) => REGRESSION_REASON.test(letter.reason));
+      // Each run that reads a rolled-back record dead-letters it again: count records, not letters.
+      deadLettered += new Set(regressed.map((letter) => `${letter.key} ${letter.payload}`)).size;
+      deadLetteredRows += regressed.length;
+      deadLetters += letters.length - regressed.length;
+      if (drops > 0) {
+        tally.problems.push(
+          `${stream}: applied ${drops} version regressions with onVersionRegression: deadLetter`,
+        );
+      }
+    }
+    for (const letter of letters.slice(0, 2)) {
+      if (REGRESSION_POLICY[style] === 'accept' || !REGRESSION_REASON.test(letter.reason))
+        differences.push(`${stream} dead letter ${letter.key}: ${letter.reason}`);
+    }
     records += diff.local;
     missing += diff.missing.length;
     stale += diff.stale.length;
@@ -189,8 +247,8 @@ async function compare(
     }
     const runs = (await store.listRuns({ stream, limit: 100_000 })).reverse();
     regressions += checkpointRegressions(runs, differences, stream);
-    deadLetters += (await store.listDeadLetters({ stream, limit: 100_000, all: true })).length;
   }
+  const made = sim.stats().mutations.regress;
   const bad =
     missing + duplicated + stale + notDeleted + extra + regressions + deadLetters + tally.problems.length;
   const n = (x: number) => x.toLocaleString('en-US');
@@ -198,7 +256,10 @@ async function compare(
     `chaos seed=${options.seed} store=${options.store} style=${styles.length === CHAOS_STYLES.length ? 'all' : styles.join(',')}: ` +
     `${n(tally.kills)} kills, ${n(tally.terms)} terms, ${n(tally.cycles)} runs, ${n(records)} records, ${n(missing)} missing, ` +
     `${n(duplicated)} duplicated, ${n(stale)} stale, ${n(notDeleted + extra)} wrongly live, ` +
-    `${n(regressions)} checkpoint regressions, ${n(deadLetters)} dead letters`;
+    `${n(regressions)} checkpoint regressions, ${n(deadLetters)} dead letters; ` +
+    `${n(made)} version regressions at the source: ${n(accepted)} accepted, ${n(deadLettered)} dead-lettered ` +
+    `(${n(deadLetteredRows)} dead letters), ` +
+    `${n(held)} held back at the end`;
   return {
     ok: bad === 0,
     summary,
@@ -213,6 +274,10 @@ async function compare(
     extra,
     regressions,
     deadLetters,
+    versionRegressions: made,
+    regressionsAccepted: accepted,
+    regressionsDeadLettered: deadLettered,
+    heldBack: held,
     problems: tally.problems,
     differences,
   };
@@ -236,9 +301,14 @@ async function incrementalMisses(store: Store, sim: SimulatorServer, styles: rea
     const watermark = (state?.checkpoint as { watermark?: { cursor: string } | null } | null)?.watermark;
     const from = watermark ? (cursorTimeMs(watermark.cursor) ?? 0) - LOOKBACK_MS : Number.NEGATIVE_INFINITY;
     const diff = await diffWithGroundTruth(store, stream, sim, 'customers');
+    // A deadLetter stream holds the source's rollbacks back on purpose.
+    const kept =
+      REGRESSION_POLICY[style] === 'deadLetter'
+        ? await heldBack(store, stream, diff.stale, truth)
+        : new Set();
     for (const [list, kind] of [
       [diff.missing, 'missing'],
-      [diff.stale, 'stale'],
+      [diff.stale.filter((key) => !kept.has(key)), 'stale'],
     ] as const) {
       for (const key of list) {
         const entry = truth.get(key);
@@ -254,6 +324,64 @@ async function incrementalMisses(store: Store, sim: SimulatorServer, styles: rea
     }
   }
   return { missing, stale, differences };
+}
+
+/** What the classifier says when it dead-letters a version regression. */
+const REGRESSION_REASON = /^version went back from (\S+) to (\S+) although the cursor moved forward/;
+
+/**
+ * The keys of a `deadLetter` stream that differ from the source only because the source rolled
+ * them back: the local row kept a higher version than the source's, and the key's newest open
+ * dead letter is a regression from that version to the source's, holding exactly the source's
+ * current record.
+ */
+async function heldBack(
+  store: Store,
+  stream: string,
+  keys: readonly string[],
+  truth: ReadonlyMap<string, GroundTruthEntry>,
+): Promise<Set<string>> {
+  const held = new Set<string>();
+  if (keys.length === 0) return held;
+  const newest = new Map<string, StoredDeadLetter>();
+  // Newest first.
+  for (const letter of await store.listDeadLetters({ stream, limit: 100_000 })) {
+    if (letter.key !== null && !newest.has(letter.key)) newest.set(letter.key, letter);
+  }
+  const rows = await store.lookup(stream, keys);
+  for (const key of keys) {
+    const row = rows.get(key);
+    const source = truth.get(key);
+    const letter = newest.get(key);
+    const reason = letter ? REGRESSION_REASON.exec(letter.reason) : null;
+    if (!row || !source?.hash || !letter || !reason || row.version === null) continue;
+    if (!(Number(row.version) > source.version)) continue;
+    if (reason[1] !== row.version || reason[2] !== String(source.version)) continue;
+    if (contentHash(JSON.parse(letter.payload)) === source.hash) held.add(key);
+  }
+  return held;
+}
+
+/**
+ * The version regressions a stream applied: change-log rows whose version is lower than the one
+ * before them for the same key.
+ */
+async function versionDrops(store: Store, stream: string): Promise<number> {
+  const last = new Map<string, number>();
+  let drops = 0;
+  let afterSeq = 0;
+  for (;;) {
+    const rows = await store.readChanges({ afterSeq, limit: 5000, stream });
+    for (const row of rows) {
+      if (row.version === null) continue;
+      const version = Number(row.version);
+      const before = last.get(row.key);
+      if (before !== undefined && version < before) drops++;
+      last.set(row.key, version);
+    }
+    if (rows.length < 5000) return drops;
+    afterSeq = rows.at(-1)!.seq;
+  }
 }
 
 /** A checkpoint's watermark must never move backwards, within a run or from one run to the next. */

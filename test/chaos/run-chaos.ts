@@ -1,5 +1,6 @@
 /**
- * `npm run chaos -- --seed N --minutes M --store sqlite|postgres [--style cursor|link|keyset|page|offset|window|all]`
+ * `npm run chaos -- --seed N --minutes M --store sqlite|postgres [--style cursor|link|keyset|page|offset|window|all]
+ *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--verbose]`
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'sqlite' },
     style: { type: 'string', default: 'all' },
     records: { type: 'string', default: '3000' },
+    regress: { type: 'string', default: '0.3' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -25,10 +27,12 @@ function fail(message: string): never {
 const seed = Number(values.seed);
 const minutes = Number(values.minutes);
 const records = Number(values.records);
+const regressWeight = Number(values.regress);
 if (!Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
 if (!(minutes > 0)) fail(`--minutes must be a positive number, got "${values.minutes}"`);
 if (!Number.isInteger(records) || records < 1)
   fail(`--records must be a positive integer, got "${values.records}"`);
+if (!(regressWeight >= 0)) fail(`--regress must be a non-negative number, got "${values.regress}"`);
 if (values.store !== 'sqlite' && values.store !== 'postgres')
   fail(`--store must be sqlite or postgres, got "${values.store}"`);
 const styles: readonly ChaosStyle[] =
@@ -46,6 +50,7 @@ const report = await runChaos({
   store: values.store,
   styles,
   records,
+  regressWeight,
   ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 });
 process.stdout.write(`${report.summary}\n`);
