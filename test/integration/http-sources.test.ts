@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newHolderId } from '../../src/core/clock.ts';
 import { SyncEventBus } from '../../src/core/events.ts';
-import type { Store } from '../../src/core/store.ts';
+import type { PageCommit, Store } from '../../src/core/store.ts';
 import type { AnyStreamDefinition } from '../../src/core/stream-definition.ts';
 import type { Logger } from '../../src/core/types.ts';
 import { type RunResult, runStream } from '../../src/engine/stream-runner.ts';
@@ -166,6 +166,51 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
       expect(inWindow).toEqual([]);
     },
   );
+
+  it('soft-deletes what the deleted-records feed reports, keeping the last data, and resumes the feed after a kill', async () => {
+    const s = await simulator({
+      mutations: { mix: { insert: 1, update: 1, backdate: 0, burst: 0, softDelete: 0, hardDelete: 3 } },
+    });
+    const stream = (pageSize = 200) =>
+      // Deletes of old records are a backfill to the breaker (a mass delete pauses like one): apply them.
+      customersStream(s, 'keyset', {
+        deletes: { feed: { path: '/v1/customers/deleted', pageSize } },
+        backfill: 'auto',
+      });
+    expect((await run(stream())).status).toBe('ok');
+    const before = new Map((await t.store.scanRecords('customers', { limit: 5000 })).map((r) => [r.key, r]));
+    s.mutate(400);
+    await sleep(5);
+    const hard = [...s.groundTruthEntries('customers')].filter((e) => e.status === 'hard_deleted');
+    expect(hard.length).toBeGreaterThan(150);
+    // A run killed after its list pass and one page of the feed; the next run finishes the feed.
+    const tombstonePage = (c: PageCommit) => c.writes.some((w) => w.keepData);
+    const killed = await run(stream(50), crashingAfter(t.store, 1, tombstonePage));
+    const partway = (await t.store.getState('customers'))!.checkpoint as { deletes?: { position: unknown } };
+    expect(partway.deletes?.position).not.toBeNull();
+    expect(killed.status).toBe('failed');
+    const resumed = await run(stream(50));
+    expect(resumed.status).toBe('ok');
+    expect(
+      summarize(await diffWithGroundTruth(t.store, 'customers', s, 'customers', { hardDeletes: true })),
+    ).toEqual(EMPTY);
+    // The rows keep the data they had when they were deleted; the change log says delete.
+    const rows = new Map((await t.store.scanRecords('customers', { limit: 5000 })).map((r) => [r.key, r]));
+    const synced = hard.filter((e) => before.has(e.key));
+    expect(synced.length).toBeGreaterThan(100);
+    for (const entry of synced) {
+      const row = rows.get(entry.key)!;
+      expect(row.deletedAt).not.toBeNull();
+      expect(row.data).toEqual(before.get(entry.key)!.data);
+    }
+    const deletes = (await t.store.readChanges({ afterSeq: 0, limit: 100_000 })).filter(
+      (c) => c.kind === 'delete',
+    );
+    expect(new Set(deletes.map((c) => c.key))).toEqual(new Set(synced.map((e) => e.key)));
+    // Nothing new: the next run reads the feed from where it stopped and deletes nothing again.
+    const again = await run(stream());
+    expect(again.counters).toMatchObject({ deleted: 0, inserted: 0, updated: 0 });
+  });
 
   it('gets through 429s, 5xx bursts, truncated and malformed bodies, resets and hangs', async () => {
     const s = await simulator({

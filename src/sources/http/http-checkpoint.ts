@@ -22,6 +22,14 @@ export interface HttpCheckpoint {
   readonly position: Json | null;
   readonly watermark: Watermark | null;
   readonly validators: Validators | null;
+  /** Where the deleted-records feed continues (streams with `deletes.feed`). */
+  readonly deletes?: FeedState;
+}
+
+/** The deleted-records feed's place: an unfinished walk's position, and the last entry read. */
+export interface FeedState {
+  readonly position: Json | null;
+  readonly watermark: Watermark | null;
 }
 
 export const EMPTY_CHECKPOINT: HttpCheckpoint = { v: 1, position: null, watermark: null, validators: null };

@@ -45,6 +45,39 @@ export interface IncrementalConfig {
   readonly tieBreaker?: string;
 }
 
+/** How the API tells about deleted records, besides a deleted flag on listed records (`deleted`). */
+export interface DeletesConfig {
+  /**
+   * A deleted-records feed (tombstones), read after each incremental pass from where the last one
+   * ended. Each entry soft-deletes the stored row, keeping its last data, unless the row is newer
+   * than the delete (the record came back). Hard deletes an API reports nowhere are found by
+   * `syncline reconcile`.
+   */
+  readonly feed?: DeletedFeedConfig;
+}
+
+/**
+ * A list of deleted records in `(deletedAt, key)` order, paged by keyset:
+ * `GET <path>?<sinceParam>=<last deletedAt>&<afterIdParam>=<last key>&<pageSizeParam>=<n>`. Each
+ * entry carries the stream's key fields (same paths as in records) and the time of the delete.
+ */
+export interface DeletedFeedConfig {
+  /** Appended to `request.baseUrl` (e.g. `/v1/customers/deleted`); `request.query` and headers apply. */
+  readonly path: string;
+  /** Path of the array of entries in the body. Default: the body when it is an array, else `data`. */
+  readonly records?: string;
+  /** The entry field with the time of the delete, written like the stream's cursor. Default `deleted_at`. */
+  readonly deletedAt?: string;
+  /** The parameter taking the lower bound of `deletedAt`. Default `since`. */
+  readonly sinceParam?: string;
+  /** The parameter taking the last key seen, for `(deletedAt, key) >` paging. Default `after_id`. */
+  readonly afterIdParam?: string;
+  /** Body path of a has-more flag. Default `has_more`. */
+  readonly hasMorePath?: string;
+  /** Entries per request. Default: the stream's `pageSize`. */
+  readonly pageSize?: number;
+}
+
 /** A declarative HTTP stream: `http.stream({...})` in code, or the same object in JSON/YAML config. */
 export interface HttpStreamConfig<R extends object = Record<string, unknown>>
   extends Omit<StreamDefinition<R>, 'source' | 'cursor'> {
@@ -67,6 +100,7 @@ export interface HttpStreamConfig<R extends object = Record<string, unknown>>
    * Default true.
    */
   readonly conditional?: boolean | 'head';
+  readonly deletes?: DeletesConfig;
   /** Requests per second to this API's host (shared by every stream calling it). Default: no limit, but `X-RateLimit-*` headers are obeyed. */
   readonly rateLimit?: RateLimit;
 }

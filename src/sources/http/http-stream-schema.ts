@@ -99,6 +99,23 @@ export const httpStreamSchema = z
       .strict()
       .optional(),
     conditional: z.union([z.boolean(), z.literal('head')]).optional(),
+    deletes: z
+      .object({
+        feed: z
+          .object({
+            path: z.string().min(1),
+            records: z.string().optional(),
+            deletedAt: field.optional(),
+            sinceParam: z.string().min(1).optional(),
+            afterIdParam: z.string().min(1).optional(),
+            hasMorePath: z.string().optional(),
+            pageSize: z.number().int().positive().optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
     rateLimit: z
       .object({ requestsPerSecond: z.number().positive(), burst: z.number().int().positive().optional() })
       .strict()

@@ -2,7 +2,7 @@ import { ConfigError, FatalError, SyncError, TransientError } from '../../core/e
 import { readPath } from '../../core/field-path.ts';
 import { compareScalarText, scalarText } from '../../core/key-codec.ts';
 import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
-import type { Page, SourceArgs, TimeRange } from '../../core/types.ts';
+import type { Page, SourceArgs, TimeRange, Tombstone } from '../../core/types.ts';
 import { createAuth } from './auth/create-auth.ts';
 import { scrubSecrets } from './auth/scrub-secrets.ts';
 import {
@@ -13,6 +13,7 @@ import {
   parseDuration,
 } from './cursor-format.ts';
 import {
+  type FeedState,
   type HttpCheckpoint,
   readHttpCheckpoint,
   toJson,
@@ -21,7 +22,7 @@ import {
 } from './http-checkpoint.ts';
 import { HttpRequester } from './http-requester.ts';
 import type { HttpStreamConfig } from './http-stream-config.ts';
-import type { HttpAuth, PageResponse, PassStart, RequestPlan } from './http-types.ts';
+import type { HttpAuth, PageResponse, Paginator, PassStart, RequestPlan } from './http-types.ts';
 import { createPaginator } from './paginators/create-paginator.ts';
 import { selectRecords } from './record-selector.ts';
 import { parseRateBudget } from './retry-after.ts';
@@ -45,12 +46,23 @@ export function httpStream<R extends object>(config: HttpStreamConfig<R>): Strea
     ...(config.history !== undefined ? { history: config.history } : {}),
     ...(config.backfill !== undefined ? { backfill: config.backfill } : {}),
     ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),
-    source: (args) => readPasses(settings, args),
+    source: (args) => readStream(settings, args),
   };
   return definition;
 }
 
 type Settings = ReturnType<typeof resolveSettings>;
+
+/** The deleted-records feed of a stream (`deletes.feed`), resolved. */
+interface FeedSettings {
+  readonly base: URL;
+  readonly records: string | undefined;
+  /** Path of the delete's time in an entry. */
+  readonly deletedAt: string;
+  /** Path of the key in an entry (the stream's single key field); orders entries with the same time. */
+  readonly idField: string;
+  readonly paginator: () => Paginator;
+}
 
 function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
   const where = `stream "${config.name}"`;
@@ -86,9 +98,47 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
         'remove `incremental` (every run reads everything) or use keyset, cursor, link or window pagination',
     );
   }
+  const feedConfig = config.deletes?.feed;
+  const feedIdField = keys.length === 1 ? keys[0]! : null;
+  if (feedConfig && feedIdField === null) {
+    throw new ConfigError(
+      `${where}: deletes.feed needs a single key field (the feed is paged by (deletedAt, key))`,
+    );
+  }
+  let feed: FeedSettings | null = null;
+  if (feedConfig) {
+    try {
+      feed = {
+        base: new URL(`${config.request.baseUrl.replace(/\/+$/, '')}${feedConfig.path}`),
+        records: feedConfig.records,
+        deletedAt: feedConfig.deletedAt ?? 'deleted_at',
+        idField: feedIdField!,
+        paginator: () =>
+          createPaginator(
+            {
+              type: 'keyset',
+              afterIdParam: feedConfig.afterIdParam ?? 'after_id',
+              hasMorePath: feedConfig.hasMorePath ?? 'has_more',
+            },
+            {
+              pageSize: feedConfig.pageSize ?? config.pageSize ?? 100,
+              pageSizeParam: config.pageSizeParam === undefined ? 'limit' : config.pageSizeParam,
+              sinceParam: feedConfig.sinceParam ?? 'since',
+              cursorField: feedConfig.deletedAt ?? 'deleted_at',
+              idField: feedIdField,
+              format,
+              now: Date.now,
+            },
+          ),
+      };
+    } catch {
+      throw new ConfigError(`${where}: request.baseUrl + deletes.feed.path is not a valid URL`);
+    }
+  }
   return {
     stream: config.name,
     base,
+    feed,
     config,
     paginator,
     format,
@@ -101,12 +151,30 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
   };
 }
 
-async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<unknown>> {
+/**
+ * A run: the list passes, then (ordinary runs of a stream with `deletes.feed`) the deleted-records
+ * feed. A reconciliation skips the feed: its full scan finds every delete anyway.
+ */
+async function* readStream(s: Settings, args: SourceArgs): AsyncGenerator<Page<unknown>> {
   const stored = readHttpCheckpoint(args.checkpoint, s.stream);
   const auth = createAuth(s.config.auth, args.secret, { stream: s.stream });
   const requester = new HttpRequester(
     s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {},
   );
+  const last = yield* readPasses(s, args, stored, auth, requester);
+  if (s.feed !== null && args.range === null && !args.fullScan) {
+    yield* readDeletedFeed(s, s.feed, args, last, auth, requester);
+  }
+}
+
+/** The list passes of a run; returns the last checkpoint handed over (or the stored one). */
+async function* readPasses(
+  s: Settings,
+  args: SourceArgs,
+  stored: HttpCheckpoint,
+  auth: HttpAuth,
+  requester: HttpRequester,
+): AsyncGenerator<Page<unknown>, HttpCheckpoint> {
   let paginator = s.paginator();
   let watermark = stored.watermark;
   let validators = stored.validators;
@@ -125,10 +193,11 @@ async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<u
     const useValidators =
       firstOfPass && s.config.conditional !== false && validators?.url === url.href ? validators : null;
     if (useValidators && s.config.conditional === 'head') {
-      if ((await fetchPage(s, args, auth, requester, url, useValidators, 'HEAD')) === 'not-modified') return;
+      if ((await fetchPage(s, args, auth, requester, url, useValidators, 'HEAD')) === 'not-modified')
+        return last;
     }
     const fetched = await fetchPage(s, args, auth, requester, url, useValidators, 'GET');
-    if (fetched === 'not-modified') return; // the whole last pass is unchanged: nothing to read
+    if (fetched === 'not-modified') return last; // the whole last pass is unchanged: nothing to read
     let step = paginator.next(fetched.page, plan);
     // A range read ends at the first record past the range's end (passes go in cursor order).
     if (args.range && s.cursorField !== null) {
@@ -147,6 +216,7 @@ async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<u
       position: withoutSecrets(step.position, auth),
       watermark,
       validators: validators && withoutSecrets(validators, auth),
+      ...(stored.deletes ? { deletes: stored.deletes } : {}),
     };
     // An empty page that changes nothing need not be committed.
     if (step.records.length > 0 || JSON.stringify(checkpoint) !== JSON.stringify(last)) {
@@ -162,8 +232,70 @@ async function* readPasses(s: Settings, args: SourceArgs): AsyncGenerator<Page<u
       paginator = s.paginator();
       plan = paginator.first(passStart(s, watermark));
     } else {
-      return;
+      return last;
     }
+  }
+}
+
+/**
+ * Reads the deleted-records feed from where the last run left it, one page of tombstones at a
+ * time; each page's checkpoint keeps the list passes' part as `last` left it.
+ */
+async function* readDeletedFeed(
+  s: Settings,
+  feed: FeedSettings,
+  args: SourceArgs,
+  last: HttpCheckpoint,
+  auth: HttpAuth,
+  requester: HttpRequester,
+): AsyncGenerator<Page<unknown>> {
+  const state: FeedState = last.deletes ?? { position: null, watermark: null };
+  const paginator = feed.paginator();
+  let watermark = state.watermark;
+  let plan =
+    state.position !== null
+      ? paginator.resume(state.position)
+      : paginator.first(
+          watermark === null
+            ? null
+            : {
+                cursor: watermark.cursor,
+                param: formatCursorText(watermark.cursor, s.format),
+                ...(watermark.id !== null ? { afterId: watermark.id } : {}),
+              },
+        );
+  for (;;) {
+    const fetched = await fetchPage(
+      s,
+      args,
+      auth,
+      requester,
+      buildUrl(s, plan, feed.base),
+      null,
+      'GET',
+      feed.records,
+    );
+    if (fetched === 'not-modified') return; // never: no validators are sent
+    const step = paginator.next(fetched.page, plan);
+    const tombstones: Tombstone[] = [];
+    for (const entry of step.records) {
+      const deletedAt = scalarText(readPath(entry, feed.deletedAt));
+      tombstones.push({ key: entry, deletedAt });
+      const id = scalarText(readPath(entry, feed.idField));
+      if (deletedAt === null || id === null) continue;
+      const tuple = { cursor: deletedAt, id };
+      if (watermark === null || compareWatermarks(tuple, watermark) > 0) watermark = tuple;
+    }
+    const checkpoint: HttpCheckpoint = {
+      ...last,
+      deletes: { position: withoutSecrets(step.position, auth), watermark },
+    };
+    if (tombstones.length > 0 || JSON.stringify(checkpoint) !== JSON.stringify(last)) {
+      yield { records: [], tombstones, checkpoint: toJson(checkpoint) };
+      last = checkpoint;
+    }
+    if (step.next === null) return;
+    plan = step.next;
   }
 }
 
@@ -180,6 +312,7 @@ async function fetchPage(
   url: URL,
   validators: Validators | null,
   method: 'GET' | 'HEAD',
+  recordsPath: string | undefined = s.config.records,
 ): Promise<Fetched | 'not-modified'> {
   const shownUrl = () => scrubSecrets(redactQuery(url), auth.secrets());
   const what = `${method} ${shownUrl()}`;
@@ -228,7 +361,7 @@ async function fetchPage(
               { stream: s.stream },
             );
           }
-          const records = selectRecords(body, s.config.records, `stream "${s.stream}": ${what}`);
+          const records = selectRecords(body, recordsPath, `stream "${s.stream}": ${what}`);
           const etag = raw.headers['etag'];
           const lastModified = raw.headers['last-modified'];
           return {
@@ -265,9 +398,9 @@ function withoutSecrets<T>(value: T, auth: HttpAuth): T {
   return scrubbed === text ? value : (JSON.parse(scrubbed) as T);
 }
 
-function buildUrl(s: Settings, plan: RequestPlan): URL {
+function buildUrl(s: Settings, plan: RequestPlan, base: URL = s.base): URL {
   if (plan.url) {
-    const next = new URL(plan.url, s.base);
+    const next = new URL(plan.url, base);
     // Never send this stream's credentials to a host its config did not name.
     if (next.origin !== s.base.origin) {
       throw new FatalError(
@@ -278,7 +411,7 @@ function buildUrl(s: Settings, plan: RequestPlan): URL {
     }
     return next;
   }
-  const url = new URL(s.base);
+  const url = new URL(base);
   for (const [name, value] of Object.entries(s.config.request.query ?? {}))
     url.searchParams.set(name, String(value));
   for (const [name, value] of Object.entries(plan.query)) url.searchParams.set(name, value);
