@@ -1,0 +1,255 @@
+import type { Sizes } from './bench-options.ts';
+import { int, rate, shortCount, storeName } from './format.ts';
+import type { MachineInfo } from './machine.ts';
+import { PAGE_SIZE } from './page-walk.ts';
+import type { Bar, BarKind } from './png-chart.ts';
+import type { RawResults } from './raw-runs.ts';
+import type { SyncMeasurement, SyncScenario } from './sync-scenario.ts';
+import { evaluateTargets, type TargetLine } from './targets.ts';
+
+/**
+ * RESULTS.md: every figure of one bench run, and the targets judged on them. Nothing here is a
+ * constant result: tables are filled from the measurements, rows not measured are left out.
+ */
+
+export interface BenchResults {
+  readonly machine: MachineInfo;
+  readonly sizeName: string;
+  readonly sizes: Sizes;
+  readonly raw: RawResults;
+  readonly scenarios: readonly SyncScenario[];
+  readonly totalMs: number;
+  /** 1-minute load average when the measurements ended. */
+  readonly loadAtEnd: number;
+}
+
+/** One row of the throughput table (and, with `chart`, one bar). */
+export interface ThroughputRow {
+  readonly label: string;
+  readonly kind: BarKind;
+  readonly records: number;
+  readonly ms: number;
+  readonly requests: number | null;
+  /** CPU seconds of the measured process and of the simulator, when known. */
+  readonly cpu: string;
+  readonly chart: boolean;
+}
+
+const sec = (ms: number): string => (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
+const mb = (n: number): string => n.toFixed(0);
+const pct = (ratio: number): string => `${(ratio * 100).toFixed(ratio < 0.1 ? 2 : 1)}%`;
+
+function syncCpu(run: SyncMeasurement): string {
+  return `${run.cpuSeconds.toFixed(1)} / ${run.simCpuSeconds === null ? '?' : run.simCpuSeconds.toFixed(1)}`;
+}
+
+export function throughputRows(results: BenchResults): ThroughputRow[] {
+  const rows: ThroughputRow[] = [];
+  const { limits, baseline } = results.raw;
+  const none = { requests: null, cpu: '', chart: true } as const;
+  if (limits) {
+    rows.push({
+      label: 'raw fetch + JSON.parse',
+      kind: 'limit',
+      records: limits.fetch.rows,
+      ms: limits.fetch.ms,
+      ...none,
+      requests: Math.ceil(limits.fetch.rows / PAGE_SIZE),
+    });
+    if (limits.pgCopy)
+      rows.push({
+        label: 'raw PostgreSQL COPY',
+        kind: 'limit',
+        records: limits.pgCopy.rows,
+        ms: limits.pgCopy.ms,
+        ...none,
+      });
+    if (limits.sqliteInsert) {
+      rows.push({
+        label: 'raw SQLite INSERT',
+        kind: 'limit',
+        records: limits.sqliteInsert.rows,
+        ms: limits.sqliteInsert.ms,
+        ...none,
+      });
+    }
+  }
+  if (baseline?.pg)
+    rows.push({
+      label: 'hand-written, PostgreSQL',
+      kind: 'baseline',
+      records: baseline.pg.rows,
+      ms: baseline.pg.ms,
+      ...none,
+    });
+  if (baseline?.sqlite) {
+    rows.push({
+      label: 'hand-written, SQLite',
+      kind: 'baseline',
+      records: baseline.sqlite.rows,
+      ms: baseline.sqlite.ms,
+      ...none,
+    });
+  }
+  for (const s of results.scenarios) {
+    const main = s.records === results.sizes.records;
+    rows.push({
+      label: `Syncline, ${storeName(s.store)}${main ? '' : ` (${shortCount(s.records)})`}`,
+      kind: 'syncline',
+      records: s.full.counters.fetched,
+      ms: s.full.wallMs,
+      requests: s.full.traffic.requests,
+      cpu: syncCpu(s.full),
+      chart: main,
+    });
+  }
+  return rows;
+}
+
+export function chartBars(results: BenchResults): Bar[] {
+  return throughputRows(results)
+    .filter((r) => r.chart)
+    .map((r) => ({ label: r.label, value: rate(r.records, r.ms), kind: r.kind }));
+}
+
+function machineSection(results: BenchResults): string[] {
+  const m = results.machine;
+  return [
+    '## Machine',
+    '',
+    '| | |',
+    '| --- | --- |',
+    `| CPU | ${m.cpu} |`,
+    `| cores | ${m.cores} |`,
+    `| RAM | ${m.ramGb.toFixed(1)} GB |`,
+    `| Node | ${m.node} |`,
+    `| PostgreSQL | ${m.postgres} |`,
+    `| date | ${m.date} |`,
+    `| commit | ${m.commit} |`,
+    `| size | ${results.sizeName}: ${int(results.sizes.records)} records (medium ${int(results.sizes.medium)}, large ${int(results.sizes.large)}, baseline ${int(results.sizes.baseline)}) |`,
+    `| load average (1 min) at start / end | ${m.loadAtStart.toFixed(2)} / ${results.loadAtEnd.toFixed(2)} |`,
+    `| bench wall time | ${(results.totalMs / 60_000).toFixed(1)} min |`,
+    '',
+  ];
+}
+
+function throughputSection(results: BenchResults): string[] {
+  const lines = [
+    '## Throughput',
+    '',
+    '![records per second](results.png)',
+    '',
+    '| measurement | records | wall s | records/s | API requests | CPU s (sync / simulator) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of throughputRows(results)) {
+    lines.push(
+      `| ${r.label} | ${int(r.records)} | ${sec(r.ms)} | ${int(rate(r.records, r.ms))} | ${r.requests === null ? '' : int(r.requests)} | ${r.cpu} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+function incrementalSection(results: BenchResults): string[] {
+  const lines = [
+    '## Incremental sync and unchanged polls',
+    '',
+    '| store | records | run | wall s | % of full sync | requests (Syncline) | requests (simulator) | 304s | fetched | rows written |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const s of results.scenarios) {
+    if (!s.incremental) continue;
+    const runs: [string, SyncMeasurement][] = [
+      ['full sync', s.full],
+      ['incremental', s.incremental.run],
+      ['poll 1 (unchanged)', s.incremental.polls[0]],
+      ['poll 2 (unchanged)', s.incremental.polls[1]],
+    ];
+    for (const [name, run] of runs) {
+      const c = run.counters;
+      lines.push(
+        `| ${storeName(s.store)} | ${int(s.records)} | ${name} | ${sec(run.wallMs)} | ${pct(run.wallMs / s.full.wallMs)} | ${int(c.apiCalls)} | ${int(run.traffic.requests)} | ${int(run.traffic.notModified)} | ${int(c.fetched)} | ${int(c.inserted + c.updated + c.deleted)} |`,
+      );
+    }
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Seconds between the simulator's history start (2020-01-01) and end (2024-01-01). */
+const HISTORY_S = (Date.UTC(2024, 0, 1) - Date.UTC(2020, 0, 1)) / 1000;
+const LOOKBACK_S = 3600;
+
+function lookbackSection(results: BenchResults): string[] {
+  const lines = [
+    '## The lookback window',
+    '',
+    'The simulator gives each initial record `updated_at = created_at + uniform(rest of the 2020-2024 history)`',
+    '(`baseUpdatedSec` in `src/simulator/customer-kind.ts`), so initial records crowd towards the end of',
+    'the history: the last hour before the newest one holds about N x (h/S) x ln(S/h) of them',
+    `(h = 1 h, S = 4 years: ${int(1_000_000 * (LOOKBACK_S / HISTORY_S) * Math.log(HISTORY_S / LOOKBACK_S))} per million), not the`,
+    `${int(1_000_000 * (LOOKBACK_S / HISTORY_S))} per million an even spread would give. The full sync ends with its watermark at the newest`,
+    'initial `updated_at`, so every incremental run re-reads that hour: these are the "lookback pages".',
+    'Half of the changes are plain updates (`updated_at` = now); the other half are backdates, of which',
+    'the simulator lands half up to 30 min behind the newest `updated_at` (inside the window) and leaves',
+    'half at their old `updated_at` (years back): no incremental read can see those; `syncline reconcile`',
+    'finds them. Counts below are measured by walking the API from the window start.',
+    '',
+    '| store | records | watermark after full sync | in window before changes | changes (update / backdate) | in window after | visible changes | written by incremental |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const s of results.scenarios) {
+    if (!s.incremental) continue;
+    const { window: w, changes, run } = s.incremental;
+    const written = run.counters.inserted + run.counters.updated + run.counters.deleted;
+    lines.push(
+      `| ${storeName(s.store)} | ${int(s.records)} | ${w.watermark} | ${int(w.before)} | ${int(changes.update)} / ${int(changes.backdate)} | ${int(w.after)} | ${int(w.after - w.before)} | ${int(written)} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+function memorySection(results: BenchResults): string[] {
+  const lines = [
+    '## Memory',
+    '',
+    'Peak RSS of each Syncline process (one process per run, like a scheduled `syncline sync`).',
+    '',
+    '| store | records | full sync MB | incremental MB | poll 1 MB | poll 2 MB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const s of results.scenarios) {
+    const later = s.incremental
+      ? [s.incremental.run, ...s.incremental.polls].map((r) => mb(r.peakRssMb))
+      : ['', '', ''];
+    lines.push(
+      `| ${storeName(s.store)} | ${int(s.records)} | ${mb(s.full.peakRssMb)} | ${later.join(' | ')} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+function targetsSection(targets: readonly TargetLine[]): string[] {
+  const lines = ['## Targets', ''];
+  for (const t of targets) lines.push(`- **${t.verdict}** ${t.text}`);
+  lines.push('');
+  return lines;
+}
+
+export function renderResults(results: BenchResults): string {
+  return [
+    '# Syncline benchmark',
+    '',
+    `\`npm run bench\`, ${results.sizeName} size. What each row measures and how: [README.md](README.md).`,
+    '',
+    ...machineSection(results),
+    ...throughputSection(results),
+    ...incrementalSection(results),
+    ...lookbackSection(results),
+    ...memorySection(results),
+    ...targetsSection(evaluateTargets(results)),
+  ].join('\n');
+}

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench [-- --size full|tiny|<records>] [--out <dir>] [--only <sections>]`: measures the
+ * limits, the hand-written baseline and Syncline side by side in one run and writes
+ * `<out>/RESULTS.md` and `<out>/results.png`. See bench/README.md. Progress goes to stderr.
+ * Exits 0 whatever the targets say; 1 on an error, 2 on bad options.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { BenchUsageError } from './bench-error.ts';
+import { type BenchOptions, parseBenchArgs } from './bench-options.ts';
+import { shortCount } from './format.ts';
+import { benchPgUrl, Locations } from './locations.ts';
+import { machineInfo } from './machine.ts';
+import { renderBarChart } from './png-chart.ts';
+import { runRaw } from './raw-runs.ts';
+import { type BenchResults, chartBars, renderResults } from './report.ts';
+import { runSyncScenario, type SyncScenario } from './sync-scenario.ts';
+
+const began = performance.now();
+
+function log(line: string): void {
+  const elapsed = ((performance.now() - began) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${elapsed}s] ${line}\n`);
+}
+
+async function runBench(options: BenchOptions, locations: Locations): Promise<BenchResults> {
+  const { sizes, only } = options;
+  const machine = await machineInfo(locations.pgUrl, new Date());
+  log(`size ${options.sizeName}: ${sizes.records} records; sections: ${[...only].join(', ')}`);
+  const raw = await runRaw(
+    locations,
+    {
+      records: sizes.records,
+      baselineRecords: sizes.baseline,
+      limits: only.has('limits'),
+      baseline: only.has('baseline'),
+    },
+    log,
+  );
+  const plan = [
+    { section: 'sqlite', store: 'sqlite', records: sizes.records, incremental: true },
+    { section: 'postgres', store: 'postgres', records: sizes.records, incremental: true },
+    { section: 'medium', store: 'sqlite', records: sizes.medium, incremental: true },
+    { section: 'medium', store: 'postgres', records: sizes.medium, incremental: true },
+    { section: 'large', store: 'sqlite', records: sizes.large, incremental: false },
+  ] as const;
+  const scenarios: SyncScenario[] = [];
+  for (const { section, ...spec } of plan) {
+    if (only.has(section)) scenarios.push(await runSyncScenario(locations, spec, log));
+  }
+  return {
+    machine,
+    sizeName: options.sizeName,
+    sizes,
+    raw,
+    scenarios,
+    totalMs: performance.now() - began,
+    loadAtEnd: loadavg()[0]!,
+  };
+}
+
+async function main(): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+  const locations = new Locations(benchPgUrl());
+  // A stopped bench leaves no schema or temp file behind; children exit with us (child-io.ts).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: cleaning up`);
+      void locations.dropAll().finally(() => process.exit(130));
+    });
+  }
+  try {
+    const results = await runBench(options, locations);
+    mkdirSync(options.outDir, { recursive: true });
+    writeFileSync(join(options.outDir, 'RESULTS.md'), renderResults(results));
+    const title = `Records per second, ${shortCount(options.sizes.records)} customers (higher is better)`;
+    writeFileSync(join(options.outDir, 'results.png'), renderBarChart(title, chartBars(results)));
+    log(`wrote ${join(options.outDir, 'RESULTS.md')} and results.png`);
+  } finally {
+    await locations.dropAll();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

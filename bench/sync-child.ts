@@ -1,0 +1,65 @@
+/**
+ * One Syncline run through the public API, in its own process: `sync(defineConfig(...))` with the
+ * demo's declarative `customers` stream (Stripe-like cursor pages of 1,000, incremental with a 1 h
+ * lookback). Run it again on the same store for an incremental run. Prints wall time, peak RSS,
+ * CPU time and the run's counters.
+ */
+import { defineConfig, http, type RunCounters, sync } from '../src/index.ts';
+import { SyncRunError } from './bench-error.ts';
+import { childArgs, cpuSeconds, peakRssMb, progress, runChildMain } from './child-io.ts';
+import { PAGE_SIZE } from './page-walk.ts';
+
+export interface SyncChildArgs {
+  readonly apiUrl: string;
+  /** A SQLite file path or a `postgres://...?schema=` URL. */
+  readonly store: string;
+}
+
+export interface SyncChildResult {
+  /** Time inside `sync()`: opening the store, the run, closing it (not Node's start-up). */
+  readonly wallMs: number;
+  readonly peakRssMb: number;
+  readonly cpuSeconds: number;
+  readonly counters: RunCounters;
+}
+
+/** The stream as `examples/demo/syncline.config.yaml` declares it. */
+export function customersConfig(apiUrl: string, store: string) {
+  return defineConfig({
+    store,
+    streams: [
+      http.stream({
+        name: 'customers',
+        key: 'id',
+        cursor: 'updated_at',
+        version: 'version',
+        deleted: 'deleted',
+        request: { baseUrl: apiUrl, path: '/v1/customers', query: { style: 'cursor' } },
+        pagination: { type: 'cursor', tokenPath: 'next_cursor', hasMorePath: 'has_more' },
+        pageSize: PAGE_SIZE,
+        incremental: { param: 'updated_since', lookback: '1h', safetyLag: '2s' },
+      }),
+    ],
+  });
+}
+
+async function main(): Promise<SyncChildResult> {
+  const args = childArgs<SyncChildArgs>();
+  const cpuBefore = cpuSeconds();
+  const began = performance.now();
+  const [outcome] = await sync(customersConfig(args.apiUrl, args.store));
+  const wallMs = performance.now() - began;
+  if (outcome?.status !== 'ok') {
+    throw new SyncRunError(
+      `the run ended ${outcome?.status ?? 'without an outcome'}: ${outcome?.error ?? ''}`,
+    );
+  }
+  const c = outcome.counters;
+  progress(
+    `${c.fetched} fetched, ${c.inserted + c.updated + c.deleted} written, ${c.apiCalls} requests ` +
+      `in ${(wallMs / 1000).toFixed(1)} s`,
+  );
+  return { wallMs, peakRssMb: peakRssMb(), cpuSeconds: cpuSeconds() - cpuBefore, counters: c };
+}
+
+runChildMain(main);

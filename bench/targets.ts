@@ -1,0 +1,114 @@
+import { int, rate, shortCount, storeName } from './format.ts';
+import { PAGE_SIZE } from './page-walk.ts';
+import type { BenchResults } from './report.ts';
+import type { SyncScenario } from './sync-scenario.ts';
+
+/**
+ * The project's performance targets, judged on figures of the same run. A miss is reported, never
+ * thrown: the bench measures. A target whose inputs were not measured (`--only`) is `n/a`.
+ */
+
+export interface TargetLine {
+  readonly verdict: 'PASS' | 'MISS' | 'n/a';
+  readonly text: string;
+}
+
+const RSS_LIMIT_MB = 200;
+
+const judge = (pass: boolean, text: string): TargetLine => ({ verdict: pass ? 'PASS' : 'MISS', text });
+const notMeasured = (text: string): TargetLine => ({
+  verdict: 'n/a',
+  text: `${text} (not measured in this run)`,
+});
+const perSecond = (n: number): string => `${int(n)} records/s`;
+
+function fullRate(s: SyncScenario): number {
+  return rate(s.full.counters.fetched, s.full.wallMs);
+}
+
+export function evaluateTargets(results: BenchResults): TargetLine[] {
+  const { limits, baseline } = results.raw;
+  const main = (store: 'sqlite' | 'postgres') =>
+    results.scenarios.find((s) => s.store === store && s.records === results.sizes.records);
+  const sqlite = main('sqlite');
+  const postgres = main('postgres');
+  const large = results.scenarios.find((s) => s.records === results.sizes.large);
+  const lines: TargetLine[] = [];
+
+  const copy = limits?.pgCopy;
+  const pgTarget = 'PostgreSQL: Syncline full sync >= 70% of raw COPY ingest';
+  if (postgres && copy) {
+    const ratio = fullRate(postgres) / rate(copy.rows, copy.ms);
+    lines.push(
+      judge(
+        ratio >= 0.7,
+        `${pgTarget}: ${perSecond(fullRate(postgres))} = ${(ratio * 100).toFixed(0)}% of ${perSecond(rate(copy.rows, copy.ms))}`,
+      ),
+    );
+  } else lines.push(notMeasured(pgTarget));
+
+  const sqliteTarget = 'SQLite: Syncline full sync >= 50% of min(raw fetch, raw SQLite ingest)';
+  if (sqlite && limits?.sqliteInsert) {
+    const fetchRate = rate(limits.fetch.rows, limits.fetch.ms);
+    const insertRate = rate(limits.sqliteInsert.rows, limits.sqliteInsert.ms);
+    const floor = Math.min(fetchRate, insertRate);
+    const ratio = fullRate(sqlite) / floor;
+    lines.push(
+      judge(
+        ratio >= 0.5,
+        `${sqliteTarget}: ${perSecond(fullRate(sqlite))} = ${(ratio * 100).toFixed(0)}% of ${perSecond(floor)} (${fetchRate <= insertRate ? 'fetch' : 'ingest'})`,
+      ),
+    );
+  } else lines.push(notMeasured(sqliteTarget));
+
+  const baselineTarget = 'Syncline PostgreSQL >= 20x the hand-written baseline';
+  if (postgres && baseline?.pg) {
+    const ratio = fullRate(postgres) / rate(baseline.pg.rows, baseline.pg.ms);
+    lines.push(
+      judge(
+        ratio >= 20,
+        `${baselineTarget}: ${perSecond(fullRate(postgres))} = ${ratio.toFixed(1)}x ${perSecond(rate(baseline.pg.rows, baseline.pg.ms))}`,
+      ),
+    );
+  } else lines.push(notMeasured(baselineTarget));
+
+  for (const [store, s] of [
+    ['sqlite', sqlite],
+    ['postgres', postgres],
+  ] as const) {
+    const name = `${storeName(store)} ${shortCount(results.sizes.records)}`;
+    if (!s?.incremental) {
+      lines.push(
+        notMeasured(`${name}: incremental < 2% of full sync time; API calls within 2x of the ideal`),
+      );
+      continue;
+    }
+    const { run, changes, window } = s.incremental;
+    const share = run.wallMs / s.full.wallMs;
+    lines.push(
+      judge(
+        share < 0.02,
+        `${name}: incremental of ${int(changes.records)} changes takes < 2% of the full sync: ${(run.wallMs / 1000).toFixed(2)} s = ${(share * 100).toFixed(2)}% of ${(s.full.wallMs / 1000).toFixed(1)} s`,
+      ),
+    );
+    // A pass costs at least one request, however few records it reads.
+    const ideal = Math.max(1, changes.records / PAGE_SIZE + window.before / PAGE_SIZE);
+    lines.push(
+      judge(
+        run.traffic.requests <= 2 * ideal,
+        `${name}: incremental API calls within 2x of changes/pageSize + lookback pages: ${run.traffic.requests} requests; ideal max(1, ${int(changes.records)}/${PAGE_SIZE} + ${int(window.before)} records in the lookback window/${PAGE_SIZE}) = ${ideal.toFixed(2)}, limit ${(2 * ideal).toFixed(2)}`,
+      ),
+    );
+  }
+
+  for (const [name, s] of [
+    [`SQLite ${shortCount(results.sizes.records)}`, sqlite],
+    [`PostgreSQL ${shortCount(results.sizes.records)}`, postgres],
+    [`SQLite ${shortCount(results.sizes.large)}`, large],
+  ] as const) {
+    const text = `peak RSS < ${RSS_LIMIT_MB} MB, full sync ${name}`;
+    if (s) lines.push(judge(s.full.peakRssMb < RSS_LIMIT_MB, `${text}: ${s.full.peakRssMb.toFixed(0)} MB`));
+    else lines.push(notMeasured(text));
+  }
+  return lines;
+}

@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BenchUsageError } from '../../bench/bench-error.ts';
+import { parseBenchArgs } from '../../bench/bench-options.ts';
+import { withPgClient } from '../helpers/postgres.ts';
+import { readPng } from './png-check.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** `npm run bench`'s command line, read from package.json so the test runs what users run. */
+function benchCommand(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { bench: string } };
+  const [node, ...args] = pkg.scripts.bench.split(' ');
+  expect(node).toBe('node');
+  return args;
+}
+
+/** Schemas the bench process `pid` created (it names them `bench_<pid>_...`). */
+async function benchSchemas(pid: number): Promise<string[]> {
+  return withPgClient(async (client) => {
+    const res = await client.query<{ nspname: string }>(
+      'SELECT nspname FROM pg_namespace WHERE nspname LIKE $1',
+      [`bench\\_${pid}\\_%`],
+    );
+    return res.rows.map((r) => r.nspname);
+  });
+}
+
+/** Removes what a bench process left behind (schemas, temp directories) if it could not. */
+async function removeLeftovers(pid: number): Promise<void> {
+  for (const schema of await benchSchemas(pid)) {
+    await withPgClient((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  }
+  for (const name of readdirSync(tmpdir())) {
+    if (name.startsWith(`syncline-bench-${pid}-`))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+/** The data rows of the markdown table that follows `heading`. */
+function tableRows(markdown: string, heading: string): string[][] {
+  const section = markdown.split(`\n${heading}\n`)[1]?.split('\n## ')[0] ?? '';
+  return section
+    .split('\n')
+    .filter((line) => line.startsWith('| ') && !line.startsWith('| ---'))
+    .slice(1)
+    .map((line) =>
+      line
+        .slice(1, -1)
+        .split('|')
+        .map((cell) => cell.trim()),
+    );
+}
+
+const num = (cell: string | undefined): number => Number((cell ?? '').replace(/[,%]/g, ''));
+
+describe('bench options', () => {
+  it('scales every size from one number', () => {
+    expect(parseBenchArgs([]).sizes).toEqual({
+      records: 1_000_000,
+      medium: 100_000,
+      large: 5_000_000,
+      baseline: 50_000,
+    });
+    expect(parseBenchArgs(['--size', 'tiny']).sizes).toEqual({
+      records: 2000,
+      medium: 200,
+      large: 10_000,
+      baseline: 500,
+    });
+    expect([...parseBenchArgs(['--only', 'limits,large']).only]).toEqual(['limits', 'large']);
+  });
+
+  it('refuses unknown options, sections and sizes', () => {
+    expect(() => parseBenchArgs(['--fast'])).toThrow(BenchUsageError);
+    expect(() => parseBenchArgs(['--only', 'everything'])).toThrow(/unknown section "everything"/);
+    expect(() => parseBenchArgs(['--size', 'huge'])).toThrow(/--size must be/);
+    expect(() => parseBenchArgs(['--out'])).toThrow(/--out needs a value/);
+  });
+});
+
+describe('npm run bench -- --size tiny', () => {
+  it('measures everything, writes RESULTS.md and a valid chart, and leaves no schema behind', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'syncline-bench-test-'));
+    const child = spawn(process.execPath, [...benchCommand(), '--size', 'tiny', '--out', out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const pid = child.pid!;
+    try {
+      const [code] = await once(child, 'close');
+      expect(code, stderr).toBe(0);
+      expect(await benchSchemas(pid)).toEqual([]);
+
+      const md = readFileSync(join(out, 'RESULTS.md'), 'utf8');
+      for (const heading of [
+        '## Machine',
+        '## Throughput',
+        '## Incremental sync and unchanged polls',
+        '## The lookback window',
+        '## Memory',
+        '## Targets',
+      ]) {
+        expect(md).toContain(`\n${heading}\n`);
+      }
+      expect(md).toMatch(/\| commit \| [0-9a-f]{7,}( \(dirty\))? \|/);
+      expect(md).toMatch(/\| PostgreSQL \| \d+\.\d+/);
+
+      const throughput = tableRows(md, '## Throughput');
+      expect(throughput.map((r) => r[0])).toEqual([
+        'raw fetch + JSON.parse',
+        'raw PostgreSQL COPY',
+        'raw SQLite INSERT',
+        'hand-written, PostgreSQL',
+        'hand-written, SQLite',
+        'Syncline, SQLite',
+        'Syncline, PostgreSQL',
+        'Syncline, SQLite (200)',
+        'Syncline, PostgreSQL (200)',
+        'Syncline, SQLite (10k)',
+      ]);
+      for (const row of throughput) {
+        expect(num(row[1]), row[0]).toBeGreaterThan(0); // records
+        expect(num(row[3]), row[0]).toBeGreaterThan(0); // records/s
+      }
+
+      const runs = tableRows(md, '## Incremental sync and unchanged polls');
+      expect(runs).toHaveLength(16);
+      for (const row of runs.filter((r) => r[2] === 'incremental')) expect(num(row[9])).toBeGreaterThan(0);
+      for (const row of runs.filter((r) => r[2]?.startsWith('poll'))) expect(num(row[9])).toBe(0);
+
+      const memory = tableRows(md, '## Memory');
+      expect(memory).toHaveLength(5);
+      for (const row of memory) expect(num(row[2])).toBeGreaterThan(0);
+
+      const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
+      expect(targets).toHaveLength(10);
+      for (const line of targets) expect(line).toMatch(/^- \*\*(PASS|MISS)\*\* .*\d/);
+
+      const png = readPng(readFileSync(join(out, 'results.png')));
+      expect(png.colorType).toBe(2);
+      expect(png.inflatedLength).toBe(png.width * png.height * 3 + png.height);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'close');
+      }
+      await removeLeftovers(pid);
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
