@@ -75,6 +75,10 @@ export function cursorTimeMs(text: string): number | null {
  * otherwise as text by code unit. Negative, zero or positive like a sort comparator.
  */
 export function compareCursorText(a: string, b: string): number {
+  // The hot path (every record of every page): two UTC ISO times written alike
+  // (`2024-05-01T12:00:00.123Z`, same length, same separators) sort as text, exactly as parsed
+  // times would; and when either is not a valid time the answer is the text order anyway.
+  if (sameUtcIsoLayout(a, b)) return a < b ? -1 : a > b ? 1 : 0;
   const ta = parseCursorTime(a);
   const tb = parseCursorTime(b);
   if (ta && tb) {
@@ -85,6 +89,28 @@ export function compareCursorText(a: string, b: string): number {
     return sa < sb ? -1 : sa > sb ? 1 : 0;
   }
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Both are `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with the same length (so the same fraction width). */
+function sameUtcIsoLayout(a: string, b: string): boolean {
+  const n = a.length;
+  return (
+    n >= 20 &&
+    n === b.length &&
+    a.charCodeAt(n - 1) === 90 && // Z
+    b.charCodeAt(n - 1) === 90 &&
+    a.charCodeAt(10) === 84 && // T
+    b.charCodeAt(10) === 84 &&
+    a.charCodeAt(4) === 45 && // -
+    b.charCodeAt(4) === 45 &&
+    a.charCodeAt(7) === 45 &&
+    b.charCodeAt(7) === 45 &&
+    a.charCodeAt(13) === 58 && // :
+    b.charCodeAt(13) === 58 &&
+    a.charCodeAt(16) === 58 &&
+    b.charCodeAt(16) === 58 &&
+    (n === 20 || (a.charCodeAt(19) === 46 && b.charCodeAt(19) === 46)) // . before a fraction
+  );
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
