@@ -14,7 +14,7 @@ export interface SynclineConfig {
 }
 
 export interface SyncSettings {
-  /** Pages fetched and prepared ahead of the one being committed, per stream. Default 4. */
+  /** Pages fetched and prepared ahead of the one being committed, per stream. Default 8. */
   readonly maxPagesInFlight?: number;
   /** Streams run at once by `syncline sync`. Default 4. */
   readonly concurrency?: number;

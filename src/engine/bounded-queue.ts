@@ -51,6 +51,15 @@ export class BoundedQueue<T> {
     this.close();
   }
 
+  /** Takes the next item if one is queued right now and `accept(item)` says yes; never waits. */
+  shiftReady(accept: (item: T) => boolean = () => true): T | undefined {
+    const item = this.#items[0];
+    if (item === undefined || !accept(item)) return undefined;
+    this.#items.shift();
+    this.#wake('producer');
+    return item;
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
       const item = this.#items.shift();

@@ -29,6 +29,39 @@ export interface PreparedPage {
 }
 
 /**
+ * Several consecutive prepared pages as one, to commit in one transaction: the records, tombstones
+ * and dead letters in order, the last page's checkpoint, the newest cursor of all. Tombstones
+ * apply after all the records, so a caller must not merge a page with tombstones and a later page
+ * with records (see `canFollow`).
+ */
+export function mergePages(pages: readonly PreparedPage[]): PreparedPage {
+  if (pages.length === 1) return pages[0]!;
+  let newestCursor: string | null = null;
+  let fetched = 0;
+  for (const page of pages) {
+    fetched += page.fetched;
+    if (
+      page.newestCursor !== null &&
+      (newestCursor === null || compareCursorText(page.newestCursor, newestCursor) > 0)
+    )
+      newestCursor = page.newestCursor;
+  }
+  return {
+    records: pages.flatMap((p) => p.records),
+    tombstones: pages.flatMap((p) => p.tombstones),
+    deadLetters: pages.flatMap((p) => p.deadLetters),
+    fetched,
+    checkpoint: pages.at(-1)!.checkpoint,
+    newestCursor,
+  };
+}
+
+/** Whether `next` may be merged after `batch` without changing what applying them in order does. */
+export function canFollow(batch: readonly PreparedPage[], next: PreparedPage): boolean {
+  return next.records.length === 0 || batch.every((p) => p.tombstones.length === 0);
+}
+
+/**
  * Turns a source's page into prepared records: validate (schema), extract the key, compute the
  * canonical JSON and its hash. Runs ahead of the commit (it is the CPU part of the pipeline), so it
  * touches no store. A record that fails any step becomes a dead letter; it never stops the page.

@@ -110,7 +110,7 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
 
   it('lets only one process write a stream: the second exits 3, or waits with --wait', async () => {
     const { dir, store } = await setup();
-    const first = spawnCli(['sync', ...store], dir, { TEST_DELAY_MS: '100' });
+    const first = spawnCli(['sync', ...store], dir, { TEST_DELAY_MS: '250' });
     const firstDone = collect(first);
     await waitForOutput(first, 'run started');
     const second = await runCli(['sync', ...store], dir);

@@ -87,7 +87,7 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
   function run(
     stream: AnyStreamDefinition,
     store: Store = t.store,
-    extra: { maxDurationMs?: number; secret?: (n: string) => string } = {},
+    extra: { maxDurationMs?: number; secret?: (n: string) => string; maxPagesInFlight?: number } = {},
   ): Promise<RunResult> {
     return runStream({
       store,
@@ -99,6 +99,7 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
       options: {
         retry: { baseDelayMs: 5, maxDelayMs: 50, minDelayMs: 1, maxAttempts: 12 },
         ...(extra.maxDurationMs !== undefined ? { maxDurationMs: extra.maxDurationMs } : {}),
+        ...(extra.maxPagesInFlight !== undefined ? { maxPagesInFlight: extra.maxPagesInFlight } : {}),
       },
     });
   }
@@ -184,8 +185,9 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
     const hard = [...s.groundTruthEntries('customers')].filter((e) => e.status === 'hard_deleted');
     expect(hard.length).toBeGreaterThan(150);
     // A run killed after its list pass and one page of the feed; the next run finishes the feed.
-    const tombstonePage = (c: PageCommit) => c.writes.some((w) => w.keepData);
-    const killed = await run(stream(50), crashingAfter(t.store, 1, tombstonePage));
+    // One page per commit (nothing is fetched ahead), so the kill lands inside the feed.
+    const tombstonePage = (c: PageCommit) => (c.writes.some((w) => w.keepData) ? 1 : 0);
+    const killed = await run(stream(50), crashingAfter(t.store, 1, tombstonePage), { maxPagesInFlight: 1 });
     const partway = (await t.store.getState('customers'))!.checkpoint as { deletes?: { position: unknown } };
     expect(partway.deletes?.position).not.toBeNull();
     expect(killed.status).toBe('failed');
