@@ -32,6 +32,12 @@ export const REGRESSION_POLICY: Readonly<Record<ChaosStyle, 'accept' | 'deadLett
   window: 'accept',
 };
 
+/**
+ * Styles that also read the simulator's deleted-records feed, so their hard deletes arrive as
+ * tombstones during the chaos, before the final reconciliation (the others find them only then).
+ */
+export const FEED_STYLES: ReadonlySet<ChaosStyle> = new Set(['cursor', 'keyset']);
+
 /** The stream (and table) name for a style. */
 export function streamName(style: ChaosStyle): string {
   return `customers_${style.replace('-', '_')}`;
@@ -69,6 +75,7 @@ export function chaosConfigYaml(baseUrl: string, styles: readonly ChaosStyle[], 
       ...(INCREMENTAL_STYLES.has(style)
         ? { incremental: { param: 'updated_since', lookback: LOOKBACK_MS, safetyLag: '1s' } }
         : {}),
+      ...(FEED_STYLES.has(style) ? { deletes: { feed: { path: '/v1/customers/deleted' } } } : {}),
     })),
     sync: {
       concurrency: styles.length,

@@ -15,6 +15,7 @@ import {
   CHAOS_STYLES,
   type ChaosStyle,
   chaosConfigYaml,
+  FEED_STYLES,
   INCREMENTAL_STYLES,
   LOOKBACK_MS,
   REGRESSION_POLICY,
@@ -173,7 +174,7 @@ interface Tally {
   terms: number;
   cycles: number;
   problems: string[];
-  before: { missing: number; stale: number; differences: string[] };
+  before: { missing: number; stale: number; notDeleted: number; differences: string[] };
 }
 
 async function compare(
@@ -186,7 +187,7 @@ async function compare(
   let records = 0;
   let missing = tally.before.missing;
   let stale = tally.before.stale;
-  let notDeleted = 0;
+  let notDeleted = tally.before.notDeleted;
   let extra = 0;
   let duplicated = 0;
   let regressions = 0;
@@ -293,6 +294,7 @@ async function incrementalMisses(store: Store, sim: SimulatorServer, styles: rea
   const truth = new Map([...sim.groundTruthEntries('customers')].map((e) => [e.key, e]));
   let missing = 0;
   let stale = 0;
+  let notDeleted = 0;
   const differences: string[] = [];
   for (const style of styles) {
     if (!INCREMENTAL_STYLES.has(style)) continue;
@@ -300,7 +302,13 @@ async function incrementalMisses(store: Store, sim: SimulatorServer, styles: rea
     const state = await store.getState(stream);
     const watermark = (state?.checkpoint as { watermark?: { cursor: string } | null } | null)?.watermark;
     const from = watermark ? (cursorTimeMs(watermark.cursor) ?? 0) - LOOKBACK_MS : Number.NEGATIVE_INFINITY;
-    const diff = await diffWithGroundTruth(store, stream, sim, 'customers');
+    // A stream reading the deleted-records feed must have every hard delete before reconciling.
+    const feed = FEED_STYLES.has(style);
+    const diff = await diffWithGroundTruth(store, stream, sim, 'customers', { hardDeletes: feed });
+    notDeleted += diff.notDeleted.length;
+    for (const key of diff.notDeleted.slice(0, Math.max(0, 6 - differences.length))) {
+      differences.push(`${stream} ${key}: deleted at the source, live locally before reconciliation`);
+    }
     // A deadLetter stream holds the source's rollbacks back on purpose.
     const kept =
       REGRESSION_POLICY[style] === 'deadLetter'
@@ -323,7 +331,7 @@ async function incrementalMisses(store: Store, sim: SimulatorServer, styles: rea
       }
     }
   }
-  return { missing, stale, differences };
+  return { missing, stale, notDeleted, differences };
 }
 
 /** What the classifier says when it dead-letters a version regression. */
