@@ -305,8 +305,11 @@ async function incrementalMisses(store: Store, sim: SimulatorServer, styles: rea
     // A stream reading the deleted-records feed must have every hard delete before reconciling.
     const feed = FEED_STYLES.has(style);
     const diff = await diffWithGroundTruth(store, stream, sim, 'customers', { hardDeletes: feed });
-    notDeleted += diff.notDeleted.length;
-    for (const key of diff.notDeleted.slice(0, Math.max(0, 6 - differences.length))) {
+    const liveHardDeletes = feed
+      ? diff.notDeleted.filter((key) => truth.get(key)?.status === 'hard_deleted')
+      : [];
+    notDeleted += liveHardDeletes.length;
+    for (const key of liveHardDeletes.slice(0, Math.max(0, 6 - differences.length))) {
       differences.push(`${stream} ${key}: deleted at the source, live locally before reconciliation`);
     }
     // A deadLetter stream holds the source's rollbacks back on purpose.
