@@ -213,6 +213,8 @@ export interface RunCounters {
   stale: number;
   /** Records with the stored version but different content: applied and flagged. */
   flagged: number;
+  /** Version regressions applied (`onVersionRegression: 'accept'`); also in `updated` or `deleted`. */
+  regressed: number;
   deleted: number;
   /** Records dead-lettered. */
   failed: number;
@@ -231,6 +233,7 @@ export const COUNTER_NAMES = [
   'unchanged',
   'stale',
   'flagged',
+  'regressed',
   'deleted',
   'failed',
   'retries',
@@ -249,6 +252,7 @@ export function emptyCounters(): RunCounters {
     unchanged: 0,
     stale: 0,
     flagged: 0,
+    regressed: 0,
     deleted: 0,
     failed: 0,
     retries: 0,

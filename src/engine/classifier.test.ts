@@ -47,6 +47,7 @@ describe('classify', () => {
       stale: 1,
       deleted: 0,
       flagged: 1,
+      regressed: 0,
       failed: 0,
     });
   });
@@ -85,12 +86,13 @@ describe('classify', () => {
     const outOfOrder: PreparedRecord = { ...rec('a', 'y', '4'), cursor: '2025-12-01T00:00:00Z' };
     const kept = classify([regressed], before);
     expect(kept.writes).toEqual([]);
-    expect(kept.counters).toMatchObject({ failed: 1, stale: 0 });
+    expect(kept.counters).toMatchObject({ failed: 1, stale: 0, regressed: 0 });
     expect(kept.deadLetters[0]?.reason).toMatch(
       /version went back from 5 to 4 although the cursor moved forward/,
     );
     const accepted = classify([regressed], before, { onVersionRegression: 'accept' });
     expect(accepted.writes[0]).toMatchObject({ kind: 'update', version: '4' });
+    expect(accepted.counters).toMatchObject({ updated: 1, regressed: 1, failed: 0 });
     expect(classify([outOfOrder], before).counters).toMatchObject({ stale: 1, failed: 0 });
   });
 

@@ -14,7 +14,7 @@ export interface Classification {
   readonly writes: RecordWrite[];
   readonly counters: Pick<
     RunCounters,
-    'inserted' | 'updated' | 'unchanged' | 'stale' | 'deleted' | 'flagged' | 'failed'
+    'inserted' | 'updated' | 'unchanged' | 'stale' | 'deleted' | 'flagged' | 'regressed' | 'failed'
   >;
   /** Version regressions kept out (with `onVersionRegression: 'deadLetter'`). */
   readonly deadLetters: DeadLetter[];
@@ -42,7 +42,16 @@ export function classify(
   options: ClassifyOptions = {},
   tombstones: readonly PreparedTombstone[] = [],
 ): Classification {
-  const counters = { inserted: 0, updated: 0, unchanged: 0, stale: 0, deleted: 0, flagged: 0, failed: 0 };
+  const counters = {
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    stale: 0,
+    deleted: 0,
+    flagged: 0,
+    regressed: 0,
+    failed: 0,
+  };
   const writes = new Map<string, RecordWrite>();
   const deadLetters: DeadLetter[] = [];
   // The state each key has after the records of this page seen so far.
@@ -63,6 +72,7 @@ export function classify(
         });
         continue;
       }
+      counters.regressed++;
       outcome = record.deleted ? 'delete' : 'update';
     }
     if (outcome === 'flagged') {
