@@ -90,12 +90,8 @@ export function classify(
     const existed = earlier ? earlier.existed : before !== undefined;
     const kind = earlier && !earlier.existed && outcome !== 'delete' ? 'insert' : outcome;
     writes.set(record.key, { ...record, kind, existed });
-    current.set(record.key, {
-      hash: record.hash,
-      version: record.version,
-      deleted: record.deleted,
-      cursor: record.cursor,
-    });
+    // A prepared record has the fields of a stored state (hash, version, deleted, cursor).
+    current.set(record.key, record);
   }
   for (const tombstone of tombstones) {
     const before = current.get(tombstone.key) ?? stored.get(tombstone.key);
