@@ -12,6 +12,13 @@ import { ChildProcessError } from './bench-error.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 const TAIL_LINES = 30;
+/** Children not yet ended, so a stopped bench can end them before dropping their schemas. */
+const running = new Set<BenchChild>();
+
+/** Stops every running child (SIGTERM) and waits for them. */
+export async function stopAllChildren(): Promise<void> {
+  await Promise.all([...running].map((child) => child.stop()));
+}
 
 /** A running child: its stdout lines as they come, and how it ended. */
 export class BenchChild {
@@ -40,8 +47,10 @@ export class BenchChild {
       if (waiter) waiter(line);
       else this.lines.push(line);
     });
+    running.add(this);
     this.exit = once(this.process, 'close').then(([code]) => {
       this.ended = true;
+      running.delete(this);
       for (const waiter of this.waiters.splice(0)) waiter(null);
       return code as number | null;
     });
@@ -74,7 +83,7 @@ export class BenchChild {
     await this.exit;
   }
 
-  failure(code: number | null, detail: string): ChildProcessError {
+  private failure(code: number | null, detail: string): ChildProcessError {
     return new ChildProcessError(this.label, code, detail, this.tail.join('\n'));
   }
 }

@@ -1,4 +1,6 @@
+import { SIM_EPOCH_MS, SIM_HISTORY_END_MS } from '../src/simulator/record-kind.ts';
 import type { Sizes } from './bench-options.ts';
+import { LOOKBACK_MS } from './customers-stream.ts';
 import { int, rate, shortCount, storeName } from './format.ts';
 import type { MachineInfo } from './machine.ts';
 import { PAGE_SIZE } from './page-walk.ts';
@@ -177,24 +179,34 @@ function incrementalSection(results: BenchResults): string[] {
   return lines;
 }
 
-/** Seconds between the simulator's history start (2020-01-01) and end (2024-01-01). */
-const HISTORY_S = (Date.UTC(2024, 0, 1) - Date.UTC(2020, 0, 1)) / 1000;
-const LOOKBACK_S = 3600;
+/** The span of the simulator's initial `updated_at` values, and the stream's lookback, in seconds. */
+const HISTORY_S = (SIM_HISTORY_END_MS - SIM_EPOCH_MS) / 1000;
+const LOOKBACK_S = LOOKBACK_MS / 1000;
 
 function lookbackSection(results: BenchResults): string[] {
   const lines = [
     '## The lookback window',
     '',
-    'The simulator gives each initial record `updated_at = created_at + uniform(rest of the 2020-2024 history)`',
-    '(`baseUpdatedSec` in `src/simulator/customer-kind.ts`), so initial records crowd towards the end of',
-    'the history: the last hour before the newest one holds about N x (h/S) x ln(S/h) of them',
-    `(h = 1 h, S = 4 years: ${int(1_000_000 * (LOOKBACK_S / HISTORY_S) * Math.log(HISTORY_S / LOOKBACK_S))} per million), not the`,
-    `${int(1_000_000 * (LOOKBACK_S / HISTORY_S))} per million an even spread would give. The full sync ends with its watermark at the newest`,
-    'initial `updated_at`, so every incremental run re-reads that hour: these are the "lookback pages".',
-    'Half of the changes are plain updates (`updated_at` = now); the other half are backdates, of which',
-    'the simulator lands half up to 30 min behind the newest `updated_at` (inside the window) and leaves',
-    'half at their old `updated_at` (years back): no incremental read can see those; `syncline reconcile`',
-    'finds them. Counts below are measured by walking the API from the window start.',
+    'What the incremental run re-reads, and what it can see (counted by walking the API from the window start):',
+    '',
+    '- The simulator gives each initial record `updated_at = created_at + uniform(rest of the history)`, the',
+    '  history being 2020-2024 (`baseUpdatedSec` in `src/simulator/customer-kind.ts`), so initial records',
+    '  crowd towards its end: the hour before the newest holds about N x (h/S) x ln(S/h) of them',
+    `  (h = 1 h, S = 4 years: ${int(1_000_000 * (LOOKBACK_S / HISTORY_S) * Math.log(HISTORY_S / LOOKBACK_S))} per million) where an even spread would hold ${int(1_000_000 * (LOOKBACK_S / HISTORY_S))}.`,
+    '  The full sync leaves the watermark at the newest initial `updated_at`, so the first incremental run',
+    '  re-reads that hour: the "lookback pages" of the target. Later runs start an hour before the newest',
+    '  change, past all initial records.',
+    '- The changes are half updates (`updated_at` = now) and half backdates. The simulator lands half of the',
+    '  backdates up to 30 min behind the newest `updated_at` (inside the window) and leaves the other half',
+    '  at their old `updated_at`, years back: no incremental read can see those; `syncline reconcile` finds',
+    '  them. "Visible changes" is the window after minus before (a changed record that was already in the',
+    '  window is not counted there, but is written).',
+    '- Polls: the incremental run moved the watermark to the newest change, so the first poll starts at a',
+    '  new place (an hour before it) and has no validators for that request: it reads the changed records',
+    '  again, writes nothing, and keeps the ETag of its one-page pass; the second poll repeats the request',
+    '  with `If-None-Match` and gets a 304. The incremental run starts more than the safety lag (2 s) after',
+    '  the changes, as a scheduled run would: sooner, the watermark stops at now - 2 s and moves again at',
+    '  each poll, so no poll repeats a request until the changes are 2 s old.',
     '',
     '| store | records | watermark after full sync | in window before changes | changes (update / backdate) | in window after | visible changes | written by incremental |',
     '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',

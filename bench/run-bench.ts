@@ -9,6 +9,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BenchUsageError } from './bench-error.ts';
 import { type BenchOptions, parseBenchArgs } from './bench-options.ts';
+import { stopAllChildren } from './child-process.ts';
 import { shortCount } from './format.ts';
 import { benchPgUrl, Locations } from './locations.ts';
 import { machineInfo } from './machine.ts';
@@ -70,11 +71,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const locations = new Locations(benchPgUrl());
-  // A stopped bench leaves no schema or temp file behind; children exit with us (child-io.ts).
+  // A stopped bench leaves no process, schema or temp file behind: children first, so none
+  // holds a lock on a schema being dropped.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log(`${signal}: cleaning up`);
-      void locations.dropAll().finally(() => process.exit(130));
+      void stopAllChildren()
+        .then(() => locations.dropAll())
+        .finally(() => process.exit(130));
     });
   }
   try {

@@ -1,13 +1,12 @@
 /**
  * One Syncline run through the public API, in its own process: `sync(defineConfig(...))` with the
- * demo's declarative `customers` stream (Stripe-like cursor pages of 1,000, incremental with a 1 h
- * lookback). Run it again on the same store for an incremental run. Prints wall time, peak RSS,
- * CPU time and the run's counters.
+ * demo's declarative `customers` stream (`customers-stream.ts`). Run it again on the same store
+ * for an incremental run. Prints wall time, peak RSS, CPU time and the run's counters.
  */
-import { defineConfig, http, type RunCounters, sync } from '../src/index.ts';
+import { type RunCounters, sync } from '../src/index.ts';
 import { SyncRunError } from './bench-error.ts';
 import { childArgs, cpuSeconds, peakRssMb, progress, runChildMain } from './child-io.ts';
-import { PAGE_SIZE } from './page-walk.ts';
+import { customersConfig } from './customers-stream.ts';
 
 export interface SyncChildArgs {
   readonly apiUrl: string;
@@ -21,26 +20,6 @@ export interface SyncChildResult {
   readonly peakRssMb: number;
   readonly cpuSeconds: number;
   readonly counters: RunCounters;
-}
-
-/** The stream as `examples/demo/syncline.config.yaml` declares it. */
-export function customersConfig(apiUrl: string, store: string) {
-  return defineConfig({
-    store,
-    streams: [
-      http.stream({
-        name: 'customers',
-        key: 'id',
-        cursor: 'updated_at',
-        version: 'version',
-        deleted: 'deleted',
-        request: { baseUrl: apiUrl, path: '/v1/customers', query: { style: 'cursor' } },
-        pagination: { type: 'cursor', tokenPath: 'next_cursor', hasMorePath: 'has_more' },
-        pageSize: PAGE_SIZE,
-        incremental: { param: 'updated_since', lookback: '1h', safetyLag: '2s' },
-      }),
-    ],
-  });
 }
 
 async function main(): Promise<SyncChildResult> {

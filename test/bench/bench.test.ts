@@ -136,6 +136,8 @@ describe('npm run bench -- --size tiny', () => {
       expect(runs).toHaveLength(16);
       for (const row of runs.filter((r) => r[2] === 'incremental')) expect(num(row[9])).toBeGreaterThan(0);
       for (const row of runs.filter((r) => r[2]?.startsWith('poll'))) expect(num(row[9])).toBe(0);
+      // The second poll repeats the first one's one-page request: a conditional request, answered 304.
+      for (const row of runs.filter((r) => r[2] === 'poll 2 (unchanged)')) expect(num(row[7])).toBe(1);
 
       const memory = tableRows(md, '## Memory');
       expect(memory).toHaveLength(5);
