@@ -25,11 +25,14 @@ function git(args: string[]): string {
   }).trim();
 }
 
+/** The bench's own outputs: rewriting them does not change what is measured. */
+const OUTPUTS = [':(exclude)bench/RESULTS.md', ':(exclude)bench/results.png'];
+
 /** The commit measured; a dirty tree is flagged because its figures belong to no commit. */
 export function commitLabel(): string {
   try {
     const hash = git(['rev-parse', '--short', 'HEAD']);
-    return git(['status', '--porcelain']) === '' ? hash : `${hash} (dirty)`;
+    return git(['status', '--porcelain', '--', '.', ...OUTPUTS]) === '' ? hash : `${hash} (dirty)`;
   } catch {
     return 'unknown';
   }
