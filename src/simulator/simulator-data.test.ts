@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { contentHash } from '../core/canonical-json.ts';
-import { type SimulatorServer, startSimulator } from './index.ts';
-import { rawGet, walkCursor, walkKeyset } from './simulator-test-client.ts';
+import { startSimulator } from './index.ts';
+import { rawGet, simulatorsForEachTest, walkCursor, walkKeyset } from './simulator-test-client.ts';
 
-const running: SimulatorServer[] = [];
-async function start(options: Parameters<typeof startSimulator>[0]): Promise<SimulatorServer> {
-  const sim = await startSimulator(options);
-  running.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((sim) => sim.close()));
-});
+const start = simulatorsForEachTest();
 
 /** A clock that advances 7 ms per reading from 2025-01-01, so mutation times are reproducible. */
 function steppingClock(): () => number {

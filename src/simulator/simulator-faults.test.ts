@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type FaultPatch, type SimulatorServer, startSimulator } from './index.ts';
-import { rawGet } from './simulator-test-client.ts';
+import { describe, expect, it } from 'vitest';
+import type { FaultPatch } from './index.ts';
+import { rawGet, simulatorsForEachTest } from './simulator-test-client.ts';
 
-const running: SimulatorServer[] = [];
-async function start(options: Parameters<typeof startSimulator>[0]): Promise<SimulatorServer> {
-  const sim = await startSimulator(options);
-  running.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((sim) => sim.close()));
-});
+const start = simulatorsForEachTest();
 
 const small = { customers: 300 };
 

@@ -1,16 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type SimulatorServer, startSimulator } from './index.ts';
-import { getJson, type ListedRecord, rawGet, walkKeyset, walkPagesNaively } from './simulator-test-client.ts';
+import { describe, expect, it } from 'vitest';
+import {
+  getJson,
+  type ListedRecord,
+  rawGet,
+  simulatorsForEachTest,
+  walkKeyset,
+  walkPagesNaively,
+} from './simulator-test-client.ts';
 
-const running: SimulatorServer[] = [];
-async function start(options: Parameters<typeof startSimulator>[0]): Promise<SimulatorServer> {
-  const sim = await startSimulator(options);
-  running.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((sim) => sim.close()));
-});
+const start = simulatorsForEachTest();
 
 const only = (kind: string) => ({
   mix: { insert: 0, update: 0, backdate: 0, burst: 0, softDelete: 0, hardDelete: 0, [kind]: 1 },

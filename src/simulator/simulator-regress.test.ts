@@ -1,20 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { contentHash } from '../core/canonical-json.ts';
 import type { GroundTruthEntry } from './dataset.ts';
-import { type SimulatorServer, startSimulator } from './index.ts';
+import type { SimulatorServer } from './index.ts';
 import { orderStatus } from './order-kind.ts';
 import { DEFAULT_MUTATIONS } from './simulator-options.ts';
-import { getJson, type ListedRecord, rawGet, walkCursor, walkKeyset } from './simulator-test-client.ts';
+import {
+  getJson,
+  type ListedRecord,
+  rawGet,
+  simulatorsForEachTest,
+  walkCursor,
+  walkKeyset,
+} from './simulator-test-client.ts';
 
-const running: SimulatorServer[] = [];
-async function start(options: Parameters<typeof startSimulator>[0]): Promise<SimulatorServer> {
-  const sim = await startSimulator(options);
-  running.push(sim);
-  return sim;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((sim) => sim.close()));
-});
+const start = simulatorsForEachTest();
 
 const NONE = { insert: 0, update: 0, backdate: 0, burst: 0, softDelete: 0, hardDelete: 0, regress: 0 };
 const ONLY_REGRESS = { mix: { ...NONE, regress: 1 } };

@@ -3,6 +3,24 @@
  * instead of hiding them, and reference clients (correct and naive) that walk the list endpoints.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { afterEach } from 'vitest';
+import { type SimulatorOptions, type SimulatorServer, startSimulator } from './index.ts';
+
+/**
+ * For a test file: a `start` that launches a simulator and closes every one it launched after each
+ * test. Call it at the top level of the file.
+ */
+export function simulatorsForEachTest(): (options?: SimulatorOptions) => Promise<SimulatorServer> {
+  const running: SimulatorServer[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((sim) => sim.close()));
+  });
+  return async (options) => {
+    const sim = await startSimulator(options);
+    running.push(sim);
+    return sim;
+  };
+}
 
 export interface RawResponse {
   status: number;
