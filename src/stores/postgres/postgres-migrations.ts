@@ -78,18 +78,14 @@ export async function applyMigrations(client: PoolClient, schema: string): Promi
 }
 
 /**
- * Creates a stream's table, its cursor index and its `syncline_state` row if missing, inside the
- * caller's transaction. `stream` must already be a valid stream name (it is spliced into SQL).
+ * The statements that create a stream's table and its cursor index if missing (`stream` is spliced
+ * in: it must be a valid stream name). Exported so the benchmark's raw ingest writes the same table.
  */
-export async function createStreamTable(client: PoolClient, schema: string, stream: string): Promise<void> {
-  // Two processes creating the same table at once can both pass IF NOT EXISTS and then collide
-  // on pg_type; the lock makes the second wait and find the table.
-  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-    `syncline:stream:${schema}.${stream}`,
-  ]);
+export function pgStreamTableDdl(stream: string): string[] {
   // _key uses the "C" collation: byte order, like SQLite, so scans page in the same order and the
   // primary key index serves them.
-  await client.query(`CREATE TABLE IF NOT EXISTS "${stream}" (
+  return [
+    `CREATE TABLE IF NOT EXISTS "${stream}" (
       _key text COLLATE "C" PRIMARY KEY,
       _data jsonb NOT NULL,
       _hash text NOT NULL,
@@ -99,8 +95,22 @@ export async function createStreamTable(client: PoolClient, schema: string, stre
       _synced_at timestamptz NOT NULL,
       _deleted_at timestamptz,
       _run_id text NOT NULL
-    )`);
-  await client.query(`CREATE INDEX IF NOT EXISTS "${stream}__cursor" ON "${stream}" (_cursor)`);
+    )`,
+    `CREATE INDEX IF NOT EXISTS "${stream}__cursor" ON "${stream}" (_cursor)`,
+  ];
+}
+
+/**
+ * Creates a stream's table, its cursor index and its `syncline_state` row if missing, inside the
+ * caller's transaction. `stream` must already be a valid stream name (it is spliced into SQL).
+ */
+export async function createStreamTable(client: PoolClient, schema: string, stream: string): Promise<void> {
+  // Two processes creating the same table at once can both pass IF NOT EXISTS and then collide
+  // on pg_type; the lock makes the second wait and find the table.
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+    `syncline:stream:${schema}.${stream}`,
+  ]);
+  for (const statement of pgStreamTableDdl(stream)) await client.query(statement);
   await client.query('INSERT INTO syncline_state (stream) VALUES ($1) ON CONFLICT (stream) DO NOTHING', [
     stream,
   ]);

@@ -13,8 +13,8 @@ import { recordSeenKeys } from './postgres-scan.ts';
  */
 export const COPY_THRESHOLD = 64;
 
-/** Columns of a stream table, in the order COPY and the inserts write them. */
-const RECORD_COLUMNS = [
+/** Columns of a stream table, in the order COPY and the inserts write them (both stores). */
+export const RECORD_COLUMNS = [
   '_key',
   '_data',
   '_hash',

@@ -45,20 +45,7 @@ export class SqliteStreamTable {
   /** Creates the table and its cursor index (and the history table) if missing, then prepares. */
   static ensure(db: Db, stream: string, history = false): SqliteStreamTable {
     const table = quoteStream(stream);
-    db.exec(
-      `CREATE TABLE IF NOT EXISTS ${table} (
-        _key TEXT PRIMARY KEY,
-        _data TEXT NOT NULL,
-        _hash TEXT NOT NULL,
-        _version TEXT,
-        _cursor TEXT,
-        _first_synced_at TEXT NOT NULL,
-        _synced_at TEXT NOT NULL,
-        _deleted_at TEXT,
-        _run_id TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS "${stream}__cursor" ON ${table} (_cursor);`,
-    );
+    db.exec(sqliteStreamTableDdl(stream));
     if (history) SqliteHistory.ensure(db, stream, table);
     return new SqliteStreamTable(db, stream);
   }
@@ -162,6 +149,26 @@ export class SqliteStreamTable {
   countLive(): number {
     return this.countLiveStmt.get() ?? 0;
   }
+}
+
+/**
+ * The SQL that creates a stream's table and its cursor index if missing. Exported so the
+ * benchmark's raw ingest writes the same table.
+ */
+export function sqliteStreamTableDdl(stream: string): string {
+  const table = quoteStream(stream);
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+      _key TEXT PRIMARY KEY,
+      _data TEXT NOT NULL,
+      _hash TEXT NOT NULL,
+      _version TEXT,
+      _cursor TEXT,
+      _first_synced_at TEXT NOT NULL,
+      _synced_at TEXT NOT NULL,
+      _deleted_at TEXT,
+      _run_id TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS "${stream}__cursor" ON ${table} (_cursor);`;
 }
 
 /** The stream's table name, validated and double-quoted. */
