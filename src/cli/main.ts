@@ -5,6 +5,7 @@ import { registerApproveCommand } from './commands/approve-command.ts';
 import { registerBackfillCommand } from './commands/backfill-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerFailedCommand } from './commands/failed-command.ts';
+import { registerRefreshCommand } from './commands/refresh-command.ts';
 import { registerResetCommand } from './commands/reset-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerSimulateCommand } from './commands/simulate-command.ts';
@@ -36,6 +37,7 @@ export function createProgram(): Command {
     registerResetCommand,
     registerApproveCommand,
     registerBackfillCommand,
+    registerRefreshCommand,
     registerDemoCommand,
     registerSimulateCommand,
   ]) {

@@ -25,6 +25,13 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
   readonly schema?: StandardSchemaV1<unknown, R>;
   readonly source: StreamSource<unknown>;
   /**
+   * Reads the records whose keys are in `SourceArgs.keys` (`syncline refresh`), one page or more:
+   * each record found, and a tombstone (`deletedAt: null`) for each key the source says is gone
+   * (an HTTP 404/410 on fetch-by-id). Its pages carry `args.checkpoint` unchanged. Optional: a
+   * stream without it cannot be refreshed by key.
+   */
+  readonly fetchByKey?: StreamSource<unknown>;
+  /**
    * Which fields the content hash covers. `exclude` drops noise fields (`fetched_at`, a request id)
    * so they cause no writes; `include` hashes only the fields named. Default: the whole record.
    * The stored `_data` is always the whole record.

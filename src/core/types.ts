@@ -103,6 +103,8 @@ export interface SourceArgs {
    * and may skip side reads such as a deleted-records feed. False in ordinary runs and backfills.
    */
   readonly fullScan: boolean;
+  /** For `StreamDefinition.fetchByKey`: the `_key` values to read. Null in every other run. */
+  readonly keys: readonly string[] | null;
 }
 
 /** A half-open time range `[from, to)`, ISO-8601 strings. */

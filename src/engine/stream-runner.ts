@@ -49,9 +49,12 @@ export interface RunOptions {
   /**
    * `sync` (default): read from the last checkpoint. `reconcile`: a full scan from the beginning,
    * kept apart from the main checkpoint, that soft-deletes what the source no longer has when it
-   * completes and reports the drift it repaired.
+   * completes and reports the drift it repaired. `refresh`: read the records with `keys` through
+   * the stream's `fetchByKey` (deleting those the source says are gone); the checkpoint stays.
    */
-  readonly mode?: 'sync' | 'reconcile' | 'backfill';
+  readonly mode?: 'sync' | 'reconcile' | 'backfill' | 'refresh';
+  /** For `refresh`: the `_key` values to read again. */
+  readonly keys?: readonly string[];
   /** For `backfill`: the range to read again, in windows of `backfillWindowMs` (default 7 days). */
   readonly range?: TimeRange;
   readonly backfillWindowMs?: number;
@@ -151,8 +154,14 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
       newestCursor: state?.newestCursor ?? null,
       guard,
       reconcile: mode === 'reconcile',
-      slot: mode === 'sync' ? 'main' : 'backfill',
-      source: mode === 'backfill' ? backfillSource(stream, args.options) : stream.source,
+      slot: mode === 'sync' || mode === 'refresh' ? 'main' : 'backfill',
+      source:
+        mode === 'backfill'
+          ? backfillSource(stream, args.options)
+          : mode === 'refresh'
+            ? refreshSource(stream)
+            : stream.source,
+      keys: mode === 'refresh' ? (args.options?.keys ?? []) : null,
     });
     // A reconciliation reads everything from the beginning; its pages move the backfill slot.
     // A reconciliation reads everything from the beginning; a range backfill resumes its own
@@ -227,8 +236,20 @@ interface PipelineArgs extends RunStreamArgs {
   readonly reconcile: boolean;
   /** Which checkpoint the pages move. */
   readonly slot: CheckpointSlot;
-  /** The stream's source, or a wrapper of it (range backfills). */
+  /** The stream's source, or a wrapper of it (range backfills), or its `fetchByKey` (refresh). */
   readonly source: StreamSource<unknown>;
+  /** The keys a refresh reads; null otherwise. */
+  readonly keys: readonly string[] | null;
+}
+
+/** The stream's `fetchByKey`, or a one-line error saying the stream cannot be refreshed by key. */
+function refreshSource(stream: AnyStreamDefinition): StreamSource<unknown> {
+  if (!stream.fetchByKey) {
+    throw new ConfigError(
+      `stream "${stream.name}" cannot read records by key: give it fetchById (HTTP streams) or fetchByKey`,
+    );
+  }
+  return stream.fetchByKey;
 }
 
 /** The stream's source read over `options.range` in windows (see `windowedSource`). */
@@ -364,6 +385,7 @@ class RunPipeline {
         secret: this.#args.secret ?? noSecrets,
         range: null,
         fullScan: this.#args.reconcile === true,
+        keys: this.#args.keys,
       });
       for await (const page of pages) {
         if (this.#abort.signal.aborted) break;

@@ -39,8 +39,13 @@ export interface RunStreamsArgs {
   readonly stop?: AbortSignal;
   /** Wait up to this long for a stream another worker holds (default 0: report it busy). */
   readonly waitMs?: number;
-  /** `sync` (default), `reconcile` (a full scan that finds deletes and drift) or `backfill` (re-read `range`). */
-  readonly mode?: 'sync' | 'reconcile' | 'backfill';
+  /**
+   * `sync` (default), `reconcile` (a full scan that finds deletes and drift), `backfill` (re-read
+   * `range`) or `refresh` (read `keys` again by key).
+   */
+  readonly mode?: 'sync' | 'reconcile' | 'backfill' | 'refresh';
+  /** For `refresh`: the `_key` values to read again. */
+  readonly keys?: readonly string[];
   /** For `backfill`: the range to read again, and the window size (default 7 days). */
   readonly range?: TimeRange;
   readonly backfillWindowMs?: number;
@@ -88,7 +93,7 @@ async function runOnce(
   holder: string,
   limiters: RateLimiters,
   args: RunStreamsArgs,
-  mode: 'sync' | 'reconcile' | 'backfill',
+  mode: 'sync' | 'reconcile' | 'backfill' | 'refresh',
 ): Promise<StreamOutcome> {
   if (args.stop?.aborted) {
     return {
@@ -114,6 +119,7 @@ async function runOnce(
       options: {
         mode,
         ...(args.range ? { range: args.range } : {}),
+        ...(args.keys ? { keys: args.keys } : {}),
         ...(args.backfillWindowMs !== undefined ? { backfillWindowMs: args.backfillWindowMs } : {}),
         maxPagesInFlight: args.config.sync.maxPagesInFlight,
         lease: { ttlMs: args.config.sync.leaseTtlMs, waitMs: args.waitMs ?? 0 },

@@ -73,6 +73,36 @@ describe('syncline CLI', () => {
     expect(JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0].status).toBe('ok');
   }, 60_000);
 
+  it('refreshes records by key from the CLI, and refuses a stream that cannot read by key', async () => {
+    project = makeProject({ records: 50, delayMs: 0 });
+    expect((await runCli(['sync'], project.dir)).code).toBe(0);
+    const refused = await runCli(['refresh', 'items', '3'], project.dir);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toMatch(
+      /^syncline: stream "items" cannot read records by key: add fetchById/,
+    );
+    project.cleanup();
+    const byKey = `fetchByKey: async function* ({ keys, checkpoint }) {
+        const gone = (process.env.TEST_GONE ?? '').split(',');
+        yield {
+          records: keys.filter((k) => !gone.includes(k)).map((k) => record(Number(k))),
+          tombstones: keys.filter((k) => gone.includes(k)).map((k) => ({ key: { id: Number(k) }, deletedAt: null })),
+          checkpoint,
+        };
+      },`;
+    project = makeProject({ records: 50, delayMs: 0, streamOptions: byKey });
+    const { dir } = project;
+    expect((await runCli(['sync'], dir)).code).toBe(0);
+    const ok = await runCli(['refresh', 'items', '3', '40', '7', '--json'], dir, {
+      TEST_REV: '1',
+      TEST_GONE: '7',
+    });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'ok', counters: { updated: 2, deleted: 1 } });
+    const status = JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0];
+    expect(status.checkpoint).toEqual({ after: 50 });
+  }, 60_000);
+
   it('backfills a range from the CLI, and refuses a range that ends before it starts', async () => {
     project = makeProject({ records: 50, delayMs: 0 });
     const { dir } = project;

@@ -87,7 +87,12 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
   function run(
     stream: AnyStreamDefinition,
     store: Store = t.store,
-    extra: { maxDurationMs?: number; secret?: (n: string) => string; maxPagesInFlight?: number } = {},
+    extra: {
+      maxDurationMs?: number;
+      secret?: (n: string) => string;
+      maxPagesInFlight?: number;
+      refresh?: readonly string[];
+    } = {},
   ): Promise<RunResult> {
     return runStream({
       store,
@@ -100,6 +105,7 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
         retry: { baseDelayMs: 5, maxDelayMs: 50, minDelayMs: 1, maxAttempts: 12 },
         ...(extra.maxDurationMs !== undefined ? { maxDurationMs: extra.maxDurationMs } : {}),
         ...(extra.maxPagesInFlight !== undefined ? { maxPagesInFlight: extra.maxPagesInFlight } : {}),
+        ...(extra.refresh ? { mode: 'refresh' as const, keys: extra.refresh } : {}),
       },
     });
   }
@@ -212,6 +218,37 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
     // Nothing new: the next run reads the feed from where it stopped and deletes nothing again.
     const again = await run(stream());
     expect(again.counters).toMatchObject({ deleted: 0, inserted: 0, updated: 0 });
+  });
+
+  it('refreshes records by key: one found is applied, a 404 soft-deletes keeping the data, the checkpoint stays', async () => {
+    const s = await simulator({
+      mutations: { mix: { insert: 0, update: 1, backdate: 0, burst: 0, softDelete: 0, hardDelete: 1 } },
+    });
+    const stream = customersStream(s, 'keyset', { fetchById: { path: '/v1/customers/{id}' } });
+    expect((await run(stream)).status).toBe('ok');
+    const checkpoint = (await t.store.getState('customers'))!.checkpoint;
+    const before = new Map((await t.store.scanRecords('customers', { limit: 5000 })).map((r) => [r.key, r]));
+    s.mutate(40);
+    const truth = [...s.groundTruthEntries('customers')];
+    const gone = truth.filter((e) => e.status === 'hard_deleted').map((e) => e.key);
+    const changed = truth
+      .filter((e) => e.status === 'live' && before.get(e.key)?.hash !== e.hash)
+      .map((e) => e.key);
+    expect(gone.length).toBeGreaterThan(5);
+    expect(changed.length).toBeGreaterThan(5);
+    const refreshed = await run(stream, t.store, { refresh: [...gone, ...changed, 'cus_999999999'] });
+    expect(refreshed.status).toBe('ok');
+    expect(refreshed.counters).toMatchObject({ deleted: gone.length, updated: changed.length, inserted: 0 });
+    expect(
+      summarize(await diffWithGroundTruth(t.store, 'customers', s, 'customers', { hardDeletes: true })),
+    ).toEqual(EMPTY);
+    const rows = new Map((await t.store.scanRecords('customers', { limit: 5000 })).map((r) => [r.key, r]));
+    for (const key of gone) expect(rows.get(key)?.data).toEqual(before.get(key)?.data);
+    expect((await t.store.getState('customers'))!.checkpoint).toEqual(checkpoint);
+    // A stream without fetchById cannot be refreshed: the run fails saying what to add.
+    const plain = await run(customersStream(s, 'keyset'), t.store, { refresh: ['cus_000000001'] });
+    expect(plain.status).toBe('failed');
+    expect(plain.error).toMatch(/cannot read records by key: give it fetchById/);
   });
 
   it('gets through 429s, 5xx bursts, truncated and malformed bodies, resets and hangs', async () => {

@@ -22,6 +22,8 @@ export interface SendArgs {
   /** How the request is named in errors: method and URL without secrets. */
   readonly what: string;
   readonly stream: string;
+  /** A fetch by id: 404 and 410 are answers (the record is gone), returned like a 2xx. */
+  readonly goneIsAnswer?: boolean;
 }
 
 /** 4xx answers that a later attempt may get right. */
@@ -76,6 +78,7 @@ export class HttpRequester {
     const bytes = Buffer.byteLength(text);
     if ((status >= 200 && status < 300) || status === 304 || status === 401)
       return { status, headers, text, bytes };
+    if (args.goneIsAnswer && (status === 404 || status === 410)) return { status, headers, text, bytes };
     const excerpt = text.replace(/\s+/g, ' ').slice(0, 200);
     const message = `${args.what} answered ${status}${excerpt ? `: ${excerpt}` : ''}`;
     if (status >= 500 || RETRYABLE_4XX.has(status)) {

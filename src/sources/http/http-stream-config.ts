@@ -78,6 +78,14 @@ export interface DeletedFeedConfig {
   readonly pageSize?: number;
 }
 
+/** `GET <request.baseUrl><path>` with `{id}` replaced by the key (URL-encoded). */
+export interface FetchByIdConfig {
+  /** e.g. `/v1/customers/{id}`; `request.query` and headers apply. */
+  readonly path: string;
+  /** Path of the record in the body. Default: the body itself. */
+  readonly record?: string;
+}
+
 /** A declarative HTTP stream: `http.stream({...})` in code, or the same object in JSON/YAML config. */
 export interface HttpStreamConfig<R extends object = Record<string, unknown>>
   extends Omit<StreamDefinition<R>, 'source' | 'cursor'> {
@@ -101,6 +109,12 @@ export interface HttpStreamConfig<R extends object = Record<string, unknown>>
    */
   readonly conditional?: boolean | 'head';
   readonly deletes?: DeletesConfig;
+  /**
+   * How to read one record by its key, for `syncline refresh <stream> <key...>`: a 200 is the
+   * record (applied like any other), a 404 or 410 is a tombstone (the row is soft-deleted, keeping
+   * its last data). Needs a single key field.
+   */
+  readonly fetchById?: FetchByIdConfig;
   /** Requests per second to this API's host (shared by every stream calling it). Default: no limit, but `X-RateLimit-*` headers are obeyed. */
   readonly rateLimit?: RateLimit;
 }

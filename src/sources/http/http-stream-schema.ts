@@ -99,6 +99,13 @@ export const httpStreamSchema = z
       .strict()
       .optional(),
     conditional: z.union([z.boolean(), z.literal('head')]).optional(),
+    fetchById: z
+      .object({
+        path: z.string().refine((v) => v.includes('{id}'), 'must contain {id}'),
+        record: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     deletes: z
       .object({
         feed: z

@@ -21,7 +21,7 @@ import {
   type Watermark,
 } from './http-checkpoint.ts';
 import { HttpRequester } from './http-requester.ts';
-import type { HttpStreamConfig } from './http-stream-config.ts';
+import type { FetchByIdConfig, HttpStreamConfig } from './http-stream-config.ts';
 import type { HttpAuth, PageResponse, Paginator, PassStart, RequestPlan } from './http-types.ts';
 import { createPaginator } from './paginators/create-paginator.ts';
 import { selectRecords } from './record-selector.ts';
@@ -47,6 +47,7 @@ export function httpStream<R extends object>(config: HttpStreamConfig<R>): Strea
     ...(config.backfill !== undefined ? { backfill: config.backfill } : {}),
     ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),
     source: (args) => readStream(settings, args),
+    ...(settings.byId ? { fetchByKey: (args) => readByKeys(settings, settings.byId!, args) } : {}),
   };
   return definition;
 }
@@ -105,6 +106,9 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
       `${where}: deletes.feed needs a single key field (the feed is paged by (deletedAt, key))`,
     );
   }
+  if (config.fetchById && keys.length !== 1) {
+    throw new ConfigError(`${where}: fetchById needs a single key field (it is put into the path as {id})`);
+  }
   let feed: FeedSettings | null = null;
   if (feedConfig) {
     try {
@@ -139,6 +143,7 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
     stream: config.name,
     base,
     feed,
+    byId: config.fetchById ?? null,
     config,
     paginator,
     format,
@@ -265,16 +270,9 @@ async function* readDeletedFeed(
               },
         );
   for (;;) {
-    const fetched = await fetchPage(
-      s,
-      args,
-      auth,
-      requester,
-      buildUrl(s, plan, feed.base),
-      null,
-      'GET',
-      feed.records,
-    );
+    const fetched = await fetchPage(s, args, auth, requester, buildUrl(s, plan, feed.base), null, 'GET', {
+      records: feed.records,
+    });
     if (fetched === 'not-modified') return; // never: no validators are sent
     const step = paginator.next(fetched.page, plan);
     const tombstones: Tombstone[] = [];
@@ -299,6 +297,40 @@ async function* readDeletedFeed(
   }
 }
 
+/**
+ * A refresh (`syncline refresh`): fetches each key by id; a record found is handed over as is, a
+ * 404/410 becomes a tombstone. One page per 100 keys, each with the stored checkpoint unchanged.
+ */
+async function* readByKeys(
+  s: Settings,
+  byId: FetchByIdConfig,
+  args: SourceArgs,
+): AsyncGenerator<Page<unknown>> {
+  const auth = createAuth(s.config.auth, args.secret, { stream: s.stream });
+  const requester = new HttpRequester(
+    s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {},
+  );
+  const keyField = keyFields(s.config)[0]!;
+  const keys = args.keys ?? [];
+  for (let start = 0; start < keys.length; start += 100) {
+    const records: unknown[] = [];
+    const tombstones: Tombstone[] = [];
+    for (const key of keys.slice(start, start + 100)) {
+      const path = byId.path.replaceAll('{id}', encodeURIComponent(key));
+      const base = new URL(`${s.config.request.baseUrl.replace(/\/+$/, '')}${path}`);
+      const url = buildUrl(s, { query: {} }, base);
+      const fetched = await fetchPage(s, args, auth, requester, url, null, 'GET', { byId });
+      if (fetched === 'not-modified') continue; // never: no validators are sent
+      if (fetched.page.status === 404 || fetched.page.status === 410) {
+        tombstones.push({ key: { [keyField]: key }, deletedAt: null });
+      } else {
+        records.push(...fetched.page.records);
+      }
+    }
+    yield { records, tombstones, checkpoint: args.checkpoint };
+  }
+}
+
 interface Fetched {
   readonly page: PageResponse;
   readonly validators: Validators | null;
@@ -312,7 +344,11 @@ async function fetchPage(
   url: URL,
   validators: Validators | null,
   method: 'GET' | 'HEAD',
-  recordsPath: string | undefined = s.config.records,
+  /**
+   * `records`: where the records are (default: the stream's). `byId`: the answer is one record, and
+   * a 404 or 410 is an answer too (a page with that status and no records: the record is gone).
+   */
+  extra: { records?: string | undefined; byId?: FetchByIdConfig } = { records: s.config.records },
 ): Promise<Fetched | 'not-modified'> {
   const shownUrl = () => scrubSecrets(redactQuery(url), auth.secrets());
   const what = `${method} ${shownUrl()}`;
@@ -335,6 +371,7 @@ async function fetchPage(
             signal: args.signal,
             what,
             stream: s.stream,
+            ...(extra.byId ? { goneIsAnswer: true } : {}),
           });
           args.report({ bytes: raw.bytes });
           const budget = parseRateBudget(raw.headers);
@@ -351,6 +388,9 @@ async function fetchPage(
             );
           }
           if (raw.status === 304) return 'not-modified' as const;
+          if (extra.byId && (raw.status === 404 || raw.status === 410)) {
+            return { page: emptyPage(raw, url), validators: null };
+          }
           if (method === 'HEAD') return { page: emptyPage(raw, url), validators: null };
           let body: unknown;
           try {
@@ -361,7 +401,9 @@ async function fetchPage(
               { stream: s.stream },
             );
           }
-          const records = selectRecords(body, recordsPath, `stream "${s.stream}": ${what}`);
+          const records = extra.byId
+            ? [extra.byId.record ? readPath(body, extra.byId.record) : body]
+            : selectRecords(body, extra.records, `stream "${s.stream}": ${what}`);
           const etag = raw.headers['etag'];
           const lastModified = raw.headers['last-modified'];
           return {

@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../../core/errors.ts';
+import { SyncEventBus } from '../../core/events.ts';
+import { runStreams } from '../../runtime/run-streams.ts';
+import { CliContext } from '../cli-context.ts';
+import { EXIT, exitCodeFor } from '../exit-codes.ts';
+import { formatCount } from '../format-table.ts';
+import { reportProgress } from '../progress-reporter.ts';
+
+export function registerRefreshCommand(program: Command): void {
+  program
+    .command('refresh')
+    .description(
+      'read records again by key (HTTP streams with fetchById): each one found is applied like any other, ' +
+        'each the source answers 404/410 for is soft-deleted, keeping its last data; the checkpoint stays where it is',
+    )
+    .argument('<stream>', 'the stream')
+    .argument('<key...>', "the records' keys, as stored in _key")
+    .option('--json', 'print the outcome as JSON on stdout')
+    .action(async (stream: string, keys: string[], options: { json?: boolean }, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        const config = await ctx.config();
+        const definition = config.streams.find((s) => s.name === stream);
+        if (definition && !definition.fetchByKey) {
+          throw new ConfigError(
+            `stream "${stream}" cannot read records by key: add fetchById (e.g. { path: /v1/${stream}/{id} }) to its config`,
+          );
+        }
+        const events = new SyncEventBus();
+        const stop = reportProgress(events, ctx.log, ctx.interactive);
+        const [outcome] = await runStreams({
+          config,
+          store: await ctx.store(),
+          only: [stream],
+          events,
+          log: ctx.log,
+          mode: 'refresh',
+          keys,
+        }).finally(stop);
+        if (!outcome) return;
+        if (options.json) {
+          const { cause: _cause, ...rest } = outcome;
+          ctx.printJson(rest);
+        } else {
+          const c = outcome.counters;
+          ctx.print(
+            `refresh of "${stream}" ${outcome.status}: ${formatCount(keys.length)} keys, ${formatCount(c.inserted)} inserted, ` +
+              `${formatCount(c.updated)} updated, ${formatCount(c.deleted)} deleted, ${formatCount(c.unchanged)} unchanged` +
+              `${outcome.error ? `; ${outcome.error}` : ''}`,
+          );
+        }
+        process.exitCode =
+          outcome.status === 'ok'
+            ? EXIT.ok
+            : outcome.status === 'busy'
+              ? EXIT.busy
+              : exitCodeFor(outcome.cause);
+      } finally {
+        await ctx.close();
+      }
+    });
+}
