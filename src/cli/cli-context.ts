@@ -6,7 +6,9 @@ import type { Store } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 import { loadProjectConfig } from '../runtime/load-project-config.ts';
 import { openStore } from '../runtime/open-store.ts';
+import type { StreamOutcome } from '../runtime/run-streams.ts';
 import { createLogger } from './create-logger.ts';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
 
 /** The options every command accepts (declared on the program). */
 export interface GlobalOptions {
@@ -64,6 +66,21 @@ export class CliContext {
   /** Command output goes to stdout (logs go to stderr). */
   print(text: string): void {
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /**
+   * Prints the outcome of a one-stream command (`--json`: the outcome as JSON, else `line`) and
+   * sets the exit code from it.
+   */
+  printOutcome(outcome: StreamOutcome, json: boolean | undefined, line: string): void {
+    if (json) {
+      const { cause: _cause, ...rest } = outcome;
+      this.printJson(rest);
+    } else {
+      this.print(`${line}${outcome.error ? `; ${outcome.error}` : ''}`);
+    }
+    process.exitCode =
+      outcome.status === 'ok' ? EXIT.ok : outcome.status === 'busy' ? EXIT.busy : exitCodeFor(outcome.cause);
   }
 
   printJson(value: unknown): void {

@@ -4,7 +4,6 @@ import { ConfigError } from '../../core/errors.ts';
 import { SyncEventBus } from '../../core/events.ts';
 import { runStreams } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
-import { EXIT, exitCodeFor } from '../exit-codes.ts';
 import { formatCount } from '../format-table.ts';
 import { reportProgress } from '../progress-reporter.ts';
 
@@ -47,22 +46,13 @@ export function registerBackfillCommand(program: Command): void {
             backfillWindowMs: windowMs,
           }).finally(stop);
           if (!outcome) return;
-          if (options.json) {
-            const { cause: _cause, ...rest } = outcome;
-            ctx.printJson(rest);
-          } else {
-            ctx.print(
-              `backfill of "${stream}" ${outcome.status}: ${formatCount(outcome.counters.fetched)} read, ` +
-                `${formatCount(outcome.counters.inserted)} inserted, ${formatCount(outcome.counters.updated)} updated, ` +
-                `${formatCount(outcome.counters.unchanged)} unchanged${outcome.error ? `; ${outcome.error}` : ''}`,
-            );
-          }
-          process.exitCode =
-            outcome.status === 'ok'
-              ? EXIT.ok
-              : outcome.status === 'busy'
-                ? EXIT.busy
-                : exitCodeFor(outcome.cause);
+          const c = outcome.counters;
+          ctx.printOutcome(
+            outcome,
+            options.json,
+            `backfill of "${stream}" ${outcome.status}: ${formatCount(c.fetched)} read, ${formatCount(c.inserted)} inserted, ` +
+              `${formatCount(c.updated)} updated, ${formatCount(c.unchanged)} unchanged`,
+          );
         } finally {
           await ctx.close();
         }

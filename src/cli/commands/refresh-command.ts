@@ -3,7 +3,6 @@ import { ConfigError } from '../../core/errors.ts';
 import { SyncEventBus } from '../../core/events.ts';
 import { runStreams } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
-import { EXIT, exitCodeFor } from '../exit-codes.ts';
 import { formatCount } from '../format-table.ts';
 import { reportProgress } from '../progress-reporter.ts';
 
@@ -39,23 +38,13 @@ export function registerRefreshCommand(program: Command): void {
           keys,
         }).finally(stop);
         if (!outcome) return;
-        if (options.json) {
-          const { cause: _cause, ...rest } = outcome;
-          ctx.printJson(rest);
-        } else {
-          const c = outcome.counters;
-          ctx.print(
-            `refresh of "${stream}" ${outcome.status}: ${formatCount(keys.length)} keys, ${formatCount(c.inserted)} inserted, ` +
-              `${formatCount(c.updated)} updated, ${formatCount(c.deleted)} deleted, ${formatCount(c.unchanged)} unchanged` +
-              `${outcome.error ? `; ${outcome.error}` : ''}`,
-          );
-        }
-        process.exitCode =
-          outcome.status === 'ok'
-            ? EXIT.ok
-            : outcome.status === 'busy'
-              ? EXIT.busy
-              : exitCodeFor(outcome.cause);
+        const c = outcome.counters;
+        ctx.printOutcome(
+          outcome,
+          options.json,
+          `refresh of "${stream}" ${outcome.status}: ${formatCount(keys.length)} keys, ${formatCount(c.inserted)} inserted, ` +
+            `${formatCount(c.updated)} updated, ${formatCount(c.deleted)} deleted, ${formatCount(c.unchanged)} unchanged`,
+        );
       } finally {
         await ctx.close();
       }
