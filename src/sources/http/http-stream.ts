@@ -54,6 +54,21 @@ export function httpStream<R extends object>(config: HttpStreamConfig<R>): Strea
 
 type Settings = ReturnType<typeof resolveSettings>;
 
+/** `request.baseUrl` (without trailing slashes) followed by `path`; throws on an invalid URL. */
+function apiUrl(config: HttpStreamConfig<Record<string, unknown>>, path: string): URL {
+  return new URL(`${config.request.baseUrl.replace(/\/+$/, '')}${path}`);
+}
+
+/** The run's auth and HTTP requester, as the stream's config describes them. */
+function httpClient(s: Settings, args: SourceArgs): { auth: HttpAuth; requester: HttpRequester } {
+  return {
+    auth: createAuth(s.config.auth, args.secret, { stream: s.stream }),
+    requester: new HttpRequester(
+      s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {},
+    ),
+  };
+}
+
 /** The deleted-records feed of a stream (`deletes.feed`), resolved. */
 interface FeedSettings {
   readonly base: URL;
@@ -69,7 +84,7 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
   const where = `stream "${config.name}"`;
   let base: URL;
   try {
-    base = new URL(`${config.request.baseUrl.replace(/\/+$/, '')}${config.request.path ?? ''}`);
+    base = apiUrl(config, config.request.path ?? '');
   } catch {
     throw new ConfigError(`${where}: request.baseUrl + request.path is not a valid URL`);
   }
@@ -113,7 +128,7 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
   if (feedConfig) {
     try {
       feed = {
-        base: new URL(`${config.request.baseUrl.replace(/\/+$/, '')}${feedConfig.path}`),
+        base: apiUrl(config, feedConfig.path),
         records: feedConfig.records,
         deletedAt: feedConfig.deletedAt ?? 'deleted_at',
         idField: feedIdField!,
@@ -162,10 +177,7 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
  */
 async function* readStream(s: Settings, args: SourceArgs): AsyncGenerator<Page<unknown>> {
   const stored = readHttpCheckpoint(args.checkpoint, s.stream);
-  const auth = createAuth(s.config.auth, args.secret, { stream: s.stream });
-  const requester = new HttpRequester(
-    s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {},
-  );
+  const { auth, requester } = httpClient(s, args);
   const last = yield* readPasses(s, args, stored, auth, requester);
   if (s.feed !== null && args.range === null && !args.fullScan) {
     yield* readDeletedFeed(s, s.feed, args, last, auth, requester);
@@ -306,10 +318,7 @@ async function* readByKeys(
   byId: FetchByIdConfig,
   args: SourceArgs,
 ): AsyncGenerator<Page<unknown>> {
-  const auth = createAuth(s.config.auth, args.secret, { stream: s.stream });
-  const requester = new HttpRequester(
-    s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {},
-  );
+  const { auth, requester } = httpClient(s, args);
   const keyField = keyFields(s.config)[0]!;
   const keys = args.keys ?? [];
   for (let start = 0; start < keys.length; start += 100) {
@@ -317,7 +326,7 @@ async function* readByKeys(
     const tombstones: Tombstone[] = [];
     for (const key of keys.slice(start, start + 100)) {
       const path = byId.path.replaceAll('{id}', encodeURIComponent(key));
-      const base = new URL(`${s.config.request.baseUrl.replace(/\/+$/, '')}${path}`);
+      const base = apiUrl(s.config, path);
       const url = buildUrl(s, { query: {} }, base);
       const fetched = await fetchPage(s, args, auth, requester, url, null, 'GET', { byId });
       if (fetched === 'not-modified') continue; // never: no validators are sent
