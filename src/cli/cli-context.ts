@@ -2,13 +2,15 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_FILES, type ResolvedConfig, resolveLogFormat, resolveStore } from '../config/load-config.ts';
+import { SyncEventBus } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 import { loadProjectConfig } from '../runtime/load-project-config.ts';
 import { openStore } from '../runtime/open-store.ts';
-import type { StreamOutcome } from '../runtime/run-streams.ts';
+import { type RunStreamsArgs, runStreams, type StreamOutcome } from '../runtime/run-streams.ts';
 import { createLogger } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { reportProgress } from './progress-reporter.ts';
 
 /** The options every command accepts (declared on the program). */
 export interface GlobalOptions {
@@ -66,6 +68,27 @@ export class CliContext {
   /** Command output goes to stdout (logs go to stderr). */
   print(text: string): void {
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /**
+   * Runs one stream of the config in `how` (mode, range, keys) with the live progress line, as the
+   * one-stream commands do. Undefined when the stream ran not at all.
+   */
+  async runOne(
+    stream: string,
+    how: Pick<RunStreamsArgs, 'mode' | 'keys' | 'range' | 'backfillWindowMs'>,
+  ): Promise<StreamOutcome | undefined> {
+    const events = new SyncEventBus();
+    const stop = reportProgress(events, this.log, this.interactive);
+    const [outcome] = await runStreams({
+      config: await this.config(),
+      store: await this.store(),
+      only: [stream],
+      events,
+      log: this.log,
+      ...how,
+    }).finally(stop);
+    return outcome;
   }
 
   /**

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import { cursorTimeMs, parseDuration } from '../../core/cursor-time.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { SyncEventBus } from '../../core/events.ts';
-import { runStreams } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
 import { formatCount } from '../format-table.ts';
-import { reportProgress } from '../progress-reporter.ts';
 
 export function registerBackfillCommand(program: Command): void {
   program
@@ -33,18 +30,11 @@ export function registerBackfillCommand(program: Command): void {
             throw new ConfigError(`--to (${options.to}) must be after --from (${options.from})`);
           const windowMs = parseDuration(options.window);
           if (windowMs <= 0) throw new ConfigError(`--window must be longer than 0, got "${options.window}"`);
-          const events = new SyncEventBus();
-          const stop = reportProgress(events, ctx.log, ctx.interactive);
-          const [outcome] = await runStreams({
-            config: await ctx.config(),
-            store: await ctx.store(),
-            only: [stream],
-            events,
-            log: ctx.log,
+          const outcome = await ctx.runOne(stream, {
             mode: 'backfill',
             range: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
             backfillWindowMs: windowMs,
-          }).finally(stop);
+          });
           if (!outcome) return;
           const c = outcome.counters;
           ctx.printOutcome(

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.ts';
-import { SyncEventBus } from '../../core/events.ts';
-import { runStreams } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
 import { formatCount } from '../format-table.ts';
-import { reportProgress } from '../progress-reporter.ts';
 
 export function registerRefreshCommand(program: Command): void {
   program
@@ -26,17 +23,7 @@ export function registerRefreshCommand(program: Command): void {
             `stream "${stream}" cannot read records by key: add fetchById (e.g. { path: /v1/${stream}/{id} }) to its config`,
           );
         }
-        const events = new SyncEventBus();
-        const stop = reportProgress(events, ctx.log, ctx.interactive);
-        const [outcome] = await runStreams({
-          config,
-          store: await ctx.store(),
-          only: [stream],
-          events,
-          log: ctx.log,
-          mode: 'refresh',
-          keys,
-        }).finally(stop);
+        const outcome = await ctx.runOne(stream, { mode: 'refresh', keys });
         if (!outcome) return;
         const c = outcome.counters;
         ctx.printOutcome(
