@@ -94,10 +94,17 @@ export interface RecordStore {
   ensureStream(stream: string, options?: StreamTableOptions): Promise<void>;
   /** The stored hash/version/deleted state of those keys that exist. Keys absent are not in the map. */
   lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>>;
+  /** Whether the stream's table holds any row, soft-deleted ones included. */
+  hasRecords(stream: string): Promise<boolean>;
   /**
    * In ONE transaction: check the lease epoch, write the rows, append the change-log rows, insert the
    * dead letters, set the checkpoint (and newest cursor), add the counters to the run.
    * Nothing is written when any part fails.
+   *
+   * The engine may call it again before the last call resolved, so the store can apply one commit
+   * while it receives the next. Commits are applied in call order, one transaction each, and
+   * resolve in that order; a commit called while an earlier one was still unresolved is applied
+   * only if that one succeeded: otherwise it rejects too, writing nothing.
    */
   commitPage(commit: PageCommit): Promise<void>;
 }

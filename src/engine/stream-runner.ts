@@ -13,6 +13,7 @@ import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
   addCounters,
   type Checkpoint,
+  type DeadLetter,
   emptyCounters,
   type Json,
   type Logger,
@@ -30,6 +31,7 @@ import { RateLimiters } from './rate-limiter.ts';
 import { finishScan, recentChanges, SCAN_ID, seenKeys, startScan } from './reconcile-scan.ts';
 import { RetryPolicy, type RetrySettings } from './retry-policy.ts';
 import { sourceServices } from './source-services.ts';
+import { StoredStates } from './stored-states.ts';
 import { windowedSource } from './windowed-source.ts';
 
 export interface RunOptions {
@@ -265,6 +267,11 @@ function noSecrets(name: string): string {
 
 /** A commit takes ready pages until it holds this many records (and tombstones). */
 const MAX_RECORDS_PER_COMMIT = 10_000;
+/**
+ * Commits handed to the store and not yet confirmed: one being applied while the next is handed
+ * over, so the store never waits for the engine to classify.
+ */
+const MAX_COMMITS_IN_FLIGHT = 2;
 
 /** The producer (source -> prepare) and consumer (classify -> commit) of one run. */
 class RunPipeline {
@@ -274,6 +281,11 @@ class RunPipeline {
   /** Counters the source reported that no commit has carried yet. */
   #report: Partial<RunCounters> = {};
   readonly #startedAt = Date.now();
+  /** Commits handed to the store and not resolved yet, oldest first. */
+  readonly #pending: { readonly done: Promise<void> }[] = [];
+  /** Commits handed over so far. */
+  #commits = 0;
+  /** The checkpoint of the last commit the store confirmed. */
   checkpoint: Checkpoint | undefined;
 
   constructor(args: PipelineArgs) {
@@ -315,6 +327,7 @@ class RunPipeline {
           }, maxDuration);
     const producer = this.#produce(from, queue);
     try {
+      const states = await StoredStates.open(this.#args.store, stream.name);
       for await (const page of queue) {
         if (this.#abort.signal.aborted) break;
         // Pages that are ready while the last commit ran go into this one's transaction: when the
@@ -327,7 +340,7 @@ class RunPipeline {
           batch.push(next);
           size += next.records.length + next.tombstones.length;
         }
-        await this.#commit(mergePages(batch), batch.length);
+        await this.#commit(mergePages(batch), batch.length, states, queue);
       }
     } catch (error) {
       this.#abort.abort(error);
@@ -336,6 +349,8 @@ class RunPipeline {
       if (deadlineTimer) clearTimeout(deadlineTimer);
       queue.drain();
     }
+    // Commits handed over still finish (or fail) before the run ends.
+    await Promise.allSettled(this.#pending.map((p) => p.done));
     await producer;
     const reason: unknown = this.#abort.signal.aborted ? this.#abort.signal.reason : undefined;
     if (reason === undefined) return { status: 'ok', error: undefined };
@@ -406,12 +421,21 @@ class RunPipeline {
     }
   }
 
-  /** Commits `page` (`pages` source pages merged) in one transaction. */
-  async #commit(page: PreparedPage, pages: number): Promise<void> {
-    const { store, stream, keeper, runId, totals, events } = this.#args;
+  /**
+   * Classifies `page` (`pages` source pages merged) and hands it to the store as one transaction,
+   * without waiting for the commits handed over before it (at most `MAX_COMMITS_IN_FLIGHT` are).
+   * Their writes are what classification sees for their keys (`StoredStates`).
+   */
+  async #commit(
+    page: PreparedPage,
+    pages: number,
+    states: StoredStates,
+    queue: BoundedQueue<PreparedPage>,
+  ): Promise<void> {
+    const { store, stream, keeper, runId } = this.#args;
     const keys = page.records.map((r) => r.key);
     for (const tombstone of page.tombstones) keys.push(tombstone.key);
-    const stored = keys.length > 0 ? await store.lookup(stream.name, keys) : new Map();
+    const stored = keys.length > 0 ? await states.of(keys) : new Map();
     const {
       writes,
       counters,
@@ -429,7 +453,11 @@ class RunPipeline {
       (this.#newestCursor === null || compareCursorText(page.newestCursor, this.#newestCursor) > 0)
     ) {
       newestCursor = page.newestCursor;
+      this.#newestCursor = newestCursor;
     }
+    this.#args.guard?.check(writes);
+    while (this.#pending.length >= MAX_COMMITS_IN_FLIGHT) await this.#pending[0]!.done;
+    if (this.#abort.signal.aborted) return;
     const report = this.takeReport();
     const delta: Partial<RunCounters> = {
       ...report,
@@ -438,9 +466,10 @@ class RunPipeline {
       fetched: page.fetched,
       failed: deadLetters.length,
     };
-    try {
-      this.#args.guard?.check(writes);
-      await store.commitPage({
+    const id = ++this.#commits;
+    states.sent(writes, id);
+    const done = store
+      .commitPage({
         stream: stream.name,
         runId,
         lease: keeper.lease,
@@ -454,24 +483,36 @@ class RunPipeline {
         ...(this.#args.reconcile
           ? { slot: 'backfill' as const, scan: { id: SCAN_ID, seenKeys: seenKeys(page) } }
           : {}),
-      });
-    } catch (error) {
-      // Requests made for a page that did not commit still happened: keep them for the run record.
-      addCounters(this.#report, report);
-      throw error;
-    }
-    if (newestCursor !== null) this.#newestCursor = newestCursor;
-    this.checkpoint = page.checkpoint;
+      })
+      .then(
+        () => {
+          this.#pending.shift();
+          states.confirmed(writes, id);
+          this.#committed(page.checkpoint, delta, deadLetters);
+        },
+        (error: unknown) => {
+          this.#pending.shift();
+          // Requests made for a page that did not commit still happened: keep them for the run record.
+          addCounters(this.#report, report);
+          // The first failure stops the run; the commits behind it fail with it.
+          this.#abort.abort(error);
+          queue.fail(error);
+          throw error;
+        },
+      );
+    // Observed by whoever waits for it; the run's outcome comes from the abort signal.
+    done.catch(() => undefined);
+    this.#pending.push({ done });
+  }
+
+  /** What a confirmed commit changes for the run: its checkpoint, totals and events. */
+  #committed(checkpoint: Checkpoint, delta: Partial<RunCounters>, deadLetters: readonly DeadLetter[]): void {
+    const { stream, runId, totals, events } = this.#args;
+    this.checkpoint = checkpoint;
     addCounters(totals, delta);
     for (const letter of deadLetters) {
       events.emit('record:failed', { stream: stream.name, runId, key: letter.key, reason: letter.reason });
     }
-    events.emit('page:committed', {
-      stream: stream.name,
-      runId,
-      page: delta,
-      totals,
-      checkpoint: page.checkpoint,
-    });
+    events.emit('page:committed', { stream: stream.name, runId, page: delta, totals, checkpoint });
   }
 }

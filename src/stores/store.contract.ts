@@ -177,6 +177,66 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       expect(run?.counters).toMatchObject({ pages: 1, fetched: 2, inserted: 2, apiCalls: 3, bytes: 100 });
     });
 
+    it('says whether a stream table holds any row, soft-deleted ones included', async () => {
+      expect(await store.hasRecords('customers')).toBe(false);
+      const l = await lease();
+      const runId = await startedRun(l);
+      await store.commitPage(
+        commit(l, runId, { writes: [write('gone', { kind: 'delete', deleted: true })] }),
+      );
+      expect((await store.listStreams())[0]?.records).toBe(0);
+      expect(await store.hasRecords('customers')).toBe(true);
+    });
+
+    it('applies commits handed over before the last one resolved, in call order', async () => {
+      const l = await lease();
+      const runId = await startedRun(l);
+      const first = store.commitPage(
+        commit(l, runId, {
+          writes: [write('a'), write('b')],
+          checkpoint: { page: 1 },
+          counters: { inserted: 2 },
+        }),
+      );
+      const second = store.commitPage(
+        commit(l, runId, {
+          writes: [write('a', { kind: 'update', existed: true, hash: 'h2' }), write('c')],
+          checkpoint: { page: 2 },
+          counters: { inserted: 1, updated: 1 },
+        }),
+      );
+      const settled: number[] = [];
+      await Promise.all([first.then(() => settled.push(1)), second.then(() => settled.push(2))]);
+      expect(settled).toEqual([1, 2]);
+      expect((await store.getState('customers'))?.checkpoint).toEqual({ page: 2 });
+      expect((await store.lookup('customers', ['a'])).get('a')?.hash).toBe('h2');
+      const changes = await store.readChanges({ afterSeq: 0, limit: 10 });
+      expect(changes.map((c) => [c.key, c.kind])).toEqual([
+        ['a', 'insert'],
+        ['b', 'insert'],
+        ['a', 'update'],
+        ['c', 'insert'],
+      ]);
+      expect((await store.listRuns({ limit: 1 }))[0]?.counters).toMatchObject({ inserted: 3, updated: 1 });
+    });
+
+    it('refuses a commit handed over while an earlier one that fails was unresolved', async () => {
+      const l = await lease();
+      const runId = await startedRun(l);
+      await store.commitPage(commit(l, runId, { writes: [write('a')], checkpoint: { page: 1 } }));
+      // 'a' claimed absent although it exists: this commit fails...
+      const failing = store.commitPage(commit(l, runId, { writes: [write('a')], checkpoint: { page: 2 } }));
+      // ...so this one, handed over behind it, must not be applied although it is valid.
+      const behind = store.commitPage(commit(l, runId, { writes: [write('b')], checkpoint: { page: 3 } }));
+      await expect(failing).rejects.toThrow();
+      await expect(behind).rejects.toThrow();
+      expect((await store.lookup('customers', ['b'])).size).toBe(0);
+      expect((await store.getState('customers'))?.checkpoint).toEqual({ page: 1 });
+      // A commit handed over after the failure resolved is applied as usual.
+      await store.commitPage(commit(l, runId, { writes: [write('b')], checkpoint: { page: 4 } }));
+      expect((await store.getState('customers'))?.checkpoint).toEqual({ page: 4 });
+    });
+
     it('keeps the newest cursor when a page passes null', async () => {
       const l = await lease();
       const runId = await startedRun(l);

@@ -174,9 +174,15 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     const result = await run(stream(records, { delayMs: 5 }), { stop: stop.signal, events });
     expect(result.status).toBe('interrupted');
     expect(stoppedAt).toBeLessThan(20);
+    // The commit already handed to the store behind the one that saw the stop finishes too; no
+    // other page is committed.
+    const pages = result.counters.pages;
+    expect(pages).toBeGreaterThanOrEqual(stoppedAt);
+    expect(pages - stoppedAt).toBeLessThanOrEqual(8);
+    expect(pages).toBeLessThan(20);
     const state = await t.store.getState('items');
-    expect(state?.checkpoint).toEqual({ after: stoppedAt * 100 });
-    expect(await allRows()).toHaveLength(stoppedAt * 100);
+    expect(state?.checkpoint).toEqual({ after: pages * 100 });
+    expect(await allRows()).toHaveLength(pages * 100);
     expect((await t.store.listRuns({ limit: 1 }))[0]?.status).toBe('interrupted');
   });
 
@@ -200,9 +206,37 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
       { maxPagesInFlight: 2, events },
     );
     expect(committed).toBe(60);
-    // The queue refilled + the page being prepared + the commit in progress, which holds the page
-    // it took and the ones that were waiting behind it (at most a queue's worth).
-    expect(maxAhead).toBeLessThanOrEqual(2 + 1 + 1 + 2);
+    // The queue refilled + the page being prepared + two commits handed to the store, each holding
+    // the page it took and the ones that were waiting behind it (at most a queue's worth).
+    expect(maxAhead).toBeLessThanOrEqual(2 + 1 + 2 * (1 + 2));
+  });
+
+  it('looks up no key of a first sync into an empty table, yet applies a key seen again as an update', async () => {
+    // Record 7 comes back changed 1,000 records later, after its first copy was committed.
+    const records = [
+      ...Array.from({ length: 1500 }, (_, i) => testRecord(i)),
+      testRecord(7, 1),
+      testRecord(9999),
+    ];
+    const looked: string[] = [];
+    const lookup = t.store.lookup.bind(t.store);
+    t.store.lookup = async (s, keys) => {
+      looked.push(...keys);
+      return lookup(s, keys);
+    };
+    const first = await run(stream(records, { pageSize: 100 }));
+    expect(first.counters).toMatchObject({ inserted: 1501, updated: 1 });
+    // Only keys the run wrote before can be looked up (the filter's false positives aside).
+    expect(looked).toContain('7');
+    expect(looked.length).toBeLessThan(60);
+    expect((await t.store.lookup('items', ['7'])).get('7')?.version).toBe('2');
+
+    // A table with rows: every key is looked up again.
+    looked.length = 0;
+    await t.store.resetCheckpoint('items', new Date().toISOString());
+    const again = await run(stream(records, { pageSize: 100 }));
+    expect(again.counters).toMatchObject({ inserted: 0, updated: 0 });
+    expect(new Set(looked).size).toBe(1501);
   });
 
   it('classifies a key repeated across consecutive pages against the page before it', async () => {

@@ -22,6 +22,7 @@ import type {
   StreamState,
   StreamStatus,
 } from '../../core/types.ts';
+import { CommitChain } from '../commit-chain.ts';
 import { CONNECT_TIMEOUT_MS, connectError, parsePgUrl, storeError } from './postgres-errors.ts';
 import { createHistoryTable, hasHistoryTable } from './postgres-history.ts';
 import { acquireLeaseTx } from './postgres-lease.ts';
@@ -78,6 +79,8 @@ export class PostgresStore implements Store {
   readonly #schema: string;
   readonly #poolSize: number;
   #pool: pg.Pool | undefined;
+  /** Commits in the order they were handed over. */
+  readonly #commits = new CommitChain();
   #opening: Promise<void> | undefined;
   /** Per stream: whether it has a history table, looked up once (or set by `ensureStream`). */
   readonly #history = new Map<string, boolean>();
@@ -149,6 +152,15 @@ export class PostgresStore implements Store {
     if (options.history) this.#history.set(stream, true);
   }
 
+  async hasRecords(stream: string): Promise<boolean> {
+    const rows = await this.#query<{ any: boolean }>(
+      'checking for records',
+      stream,
+      `SELECT EXISTS (SELECT 1 FROM ${this.#table(stream)}) AS any`,
+    );
+    return rows[0]?.any === true;
+  }
+
   async lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>> {
     const found = new Map<string, StoredRecordState>();
     if (keys.length === 0) return found;
@@ -175,12 +187,14 @@ export class PostgresStore implements Store {
     return found;
   }
 
-  async commitPage(commit: PageCommit): Promise<void> {
+  commitPage(commit: PageCommit): Promise<void> {
     this.#table(commit.stream);
-    const history = await this.#hasHistory(commit.stream);
-    await this.#withClient('committing a page', commit.stream, (client) =>
-      commitPageTx(client, this.#schema, commit, history),
-    );
+    return this.#commits.run(commit.stream, async () => {
+      const history = await this.#hasHistory(commit.stream);
+      await this.#withClient('committing a page', commit.stream, (client) =>
+        commitPageTx(client, this.#schema, commit, history),
+      );
+    });
   }
 
   async acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {

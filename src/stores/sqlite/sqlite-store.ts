@@ -23,6 +23,7 @@ import type {
   StreamStatus,
 } from '../../core/types.ts';
 import { counterValues } from '../../core/types.ts';
+import { CommitChain } from '../commit-chain.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
@@ -86,6 +87,8 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement<unknown[]>>();
   private commitTx: Database.Transaction<(commit: PageCommit, table: SqliteStreamTable) => void> | null =
     null;
+  /** Commits in the order they were handed over. */
+  private readonly commits = new CommitChain();
   /** Full scans' statements, for this connection. */
   private scans: SqliteScans | null = null;
 
@@ -163,11 +166,18 @@ export class SqliteStore implements Store {
     return this.guard('look up keys', stream, () => table.lookup(keys));
   }
 
-  async commitPage(commit: PageCommit): Promise<void> {
-    const table = this.table(commit.stream);
-    this.commitTx ??= this.conn().transaction(this.applyPage.bind(this));
-    const tx = this.commitTx;
-    this.guard('commit a page', commit.stream, () => tx.immediate(commit, table));
+  async hasRecords(stream: string): Promise<boolean> {
+    const table = this.table(stream);
+    return this.guard('check for records', stream, () => table.hasRecords());
+  }
+
+  commitPage(commit: PageCommit): Promise<void> {
+    return this.commits.run(commit.stream, async () => {
+      const table = this.table(commit.stream);
+      this.commitTx ??= this.conn().transaction(this.applyPage.bind(this));
+      const tx = this.commitTx;
+      this.guard('commit a page', commit.stream, () => tx.immediate(commit, table));
+    });
   }
 
   /** The body of `commitPage`, inside its transaction. Throwing rolls everything back. */

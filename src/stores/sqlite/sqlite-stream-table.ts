@@ -41,6 +41,7 @@ export class SqliteStreamTable {
   private readonly scanFirst: Statement<[number], RecordRow>;
   private readonly scanAfter: Statement<[string, number], RecordRow>;
   private readonly countLiveStmt: Statement<[], number>;
+  private readonly anyRowStmt: Statement<[], number>;
 
   /** Creates the table and its cursor index (and the history table) if missing, then prepares. */
   static ensure(db: Db, stream: string, history = false): SqliteStreamTable {
@@ -86,6 +87,7 @@ export class SqliteStreamTable {
     this.countLiveStmt = db
       .prepare<[], number>(`SELECT count(*) FROM ${t} WHERE _deleted_at IS NULL`)
       .pluck();
+    this.anyRowStmt = db.prepare<[], number>(`SELECT EXISTS (SELECT 1 FROM ${t})`).pluck();
     this.history = SqliteHistory.exists(db, stream) ? new SqliteHistory(db, stream) : null;
   }
 
@@ -144,6 +146,10 @@ export class SqliteStreamTable {
 
   scan(afterKey: string | undefined, limit: number): RecordRow[] {
     return afterKey === undefined ? this.scanFirst.all(limit) : this.scanAfter.all(afterKey, limit);
+  }
+
+  hasRecords(): boolean {
+    return this.anyRowStmt.get() === 1;
   }
 
   countLive(): number {
