@@ -21,12 +21,12 @@ const ALLOWED: Record<string, readonly string[]> = {
 
 const SRC = resolve(import.meta.dirname, '../src');
 
-function* tsFiles(dir: string): Generator<string> {
+function* sourceFiles(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* tsFiles(path);
+    if (entry.isDirectory()) yield* sourceFiles(path);
     else if (
-      entry.name.endsWith('.ts') &&
+      (entry.name.endsWith('.ts') || entry.name.endsWith('.mjs')) &&
       !entry.name.endsWith('.test.ts') &&
       !entry.name.endsWith('.contract.ts')
     ) {
@@ -38,7 +38,7 @@ function* tsFiles(dir: string): Generator<string> {
 describe('architecture', () => {
   it('keeps every import inside the rooms its room may use', () => {
     const violations: string[] = [];
-    for (const file of tsFiles(SRC)) {
+    for (const file of sourceFiles(SRC)) {
       const room = relative(SRC, file).split('/')[0]!;
       if (room.endsWith('.ts')) continue; // src/index.ts, the public surface
       const allowed = ALLOWED[room];

@@ -52,12 +52,12 @@ export function classify(
     regressed: 0,
     failed: 0,
   };
+  // One write per key; a key's write is also its state after the records of this page seen so far.
   const writes = new Map<string, RecordWrite>();
   const deadLetters: DeadLetter[] = [];
-  // The state each key has after the records of this page seen so far.
-  const current = new Map<string, StoredRecordState>();
   for (const record of records) {
-    const before = current.get(record.key) ?? stored.get(record.key);
+    const earlier = writes.get(record.key);
+    const before: StoredRecordState | undefined = earlier ?? stored.get(record.key);
     let outcome = decide(record, before);
     if (outcome === 'regressed') {
       if (options.onVersionRegression !== 'accept') {
@@ -84,17 +84,25 @@ export function classify(
       continue;
     }
     counters[outcome === 'insert' ? 'inserted' : outcome === 'delete' ? 'deleted' : 'updated']++;
-    const earlier = writes.get(record.key);
     // Existence is what the store has, not what this page did: an insert followed by an update of
     // the same key in one page is still one insert.
     const existed = earlier ? earlier.existed : before !== undefined;
     const kind = earlier && !earlier.existed && outcome !== 'delete' ? 'insert' : outcome;
-    writes.set(record.key, { ...record, kind, existed });
-    // A prepared record has the fields of a stored state (hash, version, deleted, cursor).
-    current.set(record.key, record);
+    // Spelled out rather than spread: one object of a fixed shape per write, on the hot path.
+    writes.set(record.key, {
+      kind,
+      existed,
+      key: record.key,
+      data: record.data,
+      hash: record.hash,
+      version: record.version,
+      cursor: record.cursor,
+      deleted: record.deleted,
+    });
   }
   for (const tombstone of tombstones) {
-    const before = current.get(tombstone.key) ?? stored.get(tombstone.key);
+    const earlier = writes.get(tombstone.key);
+    const before: StoredRecordState | undefined = earlier ?? stored.get(tombstone.key);
     if (!before || before.deleted) {
       counters.unchanged++;
       continue;
@@ -108,7 +116,6 @@ export function classify(
       continue;
     }
     counters.deleted++;
-    const earlier = writes.get(tombstone.key);
     // A record of this page then its tombstone: one write, the record's data marked deleted.
     writes.set(
       tombstone.key,
@@ -126,7 +133,6 @@ export function classify(
             deleted: true,
           },
     );
-    current.set(tombstone.key, { ...before, deleted: true });
   }
   return { writes: [...writes.values()], counters, deadLetters };
 }

@@ -40,9 +40,11 @@ export class StoredStates {
     const states = new Map<string, StoredRecordState>();
     const ask: string[] = [];
     for (const key of keys) {
+      // Every key in flight was written this run: the filter rules most keys out at once.
+      if (this.#written !== null && !this.#written.mightContain(key)) continue;
       const pending = this.#inFlight.get(key);
       if (pending !== undefined) states.set(key, pending.state);
-      else if (this.#written === null || this.#written.mightContain(key)) ask.push(key);
+      else ask.push(key);
     }
     if (ask.length > 0) {
       this.lookedUp += ask.length;

@@ -3,7 +3,6 @@ import { assertStreamName } from '../../core/stream-name.ts';
 import { assertNoStreamNamed, historyTableName } from '../history-table.ts';
 
 type Db = BetterSqlite3.Database;
-type Statement<P extends unknown[], R = unknown> = BetterSqlite3.Statement<P, R>;
 
 /** The history table of a stream (`<stream>_history`), validated and double-quoted. */
 export function quoteHistory(stream: string): string {
@@ -14,14 +13,17 @@ export function quoteHistory(stream: string): string {
  * A stream's history table (`history: true`): every version of every record, with the interval it
  * was current (`_valid_from` inclusive, `_valid_to` exclusive, NULL for the current one), the run
  * that wrote it, and whether that version is a soft delete. Each write closes the key's open row
- * and opens a new one, in the page's transaction.
+ * and opens a new one, in the page's transaction (`pageProgram`).
  */
 export class SqliteHistory {
   readonly table: string;
-  /** `_valid_to` then `_key`. */
-  private readonly close: Statement<[string, string]>;
-  /** `_key, _data, _hash, _version, _valid_from, _run_id, _deleted` */
-  private readonly open: Statement<[string, string, string, string | null, string, string, number]>;
+  /** Closes a key's open version: `_valid_to` then `_key`. */
+  readonly closeSql: string;
+  /**
+   * Opens the version a write just stored, read from the stream table (so a tombstone's row keeps
+   * its data): `_valid_from`, `_run_id`, then `_key`.
+   */
+  readonly openSql: string;
 
   /**
    * Whether the stream has a history table: a table `<stream>_history` with `_valid_from`, so the
@@ -68,27 +70,11 @@ export class SqliteHistory {
     );
   }
 
-  /** Prepares statements on an existing history table. */
-  constructor(db: Db, stream: string) {
+  /** The statements of an existing history table (applied by the writer thread). */
+  constructor(stream: string) {
     this.table = quoteHistory(stream);
-    this.close = db.prepare(`UPDATE ${this.table} SET _valid_to = ? WHERE _key = ? AND _valid_to IS NULL`);
-    this.open = db.prepare(
-      `INSERT INTO ${this.table} (_key, _data, _hash, _version, _valid_from, _valid_to, _run_id, _deleted)
-       VALUES (?, ?, ?, ?, ?, NULL, ?, ?)`,
-    );
-  }
-
-  /** Closes the key's open version at `at` and opens the new one. */
-  record(
-    key: string,
-    data: string,
-    hash: string,
-    version: string | null,
-    deleted: boolean,
-    runId: string,
-    at: string,
-  ): void {
-    this.close.run(at, key);
-    this.open.run(key, data, hash, version, at, runId, deleted ? 1 : 0);
+    this.closeSql = `UPDATE ${this.table} SET _valid_to = ? WHERE _key = ? AND _valid_to IS NULL`;
+    this.openSql = `INSERT INTO ${this.table} (_key, _data, _hash, _version, _valid_from, _valid_to, _run_id, _deleted)
+       SELECT _key, _data, _hash, _version, ?, NULL, ?, _deleted_at IS NOT NULL FROM "${assertStreamName(stream)}" WHERE _key = ?`;
   }
 }

@@ -15,6 +15,10 @@ const SAMPLE_SIZE = 10;
 const SEEN = `EXISTS (
   SELECT 1 FROM syncline_scan_keys AS k WHERE k.stream = ? AND k.scan_id = ? AND k.key = t._key)`;
 
+/** Records the keys (a JSON array, `?3`) as seen by a scan (`?1` stream, `?2` scan id); duplicates are ignored. */
+export const RECORD_SEEN_SQL = `INSERT OR IGNORE INTO syncline_scan_keys (stream, scan_id, key)
+  SELECT ?, ?, value FROM json_each(?)`;
+
 /**
  * Full scans (reconciliation) in SQLite: pages record the keys they saw in `syncline_scan_keys`;
  * completing the scan soft-deletes the live rows it did not see, set-based, without reading keys
@@ -28,15 +32,6 @@ export class SqliteScans {
     private readonly db: Db,
     private readonly sql: SqlCache,
   ) {}
-
-  /** Records `keys` as seen by scan `scanId`; duplicates are ignored. Call inside the page's transaction. */
-  recordSeen(stream: string, scanId: string, keys: readonly string[]): void {
-    if (keys.length === 0) return;
-    this.sql<[string, string, string]>(
-      `INSERT OR IGNORE INTO syncline_scan_keys (stream, scan_id, key)
-       SELECT ?, ?, value FROM json_each(?)`,
-    ).run(stream, scanId, JSON.stringify(keys));
-  }
 
   countUnseen(table: SqliteStreamTable, scanId: string): { live: number; unseen: number } {
     const row = this.sql<[string, string], [number, number]>(

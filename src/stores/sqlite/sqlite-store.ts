@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { describeError, FatalError, LeaseLostError, StoreUnavailableError } from '../../core/errors.ts';
+import { describeError, FatalError, StoreUnavailableError } from '../../core/errors.ts';
 import type {
   AcquireLease,
   CheckpointSlot,
@@ -23,7 +23,6 @@ import type {
   StreamStatus,
 } from '../../core/types.ts';
 import { counterValues } from '../../core/types.ts';
-import { CommitChain } from '../commit-chain.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
@@ -42,6 +41,15 @@ import {
 } from './sqlite-rows.ts';
 import { SqliteScans } from './sqlite-scan.ts';
 import { SqliteStreamTable } from './sqlite-stream-table.ts';
+import { pageProgram, SLOT_COLUMN, writeError } from './sqlite-write-program.ts';
+import { SqliteWriter } from './sqlite-writer.ts';
+
+/**
+ * WAL pages between checkpoints. Checkpoints are what fsync under `synchronous = NORMAL`: at the
+ * default 1,000 pages one came every few commits and bulk loads ran at half speed; 16,384 pages
+ * (64 MiB of WAL) measured 1.7-2x faster commits of 4,000-row pages.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 
 type Db = Database.Database;
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
@@ -57,12 +65,6 @@ export interface SqliteStoreOptions {
    */
   readonly cacheSizeKiB?: number;
 }
-
-/** The `syncline_state` column of each checkpoint slot. */
-const SLOT_COLUMN = { main: 'checkpoint', backfill: 'backfill_checkpoint' } as const satisfies Record<
-  CheckpointSlot,
-  string
->;
 
 /** A slot's checkpoint at this moment, for `checkpoint_after` in UPDATEs of `syncline_runs`. */
 function stateCheckpoint(slot: CheckpointSlot = 'main'): string {
@@ -85,10 +87,8 @@ export class SqliteStore implements Store {
   private readonly tables = new Map<string, SqliteStreamTable>();
   /** Prepared statements by SQL text, for this connection. */
   private readonly statements = new Map<string, Statement<unknown[]>>();
-  private commitTx: Database.Transaction<(commit: PageCommit, table: SqliteStreamTable) => void> | null =
-    null;
-  /** Commits in the order they were handed over. */
-  private readonly commits = new CommitChain();
+  /** The writer thread: applies commits on its own connection, started by the first commit. */
+  private writer: SqliteWriter | null = null;
   /** Full scans' statements, for this connection. */
   private scans: SqliteScans | null = null;
 
@@ -112,10 +112,7 @@ export class SqliteStore implements Store {
         // WAL: readers never block the writer. NORMAL: a commit survives kill -9 (not power loss).
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
-        // Checkpoints (copying the WAL into the file) are what fsync under NORMAL: at the default
-        // 1,000 pages one came every few commits and bulk loads ran at half speed; 16,384 pages
-        // (64 MiB of WAL) measured 1.7-2x faster commits of 4,000-row pages.
-        db.pragma('wal_autocheckpoint = 16384');
+        db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
         db.pragma('foreign_keys = ON');
         db.pragma(`cache_size = ${-this.cacheSizeKiB}`);
         migrateSqlite(db);
@@ -141,8 +138,10 @@ export class SqliteStore implements Store {
     this.db = null;
     this.tables.clear();
     this.statements.clear();
-    this.commitTx = null;
     this.scans = null;
+    const writer = this.writer;
+    this.writer = null;
+    await writer?.close();
     db?.close();
   }
 
@@ -171,42 +170,18 @@ export class SqliteStore implements Store {
     return this.guard('check for records', stream, () => table.hasRecords());
   }
 
-  commitPage(commit: PageCommit): Promise<void> {
-    return this.commits.run(commit.stream, async () => {
-      const table = this.table(commit.stream);
-      this.commitTx ??= this.conn().transaction(this.applyPage.bind(this));
-      const tx = this.commitTx;
-      this.guard('commit a page', commit.stream, () => tx.immediate(commit, table));
+  async commitPage(commit: PageCommit): Promise<void> {
+    const program = this.guard('prepare a page', commit.stream, () =>
+      pageProgram(commit, this.table(commit.stream)),
+    );
+    this.writer ??= new SqliteWriter({
+      path: this.path,
+      busyTimeoutMs: this.busyTimeoutMs,
+      cacheSizeKiB: this.cacheSizeKiB,
+      walAutocheckpoint: WAL_AUTOCHECKPOINT_PAGES,
     });
-  }
-
-  /** The body of `commitPage`, inside its transaction. Throwing rolls everything back. */
-  private applyPage(c: PageCommit, table: SqliteStreamTable): void {
-    const { stream, runId, at } = c;
-    // The fence and the checkpoint in one statement: no row matches unless the lease is still ours.
-    const fenced = this.sql<[string | null, string | null, string, string, string, number]>(
-      `UPDATE syncline_state SET ${SLOT_COLUMN[c.slot ?? 'main']} = ?, newest_cursor = coalesce(?, newest_cursor), updated_at = ?
-       WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?`,
-    ).run(checkpointText(c.checkpoint), c.newestCursor, at, stream, c.lease.holder, c.lease.epoch);
-    if (fenced.changes === 0) throw new LeaseLostError(stream, c.lease.epoch);
-
-    const counted = this.sql(
-      `UPDATE syncline_runs SET ${ADD_COUNTERS_SQL} WHERE run_id = ? AND stream = ?`,
-    ).run(...counterValues(c.counters), runId, stream);
-    if (counted.changes === 0) {
-      const message = `run "${runId}" of stream "${stream}" is not recorded; start the run before its pages`;
-      throw new FatalError(message, { stream });
-    }
-
-    table.writeRows(c.writes, runId, at);
-    if (c.scan) this.scanStore().recordSeen(stream, c.scan.id, c.scan.seenKeys);
-
-    if (c.deadLetters.length > 0) {
-      const dead = this.sql<[string, string, string | null, string, string, string]>(
-        'INSERT INTO syncline_failed (stream, run_id, key, reason, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      );
-      for (const d of c.deadLetters) dead.run(stream, runId, d.key, d.reason, d.payload, at);
-    }
+    const outcome = await this.writer.apply(program);
+    if (!outcome.ok) throw writeError(commit, program, outcome.failure);
   }
 
   async acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {

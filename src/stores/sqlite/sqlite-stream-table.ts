@@ -1,8 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { FatalError } from '../../core/errors.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
-import type { RecordWrite, StoredRecordState } from '../../core/types.ts';
-import { isKeyConflict } from './sqlite-errors.ts';
+import type { StoredRecordState } from '../../core/types.ts';
 import { SqliteHistory } from './sqlite-history.ts';
 import type { RecordRow } from './sqlite-rows.ts';
 
@@ -26,18 +24,15 @@ export class SqliteStreamTable {
   /** The history table's statements when the stream keeps history (looked up once, when prepared). */
   readonly history: SqliteHistory | null;
   private readonly lookupStmt: Statement<[string], LookupRow>;
-  /** `_key, _data, _hash, _version, _cursor, _first_synced_at, _synced_at, _deleted_at, _run_id` */
-  private readonly insert: Statement<
-    [string, string, string, string | null, string | null, string, string, string | null, string]
-  >;
-  /** `_data, _hash, _version, _cursor, _synced_at, _deleted_at, _run_id` then `_key` */
-  private readonly update: Statement<
-    [string, string, string | null, string | null, string, string | null, string, string]
-  >;
-  /** A tombstone's delete: `_synced_at, _deleted_at, _run_id` then `_key`; returns the kept `_data`. */
-  private readonly tombstone: Statement<[string, string, string, string], string>;
-  /** `stream, key, kind, hash, version, run_id, at` */
-  private readonly change: Statement<[string, string, string, string, string | null, string, string]>;
+  /** The SQL of the row writes, applied by the writer thread (`pageProgram`). */
+  readonly writeSql: {
+    /** `_key, _data, _hash, _version, _cursor, _first_synced_at, _synced_at, _deleted_at, _run_id` */
+    readonly insert: string;
+    /** `_data, _hash, _version, _cursor, _synced_at, _deleted_at, _run_id` then `_key` */
+    readonly update: string;
+    /** A tombstone's delete, keeping the data: `_synced_at, _deleted_at, _run_id` then `_key`. */
+    readonly tombstone: string;
+  };
   private readonly scanFirst: Statement<[number], RecordRow>;
   private readonly scanAfter: Statement<[string, number], RecordRow>;
   private readonly countLiveStmt: Statement<[], number>;
@@ -64,22 +59,13 @@ export class SqliteStreamTable {
          WHERE _key IN (SELECT value FROM json_each(?))`,
       )
       .raw(true);
-    this.insert = db.prepare(
-      `INSERT INTO ${t} (_key, _data, _hash, _version, _cursor, _first_synced_at, _synced_at, _deleted_at, _run_id)
+    this.writeSql = {
+      insert: `INSERT INTO ${t} (_key, _data, _hash, _version, _cursor, _first_synced_at, _synced_at, _deleted_at, _run_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.update = db.prepare(
-      `UPDATE ${t} SET _data = ?, _hash = ?, _version = ?, _cursor = ?, _synced_at = ?, _deleted_at = ?, _run_id = ?
+      update: `UPDATE ${t} SET _data = ?, _hash = ?, _version = ?, _cursor = ?, _synced_at = ?, _deleted_at = ?, _run_id = ?
        WHERE _key = ?`,
-    );
-    this.tombstone = db
-      .prepare<[string, string, string, string], string>(
-        `UPDATE ${t} SET _synced_at = ?, _deleted_at = ?, _run_id = ? WHERE _key = ? RETURNING _data`,
-      )
-      .pluck();
-    this.change = db.prepare(
-      'INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
+      tombstone: `UPDATE ${t} SET _synced_at = ?, _deleted_at = ?, _run_id = ? WHERE _key = ?`,
+    };
     const columns =
       '_key, _data, _hash, _version, _cursor, _first_synced_at, _synced_at, _deleted_at, _run_id';
     this.scanFirst = db.prepare(`SELECT ${columns} FROM ${t} ORDER BY _key LIMIT ?`);
@@ -88,7 +74,7 @@ export class SqliteStreamTable {
       .prepare<[], number>(`SELECT count(*) FROM ${t} WHERE _deleted_at IS NULL`)
       .pluck();
     this.anyRowStmt = db.prepare<[], number>(`SELECT EXISTS (SELECT 1 FROM ${t})`).pluck();
-    this.history = SqliteHistory.exists(db, stream) ? new SqliteHistory(db, stream) : null;
+    this.history = SqliteHistory.exists(db, stream) ? new SqliteHistory(stream) : null;
   }
 
   lookup(keys: readonly string[]): Map<string, StoredRecordState> {
@@ -98,50 +84,6 @@ export class SqliteStreamTable {
       found.set(key, { hash, version, deleted: deleted === 1, cursor });
     }
     return found;
-  }
-
-  /**
-   * Writes the rows and one change-log row each, in order; call inside the page's transaction.
-   * `existed: false` is a plain INSERT, so a key already stored aborts the page rather than being
-   * overwritten; `existed: true` is an UPDATE that keeps `_first_synced_at`, and a key not stored
-   * aborts it too: either means the engine's view of the table is wrong.
-   */
-  writeRows(writes: readonly RecordWrite[], runId: string, at: string): void {
-    const stream = this.stream;
-    let w: RecordWrite | undefined;
-    try {
-      for (w of writes) {
-        const deletedAt = w.deleted ? at : null;
-        let data: string | undefined = w.data;
-        if (!w.existed) {
-          this.insert.run(w.key, w.data, w.hash, w.version, w.cursor, at, at, deletedAt, runId);
-        } else if (w.keepData) {
-          data = this.tombstone.get(at, at, runId, w.key);
-        } else if (
-          this.update.run(w.data, w.hash, w.version, w.cursor, at, deletedAt, runId, w.key).changes === 0
-        ) {
-          data = undefined;
-        }
-        if (data === undefined) {
-          throw new FatalError(
-            `stream "${stream}": key ${JSON.stringify(w.key)} was written as stored but is not in the table; ` +
-              'the page was not committed',
-            { stream },
-          );
-        }
-        this.change.run(stream, w.key, w.kind, w.hash, w.version, runId, at);
-        this.history?.record(w.key, data, w.hash, w.version, w.deleted, runId, at);
-      }
-    } catch (error) {
-      if (w && isKeyConflict(error)) {
-        throw new FatalError(
-          `stream "${stream}": key ${JSON.stringify(w.key)} was written as new but is already stored; ` +
-            'the page was not committed',
-          { stream, cause: error },
-        );
-      }
-      throw error;
-    }
   }
 
   scan(afterKey: string | undefined, limit: number): RecordRow[] {

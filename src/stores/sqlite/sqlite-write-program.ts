@@ -1,0 +1,185 @@
+import Database from 'better-sqlite3';
+import { FatalError, LeaseLostError, type SyncError } from '../../core/errors.ts';
+import type { CheckpointSlot, PageCommit } from '../../core/store.ts';
+import { counterValues, type RecordWrite } from '../../core/types.ts';
+import { isKeyConflict, toSyncError } from './sqlite-errors.ts';
+import { ADD_COUNTERS_SQL, checkpointText } from './sqlite-rows.ts';
+import { RECORD_SEEN_SQL } from './sqlite-scan.ts';
+import type { SqliteStreamTable } from './sqlite-stream-table.ts';
+
+/**
+ * A commit as the writer thread applies it: SQL and what to bind, computed on the main thread. The
+ * thread runs each step's statement once per row (or per write, bound by the step's layout), in
+ * order, in one transaction.
+ */
+export interface WriteProgram {
+  readonly stream: string;
+  readonly runId: string;
+  /** The commit's time, bound where a layout needs it. */
+  readonly at: string;
+  readonly steps: WriteStep[];
+}
+
+export type SqlValue = string | number | null;
+
+/**
+ * How the writer thread binds a write (see `sqlite-writer-worker.mjs`), `at` and `runId` being
+ * the program's: `insert` all columns of a new row; `update` the data columns then the key;
+ * `tombstone` only `_synced_at`, `_deleted_at`, `_run_id` then the key; `history-close` `at`, key;
+ * `history-open` `at`, run, key; `changes` one execution for all the writes (the change log as a
+ * JSON array, in write order).
+ */
+export type WriteLayout = 'insert' | 'update' | 'tombstone' | 'history-close' | 'history-open' | 'changes';
+
+interface StepBase {
+  /** What the step writes, for the error its failure becomes. */
+  readonly role: 'fence' | 'run' | 'insert' | 'update' | 'tombstone' | 'changes' | 'history' | 'other';
+  readonly sql: string;
+  /** Every execution must change a row, or the transaction is rolled back. */
+  readonly mustChange: boolean;
+}
+
+/**
+ * A step's executions: rows of parameters, or writes bound by a layout. The writes go over as the
+ * objects the engine made: the thread builds their parameters, and an object in several steps
+ * crosses once.
+ */
+export type WriteStep =
+  | (StepBase & { readonly rows: SqlValue[][] })
+  | (StepBase & { readonly layout: WriteLayout; readonly items: readonly RecordWrite[] });
+
+/** Where and why a program failed (step and row -1: before any step, e.g. taking the write lock). */
+export interface WriteFailure {
+  readonly step: number;
+  readonly row: number;
+  /** SQLite's error code (`SQLITE_CONSTRAINT_PRIMARYKEY`, `SQLITE_BUSY`...), when SQLite threw. */
+  readonly code: string | null;
+  readonly message: string;
+  /** A `mustChange` step changed no row. */
+  readonly noChange: boolean;
+  /** Not applied because the program handed over before it failed. */
+  readonly refused: boolean;
+}
+
+/** The `syncline_state` column of each checkpoint slot. */
+export const SLOT_COLUMN = { main: 'checkpoint', backfill: 'backfill_checkpoint' } as const satisfies Record<
+  CheckpointSlot,
+  string
+>;
+
+/**
+ * One page's commit (`Store.commitPage`): the fence and the checkpoint in one statement (no row
+ * matches unless the lease is still ours), the run's counters, the rows (inserts of keys known
+ * absent, updates, tombstones keeping their data), one change-log row per write in write order,
+ * the history, the keys a scan saw, the dead letters.
+ */
+export function pageProgram(c: PageCommit, table: SqliteStreamTable): WriteProgram {
+  const { stream, runId, at } = c;
+  const steps: WriteStep[] = [
+    {
+      role: 'fence',
+      sql: `UPDATE syncline_state SET ${SLOT_COLUMN[c.slot ?? 'main']} = ?, newest_cursor = coalesce(?, newest_cursor), updated_at = ?
+       WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?`,
+      rows: [[checkpointText(c.checkpoint), c.newestCursor, at, stream, c.lease.holder, c.lease.epoch]],
+      mustChange: true,
+    },
+    {
+      role: 'run',
+      sql: `UPDATE syncline_runs SET ${ADD_COUNTERS_SQL} WHERE run_id = ? AND stream = ?`,
+      rows: [[...counterValues(c.counters), runId, stream]],
+      mustChange: true,
+    },
+  ];
+  const inserts: RecordWrite[] = [];
+  const updates: RecordWrite[] = [];
+  const tombstones: RecordWrite[] = [];
+  for (const w of c.writes) (!w.existed ? inserts : w.keepData ? tombstones : updates).push(w);
+  const sql = table.writeSql;
+  steps.push(
+    { role: 'insert', sql: sql.insert, layout: 'insert', items: inserts, mustChange: false },
+    { role: 'update', sql: sql.update, layout: 'update', items: updates, mustChange: true },
+    { role: 'tombstone', sql: sql.tombstone, layout: 'tombstone', items: tombstones, mustChange: true },
+    { role: 'changes', sql: CHANGES_SQL, layout: 'changes', items: c.writes, mustChange: false },
+  );
+  if (table.history) {
+    steps.push(
+      {
+        role: 'history',
+        sql: table.history.closeSql,
+        layout: 'history-close',
+        items: c.writes,
+        mustChange: false,
+      },
+      {
+        role: 'history',
+        sql: table.history.openSql,
+        layout: 'history-open',
+        items: c.writes,
+        mustChange: true,
+      },
+    );
+  }
+  if (c.scan && c.scan.seenKeys.length > 0) {
+    steps.push({
+      role: 'other',
+      sql: RECORD_SEEN_SQL,
+      rows: [[stream, c.scan.id, JSON.stringify(c.scan.seenKeys)]],
+      mustChange: false,
+    });
+  }
+  if (c.deadLetters.length > 0) {
+    steps.push({
+      role: 'other',
+      sql: 'INSERT INTO syncline_failed (stream, run_id, key, reason, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      rows: c.deadLetters.map((d) => [stream, runId, d.key, d.reason, d.payload, at]),
+      mustChange: false,
+    });
+  }
+  return {
+    stream,
+    runId,
+    at,
+    steps: steps.filter((step) => ('rows' in step ? step.rows : step.items).length > 0),
+  };
+}
+
+/**
+ * The change log of a page in one statement (layout `changes`): `seq` is AUTOINCREMENT, whose
+ * counter a statement writes once rather than once per row, and the JSON array keeps the write order.
+ */
+const CHANGES_SQL = `INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
+  SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, ?, ? FROM json_each(?) AS j ORDER BY j.key`;
+
+/** The typed error a failed program becomes, naming the stream and, where it matters, the key. */
+export function writeError(c: PageCommit, program: WriteProgram, failure: WriteFailure): SyncError {
+  const { stream } = c;
+  if (failure.refused) {
+    return new FatalError(
+      `stream "${stream}": a commit was not applied because the one handed over before it failed`,
+      { stream },
+    );
+  }
+  const step = program.steps[failure.step];
+  const write = step && 'items' in step && step.layout !== 'changes' ? step.items[failure.row] : undefined;
+  const key = write ? JSON.stringify(write.key) : null;
+  if (step?.role === 'fence' && failure.noChange) return new LeaseLostError(stream, c.lease.epoch);
+  if (step?.role === 'run' && failure.noChange) {
+    const message = `run "${c.runId}" of stream "${stream}" is not recorded; start the run before its pages`;
+    return new FatalError(message, { stream });
+  }
+  const cause = new Database.SqliteError(failure.message, failure.code ?? 'SQLITE_ERROR');
+  if (step?.role === 'insert' && isKeyConflict(cause)) {
+    return new FatalError(
+      `stream "${stream}": key ${key} was written as new but is already stored; the page was not committed`,
+      { stream, cause },
+    );
+  }
+  if (failure.noChange && key !== null) {
+    return new FatalError(
+      `stream "${stream}": key ${key} was written as stored but is not in the table; the page was not committed`,
+      { stream },
+    );
+  }
+  if (failure.code === null) return new FatalError(`stream "${stream}": ${failure.message}`, { stream });
+  return toSyncError(cause, 'commit a page', stream);
+}
