@@ -79,7 +79,7 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
     store: resolveStore(storeFlag, config.store),
     streams: Object.freeze([...config.streams]),
     sync: Object.freeze({
-      maxPagesInFlight: config.sync?.maxPagesInFlight ?? 8,
+      maxPagesInFlight: config.sync?.maxPagesInFlight ?? 4,
       concurrency: config.sync?.concurrency ?? 4,
       leaseTtlMs: config.sync?.leaseTtlMs ?? 30_000,
       ...(config.sync?.maxRunDurationMs !== undefined

@@ -53,19 +53,22 @@ export class StoredStates {
     return states;
   }
 
-  /** `writes` were handed to the store as commit `commit` (numbered in the order they were handed). */
+  /**
+   * `writes` were handed to the store as commit `commit` (numbered in the order they were handed).
+   * Only their states are kept, not their data: the data is the store's once it has the commit.
+   */
   sent(writes: readonly RecordWrite[], commit: number): void {
-    for (const write of writes) {
-      // A write is a stored state: hash, version, deleted, cursor as they will be.
-      this.#inFlight.set(write.key, { state: write, commit });
-      this.#written?.add(write.key);
+    for (const w of writes) {
+      const state = { hash: w.hash, version: w.version, deleted: w.deleted, cursor: w.cursor };
+      this.#inFlight.set(w.key, { state, commit });
+      this.#written?.add(w.key);
     }
   }
 
-  /** The store confirmed commit `commit`: its keys are read from the store again. */
-  confirmed(writes: readonly RecordWrite[], commit: number): void {
-    for (const write of writes) {
-      if (this.#inFlight.get(write.key)?.commit === commit) this.#inFlight.delete(write.key);
+  /** The store confirmed commit `commit`, which wrote `keys`: they are read from the store again. */
+  confirmed(keys: readonly string[], commit: number): void {
+    for (const key of keys) {
+      if (this.#inFlight.get(key)?.commit === commit) this.#inFlight.delete(key);
     }
   }
 }

@@ -36,8 +36,8 @@ import { windowedSource } from './windowed-source.ts';
 
 export interface RunOptions {
   /**
-   * Pages fetched and prepared ahead of the one being committed. Default 8. Pages ready when a
-   * commit starts are committed together, up to this many pages and 10,000 records (1: every page
+   * Pages fetched and prepared ahead of the one being committed. Default 4. Pages ready when a
+   * commit starts are committed together, up to this many pages and 5,000 records (1: every page
    * is its own commit).
    */
   readonly maxPagesInFlight?: number;
@@ -265,8 +265,12 @@ function noSecrets(name: string): string {
   throw new ConfigError(`secret ${name} was asked for, but this run was given no way to read secrets`);
 }
 
-/** A commit takes ready pages until it holds this many records (and tombstones). */
-const MAX_RECORDS_PER_COMMIT = 10_000;
+/**
+ * A commit takes ready pages until it holds this many records (and tombstones). Larger commits
+ * cost fewer fsyncs and round trips but keep more records alive while in flight, which V8 then
+ * promotes and collects late: 5,000 kept the 1M-record bench as fast as 10,000 with less memory.
+ */
+const MAX_RECORDS_PER_COMMIT = 5_000;
 /**
  * Commits handed to the store and not yet confirmed: one being applied while the next is handed
  * over, so the store never waits for the engine to classify.
@@ -302,7 +306,7 @@ class RunPipeline {
 
   async run(from: Checkpoint): Promise<{ status: RunResult['status']; error: unknown }> {
     const { stream, log, stop, keeper, runId } = this.#args;
-    const inFlight = this.#args.options?.maxPagesInFlight ?? 8;
+    const inFlight = this.#args.options?.maxPagesInFlight ?? 4;
     const queue = new BoundedQueue<PreparedPage>(inFlight);
     const onStop = () =>
       this.#abort.abort(new InterruptedError('stopped by signal', { stream: stream.name }));
@@ -468,6 +472,9 @@ class RunPipeline {
     };
     const id = ++this.#commits;
     states.sent(writes, id);
+    // What confirming the commit needs: not the page's records, which the store holds meanwhile.
+    const written = writes.map((w) => w.key);
+    const checkpoint = page.checkpoint;
     const done = store
       .commitPage({
         stream: stream.name,
@@ -487,8 +494,8 @@ class RunPipeline {
       .then(
         () => {
           this.#pending.shift();
-          states.confirmed(writes, id);
-          this.#committed(page.checkpoint, delta, deadLetters);
+          states.confirmed(written, id);
+          this.#committed(checkpoint, delta, deadLetters);
         },
         (error: unknown) => {
           this.#pending.shift();

@@ -52,6 +52,8 @@ export type WriteStep =
 export interface WriteFailure {
   readonly step: number;
   readonly row: number;
+  /** The key of the write that failed, when the step's rows are writes. */
+  readonly key: string | null;
   /** SQLite's error code (`SQLITE_CONSTRAINT_PRIMARYKEY`, `SQLITE_BUSY`...), when SQLite threw. */
   readonly code: string | null;
   readonly message: string;
@@ -150,8 +152,20 @@ export function pageProgram(c: PageCommit, table: SqliteStreamTable): WriteProgr
 const CHANGES_SQL = `INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
   SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, ?, ? FROM json_each(?) AS j ORDER BY j.key`;
 
+/** What naming a failed commit needs, kept instead of the commit while the writer applies it. */
+export interface CommitFacts {
+  readonly stream: string;
+  readonly runId: string;
+  readonly epoch: number;
+  readonly roles: readonly WriteStep['role'][];
+}
+
+export function commitFacts(c: PageCommit, program: WriteProgram): CommitFacts {
+  return { stream: c.stream, runId: c.runId, epoch: c.lease.epoch, roles: program.steps.map((s) => s.role) };
+}
+
 /** The typed error a failed program becomes, naming the stream and, where it matters, the key. */
-export function writeError(c: PageCommit, program: WriteProgram, failure: WriteFailure): SyncError {
+export function writeError(c: CommitFacts, failure: WriteFailure): SyncError {
   const { stream } = c;
   if (failure.refused) {
     return new FatalError(
@@ -159,16 +173,15 @@ export function writeError(c: PageCommit, program: WriteProgram, failure: WriteF
       { stream },
     );
   }
-  const step = program.steps[failure.step];
-  const write = step && 'items' in step && step.layout !== 'changes' ? step.items[failure.row] : undefined;
-  const key = write ? JSON.stringify(write.key) : null;
-  if (step?.role === 'fence' && failure.noChange) return new LeaseLostError(stream, c.lease.epoch);
-  if (step?.role === 'run' && failure.noChange) {
+  const role = c.roles[failure.step];
+  const key = failure.key === null ? null : JSON.stringify(failure.key);
+  if (role === 'fence' && failure.noChange) return new LeaseLostError(stream, c.epoch);
+  if (role === 'run' && failure.noChange) {
     const message = `run "${c.runId}" of stream "${stream}" is not recorded; start the run before its pages`;
     return new FatalError(message, { stream });
   }
   const cause = new Database.SqliteError(failure.message, failure.code ?? 'SQLITE_ERROR');
-  if (step?.role === 'insert' && isKeyConflict(cause)) {
+  if (role === 'insert' && isKeyConflict(cause)) {
     return new FatalError(
       `stream "${stream}": key ${key} was written as new but is already stored; the page was not committed`,
       { stream, cause },

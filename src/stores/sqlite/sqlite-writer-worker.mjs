@@ -28,8 +28,8 @@ import Database from 'better-sqlite3';
  */
 /** @typedef {{ stream: string, runId: string, at: string, steps: Step[] }} Program */
 /**
- * @typedef {{ step: number, row: number, code: string | null, message: string, noChange: boolean,
- *   refused: boolean }} Failure
+ * @typedef {{ step: number, row: number, key: string | null, code: string | null, message: string,
+ *   noChange: boolean, refused: boolean }} Failure
  */
 
 const port = parentPort;
@@ -94,7 +94,7 @@ function apply(program) {
         const changes = statement.run(.../** @type {SqlValue[]} */ (rows[row])).changes;
         if (current.mustChange && changes === 0) {
           rollback(db);
-          return failure(step, row, null, true);
+          return failure(step, row, null, true, keyOf(current, row));
         }
       }
       row = -1;
@@ -103,8 +103,18 @@ function apply(program) {
     return null;
   } catch (error) {
     rollback(db);
-    return failure(step, row, error, false);
+    const current = program.steps[step];
+    return failure(step, row, error, false, current ? keyOf(current, row) : null);
   }
+}
+
+/**
+ * The key of a step's row, when its rows are writes (one each).
+ * @param {Step} step
+ * @param {number} row
+ */
+function keyOf(step, row) {
+  return step.layout !== undefined && step.layout !== 'changes' ? (step.items?.[row]?.key ?? null) : null;
 }
 
 /**
@@ -166,10 +176,11 @@ function rollback(connection) {
  * @param {number} row
  * @param {unknown} error
  * @param {boolean} noChange
+ * @param {string | null} [key]
  * @returns {Failure}
  */
-function failure(step, row, error, noChange) {
+function failure(step, row, error, noChange, key = null) {
   const code = error instanceof Database.SqliteError ? error.code : null;
   const message = error instanceof Error ? error.message : error === null ? '' : String(error);
-  return { step, row, code, message, noChange, refused: false };
+  return { step, row, key, code, message, noChange, refused: false };
 }

@@ -31,7 +31,7 @@ export class SqliteWriter {
     this.#worker = new Worker(new URL('./sqlite-writer-worker.mjs', import.meta.url), {
       workerData: options,
       // The thread only holds the programs in flight; a small young generation keeps its heap small.
-      resourceLimits: { maxYoungGenerationSizeMb: 16 },
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     this.#worker.unref();
     this.#worker.on('message', (message: { id: number } & WriteOutcome) => {
@@ -76,6 +76,6 @@ export class SqliteWriter {
 function stoppedOutcome(reason: string): WriteOutcome {
   return {
     ok: false,
-    failure: { step: -1, row: -1, code: null, message: reason, noChange: false, refused: false },
+    failure: { step: -1, row: -1, key: null, code: null, message: reason, noChange: false, refused: false },
   };
 }
