@@ -29,18 +29,14 @@ export function copyText(rows: Iterable<readonly (string | null)[]>): string {
 }
 
 /**
- * Streams `rows` into `table (columns)` on `client` (inside the caller's transaction). Rejects with
- * the server's error (e.g. a duplicate key), after which the transaction must be rolled back.
+ * Runs `copy` (a `COPY ... FROM STDIN` statement) on `client` (inside the caller's transaction) with
+ * `payload` (COPY text). Rejects with the server's error (e.g. a duplicate key), after which the
+ * transaction must be rolled back.
  */
-export async function copyRows(
-  client: PoolClient,
-  table: string,
-  columns: readonly string[],
-  rows: Iterable<readonly (string | null)[]>,
-): Promise<number> {
-  const copy = client.query(copyStreams.from(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  const done = finished(copy);
-  copy.end(copyText(rows), 'utf8');
+export async function copyPayload(client: PoolClient, copy: string, payload: string): Promise<number> {
+  const stream = client.query(copyStreams.from(copy));
+  const done = finished(stream);
+  stream.end(payload, 'utf8');
   await done;
-  return copy.rowCount;
+  return stream.rowCount;
 }

@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import { FatalError, LeaseLostError } from '../../core/errors.ts';
 import type { PageCommit } from '../../core/store.ts';
 import type { RecordWrite } from '../../core/types.ts';
-import { copyRows } from './postgres-copy.ts';
+import { copyField, copyPayload } from './postgres-copy.ts';
 import { recordPageHistory } from './postgres-history.ts';
 import { COUNTER_COLUMNS, counterIncrements, counterValues, jsonParam } from './postgres-rows.ts';
 import { recordSeenKeys } from './postgres-scan.ts';
@@ -27,6 +27,42 @@ export const RECORD_COLUMNS = [
 ] as const;
 
 /**
+ * A page's commit with its bulk payloads built: the COPY text of the inserts and of the change log,
+ * the parameters of the updates. Built when the commit is handed over (`preparePageCommit`), so the
+ * connection goes from one commit to the next without waiting for JavaScript.
+ */
+export interface PreparedPageCommit {
+  readonly commit: PageCommit;
+  /** COPY text of the rows known absent, or null when there are too few for COPY. */
+  readonly insertCopy: string | null;
+  /** The rows known absent when there are too few for COPY (one multi-row INSERT). */
+  readonly insertRows: readonly RecordWrite[];
+  readonly updates: readonly RecordWrite[];
+  readonly tombstoned: readonly string[];
+  /** COPY text of the change log, one row per write in write order; '' when there are none. */
+  readonly changesCopy: string;
+}
+
+export function preparePageCommit(commit: PageCommit): PreparedPageCommit {
+  const inserts: RecordWrite[] = [];
+  const updates: RecordWrite[] = [];
+  const tombstoned: string[] = [];
+  for (const w of commit.writes) {
+    if (w.keepData) tombstoned.push(w.key);
+    else (w.existed ? updates : inserts).push(w);
+  }
+  const big = inserts.length >= COPY_THRESHOLD;
+  return {
+    commit,
+    insertCopy: big ? insertsCopyText(commit, inserts) : null,
+    insertRows: big ? [] : inserts,
+    updates,
+    tombstoned,
+    changesCopy: changesCopyText(commit),
+  };
+}
+
+/**
  * Commits one page in ONE transaction on `client`, in this order:
  *
  * 1. the fence: `syncline_state` is updated (the slot's checkpoint, newest cursor) only where holder and epoch
@@ -39,41 +75,43 @@ export const RECORD_COLUMNS = [
  * 3. rows known present: one `UPDATE ... FROM` the same rows, and one more for tombstones (which keep
  *    the row's data); a row missing after all aborts the page;
  *    then, for a stream with `history`, the written keys' history rows; for a scan, its seen keys;
- * 4. the change log, in write order, under an advisory lock held to COMMIT: `seq` is drawn from an
- *    identity, and without the lock a transaction could commit a lower `seq` after a reader has
- *    passed a higher one, so a sink tailing `seq > offset` would miss it for good. The lock is
+ * 4. the change log, in write order, by COPY under an advisory lock held to COMMIT: `seq` is drawn
+ *    from an identity, and without the lock a transaction could commit a lower `seq` after a reader
+ *    has passed a higher one, so a sink tailing `seq > offset` would miss it for good. The lock is
  *    taken last (nothing else waits on it), so it serializes only the tails of commits.
  */
 export async function commitPageTx(
   client: PoolClient,
   schema: string,
-  commit: PageCommit,
+  prepared: PreparedPageCommit,
   history = false,
 ): Promise<void> {
+  const { commit } = prepared;
   const table = `"${commit.stream}"`;
-  const inserts: RecordWrite[] = [];
-  const updates: RecordWrite[] = [];
-  const tombstoned: string[] = [];
-  for (const w of commit.writes) {
-    if (w.keepData) tombstoned.push(w.key);
-    else (w.existed ? updates : inserts).push(w);
-  }
-
   await client.query('BEGIN');
   try {
     if (!(await fence(client, commit))) {
       throw new LeaseLostError(commit.stream, commit.lease.epoch);
     }
-    if (inserts.length >= COPY_THRESHOLD) {
-      await copyInserts(client, table, commit, inserts);
-    } else if (inserts.length > 0) {
-      await insertRows(client, table, commit, inserts);
+    if (prepared.insertCopy !== null) {
+      await copyPayload(
+        client,
+        `COPY ${table} (${RECORD_COLUMNS.join(', ')}) FROM STDIN`,
+        prepared.insertCopy,
+      );
+    } else if (prepared.insertRows.length > 0) {
+      await insertRows(client, table, commit, prepared.insertRows);
     }
-    if (updates.length > 0) await updateRows(client, table, commit, updates);
-    if (tombstoned.length > 0) await deleteKeepingData(client, table, commit, tombstoned);
+    if (prepared.updates.length > 0) await updateRows(client, table, commit, prepared.updates);
+    if (prepared.tombstoned.length > 0) await deleteKeepingData(client, table, commit, prepared.tombstoned);
     if (history && commit.writes.length > 0) await recordPageHistory(client, commit);
     if (commit.scan) await recordSeenKeys(client, commit.stream, commit.scan.id, commit.scan.seenKeys);
-    if (commit.writes.length > 0) await appendChanges(client, schema, commit);
+    if (prepared.changesCopy !== '') {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `syncline:changes:${schema}`,
+      ]);
+      await copyPayload(client, `COPY syncline_changes (${CHANGE_COLUMNS}) FROM STDIN`, prepared.changesCopy);
+    }
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -127,19 +165,28 @@ async function fence(client: PoolClient, commit: PageCommit): Promise<boolean> {
   return (rows[0]?.fenced ?? 0) > 0;
 }
 
-async function copyInserts(
-  client: PoolClient,
-  table: string,
-  commit: PageCommit,
-  inserts: readonly RecordWrite[],
-): Promise<void> {
-  const { at, runId } = commit;
-  await copyRows(
-    client,
-    table,
-    RECORD_COLUMNS,
-    inserts.map((w) => [w.key, w.data, w.hash, w.version, w.cursor, at, at, w.deleted ? at : null, runId]),
-  );
+const CHANGE_COLUMNS = 'stream, key, kind, hash, version, run_id, at';
+
+/** The rows known absent in COPY text format, in `RECORD_COLUMNS` order. */
+function insertsCopyText(commit: PageCommit, inserts: readonly RecordWrite[]): string {
+  const at = copyField(commit.at);
+  const runId = copyField(commit.runId);
+  let out = '';
+  for (const w of inserts) {
+    out += `${copyField(w.key)}\t${copyField(w.data)}\t${copyField(w.hash)}\t${copyField(w.version)}\t${copyField(w.cursor)}\t${at}\t${at}\t${w.deleted ? at : '\\N'}\t${runId}\n`;
+  }
+  return out;
+}
+
+/** The change log of the page in COPY text format, one row per write in write order. */
+function changesCopyText(commit: PageCommit): string {
+  const tail = `\t${copyField(commit.runId)}\t${copyField(commit.at)}\n`;
+  const stream = copyField(commit.stream);
+  let out = '';
+  for (const w of commit.writes) {
+    out += `${stream}\t${copyField(w.key)}\t${w.kind}\t${copyField(w.hash)}\t${copyField(w.version)}${tail}`;
+  }
+  return out;
 }
 
 /**
@@ -249,25 +296,4 @@ async function deleteKeepingData(
       `${keys.length - (result.rowCount ?? 0)} of ${keys.length} tombstoned record(s) were not in the table`,
     );
   }
-}
-
-async function appendChanges(client: PoolClient, schema: string, commit: PageCommit): Promise<void> {
-  const { writes } = commit;
-  await client.query(
-    `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtextextended($1, 0)))
-    INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
-    SELECT $2, u.key, u.kind, u.hash, u.version, $3, $4::timestamptz
-    FROM l, unnest($5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(key, kind, hash, version, ord)
-    ORDER BY u.ord`,
-    [
-      `syncline:changes:${schema}`,
-      commit.stream,
-      commit.runId,
-      commit.at,
-      writes.map((w) => w.key),
-      writes.map((w) => w.kind),
-      writes.map((w) => w.hash),
-      writes.map((w) => w.version),
-    ],
-  );
 }

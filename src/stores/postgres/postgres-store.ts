@@ -27,7 +27,7 @@ import { CONNECT_TIMEOUT_MS, connectError, parsePgUrl, storeError } from './post
 import { createHistoryTable, hasHistoryTable } from './postgres-history.ts';
 import { acquireLeaseTx } from './postgres-lease.ts';
 import { applyMigrations, createStreamTable } from './postgres-migrations.ts';
-import { commitPageTx } from './postgres-page-commit.ts';
+import { commitPageTx, preparePageCommit } from './postgres-page-commit.ts';
 import { pgQuery, pgTransaction, withPgClient } from './postgres-pool.ts';
 import {
   type ChangeLogRow,
@@ -189,10 +189,12 @@ export class PostgresStore implements Store {
 
   commitPage(commit: PageCommit): Promise<void> {
     this.#table(commit.stream);
+    // Built now, while an earlier commit may still be applied: the connection need not wait for it.
+    const prepared = preparePageCommit(commit);
     return this.#commits.run(commit.stream, async () => {
       const history = await this.#hasHistory(commit.stream);
       await this.#withClient('committing a page', commit.stream, (client) =>
-        commitPageTx(client, this.#schema, commit, history),
+        commitPageTx(client, this.#schema, prepared, history),
       );
     });
   }
