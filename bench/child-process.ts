@@ -6,8 +6,9 @@ import { ChildProcessError } from './bench-error.ts';
 
 /**
  * The parent side of the bench's process protocol (see `child-io.ts`): spawns
- * `node --import tsx bench/<script> '<json>'`, forwards the child's stderr as progress lines, and
- * reads its stdout lines.
+ * `node dist/bench/<script>.js '<json>'` (the compiled child: what a user's built application or
+ * the compiled CLI runs, without a TypeScript loader in the process), forwards the child's stderr
+ * as progress lines, and reads its stdout lines.
  */
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
@@ -34,7 +35,11 @@ export class BenchChild {
     this.label = label;
     this.process = spawn(
       process.execPath,
-      [...nodeOptions, '--import', 'tsx', resolve(REPO_ROOT, 'bench', script), JSON.stringify(args)],
+      [
+        ...nodeOptions,
+        resolve(REPO_ROOT, 'dist', 'bench', script.replace(/\.ts$/, '.js')),
+        JSON.stringify(args),
+      ],
       { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     createInterface({ input: this.process.stderr! }).on('line', (line) => {

