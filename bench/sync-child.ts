@@ -4,6 +4,7 @@
  * for an incremental run. Prints wall time, peak RSS, CPU time and the run's counters.
  */
 import { type RunCounters, sync } from '../src/index.ts';
+import { tuneHeapForSync } from '../src/runtime/heap-tuning.ts';
 import { SyncRunError } from './bench-error.ts';
 import { childArgs, cpuSeconds, peakRssMb, progress, runChildMain } from './child-io.ts';
 import { customersConfig } from './customers-stream.ts';
@@ -23,6 +24,8 @@ export interface SyncChildResult {
 }
 
 async function main(): Promise<SyncChildResult> {
+  // As the CLI does at start: the process syncs, so V8's heap growth is capped.
+  tuneHeapForSync();
   const args = childArgs<SyncChildArgs>();
   const cpuBefore = cpuSeconds();
   const began = performance.now();

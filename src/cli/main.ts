@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { debugEnabled } from '../config/load-config.ts';
 import { describeError, SyncError } from '../core/errors.ts';
+import { tuneHeapForSync } from '../runtime/heap-tuning.ts';
 import { registerApproveCommand } from './commands/approve-command.ts';
 import { registerBackfillCommand } from './commands/backfill-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
@@ -49,6 +50,7 @@ export function createProgram(): Command {
 
 /** Runs the CLI; every error becomes one line on stderr and an exit code, never a stack trace. */
 export async function main(argv: readonly string[]): Promise<void> {
+  tuneHeapForSync();
   try {
     await createProgram().parseAsync([...argv]);
   } catch (error) {

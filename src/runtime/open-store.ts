@@ -1,20 +1,19 @@
 import { StoreUnavailableError } from '../core/errors.ts';
 import type { Store } from '../core/store.ts';
-import { PostgresStore } from '../stores/postgres/postgres-store.ts';
-import { SqliteStore } from '../stores/sqlite/sqlite-store.ts';
 
 /**
  * Builds and opens the store a location names: `postgres://` / `postgresql://` URLs (an optional
  * `?schema=name` picks the schema, default `public`) or a SQLite file path (optionally `sqlite:`
- * prefixed). Anything else that looks like a URL is refused with one line.
+ * prefixed). Anything else that looks like a URL is refused with one line. Each store's module
+ * (and its driver) is loaded only when a location names it: a SQLite sync does not load pg.
  */
 export async function openStore(location: string): Promise<Store> {
-  const store = createStore(location);
+  const store = await createStore(location);
   await store.open();
   return store;
 }
 
-export function createStore(location: string): Store {
+export async function createStore(location: string): Promise<Store> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1]?.toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') {
     let url: URL;
@@ -25,6 +24,7 @@ export function createStore(location: string): Store {
     }
     const schema = url.searchParams.get('schema') ?? undefined;
     url.searchParams.delete('schema');
+    const { PostgresStore } = await import('../stores/postgres/postgres-store.ts');
     return new PostgresStore({ url: url.toString(), ...(schema ? { schema } : {}) });
   }
   if (scheme !== undefined && scheme !== 'sqlite' && scheme !== 'file') {
@@ -34,5 +34,6 @@ export function createStore(location: string): Store {
   }
   const path = location.replace(/^(sqlite|file):(\/\/)?/i, '');
   if (path.length === 0) throw new StoreUnavailableError('the SQLite store path is empty');
+  const { SqliteStore } = await import('../stores/sqlite/sqlite-store.ts');
   return new SqliteStore({ path });
 }
