@@ -10,6 +10,7 @@ import { finished } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import { copyText } from '../src/stores/postgres/postgres-copy.mjs';
 import { childArgs, progress, runChildMain } from './child-io.ts';
 import { walkCustomers } from './page-walk.ts';
 import {
@@ -43,13 +44,6 @@ export interface LimitsChildResult {
 /** Rows per SQLite transaction: large enough that commits cost nothing measurable. */
 const SQLITE_TX_ROWS = 50_000;
 
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** One row in COPY text format (tab-separated, `\N` for NULL, backslash escapes). */
-function copyLine(row: RecordRow): string {
-  return `${row.map((v) => (v === null ? '\\N' : v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!))).join('\t')}\n`;
-}
-
 /** The whole source, timed per request; the bodies are kept to build rows afterwards, untimed. */
 async function fetchAll(apiUrl: string): Promise<{ fetch: LimitsChildResult['fetch']; bodies: string[] }> {
   const bodies: string[] = [];
@@ -70,7 +64,7 @@ async function copyIntoPg(
   target: { url: string; schema: string },
   pages: RecordRow[][],
 ): Promise<Throughput> {
-  const chunks = pages.map((rows) => Buffer.from(rows.map(copyLine).join(''), 'utf8'));
+  const chunks = pages.map((rows) => Buffer.from(copyText(rows), 'utf8'));
   const client = new pg.Client({ connectionString: target.url, options: `-c search_path=${target.schema}` });
   await client.connect();
   try {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build` (also run by `npm ci` / `npm install` as `prepare`): compiles src/ and bench/ to
-// JavaScript in dist/ with TypeScript, then copies what the compiler does not: the SQL migrations
-// and the SQLite writer thread's plain-JS module. The CLI and the benchmark run from dist/; a
+// JavaScript in dist/ with TypeScript (which also emits the writer threads' plain-JS modules), then
+// copies what the compiler does not: the SQL migrations. The CLI and the benchmark run from dist/; a
 // stamp file records when it was built, so the CLI can tell a stale build from a fresh one.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,11 +26,11 @@ function* files(dir, endings) {
   }
 }
 let copied = 0;
-for (const file of files(join(root, 'src'), ['.sql', '.mjs'])) {
+for (const file of files(join(root, 'src'), ['.sql'])) {
   const to = join(dist, relative(root, file));
   mkdirSync(dirname(to), { recursive: true });
   copyFileSync(file, to);
   copied++;
 }
 writeFileSync(join(dist, '.built'), `${new Date().toISOString()}\n`);
-process.stderr.write(`built dist/ (${copied} SQL and worker files copied)\n`);
+process.stderr.write(`built dist/ (${copied} SQL files copied)\n`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyField, copyText } from './postgres-copy.ts';
+import { copyField, copyText } from './postgres-copy.mjs';
 
 describe('COPY text format', () => {
   it('escapes backslash, tab, newline and carriage return, and nothing else', () => {

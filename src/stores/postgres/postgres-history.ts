@@ -12,17 +12,22 @@ import { assertNoStreamNamed, historyTableName } from '../history-table.ts';
 /**
  * Whether the stream has a history table (in the connection's `search_path` schema): a table
  * `<stream>_history` with `_valid_from`, so the table of a stream that happens to be named
- * `<stream>_history` is not taken for one.
+ * `<stream>_history` is not taken for one. Its first row's `present` says.
  */
+export function historyTableQuery(stream: string): { sql: string; params: unknown[] } {
+  return {
+    sql: `SELECT EXISTS (SELECT 1 FROM pg_attribute
+      WHERE attrelid = to_regclass($1) AND attname = '_valid_from' AND NOT attisdropped) AS present`,
+    params: [`"${stream}_history"`],
+  };
+}
+
 export async function hasHistoryTable(
   query: (text: string, values: unknown[]) => Promise<{ rows: { present: boolean }[] }>,
   stream: string,
 ): Promise<boolean> {
-  const { rows } = await query(
-    `SELECT EXISTS (SELECT 1 FROM pg_attribute
-      WHERE attrelid = to_regclass($1) AND attname = '_valid_from' AND NOT attisdropped) AS present`,
-    [`"${stream}_history"`],
-  );
+  const { sql, params } = historyTableQuery(stream);
+  const { rows } = await query(sql, params);
   return rows[0]?.present === true;
 }
 
@@ -61,16 +66,16 @@ export async function createHistoryTable(client: PoolClient, stream: string): Pr
  * with the row as it now is. A key written twice in one page gets one new version (its last state).
  * One statement: the UPDATE and the INSERT see the same snapshot, so the new rows stay open.
  */
-export async function recordPageHistory(client: PoolClient, commit: PageCommit): Promise<void> {
+export function pageHistoryStatement(commit: PageCommit): { sql: string; params: unknown[] } {
   const h = `"${commit.stream}_history"`;
-  await client.query(
-    `WITH k AS (SELECT DISTINCT unnest($1::text[]) AS key),
+  return {
+    sql: `WITH k AS (SELECT DISTINCT unnest($1::text[]) AS key),
     closed AS (
       UPDATE ${h} AS h SET _valid_to = $2::timestamptz FROM k WHERE h._key = k.key AND h._valid_to IS NULL
     )
     INSERT INTO ${h} (_key, _data, _hash, _version, _valid_from, _valid_to, _run_id, _deleted)
     SELECT t._key, t._data, t._hash, t._version, $2::timestamptz, NULL, $3, t._deleted_at IS NOT NULL
     FROM "${commit.stream}" AS t JOIN k ON t._key = k.key`,
-    [commit.writes.map((w) => w.key), commit.at, commit.runId],
-  );
+    params: [commit.writes.map((w) => w.key), commit.at, commit.runId],
+  };
 }

@@ -1,11 +1,11 @@
-import type { PoolClient } from 'pg';
-import { FatalError, LeaseLostError } from '../../core/errors.ts';
+import { FatalError, LeaseLostError, type SyncError } from '../../core/errors.ts';
 import type { PageCommit } from '../../core/store.ts';
 import type { RecordWrite } from '../../core/types.ts';
-import { copyField, copyPayload } from './postgres-copy.ts';
-import { recordPageHistory } from './postgres-history.ts';
+import type { WriterFailure } from '../writer-thread.ts';
+import { storeError } from './postgres-errors.ts';
+import { historyTableQuery, pageHistoryStatement } from './postgres-history.ts';
 import { COUNTER_COLUMNS, counterIncrements, counterValues, jsonParam } from './postgres-rows.ts';
-import { recordSeenKeys } from './postgres-scan.ts';
+import { seenKeysStatement } from './postgres-scan.ts';
 
 /**
  * Inserts of at least this many rows go through COPY; below it one multi-row `INSERT ... SELECT` is
@@ -27,43 +27,50 @@ export const RECORD_COLUMNS = [
 ] as const;
 
 /**
- * A page's commit with its bulk payloads built: the COPY text of the inserts and of the change log,
- * the parameters of the updates. Built when the commit is handed over (`preparePageCommit`), so the
- * connection goes from one commit to the next without waiting for JavaScript.
+ * A commit as the PostgreSQL writer thread (`postgres-writer-worker.mjs`) applies it, in one
+ * transaction on its own connection: statements with their parameters, and COPYs whose text the
+ * thread builds from the writes by layout (`insert`: `RECORD_COLUMNS`; `changes`: the change log),
+ * so the main thread never formats or sends the bulk of a page.
  */
-export interface PreparedPageCommit {
-  readonly commit: PageCommit;
-  /** COPY text of the rows known absent, or null when there are too few for COPY. */
-  readonly insertCopy: string | null;
-  /** The rows known absent when there are too few for COPY (one multi-row INSERT). */
-  readonly insertRows: readonly RecordWrite[];
-  readonly updates: readonly RecordWrite[];
-  readonly tombstoned: readonly string[];
-  /** COPY text of the change log, one row per write in write order; '' when there are none. */
-  readonly changesCopy: string;
+export interface PgWriteProgram {
+  readonly stream: string;
+  readonly runId: string;
+  readonly at: string;
+  readonly steps: PgWriteStep[];
 }
 
-export function preparePageCommit(commit: PageCommit): PreparedPageCommit {
-  const inserts: RecordWrite[] = [];
-  const updates: RecordWrite[] = [];
-  const tombstoned: string[] = [];
-  for (const w of commit.writes) {
-    if (w.keepData) tombstoned.push(w.key);
-    else (w.existed ? updates : inserts).push(w);
-  }
-  const big = inserts.length >= COPY_THRESHOLD;
-  return {
-    commit,
-    insertCopy: big ? insertsCopyText(commit, inserts) : null,
-    insertRows: big ? [] : inserts,
-    updates,
-    tombstoned,
-    changesCopy: changesCopyText(commit),
-  };
+export type PgWriteStep =
+  | {
+      readonly role: PgStepRole;
+      readonly sql: string;
+      readonly params: unknown[];
+      /** `fenced`: the first row's `fenced` must be > 0; a number: the statement must touch that many rows. */
+      readonly expect?: 'fenced' | number;
+      /** Run the step only if this query's first row says `present` (whether a history table exists). */
+      readonly when?: { readonly sql: string; readonly params: unknown[] };
+    }
+  | {
+      readonly role: PgStepRole;
+      /** `COPY ... FROM STDIN`. */
+      readonly copy: string;
+      readonly layout: 'insert' | 'changes';
+      readonly items: readonly RecordWrite[];
+    };
+
+type PgStepRole = 'fence' | 'insert' | 'update' | 'tombstone' | 'history' | 'scan' | 'lock' | 'changes';
+
+/** How a program failed on the writer thread. */
+export interface PgWriteFailure extends WriterFailure {
+  /** The step that failed; -1 before any (connecting, BEGIN) or at COMMIT. */
+  readonly step: number;
+  /** SQLSTATE or socket code. */
+  readonly code: string | null;
+  /** When a step touched another number of rows than it had to: how many it did. */
+  readonly rowCount: number | null;
 }
 
 /**
- * Commits one page in ONE transaction on `client`, in this order:
+ * One page's commit (`Store.commitPage`), in this order:
  *
  * 1. the fence: `syncline_state` is updated (the slot's checkpoint, newest cursor) only where holder and epoch
  *    still match. The UPDATE takes the row lock, and under READ COMMITTED re-checks the condition
@@ -80,46 +87,139 @@ export function preparePageCommit(commit: PageCommit): PreparedPageCommit {
  *    has passed a higher one, so a sink tailing `seq > offset` would miss it for good. The lock is
  *    taken last (nothing else waits on it), so it serializes only the tails of commits.
  */
-export async function commitPageTx(
-  client: PoolClient,
-  schema: string,
-  prepared: PreparedPageCommit,
-  history = false,
-): Promise<void> {
-  const { commit } = prepared;
+export function pageProgram(commit: PageCommit, schema: string, history: boolean | null): PgWriteProgram {
   const table = `"${commit.stream}"`;
-  await client.query('BEGIN');
-  try {
-    if (!(await fence(client, commit))) {
-      throw new LeaseLostError(commit.stream, commit.lease.epoch);
-    }
-    if (prepared.insertCopy !== null) {
-      await copyPayload(
-        client,
-        `COPY ${table} (${RECORD_COLUMNS.join(', ')}) FROM STDIN`,
-        prepared.insertCopy,
-      );
-    } else if (prepared.insertRows.length > 0) {
-      await insertRows(client, table, commit, prepared.insertRows);
-    }
-    if (prepared.updates.length > 0) await updateRows(client, table, commit, prepared.updates);
-    if (prepared.tombstoned.length > 0) await deleteKeepingData(client, table, commit, prepared.tombstoned);
-    if (history && commit.writes.length > 0) await recordPageHistory(client, commit);
-    if (commit.scan) await recordSeenKeys(client, commit.stream, commit.scan.id, commit.scan.seenKeys);
-    if (prepared.changesCopy !== '') {
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        `syncline:changes:${schema}`,
-      ]);
-      await copyPayload(client, `COPY syncline_changes (${CHANGE_COLUMNS}) FROM STDIN`, prepared.changesCopy);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+  const inserts: RecordWrite[] = [];
+  const updates: RecordWrite[] = [];
+  const tombstoned: string[] = [];
+  for (const w of commit.writes) {
+    if (w.keepData) tombstoned.push(w.key);
+    else (w.existed ? updates : inserts).push(w);
   }
+  const { at, runId } = commit;
+  const steps: PgWriteStep[] = [{ role: 'fence', ...fenceStatement(commit), expect: 'fenced' }];
+  if (inserts.length >= COPY_THRESHOLD) {
+    steps.push({
+      role: 'insert',
+      copy: `COPY ${table} (${RECORD_COLUMNS.join(', ')}) FROM STDIN`,
+      layout: 'insert',
+      items: inserts,
+    });
+  } else if (inserts.length > 0) {
+    steps.push({
+      role: 'insert',
+      sql: `INSERT INTO ${table} (${RECORD_COLUMNS.join(', ')})
+    SELECT u.key, u.data, u.hash, u.version, u.cursor, $7::timestamptz, $7::timestamptz,
+      CASE WHEN u.deleted THEN $7::timestamptz END, $8
+    FROM ${WRITE_ROWS}
+    WHERE ${ALIGNED}`,
+      params: [...paramsOf(inserts), at, runId],
+      expect: inserts.length,
+    });
+  }
+  if (updates.length > 0) {
+    // `_first_synced_at` is left as it was: it records when the key first arrived.
+    steps.push({
+      role: 'update',
+      sql: `UPDATE ${table} AS t
+    SET _data = u.data, _hash = u.hash, _version = u.version, _cursor = u.cursor,
+      _synced_at = $7::timestamptz, _deleted_at = CASE WHEN u.deleted THEN $7::timestamptz END, _run_id = $8
+    FROM ${WRITE_ROWS}
+    WHERE t._key = u.key AND ${ALIGNED}`,
+      params: [...paramsOf(updates), at, runId],
+      expect: new Set(updates.map((w) => w.key)).size,
+    });
+  }
+  if (tombstoned.length > 0) {
+    // Soft-deletes the rows of tombstoned keys, keeping their data, hash, version and cursor.
+    steps.push({
+      role: 'tombstone',
+      sql: `UPDATE ${table} AS t SET _deleted_at = $2::timestamptz, _synced_at = $2::timestamptz, _run_id = $3
+    FROM unnest($1::text[]) AS k(key) WHERE t._key = k.key`,
+      params: [tombstoned, at, runId],
+      expect: tombstoned.length,
+    });
+  }
+  // `history` null: this store instance has not ensured the stream, so the thread asks the catalog.
+  if (history !== false && commit.writes.length > 0) {
+    const when = history === null ? { when: historyTableQuery(commit.stream) } : {};
+    steps.push({ role: 'history', ...pageHistoryStatement(commit), ...when });
+  }
+  if (commit.scan && commit.scan.seenKeys.length > 0) {
+    steps.push({ role: 'scan', ...seenKeysStatement(commit.stream, commit.scan.id, commit.scan.seenKeys) });
+  }
+  if (commit.writes.length > 0) {
+    steps.push(
+      {
+        role: 'lock',
+        sql: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
+        params: [`syncline:changes:${schema}`],
+      },
+      {
+        role: 'changes',
+        copy: `COPY syncline_changes (${CHANGE_COLUMNS}) FROM STDIN`,
+        layout: 'changes',
+        items: commit.writes,
+      },
+    );
+  }
+  return { stream: commit.stream, runId, at, steps };
 }
 
-async function fence(client: PoolClient, commit: PageCommit): Promise<boolean> {
+/** What naming a failed commit needs, kept instead of the commit while the thread applies it. */
+export interface CommitFacts {
+  readonly stream: string;
+  readonly epoch: number;
+  /** Per step: its role, and how many rows it had to touch. */
+  readonly steps: readonly { readonly role: PgStepRole; readonly expect: number | null }[];
+}
+
+export function commitFacts(commit: PageCommit, program: PgWriteProgram): CommitFacts {
+  return {
+    stream: commit.stream,
+    epoch: commit.lease.epoch,
+    steps: program.steps.map((s) => ({
+      role: s.role,
+      expect: 'expect' in s && typeof s.expect === 'number' ? s.expect : null,
+    })),
+  };
+}
+
+/** The typed error a failed program becomes. */
+export function writeError(facts: CommitFacts, failure: PgWriteFailure): SyncError {
+  const { stream } = facts;
+  if (failure.refused) {
+    return new FatalError(`stream "${stream}": ${failure.message}`, { stream });
+  }
+  const step = facts.steps[failure.step];
+  if (step?.role === 'fence' && failure.rowCount !== null) return new LeaseLostError(stream, facts.epoch);
+  if (step && failure.rowCount !== null && step.expect !== null) {
+    const expected = step.expect;
+    const what =
+      step.role === 'insert'
+        ? "the data of the page's records is not one JSON value per record"
+        : step.role === 'tombstone'
+          ? `${expected - failure.rowCount} of ${expected} tombstoned record(s) were not in the table`
+          : `${expected - failure.rowCount} of ${expected} record(s) sent as present were not updated: ` +
+            'missing from the table, or their data is not one JSON value each';
+    return new FatalError(
+      `stream "${stream}": ${what}; nothing of the page was written; ` +
+        'this is a bug in classification, record encoding, or a second writer',
+      { stream },
+    );
+  }
+  const cause = Object.assign(
+    new Error(failure.message),
+    failure.code === null ? {} : { code: failure.code },
+  );
+  return storeError(cause, 'committing a page', stream);
+}
+
+/**
+ * The fence as one statement (see `pageProgram`): the state row, gated on holder and epoch, with the
+ * run's counters and the dead letters riding along; `fenced` is 0 when the lease is no longer ours.
+ */
+function fenceStatement(commit: PageCommit): { sql: string; params: unknown[] } {
   const { stream, lease, runId, at } = commit;
   const values: unknown[] = [
     stream,
@@ -149,8 +249,8 @@ async function fence(client: PoolClient, commit: PageCommit): Promise<boolean> {
       ORDER BY u.ord
     )`;
   }
-  const { rows } = await client.query<{ fenced: number }>(
-    `WITH s AS (
+  return {
+    sql: `WITH s AS (
       UPDATE syncline_state
       SET ${commit.slot === 'backfill' ? 'backfill_checkpoint' : 'checkpoint'} = $4::jsonb, newest_cursor = COALESCE($5::text, newest_cursor), updated_at = $6::timestamptz
       WHERE stream = $1 AND lease_holder = $2 AND lease_epoch = $3::bigint
@@ -160,34 +260,11 @@ async function fence(client: PoolClient, commit: PageCommit): Promise<boolean> {
       WHERE run_id = $7 AND EXISTS (SELECT 1 FROM s)
     )${deadLetters}
     SELECT count(*)::int AS fenced FROM s`,
-    values,
-  );
-  return (rows[0]?.fenced ?? 0) > 0;
+    params: values,
+  };
 }
 
 const CHANGE_COLUMNS = 'stream, key, kind, hash, version, run_id, at';
-
-/** The rows known absent in COPY text format, in `RECORD_COLUMNS` order. */
-function insertsCopyText(commit: PageCommit, inserts: readonly RecordWrite[]): string {
-  const at = copyField(commit.at);
-  const runId = copyField(commit.runId);
-  let out = '';
-  for (const w of inserts) {
-    out += `${copyField(w.key)}\t${copyField(w.data)}\t${copyField(w.hash)}\t${copyField(w.version)}\t${copyField(w.cursor)}\t${at}\t${at}\t${w.deleted ? at : '\\N'}\t${runId}\n`;
-  }
-  return out;
-}
-
-/** The change log of the page in COPY text format, one row per write in write order. */
-function changesCopyText(commit: PageCommit): string {
-  const tail = `\t${copyField(commit.runId)}\t${copyField(commit.at)}\n`;
-  const stream = copyField(commit.stream);
-  let out = '';
-  for (const w of commit.writes) {
-    out += `${stream}\t${copyField(w.key)}\t${w.kind}\t${copyField(w.hash)}\t${copyField(w.version)}${tail}`;
-  }
-  return out;
-}
 
 /**
  * The parameters `WRITE_ROWS` zips back into rows: arrays of key, hash, version, cursor and deleted,
@@ -225,75 +302,3 @@ function paramsOf(writes: readonly RecordWrite[]): unknown[] {
 const WRITE_ROWS = `ROWS FROM (unnest($1::text[]), jsonb_array_elements($2::jsonb), unnest($3::text[]),
     unnest($4::text[]), unnest($5::text[]), unnest($6::boolean[])) AS u(key, data, hash, version, cursor, deleted)`;
 const ALIGNED = 'jsonb_array_length($2::jsonb) = cardinality($1::text[])';
-
-function misaligned(commit: PageCommit, what: string): FatalError {
-  return new FatalError(
-    `stream "${commit.stream}": ${what}; nothing of the page was written; ` +
-      'this is a bug in classification, record encoding, or a second writer',
-    { stream: commit.stream },
-  );
-}
-
-async function insertRows(
-  client: PoolClient,
-  table: string,
-  commit: PageCommit,
-  inserts: readonly RecordWrite[],
-): Promise<void> {
-  const result = await client.query(
-    `INSERT INTO ${table} (${RECORD_COLUMNS.join(', ')})
-    SELECT u.key, u.data, u.hash, u.version, u.cursor, $7::timestamptz, $7::timestamptz,
-      CASE WHEN u.deleted THEN $7::timestamptz END, $8
-    FROM ${WRITE_ROWS}
-    WHERE ${ALIGNED}`,
-    [...paramsOf(inserts), commit.at, commit.runId],
-  );
-  if (result.rowCount !== inserts.length) {
-    throw misaligned(commit, "the data of the page's records is not one JSON value per record");
-  }
-}
-
-async function updateRows(
-  client: PoolClient,
-  table: string,
-  commit: PageCommit,
-  updates: readonly RecordWrite[],
-): Promise<void> {
-  // `_first_synced_at` is left as it was: it records when the key first arrived.
-  const result = await client.query(
-    `UPDATE ${table} AS t
-    SET _data = u.data, _hash = u.hash, _version = u.version, _cursor = u.cursor,
-      _synced_at = $7::timestamptz, _deleted_at = CASE WHEN u.deleted THEN $7::timestamptz END, _run_id = $8
-    FROM ${WRITE_ROWS}
-    WHERE t._key = u.key AND ${ALIGNED}`,
-    [...paramsOf(updates), commit.at, commit.runId],
-  );
-  const expected = new Set(updates.map((w) => w.key)).size;
-  if ((result.rowCount ?? 0) !== expected) {
-    throw misaligned(
-      commit,
-      `${expected - (result.rowCount ?? 0)} of ${expected} record(s) sent as present were not updated: ` +
-        'missing from the table, or their data is not one JSON value each',
-    );
-  }
-}
-
-/** Soft-deletes the rows of tombstoned keys, keeping their data, hash, version and cursor. */
-async function deleteKeepingData(
-  client: PoolClient,
-  table: string,
-  commit: PageCommit,
-  keys: readonly string[],
-): Promise<void> {
-  const result = await client.query(
-    `UPDATE ${table} AS t SET _deleted_at = $2::timestamptz, _synced_at = $2::timestamptz, _run_id = $3
-    FROM unnest($1::text[]) AS k(key) WHERE t._key = k.key`,
-    [keys, commit.at, commit.runId],
-  );
-  if ((result.rowCount ?? 0) !== keys.length) {
-    throw misaligned(
-      commit,
-      `${keys.length - (result.rowCount ?? 0)} of ${keys.length} tombstoned record(s) were not in the table`,
-    );
-  }
-}

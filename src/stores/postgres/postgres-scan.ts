@@ -15,19 +15,17 @@ const SAMPLE_SIZE = 10;
 const SEEN = `EXISTS (SELECT 1 FROM syncline_scan_keys AS k
   WHERE k.stream = $1 AND k.scan_id = $2 AND k.key = t._key)`;
 
-/** Records a page's keys as seen by scan `scanId`, inside the page's transaction. Duplicates are ignored. */
-export async function recordSeenKeys(
-  client: PoolClient,
+/** Records `keys` as seen by scan `scanId` (in the page's transaction); duplicates are ignored. */
+export function seenKeysStatement(
   stream: string,
   scanId: string,
   keys: readonly string[],
-): Promise<void> {
-  if (keys.length === 0) return;
-  await client.query(
-    `INSERT INTO syncline_scan_keys (stream, scan_id, key)
+): { sql: string; params: unknown[] } {
+  return {
+    sql: `INSERT INTO syncline_scan_keys (stream, scan_id, key)
     SELECT $1, $2, k FROM unnest($3::text[]) AS k ON CONFLICT DO NOTHING`,
-    [stream, scanId, keys],
-  );
+    params: [stream, scanId, keys],
+  };
 }
 
 /**

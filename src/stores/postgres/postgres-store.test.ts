@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshPgSchema, withPgClient } from '../../../test/helpers/postgres.ts';
-import { LeaseLostError, StoreUnavailableError } from '../../core/errors.ts';
+import { LeaseLostError, StoreUnavailableError, TransientError } from '../../core/errors.ts';
 import type { Lease } from '../../core/types.ts';
 import { describeStoreContract, type StoreHandle, write } from '../store.contract.ts';
 import {
@@ -380,6 +380,46 @@ describe('PostgresStore', () => {
       expect(new Set(seen).size).toBe(seen.length);
     } finally {
       await handle.dispose();
+    }
+  });
+
+  it('commits again after the server dropped the connection of its writer thread', async () => {
+    const fresh = await freshPgSchema();
+    // Its own application_name, so only this store's connections are dropped.
+    const name = `w_${fresh.schema}`;
+    const store = new PostgresStore({ url: `${fresh.url}?application_name=${name}`, schema: fresh.schema });
+    try {
+      await store.open();
+      await store.ensureStream('customers');
+      const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 60_000, at: T0 });
+      if (!('lease' in got)) throw new Error('no lease');
+      await store.startRun({
+        runId: 'r1',
+        stream: 'customers',
+        lease: got.lease,
+        at: T0,
+        checkpointBefore: null,
+      });
+      await store.commitPage(page(got.lease, [write('a')], 1));
+      const dropped = await withPgClient((c) =>
+        c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [name]),
+      );
+      expect(dropped.rowCount).toBeGreaterThan(0);
+      // The commit right after may find the connection gone (a transient error, nothing written)...
+      const second = await store.commitPage(page(got.lease, [write('b')], 2)).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      if (second !== null) expect(second).toBeInstanceOf(TransientError);
+      // ...and the thread opens a new one for the next.
+      await store.commitPage(page(got.lease, [write('c')], 3));
+      const rows = await withPgClient((c) =>
+        c.query(`SELECT _key FROM "${fresh.schema}".customers ORDER BY _key`),
+      );
+      expect(rows.rows.map((r) => r._key)).toEqual(second === null ? ['a', 'b', 'c'] : ['a', 'c']);
+    } finally {
+      await store.close();
+      await fresh.drop();
     }
   });
 

@@ -22,12 +22,12 @@ import type {
   StreamState,
   StreamStatus,
 } from '../../core/types.ts';
-import { CommitChain } from '../commit-chain.ts';
+import { WriterThread } from '../writer-thread.ts';
 import { CONNECT_TIMEOUT_MS, connectError, parsePgUrl, storeError } from './postgres-errors.ts';
 import { createHistoryTable, hasHistoryTable } from './postgres-history.ts';
 import { acquireLeaseTx } from './postgres-lease.ts';
 import { applyMigrations, createStreamTable } from './postgres-migrations.ts';
-import { commitPageTx, preparePageCommit } from './postgres-page-commit.ts';
+import { commitFacts, type PgWriteFailure, pageProgram, writeError } from './postgres-page-commit.ts';
 import { pgQuery, pgTransaction, withPgClient } from './postgres-pool.ts';
 import {
   type ChangeLogRow,
@@ -79,8 +79,8 @@ export class PostgresStore implements Store {
   readonly #schema: string;
   readonly #poolSize: number;
   #pool: pg.Pool | undefined;
-  /** Commits in the order they were handed over. */
-  readonly #commits = new CommitChain();
+  /** The writer thread: applies commits on its own connection, started by the first commit. */
+  #writer: WriterThread<PgWriteFailure> | null = null;
   #opening: Promise<void> | undefined;
   /** Per stream: whether it has a history table, looked up once (or set by `ensureStream`). */
   readonly #history = new Map<string, boolean>();
@@ -139,17 +139,28 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     const pool = this.#pool;
+    const writer = this.#writer;
     this.#pool = undefined;
+    this.#writer = null;
+    await writer?.close();
     await pool?.end();
   }
 
   async ensureStream(stream: string, options: StreamTableOptions = {}): Promise<void> {
     assertStreamName(stream);
-    await this.#transaction(`creating the table of stream "${stream}"`, stream, async (client) => {
-      await createStreamTable(client, this.#schema, stream);
-      if (options.history) await createHistoryTable(client, stream);
-    });
-    if (options.history) this.#history.set(stream, true);
+    const history = await this.#transaction(
+      `creating the table of stream "${stream}"`,
+      stream,
+      async (client) => {
+        await createStreamTable(client, this.#schema, stream);
+        if (options.history) await createHistoryTable(client, stream);
+        return (
+          options.history === true ||
+          (await hasHistoryTable((text, values) => client.query(text, values), stream))
+        );
+      },
+    );
+    this.#history.set(stream, history);
   }
 
   async hasRecords(stream: string): Promise<boolean> {
@@ -189,13 +200,19 @@ export class PostgresStore implements Store {
 
   commitPage(commit: PageCommit): Promise<void> {
     this.#table(commit.stream);
-    // Built now, while an earlier commit may still be applied: the connection need not wait for it.
-    const prepared = preparePageCommit(commit);
-    return this.#commits.run(commit.stream, async () => {
-      const history = await this.#hasHistory(commit.stream);
-      await this.#withClient('committing a page', commit.stream, (client) =>
-        commitPageTx(client, this.#schema, prepared, history),
-      );
+    this.#openPool();
+    // The writer thread builds and sends the page on its own connection while this thread goes on;
+    // only what names a failure is kept here meanwhile.
+    const program = pageProgram(commit, this.#schema, this.#history.get(commit.stream) ?? null);
+    const facts = commitFacts(commit, program);
+    this.#writer ??= new WriterThread<PgWriteFailure>(
+      new URL('./postgres-writer-worker.mjs', import.meta.url),
+      { url: this.#url, schema: this.#schema, connectTimeoutMs: CONNECT_TIMEOUT_MS },
+      (message) => ({ step: -1, code: null, message, rowCount: null, refused: false }),
+      { maxYoungGenerationSizeMb: 8 },
+    );
+    return this.#writer.apply(program).then((outcome) => {
+      if (!outcome.ok) throw writeError(facts, outcome.failure);
     });
   }
 

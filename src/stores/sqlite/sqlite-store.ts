@@ -23,6 +23,7 @@ import type {
   StreamStatus,
 } from '../../core/types.ts';
 import { counterValues } from '../../core/types.ts';
+import { WriterThread } from '../writer-thread.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
@@ -45,10 +46,10 @@ import {
   commitFacts,
   pageProgram,
   SLOT_COLUMN,
+  type WriteFailure,
   type WriteProgram,
   writeError,
 } from './sqlite-write-program.ts';
-import { SqliteWriter } from './sqlite-writer.ts';
 
 /**
  * WAL pages between checkpoints. Checkpoints are what fsync under `synchronous = NORMAL`: at the
@@ -96,7 +97,7 @@ export class SqliteStore implements Store {
   /** Prepared statements by SQL text, for this connection. */
   private readonly statements = new Map<string, Statement<unknown[]>>();
   /** The writer thread: applies commits on its own connection, started by the first commit. */
-  private writer: SqliteWriter | null = null;
+  private writer: WriterThread<WriteFailure> | null = null;
   /** Full scans' statements, for this connection. */
   private scans: SqliteScans | null = null;
 
@@ -185,12 +186,18 @@ export class SqliteStore implements Store {
     } catch (error) {
       return Promise.reject(toSyncError(error, 'prepare a page', commit.stream));
     }
-    this.writer ??= new SqliteWriter({
-      path: this.path,
-      busyTimeoutMs: this.busyTimeoutMs,
-      cacheSizeKiB: this.cacheSizeKiB,
-      walAutocheckpoint: WAL_AUTOCHECKPOINT_PAGES,
-    });
+    this.writer ??= new WriterThread<WriteFailure>(
+      new URL('./sqlite-writer-worker.mjs', import.meta.url),
+      {
+        path: this.path,
+        busyTimeoutMs: this.busyTimeoutMs,
+        cacheSizeKiB: this.cacheSizeKiB,
+        walAutocheckpoint: WAL_AUTOCHECKPOINT_PAGES,
+      },
+      (message) => ({ step: -1, row: -1, key: null, code: null, message, noChange: false, refused: false }),
+      // The thread holds only the programs in flight; a small young generation keeps its heap small.
+      { maxYoungGenerationSizeMb: 8 },
+    );
     // Only what names a failure is kept while the thread works: the rows are its own now (not an
     // async function, whose suspended frame would keep the commit and its data alive).
     const facts = commitFacts(commit, program);

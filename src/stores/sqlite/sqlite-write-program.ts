@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { FatalError, LeaseLostError, type SyncError } from '../../core/errors.ts';
 import type { CheckpointSlot, PageCommit } from '../../core/store.ts';
 import { counterValues, type RecordWrite } from '../../core/types.ts';
+import type { WriterFailure } from '../writer-thread.ts';
 import { isKeyConflict, toSyncError } from './sqlite-errors.ts';
 import { ADD_COUNTERS_SQL, checkpointText } from './sqlite-rows.ts';
 import { RECORD_SEEN_SQL } from './sqlite-scan.ts';
@@ -49,18 +50,15 @@ export type WriteStep =
   | (StepBase & { readonly layout: WriteLayout; readonly items: readonly RecordWrite[] });
 
 /** Where and why a program failed (step and row -1: before any step, e.g. taking the write lock). */
-export interface WriteFailure {
+export interface WriteFailure extends WriterFailure {
   readonly step: number;
   readonly row: number;
   /** The key of the write that failed, when the step's rows are writes. */
   readonly key: string | null;
   /** SQLite's error code (`SQLITE_CONSTRAINT_PRIMARYKEY`, `SQLITE_BUSY`...), when SQLite threw. */
   readonly code: string | null;
-  readonly message: string;
   /** A `mustChange` step changed no row. */
   readonly noChange: boolean;
-  /** Not applied because the program handed over before it failed. */
-  readonly refused: boolean;
 }
 
 /** The `syncline_state` column of each checkpoint slot. */

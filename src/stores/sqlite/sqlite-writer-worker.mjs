@@ -7,15 +7,12 @@
  *
  * Plain JavaScript on purpose: a worker gets none of the TypeScript loader of the main thread, and
  * everything it needs to know (SQL text, parameters, which step must change rows) comes in the
- * message. Programs are applied in the order they arrive; one marked `chained` (handed over while
- * an earlier one was unresolved) is refused when the program before it failed.
- *
- * Messages in: `{ type: 'apply', id, chained, program }`, `{ type: 'close' }`.
- * Messages out: `{ id, ok: true }` or `{ id, ok: false, failure }`, where `failure` is
- * `{ step, row, code, message, noChange, refused }` (see `WriteFailure`).
+ * message. Ordering and refusals: `writer-thread-loop.mjs`. A failure is
+ * `{ step, row, key, code, message, noChange }` (see `WriteFailure`).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { serveWriter } from '../writer-thread-loop.mjs';
 
 /** @typedef {string | number | null} SqlValue */
 /**
@@ -29,11 +26,8 @@ import Database from 'better-sqlite3';
 /** @typedef {{ stream: string, runId: string, at: string, steps: Step[] }} Program */
 /**
  * @typedef {{ step: number, row: number, key: string | null, code: string | null, message: string,
- *   noChange: boolean, refused: boolean }} Failure
+ *   noChange: boolean }} Failure
  */
-
-const port = parentPort;
-if (!port) throw new Error('sqlite-writer-worker.mjs runs as a worker thread');
 
 /** @type {{ path: string, busyTimeoutMs: number, cacheSizeKiB: number, walAutocheckpoint: number }} */
 const options = workerData;
@@ -54,24 +48,10 @@ try {
 
 /** @type {Map<string, Database.Statement>} */
 const statements = new Map();
-/** Whether the last program failed (or was refused): a chained one behind it is refused too. */
-let lastFailed = false;
 
-port.on('message', (/** @type {any} */ message) => {
-  if (message.type === 'close') {
-    db?.close();
-    db = null;
-    port.close();
-    return;
-  }
-  const { id, chained, program } = message;
-  if (chained && lastFailed) {
-    port.postMessage({ id, ok: false, failure: { ...failure(-1, -1, null, false), refused: true } });
-    return;
-  }
-  const result = apply(program);
-  lastFailed = result !== null;
-  port.postMessage(result === null ? { id, ok: true } : { id, ok: false, failure: result });
+serveWriter(apply, () => {
+  db?.close();
+  db = null;
 });
 
 /**
@@ -182,5 +162,5 @@ function rollback(connection) {
 function failure(step, row, error, noChange, key = null) {
   const code = error instanceof Database.SqliteError ? error.code : null;
   const message = error instanceof Error ? error.message : error === null ? '' : String(error);
-  return { step, row, key, code, message, noChange, refused: false };
+  return { step, row, key, code, message, noChange };
 }
