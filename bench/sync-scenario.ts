@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { changesFor } from './bench-options.ts';
+import { SYNC_NODE_OPTIONS } from '../src/runtime/heap-tuning.ts';
 import { runChild } from './child-process.ts';
 import { LOOKBACK_MS, SAFETY_LAG_MS } from './customers-stream.ts';
 import type { Locations, StoreKind } from './locations.ts';
@@ -63,7 +64,8 @@ async function measuredRun(sim: SimulatorProcess, store: string, label: string):
   const before = await sim.traffic();
   const cpuBefore = sim.cpuSeconds();
   const args: SyncChildArgs = { apiUrl: sim.url, store };
-  const result = await runChild<SyncChildResult>('sync-child.ts', args, label);
+  // Started as the CLI starts (`bin/syncline.mjs`), with the Node options a sync process should have.
+  const result = await runChild<SyncChildResult>('sync-child.ts', args, label, SYNC_NODE_OPTIONS);
   const after = await sim.traffic();
   const cpuAfter = sim.cpuSeconds();
   return {

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// The option on the line above is SYNC_NODE_OPTIONS (src/runtime/heap-tuning.ts), which says why.
 // Runs the compiled CLI (dist/, built by `npm run build`, which `npm ci` runs) when it is at least
 // as new as every source file; otherwise the TypeScript sources directly through tsx, so a change
 // needs no build before a run. The compiled CLI starts faster and takes ~40 MB less memory.

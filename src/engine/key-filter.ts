@@ -4,11 +4,12 @@
  * the run started; a key the filter has certainly not seen is then known to be absent from the
  * table, and needs no lookup (ARCHITECTURE "inserts by the fast path").
  *
- * It grows in stages: each holds twice the keys of the one before at a tighter false-positive rate,
- * so the rate over all stages stays under `FIRST_RATE / (1 - TIGHTENING)` (2.5%: a few keys in a
- * hundred are looked up for nothing) whatever the number of keys. Memory is 1.4-1.8 bytes per key;
- * past `maxBytes` (default 16 MiB, about 6 million keys) it stops growing and answers "maybe" for
- * every key, so a huge stream falls back to lookups instead of growing the heap.
+ * It grows in stages: each holds twice the keys of the one before at a tighter false-positive rate:
+ * about 4% at a million keys, 5% at five million (a few keys in a hundred are looked up for
+ * nothing, which costs far less than the memory a tighter filter would take). Memory is 1.2-1.4
+ * bytes per key, the last stage allocated ahead; past `maxBytes` (default 8 MiB, about 4 million
+ * keys) it stops growing and answers "maybe" for every key, so a huge stream falls back to
+ * lookups instead of growing the heap.
  */
 export class KeyFilter {
   readonly #stages: BloomStage[] = [];
@@ -19,7 +20,7 @@ export class KeyFilter {
 
   /** `firstCapacity`: keys in the first stage (default 65,536); later stages double it. */
   constructor(options: { readonly maxBytes?: number; readonly firstCapacity?: number } = {}) {
-    this.#maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    this.#maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.#firstCapacity = options.firstCapacity ?? 65_536;
   }
 
@@ -56,8 +57,8 @@ export class KeyFilter {
 }
 
 /** The first stage's false-positive rate; stage i has `FIRST_RATE * TIGHTENING^i`. */
-const FIRST_RATE = 0.005;
-const TIGHTENING = 0.8;
+const FIRST_RATE = 0.01;
+const TIGHTENING = 0.85;
 
 /** One fixed-size Bloom filter with `hashes` probes by double hashing. */
 class BloomStage {
