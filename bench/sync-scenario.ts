@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { changesFor } from './bench-options.ts';
 import { SYNC_NODE_OPTIONS } from '../src/runtime/heap-tuning.ts';
+import { changesFor } from './bench-options.ts';
 import { runChild } from './child-process.ts';
 import { LOOKBACK_MS, SAFETY_LAG_MS } from './customers-stream.ts';
 import type { Locations, StoreKind } from './locations.ts';
