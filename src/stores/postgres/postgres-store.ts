@@ -161,6 +161,19 @@ export class PostgresStore implements Store {
       },
     );
     this.#history.set(stream, history);
+    // A stream is ensured to be written: the thread starts now, while the run's first pages are fetched.
+    this.#writerThread();
+  }
+
+  /** The writer thread, started on first use. */
+  #writerThread(): WriterThread<PgWriteFailure> {
+    this.#writer ??= new WriterThread<PgWriteFailure>(
+      new URL('./postgres-writer-worker.mjs', import.meta.url),
+      { url: this.#url, schema: this.#schema, connectTimeoutMs: CONNECT_TIMEOUT_MS },
+      (message) => ({ step: -1, code: null, message, rowCount: null, refused: false }),
+      { maxYoungGenerationSizeMb: 8 },
+    );
+    return this.#writer;
   }
 
   async hasRecords(stream: string): Promise<boolean> {
@@ -205,15 +218,11 @@ export class PostgresStore implements Store {
     // only what names a failure is kept here meanwhile.
     const program = pageProgram(commit, this.#schema, this.#history.get(commit.stream) ?? null);
     const facts = commitFacts(commit, program);
-    this.#writer ??= new WriterThread<PgWriteFailure>(
-      new URL('./postgres-writer-worker.mjs', import.meta.url),
-      { url: this.#url, schema: this.#schema, connectTimeoutMs: CONNECT_TIMEOUT_MS },
-      (message) => ({ step: -1, code: null, message, rowCount: null, refused: false }),
-      { maxYoungGenerationSizeMb: 8 },
-    );
-    return this.#writer.apply(program).then((outcome) => {
-      if (!outcome.ok) throw writeError(facts, outcome.failure);
-    });
+    return this.#writerThread()
+      .apply(program)
+      .then((outcome) => {
+        if (!outcome.ok) throw writeError(facts, outcome.failure);
+      });
   }
 
   async acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {

@@ -167,6 +167,25 @@ export class SqliteStore implements Store {
     });
     const table = this.guard('create the stream table', stream, () => create.immediate());
     this.tables.set(stream, table);
+    // A stream is ensured to be written: the thread starts now, while the run's first pages are fetched.
+    this.writerThread();
+  }
+
+  /** The writer thread, started on first use. */
+  private writerThread(): WriterThread<WriteFailure> {
+    this.writer ??= new WriterThread<WriteFailure>(
+      new URL('./sqlite-writer-worker.mjs', import.meta.url),
+      {
+        path: this.path,
+        busyTimeoutMs: this.busyTimeoutMs,
+        cacheSizeKiB: this.cacheSizeKiB,
+        walAutocheckpoint: WAL_AUTOCHECKPOINT_PAGES,
+      },
+      (message) => ({ step: -1, row: -1, key: null, code: null, message, noChange: false, refused: false }),
+      // The thread holds only the programs in flight; a small young generation keeps its heap small.
+      { maxYoungGenerationSizeMb: 8 },
+    );
+    return this.writer;
   }
 
   async lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>> {
@@ -186,22 +205,11 @@ export class SqliteStore implements Store {
     } catch (error) {
       return Promise.reject(toSyncError(error, 'prepare a page', commit.stream));
     }
-    this.writer ??= new WriterThread<WriteFailure>(
-      new URL('./sqlite-writer-worker.mjs', import.meta.url),
-      {
-        path: this.path,
-        busyTimeoutMs: this.busyTimeoutMs,
-        cacheSizeKiB: this.cacheSizeKiB,
-        walAutocheckpoint: WAL_AUTOCHECKPOINT_PAGES,
-      },
-      (message) => ({ step: -1, row: -1, key: null, code: null, message, noChange: false, refused: false }),
-      // The thread holds only the programs in flight; a small young generation keeps its heap small.
-      { maxYoungGenerationSizeMb: 8 },
-    );
+    const writer = this.writerThread();
     // Only what names a failure is kept while the thread works: the rows are its own now (not an
     // async function, whose suspended frame would keep the commit and its data alive).
     const facts = commitFacts(commit, program);
-    return this.writer.apply(program).then((outcome) => {
+    return writer.apply(program).then((outcome) => {
       if (!outcome.ok) throw writeError(facts, outcome.failure);
     });
   }
