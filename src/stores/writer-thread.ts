@@ -71,6 +71,9 @@ export class WriterThread<F extends WriterFailure> {
 
   /** Lets the thread finish what it was handed, then has it close its connection and end. */
   async close(): Promise<void> {
+    // Referenced until it has ended: otherwise a process with nothing else to do would exit while
+    // waiting, before the thread closed its connection.
+    this.#worker.ref();
     if (this.#stopped === null) this.#worker.postMessage({ type: 'close' });
     await this.#exited;
   }
