@@ -13,7 +13,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   stores: ['core', 'stores'],
   sinks: ['core', 'sinks'],
   config: ['core', 'config'],
-  simulator: ['simulator', 'core/canonical-json.ts'],
+  simulator: ['simulator', 'core/canonical-json.ts', 'core/mix32.ts'],
   runtime: ['core', 'engine', 'sources', 'stores', 'sinks', 'config', 'runtime'],
   cli: ['*'],
   server: ['*'],

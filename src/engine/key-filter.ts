@@ -1,3 +1,5 @@
+import { mix32 } from '../core/mix32.ts';
+
 /**
  * A set of keys that answers "certainly not added" or "maybe added", in bounded memory: a
  * scalable Bloom filter. The engine adds every key a run writes into a table that was empty when
@@ -96,22 +98,12 @@ class BloomStage {
 function hash1(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return fmix(h);
+  return mix32(h);
 }
 
 /** A second, independent hash (different seed and multiplier), odd so probes cycle the whole stage. */
 function hash2(key: string): number {
   let h = 0x9747b28c;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x5bd1e995) ^ (h >>> 15);
-  return (fmix(h) | 1) >>> 0;
-}
-
-/** MurmurHash3's finalizer: every input bit affects every output bit. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return (mix32(h) | 1) >>> 0;
 }

@@ -3,16 +3,9 @@
  * fault draws) comes from here, so one seed reproduces one world.
  */
 
-/** murmur3's 32-bit finaliser: a fast, well-mixed hash of one 32-bit integer. */
-export function mix32(value: number): number {
-  let x = value >>> 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
+import { mix32 } from '../core/mix32.ts';
+
+export { mix32 };
 
 /** Hashes a few integers (seed, index, version, salt...) into one 32-bit value. */
 export function hashInts(...values: number[]): number {

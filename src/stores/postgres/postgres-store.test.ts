@@ -71,20 +71,25 @@ async function withLeasedStream(fn: (store: PostgresStore, lease: Lease, h: Stor
   const handle = await makeStore();
   try {
     const store = handle.store as PostgresStore;
-    await store.ensureStream('customers');
-    const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 60_000, at: T0 });
-    if (!('lease' in got)) throw new Error('no lease');
-    await store.startRun({
-      runId: 'r1',
-      stream: 'customers',
-      lease: got.lease,
-      at: T0,
-      checkpointBefore: null,
-    });
-    await fn(store, got.lease, handle);
+    await fn(store, await leaseAndStart(store), handle);
   } finally {
     await handle.dispose();
   }
+}
+
+/** Ensures `customers` on `store`, takes its lease as `h` and starts run `r1`. */
+async function leaseAndStart(store: PostgresStore): Promise<Lease> {
+  await store.ensureStream('customers');
+  const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 60_000, at: T0 });
+  if (!('lease' in got)) throw new Error('no lease');
+  await store.startRun({
+    runId: 'r1',
+    stream: 'customers',
+    lease: got.lease,
+    at: T0,
+    checkpointBefore: null,
+  });
+  return got.lease;
 }
 
 function page(lease: Lease, writes: ReturnType<typeof write>[], checkpoint: number) {
@@ -390,29 +395,20 @@ describe('PostgresStore', () => {
     const store = new PostgresStore({ url: `${fresh.url}?application_name=${name}`, schema: fresh.schema });
     try {
       await store.open();
-      await store.ensureStream('customers');
-      const got = await store.acquireLease({ stream: 'customers', holder: 'h', ttlMs: 60_000, at: T0 });
-      if (!('lease' in got)) throw new Error('no lease');
-      await store.startRun({
-        runId: 'r1',
-        stream: 'customers',
-        lease: got.lease,
-        at: T0,
-        checkpointBefore: null,
-      });
-      await store.commitPage(page(got.lease, [write('a')], 1));
+      const lease = await leaseAndStart(store);
+      await store.commitPage(page(lease, [write('a')], 1));
       const dropped = await withPgClient((c) =>
         c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [name]),
       );
       expect(dropped.rowCount).toBeGreaterThan(0);
       // The commit right after may find the connection gone (a transient error, nothing written)...
-      const second = await store.commitPage(page(got.lease, [write('b')], 2)).then(
+      const second = await store.commitPage(page(lease, [write('b')], 2)).then(
         () => null,
         (e: unknown) => e,
       );
       if (second !== null) expect(second).toBeInstanceOf(TransientError);
       // ...and the thread opens a new one for the next.
-      await store.commitPage(page(got.lease, [write('c')], 3));
+      await store.commitPage(page(lease, [write('c')], 3));
       const rows = await withPgClient((c) =>
         c.query(`SELECT _key FROM "${fresh.schema}".customers ORDER BY _key`),
       );
