@@ -237,6 +237,23 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       expect((await store.getState('customers'))?.checkpoint).toEqual({ page: 4 });
     });
 
+    it('commits what was handed over before a failing commit, and nothing behind it', async () => {
+      const l = await lease();
+      const runId = await startedRun(l);
+      await store.commitPage(commit(l, runId, { writes: [write('a')], checkpoint: { page: 1 } }));
+      // Handed over together, so a store that commits queued commits as a group gets all three.
+      const before = store.commitPage(commit(l, runId, { writes: [write('b')], checkpoint: { page: 2 } }));
+      const failing = store.commitPage(commit(l, runId, { writes: [write('a')], checkpoint: { page: 3 } }));
+      const behind = store.commitPage(commit(l, runId, { writes: [write('c')], checkpoint: { page: 4 } }));
+      await before;
+      await expect(failing).rejects.toThrow(/already/);
+      await expect(behind).rejects.toThrow(/not applied because the one handed over before it failed/);
+      expect([...(await store.lookup('customers', ['a', 'b', 'c'])).keys()].sort()).toEqual(['a', 'b']);
+      expect((await store.getState('customers'))?.checkpoint).toEqual({ page: 2 });
+      const changes = await store.readChanges({ afterSeq: 0, limit: 10 });
+      expect(changes.map((c) => c.key)).toEqual(['a', 'b']);
+    });
+
     it('keeps the newest cursor when a page passes null', async () => {
       const l = await lease();
       const runId = await startedRun(l);
