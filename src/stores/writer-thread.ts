@@ -69,8 +69,17 @@ export class WriterThread<F extends WriterFailure> {
     return outcome;
   }
 
-  /** Lets the thread finish what it was handed, then has it close its connection and end. */
+  /**
+   * Lets the thread finish what it was handed, then has it close its connection and end. A thread
+   * that was never handed a program has nothing to finish: it is stopped at once, even if it is
+   * still starting (loading its driver takes a new thread 70-150 ms, which a run that wrote
+   * nothing, like an unchanged poll, would otherwise wait for).
+   */
   async close(): Promise<void> {
+    if (this.#next === 1) {
+      await this.#worker.terminate();
+      return;
+    }
     // Referenced until it has ended: otherwise a process with nothing else to do would exit while
     // waiting, before the thread closed its connection.
     this.#worker.ref();
