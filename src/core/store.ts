@@ -43,12 +43,6 @@ export interface StoreCapabilities {
    * dead-letters such records instead of letting them fail the whole page.
    */
   readonly storesNul: boolean;
-  /**
-   * How many commits the engine may hand over before the first is confirmed (at least 1). A store
-   * that applies queued commits together (SQLite's group commit) takes more than one that applies
-   * them one by one, for whom two (one applied, one handed over) keep it busy.
-   */
-  readonly commitsInFlight: number;
 }
 
 export interface StoreLifecycle {

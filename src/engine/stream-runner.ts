@@ -271,6 +271,11 @@ function noSecrets(name: string): string {
  * promotes and collects late: 5,000 kept the 1M-record bench as fast as 10,000 with less memory.
  */
 const MAX_RECORDS_PER_COMMIT = 5_000;
+/**
+ * Commits handed to the store and not yet confirmed: one being applied while the next is handed
+ * over, so the store never waits for the engine to classify.
+ */
+const MAX_COMMITS_IN_FLIGHT = 2;
 
 /** The producer (source -> prepare) and consumer (classify -> commit) of one run. */
 class RunPipeline {
@@ -422,7 +427,7 @@ class RunPipeline {
 
   /**
    * Classifies `page` (`pages` source pages merged) and hands it to the store as one transaction,
-   * without waiting for the commits handed over before it (at most the store's `commitsInFlight` are).
+   * without waiting for the commits handed over before it (at most `MAX_COMMITS_IN_FLIGHT` are).
    * Their writes are what classification sees for their keys (`StoredStates`).
    */
   async #commit(
@@ -455,8 +460,7 @@ class RunPipeline {
       this.#newestCursor = newestCursor;
     }
     this.#args.guard?.check(writes);
-    while (this.#pending.length >= Math.max(1, store.capabilities.commitsInFlight))
-      await this.#pending[0]!.done;
+    while (this.#pending.length >= MAX_COMMITS_IN_FLIGHT) await this.#pending[0]!.done;
     if (this.#abort.signal.aborted) return;
     const report = this.takeReport();
     const delta: Partial<RunCounters> = {

@@ -74,12 +74,7 @@ const SLOT_COLUMN = { main: 'checkpoint', backfill: 'backfill_checkpoint' } as c
  * and row locks on `syncline_state`. See `postgres-page-commit.ts` for the page transaction.
  */
 export class PostgresStore implements Store {
-  readonly capabilities: StoreCapabilities = {
-    kind: 'postgres',
-    bulkInsert: true,
-    storesNul: false,
-    commitsInFlight: 2,
-  };
+  readonly capabilities: StoreCapabilities = { kind: 'postgres', bulkInsert: true, storesNul: false };
   readonly #url: string;
   readonly #schema: string;
   readonly #poolSize: number;

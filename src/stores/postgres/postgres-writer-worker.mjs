@@ -30,7 +30,7 @@ const options = workerData;
 /** @type {pg.Client | null} */
 let client = null;
 
-serveWriter({ apply }, async () => {
+serveWriter(apply, async () => {
   const open = client;
   client = null;
   await open?.end().catch(() => undefined);

@@ -87,13 +87,7 @@ function stateCheckpoint(slot: CheckpointSlot = 'main'): string {
  * (waiting up to `busyTimeoutMs`) instead of deadlocking on a read lock upgraded too late.
  */
 export class SqliteStore implements Store {
-  readonly capabilities: StoreCapabilities = {
-    kind: 'sqlite',
-    bulkInsert: true,
-    storesNul: true,
-    // The writer thread commits what is queued as one group: four in flight make groups of 2-3.
-    commitsInFlight: 4,
-  };
+  readonly capabilities: StoreCapabilities = { kind: 'sqlite', bulkInsert: true, storesNul: true };
   readonly path: string;
   private readonly busyTimeoutMs: number;
   private readonly cacheSizeKiB: number;

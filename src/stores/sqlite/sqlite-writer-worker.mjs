@@ -1,10 +1,9 @@
 // @ts-check
 /**
  * The SQLite store's writer thread. It owns a second connection to the store's file and applies
- * write programs (`sqlite-write-program.ts`): prepared statements run with the parameters the main
- * thread computed, all or nothing per program, in `BEGIN IMMEDIATE` transactions that take every
- * program queued at the time (a group commit). So the B-tree and WAL work of a commit runs on its
- * own core while the main thread fetches, parses and classifies the next pages.
+ * write programs (`sqlite-write-program.ts`): each is one `BEGIN IMMEDIATE` transaction of prepared
+ * statements run with the parameters the main thread computed. So the B-tree and WAL work of a
+ * commit runs on its own core while the main thread fetches, parses and classifies the next pages.
  *
  * Plain JavaScript on purpose: a worker gets none of the TypeScript loader of the main thread, and
  * everything it needs to know (SQL text, parameters, which step must change rows) comes in the
@@ -50,97 +49,40 @@ try {
 /** @type {Map<string, Database.Statement>} */
 const statements = new Map();
 
-/**
- * Programs applied together: their records go into the same B-tree pages, and the pages a commit
- * dirties (random keys touch leaf pages all over the `_key` index) are written to the WAL once per
- * group rather than once per program. 1M records in 4,000-row transactions wrote 4.1 GB; in
- * 12,000-row ones, 2.8 GB and ran ~1.2x faster (measured, without the engine).
- */
-const GROUP_MAX_ROWS = 12_000;
-
-serveWriter({ applyGroup, weight, maxWeight: GROUP_MAX_ROWS }, () => {
+serveWriter(apply, () => {
   db?.close();
   db = null;
 });
 
 /**
- * A program's size in rows: its largest step (the writes, when it has any).
- * @param {Program} program
- */
-function weight(program) {
-  let rows = 0;
-  for (const step of program.steps) rows = Math.max(rows, step.rows?.length ?? step.items?.length ?? 0);
-  return rows;
-}
-
-/**
- * Runs the programs in one transaction, each all or nothing: when one fails, the transaction is
- * rolled back and the programs before it are applied again, alone, and committed.
- * @param {Program[]} programs
- * @returns {{ index: number, failure: Failure } | null}
- */
-function applyGroup(programs) {
-  if (openError || !db)
-    return {
-      index: 0,
-      failure: openError ?? failure(-1, -1, new Error('the writer connection is closed'), false),
-    };
-  const result = applyInTransaction(db, programs);
-  if (result === null || result.index === 0) return result;
-  // Nothing of the group was committed: those before the failed one are applied again.
-  const before = applyInTransaction(db, programs.slice(0, result.index));
-  return before ?? result;
-}
-
-/**
- * @param {Database.Database} connection
- * @param {Program[]} programs
- * @returns {{ index: number, failure: Failure } | null}
- */
-function applyInTransaction(connection, programs) {
-  try {
-    connection.exec('BEGIN IMMEDIATE');
-  } catch (error) {
-    return { index: 0, failure: failure(-1, -1, error, false) };
-  }
-  for (let index = 0; index < programs.length; index++) {
-    const failed = applySteps(connection, /** @type {Program} */ (programs[index]));
-    if (failed) {
-      rollback(connection);
-      return { index, failure: failed };
-    }
-  }
-  try {
-    connection.exec('COMMIT');
-    return null;
-  } catch (error) {
-    rollback(connection);
-    return { index: 0, failure: failure(-1, -1, error, false) };
-  }
-}
-
-/**
- * Runs a program's steps inside the open transaction; null when all ran.
- * @param {Database.Database} connection
+ * Runs the program's steps in one transaction; null when it committed.
  * @param {Program} program
  * @returns {Failure | null}
  */
-function applySteps(connection, program) {
+function apply(program) {
+  if (openError || !db)
+    return openError ?? failure(-1, -1, new Error('the writer connection is closed'), false);
   let step = -1;
   let row = -1;
   try {
+    db.exec('BEGIN IMMEDIATE');
     for (step = 0; step < program.steps.length; step++) {
       const current = /** @type {Step} */ (program.steps[step]);
-      const statement = prepared(connection, current.sql);
+      const statement = prepared(db, current.sql);
       const rows = current.rows ?? bind(program, current);
       for (row = 0; row < rows.length; row++) {
         const changes = statement.run(.../** @type {SqlValue[]} */ (rows[row])).changes;
-        if (current.mustChange && changes === 0) return failure(step, row, null, true, keyOf(current, row));
+        if (current.mustChange && changes === 0) {
+          rollback(db);
+          return failure(step, row, null, true, keyOf(current, row));
+        }
       }
       row = -1;
     }
+    db.exec('COMMIT');
     return null;
   } catch (error) {
+    rollback(db);
     const current = program.steps[step];
     return failure(step, row, error, false, current ? keyOf(current, row) : null);
   }
