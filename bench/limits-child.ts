@@ -88,7 +88,7 @@ async function copyIntoPg(
 function insertIntoSqlite(path: string, pages: RecordRow[][]): Throughput {
   const db = new Database(path);
   try {
-    // The pragmas SqliteStore.open sets (src/stores/sqlite/sqlite-store.ts).
+    // The store's journal settings (sqlite-connection.mjs), with a larger cache: the limit, not the store.
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('cache_size = -65536');

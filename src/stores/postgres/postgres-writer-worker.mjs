@@ -71,7 +71,7 @@ async function apply(program) {
       const s = /** @type {Step} */ (program.steps[step]);
       if (s.when && (await c.query(s.when.sql, s.when.params)).rows[0]?.present !== true) continue;
       if (s.copy !== undefined) {
-        await copyPayload(c, s.copy, copyText(program, s));
+        await copyPayload(c, s.copy, stepCopyText(program, s));
         continue;
       }
       const result = await c.query(/** @type {string} */ (s.sql), s.params);
@@ -112,7 +112,7 @@ async function apply(program) {
  * @param {Program} program
  * @param {Step} step
  */
-function copyText({ stream, runId, at }, { layout, items = [] }) {
+function stepCopyText({ stream, runId, at }, { layout, items = [] }) {
   const atField = copyField(at);
   const runField = copyField(runId);
   let out = '';

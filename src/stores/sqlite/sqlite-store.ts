@@ -24,6 +24,7 @@ import type {
 } from '../../core/types.ts';
 import { counterValues } from '../../core/types.ts';
 import { WriterThread } from '../writer-thread.ts';
+import { configureConnection } from './sqlite-connection.mjs';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
@@ -50,13 +51,6 @@ import {
   type WriteProgram,
   writeError,
 } from './sqlite-write-program.ts';
-
-/**
- * WAL pages between checkpoints. Checkpoints are what fsync under `synchronous = NORMAL`: at the
- * default 1,000 pages one came every few commits and bulk loads ran at half speed; 16,384 pages
- * (64 MiB of WAL) measured 1.7-2x faster commits of 4,000-row pages.
- */
-const WAL_AUTOCHECKPOINT_PAGES = 16_384;
 
 type Db = Database.Database;
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
@@ -117,13 +111,9 @@ export class SqliteStore implements Store {
       let db: Db | undefined;
       try {
         db = new Database(this.path, { timeout: this.busyTimeoutMs });
-        db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-        // WAL: readers never block the writer. NORMAL: a commit survives kill -9 (not power loss).
+        configureConnection(db, { busyTimeoutMs: this.busyTimeoutMs, cacheSizeKiB: this.cacheSizeKiB });
+        // WAL: readers never block the writer (and the two connections of the store share the file).
         db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = NORMAL');
-        db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-        db.pragma('foreign_keys = ON');
-        db.pragma(`cache_size = ${-this.cacheSizeKiB}`);
         migrateSqlite(db);
         this.db = db;
         return;
@@ -175,12 +165,7 @@ export class SqliteStore implements Store {
   private writerThread(): WriterThread<WriteFailure> {
     this.writer ??= new WriterThread<WriteFailure>(
       new URL('./sqlite-writer-worker.mjs', import.meta.url),
-      {
-        path: this.path,
-        busyTimeoutMs: this.busyTimeoutMs,
-        cacheSizeKiB: this.cacheSizeKiB,
-        walAutocheckpoint: WAL_AUTOCHECKPOINT_PAGES,
-      },
+      { path: this.path, busyTimeoutMs: this.busyTimeoutMs, cacheSizeKiB: this.cacheSizeKiB },
       (message) => ({ step: -1, row: -1, key: null, code: null, message, noChange: false, refused: false }),
       // The thread holds only the programs in flight; a small young generation keeps its heap small.
       { maxYoungGenerationSizeMb: 8 },

@@ -13,6 +13,7 @@
 import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { serveWriter } from '../writer-thread-loop.mjs';
+import { configureConnection } from './sqlite-connection.mjs';
 
 /** @typedef {string | number | null} SqlValue */
 /**
@@ -29,7 +30,7 @@ import { serveWriter } from '../writer-thread-loop.mjs';
  *   noChange: boolean }} Failure
  */
 
-/** @type {{ path: string, busyTimeoutMs: number, cacheSizeKiB: number, walAutocheckpoint: number }} */
+/** @type {{ path: string, busyTimeoutMs: number, cacheSizeKiB: number }} */
 const options = workerData;
 /** @type {Database.Database | null} */
 let db = null;
@@ -37,11 +38,7 @@ let db = null;
 let openError = /** @type {Failure | null} */ (null);
 try {
   db = new Database(options.path, { timeout: options.busyTimeoutMs, fileMustExist: true });
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
-  db.pragma('synchronous = NORMAL');
-  db.pragma(`wal_autocheckpoint = ${options.walAutocheckpoint}`);
-  db.pragma('foreign_keys = ON');
-  db.pragma(`cache_size = ${-options.cacheSizeKiB}`);
+  configureConnection(db, options);
 } catch (error) {
   openError = failure(-1, -1, error, false);
 }
