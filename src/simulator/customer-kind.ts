@@ -1,4 +1,5 @@
-import { hash3, hash4, mix32 } from './prng.ts';
+import { mix32 } from '../core/mix32.ts';
+import { hash3, hash4 } from './prng.ts';
 import { isoMs, type RecordKind, type RecordState, SIM_EPOCH_MS, SIM_HISTORY_END_MS } from './record-kind.ts';
 
 const FIRST = [

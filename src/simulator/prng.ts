@@ -5,8 +5,6 @@
 
 import { mix32 } from '../core/mix32.ts';
 
-export { mix32 };
-
 /** Hashes a few integers (seed, index, version, salt...) into one 32-bit value. */
 export function hashInts(...values: number[]): number {
   let h = 0x9e3779b9;
