@@ -9,8 +9,8 @@ import { contractSteps, type StoreHandle, T0, T1, T2, T3, write } from './store-
  * evidence and the `paused_backfill` status, approval, the `flagged` counter, full scans
  * (`ScanStore`) and history tables. Called by `describeStoreContract`, so both stores run it.
  */
-export function describeReconciliationContract(kind: string, makeStore: () => Promise<StoreHandle>): void {
-  describe(`Store contract (backfills, scans, history): ${kind}`, () => {
+export function describeReconciliationContract(title: string, makeStore: () => Promise<StoreHandle>): void {
+  describe(`Store contract (backfills, scans, history): ${title}`, () => {
     let handle: StoreHandle;
     let store: Store;
 

@@ -9,10 +9,16 @@ export { write } from './store-contract-support.ts';
 
 /**
  * The behaviour every store must have. Each test gets a fresh location from `makeStore`.
- * Run it from `<kind>-store.test.ts`: `describeStoreContract('sqlite', () => ...)`.
+ * Run it from `<kind>-store.test.ts`: `describeStoreContract('sqlite', () => ...)`; `variant` names
+ * a configuration of the same kind that runs it again.
  */
-export function describeStoreContract(kind: string, makeStore: () => Promise<StoreHandle>): void {
-  describe(`Store contract: ${kind}`, () => {
+export function describeStoreContract(
+  kind: string,
+  makeStore: () => Promise<StoreHandle>,
+  variant?: string,
+): void {
+  const title = variant ? `${kind}, ${variant}` : kind;
+  describe(`Store contract: ${title}`, () => {
     let handle: StoreHandle;
     let store: Store;
 
@@ -449,5 +455,5 @@ export function describeStoreContract(kind: string, makeStore: () => Promise<Sto
       expect(names).toEqual(['customers', 'orders']);
     });
   });
-  describeReconciliationContract(kind, makeStore);
+  describeReconciliationContract(title, makeStore);
 }

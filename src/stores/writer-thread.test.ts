@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { type WriterFailure, WriterThread } from './writer-thread.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { type InlineApply, type WriterFailure, WriterThread } from './writer-thread.ts';
 
 const MODULE = new URL('../../test/helpers/held-writer-worker.mjs', import.meta.url);
 const RELEASE = 0;
@@ -7,13 +7,29 @@ const STARTED = 1;
 const CLOSED = 2;
 const APPLIED = 3;
 
-function heldThread(): { thread: WriterThread<WriterFailure>; flags: Int32Array } {
+interface TestProgram {
+  readonly n: number;
+  readonly fail?: boolean;
+}
+
+function heldThread(inline?: (program: TestProgram) => object | null | Promise<object | null>): {
+  thread: WriterThread<WriterFailure>;
+  flags: Int32Array;
+  release: () => void;
+} {
   const shared = new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT);
-  const thread = new WriterThread<WriterFailure>(MODULE, { flags: shared }, (message) => ({
-    message,
-    refused: false,
-  }));
-  return { thread, flags: new Int32Array(shared) };
+  const thread = new WriterThread<WriterFailure>(
+    MODULE,
+    { flags: shared },
+    (message) => ({ message, refused: false }),
+    inline ? { inline: inline as InlineApply } : {},
+  );
+  const flags = new Int32Array(shared);
+  const release = () => {
+    Atomics.store(flags, RELEASE, 1);
+    Atomics.notify(flags, RELEASE);
+  };
+  return { thread, flags, release };
 }
 
 describe('WriterThread', () => {
@@ -26,15 +42,87 @@ describe('WriterThread', () => {
   });
 
   it('lets a thread that was handed programs apply them and close its connection', async () => {
-    const { thread, flags } = heldThread();
+    const { thread, flags, release } = heldThread();
     const first = thread.apply({ n: 1 });
     const second = thread.apply({ n: 2 });
-    Atomics.store(flags, RELEASE, 1);
-    Atomics.notify(flags, RELEASE);
+    release();
     await expect(first).resolves.toEqual({ id: 1, ok: true });
     await expect(second).resolves.toEqual({ id: 2, ok: true });
     await thread.close();
     expect(Atomics.load(flags, APPLIED)).toBe(2);
     expect(Atomics.load(flags, CLOSED)).toBe(1);
+  });
+
+  it('applies programs inline while the thread starts, and hands the thread those after it is ready', async () => {
+    const inline: number[] = [];
+    const { thread, flags, release } = heldThread((p) => {
+      inline.push(p.n);
+      return null;
+    });
+    await expect(thread.apply({ n: 1 })).resolves.toEqual({ id: 1, ok: true });
+    await expect(thread.apply({ n: 2 })).resolves.toEqual({ id: 2, ok: true });
+    expect(inline).toEqual([1, 2]);
+    expect(thread.ready).toBe(false);
+
+    release();
+    await vi.waitFor(() => expect(thread.ready).toBe(true));
+    await expect(thread.apply({ n: 3 })).resolves.toEqual({ id: 3, ok: true });
+    expect(inline).toEqual([1, 2]);
+    expect(Atomics.load(flags, APPLIED)).toBe(1);
+    await thread.close();
+    expect(Atomics.load(flags, CLOSED)).toBe(1);
+  });
+
+  it('never closes a thread that did not apply anything: the inline writer did it all', async () => {
+    const { thread, flags } = heldThread(() => null);
+    await thread.apply({ n: 1 });
+    await thread.close();
+    expect(Atomics.load(flags, STARTED)).toBe(0);
+    expect(Atomics.load(flags, APPLIED)).toBe(0);
+  });
+
+  it('refuses an inline program handed over behind a failed one, and applies the next', async () => {
+    const inline: number[] = [];
+    const { thread } = heldThread((p) => {
+      inline.push(p.n);
+      return p.fail ? { message: 'bad row' } : null;
+    });
+    const failed = thread.apply({ n: 1, fail: true });
+    const behind = thread.apply({ n: 2 });
+    await expect(failed).resolves.toMatchObject({
+      ok: false,
+      failure: { message: 'bad row', refused: false },
+    });
+    await expect(behind).resolves.toMatchObject({ ok: false, failure: { refused: true } });
+    await expect(thread.apply({ n: 3 })).resolves.toEqual({ id: 3, ok: true });
+    expect(inline).toEqual([1, 3]);
+    await thread.close();
+  });
+
+  it('keeps the order when the thread gets ready while an inline program is still running', async () => {
+    const inline: number[] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const { thread, flags, release } = heldThread(async (p) => {
+      if (p.n === 1) await gate;
+      inline.push(p.n);
+      return null;
+    });
+    const first = thread.apply({ n: 1 });
+    release();
+    await vi.waitFor(() => expect(thread.ready).toBe(true));
+    // The thread is ready, but 1 is still running inline: 2 must not overtake it on the thread.
+    const second = thread.apply({ n: 2 });
+    open();
+    await expect(first).resolves.toEqual({ id: 1, ok: true });
+    await expect(second).resolves.toEqual({ id: 2, ok: true });
+    expect(inline).toEqual([1, 2]);
+    expect(Atomics.load(flags, APPLIED)).toBe(0);
+    // Nothing inline is pending any more: the thread takes the next.
+    await thread.apply({ n: 3 });
+    expect(Atomics.load(flags, APPLIED)).toBe(1);
+    await thread.close();
   });
 });

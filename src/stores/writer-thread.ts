@@ -1,4 +1,5 @@
 import { type Transferable, Worker } from 'node:worker_threads';
+import { writerLoop } from './writer-thread-loop.mjs';
 
 /** What every writer thread's failure says; each store adds where and why (`sqlite-write-program.ts`, ...). */
 export interface WriterFailure {
@@ -12,11 +13,31 @@ export type WriterOutcome<F extends WriterFailure> =
   | { readonly ok: true }
   | { readonly ok: false; readonly failure: F };
 
+/** Applies one program on the main thread's own connection: the failure, or null once committed. */
+export type InlineApply = (program: never) => object | null | Promise<object | null>;
+
+export interface WriterThreadOptions {
+  readonly resourceLimits?: { readonly maxYoungGenerationSizeMb?: number };
+  /**
+   * Applies programs on the main thread while the thread is still starting. Starting a thread and
+   * loading its driver takes 70-250 ms, longer than a short run's whole commit: a run that writes a
+   * few pages (an incremental run) is done before the thread could have taken its first program.
+   */
+  readonly inline?: InlineApply;
+}
+
+type Answer<F extends WriterFailure> = { readonly id: number } & WriterOutcome<F>;
+type Message<F extends WriterFailure> = { readonly type: 'ready' | 'closed' } | Answer<F>;
+
 /**
  * The main thread's side of a store's writer thread (a module serving `writer-thread-loop.mjs`):
  * hands it write programs (one transaction each) and resolves each with its outcome, in the order
  * they were handed over. A program handed over while another is unresolved is marked chained, so
- * the thread refuses it if that one failed, without waiting for the main thread to ask.
+ * the writer refuses it if that one failed, without waiting for the main thread to ask.
+ *
+ * With an `inline` writer, programs handed over before the thread said it is ready run the same
+ * loop on the main thread instead; once it is ready, the thread takes every program after those.
+ * The two never hold programs at once, so the order holds across them.
  *
  * The thread keeps the process alive only while a program is in flight.
  */
@@ -24,10 +45,21 @@ export class WriterThread<F extends WriterFailure> {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, (outcome: WriterOutcome<F>) => void>();
   readonly #stoppedFailure: (reason: string) => F;
+  readonly #inline: ((message: unknown) => void) | null;
   #next = 1;
+  /** Programs posted to the thread so far, and those of them not answered yet. */
+  #posted = 0;
+  #onThread = 0;
+  /** Programs handed to the inline loop and not answered yet. */
+  #onInline = 0;
+  /** The thread said it can apply programs. */
+  #ready = false;
   /** Set when the thread stopped: every program after that fails with it. */
   #stopped: string | null = null;
-  readonly #exited: Promise<void>;
+  /** The outcome of the program handed over last: outcomes come in order, so it is the last one. */
+  #last: Promise<unknown> = Promise.resolve();
+  readonly #closed: Promise<void>;
+  #onClosed: () => void = () => undefined;
 
   /**
    * `module`: the thread's module; `workerData`: its options; `stoppedFailure`: the failure of a
@@ -37,54 +69,92 @@ export class WriterThread<F extends WriterFailure> {
     module: URL,
     workerData: unknown,
     stoppedFailure: (reason: string) => F,
-    resourceLimits: { readonly maxYoungGenerationSizeMb?: number } = {},
+    options: WriterThreadOptions = {},
   ) {
     this.#stoppedFailure = stoppedFailure;
-    this.#worker = new Worker(module, { workerData, resourceLimits });
+    this.#closed = new Promise((resolve) => {
+      this.#onClosed = resolve;
+    });
+    this.#inline = options.inline
+      ? writerLoop(
+          options.inline,
+          () => undefined,
+          (message) => {
+            this.#onInline--;
+            this.#settle(message as Answer<F>);
+          },
+        )
+      : null;
+    this.#worker = new Worker(module, { workerData, resourceLimits: options.resourceLimits ?? {} });
     this.#worker.unref();
-    this.#worker.on('message', (message: { id: number } & WriterOutcome<F>) => {
-      const settle = this.#waiting.get(message.id);
-      this.#waiting.delete(message.id);
-      if (this.#waiting.size === 0) this.#worker.unref();
-      settle?.(message);
+    this.#worker.on('message', (message: Message<F>) => {
+      if (!('id' in message)) {
+        if (message.type === 'ready') this.#ready = true;
+        else this.#onClosed();
+      } else {
+        this.#onThread--;
+        if (this.#onThread === 0) this.#worker.unref();
+        this.#settle(message);
+      }
     });
     this.#worker.on('error', (error) => this.#stop(`the writer thread failed: ${error.message}`));
-    this.#exited = new Promise((resolve) => {
-      this.#worker.once('exit', (code) => {
-        this.#stop(`the writer thread stopped (exit code ${code})`);
-        resolve();
-      });
+    this.#worker.once('exit', (code) => {
+      this.#stop(`the writer thread stopped (exit code ${code})`);
+      this.#onClosed();
     });
   }
 
-  /** Applies `program` on the thread, after those handed over before it. */
+  /** The thread said it can take programs; before that, programs run inline (when there is an inline writer). */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Applies `program` on the thread (or inline while it starts), after those handed over before it. */
   apply(program: unknown, transfer: readonly Transferable[] = []): Promise<WriterOutcome<F>> {
     if (this.#stopped !== null)
       return Promise.resolve({ ok: false, failure: this.#stoppedFailure(this.#stopped) });
     const id = this.#next++;
     const chained = this.#waiting.size > 0;
     const outcome = new Promise<WriterOutcome<F>>((resolve) => this.#waiting.set(id, resolve));
+    this.#last = outcome;
+    const message = { type: 'apply', id, chained, program };
+    if (this.#inline && this.#onThread === 0 && (!this.#ready || this.#onInline > 0)) {
+      this.#onInline++;
+      // On a later turn, as the thread would: the caller hands over its next program meanwhile.
+      setImmediate(this.#inline, message);
+      return outcome;
+    }
+    this.#posted++;
+    this.#onThread++;
     this.#worker.ref();
-    this.#worker.postMessage({ type: 'apply', id, chained, program }, [...transfer]);
+    this.#worker.postMessage(message, [...transfer]);
     return outcome;
   }
 
   /**
-   * Lets the thread finish what it was handed, then has it close its connection and end. A thread
+   * Lets the writer finish what it was handed, then has the thread close its connection. A thread
    * that was never handed a program has nothing to finish: it is stopped at once, even if it is
-   * still starting (loading its driver takes a new thread 70-150 ms, which a run that wrote
-   * nothing, like an unchanged poll, would otherwise wait for).
+   * still starting. Resolves once the connection is closed, not when the thread has torn itself
+   * down (that takes it up to 100 ms more, and holds nothing).
    */
   async close(): Promise<void> {
-    if (this.#next === 1) {
+    await this.#last;
+    if (this.#posted === 0) {
       await this.#worker.terminate();
       return;
     }
-    // Referenced until it has ended: otherwise a process with nothing else to do would exit while
-    // waiting, before the thread closed its connection.
+    // Referenced until the connection is closed: otherwise a process with nothing else to do would
+    // exit while waiting, before the thread closed it.
     this.#worker.ref();
     if (this.#stopped === null) this.#worker.postMessage({ type: 'close' });
-    await this.#exited;
+    await this.#closed;
+    this.#worker.unref();
+  }
+
+  #settle(message: Answer<F>): void {
+    const settle = this.#waiting.get(message.id);
+    this.#waiting.delete(message.id);
+    settle?.(message);
   }
 
   #stop(reason: string): void {

@@ -17,11 +17,12 @@ const T0 = '2026-01-01T00:00:00.000Z';
 const T1 = '2026-01-01T00:01:00.000Z';
 
 /** A store on a fresh schema; `another()` opens a second store (own pool) on the same schema. */
-async function makeStore(): Promise<StoreHandle> {
+/** `inlineCommits: false`: every commit goes through the writer thread, as in a long run. */
+async function makeStore(inlineCommits = true): Promise<StoreHandle> {
   const fresh = await freshPgSchema();
   const stores: PostgresStore[] = [];
   const open = async (): Promise<PostgresStore> => {
-    const store = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 4 });
+    const store = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 4, inlineCommits });
     stores.push(store);
     await store.open();
     return store;
@@ -64,7 +65,8 @@ async function readPgHistory(schema: string, stream: string): Promise<HistoryRow
   }));
 }
 
-describeStoreContract('postgres', makeStore);
+describeStoreContract('postgres', () => makeStore());
+describeStoreContract('postgres', () => makeStore(false), 'commits on the writer thread only');
 
 /** Runs `fn` on a fresh store with a leased `customers` stream and a started run `r1`. */
 async function withLeasedStream(fn: (store: PostgresStore, lease: Lease, h: StoreHandle) => Promise<void>) {
@@ -392,7 +394,11 @@ describe('PostgresStore', () => {
     const fresh = await freshPgSchema();
     // Its own application_name, so only this store's connections are dropped.
     const name = `w_${fresh.schema}`;
-    const store = new PostgresStore({ url: `${fresh.url}?application_name=${name}`, schema: fresh.schema });
+    const store = new PostgresStore({
+      url: `${fresh.url}?application_name=${name}`,
+      schema: fresh.schema,
+      inlineCommits: false,
+    });
     try {
       await store.open();
       const lease = await leaseAndStart(store);

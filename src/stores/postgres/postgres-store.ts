@@ -23,11 +23,18 @@ import type {
   StreamStatus,
 } from '../../core/types.ts';
 import { WriterThread } from '../writer-thread.ts';
+import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
 import { CONNECT_TIMEOUT_MS, connectError, parsePgUrl, storeError } from './postgres-errors.ts';
 import { createHistoryTable, hasHistoryTable } from './postgres-history.ts';
 import { acquireLeaseTx } from './postgres-lease.ts';
 import { applyMigrations, createStreamTable } from './postgres-migrations.ts';
-import { commitFacts, type PgWriteFailure, pageProgram, writeError } from './postgres-page-commit.ts';
+import {
+  commitFacts,
+  type PgWriteFailure,
+  type PgWriteProgram,
+  pageProgram,
+  writeError,
+} from './postgres-page-commit.ts';
 import { pgQuery, pgTransaction, withPgClient } from './postgres-pool.ts';
 import {
   type ChangeLogRow,
@@ -54,6 +61,13 @@ export interface PostgresStoreOptions {
   readonly schema?: string;
   /** Most connections this process opens. Default 10 (pg's default). */
   readonly poolSize?: number;
+  /**
+   * Applies commits on the store's own connection while its writer thread is still starting
+   * (default true): starting the thread and loading its driver takes 70-250 ms, and a short run (an
+   * incremental one, a few pages) would wait that long for its first commit. False: every commit
+   * waits for the thread.
+   */
+  readonly inlineCommits?: boolean;
 }
 
 /** Schema names we accept: plain identifiers, so they need no quoting in `search_path`. */
@@ -78,6 +92,7 @@ export class PostgresStore implements Store {
   readonly #url: string;
   readonly #schema: string;
   readonly #poolSize: number;
+  readonly #inlineCommits: boolean;
   #pool: pg.Pool | undefined;
   /** The writer thread: applies commits on its own connection, started by the first commit. */
   #writer: WriterThread<PgWriteFailure> | null = null;
@@ -89,6 +104,7 @@ export class PostgresStore implements Store {
     this.#url = options.url;
     this.#schema = options.schema ?? 'public';
     this.#poolSize = options.poolSize ?? 10;
+    this.#inlineCommits = options.inlineCommits ?? true;
     if (!SCHEMA_NAME.test(this.#schema)) {
       throw new ConfigError(
         `PostgreSQL schema ${JSON.stringify(this.#schema)} is not valid: use lower-case letters, digits and "_"`,
@@ -171,9 +187,25 @@ export class PostgresStore implements Store {
       new URL('./postgres-writer-worker.mjs', import.meta.url),
       { url: this.#url, schema: this.#schema, connectTimeoutMs: CONNECT_TIMEOUT_MS },
       (message) => ({ step: -1, code: null, message, rowCount: null, refused: false }),
-      { maxYoungGenerationSizeMb: 8 },
+      {
+        resourceLimits: { maxYoungGenerationSizeMb: 8 },
+        // Until the thread is ready, commits run on a pooled connection (a short run's only commit).
+        ...(this.#inlineCommits ? { inline: (program: PgWriteProgram) => this.#applyInline(program) } : {}),
+      },
     );
     return this.#writer;
+  }
+
+  async #applyInline(program: PgWriteProgram): Promise<object | null> {
+    let client: PoolClient;
+    try {
+      client = await this.#openPool().connect();
+    } catch (error) {
+      return pgFailure(-1, error);
+    }
+    const { failure, broken } = await applyPgProgram(client, program);
+    client.release(broken);
+    return failure;
   }
 
   async hasRecords(stream: string): Promise<boolean> {

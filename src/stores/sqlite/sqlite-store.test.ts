@@ -21,12 +21,13 @@ import { SqliteStore } from './sqlite-store.ts';
 const T_NEW = '2026-02-01T00:00:00.000Z';
 
 /** A fresh directory under the OS temp dir, with `syncline.db` in it; dispose removes it. */
-async function makeStore(): Promise<StoreHandle> {
+/** `inlineCommits: false`: every commit goes through the writer thread, as in a long run. */
+async function makeStore(inlineCommits = true): Promise<StoreHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'syncline-sqlite-'));
   const path = join(dir, 'syncline.db');
   const opened: Store[] = [];
   async function openOne(): Promise<Store> {
-    const store = new SqliteStore({ path });
+    const store = new SqliteStore({ path, inlineCommits });
     await store.open();
     opened.push(store);
     return store;
@@ -76,7 +77,8 @@ function readSqliteHistory(path: string, stream: string): HistoryRow[] {
   }
 }
 
-describeStoreContract('sqlite', makeStore);
+describeStoreContract('sqlite', () => makeStore());
+describeStoreContract('sqlite', () => makeStore(false), 'commits on the writer thread only');
 
 describe('SqliteStore', () => {
   let dir: string;

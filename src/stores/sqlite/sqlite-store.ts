@@ -24,6 +24,7 @@ import type {
 } from '../../core/types.ts';
 import { counterValues } from '../../core/types.ts';
 import { WriterThread } from '../writer-thread.ts';
+import { programApplier } from './sqlite-apply-program.mjs';
 import { configureConnection } from './sqlite-connection.mjs';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
@@ -67,6 +68,13 @@ export interface SqliteStoreOptions {
    * faster than 16 (the OS's file cache holds the rest) and cost 48 MB more of resident memory.
    */
   readonly cacheSizeKiB?: number;
+  /**
+   * Applies commits on the store's own connection while its writer thread is still starting
+   * (default true): starting the thread and loading its driver takes 70-250 ms, and a short run (an
+   * incremental one, a few pages) would wait that long for its first commit. False: every commit
+   * waits for the thread.
+   */
+  readonly inlineCommits?: boolean;
 }
 
 /** A slot's checkpoint at this moment, for `checkpoint_after` in UPDATEs of `syncline_runs`. */
@@ -85,6 +93,7 @@ export class SqliteStore implements Store {
   readonly path: string;
   private readonly busyTimeoutMs: number;
   private readonly cacheSizeKiB: number;
+  private readonly inlineCommits: boolean;
   private db: Db | null = null;
   /** Per stream: its table's prepared statements. */
   private readonly tables = new Map<string, SqliteStreamTable>();
@@ -99,6 +108,7 @@ export class SqliteStore implements Store {
     this.path = options.path;
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.cacheSizeKiB = options.cacheSizeKiB ?? 16_384;
+    this.inlineCommits = options.inlineCommits ?? true;
   }
 
   async open(): Promise<void> {
@@ -167,8 +177,12 @@ export class SqliteStore implements Store {
       new URL('./sqlite-writer-worker.mjs', import.meta.url),
       { path: this.path, busyTimeoutMs: this.busyTimeoutMs, cacheSizeKiB: this.cacheSizeKiB },
       (message) => ({ step: -1, row: -1, key: null, code: null, message, noChange: false, refused: false }),
-      // The thread holds only the programs in flight; a small young generation keeps its heap small.
-      { maxYoungGenerationSizeMb: 8 },
+      {
+        // The thread holds only the programs in flight; a small young generation keeps its heap small.
+        resourceLimits: { maxYoungGenerationSizeMb: 8 },
+        // Until the thread is ready, commits run on this connection (a short run's only commit).
+        ...(this.inlineCommits ? { inline: programApplier(() => this.conn()) } : {}),
+      },
     );
     return this.writer;
   }

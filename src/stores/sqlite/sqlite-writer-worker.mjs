@@ -1,163 +1,39 @@
 // @ts-check
 /**
  * The SQLite store's writer thread. It owns a second connection to the store's file and applies
- * write programs (`sqlite-write-program.ts`): each is one `BEGIN IMMEDIATE` transaction of prepared
- * statements run with the parameters the main thread computed. So the B-tree and WAL work of a
- * commit runs on its own core while the main thread fetches, parses and classifies the next pages.
+ * write programs (`sqlite-apply-program.mjs`), one `BEGIN IMMEDIATE` transaction each. So the B-tree
+ * and WAL work of a commit runs on its own core while the main thread fetches, parses and
+ * classifies the next pages.
  *
  * Plain JavaScript on purpose: a worker gets none of the TypeScript loader of the main thread, and
  * everything it needs to know (SQL text, parameters, which step must change rows) comes in the
- * message. Ordering and refusals: `writer-thread-loop.mjs`. A failure is
- * `{ step, row, key, code, message, noChange }` (see `WriteFailure`).
+ * message. Ordering and refusals: `writer-thread-loop.mjs`.
  */
 import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { serveWriter } from '../writer-thread-loop.mjs';
+import { programApplier } from './sqlite-apply-program.mjs';
 import { configureConnection } from './sqlite-connection.mjs';
-
-/** @typedef {string | number | null} SqlValue */
-/**
- * @typedef {{ key: string, kind: string, data: string, hash: string, version: string | null,
- *   cursor: string | null, deleted: boolean }} Write
- */
-/**
- * @typedef {{ sql: string, mustChange: boolean, rows?: SqlValue[][], layout?: string,
- *   items?: Write[] }} Step
- */
-/** @typedef {{ stream: string, runId: string, at: string, steps: Step[] }} Program */
-/**
- * @typedef {{ step: number, row: number, key: string | null, code: string | null, message: string,
- *   noChange: boolean }} Failure
- */
 
 /** @type {{ path: string, busyTimeoutMs: number, cacheSizeKiB: number }} */
 const options = workerData;
 /** @type {Database.Database | null} */
 let db = null;
 /** Why the connection could not be opened; every program fails with it. */
-let openError = /** @type {Failure | null} */ (null);
+let openError = /** @type {unknown} */ (null);
 try {
   db = new Database(options.path, { timeout: options.busyTimeoutMs, fileMustExist: true });
   configureConnection(db, options);
 } catch (error) {
-  openError = failure(-1, -1, error, false);
+  openError = error;
 }
 
-/** @type {Map<string, Database.Statement>} */
-const statements = new Map();
+const apply = programApplier(() => {
+  if (db) return db;
+  throw openError ?? new Error('the writer connection is closed');
+});
 
 serveWriter(apply, () => {
   db?.close();
   db = null;
 });
-
-/**
- * Runs the program's steps in one transaction; null when it committed.
- * @param {Program} program
- * @returns {Failure | null}
- */
-function apply(program) {
-  if (openError || !db)
-    return openError ?? failure(-1, -1, new Error('the writer connection is closed'), false);
-  let step = -1;
-  let row = -1;
-  try {
-    db.exec('BEGIN IMMEDIATE');
-    for (step = 0; step < program.steps.length; step++) {
-      const current = /** @type {Step} */ (program.steps[step]);
-      const statement = prepared(db, current.sql);
-      const rows = current.rows ?? bind(program, current);
-      for (row = 0; row < rows.length; row++) {
-        const changes = statement.run(.../** @type {SqlValue[]} */ (rows[row])).changes;
-        if (current.mustChange && changes === 0) {
-          rollback(db);
-          return failure(step, row, null, true, keyOf(current, row));
-        }
-      }
-      row = -1;
-    }
-    db.exec('COMMIT');
-    return null;
-  } catch (error) {
-    rollback(db);
-    const current = program.steps[step];
-    return failure(step, row, error, false, current ? keyOf(current, row) : null);
-  }
-}
-
-/**
- * The key of a step's row, when its rows are writes (one each).
- * @param {Step} step
- * @param {number} row
- */
-function keyOf(step, row) {
-  return step.layout !== undefined && step.layout !== 'changes' ? (step.items?.[row]?.key ?? null) : null;
-}
-
-/**
- * The parameters of a step given as writes, by its layout (`WriteLayout` in
- * `sqlite-write-program.ts`), one row per write (`changes`: one row for all).
- * @param {Program} program
- * @param {Step} step
- * @returns {SqlValue[][]}
- */
-function bind({ stream, runId, at }, { layout, items = [] }) {
-  switch (layout) {
-    case 'insert':
-      return items.map((w) => [
-        w.key,
-        w.data,
-        w.hash,
-        w.version,
-        w.cursor,
-        at,
-        at,
-        w.deleted ? at : null,
-        runId,
-      ]);
-    case 'update':
-      return items.map((w) => [w.data, w.hash, w.version, w.cursor, at, w.deleted ? at : null, runId, w.key]);
-    case 'tombstone':
-      return items.map((w) => [at, at, runId, w.key]);
-    case 'history-close':
-      return items.map((w) => [at, w.key]);
-    case 'history-open':
-      return items.map((w) => [at, runId, w.key]);
-    case 'changes':
-      return [[stream, runId, at, JSON.stringify(items.map((w) => [w.key, w.kind, w.hash, w.version]))]];
-    default:
-      throw new Error(`unknown write layout ${layout}`);
-  }
-}
-
-/**
- * @param {Database.Database} connection
- * @param {string} sql
- */
-function prepared(connection, sql) {
-  let statement = statements.get(sql);
-  if (!statement) {
-    statement = connection.prepare(sql);
-    statements.set(sql, statement);
-  }
-  return statement;
-}
-
-/** @param {Database.Database} connection */
-function rollback(connection) {
-  if (connection.inTransaction) connection.exec('ROLLBACK');
-}
-
-/**
- * @param {number} step
- * @param {number} row
- * @param {unknown} error
- * @param {boolean} noChange
- * @param {string | null} [key]
- * @returns {Failure}
- */
-function failure(step, row, error, noChange, key = null) {
-  const code = error instanceof Database.SqliteError ? error.code : null;
-  const message = error instanceof Error ? error.message : error === null ? '' : String(error);
-  return { step, row, key, code, message, noChange };
-}

@@ -1,0 +1,109 @@
+// @ts-check
+/**
+ * Applies a PostgreSQL write program (`PgWriteProgram` in `postgres-page-commit.ts`) on one
+ * connection, in one transaction: it builds the COPY text of a page's rows and change log from the
+ * writes, sends it, and checks what each statement touched. The writer thread
+ * (`postgres-writer-worker.mjs`) runs it on its own connection; the store runs it on a pooled one
+ * while that thread is still starting (`WriterThread`'s `inline`).
+ *
+ * Plain JavaScript: a worker gets none of the main thread's TypeScript loader. A failure is
+ * `{ step, code, message, rowCount }`.
+ */
+import { copyField, copyPayload } from './postgres-copy.mjs';
+
+/**
+ * @typedef {{ key: string, kind: string, data: string, hash: string, version: string | null,
+ *   cursor: string | null, deleted: boolean }} Write
+ */
+/**
+ * @typedef {{ sql?: string, params?: unknown[], expect?: 'fenced' | number, copy?: string,
+ *   layout?: 'insert' | 'changes', items?: readonly Write[], when?: { sql: string, params: unknown[] } }} Step
+ */
+/** @typedef {{ stream: string, runId: string, at: string, steps: readonly Step[] }} Program */
+/** @typedef {{ step: number, code: string | null, message: string, rowCount: number | null }} Failure */
+/** @typedef {import('pg').ClientBase} Client */
+
+/**
+ * Runs the program's steps in one transaction on `c`. `failure` is null when it committed;
+ * `broken` says the connection could not even roll back and must not be used again.
+ * @param {Client} c
+ * @param {Program} program
+ * @returns {Promise<{ failure: Failure | null, broken: boolean }>}
+ */
+export async function applyPgProgram(c, program) {
+  let step = -1;
+  try {
+    await c.query('BEGIN');
+    for (step = 0; step < program.steps.length; step++) {
+      const s = /** @type {Step} */ (program.steps[step]);
+      if (s.when && (await c.query(s.when.sql, s.when.params)).rows[0]?.present !== true) continue;
+      if (s.copy !== undefined) {
+        await copyPayload(c, s.copy, stepCopyText(program, s));
+        continue;
+      }
+      const result = await c.query(/** @type {string} */ (s.sql), s.params);
+      const rowCount =
+        s.expect === 'fenced'
+          ? (result.rows[0]?.fenced ?? 0)
+          : s.expect === undefined
+            ? null
+            : (result.rowCount ?? 0);
+      if (s.expect === 'fenced' ? rowCount === 0 : rowCount !== null && rowCount !== s.expect) {
+        await c.query('ROLLBACK');
+        const message = 'the statement touched another number of rows';
+        return { failure: { step, code: null, message, rowCount }, broken: false };
+      }
+    }
+    step = -1;
+    await c.query('COMMIT');
+    return { failure: null, broken: false };
+  } catch (error) {
+    // A failed statement leaves the transaction aborted; a connection that cannot roll back is broken.
+    const broken = await c.query('ROLLBACK').then(
+      () => false,
+      () => true,
+    );
+    return { failure: pgFailure(step, error), broken };
+  }
+}
+
+/**
+ * A failure at `step` (-1: before the first or at the commit) from what pg threw.
+ * @param {number} step
+ * @param {unknown} error
+ * @returns {Failure}
+ */
+export function pgFailure(step, error) {
+  const code = /** @type {{ code?: unknown }} */ (error).code;
+  return {
+    step,
+    code: typeof code === 'string' ? code : null,
+    message: error instanceof Error ? error.message : String(error),
+    rowCount: null,
+  };
+}
+
+/**
+ * The COPY text of a step given as writes, by its layout.
+ * @param {Program} program
+ * @param {Step} step
+ */
+function stepCopyText({ stream, runId, at }, { layout, items = [] }) {
+  const atField = copyField(at);
+  const runField = copyField(runId);
+  let out = '';
+  if (layout === 'insert') {
+    // RECORD_COLUMNS: _key, _data, _hash, _version, _cursor, _first_synced_at, _synced_at, _deleted_at, _run_id
+    for (const w of items) {
+      out += `${copyField(w.key)}\t${copyField(w.data)}\t${copyField(w.hash)}\t${copyField(w.version)}\t${copyField(w.cursor)}\t${atField}\t${atField}\t${w.deleted ? atField : '\\N'}\t${runField}\n`;
+    }
+    return out;
+  }
+  // The change log: stream, key, kind, hash, version, run_id, at; in write order.
+  const head = copyField(stream);
+  const tail = `\t${runField}\t${atField}\n`;
+  for (const w of items) {
+    out += `${head}\t${copyField(w.key)}\t${w.kind}\t${copyField(w.hash)}\t${copyField(w.version)}${tail}`;
+  }
+  return out;
+}
