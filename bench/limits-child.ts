@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { copyText } from '../src/stores/postgres/postgres-copy.mjs';
+import { configureConnection, initializeFile } from '../src/stores/sqlite/sqlite-connection.mjs';
 import { childArgs, progress, runChildMain } from './child-io.ts';
 import { walkCustomers } from './page-walk.ts';
 import {
@@ -88,10 +89,10 @@ async function copyIntoPg(
 function insertIntoSqlite(path: string, pages: RecordRow[][]): Throughput {
   const db = new Database(path);
   try {
-    // The store's journal settings (sqlite-connection.mjs), with a larger cache: the limit, not the store.
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('cache_size = -65536');
+    // The store's file format and connection settings (sqlite-connection.mjs), with a larger cache:
+    // the limit, not the store.
+    initializeFile(db);
+    configureConnection(db, { busyTimeoutMs: 5000, cacheSizeKiB: 65_536 });
     db.exec(sqliteRecordTableDdl('customers'));
     const insert = db.prepare<RecordRow>(
       `INSERT INTO customers (${RECORD_COLUMNS.join(', ')}) VALUES (${RECORD_COLUMNS.map(() => '?').join(', ')})`,

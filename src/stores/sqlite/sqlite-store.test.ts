@@ -15,6 +15,7 @@ import {
   type HistoryRow,
   isoOf,
 } from '../store-contract-support.ts';
+import { configureConnection, initializeFile } from './sqlite-connection.mjs';
 import { loadSqliteMigrations, migrateSqlite } from './sqlite-migrations.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
@@ -99,6 +100,19 @@ describe('SqliteStore', () => {
       db.close();
     }
   }
+
+  it('checkpoints the WAL every 256 MiB, counted in pages of each file', () => {
+    for (const pageSize of [4096, 16_384]) {
+      const file = join(dir, `pages-${pageSize}.db`);
+      const db = new Database(file);
+      db.pragma(`page_size = ${pageSize}`);
+      initializeFile(db);
+      configureConnection(db, { busyTimeoutMs: 100, cacheSizeKiB: 1024 });
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe((256 * 1024 * 1024) / pageSize);
+      db.close();
+    }
+  });
 
   it('migrates a database of schema version 1 to the latest, keeping its data', async () => {
     const old = new Database(path);

@@ -25,7 +25,7 @@ import type {
 import { counterValues } from '../../core/types.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
-import { configureConnection } from './sqlite-connection.mjs';
+import { configureConnection, initializeFile } from './sqlite-connection.mjs';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
@@ -121,9 +121,8 @@ export class SqliteStore implements Store {
       let db: Db | undefined;
       try {
         db = new Database(this.path, { timeout: this.busyTimeoutMs });
+        initializeFile(db);
         configureConnection(db, { busyTimeoutMs: this.busyTimeoutMs, cacheSizeKiB: this.cacheSizeKiB });
-        // WAL: readers never block the writer (and the two connections of the store share the file).
-        db.pragma('journal_mode = WAL');
         migrateSqlite(db);
         this.db = db;
         return;
