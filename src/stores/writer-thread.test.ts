@@ -99,29 +99,76 @@ describe('WriterThread', () => {
     await thread.close();
   });
 
-  it('keeps the order when the thread gets ready while an inline program is still running', async () => {
+  it('holds a program handed over once the thread is ready until the inline one before it is answered', async () => {
     const inline: number[] = [];
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
       open = resolve;
     });
     const { thread, flags, release } = heldThread(async (p) => {
-      if (p.n === 1) await gate;
+      await gate;
       inline.push(p.n);
       return null;
     });
     const first = thread.apply({ n: 1 });
     release();
     await vi.waitFor(() => expect(thread.ready).toBe(true));
-    // The thread is ready, but 1 is still running inline: 2 must not overtake it on the thread.
+    // 1 is still running inline: 2 goes to the thread, but not before 1 is answered.
     const second = thread.apply({ n: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(Atomics.load(flags, APPLIED)).toBe(0);
     open();
     await expect(first).resolves.toEqual({ id: 1, ok: true });
     await expect(second).resolves.toEqual({ id: 2, ok: true });
-    expect(inline).toEqual([1, 2]);
-    expect(Atomics.load(flags, APPLIED)).toBe(0);
-    // Nothing inline is pending any more: the thread takes the next.
-    await thread.apply({ n: 3 });
+    expect(inline).toEqual([1]);
+    expect(Atomics.load(flags, APPLIED)).toBe(1);
+    await thread.close();
+  });
+
+  it('moves a steady pipeline (always one program in flight) to the thread once it is ready', async () => {
+    const inline: number[] = [];
+    const { thread, flags, release } = heldThread(async (p) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inline.push(p.n);
+      return null;
+    });
+    let previous = thread.apply({ n: 1 });
+    for (let n = 2; n <= 40; n++) {
+      if (n === 5) release();
+      // As the engine does: the next is handed over before the last is answered.
+      const next = thread.apply({ n });
+      await expect(previous).resolves.toMatchObject({ ok: true });
+      previous = next;
+    }
+    await expect(previous).resolves.toMatchObject({ ok: true });
+    expect(thread.ready).toBe(true);
+    expect(inline.length).toBeLessThan(40);
+    expect(inline).toEqual(inline.map((_, i) => i + 1));
+    expect(Atomics.load(flags, APPLIED)).toBe(40 - inline.length);
+    await thread.close();
+  });
+
+  it('refuses a program held for the thread behind an inline one that failed', async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const { thread, flags, release } = heldThread(async () => {
+      await gate;
+      return { message: 'bad row' };
+    });
+    const failed = thread.apply({ n: 1 });
+    release();
+    await vi.waitFor(() => expect(thread.ready).toBe(true));
+    const behind = thread.apply({ n: 2 });
+    open();
+    await expect(failed).resolves.toMatchObject({
+      ok: false,
+      failure: { message: 'bad row', refused: false },
+    });
+    await expect(behind).resolves.toMatchObject({ ok: false, failure: { refused: true } });
+    // Handed over after the failure was answered: not chained, the thread applies it.
+    await expect(thread.apply({ n: 3 })).resolves.toMatchObject({ ok: true });
     expect(Atomics.load(flags, APPLIED)).toBe(1);
     await thread.close();
   });

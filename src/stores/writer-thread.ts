@@ -26,6 +26,12 @@ export interface WriterThreadOptions {
   readonly inline?: InlineApply;
 }
 
+interface ApplyMessage {
+  readonly type: 'apply';
+  readonly id: number;
+  readonly chained: boolean;
+  readonly program: unknown;
+}
 type Answer<F extends WriterFailure> = { readonly id: number } & WriterOutcome<F>;
 type Message<F extends WriterFailure> = { readonly type: 'ready' | 'closed' } | Answer<F>;
 
@@ -36,8 +42,10 @@ type Message<F extends WriterFailure> = { readonly type: 'ready' | 'closed' } | 
  * the writer refuses it if that one failed, without waiting for the main thread to ask.
  *
  * With an `inline` writer, programs handed over before the thread said it is ready run the same
- * loop on the main thread instead; once it is ready, the thread takes every program after those.
- * The two never hold programs at once, so the order holds across them.
+ * loop on the main thread instead; once it is ready, the thread takes every program after those,
+ * each posted only when no inline one is unanswered (a commit pipeline always has one in flight:
+ * without holding them back it would stay inline for good). The two never hold programs at once,
+ * so the order holds across them.
  *
  * The thread keeps the process alive only while a program is in flight.
  */
@@ -52,6 +60,10 @@ export class WriterThread<F extends WriterFailure> {
   #onThread = 0;
   /** Programs handed to the inline loop and not answered yet. */
   #onInline = 0;
+  /** The last inline program failed or was refused (what the inline loop would refuse behind). */
+  #inlineFailed = false;
+  /** Programs handed over once the thread was ready, held until the inline ones are answered. */
+  readonly #deferred: ApplyMessage[] = [];
   /** The thread said it can apply programs. */
   #ready = false;
   /** Set when the thread stopped: every program after that fails with it. */
@@ -80,8 +92,11 @@ export class WriterThread<F extends WriterFailure> {
           options.inline,
           () => undefined,
           (message) => {
+            const answer = message as Answer<F>;
             this.#onInline--;
-            this.#settle(message as Answer<F>);
+            this.#inlineFailed = !answer.ok;
+            this.#settle(answer);
+            if (this.#onInline === 0) this.#handOver();
           },
         )
       : null;
@@ -117,18 +132,42 @@ export class WriterThread<F extends WriterFailure> {
     const chained = this.#waiting.size > 0;
     const outcome = new Promise<WriterOutcome<F>>((resolve) => this.#waiting.set(id, resolve));
     this.#last = outcome;
-    const message = { type: 'apply', id, chained, program };
-    if (this.#inline && this.#onThread === 0 && (!this.#ready || this.#onInline > 0)) {
+    const message: ApplyMessage = { type: 'apply', id, chained, program };
+    if (this.#inline && !this.#ready && this.#onThread === 0) {
       this.#onInline++;
       // On a later turn, as the thread would: the caller hands over its next program meanwhile.
       setImmediate(this.#inline, message);
-      return outcome;
+    } else if (this.#onInline > 0) {
+      // The thread is ready but inline programs are unanswered: this one waits, not to overtake them.
+      this.#deferred.push(message);
+    } else this.#post(message, transfer);
+    return outcome;
+  }
+
+  /** Posts the programs held for the thread; those chained behind a failed inline one are refused. */
+  #handOver(): void {
+    for (const message of this.#deferred.splice(0)) {
+      // A held program was handed over behind an unanswered one, so it is chained; once one is
+      // posted, the thread's own loop refuses behind its failures.
+      if (message.chained && this.#inlineFailed) {
+        const refusal = 'a commit was not applied because the one handed over before it failed';
+        this.#settle({ id: message.id, ok: false, failure: { refused: true, message: refusal } as F });
+      } else {
+        this.#inlineFailed = false;
+        this.#post(message);
+      }
+    }
+  }
+
+  #post(message: ApplyMessage, transfer: readonly Transferable[] = []): void {
+    if (this.#stopped !== null) {
+      this.#settle({ id: message.id, ok: false, failure: this.#stoppedFailure(this.#stopped) });
+      return;
     }
     this.#posted++;
     this.#onThread++;
     this.#worker.ref();
     this.#worker.postMessage(message, [...transfer]);
-    return outcome;
   }
 
   /**
