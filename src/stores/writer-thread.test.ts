@@ -73,6 +73,20 @@ describe('WriterThread', () => {
     expect(Atomics.load(flags, CLOSED)).toBe(1);
   });
 
+  it('applies the first programs inline even when the thread is ready, where a short run looked up its keys', async () => {
+    const inline: number[] = [];
+    const { thread, flags, release } = heldThread((p) => {
+      inline.push(p.n);
+      return null;
+    });
+    release();
+    await vi.waitFor(() => expect(thread.ready).toBe(true));
+    for (let n = 1; n <= 4; n++) await thread.apply({ n });
+    expect(inline).toEqual([1, 2]);
+    expect(Atomics.load(flags, APPLIED)).toBe(2);
+    await thread.close();
+  });
+
   it('never closes a thread that did not apply anything: the inline writer did it all', async () => {
     const { thread, flags } = heldThread(() => null);
     await thread.apply({ n: 1 });
@@ -111,16 +125,18 @@ describe('WriterThread', () => {
       return null;
     });
     const first = thread.apply({ n: 1 });
+    const second = thread.apply({ n: 2 });
     release();
     await vi.waitFor(() => expect(thread.ready).toBe(true));
-    // 1 is still running inline: 2 goes to the thread, but not before 1 is answered.
-    const second = thread.apply({ n: 2 });
+    // 1 and 2 are still running inline: 3 goes to the thread, but not before they are answered.
+    const third = thread.apply({ n: 3 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(Atomics.load(flags, APPLIED)).toBe(0);
     open();
     await expect(first).resolves.toEqual({ id: 1, ok: true });
     await expect(second).resolves.toEqual({ id: 2, ok: true });
-    expect(inline).toEqual([1]);
+    await expect(third).resolves.toEqual({ id: 3, ok: true });
+    expect(inline).toEqual([1, 2]);
     expect(Atomics.load(flags, APPLIED)).toBe(1);
     await thread.close();
   });
@@ -153,14 +169,16 @@ describe('WriterThread', () => {
     const gate = new Promise<void>((resolve) => {
       open = resolve;
     });
-    const { thread, flags, release } = heldThread(async () => {
+    const { thread, flags, release } = heldThread(async (p) => {
+      if (p.n === 1) return null;
       await gate;
       return { message: 'bad row' };
     });
-    const failed = thread.apply({ n: 1 });
+    await expect(thread.apply({ n: 1 })).resolves.toMatchObject({ ok: true });
+    const failed = thread.apply({ n: 2 });
     release();
     await vi.waitFor(() => expect(thread.ready).toBe(true));
-    const behind = thread.apply({ n: 2 });
+    const behind = thread.apply({ n: 3 });
     open();
     await expect(failed).resolves.toMatchObject({
       ok: false,
@@ -168,7 +186,7 @@ describe('WriterThread', () => {
     });
     await expect(behind).resolves.toMatchObject({ ok: false, failure: { refused: true } });
     // Handed over after the failure was answered: not chained, the thread applies it.
-    await expect(thread.apply({ n: 3 })).resolves.toMatchObject({ ok: true });
+    await expect(thread.apply({ n: 4 })).resolves.toMatchObject({ ok: true });
     expect(Atomics.load(flags, APPLIED)).toBe(1);
     await thread.close();
   });

@@ -13,6 +13,14 @@ export type WriterOutcome<F extends WriterFailure> =
   | { readonly ok: true }
   | { readonly ok: false; readonly failure: F };
 
+/**
+ * Programs that run inline even once the thread is ready: a short run's commits (an incremental
+ * run has one or two) then run on the connection whose cache its lookups just filled, rather than on
+ * the thread's, which would read the same pages again (1M-record table: 0.45-0.52 s against 0.83 s
+ * for an incremental run of 2 commits). A long run moves to the thread after them.
+ */
+const INLINE_FIRST_PROGRAMS = 2;
+
 /** Applies one program on the main thread's own connection: the failure, or null once committed. */
 export type InlineApply = (program: never) => object | null | Promise<object | null>;
 
@@ -41,8 +49,9 @@ type Message<F extends WriterFailure> = { readonly type: 'ready' | 'closed' } | 
  * they were handed over. A program handed over while another is unresolved is marked chained, so
  * the writer refuses it if that one failed, without waiting for the main thread to ask.
  *
- * With an `inline` writer, programs handed over before the thread said it is ready run the same
- * loop on the main thread instead; once it is ready, the thread takes every program after those,
+ * With an `inline` writer, the first programs (`INLINE_FIRST_PROGRAMS`) and those handed over
+ * before the thread said it is ready run the same loop on the main thread instead; after them, the
+ * thread takes every program,
  * each posted only when no inline one is unanswered (a commit pipeline always has one in flight:
  * without holding them back it would stay inline for good). The two never hold programs at once,
  * so the order holds across them.
@@ -58,7 +67,8 @@ export class WriterThread<F extends WriterFailure> {
   /** Programs posted to the thread so far, and those of them not answered yet. */
   #posted = 0;
   #onThread = 0;
-  /** Programs handed to the inline loop and not answered yet. */
+  /** Programs handed to the inline loop so far, and those of them not answered yet. */
+  #inlined = 0;
   #onInline = 0;
   /** The last inline program failed or was refused (what the inline loop would refuse behind). */
   #inlineFailed = false;
@@ -133,7 +143,13 @@ export class WriterThread<F extends WriterFailure> {
     const outcome = new Promise<WriterOutcome<F>>((resolve) => this.#waiting.set(id, resolve));
     this.#last = outcome;
     const message: ApplyMessage = { type: 'apply', id, chained, program };
-    if (this.#inline && !this.#ready && this.#onThread === 0) {
+    if (
+      this.#inline &&
+      this.#onThread === 0 &&
+      this.#deferred.length === 0 &&
+      (!this.#ready || this.#inlined < INLINE_FIRST_PROGRAMS)
+    ) {
+      this.#inlined++;
       this.#onInline++;
       // On a later turn, as the thread would: the caller hands over its next program meanwhile.
       setImmediate(this.#inline, message);
