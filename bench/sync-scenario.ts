@@ -101,6 +101,8 @@ export async function runSyncScenario(
     // sooner would cap its watermark at now - lag, move it again on each poll, and so never repeat
     // a request a 304 could answer.
     await sleep(SAFETY_LAG_MS + 500);
+    // ...by which time the server has written out the full load, as a scheduled run would find it.
+    await locations.settle();
     log(`${name}: ${changes.records} records changed; incremental run`);
     const run = await measuredRun(sim, location.location, `${spec.store} incremental`);
     log(`${name}: unchanged polls`);

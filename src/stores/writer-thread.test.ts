@@ -53,46 +53,39 @@ describe('WriterThread', () => {
     expect(Atomics.load(flags, CLOSED)).toBe(1);
   });
 
-  it('applies programs inline while the thread starts, and hands the thread those after it is ready', async () => {
+  it('runs the first programs inline without starting the thread: a short run never pays for it', async () => {
     const inline: number[] = [];
     const { thread, flags, release } = heldThread((p) => {
       inline.push(p.n);
       return null;
     });
+    release();
     await expect(thread.apply({ n: 1 })).resolves.toEqual({ id: 1, ok: true });
     await expect(thread.apply({ n: 2 })).resolves.toEqual({ id: 2, ok: true });
     expect(inline).toEqual([1, 2]);
-    expect(thread.ready).toBe(false);
-
-    release();
-    await vi.waitFor(() => expect(thread.ready).toBe(true));
-    await expect(thread.apply({ n: 3 })).resolves.toEqual({ id: 3, ok: true });
-    expect(inline).toEqual([1, 2]);
-    expect(Atomics.load(flags, APPLIED)).toBe(1);
+    expect(thread.started).toBe(false);
     await thread.close();
-    expect(Atomics.load(flags, CLOSED)).toBe(1);
+    expect(Atomics.load(flags, STARTED)).toBe(0);
   });
 
-  it('applies the first programs inline even when the thread is ready, where a short run looked up its keys', async () => {
+  it('starts the thread after the first programs, applies inline until it is ready, then hands it the rest', async () => {
     const inline: number[] = [];
     const { thread, flags, release } = heldThread((p) => {
       inline.push(p.n);
       return null;
     });
+    for (let n = 1; n <= 3; n++) await thread.apply({ n });
+    expect(thread.started).toBe(true);
+    expect(thread.ready).toBe(false);
+    expect(inline).toEqual([1, 2, 3]);
+
     release();
     await vi.waitFor(() => expect(thread.ready).toBe(true));
-    for (let n = 1; n <= 4; n++) await thread.apply({ n });
-    expect(inline).toEqual([1, 2]);
-    expect(Atomics.load(flags, APPLIED)).toBe(2);
+    await expect(thread.apply({ n: 4 })).resolves.toEqual({ id: 4, ok: true });
+    expect(inline).toEqual([1, 2, 3]);
+    expect(Atomics.load(flags, APPLIED)).toBe(1);
     await thread.close();
-  });
-
-  it('never closes a thread that did not apply anything: the inline writer did it all', async () => {
-    const { thread, flags } = heldThread(() => null);
-    await thread.apply({ n: 1 });
-    await thread.close();
-    expect(Atomics.load(flags, STARTED)).toBe(0);
-    expect(Atomics.load(flags, APPLIED)).toBe(0);
+    expect(Atomics.load(flags, CLOSED)).toBe(1);
   });
 
   it('refuses an inline program handed over behind a failed one, and applies the next', async () => {
@@ -113,7 +106,7 @@ describe('WriterThread', () => {
     await thread.close();
   });
 
-  it('holds a program handed over once the thread is ready until the inline one before it is answered', async () => {
+  it('holds a program handed over once the thread is ready until the inline ones before it are answered', async () => {
     const inline: number[] = [];
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
@@ -124,19 +117,17 @@ describe('WriterThread', () => {
       inline.push(p.n);
       return null;
     });
-    const first = thread.apply({ n: 1 });
-    const second = thread.apply({ n: 2 });
+    const first = [1, 2, 3].map((n) => thread.apply({ n }));
     release();
     await vi.waitFor(() => expect(thread.ready).toBe(true));
-    // 1 and 2 are still running inline: 3 goes to the thread, but not before they are answered.
-    const third = thread.apply({ n: 3 });
+    // 1-3 are still running inline: 4 goes to the thread, but not before they are answered.
+    const fourth = thread.apply({ n: 4 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(Atomics.load(flags, APPLIED)).toBe(0);
     open();
-    await expect(first).resolves.toEqual({ id: 1, ok: true });
-    await expect(second).resolves.toEqual({ id: 2, ok: true });
-    await expect(third).resolves.toEqual({ id: 3, ok: true });
-    expect(inline).toEqual([1, 2]);
+    for (const outcome of first) await expect(outcome).resolves.toMatchObject({ ok: true });
+    await expect(fourth).resolves.toEqual({ id: 4, ok: true });
+    expect(inline).toEqual([1, 2, 3]);
     expect(Atomics.load(flags, APPLIED)).toBe(1);
     await thread.close();
   });
@@ -148,9 +139,9 @@ describe('WriterThread', () => {
       inline.push(p.n);
       return null;
     });
+    release();
     let previous = thread.apply({ n: 1 });
     for (let n = 2; n <= 40; n++) {
-      if (n === 5) release();
       // As the engine does: the next is handed over before the last is answered.
       const next = thread.apply({ n });
       await expect(previous).resolves.toMatchObject({ ok: true });
@@ -170,15 +161,15 @@ describe('WriterThread', () => {
       open = resolve;
     });
     const { thread, flags, release } = heldThread(async (p) => {
-      if (p.n === 1) return null;
+      if (p.n < 3) return null;
       await gate;
       return { message: 'bad row' };
     });
-    await expect(thread.apply({ n: 1 })).resolves.toMatchObject({ ok: true });
-    const failed = thread.apply({ n: 2 });
+    for (let n = 1; n <= 2; n++) await thread.apply({ n });
+    const failed = thread.apply({ n: 3 });
     release();
     await vi.waitFor(() => expect(thread.ready).toBe(true));
-    const behind = thread.apply({ n: 3 });
+    const behind = thread.apply({ n: 4 });
     open();
     await expect(failed).resolves.toMatchObject({
       ok: false,
@@ -186,7 +177,7 @@ describe('WriterThread', () => {
     });
     await expect(behind).resolves.toMatchObject({ ok: false, failure: { refused: true } });
     // Handed over after the failure was answered: not chained, the thread applies it.
-    await expect(thread.apply({ n: 4 })).resolves.toMatchObject({ ok: true });
+    await expect(thread.apply({ n: 5 })).resolves.toMatchObject({ ok: true });
     expect(Atomics.load(flags, APPLIED)).toBe(1);
     await thread.close();
   });

@@ -59,7 +59,8 @@ type Message<F extends WriterFailure> = { readonly type: 'ready' | 'closed' } | 
  * The thread keeps the process alive only while a program is in flight.
  */
 export class WriterThread<F extends WriterFailure> {
-  readonly #worker: Worker;
+  #worker: Worker | null = null;
+  readonly #spawn: () => Worker;
   readonly #waiting = new Map<number, (outcome: WriterOutcome<F>) => void>();
   readonly #stoppedFailure: (reason: string) => F;
   readonly #inline: ((message: unknown) => void) | null;
@@ -110,23 +111,34 @@ export class WriterThread<F extends WriterFailure> {
           },
         )
       : null;
-    this.#worker = new Worker(module, { workerData, resourceLimits: options.resourceLimits ?? {} });
-    this.#worker.unref();
-    this.#worker.on('message', (message: Message<F>) => {
-      if (!('id' in message)) {
-        if (message.type === 'ready') this.#ready = true;
-        else this.#onClosed();
-      } else {
-        this.#onThread--;
-        if (this.#onThread === 0) this.#worker.unref();
-        this.#settle(message);
-      }
-    });
-    this.#worker.on('error', (error) => this.#stop(`the writer thread failed: ${error.message}`));
-    this.#worker.once('exit', (code) => {
-      this.#stop(`the writer thread stopped (exit code ${code})`);
-      this.#onClosed();
-    });
+    this.#spawn = () => {
+      const worker = new Worker(module, { workerData, resourceLimits: options.resourceLimits ?? {} });
+      worker.unref();
+      worker.on('message', (message: Message<F>) => {
+        if (!('id' in message)) {
+          if (message.type === 'ready') this.#ready = true;
+          else this.#onClosed();
+        } else {
+          this.#onThread--;
+          if (this.#onThread === 0) worker.unref();
+          this.#settle(message);
+        }
+      });
+      worker.on('error', (error) => this.#stop(`the writer thread failed: ${error.message}`));
+      worker.once('exit', (code) => {
+        this.#stop(`the writer thread stopped (exit code ${code})`);
+        this.#onClosed();
+      });
+      return worker;
+    };
+    // With an inline writer, the thread starts only once a run outlasts the first programs: a short
+    // run never pays its start (70-250 ms of a core, on a machine the run itself keeps busy).
+    if (!this.#inline) this.#worker = this.#spawn();
+  }
+
+  /** Whether the thread was started (with an inline writer, only once a run outlasts its first programs). */
+  get started(): boolean {
+    return this.#worker !== null;
   }
 
   /** The thread said it can take programs; before that, programs run inline (when there is an inline writer). */
@@ -143,6 +155,7 @@ export class WriterThread<F extends WriterFailure> {
     const outcome = new Promise<WriterOutcome<F>>((resolve) => this.#waiting.set(id, resolve));
     this.#last = outcome;
     const message: ApplyMessage = { type: 'apply', id, chained, program };
+    if (this.#inlined >= INLINE_FIRST_PROGRAMS) this.#worker ??= this.#spawn();
     if (
       this.#inline &&
       this.#onThread === 0 &&
@@ -180,6 +193,7 @@ export class WriterThread<F extends WriterFailure> {
       this.#settle({ id: message.id, ok: false, failure: this.#stoppedFailure(this.#stopped) });
       return;
     }
+    this.#worker ??= this.#spawn();
     this.#posted++;
     this.#onThread++;
     this.#worker.ref();
@@ -194,16 +208,18 @@ export class WriterThread<F extends WriterFailure> {
    */
   async close(): Promise<void> {
     await this.#last;
+    const worker = this.#worker;
+    if (worker === null) return;
     if (this.#posted === 0) {
-      await this.#worker.terminate();
+      await worker.terminate();
       return;
     }
     // Referenced until the connection is closed: otherwise a process with nothing else to do would
     // exit while waiting, before the thread closed it.
-    this.#worker.ref();
-    if (this.#stopped === null) this.#worker.postMessage({ type: 'close' });
+    worker.ref();
+    if (this.#stopped === null) worker.postMessage({ type: 'close' });
     await this.#closed;
-    this.#worker.unref();
+    worker.unref();
   }
 
   #settle(message: Answer<F>): void {

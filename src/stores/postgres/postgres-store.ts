@@ -177,7 +177,8 @@ export class PostgresStore implements Store {
       },
     );
     this.#history.set(stream, history);
-    // A stream is ensured to be written: the thread starts now, while the run's first pages are fetched.
+    // A stream is ensured to be written: the writer is set up now (its thread starts at once only
+    // without inline commits; else once a run outlasts its first commits).
     this.#writerThread();
   }
 

@@ -166,7 +166,8 @@ export class SqliteStore implements Store {
     });
     const table = this.guard('create the stream table', stream, () => create.immediate());
     this.tables.set(stream, table);
-    // A stream is ensured to be written: the thread starts now, while the run's first pages are fetched.
+    // A stream is ensured to be written: the writer is set up now (its thread starts at once only
+    // without inline commits; else once a run outlasts its first commits).
     this.writerThread();
   }
 
