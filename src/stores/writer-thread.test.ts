@@ -12,24 +12,50 @@ interface TestProgram {
   readonly fail?: boolean;
 }
 
+/**
+ * A writer thread held at start until `release()`, with an inline writer when `inline` is given:
+ * `inlined` lists the programs it ran (after each answered), in order.
+ */
 function heldThread(inline?: (program: TestProgram) => object | null | Promise<object | null>): {
   thread: WriterThread<WriterFailure>;
   flags: Int32Array;
   release: () => void;
+  inlined: number[];
 } {
   const shared = new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT);
+  const inlined: number[] = [];
+  const record = (program: TestProgram): object | null | Promise<object | null> => {
+    const outcome = inline!(program);
+    if (!(outcome instanceof Promise)) {
+      inlined.push(program.n);
+      return outcome;
+    }
+    return outcome.then((answer) => {
+      inlined.push(program.n);
+      return answer;
+    });
+  };
   const thread = new WriterThread<WriterFailure>(
     MODULE,
     { flags: shared },
     (message) => ({ message, refused: false }),
-    inline ? { inline: inline as InlineApply } : {},
+    inline ? { inline: record as InlineApply } : {},
   );
   const flags = new Int32Array(shared);
   const release = () => {
     Atomics.store(flags, RELEASE, 1);
     Atomics.notify(flags, RELEASE);
   };
-  return { thread, flags, release };
+  return { thread, flags, release, inlined };
+}
+
+/** A promise that stays pending until `open()`. */
+function closedGate(): { gate: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { gate, open };
 }
 
 describe('WriterThread', () => {
@@ -54,46 +80,34 @@ describe('WriterThread', () => {
   });
 
   it('runs the first programs inline without starting the thread: a short run never pays for it', async () => {
-    const inline: number[] = [];
-    const { thread, flags, release } = heldThread((p) => {
-      inline.push(p.n);
-      return null;
-    });
+    const { thread, flags, release, inlined } = heldThread(() => null);
     release();
     await expect(thread.apply({ n: 1 })).resolves.toEqual({ id: 1, ok: true });
     await expect(thread.apply({ n: 2 })).resolves.toEqual({ id: 2, ok: true });
-    expect(inline).toEqual([1, 2]);
+    expect(inlined).toEqual([1, 2]);
     expect(thread.started).toBe(false);
     await thread.close();
     expect(Atomics.load(flags, STARTED)).toBe(0);
   });
 
   it('starts the thread after the first programs, applies inline until it is ready, then hands it the rest', async () => {
-    const inline: number[] = [];
-    const { thread, flags, release } = heldThread((p) => {
-      inline.push(p.n);
-      return null;
-    });
+    const { thread, flags, release, inlined } = heldThread(() => null);
     for (let n = 1; n <= 3; n++) await thread.apply({ n });
     expect(thread.started).toBe(true);
     expect(thread.ready).toBe(false);
-    expect(inline).toEqual([1, 2, 3]);
+    expect(inlined).toEqual([1, 2, 3]);
 
     release();
     await vi.waitFor(() => expect(thread.ready).toBe(true));
     await expect(thread.apply({ n: 4 })).resolves.toEqual({ id: 4, ok: true });
-    expect(inline).toEqual([1, 2, 3]);
+    expect(inlined).toEqual([1, 2, 3]);
     expect(Atomics.load(flags, APPLIED)).toBe(1);
     await thread.close();
     expect(Atomics.load(flags, CLOSED)).toBe(1);
   });
 
   it('refuses an inline program handed over behind a failed one, and applies the next', async () => {
-    const inline: number[] = [];
-    const { thread } = heldThread((p) => {
-      inline.push(p.n);
-      return p.fail ? { message: 'bad row' } : null;
-    });
+    const { thread, inlined } = heldThread((p) => (p.fail ? { message: 'bad row' } : null));
     const failed = thread.apply({ n: 1, fail: true });
     const behind = thread.apply({ n: 2 });
     await expect(failed).resolves.toMatchObject({
@@ -102,19 +116,14 @@ describe('WriterThread', () => {
     });
     await expect(behind).resolves.toMatchObject({ ok: false, failure: { refused: true } });
     await expect(thread.apply({ n: 3 })).resolves.toEqual({ id: 3, ok: true });
-    expect(inline).toEqual([1, 3]);
+    expect(inlined).toEqual([1, 3]);
     await thread.close();
   });
 
   it('holds a program handed over once the thread is ready until the inline ones before it are answered', async () => {
-    const inline: number[] = [];
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const { thread, flags, release } = heldThread(async (p) => {
+    const { gate, open } = closedGate();
+    const { thread, flags, release, inlined } = heldThread(async () => {
       await gate;
-      inline.push(p.n);
       return null;
     });
     const first = [1, 2, 3].map((n) => thread.apply({ n }));
@@ -127,16 +136,14 @@ describe('WriterThread', () => {
     open();
     for (const outcome of first) await expect(outcome).resolves.toMatchObject({ ok: true });
     await expect(fourth).resolves.toEqual({ id: 4, ok: true });
-    expect(inline).toEqual([1, 2, 3]);
+    expect(inlined).toEqual([1, 2, 3]);
     expect(Atomics.load(flags, APPLIED)).toBe(1);
     await thread.close();
   });
 
   it('moves a steady pipeline (always one program in flight) to the thread once it is ready', async () => {
-    const inline: number[] = [];
-    const { thread, flags, release } = heldThread(async (p) => {
+    const { thread, flags, release, inlined } = heldThread(async () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
-      inline.push(p.n);
       return null;
     });
     release();
@@ -149,17 +156,14 @@ describe('WriterThread', () => {
     }
     await expect(previous).resolves.toMatchObject({ ok: true });
     expect(thread.ready).toBe(true);
-    expect(inline.length).toBeLessThan(40);
-    expect(inline).toEqual(inline.map((_, i) => i + 1));
-    expect(Atomics.load(flags, APPLIED)).toBe(40 - inline.length);
+    expect(inlined.length).toBeLessThan(40);
+    expect(inlined).toEqual(inlined.map((_, i) => i + 1));
+    expect(Atomics.load(flags, APPLIED)).toBe(40 - inlined.length);
     await thread.close();
   });
 
   it('refuses a program held for the thread behind an inline one that failed', async () => {
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
+    const { gate, open } = closedGate();
     const { thread, flags, release } = heldThread(async (p) => {
       if (p.n < 3) return null;
       await gate;
