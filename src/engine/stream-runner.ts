@@ -475,6 +475,14 @@ class RunPipeline {
     // What confirming the commit needs: not the page's records, which the store holds meanwhile.
     const written = writes.map((w) => w.key);
     const checkpoint = page.checkpoint;
+    // Its own entry, removed when it settles: a commit can fail before one handed over earlier has
+    // settled (a store wrapper that throws at once, a commit refused before the one before it
+    // applied), and removing the oldest instead would let the run end without waiting for that one.
+    const entry: { done: Promise<void> } = { done: Promise.resolve() };
+    const settled = (): void => {
+      const at = this.#pending.indexOf(entry);
+      if (at >= 0) this.#pending.splice(at, 1);
+    };
     const done = store
       .commitPage({
         stream: stream.name,
@@ -493,12 +501,12 @@ class RunPipeline {
       })
       .then(
         () => {
-          this.#pending.shift();
+          settled();
           states.confirmed(written, id);
           this.#committed(checkpoint, delta, deadLetters);
         },
         (error: unknown) => {
-          this.#pending.shift();
+          settled();
           // Requests made for a page that did not commit still happened: keep them for the run record.
           addCounters(this.#report, report);
           // The first failure stops the run; the commits behind it fail with it.
@@ -509,7 +517,8 @@ class RunPipeline {
       );
     // Observed by whoever waits for it; the run's outcome comes from the abort signal.
     done.catch(() => undefined);
-    this.#pending.push({ done });
+    entry.done = done;
+    this.#pending.push(entry);
   }
 
   /** What a confirmed commit changes for the run: its checkpoint, totals and events. */

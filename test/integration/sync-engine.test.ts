@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { resolveConfig } from '../../src/config/load-config.ts';
 import { newHolderId } from '../../src/core/clock.ts';
 import { SyncEventBus } from '../../src/core/events.ts';
+import type { PageCommit } from '../../src/core/store.ts';
 import {
   type AnyStreamDefinition,
   defineStream,
@@ -96,6 +97,41 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     expect(rows.find((r) => r.key === '1')?.data).toMatchObject({ name: 'record 1 rev 1', version: 2 });
     expect(rows.find((r) => r.key === '2')?.data).toMatchObject({ name: 'record 2 rev 0' });
     expect(rows.find((r) => r.key === '3')?.deletedAt).not.toBeNull();
+  });
+
+  it('waits for a commit still being applied when a later one fails first, and keeps its checkpoint', async () => {
+    const records = Array.from({ length: 300 }, (_, i) => testRecord(i));
+    // Commit 1 takes 200 ms to reach the store; commit 2 fails at once, before commit 1 settled.
+    let commits = 0;
+    const slowThenFailing = new Proxy(t.store, {
+      get(target, prop, receiver) {
+        if (prop === 'commitPage') {
+          return async (commit: PageCommit) => {
+            commits++;
+            if (commits === 1) {
+              await new Promise((resolve) => setTimeout(resolve, 200));
+              return target.commitPage(commit);
+            }
+            throw new Error('killed');
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const failed = await runStream({
+      store: slowThenFailing,
+      stream: stream(records),
+      holder: newHolderId(),
+      events: new SyncEventBus(),
+      log: silent,
+      options: { maxPagesInFlight: 1 },
+    });
+    expect(failed.status).toBe('failed');
+    // The run ended after commit 1 was applied, not when commit 2 failed.
+    expect(failed.counters).toMatchObject({ pages: 1, inserted: 100 });
+    expect((await t.store.getState('items'))?.checkpoint).toEqual({ after: 100 });
+    expect((await t.store.listRuns({ limit: 1 }))[0]?.checkpointAfter).toEqual({ after: 100 });
   });
 
   it('commits the pages before a source failure and resumes after them on the next run', async () => {
