@@ -110,7 +110,15 @@ export async function createStreamTable(client: PoolClient, schema: string, stre
   await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
     `syncline:stream:${schema}.${stream}`,
   ]);
-  for (const statement of pgStreamTableDdl(stream)) await client.query(statement);
+  // Only when it is missing: even with IF NOT EXISTS, CREATE INDEX takes a share lock on an
+  // existing table, which waits for a commit in flight in another process; that commit then waited
+  // for this transaction's state row below: a deadlock (seen in CI with two CLI processes).
+  const exists = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+    `"${stream}"`,
+  ]);
+  if (exists.rows[0]?.present !== true) {
+    for (const statement of pgStreamTableDdl(stream)) await client.query(statement);
+  }
   await client.query('INSERT INTO syncline_state (stream) VALUES ($1) ON CONFLICT (stream) DO NOTHING', [
     stream,
   ]);

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshPgSchema, withPgClient } from '../../../test/helpers/postgres.ts';
 import { LeaseLostError, StoreUnavailableError, TransientError } from '../../core/errors.ts';
@@ -433,6 +434,34 @@ describe('PostgresStore', () => {
       await expect(handle.store.getState('customers')).rejects.toThrow(/not open/);
     } finally {
       await handle.dispose();
+    }
+  });
+
+  it('ensures an existing stream without waiting for a write in flight on its table', async () => {
+    const fresh = await freshPgSchema();
+    const store = new PostgresStore({ url: fresh.url, schema: fresh.schema });
+    const writer = new pg.Client({ connectionString: fresh.url, options: `-c search_path=${fresh.schema}` });
+    try {
+      await store.open();
+      await store.ensureStream('customers');
+      await writer.connect();
+      // Another process's commit in flight: it holds the table's row-exclusive lock.
+      await writer.query('BEGIN');
+      await writer.query(
+        `INSERT INTO customers (_key, _data, _hash, _first_synced_at, _synced_at, _run_id)
+         VALUES ('k', '{}', 'h', now(), now(), 'r')`,
+      );
+      // CREATE INDEX IF NOT EXISTS on the existing table would wait for that commit (share lock).
+      const ensured = await Promise.race([
+        store.ensureStream('customers').then(() => 'ensured'),
+        new Promise((resolve) => setTimeout(() => resolve('blocked'), 3000)),
+      ]);
+      expect(ensured).toBe('ensured');
+    } finally {
+      await writer.query('ROLLBACK').catch(() => undefined);
+      await writer.end();
+      await store.close();
+      await fresh.drop();
     }
   });
 
