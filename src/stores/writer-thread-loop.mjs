@@ -18,6 +18,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 
+/** Why a program chained behind a failed one was not applied (here and in `writer-thread.ts`). */
+export const REFUSED_MESSAGE = 'a commit was not applied because the one handed over before it failed';
+
 /**
  * @template P
  * @typedef {(program: P) => object | null | Promise<object | null>} ApplyProgram
@@ -48,8 +51,7 @@ export function writerLoop(apply, close, post) {
       }
       const { id, chained, program } = message;
       if (chained && lastFailed) {
-        const message = 'a commit was not applied because the one handed over before it failed';
-        post({ id, ok: false, failure: { refused: true, message } });
+        post({ id, ok: false, failure: { refused: true, message: REFUSED_MESSAGE } });
         continue;
       }
       /** @type {object | null} */

@@ -1,5 +1,5 @@
 import { type Transferable, Worker } from 'node:worker_threads';
-import { writerLoop } from './writer-thread-loop.mjs';
+import { REFUSED_MESSAGE, writerLoop } from './writer-thread-loop.mjs';
 
 /** What every writer thread's failure says; each store adds where and why (`sqlite-write-program.ts`, ...). */
 export interface WriterFailure {
@@ -179,8 +179,11 @@ export class WriterThread<F extends WriterFailure> {
       // A held program was handed over behind an unanswered one, so it is chained; once one is
       // posted, the thread's own loop refuses behind its failures.
       if (message.chained && this.#inlineFailed) {
-        const refusal = 'a commit was not applied because the one handed over before it failed';
-        this.#settle({ id: message.id, ok: false, failure: { refused: true, message: refusal } as F });
+        this.#settle({
+          id: message.id,
+          ok: false,
+          failure: { refused: true, message: REFUSED_MESSAGE } as F,
+        });
       } else {
         this.#inlineFailed = false;
         this.#post(message);
