@@ -9,7 +9,7 @@
  * Plain JavaScript: a worker gets none of the main thread's TypeScript loader. A failure is
  * `{ step, code, message, rowCount }`.
  */
-import { copyField, copyPayload } from './postgres-copy.mjs';
+import { CopyBuffer, copyField, copyPayload } from './postgres-copy.mjs';
 
 /**
  * @typedef {{ key: string, kind: string, data: string, hash: string, version: string | null,
@@ -22,6 +22,22 @@ import { copyField, copyPayload } from './postgres-copy.mjs';
 /** @typedef {{ stream: string, runId: string, at: string, steps: readonly Step[] }} Program */
 /** @typedef {{ step: number, code: string | null, message: string, rowCount: number | null }} Failure */
 /** @typedef {import('pg').ClientBase} Client */
+
+/** @type {WeakMap<Client, CopyBuffer>} */
+const copyBuffers = new WeakMap();
+
+/**
+ * The connection's COPY buffer, kept while the connection lives.
+ * @param {Client} c
+ */
+function copyBufferOf(c) {
+  let buffer = copyBuffers.get(c);
+  if (buffer === undefined) {
+    buffer = new CopyBuffer();
+    copyBuffers.set(c, buffer);
+  }
+  return buffer;
+}
 
 /**
  * Runs the program's steps in one transaction on `c`. `failure` is null when it committed;
@@ -38,7 +54,9 @@ export async function applyPgProgram(c, program) {
       const s = /** @type {Step} */ (program.steps[step]);
       if (s.when && (await c.query(s.when.sql, s.when.params)).rows[0]?.present !== true) continue;
       if (s.copy !== undefined) {
-        await copyPayload(c, s.copy, stepCopyText(program, s));
+        // The connection's own buffer: a connection runs one program at a time, and the COPY has
+        // been read by the server before the next one writes into it.
+        await copyPayload(c, s.copy, stepCopyPayload(copyBufferOf(c), program, s));
         continue;
       }
       const result = await c.query(/** @type {string} */ (s.sql), s.params);
@@ -84,26 +102,36 @@ export function pgFailure(step, error) {
 }
 
 /**
- * The COPY text of a step given as writes, by its layout.
+ * The COPY payload of a step given as writes, by its layout, written into `buffer`.
+ * @param {CopyBuffer} buffer
  * @param {Program} program
  * @param {Step} step
  */
-function stepCopyText({ stream, runId, at }, { layout, items = [] }) {
+function stepCopyPayload(buffer, { stream, runId, at }, { layout, items = [] }) {
+  buffer.reset();
   const atField = copyField(at);
   const runField = copyField(runId);
-  let out = '';
   if (layout === 'insert') {
     // RECORD_COLUMNS: _key, _data, _hash, _version, _cursor, _first_synced_at, _synced_at, _deleted_at, _run_id
+    // The record's JSON goes in as it is (copied once, into the buffer); the short fields around
+    // it make one string each.
+    const times = `\t${atField}\t${atField}\t`;
     for (const w of items) {
-      out += `${copyField(w.key)}\t${copyField(w.data)}\t${copyField(w.hash)}\t${copyField(w.version)}\t${copyField(w.cursor)}\t${atField}\t${atField}\t${w.deleted ? atField : '\\N'}\t${runField}\n`;
+      buffer.raw(`${copyField(w.key)}\t`);
+      buffer.field(w.data);
+      buffer.raw(
+        `\t${copyField(w.hash)}\t${copyField(w.version)}\t${copyField(w.cursor)}${times}${w.deleted ? atField : '\\N'}\t${runField}\n`,
+      );
     }
-    return out;
+    return buffer.payload();
   }
   // The change log: stream, key, kind, hash, version, run_id, at; in write order.
   const head = copyField(stream);
   const tail = `\t${runField}\t${atField}\n`;
   for (const w of items) {
-    out += `${head}\t${copyField(w.key)}\t${w.kind}\t${copyField(w.hash)}\t${copyField(w.version)}${tail}`;
+    buffer.raw(
+      `${head}\t${copyField(w.key)}\t${w.kind}\t${copyField(w.hash)}\t${copyField(w.version)}${tail}`,
+    );
   }
-  return out;
+  return buffer.payload();
 }

@@ -42,18 +42,73 @@ export function copyText(rows) {
 }
 
 /**
+ * A COPY payload written straight into one buffer that is kept and reused from payload to payload.
+ * Building the payload as one string and then encoding it cost three copies of it, two of them into
+ * memory fresh from the OS (V8 flattens a large string into new pages, and `Buffer.from` takes new
+ * ones); on a VM where touching a fresh page is a page fault, that was ~6 ms of a 5,000-row commit.
+ */
+export class CopyBuffer {
+  /** @type {Buffer} */
+  #bytes;
+  #length = 0;
+
+  constructor(initialBytes = 1 << 20) {
+    this.#bytes = Buffer.allocUnsafeSlow(initialBytes);
+  }
+
+  /** Starts a new payload; what `payload()` returned before may be overwritten from now on. */
+  reset() {
+    this.#length = 0;
+  }
+
+  /**
+   * Appends text that is already in COPY form (a row's separators, fields escaped by `copyField`).
+   * @param {string} text
+   */
+  raw(text) {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    const most = this.#length + text.length * 3;
+    if (most > this.#bytes.length) this.#grow(most);
+    this.#length += this.#bytes.write(text, this.#length);
+  }
+
+  /**
+   * Appends one field in COPY form (`copyField`).
+   * @param {string | null} value
+   */
+  field(value) {
+    this.raw(copyField(value));
+  }
+
+  /** The payload so far: a view of the buffer, valid until the next `reset`. */
+  payload() {
+    return this.#bytes.subarray(0, this.#length);
+  }
+
+  /** @param {number} bytes */
+  #grow(bytes) {
+    let size = this.#bytes.length * 2;
+    while (size < bytes) size *= 2;
+    const bigger = Buffer.allocUnsafeSlow(size);
+    this.#bytes.copy(bigger, 0, 0, this.#length);
+    this.#bytes = bigger;
+  }
+}
+
+/**
  * Runs `copy` (a `COPY ... FROM STDIN` statement) on `client`, inside the caller's transaction,
  * with `payload` (COPY text). Rejects with the server's error (e.g. a duplicate key), after which
  * the transaction must be rolled back.
  * @param {import('pg').ClientBase} client
  * @param {string} copy
- * @param {string} payload
+ * @param {string | Buffer} payload text, or its UTF-8 bytes
  * @returns {Promise<number>} the rows copied
  */
 export async function copyPayload(client, copy, payload) {
   const stream = client.query(copyStreams.from(copy));
   const done = finished(stream);
-  stream.end(payload, 'utf8');
+  if (typeof payload === 'string') stream.end(payload, 'utf8');
+  else stream.end(payload);
   await done;
   return stream.rowCount;
 }

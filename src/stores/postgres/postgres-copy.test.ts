@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyField, copyText } from './postgres-copy.mjs';
+import { CopyBuffer, copyField, copyText } from './postgres-copy.mjs';
 
 describe('COPY text format', () => {
   it('escapes backslash, tab, newline and carriage return, and nothing else', () => {
@@ -19,5 +19,20 @@ describe('COPY text format', () => {
         ['b\tc', 'd'],
       ]),
     ).toBe('a\t\\N\nb\\tc\td\n');
+  });
+
+  it('writes a payload into one reused buffer, growing it when a payload does not fit', () => {
+    const buffer = new CopyBuffer(8);
+    buffer.field('a\tb');
+    buffer.raw('\t');
+    buffer.field(null);
+    buffer.raw('\t');
+    buffer.field('ünï ✓ 🚀'.repeat(5));
+    buffer.raw('\n');
+    const expected = copyText([['a\tb', null, 'ünï ✓ 🚀'.repeat(5)]]);
+    expect(buffer.payload().toString('utf8')).toBe(expected);
+    buffer.reset();
+    buffer.field('x');
+    expect(buffer.payload().toString('utf8')).toBe('x');
   });
 });
