@@ -437,6 +437,32 @@ describe('PostgresStore', () => {
     }
   });
 
+  it('opens a schema that is already current without waiting for the migration lock', async () => {
+    const fresh = await freshPgSchema();
+    const first = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 2 });
+    const second = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 2 });
+    const locker = new pg.Client({ connectionString: fresh.url });
+    try {
+      await first.open();
+      await locker.connect();
+      // Another process migrating (or about to): it holds the schema's migration lock.
+      await locker.query('BEGIN');
+      await locker.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `syncline:migrate:${fresh.schema}`,
+      ]);
+      const opened = await Promise.race([
+        second.open().then(() => 'opened'),
+        new Promise((resolve) => setTimeout(() => resolve('blocked'), 3000)),
+      ]);
+      expect(opened).toBe('opened');
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await Promise.all([first.close(), second.close()]);
+      await fresh.drop();
+    }
+  });
+
   it('ensures an existing stream without waiting for a write in flight on its table', async () => {
     const fresh = await freshPgSchema();
     const store = new PostgresStore({ url: fresh.url, schema: fresh.schema });
