@@ -463,6 +463,44 @@ describe('PostgresStore', () => {
     }
   });
 
+  it('ensures an existing stream without waiting for the lock of another process creating it', async () => {
+    const fresh = await freshPgSchema();
+    const store = new PostgresStore({ url: fresh.url, schema: fresh.schema });
+    const locker = new pg.Client({ connectionString: fresh.url });
+    try {
+      await store.open();
+      await store.ensureStream('customers');
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `syncline:stream:${fresh.schema}.customers`,
+      ]);
+      const ensured = await Promise.race([
+        store.ensureStream('customers').then(() => 'ensured'),
+        new Promise((resolve) => setTimeout(() => resolve('blocked'), 3000)),
+      ]);
+      expect(ensured).toBe('ensured');
+      // A history table to create is still created under the lock: that waits for it.
+      const withHistory = store.ensureStream('customers', { history: true }).then(() => 'ensured');
+      const first = await Promise.race([
+        withHistory,
+        new Promise((resolve) => setTimeout(() => resolve('blocked'), 500)),
+      ]);
+      expect(first).toBe('blocked');
+      await locker.query('ROLLBACK');
+      expect(await withHistory).toBe('ensured');
+      const { rows } = await withPgClient((c) =>
+        c.query('SELECT to_regclass($1) IS NOT NULL AS present', [`"${fresh.schema}".customers_history`]),
+      );
+      expect(rows[0].present).toBe(true);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await store.close();
+      await fresh.drop();
+    }
+  });
+
   it('ensures an existing stream without waiting for a write in flight on its table', async () => {
     const fresh = await freshPgSchema();
     const store = new PostgresStore({ url: fresh.url, schema: fresh.schema });

@@ -164,23 +164,43 @@ export class PostgresStore implements Store {
 
   async ensureStream(stream: string, options: StreamTableOptions = {}): Promise<void> {
     assertStreamName(stream);
-    const history = await this.#transaction(
-      `creating the table of stream "${stream}"`,
-      stream,
-      async (client) => {
-        this.#openSpareConnection();
-        await createStreamTable(client, this.#schema, stream);
-        if (options.history) await createHistoryTable(client, stream);
-        return (
-          options.history === true ||
-          (await hasHistoryTable((text, values) => client.query(text, values), stream))
-        );
-      },
-    );
+    const history =
+      (await this.#existingStream(stream, options)) ?? (await this.#createStream(stream, options));
     this.#history.set(stream, history);
     // A stream is ensured to be written: the writer is set up now (its thread starts at once only
     // without inline commits; else once a run outlasts its first commits).
     this.#writerThread();
+  }
+
+  /**
+   * Whether the stream has a history table, when its table and state row exist and nothing is to
+   * be created (every run after the first): read without the stream's lock and transaction. Null
+   * when something is missing.
+   */
+  async #existingStream(stream: string, options: StreamTableOptions): Promise<boolean | null> {
+    return this.#withClient(`checking the table of stream "${stream}"`, stream, async (client) => {
+      // Holding the pool's connection, so the pool opens another.
+      this.#openSpareConnection();
+      const { rows } = await client.query<{ ready: boolean }>(
+        'SELECT to_regclass($1) IS NOT NULL AND EXISTS (SELECT 1 FROM syncline_state WHERE stream = $2) AS ready',
+        [`"${stream}"`, stream],
+      );
+      if (rows[0]?.ready !== true) return null;
+      const history = await hasHistoryTable((text, values) => client.query(text, values), stream);
+      return history || !options.history ? history : null;
+    });
+  }
+
+  /** Creates what the stream lacks (table, state row, history table) under its lock. */
+  #createStream(stream: string, options: StreamTableOptions): Promise<boolean> {
+    return this.#transaction(`creating the table of stream "${stream}"`, stream, async (client) => {
+      await createStreamTable(client, this.#schema, stream);
+      if (options.history) await createHistoryTable(client, stream);
+      return (
+        options.history === true ||
+        (await hasHistoryTable((text, values) => client.query(text, values), stream))
+      );
+    });
   }
 
   /**
