@@ -39,8 +39,8 @@ export async function loadMigrations(): Promise<Migration[]> {
  */
 export async function applyMigrations(client: PoolClient, schema: string): Promise<number[]> {
   const migrations = await loadMigrations();
-  // Most opens find the schema current: one read says so, without the lock and the transaction
-  // (six round trips and a commit less in every run's start). Migrations only add versions, so a
+  // Most opens find the schema current: two reads say so, without the lock and the transaction
+  // (five round trips and a commit less in every run's start). Migrations only add versions, so a
   // current schema stays current.
   const newest = migrations.at(-1)?.version ?? 0;
   if ((await schemaVersion(client, schema)) >= newest) return [];
