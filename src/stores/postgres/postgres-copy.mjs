@@ -51,14 +51,24 @@ export class CopyBuffer {
   /** @type {Buffer} */
   #bytes;
   #length = 0;
+  #initialBytes;
+  #keepBytes;
 
-  constructor(initialBytes = 1 << 20) {
+  /**
+   * `initialBytes`: the buffer's first size. `keepBytes`: the most it keeps between payloads; one
+   * that grew past it (a page of large records) is dropped at the next `reset`, so a connection does
+   * not hold on to its largest payload for its life.
+   */
+  constructor(initialBytes = 1 << 20, keepBytes = 16 << 20) {
+    this.#initialBytes = initialBytes;
+    this.#keepBytes = keepBytes;
     this.#bytes = Buffer.allocUnsafeSlow(initialBytes);
   }
 
   /** Starts a new payload; what `payload()` returned before may be overwritten from now on. */
   reset() {
     this.#length = 0;
+    if (this.#bytes.length > this.#keepBytes) this.#bytes = Buffer.allocUnsafeSlow(this.#initialBytes);
   }
 
   /**
@@ -97,18 +107,17 @@ export class CopyBuffer {
 
 /**
  * Runs `copy` (a `COPY ... FROM STDIN` statement) on `client`, inside the caller's transaction,
- * with `payload` (COPY text). Rejects with the server's error (e.g. a duplicate key), after which
+ * with `payload` (COPY text, e.g. a `CopyBuffer`'s). Rejects with the server's error (e.g. a duplicate key), after which
  * the transaction must be rolled back.
  * @param {import('pg').ClientBase} client
  * @param {string} copy
- * @param {string | Buffer} payload text, or its UTF-8 bytes
+ * @param {Buffer} payload the COPY text's UTF-8 bytes
  * @returns {Promise<number>} the rows copied
  */
 export async function copyPayload(client, copy, payload) {
   const stream = client.query(copyStreams.from(copy));
   const done = finished(stream);
-  if (typeof payload === 'string') stream.end(payload, 'utf8');
-  else stream.end(payload);
+  stream.end(payload);
   await done;
   return stream.rowCount;
 }

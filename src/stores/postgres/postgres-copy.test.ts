@@ -35,4 +35,15 @@ describe('COPY text format', () => {
     buffer.field('x');
     expect(buffer.payload().toString('utf8')).toBe('x');
   });
+
+  it('keeps a buffer that grew past its limit only until the next payload', () => {
+    const buffer = new CopyBuffer(16, 64);
+    buffer.field('y'.repeat(200));
+    const grown = buffer.payload().buffer.byteLength;
+    expect(grown).toBeGreaterThan(64);
+    buffer.reset();
+    buffer.field('z');
+    expect(buffer.payload().toString('utf8')).toBe('z');
+    expect(buffer.payload().buffer.byteLength).toBe(16);
+  });
 });
