@@ -82,13 +82,18 @@ export async function applyMigrations(client: PoolClient, schema: string): Promi
   return applied;
 }
 
+/** Whether the table (or index, view...) `name` exists; `name` is quoted as SQL would be. */
+async function relationExists(client: PoolClient, name: string): Promise<boolean> {
+  const { rows } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+    name,
+  ]);
+  return rows[0]?.present === true;
+}
+
 /** The schema's migration version; 0 when it has none yet (no schema, or no version table). */
 async function schemaVersion(client: PoolClient, schema: string): Promise<number> {
   const table = `"${schema}".syncline_schema`;
-  const { rows } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
-    table,
-  ]);
-  if (rows[0]?.present !== true) return 0;
+  if (!(await relationExists(client, table))) return 0;
   const current = await client.query<{ version: number | null }>(
     `SELECT max(version) AS version FROM ${table}`,
   );
@@ -131,10 +136,7 @@ export async function createStreamTable(client: PoolClient, schema: string, stre
   // Only when it is missing: even with IF NOT EXISTS, CREATE INDEX takes a share lock on an
   // existing table, which waits for a commit in flight in another process; that commit then waited
   // for this transaction's state row below: a deadlock (seen in CI with two CLI processes).
-  const exists = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
-    `"${stream}"`,
-  ]);
-  if (exists.rows[0]?.present !== true) {
+  if (!(await relationExists(client, `"${stream}"`))) {
     for (const statement of pgStreamTableDdl(stream)) await client.query(statement);
   }
   await client.query('INSERT INTO syncline_state (stream) VALUES ($1) ON CONFLICT (stream) DO NOTHING', [
