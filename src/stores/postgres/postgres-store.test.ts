@@ -391,6 +391,34 @@ describe('PostgresStore', () => {
     }
   });
 
+  it('opens the second connection of inline commits while a stream is ensured, not at its first commit', async () => {
+    const fresh = await freshPgSchema();
+    const name = `s_${fresh.schema}`;
+    const store = new PostgresStore({ url: `${fresh.url}?application_name=${name}`, schema: fresh.schema });
+    const connections = async () =>
+      Number(
+        (
+          await withPgClient((c) =>
+            c.query('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [name]),
+          )
+        ).rows[0].n,
+      );
+    try {
+      await store.open();
+      await store.ensureStream('customers');
+      // No writer thread yet (it starts with a run's third commit): the second is the pool's spare.
+      let seen = await connections();
+      for (let tries = 0; seen < 2 && tries < 40; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        seen = await connections();
+      }
+      expect(seen).toBe(2);
+    } finally {
+      await store.close();
+      await fresh.drop();
+    }
+  });
+
   it('commits again after the server dropped the connection of its writer thread', async () => {
     const fresh = await freshPgSchema();
     // Its own application_name, so only this store's connections are dropped.
