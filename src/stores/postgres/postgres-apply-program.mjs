@@ -11,15 +11,12 @@
  */
 import { CopyBuffer, copyField, copyPayload } from './postgres-copy.mjs';
 
-/**
- * @typedef {{ key: string, kind: string, data: string, hash: string, version: string | null,
- *   cursor: string | null, deleted: boolean }} Write
- */
+/** @typedef {import('../write-columns.mjs').WriteColumns} WriteColumns */
 /**
  * @typedef {{ sql?: string, params?: unknown[], expect?: 'fenced' | number, copy?: string,
- *   layout?: 'insert' | 'changes', items?: readonly Write[], when?: { sql: string, params: unknown[] } }} Step
+ *   layout?: 'insert' | 'changes', indexes?: readonly number[], when?: { sql: string, params: unknown[] } }} Step
  */
-/** @typedef {{ stream: string, runId: string, at: string, steps: readonly Step[] }} Program */
+/** @typedef {{ stream: string, runId: string, at: string, writes: WriteColumns, steps: readonly Step[] }} Program */
 /** @typedef {{ step: number, code: string | null, message: string, rowCount: number | null }} Failure */
 /** @typedef {import('pg').ClientBase} Client */
 
@@ -107,8 +104,9 @@ export function pgFailure(step, error) {
  * @param {Program} program
  * @param {Step} step
  */
-function stepCopyPayload(buffer, { stream, runId, at }, { layout, items = [] }) {
+function stepCopyPayload(buffer, { stream, runId, at, writes }, { layout, indexes = [] }) {
   buffer.reset();
+  const { key, kind, data, hash, version, cursor, deleted } = writes;
   const atField = copyField(at);
   const runField = copyField(runId);
   if (layout === 'insert') {
@@ -116,11 +114,11 @@ function stepCopyPayload(buffer, { stream, runId, at }, { layout, items = [] }) 
     // The record's JSON goes in as it is (copied once, into the buffer); the short fields around
     // it make one string each.
     const times = `\t${atField}\t${atField}\t`;
-    for (const w of items) {
-      buffer.raw(`${copyField(w.key)}\t`);
-      buffer.field(w.data);
+    for (const i of indexes) {
+      buffer.raw(`${copyField(/** @type {string} */ (key[i]))}\t`);
+      buffer.field(/** @type {string} */ (data[i]));
       buffer.raw(
-        `\t${copyField(w.hash)}\t${copyField(w.version)}\t${copyField(w.cursor)}${times}${w.deleted ? atField : '\\N'}\t${runField}\n`,
+        `\t${copyField(/** @type {string} */ (hash[i]))}\t${copyField(version[i] ?? null)}\t${copyField(cursor[i] ?? null)}${times}${deleted[i] ? atField : '\\N'}\t${runField}\n`,
       );
     }
     return buffer.payload();
@@ -128,9 +126,9 @@ function stepCopyPayload(buffer, { stream, runId, at }, { layout, items = [] }) 
   // The change log: stream, key, kind, hash, version, run_id, at; in write order.
   const head = copyField(stream);
   const tail = `\t${runField}\t${atField}\n`;
-  for (const w of items) {
+  for (const i of indexes) {
     buffer.raw(
-      `${head}\t${copyField(w.key)}\t${w.kind}\t${copyField(w.hash)}\t${copyField(w.version)}${tail}`,
+      `${head}\t${copyField(/** @type {string} */ (key[i]))}\t${kind[i]}\t${copyField(/** @type {string} */ (hash[i]))}\t${copyField(version[i] ?? null)}${tail}`,
     );
   }
   return buffer.payload();

@@ -1,6 +1,7 @@
 import { FatalError, LeaseLostError, type SyncError } from '../../core/errors.ts';
 import type { PageCommit } from '../../core/store.ts';
 import type { RecordWrite } from '../../core/types.ts';
+import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
 import { storeError } from './postgres-errors.ts';
 import { historyTableQuery, pageHistoryStatement } from './postgres-history.ts';
@@ -36,6 +37,8 @@ export interface PgWriteProgram {
   readonly stream: string;
   readonly runId: string;
   readonly at: string;
+  /** The commit's writes, which the COPY steps name by index (`write-columns.mjs`). */
+  readonly writes: WriteColumns;
   readonly steps: PgWriteStep[];
 }
 
@@ -54,7 +57,8 @@ export type PgWriteStep =
       /** `COPY ... FROM STDIN`. */
       readonly copy: string;
       readonly layout: 'insert' | 'changes';
-      readonly items: readonly RecordWrite[];
+      /** The writes it copies, as indexes into the program's `writes`. */
+      readonly indexes: readonly number[];
     };
 
 type PgStepRole = 'fence' | 'insert' | 'update' | 'tombstone' | 'history' | 'scan' | 'lock' | 'changes';
@@ -90,12 +94,17 @@ export interface PgWriteFailure extends WriterFailure {
 export function pageProgram(commit: PageCommit, schema: string, history: boolean | null): PgWriteProgram {
   const table = `"${commit.stream}"`;
   const inserts: RecordWrite[] = [];
+  const insertIndexes: number[] = [];
   const updates: RecordWrite[] = [];
   const tombstoned: string[] = [];
-  for (const w of commit.writes) {
+  commit.writes.forEach((w, i) => {
     if (w.keepData) tombstoned.push(w.key);
-    else (w.existed ? updates : inserts).push(w);
-  }
+    else if (w.existed) updates.push(w);
+    else {
+      inserts.push(w);
+      insertIndexes.push(i);
+    }
+  });
   const { at, runId } = commit;
   const steps: PgWriteStep[] = [{ role: 'fence', ...fenceStatement(commit), expect: 'fenced' }];
   if (inserts.length >= COPY_THRESHOLD) {
@@ -103,7 +112,7 @@ export function pageProgram(commit: PageCommit, schema: string, history: boolean
       role: 'insert',
       copy: `COPY ${table} (${RECORD_COLUMNS.join(', ')}) FROM STDIN`,
       layout: 'insert',
-      items: inserts,
+      indexes: insertIndexes,
     });
   } else if (inserts.length > 0) {
     steps.push({
@@ -159,11 +168,13 @@ export function pageProgram(commit: PageCommit, schema: string, history: boolean
         role: 'changes',
         copy: `COPY syncline_changes (${CHANGE_COLUMNS}) FROM STDIN`,
         layout: 'changes',
-        items: commit.writes,
+        indexes: allWrites(commit.writes.length),
       },
     );
   }
-  return { stream: commit.stream, runId, at, steps };
+  const copies = steps.some((s) => 'copy' in s);
+  // Only COPY steps read the columns: a page of a few rows sends none.
+  return { stream: commit.stream, runId, at, writes: writeColumns(copies ? commit.writes : []), steps };
 }
 
 /** What naming a failed commit needs, kept instead of the commit while the thread applies it. */

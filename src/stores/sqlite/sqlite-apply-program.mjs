@@ -10,16 +10,13 @@
  */
 import Database from 'better-sqlite3';
 
+/** @typedef {import('../write-columns.mjs').WriteColumns} WriteColumns */
 /** @typedef {string | number | null} SqlValue */
 /**
- * @typedef {{ key: string, kind: string, data: string, hash: string, version: string | null,
- *   cursor: string | null, deleted: boolean }} Write
- */
-/**
  * @typedef {{ sql: string, mustChange: boolean, rows?: SqlValue[][], layout?: string,
- *   items?: Write[] }} Step
+ *   indexes?: readonly number[] }} Step
  */
-/** @typedef {{ stream: string, runId: string, at: string, steps: Step[] }} Program */
+/** @typedef {{ stream: string, runId: string, at: string, writes: WriteColumns, steps: Step[] }} Program */
 /**
  * @typedef {{ step: number, row: number, key: string | null, code: string | null, message: string,
  *   noChange: boolean }} Failure
@@ -70,7 +67,7 @@ export function programApplier(connection) {
           const changes = statement.run(.../** @type {SqlValue[]} */ (rows[row])).changes;
           if (current.mustChange && changes === 0) {
             rollback(db);
-            return failure(step, row, null, true, keyOf(current, row));
+            return failure(step, row, null, true, keyOf(program, current, row));
           }
         }
         row = -1;
@@ -80,18 +77,21 @@ export function programApplier(connection) {
     } catch (error) {
       rollback(db);
       const current = program.steps[step];
-      return failure(step, row, error, false, current ? keyOf(current, row) : null);
+      return failure(step, row, error, false, current ? keyOf(program, current, row) : null);
     }
   };
 }
 
 /**
  * The key of a step's row, when its rows are writes (one each).
+ * @param {Program} program
  * @param {Step} step
  * @param {number} row
  */
-function keyOf(step, row) {
-  return step.layout !== undefined && step.layout !== 'changes' ? (step.items?.[row]?.key ?? null) : null;
+function keyOf({ writes }, step, row) {
+  if (step.layout === undefined || step.layout === 'changes') return null;
+  const index = step.indexes?.[row];
+  return index === undefined ? null : (writes.key[index] ?? null);
 }
 
 /**
@@ -101,30 +101,51 @@ function keyOf(step, row) {
  * @param {Step} step
  * @returns {SqlValue[][]}
  */
-function bind({ stream, runId, at }, { layout, items = [] }) {
+function bind(program, step) {
+  // Every index names a write: the columns hold a value at each (undefined is never bound).
+  return /** @type {SqlValue[][]} */ (bindUnchecked(program, step));
+}
+
+/**
+ * @param {Program} program
+ * @param {Step} step
+ */
+function bindUnchecked({ stream, runId, at, writes }, { layout, indexes = [] }) {
+  const { key, kind, data, hash, version, cursor, deleted } = writes;
   switch (layout) {
     case 'insert':
-      return items.map((w) => [
-        w.key,
-        w.data,
-        w.hash,
-        w.version,
-        w.cursor,
+      return indexes.map((i) => [
+        key[i],
+        data[i],
+        hash[i],
+        version[i],
+        cursor[i],
         at,
         at,
-        w.deleted ? at : null,
+        deleted[i] ? at : null,
         runId,
       ]);
     case 'update':
-      return items.map((w) => [w.data, w.hash, w.version, w.cursor, at, w.deleted ? at : null, runId, w.key]);
+      return indexes.map((i) => [
+        data[i],
+        hash[i],
+        version[i],
+        cursor[i],
+        at,
+        deleted[i] ? at : null,
+        runId,
+        key[i],
+      ]);
     case 'tombstone':
-      return items.map((w) => [at, at, runId, w.key]);
+      return indexes.map((i) => [at, at, runId, key[i]]);
     case 'history-close':
-      return items.map((w) => [at, w.key]);
+      return indexes.map((i) => [at, key[i]]);
     case 'history-open':
-      return items.map((w) => [at, runId, w.key]);
+      return indexes.map((i) => [at, runId, key[i]]);
     case 'changes':
-      return [[stream, runId, at, JSON.stringify(items.map((w) => [w.key, w.kind, w.hash, w.version]))]];
+      return [
+        [stream, runId, at, JSON.stringify(indexes.map((i) => [key[i], kind[i], hash[i], version[i]]))],
+      ];
     default:
       throw new Error(`unknown write layout ${layout}`);
   }

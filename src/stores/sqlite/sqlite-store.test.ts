@@ -10,10 +10,12 @@ import { StoreUnavailableError } from '../../core/errors.ts';
 import type { Store } from '../../core/store.ts';
 import { describeStoreContract, type StoreHandle } from '../store.contract.ts';
 import {
+  contractSteps,
   expectMigratedFromVersion1,
   HISTORY_ORDER,
   type HistoryRow,
   isoOf,
+  write,
 } from '../store-contract-support.ts';
 import { configureConnection, initializeFile } from './sqlite-connection.mjs';
 import { loadSqliteMigrations, migrateSqlite } from './sqlite-migrations.ts';
@@ -99,6 +101,43 @@ describe('SqliteStore', () => {
     } finally {
       db.close();
     }
+  }
+
+  for (const inlineCommits of [true, false]) {
+    it(`names the key of the write that failed, wherever it is in the page (${inlineCommits ? 'inline' : 'writer thread'})`, async () => {
+      const store = new SqliteStore({ path, inlineCommits });
+      await store.open();
+      try {
+        await store.ensureStream('customers');
+        const { lease, startedRun, commit } = contractSteps(() => store);
+        const l = await lease();
+        const runId = await startedRun(l);
+        await store.commitPage(commit(l, runId, { writes: [write('a'), write('b')] }));
+        // The failing write is the third of the page and the second of its step.
+        const claimedAbsent = [
+          write('x'),
+          write('y', { kind: 'update', existed: true }),
+          write('b'),
+          write('z'),
+        ];
+        await expect(store.commitPage(commit(l, runId, { writes: claimedAbsent }))).rejects.toThrow(
+          'key "b" was written as new but is already stored',
+        );
+        const claimedPresent = [
+          write('p'),
+          write('a', { kind: 'update', existed: true }),
+          write('q', { kind: 'update', existed: true }),
+        ];
+        await expect(store.commitPage(commit(l, runId, { writes: claimedPresent }))).rejects.toThrow(
+          'key "q" was written as stored but is not in the table',
+        );
+        expect(
+          [...(await store.lookup('customers', ['a', 'b', 'p', 'q', 'x', 'y', 'z'])).keys()].sort(),
+        ).toEqual(['a', 'b']);
+      } finally {
+        await store.close();
+      }
+    });
   }
 
   it('checkpoints the WAL every 256 MiB, counted in pages of each file', () => {

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { FatalError, LeaseLostError, type SyncError } from '../../core/errors.ts';
 import type { CheckpointSlot, PageCommit } from '../../core/store.ts';
 import { counterValues, type RecordWrite } from '../../core/types.ts';
+import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
 import { isKeyConflict, toSyncError } from './sqlite-errors.ts';
 import { ADD_COUNTERS_SQL, checkpointText } from './sqlite-rows.ts';
@@ -18,6 +19,8 @@ export interface WriteProgram {
   readonly runId: string;
   /** The commit's time, bound where a layout needs it. */
   readonly at: string;
+  /** The commit's writes, which the steps with a layout name by index (`write-columns.mjs`). */
+  readonly writes: WriteColumns;
   readonly steps: WriteStep[];
 }
 
@@ -41,13 +44,12 @@ interface StepBase {
 }
 
 /**
- * A step's executions: rows of parameters, or writes bound by a layout. The writes go over as the
- * objects the engine made: the thread builds their parameters, and an object in several steps
- * crosses once.
+ * A step's executions: rows of parameters, or writes bound by a layout. The writes go over once, as
+ * the program's columns: the thread builds their parameters, and a step names its writes by index.
  */
 export type WriteStep =
   | (StepBase & { readonly rows: SqlValue[][] })
-  | (StepBase & { readonly layout: WriteLayout; readonly items: readonly RecordWrite[] });
+  | (StepBase & { readonly layout: WriteLayout; readonly indexes: readonly number[] });
 
 /** Where and why a program failed (step and row -1: before any step, e.g. taking the write lock). */
 export interface WriteFailure extends WriterFailure {
@@ -90,16 +92,19 @@ export function pageProgram(c: PageCommit, table: SqliteStreamTable): WriteProgr
       mustChange: true,
     },
   ];
-  const inserts: RecordWrite[] = [];
-  const updates: RecordWrite[] = [];
-  const tombstones: RecordWrite[] = [];
-  for (const w of c.writes) (!w.existed ? inserts : w.keepData ? tombstones : updates).push(w);
+  const inserts: number[] = [];
+  const updates: number[] = [];
+  const tombstones: number[] = [];
+  c.writes.forEach((w: RecordWrite, i) => {
+    (!w.existed ? inserts : w.keepData ? tombstones : updates).push(i);
+  });
+  const all = allWrites(c.writes.length);
   const sql = table.writeSql;
   steps.push(
-    { role: 'insert', sql: sql.insert, layout: 'insert', items: inserts, mustChange: false },
-    { role: 'update', sql: sql.update, layout: 'update', items: updates, mustChange: true },
-    { role: 'tombstone', sql: sql.tombstone, layout: 'tombstone', items: tombstones, mustChange: true },
-    { role: 'changes', sql: CHANGES_SQL, layout: 'changes', items: c.writes, mustChange: false },
+    { role: 'insert', sql: sql.insert, layout: 'insert', indexes: inserts, mustChange: false },
+    { role: 'update', sql: sql.update, layout: 'update', indexes: updates, mustChange: true },
+    { role: 'tombstone', sql: sql.tombstone, layout: 'tombstone', indexes: tombstones, mustChange: true },
+    { role: 'changes', sql: CHANGES_SQL, layout: 'changes', indexes: all, mustChange: false },
   );
   if (table.history) {
     steps.push(
@@ -107,14 +112,14 @@ export function pageProgram(c: PageCommit, table: SqliteStreamTable): WriteProgr
         role: 'history',
         sql: table.history.closeSql,
         layout: 'history-close',
-        items: c.writes,
+        indexes: all,
         mustChange: false,
       },
       {
         role: 'history',
         sql: table.history.openSql,
         layout: 'history-open',
-        items: c.writes,
+        indexes: all,
         mustChange: true,
       },
     );
@@ -139,7 +144,8 @@ export function pageProgram(c: PageCommit, table: SqliteStreamTable): WriteProgr
     stream,
     runId,
     at,
-    steps: steps.filter((step) => ('rows' in step ? step.rows : step.items).length > 0),
+    writes: writeColumns(c.writes),
+    steps: steps.filter((step) => ('rows' in step ? step.rows : step.indexes).length > 0),
   };
 }
 
