@@ -226,6 +226,25 @@ export function describeStoreContract(
       expect((await store.listRuns({ limit: 1 }))[0]?.counters).toMatchObject({ inserted: 3, updated: 1 });
     });
 
+    it('logs the changes of a large page in write order, one row a write', async () => {
+      const l = await lease();
+      const runId = await startedRun(l);
+      const keys = Array.from({ length: 250 }, (_, i) => `k${String((i * 37) % 250).padStart(3, '0')}`);
+      await store.commitPage(commit(l, runId, { writes: keys.map((k) => write(k)) }));
+      // Updates of stored keys interleaved with inserts of new ones, 201 writes: the last statement
+      // of the change log is partly filled.
+      const second = Array.from({ length: 201 }, (_, i) =>
+        i % 2 === 0
+          ? write(keys[i]!, { kind: 'update', existed: true, hash: `h2-${i}` })
+          : write(`n${String(i).padStart(3, '0')}`),
+      );
+      await store.commitPage(commit(l, runId, { writes: second, checkpoint: { page: 2 } }));
+      const changes = await store.readChanges({ afterSeq: 0, limit: 1000 });
+      expect(changes.map((c) => [c.key, c.kind, c.hash])).toEqual(
+        [...keys.map((k) => write(k)), ...second].map((w) => [w.key, w.kind, w.hash]),
+      );
+    });
+
     it('refuses a commit handed over while an earlier one that fails was unresolved', async () => {
       const l = await lease();
       const runId = await startedRun(l);

@@ -11,6 +11,9 @@
 import Database from 'better-sqlite3';
 
 /** @typedef {import('../write-columns.mjs').WriteColumns} WriteColumns */
+
+/** Change-log rows a statement inserts (`CHANGES_SQL` in `sqlite-write-program.ts`). */
+export const CHANGES_PER_STATEMENT = 100;
 /** @typedef {string | number | null} SqlValue */
 /**
  * @typedef {{ sql: string, mustChange: boolean, rows?: SqlValue[][], layout?: string,
@@ -142,10 +145,30 @@ function bindUnchecked({ stream, runId, at, writes }, { layout, indexes = [] }) 
       return indexes.map((i) => [at, key[i]]);
     case 'history-open':
       return indexes.map((i) => [at, runId, key[i]]);
-    case 'changes':
-      return [
-        [stream, runId, at, JSON.stringify(indexes.map((i) => [key[i], kind[i], hash[i], version[i]]))],
-      ];
+    case 'changes': {
+      // CHANGES_PER_STATEMENT writes a row of parameters: key, kind, hash, version and place, after
+      // stream, run and time; the last row's unused places stay NULL (the statement skips them).
+      /** @type {SqlValue[][]} */
+      const rows = [];
+      for (let first = 0; first < indexes.length; first += CHANGES_PER_STATEMENT) {
+        const row = new Array(3 + 5 * CHANGES_PER_STATEMENT).fill(null);
+        row[0] = stream;
+        row[1] = runId;
+        row[2] = at;
+        const count = Math.min(CHANGES_PER_STATEMENT, indexes.length - first);
+        for (let place = 0; place < count; place++) {
+          const i = /** @type {number} */ (indexes[first + place]);
+          const at5 = 3 + 5 * place;
+          row[at5] = key[i];
+          row[at5 + 1] = kind[i];
+          row[at5 + 2] = hash[i];
+          row[at5 + 3] = version[i];
+          row[at5 + 4] = place;
+        }
+        rows.push(row);
+      }
+      return rows;
+    }
     default:
       throw new Error(`unknown write layout ${layout}`);
   }

@@ -4,6 +4,7 @@ import type { CheckpointSlot, PageCommit } from '../../core/store.ts';
 import { counterValues, type RecordWrite } from '../../core/types.ts';
 import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
+import { CHANGES_PER_STATEMENT } from './sqlite-apply-program.mjs';
 import { isKeyConflict, toSyncError } from './sqlite-errors.ts';
 import { ADD_COUNTERS_SQL, checkpointText } from './sqlite-rows.ts';
 import { RECORD_SEEN_SQL } from './sqlite-scan.ts';
@@ -150,11 +151,16 @@ export function pageProgram(c: PageCommit, table: SqliteStreamTable): WriteProgr
 }
 
 /**
- * The change log of a page in one statement (layout `changes`): `seq` is AUTOINCREMENT, whose
- * counter a statement writes once rather than once per row, and the JSON array keeps the write order.
+ * The change log of a page, `CHANGES_PER_STATEMENT` writes a statement (layout `changes`; the last
+ * statement's unused rows are NULL and filtered out): `seq` is AUTOINCREMENT, whose counter a
+ * statement writes once rather than once per row, and each row's place in its statement orders it,
+ * so `seq` follows the write order. Measured against one `json_each` statement over a JSON array of
+ * the page: 1.8-2.9 against 3.2-3.8 us a row, commit included.
  */
 const CHANGES_SQL = `INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
-  SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, ?, ? FROM json_each(?) AS j ORDER BY j.key`;
+  SELECT ?, column1, column2, column3, column4, ?, ?
+  FROM (VALUES ${Array.from({ length: CHANGES_PER_STATEMENT }, () => '(?, ?, ?, ?, ?)').join(', ')})
+  WHERE column1 IS NOT NULL ORDER BY column5`;
 
 /** What naming a failed commit needs, kept instead of the commit while the writer applies it. */
 export interface CommitFacts {
