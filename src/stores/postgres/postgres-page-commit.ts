@@ -172,9 +172,7 @@ export function pageProgram(commit: PageCommit, schema: string, history: boolean
       },
     );
   }
-  const copies = steps.some((s) => 'copy' in s);
-  // Only COPY steps read the columns: a page of a few rows sends none.
-  return { stream: commit.stream, runId, at, writes: writeColumns(copies ? commit.writes : []), steps };
+  return { stream: commit.stream, runId, at, writes: writeColumns(commit.writes), steps };
 }
 
 /** What naming a failed commit needs, kept instead of the commit while the thread applies it. */
@@ -285,23 +283,8 @@ const CHANGE_COLUMNS = 'stream, key, kind, hash, version, run_id, at';
  * would store a JSON string instead of the object (double encoding).
  */
 function paramsOf(writes: readonly RecordWrite[]): unknown[] {
-  const n = writes.length;
-  const keys = new Array<string>(n);
-  const data = new Array<string>(n);
-  const hashes = new Array<string>(n);
-  const versions = new Array<string | null>(n);
-  const cursors = new Array<string | null>(n);
-  const deleted = new Array<boolean>(n);
-  for (let i = 0; i < n; i++) {
-    const w = writes[i]!;
-    keys[i] = w.key;
-    data[i] = w.data;
-    hashes[i] = w.hash;
-    versions[i] = w.version;
-    cursors[i] = w.cursor;
-    deleted[i] = w.deleted;
-  }
-  return [keys, `[${data.join(',')}]`, hashes, versions, cursors, deleted];
+  const { key, data, hash, version, cursor, deleted } = writeColumns(writes);
+  return [key, `[${data.join(',')}]`, hash, version, cursor, deleted];
 }
 
 /**
