@@ -93,17 +93,14 @@ export interface PgWriteFailure extends WriterFailure {
  */
 export function pageProgram(commit: PageCommit, schema: string, history: boolean | null): PgWriteProgram {
   const table = `"${commit.stream}"`;
-  const inserts: RecordWrite[] = [];
-  const insertIndexes: number[] = [];
+  /** Indexes of the writes of new keys: the COPY names them so; a small page's INSERT takes them. */
+  const inserts: number[] = [];
   const updates: RecordWrite[] = [];
   const tombstoned: string[] = [];
   commit.writes.forEach((w, i) => {
     if (w.keepData) tombstoned.push(w.key);
     else if (w.existed) updates.push(w);
-    else {
-      inserts.push(w);
-      insertIndexes.push(i);
-    }
+    else inserts.push(i);
   });
   const { at, runId } = commit;
   const steps: PgWriteStep[] = [{ role: 'fence', ...fenceStatement(commit), expect: 'fenced' }];
@@ -112,7 +109,7 @@ export function pageProgram(commit: PageCommit, schema: string, history: boolean
       role: 'insert',
       copy: `COPY ${table} (${RECORD_COLUMNS.join(', ')}) FROM STDIN`,
       layout: 'insert',
-      indexes: insertIndexes,
+      indexes: inserts,
     });
   } else if (inserts.length > 0) {
     steps.push({
@@ -122,7 +119,7 @@ export function pageProgram(commit: PageCommit, schema: string, history: boolean
       CASE WHEN u.deleted THEN $7::timestamptz END, $8
     FROM ${WRITE_ROWS}
     WHERE ${ALIGNED}`,
-      params: [...paramsOf(inserts), at, runId],
+      params: [...paramsOf(inserts.map((i) => commit.writes[i]!)), at, runId],
       expect: inserts.length,
     });
   }
