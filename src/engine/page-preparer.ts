@@ -92,52 +92,31 @@ export class PagePreparer {
     let newestCursor: string | null = null;
     const schema = this.#stream.schema?.['~standard'];
     for (const raw of page.records) {
-      let value: unknown = raw;
-      if (schema) {
-        let result = schema.validate(raw);
-        if (result instanceof Promise) result = await result;
-        if (result.issues) {
-          deadLetters.push(this.#deadLetter(raw, describeIssues(result.issues)));
-          continue;
-        }
-        value = result.value;
-      }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        deadLetters.push(
-          this.#deadLetter(
-            raw,
-            `record is ${Array.isArray(value) ? 'an array' : typeof value}, not an object`,
-          ),
-        );
-        continue;
-      }
-      let key: string;
+      let prepared: PreparedRecord | DeadLetter;
       try {
-        key = encodeKey(value, this.#keys);
+        if (schema) {
+          let result = schema.validate(raw);
+          if (result instanceof Promise) result = await result;
+          prepared = result.issues
+            ? this.#deadLetter(raw, describeIssues(result.issues))
+            : this.#prepareValue(raw, result.value);
+        } else {
+          prepared = this.#prepareValue(raw, raw);
+        }
       } catch (error) {
+        // A schema, transform or key that throws RecordError (from any copy of the package) names
+        // one bad record: it is dead-lettered like a validation failure. Anything else stops the run.
         if (!(error instanceof RecordError)) throw error;
-        deadLetters.push(this.#deadLetter(raw, error.message));
+        prepared = this.#deadLetter(raw, describeError(error));
+      }
+      if (!('hash' in prepared)) {
+        deadLetters.push(prepared);
         continue;
       }
-      const data = canonicalJson(value);
-      const hashed = this.#hashProjection ? canonicalJson(this.#hashProjection(value)) : data;
-      if (this.#rejectNul && ESCAPED_NUL.test(data)) {
-        deadLetters.push(
-          this.#deadLetter(raw, 'record contains a NUL character (\\u0000), which this store cannot keep'),
-        );
-        continue;
-      }
-      const cursor = this.#stream.cursor ? scalarText(readPath(value, this.#stream.cursor)) : null;
+      const cursor = prepared.cursor;
       if (cursor !== null && (newestCursor === null || compareCursorText(cursor, newestCursor) > 0))
         newestCursor = cursor;
-      records.push({
-        key,
-        data,
-        hash: hashText(hashed),
-        version: this.#stream.version ? scalarText(readPath(value, this.#stream.version)) : null,
-        cursor,
-        deleted: this.#stream.deleted ? Boolean(readPath(value, this.#stream.deleted)) : false,
-      });
+      records.push(prepared);
     }
     const tombstones: PreparedTombstone[] = [];
     for (const tombstone of page.tombstones ?? []) {
@@ -155,6 +134,33 @@ export class PagePreparer {
       fetched: page.records.length,
       checkpoint: page.checkpoint,
       newestCursor,
+    };
+  }
+
+  /**
+   * One record (`value`: what the schema made of `raw`) keyed and hashed, or the dead letter saying
+   * why it cannot be. Throws the `RecordError` of a key it cannot read.
+   */
+  #prepareValue(raw: unknown, value: unknown): PreparedRecord | DeadLetter {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return this.#deadLetter(
+        raw,
+        `record is ${Array.isArray(value) ? 'an array' : typeof value}, not an object`,
+      );
+    }
+    const key = encodeKey(value, this.#keys);
+    const data = canonicalJson(value);
+    const hashed = this.#hashProjection ? canonicalJson(this.#hashProjection(value)) : data;
+    if (this.#rejectNul && ESCAPED_NUL.test(data)) {
+      return this.#deadLetter(raw, 'record contains a NUL character (\\u0000), which this store cannot keep');
+    }
+    return {
+      key,
+      data,
+      hash: hashText(hashed),
+      version: this.#stream.version ? scalarText(readPath(value, this.#stream.version)) : null,
+      cursor: this.#stream.cursor ? scalarText(readPath(value, this.#stream.cursor)) : null,
+      deleted: this.#stream.deleted ? Boolean(readPath(value, this.#stream.deleted)) : false,
     };
   }
 

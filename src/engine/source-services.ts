@@ -35,6 +35,34 @@ export function sourceServices(args: SourceServicesArgs) {
     await sleep(ms, undefined, { signal: args.signal });
   }
 
+  /**
+   * After failure number `n` of `what` with a transient `error`: counts it, then waits the policy's
+   * delay; throws `FatalError` instead when the operation's attempts or the run's retry budget are
+   * spent. Shared by `attempt` and the engine's restart of a source that threw a transient error.
+   */
+  async function backOff(error: TransientError, n: number, what: string): Promise<void> {
+    if (error.throttled) args.report({ throttled: 1 });
+    if (n >= args.policy.maxAttempts) {
+      throw new FatalError(
+        `stream "${args.stream}": ${what} failed ${n} times, giving up: ${describeError(error)}`,
+        {
+          stream: args.stream,
+          cause: error,
+        },
+      );
+    }
+    if (retriesLeft <= 0) {
+      throw new FatalError(
+        `stream "${args.stream}": the run's retry budget (${args.policy.budget}) is spent; last error on ` +
+          `${what}: ${describeError(error)}`,
+        { stream: args.stream, cause: error },
+      );
+    }
+    retriesLeft--;
+    args.report({ retries: 1 });
+    await wait(args.policy.delayMs(n, error), `retrying ${what}`);
+  }
+
   async function attempt<T>(op: (attempt: number) => Promise<T>, options: AttemptOptions): Promise<T> {
     const bucket = options.limiter ? args.limiters.get(options.limiter.key, options.limiter.rate) : null;
     for (let n = 1; ; n++) {
@@ -43,23 +71,7 @@ export function sourceServices(args: SourceServicesArgs) {
         return await op(n);
       } catch (error) {
         if (!(error instanceof TransientError) || args.signal.aborted) throw error;
-        if (error.throttled) args.report({ throttled: 1 });
-        if (n >= args.policy.maxAttempts) {
-          throw new FatalError(
-            `stream "${args.stream}": ${options.what} failed ${n} times, giving up: ${describeError(error)}`,
-            { stream: args.stream, cause: error },
-          );
-        }
-        if (retriesLeft <= 0) {
-          throw new FatalError(
-            `stream "${args.stream}": the run's retry budget (${args.policy.budget}) is spent; last error on ` +
-              `${options.what}: ${describeError(error)}`,
-            { stream: args.stream, cause: error },
-          );
-        }
-        retriesLeft--;
-        args.report({ retries: 1 });
-        await wait(args.policy.delayMs(n, error), `retrying ${options.what}`);
+        await backOff(error, n, options.what);
       }
     }
   }
@@ -68,5 +80,5 @@ export function sourceServices(args: SourceServicesArgs) {
     args.limiters.get(limiter).observe(budget);
   }
 
-  return { attempt, observeLimit };
+  return { attempt, observeLimit, backOff };
 }

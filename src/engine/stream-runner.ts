@@ -6,6 +6,7 @@ import {
   FatalError,
   InterruptedError,
   RunDeadlineError,
+  TransientError,
 } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import type { CheckpointSlot, Store } from '../core/store.ts';
@@ -385,7 +386,7 @@ class RunPipeline {
       };
       const maxDuration = this.#args.options?.maxDurationMs;
       const deadline = maxDuration === undefined ? null : this.#startedAt + maxDuration;
-      const services = sourceServices({
+      const { attempt, observeLimit, backOff } = sourceServices({
         stream: stream.name,
         policy: new RetryPolicy(this.#args.options?.retry),
         limiters: this.#args.limiters ?? new RateLimiters(),
@@ -393,29 +394,49 @@ class RunPipeline {
         deadline,
         report,
       });
-      const pages = this.#args.source({
-        stream: stream.name,
-        checkpoint: from,
-        signal: this.#abort.signal,
-        log,
-        report,
-        ...services,
-        deadline,
-        secret: this.#args.secret ?? noSecrets,
-        range: null,
-        fullScan: this.#args.reconcile === true,
-        keys: this.#args.keys,
-      });
-      for await (const page of pages) {
-        if (this.#abort.signal.aborted) break;
-        if (!page || !Array.isArray(page.records)) {
-          throw new FatalError(
-            `stream "${stream.name}": the source yielded ${page === null ? 'null' : typeof page} instead of ` +
-              'a page { records: [...], checkpoint }',
-            { stream: stream.name },
+      // The checkpoint of the last page handed over: where the source resumes if it throws a
+      // transient error (a custom source's fetch that failed); `failures` counts restarts there.
+      let resumeAt = from;
+      let failures = 0;
+      for (;;) {
+        try {
+          const pages = this.#args.source({
+            stream: stream.name,
+            checkpoint: resumeAt,
+            signal: this.#abort.signal,
+            log,
+            report,
+            attempt,
+            observeLimit,
+            deadline,
+            secret: this.#args.secret ?? noSecrets,
+            range: null,
+            fullScan: this.#args.reconcile === true,
+            keys: this.#args.keys,
+          });
+          for await (const page of pages) {
+            if (this.#abort.signal.aborted) break;
+            if (!page || !Array.isArray(page.records)) {
+              throw new FatalError(
+                `stream "${stream.name}": the source yielded ${page === null ? 'null' : typeof page} instead of ` +
+                  'a page { records: [...], checkpoint }',
+                { stream: stream.name },
+              );
+            }
+            if (!(await queue.push(await preparer.prepare(page)))) break;
+            resumeAt = page.checkpoint;
+            failures = 0;
+          }
+          break;
+        } catch (error) {
+          if (!(error instanceof TransientError) || this.#abort.signal.aborted) throw error;
+          failures++;
+          log.warn(
+            { stream: stream.name, err: describeError(error), attempt: failures },
+            'the source failed with a transient error; resuming after the last page handed over',
           );
+          await backOff(error, failures, 'reading the source');
         }
-        if (!(await queue.push(await preparer.prepare(page)))) break;
       }
       queue.close();
     } catch (error) {
