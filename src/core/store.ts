@@ -7,6 +7,7 @@ import type {
   LeaseConflict,
   RecordWrite,
   RunCounters,
+  RunMode,
   RunRecord,
   RunStatus,
   StoredDeadLetter,
@@ -74,6 +75,19 @@ export interface PageCommit {
    * recorded as seen by scan `id`, in the same transaction.
    */
   readonly scan?: { readonly id: string; readonly seenKeys: readonly string[] };
+  /** Dead letters this commit settles, after adding its own `deadLetters`. Default none. */
+  readonly resolve?: DeadLetterResolution;
+}
+
+/**
+ * Open dead letters a commit settles, in its transaction. The engine never names a key or letter
+ * that the same commit dead-letters again.
+ */
+export interface DeadLetterResolution {
+  /** Open letters of these keys become `resolved`: a record of the key committed fine. */
+  readonly keys: readonly string[];
+  /** These letters become `replayed`: a replay applied their payloads. */
+  readonly replayed: readonly number[];
 }
 
 /** `main`: the stream's incremental position; `backfill`: a range backfill's own position. */
@@ -135,6 +149,8 @@ export interface LeaseStore {
 export interface StartRun {
   readonly runId: string;
   readonly stream: string;
+  /** Default `sync`. */
+  readonly mode?: RunMode;
   readonly lease: Lease;
   readonly at: string;
   readonly checkpointBefore: Checkpoint;
@@ -153,6 +169,13 @@ export interface FinishRun {
   readonly slot?: CheckpointSlot;
 }
 
+export interface ListRuns {
+  readonly stream?: string;
+  readonly limit: number;
+  readonly mode?: RunMode;
+  readonly status?: RunStatus;
+}
+
 export interface RunLog {
   startRun(args: StartRun): Promise<void>;
   /** Sets the end status; `checkpointAfter` is read from the stream's state at that moment. */
@@ -162,8 +185,8 @@ export interface RunLog {
    * Called by the lease holder, who knows no other run of the stream is alive. Returns how many.
    */
   closeAbandonedRuns(stream: string, at: string, error: string): Promise<number>;
-  /** Newest first. */
-  listRuns(args: { stream?: string; limit: number }): Promise<RunRecord[]>;
+  /** Newest first; only runs of `mode` / with `status` when given. */
+  listRuns(args: ListRuns): Promise<RunRecord[]>;
 }
 
 /**
@@ -189,6 +212,14 @@ export interface ScanStore {
   dropScan(stream: string, scanId: string): Promise<void>;
 }
 
+export interface ListDeadLetters {
+  readonly stream?: string;
+  readonly limit: number;
+  /** Every status, not only `open`. */
+  readonly all?: boolean;
+  readonly ids?: readonly number[];
+}
+
 export interface StoreInspector {
   getState(stream: string): Promise<StreamState | null>;
   /** Every stream with a state row, by name. */
@@ -197,8 +228,32 @@ export interface StoreInspector {
   resetCheckpoint(stream: string, at: string, slot?: CheckpointSlot): Promise<void>;
   /** Sets or clears the operator's approval for the next run past the backfill breaker. */
   setApproval(stream: string, approved: boolean, at: string): Promise<void>;
-  /** Newest first; only `open` ones unless `all`. */
-  listDeadLetters(args: { stream?: string; limit: number; all?: boolean }): Promise<StoredDeadLetter[]>;
+  /** Newest first; only `open` ones unless `all`; only those with `ids` when given. */
+  listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]>;
+  /**
+   * Open dead letters of one stream with `id > afterId`, oldest first (what a replay reads), only
+   * those with `ids` when given.
+   */
+  openDeadLetters(args: {
+    readonly stream: string;
+    readonly afterId: number;
+    readonly limit: number;
+    readonly ids?: readonly number[];
+  }): Promise<StoredDeadLetter[]>;
+  /**
+   * The distinct keys of the stream's open dead letters, or `null` when there are more than `max`
+   * (then the engine asks to resolve every key it commits).
+   */
+  openDeadLetterKeys(stream: string, max: number): Promise<string[] | null>;
+  /**
+   * Marks open dead letters `ignored`: those with `ids`, else every open one of `stream` (one of the
+   * two is required). Returns how many.
+   */
+  ignoreDeadLetters(args: {
+    readonly stream?: string;
+    readonly ids?: readonly number[];
+    readonly at: string;
+  }): Promise<number>;
   /** Rows of a stream table ordered by `_key`, after `afterKey`, including soft-deleted ones. */
   scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]>;
   /** Change-log rows with `seq > afterSeq`, ascending. */

@@ -202,6 +202,11 @@ export interface DeadLetter {
   readonly reason: string;
   /** The raw record as received (JSON text). */
   readonly payload: string;
+  /**
+   * Set when the record was read back from this stored dead letter by a replay and failed again:
+   * that letter is updated (one more occurrence, the new reason) instead of a new one added.
+   */
+  readonly replayOf?: number;
 }
 
 /** Counters of one run. Every field is a count unless its name says otherwise. */
@@ -308,9 +313,21 @@ export function addCounters<T extends Partial<RunCounters>>(into: T, delta: Part
  */
 export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted' | 'partial' | 'paused_backfill';
 
+/**
+ * What a run does, recorded with it:
+ * - `sync`: read from the last checkpoint;
+ * - `reconcile`: a full scan that soft-deletes what the source no longer has and reports drift;
+ * - `backfill`: re-read a time range in windows, with its own checkpoint;
+ * - `refresh`: read given keys again through the stream's `fetchByKey`;
+ * - `replay`: apply the stored payloads of open dead letters again.
+ * The last two leave the checkpoint where it is.
+ */
+export type RunMode = 'sync' | 'reconcile' | 'backfill' | 'refresh' | 'replay';
+
 export interface RunRecord {
   readonly runId: string;
   readonly stream: string;
+  readonly mode: RunMode;
   readonly status: RunStatus;
   readonly startedAt: string;
   readonly endedAt: string | null;
@@ -365,14 +382,31 @@ export interface StreamStatus {
   readonly lastRun: RunRecord | null;
 }
 
-export type DeadLetterStatus = 'open' | 'replayed' | 'ignored';
+/**
+ * - `open`: not applied yet; counted in `syncline status`;
+ * - `resolved`: the key committed fine later (a newer record, or the source put it right);
+ * - `replayed`: `syncline failed replay` applied the stored payload;
+ * - `ignored`: an operator said to leave it (`syncline failed ignore`).
+ */
+export type DeadLetterStatus = 'open' | 'resolved' | 'replayed' | 'ignored';
 
+/**
+ * A dead letter as stored. One open letter per (stream, key, payload): the same record failing
+ * again (each run re-reading a record the source rolled back) adds an occurrence, not a letter.
+ */
 export interface StoredDeadLetter extends DeadLetter {
   readonly id: number;
   readonly stream: string;
+  /** The run that last dead-lettered it. */
   readonly runId: string;
   readonly status: DeadLetterStatus;
   readonly createdAt: string;
+  /** How many times the record failed this way while the letter was open (1 at first). */
+  readonly occurrences: number;
+  readonly lastSeenAt: string;
+  /** When it stopped being open, and by which run (null for `ignored`). */
+  readonly resolvedAt: string | null;
+  readonly resolvedRunId: string | null;
 }
 
 /** A row of a stream table as read back. */

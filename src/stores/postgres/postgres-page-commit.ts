@@ -3,9 +3,10 @@ import type { PageCommit } from '../../core/store.ts';
 import type { RecordWrite } from '../../core/types.ts';
 import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
+import { deadLetterStatements } from './postgres-dead-letters.ts';
 import { storeError } from './postgres-errors.ts';
 import { historyTableQuery, pageHistoryStatement } from './postgres-history.ts';
-import { COUNTER_COLUMNS, counterIncrements, counterValues, jsonParam } from './postgres-rows.ts';
+import { counterIncrements, counterValues, jsonParam } from './postgres-rows.ts';
 import { seenKeysStatement } from './postgres-scan.ts';
 
 /**
@@ -61,7 +62,16 @@ export type PgWriteStep =
       readonly indexes: readonly number[];
     };
 
-type PgStepRole = 'fence' | 'insert' | 'update' | 'tombstone' | 'history' | 'scan' | 'lock' | 'changes';
+type PgStepRole =
+  | 'fence'
+  | 'letters'
+  | 'insert'
+  | 'update'
+  | 'tombstone'
+  | 'history'
+  | 'scan'
+  | 'lock'
+  | 'changes';
 
 /** How a program failed on the writer thread. */
 export interface PgWriteFailure extends WriterFailure {
@@ -79,8 +89,9 @@ export interface PgWriteFailure extends WriterFailure {
  * 1. the fence: `syncline_state` is updated (the slot's checkpoint, newest cursor) only where holder and epoch
  *    still match. The UPDATE takes the row lock, and under READ COMMITTED re-checks the condition
  *    against a concurrent take-over, so it is `SELECT ... FOR UPDATE` plus the write in one round
- *    trip. The run's counters and the dead letters ride along in the same statement, gated on it;
- *    when nothing matched, the transaction is rolled back and `LeaseLostError` thrown;
+ *    trip. The run's counters ride along in the same statement, gated on it; when nothing
+ *    matched, the transaction is rolled back and `LeaseLostError` thrown; then the dead letters
+ *    and the letters the commit settles (`postgres-dead-letters.ts`);
  * 2. rows known absent: COPY (large pages) or one multi-row `INSERT` (small); a key that exists
  *    after all fails on the primary key, and with it the whole page;
  * 3. rows known present: one `UPDATE ... FROM` the same rows, and one more for tombstones (which keep
@@ -104,6 +115,7 @@ export function pageProgram(commit: PageCommit, schema: string, history: boolean
   });
   const { at, runId } = commit;
   const steps: PgWriteStep[] = [{ role: 'fence', ...fenceStatement(commit), expect: 'fenced' }];
+  for (const statement of deadLetterStatements(commit)) steps.push({ role: 'letters', ...statement });
   if (inserts.length >= COPY_THRESHOLD) {
     steps.push({
       role: 'insert',
@@ -223,7 +235,7 @@ export function writeError(facts: CommitFacts, failure: PgWriteFailure): SyncErr
 
 /**
  * The fence as one statement (see `pageProgram`): the state row, gated on holder and epoch, with the
- * run's counters and the dead letters riding along; `fenced` is 0 when the lease is no longer ours.
+ * run's counters riding along; `fenced` is 0 when the lease is no longer ours.
  */
 function fenceStatement(commit: PageCommit): { sql: string; params: unknown[] } {
   const { stream, lease, runId, at } = commit;
@@ -238,23 +250,6 @@ function fenceStatement(commit: PageCommit): { sql: string; params: unknown[] } 
     ...counterValues(commit.counters),
   ];
   const counterParam = 8;
-  let deadLetters = '';
-  if (commit.deadLetters.length > 0) {
-    const first = counterParam + COUNTER_COLUMNS.length;
-    values.push(
-      commit.deadLetters.map((d) => d.key),
-      commit.deadLetters.map((d) => d.reason),
-      commit.deadLetters.map((d) => d.payload),
-    );
-    deadLetters = `, d AS (
-      INSERT INTO syncline_failed (stream, run_id, key, reason, payload, created_at)
-      SELECT $1, $7, u.key, u.reason, u.payload, $6::timestamptz
-      FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::text[])
-        WITH ORDINALITY AS u(key, reason, payload, ord)
-      WHERE EXISTS (SELECT 1 FROM s)
-      ORDER BY u.ord
-    )`;
-  }
   return {
     sql: `WITH s AS (
       UPDATE syncline_state
@@ -264,7 +259,7 @@ function fenceStatement(commit: PageCommit): { sql: string; params: unknown[] } 
     ), r AS (
       UPDATE syncline_runs SET ${counterIncrements(counterParam)}
       WHERE run_id = $7 AND EXISTS (SELECT 1 FROM s)
-    )${deadLetters}
+    )
     SELECT count(*)::int AS fenced FROM s`,
     params: values,
   };

@@ -5,11 +5,10 @@ import {
   COUNTER_COLUMNS,
   countersFromRow,
   counterValues,
-  type DeadLetterStatus,
   type Json,
+  type RunMode,
   type RunRecord,
   type RunStatus,
-  type StoredDeadLetter,
   type StoredRecord,
   type StreamState,
 } from '../../core/types.ts';
@@ -66,6 +65,7 @@ export function toStreamState(row: StateRow): StreamState {
 export type RunRow = {
   run_id: string;
   stream: string;
+  mode: RunMode;
   status: RunStatus;
   started_at: Date;
   ended_at: Date | null;
@@ -80,6 +80,7 @@ export function toRunRecord(row: RunRow): RunRecord {
   return {
     runId: row.run_id,
     stream: row.stream,
+    mode: row.mode,
     status: row.status,
     startedAt: iso(row.started_at),
     endedAt: iso(row.ended_at),
@@ -88,30 +89,6 @@ export function toRunRecord(row: RunRow): RunRecord {
     error: row.error,
     counters,
     evidence: row.evidence ?? null,
-  };
-}
-
-export interface DeadLetterRow {
-  id: string;
-  stream: string;
-  run_id: string;
-  key: string | null;
-  reason: string;
-  payload: string;
-  status: DeadLetterStatus;
-  created_at: Date;
-}
-
-export function toDeadLetter(row: DeadLetterRow): StoredDeadLetter {
-  return {
-    id: Number(row.id),
-    stream: row.stream,
-    runId: row.run_id,
-    key: row.key,
-    reason: row.reason,
-    payload: row.payload,
-    status: row.status,
-    createdAt: iso(row.created_at),
   };
 }
 

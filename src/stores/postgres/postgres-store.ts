@@ -4,6 +4,8 @@ import type {
   AcquireLease,
   CheckpointSlot,
   FinishRun,
+  ListDeadLetters,
+  ListRuns,
   PageCommit,
   StartRun,
   Store,
@@ -24,6 +26,7 @@ import type {
 } from '../../core/types.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
+import { PostgresDeadLetters } from './postgres-dead-letters.ts';
 import { CONNECT_TIMEOUT_MS, connectError, parsePgUrl, storeError } from './postgres-errors.ts';
 import { createHistoryTable, hasHistoryTable } from './postgres-history.ts';
 import { acquireLeaseTx } from './postgres-lease.ts';
@@ -40,13 +43,11 @@ import {
   type ChangeLogRow,
   counterIncrements,
   counterValues,
-  type DeadLetterRow,
   jsonParam,
   type RecordRow,
   type RunRow,
   type StateRow,
   toChangeRow,
-  toDeadLetter,
   toRunRecord,
   toStoredRecord,
   toStreamState,
@@ -328,11 +329,11 @@ export class PostgresStore implements Store {
     const rows = await this.#query(
       'starting a run',
       stream,
-      `INSERT INTO syncline_runs (run_id, stream, status, started_at, checkpoint_before)
-      SELECT $1, $2, 'running', $5::timestamptz, $6::jsonb FROM syncline_state
+      `INSERT INTO syncline_runs (run_id, stream, mode, status, started_at, checkpoint_before)
+      SELECT $1, $2, $7, 'running', $5::timestamptz, $6::jsonb FROM syncline_state
       WHERE stream = $2 AND lease_holder = $3 AND lease_epoch = $4::bigint
       RETURNING run_id`,
-      [runId, stream, lease.holder, lease.epoch, at, jsonParam(checkpointBefore)],
+      [runId, stream, lease.holder, lease.epoch, at, jsonParam(checkpointBefore), args.mode ?? 'sync'],
     );
     if (rows.length === 0) throw new LeaseLostError(stream, lease.epoch);
   }
@@ -368,13 +369,14 @@ export class PostgresStore implements Store {
     return rows.length;
   }
 
-  async listRuns(args: { stream?: string; limit: number }): Promise<RunRecord[]> {
+  async listRuns(args: ListRuns): Promise<RunRecord[]> {
     const rows = await this.#query<RunRow>(
       'listing runs',
       args.stream,
-      `SELECT * FROM syncline_runs WHERE ($1::text IS NULL OR stream = $1)
-      ORDER BY started_at DESC, run_id DESC LIMIT $2`,
-      [args.stream ?? null, args.limit],
+      `SELECT * FROM syncline_runs WHERE ($1::text IS NULL OR stream = $1) AND ($2::text IS NULL OR mode = $2)
+        AND ($3::text IS NULL OR status = $3)
+      ORDER BY started_at DESC, run_id DESC LIMIT $4`,
+      [args.stream ?? null, args.mode ?? null, args.status ?? null, args.limit],
     );
     return rows.map(toRunRecord);
   }
@@ -435,20 +437,30 @@ export class PostgresStore implements Store {
     await this.#query('dropping a scan', stream, DROP_SCAN_SQL, [stream, scanId]);
   }
 
-  async listDeadLetters(args: {
-    stream?: string;
+  async listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]> {
+    return this.#deadLetters(args.stream).list(args);
+  }
+
+  async openDeadLetters(args: {
+    stream: string;
+    afterId: number;
     limit: number;
-    all?: boolean;
+    ids?: readonly number[];
   }): Promise<StoredDeadLetter[]> {
-    const rows = await this.#query<DeadLetterRow>(
-      'listing dead letters',
-      args.stream,
-      `SELECT id, stream, run_id, key, reason, payload, status, created_at FROM syncline_failed
-      WHERE ($1::text IS NULL OR stream = $1) AND ($2 OR status = 'open')
-      ORDER BY id DESC LIMIT $3`,
-      [args.stream ?? null, args.all === true, args.limit],
-    );
-    return rows.map(toDeadLetter);
+    return this.#deadLetters(args.stream).open(args);
+  }
+
+  async openDeadLetterKeys(stream: string, max: number): Promise<string[] | null> {
+    return this.#deadLetters(stream).openKeys(stream, max);
+  }
+
+  async ignoreDeadLetters(args: { stream?: string; ids?: readonly number[]; at: string }): Promise<number> {
+    return this.#deadLetters(args.stream).ignore(args);
+  }
+
+  /** Dead-letter statements, errors naming `stream`. */
+  #deadLetters(stream: string | undefined): PostgresDeadLetters {
+    return new PostgresDeadLetters((what, text, values) => this.#query(what, stream, text, values));
   }
 
   async scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]> {

@@ -4,11 +4,10 @@ import {
   type Checkpoint,
   COUNTER_COLUMNS,
   countersFromRow,
-  type DeadLetterStatus,
   type Json,
+  type RunMode,
   type RunRecord,
   type RunStatus,
-  type StoredDeadLetter,
   type StoredRecord,
   type StreamState,
 } from '../../core/types.ts';
@@ -57,6 +56,7 @@ export function toStreamState(row: StateRow): StreamState {
 export interface RunRow {
   run_id: string;
   stream: string;
+  mode: string;
   status: string;
   started_at: string;
   ended_at: string | null;
@@ -73,6 +73,7 @@ export function toRunRecord(row: RunRow): RunRecord {
   return {
     runId: row.run_id,
     stream: row.stream,
+    mode: row.mode as RunMode,
     status: row.status as RunStatus,
     startedAt: row.started_at,
     endedAt: row.ended_at,
@@ -81,30 +82,6 @@ export function toRunRecord(row: RunRow): RunRecord {
     error: row.error,
     counters,
     evidence: parseCheckpoint(row.evidence),
-  };
-}
-
-export interface FailedRow {
-  id: number;
-  stream: string;
-  run_id: string;
-  key: string | null;
-  reason: string;
-  payload: string;
-  status: string;
-  created_at: string;
-}
-
-export function toStoredDeadLetter(row: FailedRow): StoredDeadLetter {
-  return {
-    id: row.id,
-    stream: row.stream,
-    runId: row.run_id,
-    key: row.key,
-    reason: row.reason,
-    payload: row.payload,
-    status: row.status as DeadLetterStatus,
-    createdAt: row.created_at,
   };
 }
 

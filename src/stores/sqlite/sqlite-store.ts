@@ -5,6 +5,8 @@ import type {
   AcquireLease,
   CheckpointSlot,
   FinishRun,
+  ListDeadLetters,
+  ListRuns,
   PageCommit,
   StartRun,
   Store,
@@ -26,6 +28,7 @@ import { counterValues } from '../../core/types.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
 import { configureConnection, initializeFile } from './sqlite-connection.mjs';
+import { SqliteDeadLetters } from './sqlite-dead-letters.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
@@ -33,12 +36,10 @@ import {
   ADD_COUNTERS_SQL,
   type ChangeLogRow,
   checkpointText,
-  type FailedRow,
   type RunRow,
   type StateRow,
   toChangeRow,
   toRunRecord,
-  toStoredDeadLetter,
   toStoredRecord,
   toStreamState,
 } from './sqlite-rows.ts';
@@ -113,6 +114,8 @@ export class SqliteStore implements Store {
   private writer: WriterThread<WriteFailure> | null = null;
   /** Full scans' statements, for this connection. */
   private scans: SqliteScans | null = null;
+  /** Dead letters' statements, for this connection. */
+  private letters: SqliteDeadLetters | null = null;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -157,6 +160,7 @@ export class SqliteStore implements Store {
     this.tables.clear();
     this.statements.clear();
     this.scans = null;
+    this.letters = null;
     const writer = this.writer;
     this.writer = null;
     await writer?.close();
@@ -240,10 +244,10 @@ export class SqliteStore implements Store {
 
   async startRun(args: StartRun): Promise<void> {
     this.guard('start a run', args.stream, () =>
-      this.sql<[string, string, string, string | null]>(
-        `INSERT INTO syncline_runs (run_id, stream, status, started_at, checkpoint_before)
-         VALUES (?, ?, 'running', ?, ?)`,
-      ).run(args.runId, args.stream, args.at, checkpointText(args.checkpointBefore)),
+      this.sql<[string, string, string, string, string | null]>(
+        `INSERT INTO syncline_runs (run_id, stream, mode, status, started_at, checkpoint_before)
+         VALUES (?, ?, ?, 'running', ?, ?)`,
+      ).run(args.runId, args.stream, args.mode ?? 'sync', args.at, checkpointText(args.checkpointBefore)),
     );
   }
 
@@ -275,8 +279,8 @@ export class SqliteStore implements Store {
     return closed.changes;
   }
 
-  async listRuns(args: { stream?: string; limit: number }): Promise<RunRecord[]> {
-    return this.guard('list runs', args.stream, () => this.runs(args.stream, args.limit)).map(toRunRecord);
+  async listRuns(args: ListRuns): Promise<RunRecord[]> {
+    return this.guard('list runs', args.stream, () => this.runs(args)).map(toRunRecord);
   }
 
   async getState(stream: string): Promise<StreamState | null> {
@@ -291,7 +295,7 @@ export class SqliteStore implements Store {
       this.sql<[], StateRow>('SELECT * FROM syncline_state ORDER BY stream')
         .all()
         .map((row) => {
-          const [lastRun] = this.runs(row.stream, 1);
+          const [lastRun] = this.runs({ stream: row.stream, limit: 1 });
           return {
             stream: row.stream,
             checkpoint: toStreamState(row).checkpoint,
@@ -352,20 +356,27 @@ export class SqliteStore implements Store {
     this.guard('drop a scan', stream, () => this.scanStore().drop(stream, scanId));
   }
 
-  async listDeadLetters(args: {
-    stream?: string;
+  async listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]> {
+    return this.guard('list dead letters', args.stream, () => this.deadLetters().list(args));
+  }
+
+  async openDeadLetters(args: {
+    stream: string;
+    afterId: number;
     limit: number;
-    all?: boolean;
+    ids?: readonly number[];
   }): Promise<StoredDeadLetter[]> {
-    const where = [
-      args.stream === undefined ? null : 'stream = ?',
-      args.all ? null : "status = 'open'",
-    ].filter((clause) => clause !== null);
-    const sql = `SELECT * FROM syncline_failed ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const params = args.stream === undefined ? [args.limit] : [args.stream, args.limit];
-    return this.guard('list dead letters', args.stream, () =>
-      this.sql<unknown[], FailedRow>(sql).all(...params),
-    ).map(toStoredDeadLetter);
+    return this.guard('read open dead letters', args.stream, () => this.deadLetters().open(args));
+  }
+
+  async openDeadLetterKeys(stream: string, max: number): Promise<string[] | null> {
+    return this.guard('read the keys of open dead letters', stream, () =>
+      this.deadLetters().openKeys(stream, max),
+    );
+  }
+
+  async ignoreDeadLetters(args: { stream?: string; ids?: readonly number[]; at: string }): Promise<number> {
+    return this.guard('ignore dead letters', args.stream, () => this.deadLetters().ignore(args));
   }
 
   async scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]> {
@@ -391,6 +402,11 @@ export class SqliteStore implements Store {
   private conn(): Db {
     if (!this.db) throw new FatalError(`the SQLite store at "${this.path}" is not open; call open() first`);
     return this.db;
+  }
+
+  private deadLetters(): SqliteDeadLetters {
+    this.letters ??= new SqliteDeadLetters(this.sql.bind(this));
+    return this.letters;
   }
 
   private scanStore(): SqliteScans {
@@ -427,14 +443,22 @@ export class SqliteStore implements Store {
     return this.sql<[string], StateRow>('SELECT * FROM syncline_state WHERE stream = ?').get(stream);
   }
 
-  private runs(stream: string | undefined, limit: number): RunRow[] {
-    const order = 'ORDER BY started_at DESC, run_id DESC LIMIT ?';
-    return stream === undefined
-      ? this.sql<[number], RunRow>(`SELECT * FROM syncline_runs ${order}`).all(limit)
-      : this.sql<[string, number], RunRow>(`SELECT * FROM syncline_runs WHERE stream = ? ${order}`).all(
-          stream,
-          limit,
-        );
+  private runs(args: ListRuns): RunRow[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    for (const [column, value] of [
+      ['stream', args.stream],
+      ['mode', args.mode],
+      ['status', args.status],
+    ] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+    return this.sql<(string | number)[], RunRow>(
+      `SELECT * FROM syncline_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY started_at DESC, run_id DESC LIMIT ?`,
+    ).all(...params, args.limit);
   }
 
   /** Runs `fn`, turning what SQLite throws into a typed error that says what failed. */

@@ -5,6 +5,7 @@ import { counterValues, type RecordWrite } from '../../core/types.ts';
 import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
 import { CHANGES_PER_STATEMENT } from './sqlite-apply-program.mjs';
+import { deadLetterSteps } from './sqlite-dead-letters.ts';
 import { isKeyConflict, toSyncError } from './sqlite-errors.ts';
 import { ADD_COUNTERS_SQL, checkpointText } from './sqlite-rows.ts';
 import { RECORD_SEEN_SQL } from './sqlite-scan.ts';
@@ -74,7 +75,7 @@ export const SLOT_COLUMN = { main: 'checkpoint', backfill: 'backfill_checkpoint'
  * One page's commit (`Store.commitPage`): the fence and the checkpoint in one statement (no row
  * matches unless the lease is still ours), the run's counters, the rows (inserts of keys known
  * absent, updates, tombstones keeping their data), one change-log row per write in write order,
- * the history, the keys a scan saw, the dead letters.
+ * the history, the keys a scan saw, the dead letters and the letters the commit settles.
  */
 export function pageProgram(c: PageCommit, table: SqliteStreamTable): WriteProgram {
   const { stream, runId, at } = c;
@@ -133,14 +134,7 @@ export function pageProgram(c: PageCommit, table: SqliteStreamTable): WriteProgr
       mustChange: false,
     });
   }
-  if (c.deadLetters.length > 0) {
-    steps.push({
-      role: 'other',
-      sql: 'INSERT INTO syncline_failed (stream, run_id, key, reason, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      rows: c.deadLetters.map((d) => [stream, runId, d.key, d.reason, d.payload, at]),
-      mustChange: false,
-    });
-  }
+  steps.push(...deadLetterSteps(c));
   return {
     stream,
     runId,

@@ -1,0 +1,27 @@
+-- Issue 17: dead letters that are resolved, replayed or ignored, one open letter per record; runs
+-- record their mode. Append-only: never edit a migration that has shipped; add the next number.
+
+-- Identifies (key, payload) within a stream (see core/dead-letter-fold.ts); NULL on letters written
+-- before this migration, which therefore never merge.
+ALTER TABLE syncline_failed ADD COLUMN fingerprint text;
+-- How many times the record failed while its letter was open, and when it last did.
+ALTER TABLE syncline_failed ADD COLUMN occurrences bigint NOT NULL DEFAULT 1;
+ALTER TABLE syncline_failed ADD COLUMN last_seen_at timestamptz;
+-- When the letter stopped being open (resolved, replayed, ignored), and by which run.
+ALTER TABLE syncline_failed ADD COLUMN resolved_at timestamptz;
+ALTER TABLE syncline_failed ADD COLUMN resolved_run_id text;
+UPDATE syncline_failed SET last_seen_at = created_at;
+ALTER TABLE syncline_failed DROP CONSTRAINT IF EXISTS syncline_failed_status_check;
+ALTER TABLE syncline_failed ADD CONSTRAINT syncline_failed_status_check
+  CHECK (status IN ('open', 'resolved', 'replayed', 'ignored'));
+-- One open letter per record:
+CREATE UNIQUE INDEX syncline_failed_open_fingerprint ON syncline_failed (stream, fingerprint)
+  WHERE status = 'open';
+-- A commit resolves the open letters of the keys it applied.
+CREATE INDEX syncline_failed_open_key ON syncline_failed (stream, key) WHERE status = 'open';
+
+-- sync | reconcile | backfill | refresh | replay. Runs before this migration were syncs, or
+-- reconciliations (their evidence says so).
+ALTER TABLE syncline_runs ADD COLUMN mode text NOT NULL DEFAULT 'sync';
+UPDATE syncline_runs SET mode = 'reconcile' WHERE evidence->>'kind' = 'reconcile';
+CREATE INDEX syncline_runs_stream_mode ON syncline_runs (stream, mode, started_at);

@@ -1,0 +1,153 @@
+import { foldDeadLetters } from '../../core/dead-letter-fold.ts';
+import type { ListDeadLetters, PageCommit } from '../../core/store.ts';
+import type { DeadLetterStatus, StoredDeadLetter } from '../../core/types.ts';
+import type { SqlCache } from './sqlite-scan.ts';
+import type { SqlValue, WriteStep } from './sqlite-write-program.ts';
+
+/** A `syncline_failed` row. */
+export interface FailedRow {
+  id: number;
+  stream: string;
+  run_id: string;
+  key: string | null;
+  reason: string;
+  payload: string;
+  status: string;
+  created_at: string;
+  occurrences: number;
+  last_seen_at: string | null;
+  resolved_at: string | null;
+  resolved_run_id: string | null;
+}
+
+export function toStoredDeadLetter(row: FailedRow): StoredDeadLetter {
+  return {
+    id: row.id,
+    stream: row.stream,
+    runId: row.run_id,
+    key: row.key,
+    reason: row.reason,
+    payload: row.payload,
+    status: row.status as DeadLetterStatus,
+    createdAt: row.created_at,
+    occurrences: row.occurrences,
+    lastSeenAt: row.last_seen_at ?? row.created_at,
+    resolvedAt: row.resolved_at,
+    resolvedRunId: row.resolved_run_id,
+  };
+}
+
+/**
+ * A new occurrence of a record's failure: a letter, or one more occurrence of the open letter with
+ * the same fingerprint (the partial unique index keeps one open letter per record).
+ */
+const ADD_SQL = `INSERT INTO syncline_failed
+    (stream, run_id, key, reason, payload, fingerprint, occurrences, created_at, last_seen_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (stream, fingerprint) WHERE status = 'open' DO UPDATE SET
+    occurrences = occurrences + excluded.occurrences, reason = excluded.reason,
+    run_id = excluded.run_id, last_seen_at = excluded.last_seen_at`;
+
+/** A replayed record failed again: its letter counts it and says why now. */
+const REPLAY_FAILED_SQL = `UPDATE syncline_failed SET occurrences = occurrences + ?, reason = ?, run_id = ?,
+    last_seen_at = ? WHERE id = ? AND stream = ?`;
+
+const REPLAYED_SQL = `UPDATE syncline_failed SET status = 'replayed', resolved_at = ?, resolved_run_id = ?
+  WHERE id = ? AND stream = ? AND status = 'open'`;
+
+const RESOLVED_SQL = `UPDATE syncline_failed SET status = 'resolved', resolved_at = ?, resolved_run_id = ?
+  WHERE stream = ? AND key = ? AND status = 'open'`;
+
+/** The steps of a page commit that write its dead letters and settle those it resolves. */
+export function deadLetterSteps(c: PageCommit): WriteStep[] {
+  const { stream, runId, at } = c;
+  const { fresh, replays } = foldDeadLetters(c.deadLetters);
+  const step = (sql: string, rows: SqlValue[][]): WriteStep => ({
+    role: 'other',
+    sql,
+    rows,
+    mustChange: false,
+  });
+  return [
+    step(
+      ADD_SQL,
+      fresh.map((d) => [stream, runId, d.key, d.reason, d.payload, d.fingerprint, d.occurrences, at, at]),
+    ),
+    step(
+      REPLAY_FAILED_SQL,
+      replays.map((r) => [r.occurrences, r.reason, runId, at, r.id, stream]),
+    ),
+    step(
+      REPLAYED_SQL,
+      (c.resolve?.replayed ?? []).map((id) => [at, runId, id, stream]),
+    ),
+    step(
+      RESOLVED_SQL,
+      (c.resolve?.keys ?? []).map((key) => [at, runId, stream, key]),
+    ),
+  ].filter((s) => 'rows' in s && s.rows.length > 0);
+}
+
+/** Reading and settling dead letters outside commits (the CLI, a replay's source). */
+export class SqliteDeadLetters {
+  constructor(private readonly sql: SqlCache) {}
+
+  list(args: ListDeadLetters): StoredDeadLetter[] {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (args.stream !== undefined) {
+      where.push('stream = ?');
+      params.push(args.stream);
+    }
+    if (!args.all) where.push("status = 'open'");
+    if (args.ids) {
+      where.push('id IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(args.ids));
+    }
+    return this.sql<SqlValue[], FailedRow>(
+      `SELECT * FROM syncline_failed ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+    )
+      .all(...params, args.limit)
+      .map(toStoredDeadLetter);
+  }
+
+  open(args: {
+    stream: string;
+    afterId: number;
+    limit: number;
+    ids?: readonly number[];
+  }): StoredDeadLetter[] {
+    const only = args.ids ? 'AND id IN (SELECT value FROM json_each(?))' : '';
+    const params: SqlValue[] = [args.stream, args.afterId, ...(args.ids ? [JSON.stringify(args.ids)] : [])];
+    return this.sql<SqlValue[], FailedRow>(
+      `SELECT * FROM syncline_failed WHERE stream = ? AND status = 'open' AND id > ? ${only} ORDER BY id LIMIT ?`,
+    )
+      .all(...params, args.limit)
+      .map(toStoredDeadLetter);
+  }
+
+  openKeys(stream: string, max: number): string[] | null {
+    const keys = this.sql<[string, number], string>(
+      "SELECT DISTINCT key FROM syncline_failed WHERE stream = ? AND status = 'open' AND key IS NOT NULL LIMIT ?",
+    )
+      .pluck()
+      .all(stream, max + 1);
+    return keys.length > max ? null : keys;
+  }
+
+  ignore(args: { stream?: string; ids?: readonly number[]; at: string }): number {
+    const where = ["status = 'open'"];
+    const params: SqlValue[] = [args.at];
+    if (args.stream !== undefined) {
+      where.push('stream = ?');
+      params.push(args.stream);
+    }
+    if (args.ids) {
+      where.push('id IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(args.ids));
+    }
+    return this.sql<SqlValue[]>(
+      `UPDATE syncline_failed SET status = 'ignored', resolved_at = ? WHERE ${where.join(' AND ')}`,
+    ).run(...params).changes;
+  }
+}

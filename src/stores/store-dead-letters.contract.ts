@@ -1,0 +1,225 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store } from '../core/store.ts';
+import type { DeadLetter } from '../core/types.ts';
+import { contractSteps, type StoreHandle, T0, T1, T2, T3, write } from './store-contract-support.ts';
+
+/**
+ * The store's part of dead letters that can be settled (issue 17): one open letter per record with
+ * a count, letters resolved when their key commits, replayed or ignored, and runs recorded with
+ * their mode. Called by `describeStoreContract`, so both stores run it.
+ */
+export function describeDeadLetterContract(title: string, makeStore: () => Promise<StoreHandle>): void {
+  describe(`Store contract (dead letters, run modes): ${title}`, () => {
+    let handle: StoreHandle;
+    let store: Store;
+
+    beforeEach(async () => {
+      handle = await makeStore();
+      store = handle.store;
+      await store.ensureStream('customers');
+    });
+    afterEach(async () => {
+      await handle.dispose();
+    });
+
+    const { lease, startedRun, commit } = contractSteps(() => store);
+    const letter = (key: string | null, payload: string, reason = 'email: invalid'): DeadLetter => ({
+      key,
+      reason,
+      payload,
+    });
+
+    it('keeps one open letter per record, counting each time it fails again', async () => {
+      const l = await lease();
+      await startedRun(l, 'r1');
+      await store.commitPage(
+        commit(l, 'r1', {
+          deadLetters: [letter('7', '{"id":7}'), letter('7', '{"id":7}'), letter(null, '{"x":1}')],
+          at: T1,
+        }),
+      );
+      await startedRun(l, 'r2');
+      await store.commitPage(
+        commit(l, 'r2', {
+          deadLetters: [letter('7', '{"id":7}', 'email: still invalid'), letter(null, '{"x":1}')],
+          at: T2,
+        }),
+      );
+      // Another payload for the same key is another letter.
+      await store.commitPage(commit(l, 'r2', { deadLetters: [letter('7', '{"id":7,"v":2}')], at: T3 }));
+      const letters = await store.listDeadLetters({ stream: 'customers', limit: 10 });
+      expect(letters).toHaveLength(3);
+      const seven = letters.find((d) => d.payload === '{"id":7}');
+      expect(seven).toMatchObject({ key: '7', occurrences: 3, runId: 'r2', reason: 'email: still invalid' });
+      expect(Date.parse(seven!.createdAt)).toBe(Date.parse(T1));
+      expect(Date.parse(seven!.lastSeenAt)).toBe(Date.parse(T2));
+      expect(letters.find((d) => d.key === null)).toMatchObject({ occurrences: 2, status: 'open' });
+      expect((await store.listStreams())[0]?.openFailures).toBe(3);
+    });
+
+    it("resolves a key's open letters when a commit says the key applied, and only those", async () => {
+      await store.ensureStream('orders');
+      const l = await lease();
+      const o = await lease('orders');
+      await startedRun(l, 'r1');
+      await startedRun(o, 'ro');
+      await store.commitPage(
+        commit(l, 'r1', { deadLetters: [letter('7', '{"id":7}'), letter('8', '{"id":8}')], at: T1 }),
+      );
+      await store.commitPage(commit(o, 'ro', { deadLetters: [letter('7', '{"id":7}')], at: T1 }));
+      await startedRun(l, 'r2');
+      await store.commitPage(
+        commit(l, 'r2', { writes: [write('7')], resolve: { keys: ['7'], replayed: [] }, at: T2 }),
+      );
+      const all = await store.listDeadLetters({ all: true, limit: 10 });
+      expect(all.find((d) => d.stream === 'customers' && d.key === '7')).toMatchObject({
+        status: 'resolved',
+        resolvedRunId: 'r2',
+      });
+      expect(Date.parse(all.find((d) => d.status === 'resolved')!.resolvedAt!)).toBe(Date.parse(T2));
+      expect(all.find((d) => d.key === '8')?.status).toBe('open');
+      expect(all.find((d) => d.stream === 'orders')?.status).toBe('open');
+      expect(await store.listDeadLetters({ stream: 'customers', limit: 10 })).toHaveLength(1);
+      // A resolved record that fails again opens a new letter.
+      await store.commitPage(commit(l, 'r2', { deadLetters: [letter('7', '{"id":7}')], at: T3 }));
+      const open = await store.listDeadLetters({ stream: 'customers', limit: 10 });
+      expect(open.map((d) => [d.key, d.occurrences]).sort()).toEqual([
+        ['7', 1],
+        ['8', 1],
+      ]);
+    });
+
+    it('reads open letters oldest first for a replay, marks replayed ones, and counts failed replays', async () => {
+      const l = await lease();
+      await startedRun(l, 'r1');
+      await store.commitPage(
+        commit(l, 'r1', {
+          deadLetters: [letter(null, '{"a":1}'), letter(null, '{"a":2}'), letter('3', '{"a":3}')],
+        }),
+      );
+      const [first, second, third] = await store.openDeadLetters({
+        stream: 'customers',
+        afterId: 0,
+        limit: 10,
+      });
+      expect([first?.payload, second?.payload, third?.payload]).toEqual(['{"a":1}', '{"a":2}', '{"a":3}']);
+      expect(
+        (await store.openDeadLetters({ stream: 'customers', afterId: first!.id, limit: 1 })).map((d) => d.id),
+      ).toEqual([second!.id]);
+      expect(
+        (await store.openDeadLetters({ stream: 'customers', afterId: 0, limit: 10, ids: [third!.id] })).map(
+          (d) => d.id,
+        ),
+      ).toEqual([third!.id]);
+      await startedRun(l, 'replay');
+      await store.commitPage(
+        commit(l, 'replay', {
+          writes: [write('1')],
+          deadLetters: [{ key: '2', reason: 'name: required', payload: '{"a":2}', replayOf: second!.id }],
+          resolve: { keys: [], replayed: [first!.id] },
+          at: T2,
+        }),
+      );
+      const letters = await store.listDeadLetters({ stream: 'customers', all: true, limit: 10 });
+      const byId = new Map(letters.map((d) => [d.id, d]));
+      expect(byId.get(first!.id)).toMatchObject({ status: 'replayed', resolvedRunId: 'replay' });
+      // A replay that failed again updates its letter: no new one.
+      expect(letters).toHaveLength(3);
+      expect(byId.get(second!.id)).toMatchObject({
+        status: 'open',
+        occurrences: 2,
+        reason: 'name: required',
+        key: null,
+        runId: 'replay',
+      });
+      expect(byId.get(third!.id)?.status).toBe('open');
+    });
+
+    it('lists letters by id, names the keys of open ones, and ignores them on request', async () => {
+      await store.ensureStream('orders');
+      const l = await lease();
+      const o = await lease('orders');
+      await startedRun(l, 'r1');
+      await startedRun(o, 'ro');
+      await store.commitPage(
+        commit(l, 'r1', {
+          deadLetters: [letter('1', '{"a":1}'), letter('1', '{"a":1,"b":2}'), letter('2', '{"a":2}')],
+        }),
+      );
+      await store.commitPage(commit(o, 'ro', { deadLetters: [letter('9', '{"a":9}')] }));
+      expect((await store.openDeadLetterKeys('customers', 10))?.sort()).toEqual(['1', '2']);
+      expect(await store.openDeadLetterKeys('customers', 1)).toBeNull();
+      const [newest] = await store.listDeadLetters({ stream: 'customers', limit: 1 });
+      expect((await store.listDeadLetters({ ids: [newest!.id], limit: 10 })).map((d) => d.payload)).toEqual([
+        '{"a":2}',
+      ]);
+      expect(await store.ignoreDeadLetters({ ids: [newest!.id], at: T2 })).toBe(1);
+      expect(await store.ignoreDeadLetters({ ids: [newest!.id], at: T2 })).toBe(0);
+      expect((await store.listDeadLetters({ ids: [newest!.id], all: true, limit: 1 }))[0]).toMatchObject({
+        status: 'ignored',
+        resolvedRunId: null,
+      });
+      expect(await store.ignoreDeadLetters({ stream: 'customers', at: T3 })).toBe(2);
+      expect(await store.listDeadLetters({ stream: 'customers', limit: 10 })).toEqual([]);
+      expect(await store.openDeadLetterKeys('customers', 10)).toEqual([]);
+      expect(await store.listDeadLetters({ stream: 'orders', limit: 10 })).toHaveLength(1);
+    });
+
+    it('writes no letter and settles none when the commit lost its lease', async () => {
+      const l = await lease();
+      await startedRun(l, 'r1');
+      await store.commitPage(commit(l, 'r1', { deadLetters: [letter('7', '{"id":7}')] }));
+      const stale = { ...l, epoch: l.epoch - 1 };
+      await expect(
+        store.commitPage(
+          commit(stale, 'r1', {
+            deadLetters: [letter('8', '{"id":8}')],
+            resolve: { keys: ['7'], replayed: [] },
+          }),
+        ),
+      ).rejects.toThrow(/lost the lease/);
+      const open = await store.listDeadLetters({ stream: 'customers', limit: 10 });
+      expect(open.map((d) => d.key)).toEqual(['7']);
+    });
+
+    it('records each run with its mode and filters runs by mode and status', async () => {
+      const l = await lease();
+      await store.startRun({ runId: 'r1', stream: 'customers', lease: l, at: T0, checkpointBefore: null });
+      await store.finishRun({ runId: 'r1', status: 'ok', at: T1, error: null, counters: {} });
+      await store.startRun({
+        runId: 'r2',
+        stream: 'customers',
+        mode: 'reconcile',
+        lease: l,
+        at: T1,
+        checkpointBefore: null,
+      });
+      await store.finishRun({ runId: 'r2', status: 'failed', at: T2, error: 'x', counters: {} });
+      await store.startRun({
+        runId: 'r3',
+        stream: 'customers',
+        mode: 'reconcile',
+        lease: l,
+        at: T2,
+        checkpointBefore: null,
+      });
+      await store.finishRun({ runId: 'r3', status: 'ok', at: T3, error: null, counters: {} });
+      expect(
+        (await store.listRuns({ stream: 'customers', limit: 10 })).map((r) => [r.runId, r.mode]),
+      ).toEqual([
+        ['r3', 'reconcile'],
+        ['r2', 'reconcile'],
+        ['r1', 'sync'],
+      ]);
+      const reconciled = await store.listRuns({
+        stream: 'customers',
+        mode: 'reconcile',
+        status: 'ok',
+        limit: 1,
+      });
+      expect(reconciled.map((r) => r.runId)).toEqual(['r3']);
+      expect((await store.listRuns({ mode: 'sync', limit: 10 })).map((r) => r.runId)).toEqual(['r1']);
+      expect(await store.listRuns({ mode: 'replay', limit: 10 })).toEqual([]);
+    });
+  });
+}
