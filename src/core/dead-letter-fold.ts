@@ -22,7 +22,10 @@ export interface FoldedDeadLetters {
  * once per statement.
  */
 export function foldDeadLetters(letters: readonly DeadLetter[]): FoldedDeadLetters {
-  const fresh = new Map<string, { key: string | null; reason: string; payload: string; occurrences: number }>();
+  const fresh = new Map<
+    string,
+    { key: string | null; reason: string; payload: string; occurrences: number }
+  >();
   const replays = new Map<number, { reason: string; occurrences: number }>();
   for (const letter of letters) {
     if (letter.replayOf !== undefined) {
