@@ -8,6 +8,7 @@ export interface FoldedDeadLetters {
     readonly key: string | null;
     readonly reason: string;
     readonly payload: string;
+    readonly tombstone: boolean;
     /** Identifies (key, payload) within a stream: an open letter with it gets the occurrences. */
     readonly fingerprint: string;
     readonly occurrences: number;
@@ -24,7 +25,7 @@ export interface FoldedDeadLetters {
 export function foldDeadLetters(letters: readonly DeadLetter[]): FoldedDeadLetters {
   const fresh = new Map<
     string,
-    { key: string | null; reason: string; payload: string; occurrences: number }
+    { key: string | null; reason: string; payload: string; tombstone: boolean; occurrences: number }
   >();
   const replays = new Map<number, { reason: string; occurrences: number }>();
   for (const letter of letters) {
@@ -39,6 +40,7 @@ export function foldDeadLetters(letters: readonly DeadLetter[]): FoldedDeadLette
       key: letter.key,
       reason: letter.reason,
       payload: letter.payload,
+      tombstone: letter.tombstone === true,
       occurrences: (seen?.occurrences ?? 0) + 1,
     });
   }

@@ -202,6 +202,8 @@ export interface DeadLetter {
   readonly reason: string;
   /** The raw record as received (JSON text). */
   readonly payload: string;
+  /** The letter is a tombstone whose key could not be read (its payload is the tombstone). Default false. */
+  readonly tombstone?: boolean;
   /**
    * Set when the record was read back from this stored dead letter by a replay and failed again:
    * that letter is updated (one more occurrence, the new reason) instead of a new one added.

@@ -6,6 +6,11 @@ import type { PreparedRecord, PreparedTombstone } from './page-preparer.ts';
 export interface ClassifyOptions {
   /** See `StreamDefinition.onVersionRegression`. Default `'deadLetter'`. */
   readonly onVersionRegression?: 'deadLetter' | 'accept';
+  /**
+   * When given, receives the keys the page applied without fault: written, or unchanged (the store
+   * already has them right). Their open dead letters can be resolved. Default: not collected.
+   */
+  readonly settled?: string[];
 }
 
 /** The outcome of classifying one page. */
@@ -18,6 +23,8 @@ export interface Classification {
   >;
   /** Version regressions kept out (with `onVersionRegression: 'deadLetter'`). */
   readonly deadLetters: DeadLetter[];
+  /** Tombstoned keys the store never had (counted `unchanged`): a refresh found them nowhere. */
+  readonly absent: string[];
 }
 
 /**
@@ -55,6 +62,8 @@ export function classify(
   // One write per key; a key's write is also its state after the records of this page seen so far.
   const writes = new Map<string, RecordWrite>();
   const deadLetters: DeadLetter[] = [];
+  const absent: string[] = [];
+  const settled = options.settled;
   for (const record of records) {
     const earlier = writes.get(record.key);
     const before: StoredRecordState | undefined = earlier ?? stored.get(record.key);
@@ -81,8 +90,10 @@ export function classify(
     }
     if (outcome === 'unchanged' || outcome === 'stale') {
       counters[outcome]++;
+      if (outcome === 'unchanged') settled?.push(record.key);
       continue;
     }
+    settled?.push(record.key);
     counters[outcome === 'insert' ? 'inserted' : outcome === 'delete' ? 'deleted' : 'updated']++;
     // Existence is what the store has, not what this page did: an insert followed by an update of
     // the same key in one page is still one insert.
@@ -105,6 +116,8 @@ export function classify(
     const before: StoredRecordState | undefined = earlier ?? stored.get(tombstone.key);
     if (!before || before.deleted) {
       counters.unchanged++;
+      if (!before) absent.push(tombstone.key);
+      settled?.push(tombstone.key);
       continue;
     }
     if (
@@ -116,6 +129,7 @@ export function classify(
       continue;
     }
     counters.deleted++;
+    settled?.push(tombstone.key);
     // A record of this page then its tombstone: one write, the record's data marked deleted.
     writes.set(
       tombstone.key,
@@ -134,7 +148,7 @@ export function classify(
           },
     );
   }
-  return { writes: [...writes.values()], counters, deadLetters };
+  return { writes: [...writes.values()], counters, deadLetters, absent };
 }
 
 type Outcome = 'insert' | 'update' | 'delete' | 'unchanged' | 'stale' | 'flagged' | 'regressed';

@@ -9,6 +9,8 @@ function page(n: number, over: Partial<PreparedPage> = {}): PreparedPage {
     fetched: 1,
     checkpoint: { page: n },
     newestCursor: `2026-01-0${n}T00:00:00.000Z`,
+    withoutCursor: 0,
+    replayed: [],
     ...over,
   };
 }

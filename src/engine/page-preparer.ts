@@ -26,6 +26,16 @@ export interface PreparedPage {
   readonly checkpoint: Checkpoint;
   /** The largest cursor value in the page, by `compareCursorText` (as times when they are times). */
   readonly newestCursor: string | null;
+  /** Records with no cursor value, on a stream that has a cursor field. */
+  readonly withoutCursor: number;
+  /** A replay's letters whose records passed preparation, with the key each had now. */
+  readonly replayed: readonly { readonly id: number; readonly key: string }[];
+}
+
+/** For a replay: the stored dead letter each record and tombstone of a page was read from. */
+export interface ReplayOrigins {
+  readonly records: readonly number[];
+  readonly tombstones: readonly number[];
 }
 
 /**
@@ -38,8 +48,10 @@ export function mergePages(pages: readonly PreparedPage[]): PreparedPage {
   if (pages.length === 1) return pages[0]!;
   let newestCursor: string | null = null;
   let fetched = 0;
+  let withoutCursor = 0;
   for (const page of pages) {
     fetched += page.fetched;
+    withoutCursor += page.withoutCursor;
     if (
       page.newestCursor !== null &&
       (newestCursor === null || compareCursorText(page.newestCursor, newestCursor) > 0)
@@ -53,12 +65,30 @@ export function mergePages(pages: readonly PreparedPage[]): PreparedPage {
     fetched,
     checkpoint: pages.at(-1)!.checkpoint,
     newestCursor,
+    withoutCursor,
+    replayed: pages.flatMap((p) => p.replayed),
   };
 }
 
 /** Whether `next` may be merged after `batch` without changing what applying them in order does. */
 export function canFollow(batch: readonly PreparedPage[], next: PreparedPage): boolean {
   return next.records.length === 0 || batch.every((p) => p.tombstones.length === 0);
+}
+
+/** Fewest records a page must have for `sharedFailure` to judge it: one bad record is just bad. */
+const SHARED_FAILURE_MIN_RECORDS = 2;
+
+/**
+ * The one reason every record of `page` failed preparation for, when all of at least two did (a
+ * wrong `key`, a schema that does not fit the source): a fault of the config, not of the records.
+ * Null otherwise.
+ */
+export function sharedFailure(page: PreparedPage): string | null {
+  if (page.fetched < SHARED_FAILURE_MIN_RECORDS || page.records.length > 0) return null;
+  const letters = page.deadLetters.filter((l) => !l.tombstone);
+  if (letters.length !== page.fetched) return null;
+  const reason = letters[0]!.reason;
+  return letters.every((l) => l.reason === reason) ? reason : null;
 }
 
 /**
@@ -86,12 +116,16 @@ export class PagePreparer {
         : null;
   }
 
-  async prepare(page: Page<unknown>): Promise<PreparedPage> {
+  /** `origins`: the page is a replay's, read from those dead letters. */
+  async prepare(page: Page<unknown>, origins?: ReplayOrigins): Promise<PreparedPage> {
     const records: PreparedRecord[] = [];
     const deadLetters: DeadLetter[] = [];
+    const replayed: { id: number; key: string }[] = [];
     let newestCursor: string | null = null;
+    let withoutCursor = 0;
     const schema = this.#stream.schema?.['~standard'];
-    for (const raw of page.records) {
+    for (let i = 0; i < page.records.length; i++) {
+      const raw = page.records[i];
       let prepared: PreparedRecord | DeadLetter;
       try {
         if (schema) {
@@ -109,22 +143,36 @@ export class PagePreparer {
         if (!(error instanceof RecordError)) throw error;
         prepared = this.#deadLetter(raw, describeError(error));
       }
+      const origin = origins?.records[i];
       if (!('hash' in prepared)) {
-        deadLetters.push(prepared);
+        deadLetters.push(origin === undefined ? prepared : { ...prepared, replayOf: origin });
         continue;
       }
+      if (origin !== undefined) replayed.push({ id: origin, key: prepared.key });
       const cursor = prepared.cursor;
+      if (cursor === null && this.#stream.cursor) withoutCursor++;
       if (cursor !== null && (newestCursor === null || compareCursorText(cursor, newestCursor) > 0))
         newestCursor = cursor;
       records.push(prepared);
     }
     const tombstones: PreparedTombstone[] = [];
-    for (const tombstone of page.tombstones ?? []) {
+    const pageTombstones = page.tombstones ?? [];
+    for (let i = 0; i < pageTombstones.length; i++) {
+      const tombstone = pageTombstones[i]!;
+      const origin = origins?.tombstones[i];
       try {
-        tombstones.push({ key: encodeKey(tombstone.key, this.#keys), deletedAt: tombstone.deletedAt });
+        const key = encodeKey(tombstone.key, this.#keys);
+        tombstones.push({ key, deletedAt: tombstone.deletedAt });
+        if (origin !== undefined) replayed.push({ id: origin, key });
       } catch (error) {
         if (!(error instanceof RecordError)) throw error;
-        deadLetters.push({ key: null, reason: `tombstone: ${error.message}`, payload: safeJson(tombstone) });
+        deadLetters.push({
+          key: null,
+          reason: `tombstone: ${error.message}`,
+          payload: safeJson(tombstone),
+          tombstone: true,
+          ...(origin !== undefined ? { replayOf: origin } : {}),
+        });
       }
     }
     return {
@@ -134,6 +182,8 @@ export class PagePreparer {
       fetched: page.records.length,
       checkpoint: page.checkpoint,
       newestCursor,
+      withoutCursor,
+      replayed,
     };
   }
 

@@ -108,8 +108,6 @@ export async function finishScan(args: {
 
 /** Changes (inserts + updates + deletes) of the stream's recent successful sync runs, newest first. */
 export async function recentChanges(store: Store, stream: string): Promise<number[]> {
-  const runs = await store.listRuns({ stream, limit: 20 });
-  return runs
-    .filter((r) => r.status === 'ok' && (r.evidence as { kind?: string } | null)?.kind !== 'reconcile')
-    .map((r) => r.counters.inserted + r.counters.updated + r.counters.deleted);
+  const runs = await store.listRuns({ stream, mode: 'sync', status: 'ok', limit: 20 });
+  return runs.map((r) => r.counters.inserted + r.counters.updated + r.counters.deleted);
 }

@@ -9,7 +9,7 @@ import {
   TransientError,
 } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import type { CheckpointSlot, Store } from '../core/store.ts';
+import type { CheckpointSlot, DeadLetterResolution, Store } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
   addCounters,
@@ -19,6 +19,7 @@ import {
   type Json,
   type Logger,
   type RunCounters,
+  type RunMode,
   type RunStatus,
   type StreamSource,
   type TimeRange,
@@ -27,9 +28,10 @@ import { BackfillGuard, BackfillPausedError } from './backfill-guard.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { classify } from './classifier.ts';
 import { LeaseKeeper, type LeaseOptions } from './lease-keeper.ts';
-import { canFollow, mergePages, PagePreparer, type PreparedPage } from './page-preparer.ts';
+import { canFollow, mergePages, PagePreparer, type PreparedPage, sharedFailure } from './page-preparer.ts';
 import { RateLimiters } from './rate-limiter.ts';
 import { finishScan, recentChanges, SCAN_ID, seenKeys, startScan } from './reconcile-scan.ts';
+import { type ReplayPage, replaySource } from './replay-source.ts';
 import { RetryPolicy, type RetrySettings } from './retry-policy.ts';
 import { sourceServices } from './source-services.ts';
 import { StoredStates } from './stored-states.ts';
@@ -54,10 +56,13 @@ export interface RunOptions {
    * kept apart from the main checkpoint, that soft-deletes what the source no longer has when it
    * completes and reports the drift it repaired. `refresh`: read the records with `keys` through
    * the stream's `fetchByKey` (deleting those the source says are gone); the checkpoint stays.
+   * `replay`: apply the payloads of the stream's open dead letters again; the checkpoint stays.
    */
-  readonly mode?: 'sync' | 'reconcile' | 'backfill' | 'refresh';
+  readonly mode?: RunMode;
   /** For `refresh`: the `_key` values to read again. */
   readonly keys?: readonly string[];
+  /** For `replay`: the ids of the open dead letters to apply again; all the stream's open ones when absent. */
+  readonly letters?: readonly number[];
   /** For `backfill`: the range to read again, in windows of `backfillWindowMs` (default 7 days). */
   readonly range?: TimeRange;
   readonly backfillWindowMs?: number;
@@ -133,6 +138,7 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
     await store.startRun({
       runId,
       stream: stream.name,
+      mode,
       lease: keeper.lease,
       at: nowIso(),
       checkpointBefore: checkpoint,
@@ -157,18 +163,22 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
       newestCursor: state?.newestCursor ?? null,
       guard,
       reconcile: mode === 'reconcile',
-      slot: mode === 'sync' || mode === 'refresh' ? 'main' : 'backfill',
+      slot: mode === 'reconcile' || mode === 'backfill' ? 'backfill' : 'main',
       source:
         mode === 'backfill'
           ? backfillSource(stream, args.options)
           : mode === 'refresh'
             ? refreshSource(stream)
-            : stream.source,
+            : mode === 'replay'
+              ? replaySource(store, args.options?.letters ?? null)
+              : stream.source,
       keys: mode === 'refresh' ? (args.options?.keys ?? []) : null,
+      // Reading from the source (not a refresh or replay of known records), a page whose every
+      // record failed the same way is the config's fault, not the records'.
+      judgePages: mode === 'sync' || mode === 'reconcile' || mode === 'backfill',
     });
-    // A reconciliation reads everything from the beginning; its pages move the backfill slot.
     // A reconciliation reads everything from the beginning; a range backfill resumes its own
-    // position. Neither moves the main checkpoint.
+    // position. Neither moves the main checkpoint; a refresh and a replay commit it unchanged.
     const from =
       mode === 'reconcile' ? null : mode === 'backfill' ? (state?.backfillCheckpoint ?? null) : checkpoint;
     const outcome = await pipeline.run(from);
@@ -177,6 +187,14 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
       await store.resetCheckpoint(stream.name, nowIso(), 'backfill');
     if (outcome.error instanceof BackfillPausedError) evidence = outcome.error.evidence;
     else evidence = guard?.evidence ?? null;
+    if (mode === 'refresh') {
+      const keys = args.options?.keys ?? [];
+      evidence = { kind: 'refresh', requested: keys.length, notFound: pipeline.absent };
+    }
+    const warnings = pipeline.warnings();
+    if (warnings.length > 0) {
+      evidence = { ...(isObject(evidence) ? evidence : { kind: mode }), warnings };
+    }
     if (mode === 'reconcile') {
       const scan = await finishScan({
         store,
@@ -243,6 +261,12 @@ interface PipelineArgs extends RunStreamArgs {
   readonly source: StreamSource<unknown>;
   /** The keys a refresh reads; null otherwise. */
   readonly keys: readonly string[] | null;
+  /** Fail the run at a page whose every record failed the same way (see `sharedFailure`). */
+  readonly judgePages: boolean;
+}
+
+function isObject(value: Json | null): value is { [key: string]: Json } {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** The stream's `fetchByKey`, or a one-line error saying the stream cannot be refreshed by key. */
@@ -277,6 +301,11 @@ const MAX_RECORDS_PER_COMMIT = 5_000;
  * over, so the store never waits for the engine to classify.
  */
 const MAX_COMMITS_IN_FLIGHT = 2;
+/**
+ * Keys of open dead letters a run keeps in memory, to resolve only those when they commit. A stream
+ * with more sends every key it commits (the store looks each up in an index of open letters).
+ */
+const MAX_TRACKED_LETTER_KEYS = 50_000;
 
 /** The producer (source -> prepare) and consumer (classify -> commit) of one run. */
 class RunPipeline {
@@ -292,10 +321,32 @@ class RunPipeline {
   #commits = 0;
   /** The checkpoint of the last commit the store confirmed. */
   checkpoint: Checkpoint | undefined;
+  /** Keys a refresh read that neither the source nor the store has. */
+  readonly absent: string[] = [];
+  /**
+   * Keys with open dead letters, which a commit of the key resolves; null when there are too many
+   * to keep (every committed key is then sent).
+   */
+  #letterKeys: Set<string> | null = new Set();
+  /** Records read with and without a value in the stream's cursor field. */
+  #withCursor = 0;
+  #withoutCursor = 0;
 
   constructor(args: PipelineArgs) {
     this.#args = args;
     this.#newestCursor = args.newestCursor;
+  }
+
+  /** What the run should say beside its counters (kept in its evidence, shown by `syncline status`). */
+  warnings(): string[] {
+    const { stream } = this.#args;
+    if (stream.cursor && this.#withoutCursor > 0 && this.#withCursor === 0) {
+      return [
+        `cursor field "${stream.cursor}" is missing from every record read (${this.#withoutCursor}): ` +
+          'incremental reads cannot move past them, so each run reads them all again; check `cursor`',
+      ];
+    }
+    return [];
   }
 
   /** Hands over the counters not yet committed (and forgets them). */
@@ -333,6 +384,8 @@ class RunPipeline {
     const producer = this.#produce(from, queue);
     try {
       const states = await StoredStates.open(this.#args.store, stream.name);
+      const letterKeys = await this.#args.store.openDeadLetterKeys(stream.name, MAX_TRACKED_LETTER_KEYS);
+      this.#letterKeys = letterKeys === null ? null : new Set(letterKeys);
       for await (const page of queue) {
         if (this.#abort.signal.aborted) break;
         // Pages that are ready while the last commit ran go into this one's transaction: when the
@@ -423,7 +476,9 @@ class RunPipeline {
                 { stream: stream.name },
               );
             }
-            if (!(await queue.push(await preparer.prepare(page)))) break;
+            const prepared = await preparer.prepare(page, (page as Partial<ReplayPage>).origins);
+            this.#judge(prepared);
+            if (!(await queue.push(prepared))) break;
             resumeAt = page.checkpoint;
             failures = 0;
           }
@@ -447,6 +502,35 @@ class RunPipeline {
   }
 
   /**
+   * Stops the run at a page whose every record failed the same way (a wrong `key`, a schema that
+   * does not fit): its dead letters would otherwise be committed with its checkpoint, and an
+   * incremental stream would never read those records again. Warns, once, about a page whose
+   * records all lack the stream's cursor field.
+   */
+  #judge(page: PreparedPage): void {
+    const { stream, log } = this.#args;
+    if (this.#args.judgePages) {
+      const reason = sharedFailure(page);
+      if (reason !== null) {
+        throw new FatalError(
+          `stream "${stream.name}": every record of a page (${page.fetched}) failed the same way: ${reason}; ` +
+            "the page was not committed and the checkpoint stays where it was. Fix the stream's key or schema " +
+            'and run again (records dead-lettered by earlier runs: `syncline failed replay`)',
+          { stream: stream.name },
+        );
+      }
+    }
+    if (page.withoutCursor > 0 && this.#withoutCursor === 0 && page.withoutCursor === page.records.length) {
+      log.warn(
+        { stream: stream.name, cursor: stream.cursor, records: page.withoutCursor },
+        'the cursor field is missing from every record of a page: incremental reads cannot move past them',
+      );
+    }
+    this.#withoutCursor += page.withoutCursor;
+    this.#withCursor += page.records.length - page.withoutCursor;
+  }
+
+  /**
    * Classifies `page` (`pages` source pages merged) and hands it to the store as one transaction,
    * without waiting for the commits handed over before it (at most `MAX_COMMITS_IN_FLIGHT` are).
    * Their writes are what classification sees for their keys (`StoredStates`).
@@ -461,17 +545,25 @@ class RunPipeline {
     const keys = page.records.map((r) => r.key);
     for (const tombstone of page.tombstones) keys.push(tombstone.key);
     const stored = keys.length > 0 ? await states.of(keys) : new Map();
+    // Keys applied without fault are collected only when some may have open dead letters.
+    const applied =
+      this.#letterKeys === null || this.#letterKeys.size > 0 || page.replayed.length > 0 ? [] : undefined;
     const {
       writes,
       counters,
       deadLetters: regressions,
+      absent,
     } = classify(
       page.records,
       stored,
-      stream.onVersionRegression ? { onVersionRegression: stream.onVersionRegression } : {},
+      {
+        ...(stream.onVersionRegression ? { onVersionRegression: stream.onVersionRegression } : {}),
+        ...(applied ? { settled: applied } : {}),
+      },
       page.tombstones,
     );
-    const deadLetters = regressions.length > 0 ? [...page.deadLetters, ...regressions] : page.deadLetters;
+    this.absent.push(...absent);
+    const { letters: deadLetters, resolve } = this.#settle(page, regressions, applied);
     let newestCursor: string | null = null;
     if (
       page.newestCursor !== null &&
@@ -519,6 +611,7 @@ class RunPipeline {
         ...(this.#args.reconcile
           ? { slot: 'backfill' as const, scan: { id: SCAN_ID, seenKeys: seenKeys(page) } }
           : {}),
+        ...(resolve ? { resolve } : {}),
       })
       .then(
         () => {
@@ -540,6 +633,39 @@ class RunPipeline {
     done.catch(() => undefined);
     entry.done = done;
     this.#pending.push(entry);
+  }
+
+  /**
+   * The dead letters a commit writes (the page's, and the regressions classification kept out) and
+   * the open ones it settles: letters of keys it applied (`settled`) and, in a replay, the letters
+   * whose records it applied. A key or letter the same commit dead-letters again is not settled.
+   */
+  #settle(
+    page: PreparedPage,
+    regressions: readonly DeadLetter[],
+    settled: readonly string[] | undefined,
+  ): { letters: readonly DeadLetter[]; resolve: DeadLetterResolution | null } {
+    let letters: readonly DeadLetter[] = page.deadLetters;
+    let replayed = page.replayed;
+    if (regressions.length > 0) {
+      // In a replay, a regression is the replayed letter's record failing again.
+      const origin = new Map(replayed.map((r) => [r.key, r.id]));
+      const again = regressions.map((letter) => {
+        const id = letter.key === null ? undefined : origin.get(letter.key);
+        return id === undefined ? letter : { ...letter, replayOf: id };
+      });
+      const failedAgain = new Set(again.map((l) => l.replayOf));
+      replayed = replayed.filter((r) => !failedAgain.has(r.id));
+      letters = [...letters, ...again];
+    }
+    const known = this.#letterKeys;
+    if (known) for (const letter of letters) if (letter.key !== null) known.add(letter.key);
+    if (!settled) return { letters, resolve: null };
+    const failing = new Set(letters.map((l) => l.key));
+    const keys = settled.filter((key) => !failing.has(key) && (known === null || known.has(key)));
+    if (known) for (const key of keys) known.delete(key);
+    if (keys.length === 0 && replayed.length === 0) return { letters, resolve: null };
+    return { letters, resolve: { keys, replayed: replayed.map((r) => r.id) } };
   }
 
   /** What a confirmed commit changes for the run: its checkpoint, totals and events. */

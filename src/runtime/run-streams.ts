@@ -10,6 +10,7 @@ import {
   type Json,
   type Logger,
   type RunCounters,
+  type RunMode,
   type RunStatus,
   type TimeRange,
 } from '../core/types.ts';
@@ -41,11 +42,13 @@ export interface RunStreamsArgs {
   readonly waitMs?: number;
   /**
    * `sync` (default), `reconcile` (a full scan that finds deletes and drift), `backfill` (re-read
-   * `range`) or `refresh` (read `keys` again by key).
+   * `range`), `refresh` (read `keys` again by key) or `replay` (apply open dead letters again).
    */
-  readonly mode?: 'sync' | 'reconcile' | 'backfill' | 'refresh';
+  readonly mode?: RunMode;
   /** For `refresh`: the `_key` values to read again. */
   readonly keys?: readonly string[];
+  /** For `replay`: the ids of the dead letters to apply again (default: every open one). */
+  readonly letters?: readonly number[];
   /** For `backfill`: the range to read again, and the window size (default 7 days). */
   readonly range?: TimeRange;
   readonly backfillWindowMs?: number;
@@ -93,7 +96,7 @@ async function runOnce(
   holder: string,
   limiters: RateLimiters,
   args: RunStreamsArgs,
-  mode: 'sync' | 'reconcile' | 'backfill' | 'refresh',
+  mode: RunMode,
 ): Promise<StreamOutcome> {
   if (args.stop?.aborted) {
     return {
@@ -120,6 +123,7 @@ async function runOnce(
         mode,
         ...(args.range ? { range: args.range } : {}),
         ...(args.keys ? { keys: args.keys } : {}),
+        ...(args.letters ? { letters: args.letters } : {}),
         ...(args.backfillWindowMs !== undefined ? { backfillWindowMs: args.backfillWindowMs } : {}),
         maxPagesInFlight: args.config.sync.maxPagesInFlight,
         lease: { ttlMs: args.config.sync.leaseTtlMs, waitMs: args.waitMs ?? 0 },
@@ -145,18 +149,18 @@ async function runOnce(
 
 /** Whether the stream's last completed reconciliation is older than `everyMs` (or there is none). */
 async function reconcileDue(store: Store, stream: string, everyMs: number): Promise<boolean> {
-  const runs = await store.listRuns({ stream, limit: 200 });
-  const last = runs.find(
-    (r) => r.status === 'ok' && (r.evidence as { kind?: string } | null)?.kind === 'reconcile',
-  );
+  const [last] = await store.listRuns({ stream, mode: 'reconcile', status: 'ok', limit: 1 });
   return !last || Date.now() - Date.parse(last.endedAt ?? last.startedAt) >= everyMs;
 }
 
-/** The config's streams named in `only` (all when empty); unknown names are a ConfigError. */
+/**
+ * The config's streams named in `only` (all when empty), each once whatever the repetitions (a
+ * stream run twice at once would fight itself for its lease); unknown names are a ConfigError.
+ */
 export function selectStreams(config: ResolvedConfig, only: readonly string[]): AnyStreamDefinition[] {
   if (only.length === 0) return [...config.streams];
   const byName = new Map(config.streams.map((s) => [s.name, s]));
-  return only.map((name) => {
+  return [...new Set(only)].map((name) => {
     const stream = byName.get(name);
     if (!stream) {
       throw new ConfigError(

@@ -17,6 +17,7 @@ export interface DeadLetterRow {
   last_seen_at: Date | null;
   resolved_at: Date | null;
   resolved_run_id: string | null;
+  tombstone: boolean;
 }
 
 export function toDeadLetter(row: DeadLetterRow): StoredDeadLetter {
@@ -27,6 +28,7 @@ export function toDeadLetter(row: DeadLetterRow): StoredDeadLetter {
     key: row.key,
     reason: row.reason,
     payload: row.payload,
+    ...(row.tombstone ? { tombstone: true } : {}),
     status: row.status,
     createdAt: row.created_at.toISOString(),
     occurrences: Number(row.occurrences),
@@ -36,8 +38,8 @@ export function toDeadLetter(row: DeadLetterRow): StoredDeadLetter {
   };
 }
 
-const COLUMNS = `id, stream, run_id, key, reason, payload, status, created_at, occurrences, last_seen_at,
-  resolved_at, resolved_run_id`;
+const COLUMNS = `id, stream, run_id, key, reason, payload, tombstone, status, created_at, occurrences,
+  last_seen_at, resolved_at, resolved_run_id`;
 
 /** One statement of a page commit: `$1` stream, `$2` run, `$3` the commit's time, then its own. */
 export interface DeadLetterStatement {
@@ -59,10 +61,11 @@ export function deadLetterStatements(c: PageCommit): DeadLetterStatement[] {
     // A new letter, or one more occurrence of the open letter of the same record.
     statements.push({
       sql: `INSERT INTO syncline_failed
-        (stream, run_id, key, reason, payload, fingerprint, occurrences, created_at, last_seen_at)
-      SELECT $1, $2, u.key, u.reason, u.payload, u.fingerprint, u.occurrences, $3::timestamptz, $3::timestamptz
-      FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
-        WITH ORDINALITY AS u(key, reason, payload, fingerprint, occurrences, ord)
+        (stream, run_id, key, reason, payload, tombstone, fingerprint, occurrences, created_at, last_seen_at)
+      SELECT $1, $2, u.key, u.reason, u.payload, u.tombstone, u.fingerprint, u.occurrences, $3::timestamptz,
+        $3::timestamptz
+      FROM unnest($4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::bigint[])
+        WITH ORDINALITY AS u(key, reason, payload, tombstone, fingerprint, occurrences, ord)
       ORDER BY u.ord
       ON CONFLICT (stream, fingerprint) WHERE status = 'open' DO UPDATE SET
         occurrences = syncline_failed.occurrences + EXCLUDED.occurrences, reason = EXCLUDED.reason,
@@ -72,6 +75,7 @@ export function deadLetterStatements(c: PageCommit): DeadLetterStatement[] {
         fresh.map((d) => d.key),
         fresh.map((d) => d.reason),
         fresh.map((d) => d.payload),
+        fresh.map((d) => d.tombstone),
         fresh.map((d) => d.fingerprint),
         fresh.map((d) => d.occurrences),
       ],

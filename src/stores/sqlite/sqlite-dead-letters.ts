@@ -18,6 +18,7 @@ export interface FailedRow {
   last_seen_at: string | null;
   resolved_at: string | null;
   resolved_run_id: string | null;
+  tombstone: number;
 }
 
 export function toStoredDeadLetter(row: FailedRow): StoredDeadLetter {
@@ -28,6 +29,7 @@ export function toStoredDeadLetter(row: FailedRow): StoredDeadLetter {
     key: row.key,
     reason: row.reason,
     payload: row.payload,
+    ...(row.tombstone ? { tombstone: true } : {}),
     status: row.status as DeadLetterStatus,
     createdAt: row.created_at,
     occurrences: row.occurrences,
@@ -42,8 +44,8 @@ export function toStoredDeadLetter(row: FailedRow): StoredDeadLetter {
  * the same fingerprint (the partial unique index keeps one open letter per record).
  */
 const ADD_SQL = `INSERT INTO syncline_failed
-    (stream, run_id, key, reason, payload, fingerprint, occurrences, created_at, last_seen_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    (stream, run_id, key, reason, payload, tombstone, fingerprint, occurrences, created_at, last_seen_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (stream, fingerprint) WHERE status = 'open' DO UPDATE SET
     occurrences = occurrences + excluded.occurrences, reason = excluded.reason,
     run_id = excluded.run_id, last_seen_at = excluded.last_seen_at`;
@@ -71,7 +73,18 @@ export function deadLetterSteps(c: PageCommit): WriteStep[] {
   return [
     step(
       ADD_SQL,
-      fresh.map((d) => [stream, runId, d.key, d.reason, d.payload, d.fingerprint, d.occurrences, at, at]),
+      fresh.map((d) => [
+        stream,
+        runId,
+        d.key,
+        d.reason,
+        d.payload,
+        d.tombstone ? 1 : 0,
+        d.fingerprint,
+        d.occurrences,
+        at,
+        at,
+      ]),
     ),
     step(
       REPLAY_FAILED_SQL,

@@ -10,7 +10,9 @@ ALTER TABLE syncline_failed ADD COLUMN last_seen_at timestamptz;
 -- When the letter stopped being open (resolved, replayed, ignored), and by which run.
 ALTER TABLE syncline_failed ADD COLUMN resolved_at timestamptz;
 ALTER TABLE syncline_failed ADD COLUMN resolved_run_id text;
-UPDATE syncline_failed SET last_seen_at = created_at;
+-- The letter is a tombstone whose key could not be read; a replay applies it as a tombstone.
+ALTER TABLE syncline_failed ADD COLUMN tombstone boolean NOT NULL DEFAULT false;
+UPDATE syncline_failed SET last_seen_at = created_at, tombstone = (reason LIKE 'tombstone: %');
 ALTER TABLE syncline_failed DROP CONSTRAINT IF EXISTS syncline_failed_status_check;
 ALTER TABLE syncline_failed ADD CONSTRAINT syncline_failed_status_check
   CHECK (status IN ('open', 'resolved', 'replayed', 'ignored'));

@@ -10,7 +10,9 @@ ALTER TABLE syncline_failed ADD COLUMN last_seen_at TEXT;
 -- When the letter stopped being open (resolved, replayed, ignored), and by which run.
 ALTER TABLE syncline_failed ADD COLUMN resolved_at TEXT;
 ALTER TABLE syncline_failed ADD COLUMN resolved_run_id TEXT;
-UPDATE syncline_failed SET last_seen_at = created_at;
+-- The letter is a tombstone whose key could not be read; a replay applies it as a tombstone.
+ALTER TABLE syncline_failed ADD COLUMN tombstone INTEGER NOT NULL DEFAULT 0;
+UPDATE syncline_failed SET last_seen_at = created_at, tombstone = (reason LIKE 'tombstone: %');
 -- Status may now also be `resolved`. One open letter per record:
 CREATE UNIQUE INDEX syncline_failed_open_fingerprint ON syncline_failed (stream, fingerprint)
   WHERE status = 'open';
