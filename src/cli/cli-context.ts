@@ -76,7 +76,7 @@ export class CliContext {
    */
   async runOne(
     stream: string,
-    how: Pick<RunStreamsArgs, 'mode' | 'keys' | 'range' | 'backfillWindowMs'>,
+    how: Pick<RunStreamsArgs, 'mode' | 'keys' | 'letters' | 'range' | 'backfillWindowMs'>,
   ): Promise<StreamOutcome | undefined> {
     const events = new SyncEventBus();
     const stop = reportProgress(events, this.log, this.interactive);

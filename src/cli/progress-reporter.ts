@@ -57,7 +57,12 @@ export function reportProgress(
         return;
       }
       const fields = { stream, runId, status, durationMs, ...totals, ...(error ? { error } : {}) };
-      if (status === 'ok') log.info(fields, 'run finished');
+      if (totals.failed > 0)
+        log.warn(
+          fields,
+          `run ${status === 'ok' ? 'finished' : status}; ${deadLettered(stream, totals.failed)}`,
+        );
+      else if (status === 'ok') log.info(fields, 'run finished');
       else log.warn(fields, `run ${status}`);
     }),
   );
@@ -65,6 +70,14 @@ export function reportProgress(
     for (const off of offs) off();
     multibar?.stop();
   };
+}
+
+/** What to say of a run's dead letters, and where to look. */
+export function deadLettered(stream: string, failed: number): string {
+  return (
+    `${formatCount(failed)} record${failed === 1 ? ' was' : 's were'} dead-lettered: see \`syncline failed ${stream}\`, ` +
+    'fix the config or the source, then `syncline failed replay`'
+  );
 }
 
 function rate(fetched: number, elapsedMs: number): number {

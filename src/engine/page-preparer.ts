@@ -79,16 +79,19 @@ export function canFollow(batch: readonly PreparedPage[], next: PreparedPage): b
 const SHARED_FAILURE_MIN_RECORDS = 2;
 
 /**
- * The one reason every record of `page` failed preparation for, when all of at least two did (a
- * wrong `key`, a schema that does not fit the source): a fault of the config, not of the records.
- * Null otherwise.
+ * When every record of a page of at least two failed preparation, most of them for one reason (a
+ * wrong `key`, a schema that does not fit the source; a few may fail on something else too): that
+ * reason and how many records it stopped. A fault of the config rather than of the records. Null
+ * otherwise.
  */
-export function sharedFailure(page: PreparedPage): string | null {
+export function sharedFailure(page: PreparedPage): { reason: string; count: number } | null {
   if (page.fetched < SHARED_FAILURE_MIN_RECORDS || page.records.length > 0) return null;
   const letters = page.deadLetters.filter((l) => !l.tombstone);
   if (letters.length !== page.fetched) return null;
-  const reason = letters[0]!.reason;
-  return letters.every((l) => l.reason === reason) ? reason : null;
+  const counts = new Map<string, number>();
+  for (const letter of letters) counts.set(letter.reason, (counts.get(letter.reason) ?? 0) + 1);
+  const [reason, count] = [...counts].reduce((a, b) => (b[1] > a[1] ? b : a));
+  return count * 2 > letters.length ? { reason, count } : null;
 }
 
 /**

@@ -510,10 +510,11 @@ class RunPipeline {
   #judge(page: PreparedPage): void {
     const { stream, log } = this.#args;
     if (this.#args.judgePages) {
-      const reason = sharedFailure(page);
-      if (reason !== null) {
+      const shared = sharedFailure(page);
+      if (shared !== null) {
+        const how = shared.count === page.fetched ? 'the same way' : `${shared.count} of them the same way`;
         throw new FatalError(
-          `stream "${stream.name}": every record of a page (${page.fetched}) failed the same way: ${reason}; ` +
+          `stream "${stream.name}": every record of a page (${page.fetched}) failed, ${how}: ${shared.reason}; ` +
             "the page was not committed and the checkpoint stays where it was. Fix the stream's key or schema " +
             'and run again (records dead-lettered by earlier runs: `syncline failed replay`)',
           { stream: stream.name },

@@ -101,6 +101,10 @@ describe('syncline CLI', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'ok', counters: { updated: 2, deleted: 1 } });
     const status = JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0];
     expect(status.checkpoint).toEqual({ after: 50 });
+    // A key neither the source nor the store has is named, and the exit status says so.
+    const nowhere = await runCli(['refresh', 'items', '3', '999'], dir, { TEST_REV: '1', TEST_GONE: '999' });
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stdout).toContain('1 unchanged, 1 found neither at the source nor in the store: 999');
   }, 60_000);
 
   it('backfills a range from the CLI, and refuses a range that ends before it starts', async () => {

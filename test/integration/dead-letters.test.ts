@@ -88,7 +88,7 @@ describe.each(STORE_KINDS)('dead letters on %s', (kind) => {
     const wrong = await run(people(data, { key: 'uid' }));
     expect(wrong.status).toBe('failed');
     expect(wrong.error).toContain(
-      'every record of a page (10) failed the same way: key field "uid" is missing',
+      'every record of a page (10) failed, the same way: key field "uid" is missing',
     );
     expect((await t.store.getState('people'))?.checkpoint).toBeNull();
     expect(await t.store.listDeadLetters({ stream: 'people', limit: 10 })).toEqual([]);

@@ -1,40 +1,49 @@
 import type { Command } from 'commander';
+import { nowIso } from '../../core/clock.ts';
+import { ConfigError } from '../../core/errors.ts';
+import type { StreamOutcome } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
-import { formatTable } from '../format-table.ts';
-import { parseLimit } from './parse-limit.ts';
+import { EXIT, exitCodeFor } from '../exit-codes.ts';
+import { formatCount, formatTable } from '../format-table.ts';
+import { parseIds, parseLimit } from './parse-limit.ts';
 
 export function registerFailedCommand(program: Command): void {
-  program
+  const failed = program
     .command('failed')
-    .description('dead-lettered records: what failed, why, and the raw payload (--json)')
+    .description(
+      'dead-lettered records: what failed, why, how often, and the raw payload (--json); ' +
+        '`failed replay` applies them again, `failed ignore` sets them aside',
+    )
     .argument('[stream]', 'only this stream')
-    .option('--limit <n>', 'how many', '50')
-    .option('--all', 'include replayed and ignored ones, not only open ones')
+    .option('--limit <n>', 'how many', parseLimit, 50)
+    .option('--all', 'include resolved, replayed and ignored ones, not only open ones')
     .option('--json', 'print JSON (with payloads) on stdout')
     .action(
       async (
         stream: string | undefined,
-        options: { limit: string; all?: boolean; json?: boolean },
+        options: { limit: number; all?: boolean; json?: boolean },
         command: Command,
       ) => {
         const ctx = CliContext.of(command);
         try {
           const letters = await (await ctx.store()).listDeadLetters({
             ...(stream ? { stream } : {}),
-            limit: parseLimit(options.limit),
+            limit: options.limit,
             all: Boolean(options.all),
           });
           if (options.json) return ctx.printJson(letters);
-          if (letters.length === 0) return ctx.print('no failed records');
+          if (letters.length === 0)
+            return ctx.print(options.all ? 'no failed records' : 'no open failed records');
           ctx.print(
             formatTable(
-              ['ID', 'STREAM', 'KEY', 'STATUS', 'AT', 'REASON'],
+              ['ID', 'STREAM', 'KEY', 'STATUS', 'SEEN', 'LAST SEEN', 'REASON'],
               letters.map((d) => [
                 String(d.id),
                 d.stream,
                 d.key ?? '-',
                 d.status,
-                d.createdAt.slice(0, 19),
+                `${formatCount(d.occurrences)}x`,
+                d.lastSeenAt.replace('T', ' ').slice(0, 19),
                 d.reason,
               ]),
             ),
@@ -44,4 +53,112 @@ export function registerFailedCommand(program: Command): void {
         }
       },
     );
+
+  failed
+    .command('replay')
+    .description(
+      'apply open dead letters again through the normal path (validate, key, classify, commit under the ' +
+        "stream's lease), after fixing the config or the source; the checkpoint stays where it is",
+    )
+    .argument('[stream]', 'only this stream (default: every stream of the config with open letters)')
+    .option('--id <ids...>', 'only these letters (ids from `syncline failed`)', parseIds)
+    .option('--json', 'print the outcome of each stream as JSON on stdout')
+    .action(
+      async (stream: string | undefined, options: { id?: number[]; json?: boolean }, command: Command) => {
+        const ctx = CliContext.of(command);
+        try {
+          process.exitCode = await replay(ctx, stream, options);
+        } finally {
+          await ctx.close();
+        }
+      },
+    );
+
+  failed
+    .command('ignore')
+    .description('set open dead letters aside: they stop counting as failures (kept, listed with --all)')
+    .argument('[stream]', 'every open letter of this stream')
+    .option('--id <ids...>', 'only these letters (ids from `syncline failed`)', parseIds)
+    .action(async (stream: string | undefined, options: { id?: number[] }, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        if (!stream && !options.id) {
+          throw new ConfigError(
+            'failed ignore needs a stream or --id <ids...>: which letters should be ignored?',
+          );
+        }
+        const count = await (await ctx.store()).ignoreDeadLetters({
+          ...(stream ? { stream } : {}),
+          ...(options.id ? { ids: options.id } : {}),
+          at: nowIso(),
+        });
+        ctx.print(`ignored ${formatCount(count)} open dead letter${count === 1 ? '' : 's'}`);
+      } finally {
+        await ctx.close();
+      }
+    });
+}
+
+/** Replays the chosen letters, stream by stream; exit 1 when any failed again. */
+async function replay(
+  ctx: CliContext,
+  stream: string | undefined,
+  options: { id?: number[]; json?: boolean },
+): Promise<number> {
+  const config = await ctx.config();
+  const store = await ctx.store();
+  const ids = options.id;
+  let streams: string[];
+  if (ids) {
+    const letters = await store.listDeadLetters({ ids, limit: ids.length, ...(stream ? { stream } : {}) });
+    const missing = ids.filter((id) => !letters.some((d) => d.id === id));
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `no open dead letter with id ${missing.join(', ')}${stream ? ` in stream "${stream}"` : ''}; ` +
+          'see `syncline failed`',
+      );
+    }
+    streams = [...new Set(letters.map((d) => d.stream))];
+  } else if (stream) {
+    streams = [stream];
+  } else {
+    const names = new Set(config.streams.map((s) => s.name));
+    streams = (await store.listStreams())
+      .filter((s) => s.openFailures > 0 && names.has(s.stream))
+      .map((s) => s.stream);
+  }
+  const outcomes: StreamOutcome[] = [];
+  for (const name of streams) {
+    const outcome = await ctx.runOne(name, { mode: 'replay', ...(ids ? { letters: ids } : {}) });
+    if (outcome) outcomes.push(outcome);
+  }
+  if (options.json) {
+    ctx.printJson(outcomes.map(({ cause: _cause, ...rest }) => rest));
+  } else if (outcomes.length === 0) {
+    ctx.print('no open dead letters to replay');
+  }
+  let code: number = EXIT.ok;
+  for (const o of outcomes) {
+    const c = o.counters;
+    const applied = c.inserted + c.updated + c.deleted + c.unchanged + c.stale;
+    if (!options.json) {
+      ctx.print(
+        `replay of "${o.stream}" ${o.status}: ${formatCount(c.fetched)} letter${c.fetched === 1 ? '' : 's'}, ` +
+          `${formatCount(applied)} applied ` +
+          `(${formatCount(c.inserted)} inserted, ${formatCount(c.updated)} updated, ${formatCount(c.unchanged)} already current), ` +
+          `${formatCount(c.failed)} failed again${o.error ? `; ${o.error}` : ''}` +
+          (c.failed > 0 ? `\n  still open: \`syncline failed ${o.stream}\`` : ''),
+      );
+    }
+    const own =
+      o.status === 'ok'
+        ? c.failed > 0
+          ? EXIT.failed
+          : EXIT.ok
+        : o.status === 'busy'
+          ? EXIT.busy
+          : exitCodeFor(o.cause);
+    if (code === EXIT.ok) code = own;
+  }
+  return code;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.ts';
 import { CliContext } from '../cli-context.ts';
+import { EXIT } from '../exit-codes.ts';
 import { formatCount } from '../format-table.ts';
 
 export function registerRefreshCommand(program: Command): void {
@@ -26,12 +27,19 @@ export function registerRefreshCommand(program: Command): void {
         const outcome = await ctx.runOne(stream, { mode: 'refresh', keys });
         if (!outcome) return;
         const c = outcome.counters;
+        const notFound = (outcome.evidence as { notFound?: string[] } | null)?.notFound ?? [];
         ctx.printOutcome(
           outcome,
           options.json,
           `refresh of "${stream}" ${outcome.status}: ${formatCount(keys.length)} keys, ${formatCount(c.inserted)} inserted, ` +
-            `${formatCount(c.updated)} updated, ${formatCount(c.deleted)} deleted, ${formatCount(c.unchanged)} unchanged`,
+            `${formatCount(c.updated)} updated, ${formatCount(c.deleted)} deleted, ` +
+            `${formatCount(c.unchanged - notFound.length)} unchanged` +
+            (notFound.length > 0
+              ? `, ${formatCount(notFound.length)} found neither at the source nor in the store: ${notFound.join(', ')}`
+              : ''),
         );
+        // A key found nowhere is almost always a mistyped one: say so in the exit status too.
+        if (outcome.status === 'ok' && notFound.length > 0) process.exitCode = EXIT.failed;
       } finally {
         await ctx.close();
       }

@@ -8,15 +8,15 @@ export function registerRunsCommand(program: Command): void {
     .command('runs')
     .description('run history, newest first')
     .argument('[stream]', 'only this stream')
-    .option('--limit <n>', 'how many runs', '20')
+    .option('--limit <n>', 'how many runs', parseLimit, 20)
     .option('--json', 'print JSON on stdout')
     .action(
-      async (stream: string | undefined, options: { limit: string; json?: boolean }, command: Command) => {
+      async (stream: string | undefined, options: { limit: number; json?: boolean }, command: Command) => {
         const ctx = CliContext.of(command);
         try {
           const runs = await (await ctx.store()).listRuns({
             ...(stream ? { stream } : {}),
-            limit: parseLimit(options.limit),
+            limit: options.limit,
           });
           if (options.json) return ctx.printJson(runs);
           if (runs.length === 0) return ctx.print('no runs yet');
@@ -25,6 +25,7 @@ export function registerRunsCommand(program: Command): void {
               [
                 'RUN',
                 'STREAM',
+                'MODE',
                 'STATUS',
                 'STARTED',
                 'TOOK',
@@ -40,6 +41,7 @@ export function registerRunsCommand(program: Command): void {
               runs.map((r) => [
                 r.runId,
                 r.stream,
+                r.mode,
                 r.status,
                 r.startedAt.replace('T', ' ').slice(0, 19),
                 r.endedAt ? formatDuration(Date.parse(r.endedAt) - Date.parse(r.startedAt)) : '-',

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Json } from '../../core/types.ts';
 import { lagMs } from '../../runtime/lag.ts';
 import { CliContext } from '../cli-context.ts';
 import { formatCheckpoint, formatCount, formatDuration, formatTable } from '../format-table.ts';
@@ -23,6 +24,7 @@ export function registerStatusCommand(program: Command): void {
           lagSeconds: nullable(lagMs(s.newestCursor, now), (ms) => Math.round(ms / 1000)),
           failedRecords: s.openFailures,
           lastError: s.lastRun?.error ?? null,
+          warnings: runWarnings(s.lastRun?.evidence ?? null),
         }));
         if (options.json) return ctx.printJson(rows);
         if (rows.length === 0) return ctx.print('no streams synced yet; run `syncline sync`');
@@ -41,6 +43,9 @@ export function registerStatusCommand(program: Command): void {
             ]),
           ),
         );
+        for (const r of rows) {
+          for (const warning of r.warnings) ctx.print(`\nWARNING: ${r.stream}: ${warning}`);
+        }
         for (const r of paused) {
           ctx.print(
             `\nPAUSED: ${r.stream}: ${r.lastError ?? 'suspected backfill'}\n` +
@@ -51,6 +56,12 @@ export function registerStatusCommand(program: Command): void {
         await ctx.close();
       }
     });
+}
+
+/** The warnings a run recorded in its evidence (e.g. a cursor field missing from every record). */
+function runWarnings(evidence: Json | null): string[] {
+  const warnings = (evidence as { warnings?: unknown } | null)?.warnings;
+  return Array.isArray(warnings) ? warnings.filter((w): w is string => typeof w === 'string') : [];
 }
 
 function nullable<T, U>(value: T | null, f: (v: T) => U): U | null {

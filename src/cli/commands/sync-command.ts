@@ -5,7 +5,7 @@ import { runStreams, type StreamOutcome } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT, exitCodeFor } from '../exit-codes.ts';
 import { formatCount, formatDuration, formatTable } from '../format-table.ts';
-import { reportProgress } from '../progress-reporter.ts';
+import { deadLettered, reportProgress } from '../progress-reporter.ts';
 
 export function registerSyncCommand(program: Command): void {
   for (const [name, mode, description] of [
@@ -129,5 +129,8 @@ function summary(outcomes: StreamOutcome[], ms: number): string {
     ['STREAM', 'STATUS', 'FETCHED', 'INSERTED', 'UPDATED', 'UNCHANGED', 'DELETED', 'FAILED', 'ERROR'],
     rows,
   );
-  return `\n${table}\n\ndone in ${formatDuration(ms)}`;
+  const notes = outcomes
+    .filter((o) => o.counters.failed > 0)
+    .map((o) => `${o.stream}: ${deadLettered(o.stream, o.counters.failed)}`);
+  return `\n${table}\n${notes.length > 0 ? `\n${notes.join('\n')}\n` : ''}\ndone in ${formatDuration(ms)}`;
 }
