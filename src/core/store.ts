@@ -27,7 +27,8 @@ import type {
  * `_hash`, `_version`, `_cursor`, `_first_synced_at`, `_synced_at`, `_deleted_at`, `_run_id`; and
  * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_failed`, `syncline_schema`.
  *
- * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests.
+ * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests;
+ * except lease expiry, which is the database's clock (see `LeaseStore`).
  */
 export interface Store extends StoreLifecycle, RecordStore, LeaseStore, RunLog, StoreInspector, ScanStore {
   readonly capabilities: StoreCapabilities;
@@ -111,22 +112,33 @@ export interface RecordStore {
 
 export interface AcquireLease {
   readonly stream: string;
-  /** Who asks: `host:pid:random`. */
+  /** Who asks: `newHolderId()`, `host:pid:random:pidns=…:boot=…:start=…` (see `ProcessIdentity`). */
   readonly holder: string;
+  /** The lease lives this long after the grant, by the database's clock. */
   readonly ttlMs: number;
+  /** The caller's time, recorded where the store keeps an update time; it does not decide expiry. */
   readonly at: string;
   /** Take the lease even if this holder still has it live (its process is known to be dead). */
   readonly takeOverFrom?: string;
 }
 
-/** A lease is live up to and including its `expiresAt`; it can be taken only after that. */
+/**
+ * A lease is live up to and including its `expiresAt`; it can be taken only after that. Expiry is
+ * judged, and `expiresAt` set, by the database's clock when the statement runs (PostgreSQL: the
+ * server's `clock_timestamp()`; SQLite: the clock of the machine the file is on), never by a
+ * caller's `at`: a worker whose clock runs ahead cannot take a live lease, and one whose clock is
+ * behind does not get a lease that has already expired.
+ */
 export interface LeaseStore {
   /**
    * Grants the lease when it is free, expired, already ours, or held by `takeOverFrom`; each grant to
    * a different holder (or after expiry) increments the epoch. Otherwise returns the conflict.
    */
   acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }>;
-  /** Extends a live lease. Throws `LeaseLostError` if the epoch is no longer current. */
+  /**
+   * Extends the lease to `ttlMs` from the database's clock now. Throws `LeaseLostError` if the epoch is
+   * no longer current. `at`, the caller's time, is only recorded, as in `AcquireLease`.
+   */
   renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease>;
   /** Frees the lease if still ours (no error otherwise). */
   releaseLease(lease: Lease): Promise<void>;

@@ -300,14 +300,13 @@ describe('PostgresStore', () => {
       const a = handle.store;
       const b = await handle.another();
       await a.ensureStream('customers');
-      const ttlMs = 1000;
+      const ttlMs = 60_000;
       let epoch = 0;
       for (let i = 0; i < 40; i++) {
-        // Each round starts after the previous lease expired, so both holders are entitled to try.
-        const at = new Date(Date.parse(T0) + i * 2 * ttlMs).toISOString();
+        // Each round starts with the lease free (the last winner released it), so both are entitled to it.
         const results = await Promise.all([
-          a.acquireLease({ stream: 'customers', holder: 'a', ttlMs, at }),
-          b.acquireLease({ stream: 'customers', holder: 'b', ttlMs, at }),
+          a.acquireLease({ stream: 'customers', holder: 'a', ttlMs, at: T0 }),
+          b.acquireLease({ stream: 'customers', holder: 'b', ttlMs, at: T0 }),
         ]);
         const winners = results.flatMap((r) => ('lease' in r ? [r.lease] : []));
         expect(winners).toHaveLength(1);
@@ -317,6 +316,7 @@ describe('PostgresStore', () => {
         expect(loser).toEqual({
           conflict: { stream: 'customers', holder: winners[0]!.holder, expiresAt: winners[0]!.expiresAt },
         });
+        await (winners[0]!.holder === 'a' ? a : b).releaseLease(winners[0]!);
       }
     } finally {
       await handle.dispose();

@@ -26,7 +26,7 @@ import { WriterThread } from '../writer-thread.ts';
 import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
 import { CONNECT_TIMEOUT_MS, connectError, parsePgUrl, storeError } from './postgres-errors.ts';
 import { createHistoryTable, hasHistoryTable } from './postgres-history.ts';
-import { acquireLeaseTx } from './postgres-lease.ts';
+import { acquireLeaseTx, RENEW_LEASE_SQL } from './postgres-lease.ts';
 import { applyMigrations, createStreamTable } from './postgres-migrations.ts';
 import {
   commitFacts,
@@ -299,16 +299,14 @@ export class PostgresStore implements Store {
   }
 
   async renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease> {
-    const expiresAt = new Date(Date.parse(at) + ttlMs).toISOString();
-    const rows = await this.#query(
+    const rows = await this.#query<{ lease_expires_at: Date }>(
       'renewing the lease',
       lease.stream,
-      `UPDATE syncline_state SET lease_expires_at = $4::timestamptz, updated_at = $5::timestamptz
-      WHERE stream = $1 AND lease_holder = $2 AND lease_epoch = $3::bigint RETURNING stream`,
-      [lease.stream, lease.holder, lease.epoch, expiresAt, at],
+      RENEW_LEASE_SQL,
+      [lease.stream, lease.holder, lease.epoch, ttlMs, at],
     );
-    if (rows.length === 0) throw new LeaseLostError(lease.stream, lease.epoch);
-    return { ...lease, expiresAt };
+    if (rows[0] === undefined) throw new LeaseLostError(lease.stream, lease.epoch);
+    return { ...lease, expiresAt: rows[0].lease_expires_at.toISOString() };
   }
 
   async releaseLease(lease: Lease): Promise<void> {

@@ -228,9 +228,9 @@ export class SqliteStore implements Store {
     return this.guard('acquire the lease', args.stream, () => acquire.immediate());
   }
 
-  async renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease> {
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
     return this.guard('renew the lease', lease.stream, () =>
-      renewLeaseSqlite(this.sql.bind(this), lease, ttlMs, at),
+      renewLeaseSqlite(this.sql.bind(this), lease, ttlMs),
     );
   }
 
