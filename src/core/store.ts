@@ -47,9 +47,33 @@ export interface StoreCapabilities {
 }
 
 export interface StoreLifecycle {
-  /** Connects and applies pending migrations. Throws `StoreUnavailableError` with one clear line. */
-  open(): Promise<void>;
+  /**
+   * Connects and applies pending migrations. Throws `StoreUnavailableError` with one clear line, and
+   * creates or changes nothing then: when the store is missing and `mode` does not create it, when
+   * it cannot be written and `mode` writes, or when a table of `streams` is not a stream table.
+   */
+  open(options?: StoreOpenOptions): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What the caller of `open` will do with the store, checked before anything is created or migrated.
+ * Open-time options, not constructor ones, so every kind of store reads them the same way.
+ */
+export interface StoreOpenOptions {
+  /**
+   * `create` (default): create the store when it is missing (a SQLite file, a PostgreSQL schema, and
+   * Syncline's tables), and check that it can be written. `write`: the store must exist (a Syncline
+   * store: its `syncline_schema` table is there) and be writable. `read`: it must exist, and need not
+   * be writable. In every mode an existing store whose schema is older is migrated, as any open does.
+   */
+  readonly mode?: 'create' | 'write' | 'read';
+  /**
+   * The streams the caller will run (the config's). A table of that name that exists but lacks a
+   * stream table's system columns (a user's own table) is refused, before Syncline's tables are
+   * created or migrated beside it. Default: none checked at open (`ensureStream` still checks).
+   */
+  readonly streams?: readonly string[];
 }
 
 export interface PageCommit {
@@ -91,7 +115,11 @@ export interface StreamTableOptions {
 }
 
 export interface RecordStore {
-  /** Creates the stream's table (and history table) and its `syncline_state` row if missing. Idempotent. */
+  /**
+   * Creates the stream's table (and history table) and its `syncline_state` row if missing. Idempotent.
+   * A table of that name without a state row must have the system columns (it is adopted only then):
+   * else `StoreUnavailableError`, and nothing is created.
+   */
   ensureStream(stream: string, options?: StreamTableOptions): Promise<void>;
   /** The stored hash/version/deleted state of those keys that exist. Keys absent are not in the map. */
   lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>>;

@@ -454,6 +454,31 @@ describe('PostgresStore', () => {
     }
   });
 
+  it("does not adopt the user's own table named like a stream: ensureStream refuses it and creates nothing", async () => {
+    const fresh = await freshPgSchema();
+    await withPgClient((c) =>
+      c.query(`CREATE TABLE "${fresh.schema}".customers (id integer PRIMARY KEY, name text);
+        INSERT INTO "${fresh.schema}".customers VALUES (1, 'mine')`),
+    );
+    const store = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 2 });
+    try {
+      await store.open();
+      const error = await store.ensureStream('customers').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^table "customers" in schema "${fresh.schema}" at .* is not a Syncline stream table: it lacks _key`,
+        ),
+      );
+      expect(await store.getState('customers')).toBeNull();
+      const { rows } = await withPgClient((c) => c.query(`SELECT * FROM "${fresh.schema}".customers`));
+      expect(rows).toEqual([{ id: 1, name: 'mine' }]);
+    } finally {
+      await store.close();
+      await fresh.drop();
+    }
+  });
+
   it('closes idempotently and refuses work once closed', async () => {
     const handle = await makeStore();
     try {
