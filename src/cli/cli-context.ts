@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_FILES, type ResolvedConfig, resolveLogFormat, resolveStore } from '../config/load-config.ts';
 import { SyncEventBus } from '../core/events.ts';
-import type { Store } from '../core/store.ts';
+import type { Store, StoreOpenOptions } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 import { loadProjectConfig } from '../runtime/load-project-config.ts';
 import { openStore } from '../runtime/open-store.ts';
@@ -11,6 +11,9 @@ import { type RunStreamsArgs, runStreams, type StreamOutcome } from '../runtime/
 import { createLogger } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { reportProgress } from './progress-reporter.ts';
+
+/** What a command does with the store: `StoreOpenOptions.mode`. */
+export type StoreMode = NonNullable<StoreOpenOptions['mode']>;
 
 /** The options every command accepts (declared on the program). */
 export interface GlobalOptions {
@@ -54,14 +57,20 @@ export class CliContext {
   }
 
   /**
-   * Opens the store. Commands that only read (status, runs, failed, reset) work without a config
-   * file: the store is then `--store`, `SYNCLINE_STORE`, or `syncline.db`.
+   * Opens the store for what the command does with it, so a mistyped location is never created:
+   * `create` for commands that run streams (the config's streams are checked at open: a table of
+   * that name must be Syncline's); `write` (the default) for commands that change an existing store;
+   * `read` for those that only read it, which work on a store they may not write. Commands that run
+   * no stream work without a config file: the store is then `--store`, `SYNCLINE_STORE`, or
+   * `syncline.db`.
    */
-  async store(): Promise<Store> {
+  async store(mode: StoreMode = 'write'): Promise<Store> {
     if (this.#store) return this.#store;
     const hasConfig = this.options.config || CONFIG_FILES.some((f) => existsSync(resolve(f)));
-    const location = hasConfig ? (await this.config()).store : resolveStore(this.options.store);
-    this.#store = await openStore(location);
+    const config = hasConfig ? await this.config() : null;
+    const location = config ? config.store : resolveStore(this.options.store);
+    const streams = mode === 'create' && config ? { streams: config.streams.map((s) => s.name) } : {};
+    this.#store = await openStore(location, { mode, ...streams });
     return this.#store;
   }
 
@@ -82,7 +91,7 @@ export class CliContext {
     const stop = reportProgress(events, this.log, this.interactive);
     const [outcome] = await runStreams({
       config: await this.config(),
-      store: await this.store(),
+      store: await this.store('create'),
       only: [stream],
       events,
       log: this.log,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { ProcessIdentity } from './process-identity.ts';
 
 /** Now as an ISO-8601 UTC string, the form every stored timestamp takes. */
 export function nowIso(): string {
@@ -11,7 +11,10 @@ export function newRunId(): string {
   return `r${Date.now().toString(36).padStart(11, '0')}${randomBytes(4).toString('hex')}`;
 }
 
-/** Identifies this process as a lease holder: `host:pid:random`. */
+/**
+ * Identifies this process as a lease holder: `host:pid:random:pidns=…:boot=…:start=…` (see
+ * `ProcessIdentity`), or `host:pid:random` where /proc cannot say more.
+ */
 export function newHolderId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  return ProcessIdentity.current().toHolderId(randomBytes(3).toString('hex'));
 }

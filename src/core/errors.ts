@@ -91,7 +91,11 @@ export class ConfigError extends FatalError {
   static override readonly brand: string = 'syncline.ConfigError';
 }
 
-/** The store cannot be reached or its URL is malformed. The CLI exits 2 on it. */
+/**
+ * The store cannot be used as asked: it cannot be reached, its URL is malformed, it does not exist
+ * (for a caller that does not create it), it cannot be written (for one that writes), or a table
+ * named like a stream is not a stream table. The CLI exits 2 on it.
+ */
 export class StoreUnavailableError extends FatalError {
   static override readonly brand: string = 'syncline.StoreUnavailableError';
 }

@@ -28,7 +28,8 @@ import type {
  * `_hash`, `_version`, `_cursor`, `_first_synced_at`, `_synced_at`, `_deleted_at`, `_run_id`; and
  * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_failed`, `syncline_schema`.
  *
- * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests.
+ * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests;
+ * except lease expiry, which is the database's clock (see `LeaseStore`).
  */
 export interface Store extends StoreLifecycle, RecordStore, LeaseStore, RunLog, StoreInspector, ScanStore {
   readonly capabilities: StoreCapabilities;
@@ -47,9 +48,33 @@ export interface StoreCapabilities {
 }
 
 export interface StoreLifecycle {
-  /** Connects and applies pending migrations. Throws `StoreUnavailableError` with one clear line. */
-  open(): Promise<void>;
+  /**
+   * Connects and applies pending migrations. Throws `StoreUnavailableError` with one clear line, and
+   * creates or changes nothing then: when the store is missing and `mode` does not create it, when
+   * it cannot be written and `mode` writes, or when a table of `streams` is not a stream table.
+   */
+  open(options?: StoreOpenOptions): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What the caller of `open` will do with the store, checked before anything is created or migrated.
+ * Open-time options, not constructor ones, so every kind of store reads them the same way.
+ */
+export interface StoreOpenOptions {
+  /**
+   * `create` (default): create the store when it is missing (a SQLite file, a PostgreSQL schema, and
+   * Syncline's tables), and check that it can be written. `write`: the store must exist (a Syncline
+   * store: its `syncline_schema` table is there) and be writable. `read`: it must exist, and need not
+   * be writable. In every mode an existing store whose schema is older is migrated, as any open does.
+   */
+  readonly mode?: 'create' | 'write' | 'read';
+  /**
+   * The streams the caller will run (the config's). A table of that name that exists but lacks a
+   * stream table's system columns (a user's own table) is refused, before Syncline's tables are
+   * created or migrated beside it. Default: none checked at open (`ensureStream` still checks).
+   */
+  readonly streams?: readonly string[];
 }
 
 export interface PageCommit {
@@ -104,7 +129,11 @@ export interface StreamTableOptions {
 }
 
 export interface RecordStore {
-  /** Creates the stream's table (and history table) and its `syncline_state` row if missing. Idempotent. */
+  /**
+   * Creates the stream's table (and history table) and its `syncline_state` row if missing. Idempotent.
+   * A table of that name without a state row must have the system columns (it is adopted only then):
+   * else `StoreUnavailableError`, and nothing is created.
+   */
   ensureStream(stream: string, options?: StreamTableOptions): Promise<void>;
   /** The stored hash/version/deleted state of those keys that exist. Keys absent are not in the map. */
   lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>>;
@@ -125,22 +154,33 @@ export interface RecordStore {
 
 export interface AcquireLease {
   readonly stream: string;
-  /** Who asks: `host:pid:random`. */
+  /** Who asks: `newHolderId()`, `host:pid:random:pidns=…:boot=…:start=…` (see `ProcessIdentity`). */
   readonly holder: string;
+  /** The lease lives this long after the grant, by the database's clock. */
   readonly ttlMs: number;
+  /** The caller's time, recorded where the store keeps an update time; it does not decide expiry. */
   readonly at: string;
   /** Take the lease even if this holder still has it live (its process is known to be dead). */
   readonly takeOverFrom?: string;
 }
 
-/** A lease is live up to and including its `expiresAt`; it can be taken only after that. */
+/**
+ * A lease is live up to and including its `expiresAt`; it can be taken only after that. Expiry is
+ * judged, and `expiresAt` set, by the database's clock when the statement runs (PostgreSQL: the
+ * server's `clock_timestamp()`; SQLite: the clock of the machine the file is on), never by a
+ * caller's `at`: a worker whose clock runs ahead cannot take a live lease, and one whose clock is
+ * behind does not get a lease that has already expired.
+ */
 export interface LeaseStore {
   /**
    * Grants the lease when it is free, expired, already ours, or held by `takeOverFrom`; each grant to
    * a different holder (or after expiry) increments the epoch. Otherwise returns the conflict.
    */
   acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }>;
-  /** Extends a live lease. Throws `LeaseLostError` if the epoch is no longer current. */
+  /**
+   * Extends the lease to `ttlMs` from the database's clock now. Throws `LeaseLostError` if the epoch is
+   * no longer current. `at`, the caller's time, is only recorded, as in `AcquireLease`.
+   */
   renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease>;
   /** Frees the lease if still ours (no error otherwise). */
   releaseLease(lease: Lease): Promise<void>;

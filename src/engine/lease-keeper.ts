@@ -1,8 +1,8 @@
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nowIso } from '../core/clock.ts';
 import { LeaseHeldError, LeaseLostError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
+import { ProcessIdentity } from '../core/process-identity.ts';
 import type { LeaseStore } from '../core/store.ts';
 import type { Lease } from '../core/types.ts';
 
@@ -17,8 +17,9 @@ export interface LeaseOptions {
 }
 
 /**
- * Holds one stream's lease for a run: acquires it (taking it over at once from a holder on this
- * host whose process is gone, e.g. after kill -9), renews it in the background, and reports loss.
+ * Holds one stream's lease for a run: acquires it (taking it over at once from a holder whose
+ * process is certainly gone, e.g. after kill -9 on this machine: `holderIsDead`), renews it in the
+ * background, and reports loss.
  */
 export class LeaseKeeper {
   readonly #store: LeaseStore;
@@ -124,18 +125,12 @@ export class LeaseKeeper {
 }
 
 /**
- * A holder id is `host:pid:random`. On this host, a holder whose process no longer exists died
- * without releasing (kill -9, OOM): waiting for its lease to expire would only delay the restart.
+ * Whether a lease holder's process has certainly ended (killed with -9, OOM): then waiting for its
+ * lease to expire would only delay the restart. Certain only on the same host, boot and PID
+ * namespace, with its PID free or reused by a process that started at another time
+ * (`ProcessIdentity.isCertainlyGone`); any other holder, an old-format id (`host:pid:random`)
+ * included, keeps its lease until the TTL.
  */
 export function holderIsDead(holder: string): boolean {
-  const [host, pidText] = holder.split(':');
-  const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return ProcessIdentity.parse(holder)?.isCertainlyGone() ?? false;
 }

@@ -1,15 +1,19 @@
 import { StoreUnavailableError } from '../core/errors.ts';
-import type { Store } from '../core/store.ts';
+import type { Store, StoreOpenOptions } from '../core/store.ts';
 
 /**
  * Builds and opens the store a location names: `postgres://` / `postgresql://` URLs (an optional
  * `?schema=name` picks the schema, default `public`) or a SQLite file path (optionally `sqlite:`
  * prefixed). Anything else that looks like a URL is refused with one line. Each store's module
  * (and its driver) is loaded only when a location names it: a SQLite sync does not load pg.
+ *
+ * `options` says what the caller will do (`StoreOpenOptions`): by default the store is created when
+ * missing; `{ mode: 'read' }` or `{ mode: 'write' }` refuse a location without a Syncline store
+ * (one line, nothing created), and `streams` refuses tables of those names that are not Syncline's.
  */
-export async function openStore(location: string): Promise<Store> {
+export async function openStore(location: string, options: StoreOpenOptions = {}): Promise<Store> {
   const store = await createStore(location);
-  await store.open();
+  await store.open(options);
   return store;
 }
 

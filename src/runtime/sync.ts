@@ -28,7 +28,7 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
  */
 export async function sync(config: SynclineConfig, options: SyncOptions = {}): Promise<StreamOutcome[]> {
   const resolved = resolveConfig(config, '<code>', options.store);
-  const store = await openStore(resolved.store);
+  const store = await openStore(resolved.store, { streams: resolved.streams.map((s) => s.name) });
   try {
     return await runStreams({
       config: resolved,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../core/errors.ts';
 import type { Store } from '../core/store.ts';
@@ -77,10 +78,12 @@ export function describeStoreContract(
     });
 
     it('hands an expired lease to a new holder with a higher epoch, and fences the old one', async () => {
-      const l = await store.acquireLease({ stream: 'customers', holder: 'old', ttlMs: 1000, at: T0 });
+      // Expiry is the store's clock: a lease of 100 ms, then a real wait past it.
+      const l = await store.acquireLease({ stream: 'customers', holder: 'old', ttlMs: 100, at: T0 });
       if (!('lease' in l)) throw new Error('no lease');
       const runId = await startedRun(l.lease);
-      const n = await store.acquireLease({ stream: 'customers', holder: 'new', ttlMs: 1000, at: T1 });
+      await sleep(300);
+      const n = await store.acquireLease({ stream: 'customers', holder: 'new', ttlMs: 60_000, at: T0 });
       if (!('lease' in n)) throw new Error('expired lease not granted');
       expect(n.lease.epoch).toBe(l.lease.epoch + 1);
       await expect(store.commitPage(commit(l.lease, runId, { writes: [write('x')] }))).rejects.toBeInstanceOf(
@@ -89,6 +92,38 @@ export function describeStoreContract(
       expect((await store.lookup('customers', ['x'])).size).toBe(0);
       expect((await store.getState('customers'))?.checkpoint).toBeNull();
       await expect(store.renewLease(l.lease, 1000, T1)).rejects.toBeInstanceOf(LeaseLostError);
+    });
+
+    it("judges expiry by the store's clock: a caller whose clock runs far ahead cannot take a live lease", async () => {
+      const l = await lease();
+      const dayAhead = new Date(Date.now() + 86_400_000).toISOString();
+      const skewed = await store.acquireLease({
+        stream: 'customers',
+        holder: 'ahead',
+        ttlMs: 60_000,
+        at: dayAhead,
+      });
+      expect(skewed).toEqual({ conflict: { stream: 'customers', holder: l.holder, expiresAt: l.expiresAt } });
+    });
+
+    it("gives a caller whose clock is behind a lease and a renewal that live their TTL by the store's clock", async () => {
+      const dayBehind = new Date(Date.now() - 86_400_000).toISOString();
+      const got = await store.acquireLease({
+        stream: 'customers',
+        holder: 'behind',
+        ttlMs: 60_000,
+        at: dayBehind,
+      });
+      if (!('lease' in got)) throw new Error('no lease');
+      const other = { stream: 'customers', holder: 'other', ttlMs: 60_000, at: new Date().toISOString() };
+      expect(await store.acquireLease(other)).toEqual({
+        conflict: { stream: 'customers', holder: 'behind', expiresAt: got.lease.expiresAt },
+      });
+      const renewed = await store.renewLease(got.lease, 60_000, dayBehind);
+      expect(Date.parse(renewed.expiresAt)).toBeGreaterThanOrEqual(Date.parse(got.lease.expiresAt));
+      expect(await store.acquireLease(other)).toEqual({
+        conflict: { stream: 'customers', holder: 'behind', expiresAt: renewed.expiresAt },
+      });
     });
 
     it('lets a holder take over from a named dead holder before expiry', async () => {
@@ -116,7 +151,11 @@ export function describeStoreContract(
       const l = await lease();
       const renewed = await store.renewLease(l, 120_000, T1);
       expect(renewed.epoch).toBe(l.epoch);
-      expect(Date.parse(renewed.expiresAt)).toBe(Date.parse(T1) + 120_000);
+      // Taken 60 s, renewed later for 120 s: it now ends at least 60 s later (generous upper bound).
+      const longer = Date.parse(renewed.expiresAt) - Date.parse(l.expiresAt);
+      expect(longer).toBeGreaterThanOrEqual(60_000);
+      expect(longer).toBeLessThan(60_000 + 30_000);
+      expect((await store.getState('customers'))?.leaseExpiresAt).toBe(renewed.expiresAt);
       await store.releaseLease(renewed);
       const n = await store.acquireLease({ stream: 'customers', holder: 'next', ttlMs: 1000, at: T1 });
       expect('lease' in n && n.lease.epoch).toBe(l.epoch + 1);

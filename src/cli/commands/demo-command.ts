@@ -48,7 +48,7 @@ export function registerDemoCommand(program: Command): void {
         vars: { SYNCLINE_DEMO_API: sim.url },
         ...(ctx.options.store ? { store: ctx.options.store } : {}),
       });
-      const store = await openStore(config.store);
+      const store = await openStore(config.store, { streams: config.streams.map((s) => s.name) });
       const shown = redactUrl(config.store);
       const events = new SyncEventBus();
       const stopReporting = reportProgress(events, ctx.log, ctx.interactive);

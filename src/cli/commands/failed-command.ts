@@ -26,7 +26,7 @@ export function registerFailedCommand(program: Command): void {
       ) => {
         const ctx = CliContext.of(command);
         try {
-          const letters = await (await ctx.store()).listDeadLetters({
+          const letters = await (await ctx.store('read')).listDeadLetters({
             ...(stream ? { stream } : {}),
             limit: options.limit,
             all: Boolean(options.all),

@@ -14,7 +14,7 @@ export function registerRunsCommand(program: Command): void {
       async (stream: string | undefined, options: { limit: number; json?: boolean }, command: Command) => {
         const ctx = CliContext.of(command);
         try {
-          const runs = await (await ctx.store()).listRuns({
+          const runs = await (await ctx.store('read')).listRuns({
             ...(stream ? { stream } : {}),
             limit: options.limit,
           });

@@ -12,7 +12,7 @@ export function registerStatusCommand(program: Command): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const ctx = CliContext.of(command);
       try {
-        const streams = await (await ctx.store()).listStreams();
+        const streams = await (await ctx.store('read')).listStreams();
         const now = Date.now();
         const rows = streams.map((s) => ({
           stream: s.stream,

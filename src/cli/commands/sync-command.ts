@@ -46,7 +46,7 @@ async function sync(
   mode: 'sync' | 'reconcile',
 ): Promise<number> {
   const config = await ctx.config();
-  const store = await ctx.store();
+  const store = await ctx.store('create');
   const events = new SyncEventBus();
   const stop = new AbortController();
   let signalled: NodeJS.Signals | null = null;

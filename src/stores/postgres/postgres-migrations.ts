@@ -91,7 +91,7 @@ async function relationExists(client: PoolClient, name: string): Promise<boolean
 }
 
 /** The schema's migration version; 0 when it has none yet (no schema, or no version table). */
-async function schemaVersion(client: PoolClient, schema: string): Promise<number> {
+export async function schemaVersion(client: PoolClient, schema: string): Promise<number> {
   const table = `"${schema}".syncline_schema`;
   if (!(await relationExists(client, table))) return 0;
   const current = await client.query<{ version: number | null }>(

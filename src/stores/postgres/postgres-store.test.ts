@@ -300,14 +300,13 @@ describe('PostgresStore', () => {
       const a = handle.store;
       const b = await handle.another();
       await a.ensureStream('customers');
-      const ttlMs = 1000;
+      const ttlMs = 60_000;
       let epoch = 0;
       for (let i = 0; i < 40; i++) {
-        // Each round starts after the previous lease expired, so both holders are entitled to try.
-        const at = new Date(Date.parse(T0) + i * 2 * ttlMs).toISOString();
+        // Each round starts with the lease free (the last winner released it), so both are entitled to it.
         const results = await Promise.all([
-          a.acquireLease({ stream: 'customers', holder: 'a', ttlMs, at }),
-          b.acquireLease({ stream: 'customers', holder: 'b', ttlMs, at }),
+          a.acquireLease({ stream: 'customers', holder: 'a', ttlMs, at: T0 }),
+          b.acquireLease({ stream: 'customers', holder: 'b', ttlMs, at: T0 }),
         ]);
         const winners = results.flatMap((r) => ('lease' in r ? [r.lease] : []));
         expect(winners).toHaveLength(1);
@@ -317,6 +316,7 @@ describe('PostgresStore', () => {
         expect(loser).toEqual({
           conflict: { stream: 'customers', holder: winners[0]!.holder, expiresAt: winners[0]!.expiresAt },
         });
+        await (winners[0]!.holder === 'a' ? a : b).releaseLease(winners[0]!);
       }
     } finally {
       await handle.dispose();
@@ -448,6 +448,31 @@ describe('PostgresStore', () => {
         c.query(`SELECT _key FROM "${fresh.schema}".customers ORDER BY _key`),
       );
       expect(rows.rows.map((r) => r._key)).toEqual(second === null ? ['a', 'b', 'c'] : ['a', 'c']);
+    } finally {
+      await store.close();
+      await fresh.drop();
+    }
+  });
+
+  it("does not adopt the user's own table named like a stream: ensureStream refuses it and creates nothing", async () => {
+    const fresh = await freshPgSchema();
+    await withPgClient((c) =>
+      c.query(`CREATE TABLE "${fresh.schema}".customers (id integer PRIMARY KEY, name text);
+        INSERT INTO "${fresh.schema}".customers VALUES (1, 'mine')`),
+    );
+    const store = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 2 });
+    try {
+      await store.open();
+      const error = await store.ensureStream('customers').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^table "customers" in schema "${fresh.schema}" at .* is not a Syncline stream table: it lacks _key`,
+        ),
+      );
+      expect(await store.getState('customers')).toBeNull();
+      const { rows } = await withPgClient((c) => c.query(`SELECT * FROM "${fresh.schema}".customers`));
+      expect(rows).toEqual([{ id: 1, name: 'mine' }]);
     } finally {
       await store.close();
       await fresh.drop();

@@ -10,6 +10,7 @@ import type {
   StartRun,
   Store,
   StoreCapabilities,
+  StoreOpenOptions,
   StreamTableOptions,
 } from '../../core/store.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
@@ -25,12 +26,14 @@ import type {
   StreamStatus,
 } from '../../core/types.ts';
 import { WriterThread } from '../writer-thread.ts';
+import { pgTarget } from './pg-target.ts';
 import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
 import { PostgresDeadLetters } from './postgres-dead-letters.ts';
 import { CONNECT_TIMEOUT_MS, connectError, parsePgUrl, storeError } from './postgres-errors.ts';
 import { createHistoryTable, hasHistoryTable } from './postgres-history.ts';
-import { acquireLeaseTx } from './postgres-lease.ts';
+import { acquireLeaseTx, RENEW_LEASE_SQL } from './postgres-lease.ts';
 import { applyMigrations, createStreamTable } from './postgres-migrations.ts';
+import { checkBeforeMigrating, refuseForeignTables } from './postgres-open-checks.ts';
 import {
   commitFacts,
   type PgWriteFailure,
@@ -58,7 +61,7 @@ import { listStreamStatus } from './postgres-status.ts';
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
   readonly url: string;
-  /** Schema holding the system and stream tables, created if missing. Default `public`. */
+  /** Schema holding the system and stream tables, created if missing when opened in mode `create`. Default `public`. */
   readonly schema?: string;
   /** Most connections this process opens. Default 10 (pg's default). */
   readonly poolSize?: number;
@@ -98,6 +101,8 @@ export class PostgresStore implements Store {
   /** The writer thread: applies commits on its own connection, started by the first commit. */
   #writer: WriterThread<PgWriteFailure> | null = null;
   #opening: Promise<void> | undefined;
+  /** The store in messages: schema and server, without credentials. Set by `open`. */
+  #where = '';
   /** Per stream: whether it has a history table, looked up once (or set by `ensureStream`). */
   readonly #history = new Map<string, boolean>();
 
@@ -113,17 +118,18 @@ export class PostgresStore implements Store {
     }
   }
 
-  async open(): Promise<void> {
+  async open(options: StoreOpenOptions = {}): Promise<void> {
     if (this.#pool !== undefined) return;
     // Two overlapping open() calls share one attempt instead of building two pools.
-    this.#opening ??= this.#connectAndMigrate().finally(() => {
+    this.#opening ??= this.#connectAndMigrate(options).finally(() => {
       this.#opening = undefined;
     });
     await this.#opening;
   }
 
-  async #connectAndMigrate(): Promise<void> {
+  async #connectAndMigrate(options: StoreOpenOptions): Promise<void> {
     const url = parsePgUrl(this.#url);
+    this.#where = `schema "${this.#schema}" at ${pgTarget(url)}`;
     const pool = new pg.Pool({
       connectionString: this.#url,
       options: `-c search_path=${this.#schema}`,
@@ -144,6 +150,7 @@ export class PostgresStore implements Store {
       throw connectError(url, error);
     }
     try {
+      await checkBeforeMigrating(client, this.#schema, this.#where, options);
       await applyMigrations(client, this.#schema);
     } catch (error) {
       client.release(true);
@@ -195,6 +202,8 @@ export class PostgresStore implements Store {
   /** Creates what the stream lacks (table, state row, history table) under its lock. */
   #createStream(stream: string, options: StreamTableOptions): Promise<boolean> {
     return this.#transaction(`creating the table of stream "${stream}"`, stream, async (client) => {
+      // A table of that name is adopted only if it is a stream table: else it is the user's own.
+      await refuseForeignTables(client, this.#schema, [stream], this.#where);
       await createStreamTable(client, this.#schema, stream);
       if (options.history) await createHistoryTable(client, stream);
       return (
@@ -300,16 +309,14 @@ export class PostgresStore implements Store {
   }
 
   async renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease> {
-    const expiresAt = new Date(Date.parse(at) + ttlMs).toISOString();
-    const rows = await this.#query(
+    const rows = await this.#query<{ lease_expires_at: Date }>(
       'renewing the lease',
       lease.stream,
-      `UPDATE syncline_state SET lease_expires_at = $4::timestamptz, updated_at = $5::timestamptz
-      WHERE stream = $1 AND lease_holder = $2 AND lease_epoch = $3::bigint RETURNING stream`,
-      [lease.stream, lease.holder, lease.epoch, expiresAt, at],
+      RENEW_LEASE_SQL,
+      [lease.stream, lease.holder, lease.epoch, ttlMs, at],
     );
-    if (rows.length === 0) throw new LeaseLostError(lease.stream, lease.epoch);
-    return { ...lease, expiresAt };
+    if (rows[0] === undefined) throw new LeaseLostError(lease.stream, lease.epoch);
+    return { ...lease, expiresAt: rows[0].lease_expires_at.toISOString() };
   }
 
   async releaseLease(lease: Lease): Promise<void> {

@@ -8,6 +8,10 @@ import type { SqlCache } from './sqlite-scan.ts';
  * Leases in SQLite. Call `acquireLeaseSqlite` inside a `BEGIN IMMEDIATE` transaction: the write
  * lock makes the read-decide-write of a grant atomic against other processes.
  *
+ * Expiry is judged by this machine's clock when the statement runs, not by the caller's `at`: a
+ * SQLite file lives on one machine, so its clock is the database's clock, as PostgreSQL's server
+ * clock is for that store. The time is read once the write lock is held, after any wait for it.
+ *
  * Granted when the lease is free, expired, already the asker's, or held by `takeOverFrom`. Only a
  * live lease re-granted to its own holder keeps its epoch; every other grant increments it, which
  * fences off whoever held it before.
@@ -16,18 +20,17 @@ export function acquireLeaseSqlite(
   sql: SqlCache,
   args: AcquireLease,
 ): { lease: Lease } | { conflict: LeaseConflict } {
-  const { stream, holder, at } = args;
-  const expiresAt = addMs(at, args.ttlMs);
+  const { stream, holder } = args;
+  const now = Date.now();
+  const expiresAt = new Date(now + args.ttlMs).toISOString();
   const row = sql<[string], StateRow>('SELECT * FROM syncline_state WHERE stream = ?').get(stream);
   if (!row)
     throw new FatalError(`stream "${stream}" is not set up; ensure the stream before leasing it`, {
       stream,
     });
   const current = row.lease_holder;
-  // Live up to and including its expiry instant (the contract asks at exactly `expiresAt` and
-  // expects a conflict); compared as instants, not as text.
-  const live =
-    current !== null && row.lease_expires_at !== null && Date.parse(row.lease_expires_at) >= Date.parse(at);
+  // Live up to and including its expiry instant; compared as instants, not as text.
+  const live = current !== null && row.lease_expires_at !== null && Date.parse(row.lease_expires_at) >= now;
   if (live && current !== holder && current !== args.takeOverFrom) {
     return { conflict: { stream, holder: current, expiresAt: row.lease_expires_at! } };
   }
@@ -39,9 +42,12 @@ export function acquireLeaseSqlite(
   return { lease: { stream, holder, epoch, expiresAt } };
 }
 
-/** Extends a live lease; throws `LeaseLostError` if the epoch is no longer current. */
-export function renewLeaseSqlite(sql: SqlCache, lease: Lease, ttlMs: number, at: string): Lease {
-  const expiresAt = addMs(at, ttlMs);
+/**
+ * Extends a lease to `ttlMs` from now by this machine's clock; throws `LeaseLostError` if the epoch
+ * is no longer current.
+ */
+export function renewLeaseSqlite(sql: SqlCache, lease: Lease, ttlMs: number): Lease {
+  const expiresAt = new Date(Date.now() + ttlMs).toISOString();
   const renewed = sql<[string, string, string, number]>(
     'UPDATE syncline_state SET lease_expires_at = ? WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?',
   ).run(expiresAt, lease.stream, lease.holder, lease.epoch);
@@ -55,9 +61,4 @@ export function releaseLeaseSqlite(sql: SqlCache, lease: Lease): void {
     `UPDATE syncline_state SET lease_holder = NULL, lease_expires_at = NULL
      WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?`,
   ).run(lease.stream, lease.holder, lease.epoch);
-}
-
-/** `at + ms` as ISO-8601 UTC. */
-function addMs(at: string, ms: number): string {
-  return new Date(Date.parse(at) + ms).toISOString();
 }

@@ -233,6 +233,32 @@ describe('SqliteStore', () => {
     expect(message).not.toContain('\n');
   });
 
+  it("does not adopt the user's own table named like a stream: ensureStream refuses it and creates nothing", async () => {
+    const db = new Database(path);
+    db.exec(
+      "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'mine')",
+    );
+    db.close();
+    const store = new SqliteStore({ path });
+    await store.open();
+    try {
+      const error = await store.ensureStream('customers').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toMatch(
+        /^table "customers" in ".*" is not a Syncline stream table: it lacks _key/,
+      );
+      expect(await store.getState('customers')).toBeNull();
+    } finally {
+      await store.close();
+    }
+    const after = new Database(path, { readonly: true });
+    expect(after.prepare('SELECT * FROM customers').all()).toEqual([{ id: 1, name: 'mine' }]);
+    expect(
+      after.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'customers%'").pluck().all(),
+    ).toEqual(['customers']);
+    after.close();
+  });
+
   it('does not re-apply migrations when it reopens a file', async () => {
     const first = new SqliteStore({ path });
     await first.open();

@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
-import { describeError, FatalError, StoreUnavailableError } from '../../core/errors.ts';
+import type Database from 'better-sqlite3';
+import { FatalError } from '../../core/errors.ts';
 import type {
   AcquireLease,
   CheckpointSlot,
@@ -11,6 +10,7 @@ import type {
   StartRun,
   Store,
   StoreCapabilities,
+  StoreOpenOptions,
   StreamTableOptions,
 } from '../../core/store.ts';
 import type {
@@ -27,11 +27,10 @@ import type {
 import { counterValues } from '../../core/types.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
-import { configureConnection, initializeFile } from './sqlite-connection.mjs';
 import { SqliteDeadLetters } from './sqlite-dead-letters.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
-import { migrateSqlite } from './sqlite-migrations.ts';
+import { openSqlite, refuseForeignTable } from './sqlite-open.ts';
 import {
   ADD_COUNTERS_SQL,
   type ChangeLogRow,
@@ -58,7 +57,10 @@ type Db = Database.Database;
 type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
 export interface SqliteStoreOptions {
-  /** The database file, created if missing (its directory must exist). The CLI's default is `syncline.db`. */
+  /**
+   * The database file, created if missing when opened in mode `create` (its directory must exist).
+   * The CLI's default is `syncline.db`.
+   */
   readonly path: string;
   /** How long a connection waits for another process's write lock before giving up. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
@@ -124,34 +126,14 @@ export class SqliteStore implements Store {
     this.inlineCommits = options.inlineCommits ?? true;
   }
 
-  async open(): Promise<void> {
+  async open(options: StoreOpenOptions = {}): Promise<void> {
     if (this.db) return;
-    // Processes opening a new file at once race for the locks that switching to WAL and migrating
-    // take; SQLite reports some of those as "database is locked" at once instead of waiting (it
-    // avoids a deadlock), so the open is tried again for as long as the busy timeout allows.
-    const deadline = Date.now() + this.busyTimeoutMs;
-    for (let attempt = 1; ; attempt++) {
-      let db: Db | undefined;
-      try {
-        db = new Database(this.path, { timeout: this.busyTimeoutMs });
-        initializeFile(db);
-        configureConnection(db, { busyTimeoutMs: this.busyTimeoutMs, cacheSizeKiB: MAIN_CACHE_KIB });
-        migrateSqlite(db);
-        this.db = db;
-        return;
-      } catch (error) {
-        db?.close();
-        const code = (error as { code?: string }).code;
-        if ((code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') && Date.now() < deadline) {
-          await sleep(Math.min(200, 10 * attempt) + Math.floor(Math.random() * 20));
-          continue;
-        }
-        const reason = describeError(error).replace(/\s+/g, ' ');
-        throw new StoreUnavailableError(`cannot open the SQLite store at "${this.path}": ${reason}`, {
-          cause: error,
-        });
-      }
-    }
+    this.db = await openSqlite({
+      path: this.path,
+      busyTimeoutMs: this.busyTimeoutMs,
+      cacheSizeKiB: MAIN_CACHE_KIB,
+      options,
+    });
   }
 
   async close(): Promise<void> {
@@ -170,6 +152,8 @@ export class SqliteStore implements Store {
   async ensureStream(stream: string, options: StreamTableOptions = {}): Promise<void> {
     const db = this.conn();
     const create = db.transaction((): SqliteStreamTable => {
+      // A table without a state row is adopted only if it is a stream table: else it is the user's.
+      if (!this.stateRow(stream)) refuseForeignTable(db, stream, this.path);
       const table = SqliteStreamTable.ensure(db, stream, options.history === true);
       // `ensureStream` takes no time from the caller; the row's `updated_at` is the clock's.
       const insert = this.sql<[string, string]>(
@@ -232,9 +216,9 @@ export class SqliteStore implements Store {
     return this.guard('acquire the lease', args.stream, () => acquire.immediate());
   }
 
-  async renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease> {
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
     return this.guard('renew the lease', lease.stream, () =>
-      renewLeaseSqlite(this.sql.bind(this), lease, ttlMs, at),
+      renewLeaseSqlite(this.sql.bind(this), lease, ttlMs),
     );
   }
 
