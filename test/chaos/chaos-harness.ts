@@ -226,7 +226,7 @@ async function compare(
       const regressed = letters.filter((letter) => REGRESSION_REASON.test(letter.reason));
       // Each run that reads a rolled-back record dead-letters it again: count records, not letters.
       deadLettered += new Set(regressed.map((letter) => `${letter.key} ${letter.payload}`)).size;
-      deadLetteredRows += regressed.length;
+      deadLetteredRows += regressed.reduce((sum, letter) => sum + letter.occurrences, 0);
       deadLetters += letters.length - regressed.length;
       if (drops > 0) {
         tally.problems.push(
@@ -342,8 +342,8 @@ const REGRESSION_REASON = /^version went back from (\S+) to (\S+) although the c
 
 /**
  * The keys of a `deadLetter` stream that differ from the source only because the source rolled
- * them back: the local row kept a higher version than the source's, and the key's newest open
- * dead letter is a regression from that version to the source's, holding exactly the source's
+ * them back: the local row kept a higher version than the source's, and the key's open dead letter
+ * seen last is a regression from that version to the source's, holding exactly the source's
  * current record.
  */
 async function heldBack(
@@ -354,10 +354,13 @@ async function heldBack(
 ): Promise<Set<string>> {
   const held = new Set<string>();
   if (keys.length === 0) return held;
+  // The open letter of each key that failed last: a letter is one record, and counts each time it
+  // fails again, so the one seen last is not always the one created last.
   const newest = new Map<string, StoredDeadLetter>();
-  // Newest first.
   for (const letter of await store.listDeadLetters({ stream, limit: 100_000 })) {
-    if (letter.key !== null && !newest.has(letter.key)) newest.set(letter.key, letter);
+    if (letter.key === null) continue;
+    const seen = newest.get(letter.key);
+    if (!seen || Date.parse(letter.lastSeenAt) > Date.parse(seen.lastSeenAt)) newest.set(letter.key, letter);
   }
   const rows = await store.lookup(stream, keys);
   for (const key of keys) {
