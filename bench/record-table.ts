@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pgStreamTableDdl } from '../src/stores/postgres/postgres-migrations.ts';
-import { RECORD_COLUMNS } from '../src/stores/postgres/postgres-page-commit.ts';
+import { RECORD_COLUMNS } from '../src/stores/record-columns.ts';
 import { sqliteStreamTableDdl } from '../src/stores/sqlite/sqlite-stream-table.ts';
 import type { Customer } from './page-walk.ts';
 

@@ -1,17 +1,5 @@
 import { StoreUnavailableError } from '../core/errors.ts';
-
-/** The system columns of a stream table (see `Store`); a table that lacks one is not a stream table. */
-const SYSTEM_COLUMNS = [
-  '_key',
-  '_data',
-  '_hash',
-  '_version',
-  '_cursor',
-  '_first_synced_at',
-  '_synced_at',
-  '_deleted_at',
-  '_run_id',
-] as const;
+import { RECORD_COLUMNS } from './record-columns.ts';
 
 /**
  * The refusal of a table named like stream `stream` whose columns are `columns`, or null when it has
@@ -25,7 +13,7 @@ export function foreignTableError(
   where: string,
 ): StoreUnavailableError | null {
   const present = new Set(columns);
-  const missing = SYSTEM_COLUMNS.filter((column) => !present.has(column));
+  const missing = RECORD_COLUMNS.filter((column) => !present.has(column));
   if (missing.length === 0) return null;
   return new StoreUnavailableError(
     `table "${stream}" in ${where} is not a Syncline stream table: it lacks ${missing.join(', ')}; ` +

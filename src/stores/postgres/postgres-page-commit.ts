@@ -1,6 +1,7 @@
 import { FatalError, LeaseLostError, type SyncError } from '../../core/errors.ts';
 import type { PageCommit } from '../../core/store.ts';
 import type { RecordWrite } from '../../core/types.ts';
+import { RECORD_COLUMNS } from '../record-columns.ts';
 import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
 import { deadLetterStatements } from './postgres-dead-letters.ts';
@@ -14,19 +15,6 @@ import { seenKeysStatement } from './postgres-scan.ts';
  * as fast (COPY costs an extra protocol exchange; both are bound by the server past that).
  */
 export const COPY_THRESHOLD = 64;
-
-/** Columns of a stream table, in the order COPY and the inserts write them (both stores). */
-export const RECORD_COLUMNS = [
-  '_key',
-  '_data',
-  '_hash',
-  '_version',
-  '_cursor',
-  '_first_synced_at',
-  '_synced_at',
-  '_deleted_at',
-  '_run_id',
-] as const;
 
 /**
  * A commit as the PostgreSQL writer thread (`postgres-writer-worker.mjs`) applies it, in one
