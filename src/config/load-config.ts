@@ -60,6 +60,12 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   try {
     module = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
   } catch (error) {
+    // A ConfigError the config threw while it was evaluated (`http.stream({...})` checks its
+    // object) already says what is wrong. Its class is the one of the copy of Syncline the config
+    // imported, loaded apart from this one by tsx, so it is known by name, not by instanceof.
+    if (error instanceof Error && error.name === ConfigError.name) {
+      throw new ConfigError(`${shown}: ${error.message}`, { cause: error });
+    }
     throw new ConfigError(`${shown}: could not be loaded: ${describeError(error)}`, { cause: error });
   }
   const exported = unwrapDefault(module);

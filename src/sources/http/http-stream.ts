@@ -22,6 +22,7 @@ import {
 } from './http-checkpoint.ts';
 import { HttpRequester } from './http-requester.ts';
 import type { FetchByIdConfig, HttpStreamConfig } from './http-stream-config.ts';
+import { validateHttpStream } from './http-stream-schema.ts';
 import type { HttpAuth, PageResponse, Paginator, PassStart, RequestPlan } from './http-types.ts';
 import { createPaginator } from './paginators/create-paginator.ts';
 import { selectRecords } from './record-selector.ts';
@@ -33,6 +34,7 @@ import { parseRateBudget } from './retry-after.ts';
  * retries, deadline) comes from the engine through `SourceArgs.attempt`.
  */
 export function httpStream<R extends object>(config: HttpStreamConfig<R>): StreamDefinition<R> {
+  validateHttpStream(config);
   const settings = resolveSettings(config as HttpStreamConfig<Record<string, unknown>>);
   const definition: StreamDefinition<R> = {
     name: config.name,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from '../../../core/strict-object.ts';
 
 /**
  * How an HTTP stream signs its requests. Secrets never appear in config: every credential is
@@ -84,8 +85,8 @@ const tokenUrl = z
 export const authConfigSchema: z.ZodType<AuthConfig> = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('bearer'), tokenEnv: envName }),
-    z.strictObject({
+    strictObject({ type: z.literal('bearer'), tokenEnv: envName }),
+    strictObject({
       type: z.literal('apiKey'),
       keyEnv: envName,
       in: z.enum(['header', 'query']).optional(),
@@ -105,7 +106,7 @@ export const authConfigSchema: z.ZodType<AuthConfig> = z.discriminatedUnion(
         (basic) => (basic.username === undefined) !== (basic.usernameEnv === undefined),
         'basic auth needs exactly one of username and usernameEnv',
       ),
-    z.strictObject({
+    strictObject({
       type: z.literal('oauth2'),
       tokenUrl,
       clientIdEnv: envName,
