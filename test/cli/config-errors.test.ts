@@ -22,7 +22,7 @@ afterAll(async () => {
   await new Promise((done) => api.close(done));
 });
 
-describe('syncline CLI on a config with an unknown key', () => {
+describe('syncline CLI on a config it cannot run', () => {
   let dir: string | null = null;
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -64,6 +64,26 @@ describe('syncline CLI on a config with an unknown key', () => {
     expect(result.code).toBe(2);
     expect(existsSync(join(cwd, 'syncline.db'))).toBe(false);
   }, 30_000);
+
+  it.each([
+    ['ftp://files.example.com', 'must be an http:// or https:// URL; fetch cannot get a "ftp:" URL'],
+    [
+      'http://127.0.0.1:6000',
+      'port 6000 is one fetch refuses to connect to (a port of another protocol, on the WHATWG fetch ' +
+        'standard\'s "bad ports" list); use the port the API is served on',
+    ],
+  ])(
+    'refuses a baseUrl fetch can never get (%s) before any request',
+    async (baseUrl, problem) => {
+      const cwd = project({ 'syncline.config.yaml': yamlStream().replace(apiUrl, baseUrl) });
+      const result = await runCli(['sync'], cwd);
+      expect(result.stderr.trim()).toBe(
+        `syncline: syncline.config.yaml: stream "people" (streams[0]): request.baseUrl: ${problem}`,
+      );
+      expect(result.code).toBe(2);
+    },
+    30_000,
+  );
 
   it('refuses a typo in a JSON config too', async () => {
     const config = {

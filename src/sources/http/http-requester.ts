@@ -1,5 +1,7 @@
 import { FatalError, TransientError } from '../../core/errors.ts';
+import { hopelessFailure } from './hopeless-failure.ts';
 import { parseRetryAfter } from './retry-after.ts';
+import { urlProblem } from './url-problem.ts';
 
 export interface HttpTimeouts {
   /** Time for the whole request, from sending to the last byte of the body. Default 30 s. */
@@ -35,6 +37,8 @@ const RETRYABLE_4XX = new Set([408, 425, 429]);
  * - 401: returned too (the caller may refresh its credentials and ask again);
  * - 408, 425, 429 and 5xx, connection failures, resets, timeouts: `TransientError` (with the
  *   `Retry-After` wait when given; 429 marked `throttled`);
+ * - what no retry can cure: `FatalError` at once, before any request for a URL fetch cannot get
+ *   (`urlProblem`), after the first for an untrusted TLS certificate (`hopelessFailure`);
  * - any other status (403, 404, 400...): `FatalError` naming the stream, the request and the status.
  *
  * It uses Node's built-in `fetch` (keep-alive connections, pooled per origin). The `undici`
@@ -49,6 +53,12 @@ export class HttpRequester {
   }
 
   async send(args: SendArgs): Promise<RawResponse> {
+    const problem = urlProblem(args.url);
+    if (problem !== null) {
+      throw new FatalError(`stream "${args.stream}": ${args.what}: ${problem}; check request.baseUrl`, {
+        stream: args.stream,
+      });
+    }
     const timeout = AbortSignal.timeout(this.#requestMs);
     const signal = AbortSignal.any([args.signal, timeout]);
     let status: number;
@@ -70,6 +80,13 @@ export class HttpRequester {
       text = args.method === 'HEAD' ? '' : await res.text();
     } catch (error) {
       if (args.signal.aborted) throw args.signal.reason ?? error;
+      const hopeless = hopelessFailure(error);
+      if (hopeless !== null) {
+        throw new FatalError(`stream "${args.stream}": ${args.what}: ${hopeless}`, {
+          stream: args.stream,
+          cause: error,
+        });
+      }
       throw new TransientError(`${args.what}: ${networkReason(error, timeout.aborted, this.#requestMs)}`, {
         stream: args.stream,
         cause: error,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/errors.ts';
 import { firstIssue, strictObject } from '../../core/strict-object.ts';
 import { authConfigSchema } from './auth/auth-config.ts';
+import { urlProblem } from './url-problem.ts';
 
 /**
  * The JSON/YAML form of an HTTP stream: the same shape as `http.stream({...})`, validated here
@@ -14,6 +15,11 @@ const duration = z.union([
   z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be like 500ms, 90s, 15m, 1h or 7d'),
 ]);
 const hasMorePath = { hasMorePath: z.string().min(1).optional() };
+/** An absolute http(s) URL on a port fetch connects to. */
+const fetchableUrl = z.string().superRefine((value, ctx) => {
+  const problem = urlProblem(value);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const paginationSchema = z.discriminatedUnion(
   'type',
@@ -65,7 +71,7 @@ export const httpStreamSchema = strictObject({
   version: field.optional(),
   deleted: field.optional(),
   request: strictObject({
-    baseUrl: z.string().refine((v) => URL.canParse(v), 'must be an absolute URL'),
+    baseUrl: fetchableUrl,
     path: z.string().optional(),
     query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     headers: z.record(z.string(), z.string()).optional(),

@@ -103,4 +103,23 @@ describe('http.stream', () => {
     expect(stream.name).toBe('people');
     expect(typeof stream.fetchByKey).toBe('function');
   });
+
+  it('refuses URLs fetch can never get, naming the field', () => {
+    expect(refusal({ request: { baseUrl: 'ftp://files.example.com' } })).toBe(
+      'stream "people": request.baseUrl: must be an http:// or https:// URL; fetch cannot get a "ftp:" URL',
+    );
+    expect(refusal({ request: { baseUrl: 'http://127.0.0.1:6000' } })).toMatch(
+      /^stream "people": request\.baseUrl: port 6000 is one fetch refuses to connect to/,
+    );
+    expect(
+      refusal({
+        auth: {
+          type: 'oauth2',
+          tokenUrl: 'https://auth.example.com:1/token',
+          clientIdEnv: 'ID',
+          clientSecretEnv: 'SECRET',
+        },
+      }),
+    ).toMatch(/^stream "people": auth\.tokenUrl: port 1 is one fetch refuses to connect to/);
+  });
 });

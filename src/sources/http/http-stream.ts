@@ -1,4 +1,4 @@
-import { ConfigError, FatalError, SyncError, TransientError } from '../../core/errors.ts';
+import { ConfigError, FatalError, SyncError } from '../../core/errors.ts';
 import { readPath } from '../../core/field-path.ts';
 import { compareScalarText, scalarText } from '../../core/key-codec.ts';
 import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
@@ -25,6 +25,7 @@ import type { FetchByIdConfig, HttpStreamConfig } from './http-stream-config.ts'
 import { validateHttpStream } from './http-stream-schema.ts';
 import type { HttpAuth, PageResponse, Paginator, PassStart, RequestPlan } from './http-types.ts';
 import { createPaginator } from './paginators/create-paginator.ts';
+import { parseJsonBody } from './parse-json-body.ts';
 import { selectRecords } from './record-selector.ts';
 import { parseRateBudget } from './retry-after.ts';
 
@@ -403,15 +404,7 @@ async function fetchPage(
             return { page: emptyPage(raw, url), validators: null };
           }
           if (method === 'HEAD') return { page: emptyPage(raw, url), validators: null };
-          let body: unknown;
-          try {
-            body = JSON.parse(raw.text);
-          } catch (error) {
-            throw new TransientError(
-              `${what}: the body is not valid JSON (truncated or malformed, ${raw.bytes} bytes): ${(error as Error).message}`,
-              { stream: s.stream },
-            );
-          }
+          const body = parseJsonBody(raw, what, s.stream);
           const records = extra.byId
             ? [extra.byId.record ? readPath(body, extra.byId.record) : body]
             : selectRecords(body, extra.records, `stream "${s.stream}": ${what}`);
