@@ -3,6 +3,7 @@ import type { RateLimit } from '../../core/types.ts';
 import type { AuthConfig } from './auth/auth-config.ts';
 import type { CursorFormat } from './cursor-format.ts';
 import type { PaginationConfig } from './paginators/create-paginator.ts';
+import type { TieBreakerType } from './tie-breaker.ts';
 
 /** A duration: milliseconds, or text like `90s`, `15m`, `1h`, `7d`. */
 export type Duration = number | string;
@@ -41,8 +42,17 @@ export interface IncrementalConfig {
    * with an earlier timestamp are not stepped over. Default 0.
    */
   readonly safetyLag?: Duration;
-  /** The record field that breaks ties between equal cursor values. Default: the stream's key field. */
+  /**
+   * The record field that breaks ties between equal cursor values. Default: the stream's key field.
+   * The API must return records sorted by (cursor, tie-breaker): ask it to (`sort=updated_at,id`,
+   * `order_by=updated_at,id`...).
+   */
   readonly tieBreaker?: string;
+  /**
+   * How the API orders tie-breaker values: `'number'` (9 before 10) or `'string'` (as text: "10"
+   * before "9"). Default: as numbers when both values are decimal numbers, as text otherwise.
+   */
+  readonly tieBreakerType?: TieBreakerType;
 }
 
 /** How the API tells about deleted records, besides a deleted flag on listed records (`deleted`). */

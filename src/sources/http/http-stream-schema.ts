@@ -90,6 +90,7 @@ export const httpStreamSchema = strictObject({
     lookback: duration.optional(),
     safetyLag: duration.optional(),
     tieBreaker: field.optional(),
+    tieBreakerType: z.enum(['number', 'string']).optional(),
   }).optional(),
   conditional: z.union([z.boolean(), z.literal('head')]).optional(),
   fetchById: strictObject({
