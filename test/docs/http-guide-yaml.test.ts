@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 const GUIDE = resolve(import.meta.dirname, '../../docs/http-sources.md');
 
 describe('docs/http-sources.md', () => {
-  it('has only YAML examples that parse as written (quoted ${NAME} and {id} inside flow maps)', () => {
+  it('has only YAML examples that parse as written (a quoted NAME variable or {id} inside flow maps)', () => {
     const text = readFileSync(GUIDE, 'utf8');
     const snippets = [
       ...[...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!),
