@@ -9,6 +9,15 @@ export interface SyncErrorDetails {
   cause?: unknown;
 }
 
+/**
+ * The names of an error's classes, from its own up to `SyncError`, under a key every copy of this
+ * module shares. A TypeScript config is loaded through tsx's scoped import, which loads a second
+ * copy of Syncline: the errors its streams throw (a `TransientError` for a 503) are instances of
+ * that copy's classes, and a plain `instanceof` in the engine's copy said no, so nothing was ever
+ * retried. `instanceof` on these classes also accepts an error carrying the class's name here.
+ */
+const CLASS_NAMES = Symbol.for('syncline.errorClassNames');
+
 /** Base of every error Syncline throws across a layer boundary. */
 export class SyncError extends Error {
   readonly stream: string | undefined;
@@ -16,6 +25,20 @@ export class SyncError extends Error {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.stream = details.stream;
+    const names: string[] = [];
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+      names.push(c.name);
+    }
+    Object.defineProperty(this, CLASS_NAMES, { value: names });
+  }
+
+  /** `error instanceof TransientError`, also for an error of another copy of this module (above). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class asked about, often a subclass.
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const names = (value as { [CLASS_NAMES]?: unknown } | null | undefined)?.[CLASS_NAMES];
+    // biome-ignore lint/complexity/noThisInStatic: as above.
+    return Array.isArray(names) && names.includes(this.name);
   }
 }
 
