@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { unacceptedListener } from '../helpers/unaccepted-listener.ts';
 import { runCli } from './cli-harness.ts';
 
 const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
@@ -70,5 +71,32 @@ export default defineConfig({
       status: 'ok',
       counters: { inserted: 2, retries: 1, apiCalls: 2 },
     });
+  }, 60_000);
+
+  // request.connectTimeoutMs takes an Agent of the undici package, loaded by the config's copy.
+  it('syncs with request.connectTimeoutMs, through a connection pool of its own', async () => {
+    const url = await api((_n, _req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(PAGE);
+    });
+    const result = await runCli(['sync', '--json'], project(url, ', connectTimeoutMs: 300'));
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)[0]).toMatchObject({ status: 'ok', counters: { inserted: 2 } });
+  }, 60_000);
+
+  it('gives up on a connect that does not complete within connectTimeoutMs, after retrying it', async () => {
+    const listener = await unacceptedListener();
+    try {
+      const result = await runCli(['sync', '--json'], project(listener.url, ', connectTimeoutMs: 300'));
+      expect(result.code).toBe(1);
+      const [outcome] = JSON.parse(result.stdout);
+      expect(outcome).toMatchObject({ status: 'failed', counters: { retries: 1, apiCalls: 2 } });
+      expect(outcome.error).toMatch(
+        /GET http:\/\/127\.0\.0\.1:\d+\/people\?limit=100 failed 2 times, giving up: .*could not connect within 300 ms \(request\.connectTimeoutMs\)$/,
+      );
+    } finally {
+      await listener.close();
+    }
   }, 60_000);
 });

@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { unacceptedListener } from '../../../test/helpers/unaccepted-listener.ts';
 import { FatalError, TransientError } from '../../core/errors.ts';
-import { HttpRequester } from './http-requester.ts';
+import { HttpRequester, type HttpTimeouts } from './http-requester.ts';
 
-function send(url: string) {
-  return new HttpRequester().send({
+function send(url: string, timeouts: HttpTimeouts = {}) {
+  return new HttpRequester(timeouts).send({
     method: 'GET',
     url: new URL(url),
     headers: {},
@@ -44,5 +45,20 @@ describe('HttpRequester', () => {
     const error = await send(`http://127.0.0.1:${port}/people`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientError);
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('gives up connecting after connectTimeoutMs, as a TransientError naming that timeout', async () => {
+    const listener = await unacceptedListener();
+    try {
+      const url = `${listener.url}/people`;
+      // The whole-request timeout is far longer: the connect timeout must be the one that fires.
+      const error = await send(url, { connectMs: 300, requestMs: 60_000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as Error).message).toBe(
+        `GET ${url}: could not connect within 300 ms (request.connectTimeoutMs)`,
+      );
+    } finally {
+      await listener.close();
+    }
   });
 });

@@ -20,7 +20,12 @@ export interface HttpRequestConfig {
   readonly headers?: Readonly<Record<string, string>>;
   /** Time for one whole request, in ms. Default 30000. */
   readonly timeoutMs?: number;
-  /** Time to connect, in ms. Default 10000. */
+  /**
+   * Time to connect (TCP and TLS), in ms; running out is retried like a timeout. Default 10000
+   * (Node's fetch's own). When set, the stream's requests use a connection pool of their own,
+   * which connects directly rather than through a global dispatcher (a proxy set with undici's
+   * `setGlobalDispatcher`).
+   */
   readonly connectTimeoutMs?: number;
 }
 

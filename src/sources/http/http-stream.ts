@@ -67,9 +67,12 @@ function apiUrl(config: HttpStreamConfig<Record<string, unknown>>, path: string)
 function httpClient(s: Settings, args: SourceArgs): { auth: HttpAuth; requester: HttpRequester } {
   return {
     auth: createAuth(s.config.auth, args.secret, { stream: s.stream }),
-    requester: new HttpRequester(
-      s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {},
-    ),
+    requester: new HttpRequester({
+      ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
+      ...(s.config.request.connectTimeoutMs !== undefined
+        ? { connectMs: s.config.request.connectTimeoutMs }
+        : {}),
+    }),
   };
 }
 
