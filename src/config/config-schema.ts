@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
 import { STREAM_NAME } from '../core/stream-name.ts';
+import { firstIssue, type SchemaIssue, strictObject } from '../core/strict-object.ts';
 import type { SynclineConfig } from './define-config.ts';
 
 const fieldPath = z.string().min(1, 'must be a non-empty field name');
@@ -13,35 +14,35 @@ export const durationSchema = z.union([
 
 /** Fields every stream may have, whatever its source (also used by JSON/YAML HTTP streams). */
 export const streamBehaviourFields = {
-  hash: z
-    .object({ include: z.array(fieldPath).min(1).optional(), exclude: z.array(fieldPath).min(1).optional() })
-    .strict()
-    .optional(),
+  hash: strictObject({
+    include: z.array(fieldPath).min(1).optional(),
+    exclude: z.array(fieldPath).min(1).optional(),
+  }).optional(),
   onVersionRegression: z.enum(['deadLetter', 'accept']).optional(),
   history: z.boolean().optional(),
   backfill: z
     .union([
       z.enum(['pause', 'auto']),
-      z
-        .object({
-          mode: z.enum(['pause', 'auto']).optional(),
-          maxAge: durationSchema.optional(),
-          volumeFactor: z.number().positive().optional(),
-          minBaseline: z.number().int().min(0).optional(),
-        })
-        .strict(),
+      strictObject({
+        mode: z.enum(['pause', 'auto']).optional(),
+        maxAge: durationSchema.optional(),
+        volumeFactor: z.number().positive().optional(),
+        minBaseline: z.number().int().min(0).optional(),
+      }),
     ])
     .optional(),
-  reconcile: z
-    .object({
-      maxDeleteShare: z.number().min(0).max(1).optional(),
-      fullRefresh: durationSchema.optional(),
-    })
-    .strict()
-    .optional(),
+  reconcile: strictObject({
+    maxDeleteShare: z.number().min(0).max(1).optional(),
+    fullRefresh: durationSchema.optional(),
+  }).optional(),
 };
 
-const streamSchema = z.object({
+const streamSource = z.custom((value) => typeof value === 'function', {
+  error: 'must be a function returning an async iterable of pages (an async generator)',
+});
+
+/** A stream definition as `defineStream` (or `http.stream`) makes it; no other key is accepted. */
+const streamSchema = strictObject({
   name: z
     .string()
     .regex(
@@ -60,36 +61,30 @@ const streamSchema = z.object({
       error: 'must be a zod (or other Standard Schema) schema',
     })
     .optional(),
-  source: z.custom((value) => typeof value === 'function', {
-    error: 'must be a function returning an async iterable of pages (an async generator)',
-  }),
+  source: streamSource,
+  /** Reads records by key for `syncline refresh` (`http.stream` makes it from `fetchById`). */
+  fetchByKey: streamSource.optional(),
   ...streamBehaviourFields,
 });
 
 const positiveInt = z.number().int().positive();
 
-export const configSchema = z.object({
+export const configSchema = strictObject({
   store: z.string().min(1).optional(),
   streams: z.array(streamSchema).min(1, 'must define at least one stream'),
-  sync: z
-    .object({
-      maxPagesInFlight: positiveInt.optional(),
-      concurrency: positiveInt.optional(),
-      leaseTtlMs: z.number().int().min(1000).optional(),
-      maxRunDurationMs: positiveInt.optional(),
-      retry: z
-        .object({
-          maxAttempts: positiveInt.optional(),
-          budget: z.number().int().min(0).optional(),
-          baseDelayMs: positiveInt.optional(),
-          maxDelayMs: positiveInt.optional(),
-          minDelayMs: z.number().int().min(0).optional(),
-        })
-        .strict()
-        .optional(),
-    })
-    .strict()
-    .optional(),
+  sync: strictObject({
+    maxPagesInFlight: positiveInt.optional(),
+    concurrency: positiveInt.optional(),
+    leaseTtlMs: z.number().int().min(1000).optional(),
+    maxRunDurationMs: positiveInt.optional(),
+    retry: strictObject({
+      maxAttempts: positiveInt.optional(),
+      budget: z.number().int().min(0).optional(),
+      baseDelayMs: positiveInt.optional(),
+      maxDelayMs: positiveInt.optional(),
+      minDelayMs: z.number().int().min(0).optional(),
+    }).optional(),
+  }).optional(),
 });
 
 /**
@@ -99,7 +94,7 @@ export const configSchema = z.object({
 export function validateConfig(value: unknown, file: string): SynclineConfig {
   const result = configSchema.safeParse(value);
   if (!result.success) {
-    throw new ConfigError(describeConfigIssue(file, value, result.error.issues[0]!));
+    throw new ConfigError(describeConfigIssue(file, value, firstIssue(result.error.issues)));
   }
   const seen = new Set<string>();
   for (const stream of (value as SynclineConfig).streams) {
@@ -109,12 +104,8 @@ export function validateConfig(value: unknown, file: string): SynclineConfig {
   return value as SynclineConfig;
 }
 
-/** `file: stream "x" (streams[1]): field.path: message` for one zod issue of a config value. */
-export function describeConfigIssue(
-  file: string,
-  value: unknown,
-  issue: { path: readonly PropertyKey[]; message: string },
-): string {
+/** `file: stream "x" (streams[1]): field.path: message` for one issue of a config value. */
+export function describeConfigIssue(file: string, value: unknown, issue: SchemaIssue): string {
   return `${file}: ${where(value, issue.path)}${issue.message}`;
 }
 

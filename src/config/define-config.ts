@@ -14,7 +14,10 @@ export interface SynclineConfig {
 }
 
 export interface SyncSettings {
-  /** Pages fetched and prepared ahead of the one being committed, per stream. Default 8. */
+  /**
+   * Pages fetched and prepared ahead of the one being committed, per stream; pages ready when a
+   * commit starts share its transaction (up to this many and 5,000 records). Default 4.
+   */
   readonly maxPagesInFlight?: number;
   /** Streams run at once by `syncline sync`. Default 4. */
   readonly concurrency?: number;

@@ -60,6 +60,12 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   try {
     module = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
   } catch (error) {
+    // A ConfigError the config threw while it was evaluated (`http.stream({...})` checks its
+    // object) already says what is wrong. (It comes from the copy of Syncline the config imported,
+    // which instanceof recognises: see core/errors.ts.)
+    if (error instanceof ConfigError) {
+      throw new ConfigError(`${shown}: ${error.message}`, { cause: error });
+    }
     throw new ConfigError(`${shown}: could not be loaded: ${describeError(error)}`, { cause: error });
   }
   const exported = unwrapDefault(module);

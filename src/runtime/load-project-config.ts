@@ -12,6 +12,7 @@ import {
   resolveConfig,
 } from '../config/load-config.ts';
 import { ConfigError } from '../core/errors.ts';
+import { firstIssue } from '../core/strict-object.ts';
 import { httpStream } from '../sources/http/http-stream.ts';
 import type { HttpStreamConfig } from '../sources/http/http-stream-config.ts';
 import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
@@ -34,7 +35,8 @@ export async function loadProjectConfig(options: LoadOptions = {}): Promise<Reso
   const shown = relative(cwd, path) || path;
   const data = readDeclarativeFile(path, shown, options.vars);
   const parsed = declarativeSchema.safeParse(data);
-  if (!parsed.success) throw new ConfigError(describeConfigIssue(shown, data, parsed.error.issues[0]!));
+  if (!parsed.success)
+    throw new ConfigError(describeConfigIssue(shown, data, firstIssue(parsed.error.issues)));
   const { streams, ...rest } = parsed.data;
   const config: SynclineConfig = {
     ...rest,

@@ -1,10 +1,22 @@
 import { FatalError, TransientError } from '../../core/errors.ts';
+import { hopelessFailure } from './hopeless-failure.ts';
 import { parseRetryAfter } from './retry-after.ts';
+import { urlProblem } from './url-problem.ts';
 
 export interface HttpTimeouts {
   /** Time for the whole request, from sending to the last byte of the body. Default 30 s. */
   readonly requestMs?: number;
+  /**
+   * Time to establish a connection (TCP and TLS). Default: fetch's own, 10 s, with fetch's shared
+   * connection pool (and any global dispatcher, such as a proxy, set with undici's
+   * `setGlobalDispatcher`). When set, requests go through a pool of this process's own that
+   * connects directly with this timeout.
+   */
+  readonly connectMs?: number;
 }
+
+/** The connect timeout of Node's fetch (undici's default), which applies when `connectMs` is unset. */
+const FETCH_CONNECT_MS = 10_000;
 
 export interface RawResponse {
   readonly status: number;
@@ -35,20 +47,35 @@ const RETRYABLE_4XX = new Set([408, 425, 429]);
  * - 401: returned too (the caller may refresh its credentials and ask again);
  * - 408, 425, 429 and 5xx, connection failures, resets, timeouts: `TransientError` (with the
  *   `Retry-After` wait when given; 429 marked `throttled`);
+ * - what no retry can cure: `FatalError` at once, before any request for a URL fetch cannot get
+ *   (`urlProblem`), after the first for an untrusted TLS certificate (`hopelessFailure`);
  * - any other status (403, 404, 400...): `FatalError` naming the stream, the request and the status.
  *
- * It uses Node's built-in `fetch` (keep-alive connections, pooled per origin). The `undici`
- * package is deliberately not used here: a config file loaded through tsx's scoped import would
- * load a second copy of it, whose internal identity checks then fail.
+ * It uses Node's built-in `fetch` (keep-alive connections, pooled per origin). Only a configured
+ * connect timeout needs the `undici` package, imported then: an `Agent` with `connect.timeout`,
+ * handed to that fetch as its dispatcher. undici's own `request` was used once and dropped: a
+ * config loaded through tsx's scoped import, which loads a second copy of Syncline and of undici,
+ * failed with "Illegal constructor". The Agent is built by whichever copy runs the stream and
+ * only its `dispatch` is called, by the one global fetch; test/cli/ts-config-http.test.ts runs a
+ * TypeScript config that way.
  */
 export class HttpRequester {
   readonly #requestMs: number;
+  readonly #connectMs: number | undefined;
 
   constructor(timeouts: HttpTimeouts = {}) {
     this.#requestMs = timeouts.requestMs ?? 30_000;
+    this.#connectMs = timeouts.connectMs;
   }
 
   async send(args: SendArgs): Promise<RawResponse> {
+    const problem = urlProblem(args.url);
+    if (problem !== null) {
+      throw new FatalError(`stream "${args.stream}": ${args.what}: ${problem}; check request.baseUrl`, {
+        stream: args.stream,
+      });
+    }
+    const dispatcher = this.#connectMs === undefined ? undefined : await connectingPool(this.#connectMs);
     const timeout = AbortSignal.timeout(this.#requestMs);
     const signal = AbortSignal.any([args.signal, timeout]);
     let status: number;
@@ -62,6 +89,8 @@ export class HttpRequester {
         headers: args.headers,
         signal,
         redirect: 'manual',
+        // Node's fetch takes undici's `dispatcher` option; its RequestInit type does not name it.
+        ...(dispatcher ? ({ dispatcher } as RequestInit) : {}),
       });
       status = res.status;
       res.headers.forEach((value, name) => {
@@ -70,7 +99,20 @@ export class HttpRequester {
       text = args.method === 'HEAD' ? '' : await res.text();
     } catch (error) {
       if (args.signal.aborted) throw args.signal.reason ?? error;
-      throw new TransientError(`${args.what}: ${networkReason(error, timeout.aborted, this.#requestMs)}`, {
+      const hopeless = hopelessFailure(error);
+      if (hopeless !== null) {
+        throw new FatalError(`stream "${args.stream}": ${args.what}: ${hopeless}`, {
+          stream: args.stream,
+          cause: error,
+        });
+      }
+      const reason = networkReason(
+        error,
+        timeout.aborted,
+        this.#requestMs,
+        this.#connectMs ?? FETCH_CONNECT_MS,
+      );
+      throw new TransientError(`${args.what}: ${reason}`, {
         stream: args.stream,
         cause: error,
       });
@@ -93,12 +135,30 @@ export class HttpRequester {
   }
 }
 
+/**
+ * Connection pools with a connect timeout of their own, one per timeout, shared by every stream
+ * and run of the process (so connections are reused, and idle ones closed by the pool).
+ */
+const pools = new Map<number, Promise<unknown>>();
+
+function connectingPool(connectMs: number): Promise<unknown> {
+  let pool = pools.get(connectMs);
+  if (pool === undefined) {
+    pool = import('undici').then(({ Agent }) => new Agent({ connect: { timeout: connectMs } }));
+    pools.set(connectMs, pool);
+  }
+  return pool;
+}
+
 /** One line on why no answer came: a timeout, a reset, a refused connection. */
-function networkReason(error: unknown, timedOut: boolean, requestMs: number): string {
+function networkReason(error: unknown, timedOut: boolean, requestMs: number, connectMs: number): string {
   if (timedOut) return `no complete answer within ${requestMs} ms`;
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? (error as { code?: string }).code;
   const message = cause?.message ?? (error instanceof Error ? error.message : String(error));
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return `could not connect within ${connectMs} ms (request.connectTimeoutMs)`;
+  }
   if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')
     return 'the connection was reset while reading the answer';
   return code ? `${message} (${code})` : message;

@@ -3,6 +3,7 @@ import type { RateLimit } from '../../core/types.ts';
 import type { AuthConfig } from './auth/auth-config.ts';
 import type { CursorFormat } from './cursor-format.ts';
 import type { PaginationConfig } from './paginators/create-paginator.ts';
+import type { TieBreakerType } from './tie-breaker.ts';
 
 /** A duration: milliseconds, or text like `90s`, `15m`, `1h`, `7d`. */
 export type Duration = number | string;
@@ -19,7 +20,12 @@ export interface HttpRequestConfig {
   readonly headers?: Readonly<Record<string, string>>;
   /** Time for one whole request, in ms. Default 30000. */
   readonly timeoutMs?: number;
-  /** Time to connect, in ms. Default 10000. */
+  /**
+   * Time to connect (TCP and TLS), in ms; running out is retried like a timeout. Default 10000
+   * (Node's fetch's own). When set, the stream's requests use a connection pool of their own,
+   * which connects directly rather than through a global dispatcher (a proxy set with undici's
+   * `setGlobalDispatcher`).
+   */
   readonly connectTimeoutMs?: number;
 }
 
@@ -41,8 +47,17 @@ export interface IncrementalConfig {
    * with an earlier timestamp are not stepped over. Default 0.
    */
   readonly safetyLag?: Duration;
-  /** The record field that breaks ties between equal cursor values. Default: the stream's key field. */
+  /**
+   * The record field that breaks ties between equal cursor values. Default: the stream's key field.
+   * The API must return records sorted by (cursor, tie-breaker): ask it to (`sort=updated_at,id`,
+   * `order_by=updated_at,id`...).
+   */
   readonly tieBreaker?: string;
+  /**
+   * How the API orders tie-breaker values: `'number'` (9 before 10) or `'string'` (as text: "10"
+   * before "9"). Default: as numbers when both values are decimal numbers, as text otherwise.
+   */
+  readonly tieBreakerType?: TieBreakerType;
 }
 
 /** How the API tells about deleted records, besides a deleted flag on listed records (`deleted`). */

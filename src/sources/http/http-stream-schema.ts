@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { ConfigError } from '../../core/errors.ts';
+import { firstIssue, strictObject } from '../../core/strict-object.ts';
 import { authConfigSchema } from './auth/auth-config.ts';
+import { urlProblem } from './url-problem.ts';
 
 /**
  * The JSON/YAML form of an HTTP stream: the same shape as `http.stream({...})`, validated here
@@ -12,120 +15,131 @@ const duration = z.union([
   z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be like 500ms, 90s, 15m, 1h or 7d'),
 ]);
 const hasMorePath = { hasMorePath: z.string().min(1).optional() };
+/** An absolute http(s) URL on a port fetch connects to. */
+const fetchableUrl = z.string().superRefine((value, ctx) => {
+  const problem = urlProblem(value);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const paginationSchema = z.discriminatedUnion(
   'type',
   [
-    z
-      .object({
-        type: z.literal('cursor'),
-        tokenPath: z.string().optional(),
-        tokenHeader: z.string().optional(),
-        param: z.string().optional(),
-        ...hasMorePath,
-      })
-      .strict(),
-    z.object({ type: z.literal('link') }).strict(),
-    z
-      .object({
-        type: z.literal('keyset'),
-        afterIdParam: z.string().optional(),
-        offsetParam: z.string().optional(),
-        ...hasMorePath,
-      })
-      .strict(),
-    z
-      .object({
-        type: z.literal('page'),
-        param: z.string().optional(),
-        firstPage: z.number().int().optional(),
-        totalPagesPath: z.string().optional(),
-        ...hasMorePath,
-      })
-      .strict(),
-    z
-      .object({
-        type: z.literal('offset'),
-        param: z.string().optional(),
-        overlap: z.number().int().min(0).optional(),
-        ...hasMorePath,
-      })
-      .strict(),
-    z
-      .object({
-        type: z.literal('window'),
-        fromParam: z.string().optional(),
-        toParam: z.string().optional(),
-        window: z.number().int().positive(),
-        start: z.string().min(1),
-        offsetParam: z.string().optional(),
-      })
-      .strict(),
+    strictObject({
+      type: z.literal('cursor'),
+      tokenPath: z.string().optional(),
+      tokenHeader: z.string().optional(),
+      param: z.string().optional(),
+      ...hasMorePath,
+    }),
+    strictObject({ type: z.literal('link') }),
+    strictObject({
+      type: z.literal('keyset'),
+      afterIdParam: z.string().optional(),
+      offsetParam: z.string().optional(),
+      ...hasMorePath,
+    }),
+    strictObject({
+      type: z.literal('page'),
+      param: z.string().optional(),
+      firstPage: z.number().int().optional(),
+      totalPagesPath: z.string().optional(),
+      ...hasMorePath,
+    }),
+    strictObject({
+      type: z.literal('offset'),
+      param: z.string().optional(),
+      overlap: z.number().int().min(0).optional(),
+      ...hasMorePath,
+    }),
+    strictObject({
+      type: z.literal('window'),
+      fromParam: z.string().optional(),
+      toParam: z.string().optional(),
+      window: z.number().int().positive(),
+      start: z.string().min(1),
+      offsetParam: z.string().optional(),
+      ...hasMorePath,
+    }),
   ],
   { error: 'must have a type: cursor, link, keyset, page, offset or window' },
 );
 
-export const httpStreamSchema = z
-  .object({
-    name: z.string().min(1),
-    key: z.union([field, z.array(field).min(1)]),
-    cursor: field.optional(),
-    version: field.optional(),
-    deleted: field.optional(),
-    request: z
-      .object({
-        baseUrl: z.string().refine((v) => URL.canParse(v), 'must be an absolute URL'),
-        path: z.string().optional(),
-        query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-        headers: z.record(z.string(), z.string()).optional(),
-        timeoutMs: z.number().int().positive().optional(),
-        connectTimeoutMs: z.number().int().positive().optional(),
-      })
-      .strict(),
-    auth: authConfigSchema.optional(),
-    records: z.string().optional(),
-    pagination: paginationSchema,
-    pageSize: z.number().int().positive().optional(),
-    pageSizeParam: z.string().nullable().optional(),
-    incremental: z
-      .object({
-        param: z.string().optional(),
-        format: z.enum(['iso', 'epoch_s', 'epoch_ms']).optional(),
-        start: z.string().optional(),
-        lookback: duration.optional(),
-        safetyLag: duration.optional(),
-        tieBreaker: field.optional(),
-      })
-      .strict()
-      .optional(),
-    conditional: z.union([z.boolean(), z.literal('head')]).optional(),
-    fetchById: z
-      .object({
-        path: z.string().refine((v) => v.includes('{id}'), 'must contain {id}'),
-        record: z.string().optional(),
-      })
-      .strict()
-      .optional(),
-    deletes: z
-      .object({
-        feed: z
-          .object({
-            path: z.string().min(1),
-            records: z.string().optional(),
-            deletedAt: field.optional(),
-            sinceParam: z.string().min(1).optional(),
-            afterIdParam: z.string().min(1).optional(),
-            hasMorePath: z.string().optional(),
-            pageSize: z.number().int().positive().optional(),
-          })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .optional(),
-    rateLimit: z
-      .object({ requestsPerSecond: z.number().positive(), burst: z.number().int().positive().optional() })
-      .strict()
-      .optional(),
-  })
-  .strict();
+export const httpStreamSchema = strictObject({
+  name: z.string().min(1),
+  key: z.union([field, z.array(field).min(1)]),
+  cursor: field.optional(),
+  version: field.optional(),
+  deleted: field.optional(),
+  request: strictObject({
+    baseUrl: fetchableUrl,
+    path: z.string().optional(),
+    query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    connectTimeoutMs: z.number().int().positive().optional(),
+  }),
+  auth: authConfigSchema.optional(),
+  records: z.string().optional(),
+  pagination: paginationSchema,
+  pageSize: z.number().int().positive().optional(),
+  pageSizeParam: z.string().nullable().optional(),
+  incremental: strictObject({
+    param: z.string().optional(),
+    format: z.enum(['iso', 'epoch_s', 'epoch_ms']).optional(),
+    start: z.string().optional(),
+    lookback: duration.optional(),
+    safetyLag: duration.optional(),
+    tieBreaker: field.optional(),
+    tieBreakerType: z.enum(['number', 'string']).optional(),
+  }).optional(),
+  conditional: z.union([z.boolean(), z.literal('head')]).optional(),
+  fetchById: strictObject({
+    path: z.string().refine((v) => v.includes('{id}'), 'must contain {id}'),
+    record: z.string().optional(),
+  }).optional(),
+  deletes: strictObject({
+    feed: strictObject({
+      path: z.string().min(1),
+      records: z.string().optional(),
+      deletedAt: field.optional(),
+      sinceParam: z.string().min(1).optional(),
+      afterIdParam: z.string().min(1).optional(),
+      hasMorePath: z.string().optional(),
+      pageSize: z.number().int().positive().optional(),
+    }).optional(),
+  }).optional(),
+  rateLimit: strictObject({
+    requestsPerSecond: z.number().positive(),
+    burst: z.number().int().positive().optional(),
+  }).optional(),
+});
+
+/**
+ * What `http.stream({...})` takes in code: the same object, plus the fields every stream may have
+ * (`schema`, `hash`, `backfill`...), which are checked with the stream definition it returns, when
+ * the config is validated.
+ */
+const httpStreamInCodeSchema = httpStreamSchema.extend({
+  schema: z.unknown().optional(),
+  hash: z.unknown().optional(),
+  onVersionRegression: z.unknown().optional(),
+  history: z.unknown().optional(),
+  backfill: z.unknown().optional(),
+  reconcile: z.unknown().optional(),
+});
+
+/**
+ * Checks the object given to `http.stream({...})` in code, which the type checker cannot fully
+ * do (a `.js` config, a spread, a cast): a ConfigError such as
+ * `stream "people": cursr: unknown key; did you mean "cursor"?`.
+ */
+export function validateHttpStream(config: unknown): void {
+  const result = httpStreamInCodeSchema.safeParse(config);
+  if (result.success) return;
+  const name = (config as { name?: unknown } | null)?.name;
+  const issue = firstIssue(result.error.issues);
+  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  throw new ConfigError(
+    `${typeof name === 'string' ? `stream "${name}"` : 'http.stream'}: ${path}${issue.message}`,
+  );
+}

@@ -1,6 +1,6 @@
-import { ConfigError, FatalError, SyncError, TransientError } from '../../core/errors.ts';
+import { ConfigError, FatalError, SyncError } from '../../core/errors.ts';
 import { readPath } from '../../core/field-path.ts';
-import { compareScalarText, scalarText } from '../../core/key-codec.ts';
+import { scalarText } from '../../core/key-codec.ts';
 import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
 import type { Page, SourceArgs, TimeRange, Tombstone } from '../../core/types.ts';
 import { createAuth } from './auth/create-auth.ts';
@@ -22,10 +22,13 @@ import {
 } from './http-checkpoint.ts';
 import { HttpRequester } from './http-requester.ts';
 import type { FetchByIdConfig, HttpStreamConfig } from './http-stream-config.ts';
+import { validateHttpStream } from './http-stream-schema.ts';
 import type { HttpAuth, PageResponse, Paginator, PassStart, RequestPlan } from './http-types.ts';
 import { createPaginator } from './paginators/create-paginator.ts';
+import { parseJsonBody } from './parse-json-body.ts';
 import { selectRecords } from './record-selector.ts';
 import { parseRateBudget } from './retry-after.ts';
+import { compareTieBreaker, type TieBreakerType } from './tie-breaker.ts';
 
 /**
  * A stream read from a REST API, described instead of programmed: request, auth, where the records
@@ -33,6 +36,7 @@ import { parseRateBudget } from './retry-after.ts';
  * retries, deadline) comes from the engine through `SourceArgs.attempt`.
  */
 export function httpStream<R extends object>(config: HttpStreamConfig<R>): StreamDefinition<R> {
+  validateHttpStream(config);
   const settings = resolveSettings(config as HttpStreamConfig<Record<string, unknown>>);
   const definition: StreamDefinition<R> = {
     name: config.name,
@@ -63,9 +67,12 @@ function apiUrl(config: HttpStreamConfig<Record<string, unknown>>, path: string)
 function httpClient(s: Settings, args: SourceArgs): { auth: HttpAuth; requester: HttpRequester } {
   return {
     auth: createAuth(s.config.auth, args.secret, { stream: s.stream }),
-    requester: new HttpRequester(
-      s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {},
-    ),
+    requester: new HttpRequester({
+      ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
+      ...(s.config.request.connectTimeoutMs !== undefined
+        ? { connectMs: s.config.request.connectTimeoutMs }
+        : {}),
+    }),
   };
 }
 
@@ -96,6 +103,7 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
     );
   }
   const tieBreaker = incremental?.tieBreaker ?? (keys.length === 1 ? keys[0]! : null);
+  const tieBreakerType = incremental?.tieBreakerType;
   const format = incremental?.format ?? 'iso';
   const safetyLagMs = parseDuration(incremental?.safetyLag ?? 0);
   const paginator = () =>
@@ -105,6 +113,7 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
       sinceParam: incremental ? (incremental.param ?? 'updated_since') : null,
       cursorField: config.cursor ?? null,
       idField: tieBreaker,
+      ...(tieBreakerType !== undefined ? { tieBreakerType } : {}),
       format,
       now: () => Date.now() - safetyLagMs,
     });
@@ -164,6 +173,7 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
     format,
     cursorField: config.cursor ?? null,
     tieBreaker,
+    tieBreakerType,
     lookbackMs: parseDuration(incremental?.lookback ?? 0),
     safetyLagMs,
     start: incremental?.start ?? null,
@@ -401,15 +411,7 @@ async function fetchPage(
             return { page: emptyPage(raw, url), validators: null };
           }
           if (method === 'HEAD') return { page: emptyPage(raw, url), validators: null };
-          let body: unknown;
-          try {
-            body = JSON.parse(raw.text);
-          } catch (error) {
-            throw new TransientError(
-              `${what}: the body is not valid JSON (truncated or malformed, ${raw.bytes} bytes): ${(error as Error).message}`,
-              { stream: s.stream },
-            );
-          }
+          const body = parseJsonBody(raw, what, s.stream);
           const records = extra.byId
             ? [extra.byId.record ? readPath(body, extra.byId.record) : body]
             : selectRecords(body, extra.records, `stream "${s.stream}": ${what}`);
@@ -519,21 +521,25 @@ function advanceWatermark(
     const cursor = scalarText(readPath(record, s.cursorField));
     if (cursor === null) continue;
     const id = s.tieBreaker === null ? null : scalarText(readPath(record, s.tieBreaker));
-    if (newest === null || compareWatermarks({ cursor, id }, newest) > 0) newest = { cursor, id };
+    if (newest === null || compareWatermarks({ cursor, id }, newest, s.tieBreakerType) > 0)
+      newest = { cursor, id };
   }
   if (newest === null || s.safetyLagMs <= 0) return newest;
   const ms = cursorTimeMs(newest.cursor);
   const limit = Date.now() - s.safetyLagMs;
   if (ms !== null && ms > limit) {
     const capped: Watermark = { cursor: new Date(limit).toISOString(), id: null };
-    return watermark !== null && compareWatermarks(watermark, capped) > 0 ? watermark : capped;
+    return watermark !== null && compareWatermarks(watermark, capped, s.tieBreakerType) > 0
+      ? watermark
+      : capped;
   }
   return newest;
 }
 
-function compareWatermarks(a: Watermark, b: Watermark): number {
+/** `(cursor, id)` order, ids as the keyset paginator compares them (so both agree on the last record). */
+function compareWatermarks(a: Watermark, b: Watermark, idType?: TieBreakerType): number {
   const byCursor = compareCursorText(a.cursor, b.cursor);
   if (byCursor !== 0) return byCursor;
   if (a.id === null || b.id === null) return a.id === b.id ? 0 : a.id === null ? -1 : 1;
-  return compareScalarText(a.id, b.id);
+  return compareTieBreaker(a.id, b.id, idType);
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { strictObject } from '../../../core/strict-object.ts';
+import { urlProblem } from '../url-problem.ts';
 
 /**
  * How an HTTP stream signs its requests. Secrets never appear in config: every credential is
@@ -68,24 +70,33 @@ const envName = z
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-const tokenUrl = z
-  .string()
-  .refine((value) => URL.canParse(value), 'must be an absolute URL')
-  .refine((value) => {
-    const url = new URL(value);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
-  }, 'must be an https URL (plain http only on localhost): the client secret is sent to it')
-  .refine((value) => {
-    const url = new URL(value);
-    return url.username === '' && url.password === '';
-  }, 'must not contain credentials; use clientIdEnv and clientSecretEnv');
+/** The token endpoint: a URL fetch can get, https unless on loopback, without credentials in it. */
+const tokenUrl = z.string().superRefine((value, ctx) => {
+  const problem = urlProblem(value);
+  if (problem !== null) {
+    ctx.addIssue({ code: 'custom', message: problem });
+    return;
+  }
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be an https URL (plain http only on localhost): the client secret is sent to it',
+    });
+  } else if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must not contain credentials; use clientIdEnv and clientSecretEnv',
+    });
+  }
+});
 
 /** Validates an `AuthConfig` from JSON/YAML (or a typed config, to catch what types cannot). */
 export const authConfigSchema: z.ZodType<AuthConfig> = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ type: z.literal('bearer'), tokenEnv: envName }),
-    z.strictObject({
+    strictObject({ type: z.literal('bearer'), tokenEnv: envName }),
+    strictObject({
       type: z.literal('apiKey'),
       keyEnv: envName,
       in: z.enum(['header', 'query']).optional(),
@@ -105,7 +116,7 @@ export const authConfigSchema: z.ZodType<AuthConfig> = z.discriminatedUnion(
         (basic) => (basic.username === undefined) !== (basic.usernameEnv === undefined),
         'basic auth needs exactly one of username and usernameEnv',
       ),
-    z.strictObject({
+    strictObject({
       type: z.literal('oauth2'),
       tokenUrl,
       clientIdEnv: envName,

@@ -1,5 +1,6 @@
-import { TransientError } from '../../../core/errors.ts';
+import { FatalError, TransientError } from '../../../core/errors.ts';
 import { redactUrl } from '../../../core/redact-url.ts';
+import { hopelessFailure } from '../hopeless-failure.ts';
 
 /** One POST to an OAuth2 token endpoint. */
 export interface TokenRequest {
@@ -21,8 +22,9 @@ export interface TokenResponse {
 }
 
 /**
- * Sends a token request. Throws a TransientError when no answer came (network error, timeout),
- * or the signal's reason when it was aborted. Injectable so tests and embedders can swap the
+ * Sends a token request. Throws a TransientError when no answer came (network error, timeout), a
+ * FatalError when none ever will (an untrusted TLS certificate), or the signal's reason when it
+ * was aborted. Injectable so tests and embedders can swap the
  * transport; the default is `requestToken`.
  */
 export type TokenFetcher = (request: TokenRequest) => Promise<TokenResponse>;
@@ -55,6 +57,10 @@ export async function requestToken(
     const url = redactUrl(token.url);
     if (timeout.aborted) {
       throw new TransientError(`OAuth2 token request to ${url} timed out after ${timeoutMs} ms`);
+    }
+    const hopeless = hopelessFailure(error);
+    if (hopeless !== null) {
+      throw new FatalError(`OAuth2 token request to ${url} failed: ${hopeless}`, { cause: error });
     }
     // Network errors name a host and a code, never the request's headers or body.
     const code = (error as { code?: unknown }).code;

@@ -1,6 +1,7 @@
 import { ConfigError } from '../../../core/errors.ts';
 import type { CursorFormat } from '../cursor-format.ts';
 import type { Paginator } from '../http-types.ts';
+import type { TieBreakerType } from '../tie-breaker.ts';
 import { CursorPaginator } from './cursor-paginator.ts';
 import { KeysetPaginator } from './keyset-paginator.ts';
 import { LinkPaginator } from './link-paginator.ts';
@@ -20,6 +21,8 @@ export interface PaginatorOptions {
   readonly cursorField: string | null;
   /** Dotted path of the tie-breaker id in a record (`id`); null when the stream has none (required by keyset). */
   readonly idField: string | null;
+  /** How the API orders tie-breaker values; default: numerically when both are decimal numbers, else as text. */
+  readonly tieBreakerType?: TieBreakerType;
   /** How cursor values and times are written into request parameters. */
   readonly format: CursorFormat;
   /** The current time in epoch ms; `Date.now` in production, fixed in tests. Window passes end at it. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, FatalError } from '../../../core/errors.ts';
+import { compareTieBreaker } from '../tie-breaker.ts';
 import { createPaginator, type KeysetPagination, type PaginatorOptions } from './create-paginator.ts';
 import { compareTuple } from './keyset-paginator.ts';
 import {
@@ -201,25 +202,85 @@ describe('KeysetPaginator', () => {
     expect(() => walkPages(p, p.first(null), stuck)).toThrow(/no progress/);
   });
 
-  it('refuses to drop records when the API order is not (cursor, id) as text', () => {
-    const records = [
-      { id: '9', updated_at: iso(1) },
+  it('refuses to drop records when the API order is not (cursor, id) order', () => {
+    const descending = [
       { id: '10', updated_at: iso(1) },
+      { id: '9', updated_at: iso(1) },
     ];
     const p = keyset(GTE_OFFSET, fakeOptions(2));
-    expect(() => p.next(pageOf(records), p.first(null))).toThrow(/not \(updated_at, id\) order/);
+    expect(() => p.next(pageOf(descending), p.first(null))).toThrow(
+      /listed \(.*, 10\) before \(.*, 9\), which is not \(updated_at, id\) order with ids compared as numbers/,
+    );
+    // Told that the API sorts its ids as text, 9 after 10 is the order, and 10 after 9 is not.
+    const ascending = [...descending].reverse();
+    const text = keyset(GTE_OFFSET, fakeOptions(2, { tieBreakerType: 'string' }));
+    expect(() => text.next(pageOf(ascending), text.first(null))).toThrow(/with ids compared as text/);
+    expect(text.next(pageOf(descending), text.first(null)).records).toEqual(descending);
   });
 
+  it('walks numeric ids sorted numerically across 9 -> 10 and 99 -> 100 inside one cursor value', () => {
+    // 130 records share one updated_at; a page holds 4, so pages end at 8, 12... and 96, 100.
+    const records = Array.from({ length: 130 }, (_, i) => ({ id: String(i + 1), updated_at: iso(1) }));
+    for (const config of [GTE_OFFSET, { type: 'keyset', hasMorePath: 'has_more' } as KeysetPagination]) {
+      const p = keyset(config, fakeOptions(4));
+      let plan = p.first(null);
+      const seen: string[] = [];
+      for (let pages = 0; pages < 200; pages++) {
+        const offset = Number(plan.query['offset'] ?? 0);
+        const limit = Number(plan.query['limit']);
+        const answer = records.slice(offset, offset + limit);
+        const step = p.next(
+          pageOf(answer, { data: answer, has_more: offset + limit < records.length }),
+          plan,
+        );
+        seen.push(...step.records.map((r) => (r as { id: string }).id));
+        if (step.next === null) break;
+        plan = step.next;
+      }
+      expect(seen).toEqual(records.map((r) => r.id));
+    }
+  });
+
+  it('drops what a resumed pass already handed over by the numeric order of the ids', () => {
+    const p = keyset(GTE_OFFSET, fakeOptions(10));
+    const plan = p.first({ cursor: iso(1), param: iso(1), afterId: '9' });
+    const page = ['8', '9', '10', '11'].map((id) => ({ id, updated_at: iso(1) }));
+    expect(p.next(pageOf(page), plan).records.map((r) => (r as { id: string }).id)).toEqual(['10', '11']);
+  });
+
+  it('orders tuples by cursor time, then id: as numbers when both are decimal numbers, else as text', () => {
+    expect(compareTuple({ cursor: '1700000000', id: 'b' }, { cursor: '2023-11-14T22:13:20Z', id: 'a' })).toBe(
+      1,
+    );
+    expect(compareTuple({ cursor: iso(1), id: 'b' }, { cursor: iso(2), id: 'a' })).toBe(-1);
+    expect(compareTuple({ cursor: iso(1), id: '9' }, { cursor: iso(1), id: '10' })).toBeLessThan(0);
+    expect(compareTuple({ cursor: iso(1), id: '99' }, { cursor: iso(1), id: '100' })).toBeLessThan(0);
+    expect(compareTuple({ cursor: iso(1), id: '10' }, { cursor: iso(1), id: '10' })).toBe(0);
+    expect(compareTuple({ cursor: iso(1), id: 'cus_9' }, { cursor: iso(1), id: 'cus_10' })).toBeGreaterThan(
+      0,
+    );
+  });
   it('rejects a position another strategy wrote', () => {
     const p = keyset(AFTER_ID, fakeOptions(2));
     expect(() => p.resume(3)).toThrow(FatalError);
     expect(() => p.resume({ cursor: iso(1), id: 'a' })).toThrow(/cannot resume/);
   });
+});
 
-  it('orders tuples by cursor time, then id as text', () => {
-    expect(compareTuple({ cursor: '1700000000', id: 'b' }, { cursor: '2023-11-14T22:13:20Z', id: 'a' })).toBe(
-      1,
+describe('compareTieBreaker', () => {
+  it('compares as numbers or as text, as tieBreakerType says, or as numbers when both are decimal', () => {
+    expect(compareTieBreaker('9', '10')).toBeLessThan(0);
+    expect(compareTieBreaker('9', '10', 'number')).toBeLessThan(0);
+    expect(compareTieBreaker('9', '10', 'string')).toBeGreaterThan(0);
+    expect(compareTieBreaker('100', '99')).toBeGreaterThan(0);
+    expect(compareTieBreaker('12345678901234567890', '12345678901234567891')).toBeLessThan(0);
+    expect(compareTieBreaker('b', 'a')).toBeGreaterThan(0);
+    expect(compareTieBreaker('7', '7', 'string')).toBe(0);
+  });
+
+  it('refuses a value that is not a number when told the ids are numbers', () => {
+    expect(() => compareTieBreaker('9', 'cus_1', 'number')).toThrow(
+      /tieBreakerType is 'number', but the tie-breaker value "cus_1" is not a decimal number/,
     );
-    expect(compareTuple({ cursor: iso(1), id: 'b' }, { cursor: iso(2), id: 'a' })).toBe(-1);
   });
 });

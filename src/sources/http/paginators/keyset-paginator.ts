@@ -2,6 +2,7 @@ import { ConfigError, FatalError } from '../../../core/errors.ts';
 import type { Json } from '../../../core/types.ts';
 import { compareCursorText, formatCursorText } from '../cursor-format.ts';
 import type { PageResponse, PageStep, Paginator, PassStart, RequestPlan } from '../http-types.ts';
+import { compareTieBreaker, type TieBreakerType, tieBreakerOrder } from '../tie-breaker.ts';
 import type { KeysetPagination, PaginatorOptions } from './create-paginator.ts';
 import {
   isLastPage,
@@ -39,7 +40,8 @@ const DOUBLING_CAP = 10_000;
  * With `afterIdParam` the API returns `(cursor, id) > (since, afterId)` and the continuation is the
  * last record's tuple. Without it the API filters only `cursor >= since`: the walk asks from the
  * watermark's cursor value and drops what is `<=` the watermark (cursors compared as times when
- * both parse, ids as text, which must be the API's order: it is checked on every page). A tie
+ * both parse, ids by `compareTieBreaker`, which must be the API's order: it is checked on every
+ * page). A tie
  * group larger than a page is paged with `offsetParam` (records at exactly that value already
  * seen) or, without one, by doubling the page size until the group fits; when neither can make
  * progress it throws rather than loop or skip.
@@ -107,9 +109,11 @@ export class KeysetPaginator implements Paginator {
       }
       const tuple = { cursor, id };
       if (this.gteOnly) {
-        if (previous !== null && compareTuple(previous, tuple) > 0) throw this.orderError(previous, tuple);
+        const idType = this.options.tieBreakerType;
+        if (previous !== null && compareTuple(previous, tuple, idType) > 0)
+          throw this.orderError(previous, tuple);
         previous = tuple;
-        if (watermark !== null && compareTuple(tuple, watermark) <= 0) continue; // handed over already
+        if (watermark !== null && compareTuple(tuple, watermark, idType) <= 0) continue; // handed over already
       }
       records.push(record);
       last = tuple;
@@ -202,19 +206,25 @@ export class KeysetPaginator implements Paginator {
   }
 
   private orderError(a: Tuple, b: Tuple): FatalError {
+    const order = tieBreakerOrder(a.id, b.id, this.options.tieBreakerType);
     return new FatalError(
       `keyset pagination: the API listed (${a.cursor}, ${a.id}) before (${b.cursor}, ${b.id}), which is not ` +
-        `(${this.cursorField}, ${this.idField}) order with ids compared as text; dropping records already ` +
-        'handed over by that order could skip records: configure afterIdParam, or sort the API by both fields',
+        `(${this.cursorField}, ${this.idField}) order with ids compared ${order}; dropping records already ` +
+        'handed over by that order could skip records: ask the API to sort by both fields (often ' +
+        `sort=${this.cursorField},${this.idField} or the like), set incremental.tieBreakerType if it orders ` +
+        'the ids the other way (number or string), or configure afterIdParam',
     );
   }
 }
 
-/** `(cursor, id)` order: cursors as times when both parse, else as text; ids as text (code units). */
-export function compareTuple(a: Tuple, b: Tuple): number {
+/**
+ * `(cursor, id)` order: cursors as times when both parse, else as text; ids by `compareTieBreaker`
+ * (as numbers when both are decimal numbers, else as text, unless `idType` says which).
+ */
+export function compareTuple(a: Tuple, b: Tuple, idType?: TieBreakerType): number {
   const byCursor = compareCursorText(a.cursor, b.cursor);
   if (byCursor !== 0) return byCursor;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return compareTieBreaker(a.id, b.id, idType);
 }
 
 function sameQuery(a: RequestPlan, b: RequestPlan): boolean {

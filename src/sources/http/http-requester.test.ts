@@ -1,0 +1,64 @@
+import { createServer } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { unacceptedListener } from '../../../test/helpers/unaccepted-listener.ts';
+import { FatalError, TransientError } from '../../core/errors.ts';
+import { HttpRequester, type HttpTimeouts } from './http-requester.ts';
+
+function send(url: string, timeouts: HttpTimeouts = {}) {
+  return new HttpRequester(timeouts).send({
+    method: 'GET',
+    url: new URL(url),
+    headers: {},
+    signal: new AbortController().signal,
+    what: `GET ${url}`,
+    stream: 'people',
+  });
+}
+
+describe('HttpRequester', () => {
+  it('fails at once, fatally, on a URL whose scheme fetch cannot get', async () => {
+    const error = await send('ftp://127.0.0.1/people').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toBe(
+      'stream "people": GET ftp://127.0.0.1/people: must be an http:// or https:// URL; fetch cannot get a ' +
+        '"ftp:" URL; check request.baseUrl',
+    );
+  });
+
+  it('fails at once, fatally, on a port fetch refuses', async () => {
+    for (const port of [1, 6000]) {
+      const error = await send(`http://127.0.0.1:${port}/people`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FatalError);
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^stream "people": GET http://127.0.0.1:${port}/people: port ${port} is one fetch refuses`,
+        ),
+      );
+    }
+  });
+
+  it('keeps a refused connection transient: the API may be restarting', async () => {
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const port = (server.address() as { port: number }).port;
+    await new Promise((done) => server.close(done));
+    const error = await send(`http://127.0.0.1:${port}/people`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('gives up connecting after connectTimeoutMs, as a TransientError naming that timeout', async () => {
+    const listener = await unacceptedListener();
+    try {
+      const url = `${listener.url}/people`;
+      // The whole-request timeout is far longer: the connect timeout must be the one that fires.
+      const error = await send(url, { connectMs: 300, requestMs: 60_000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as Error).message).toBe(
+        `GET ${url}: could not connect within 300 ms (request.connectTimeoutMs)`,
+      );
+    } finally {
+      await listener.close();
+    }
+  });
+});

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../core/errors.ts';
+import type { HttpStreamConfig } from './http-stream-config.ts';
+import { http } from './index.ts';
+
+const base: HttpStreamConfig = {
+  name: 'people',
+  key: 'id',
+  cursor: 'updated_at',
+  request: { baseUrl: 'https://api.example.com', path: '/v1/people' },
+  pagination: { type: 'keyset', afterIdParam: 'after_id' },
+  incremental: { param: 'updated_since' },
+};
+
+/** The message http.stream throws for `patch` over a valid stream (cast: the point is what types miss). */
+function refusal(patch: Record<string, unknown>): string {
+  try {
+    http.stream({ ...base, ...patch } as HttpStreamConfig);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('http.stream accepted it');
+}
+
+describe('http.stream', () => {
+  it('refuses an unknown key at the top of the stream, suggesting the closest valid one', () => {
+    expect(refusal({ cursr: 'updated_at' })).toBe(
+      'stream "people": cursr: unknown key; did you mean "cursor"?',
+    );
+    expect(refusal({ histroy: true })).toBe('stream "people": histroy: unknown key; did you mean "history"?');
+  });
+
+  it('refuses unknown keys in every nested object, naming its path', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { request: { baseUrl: 'https://api.example.com', timeotMs: 1 } },
+        'request.timeotMs: unknown key; did you mean "timeoutMs"?',
+      ],
+      [
+        { pagination: { type: 'keyset', afterIdParm: 'after_id' } },
+        'pagination.afterIdParm: unknown key; did you mean "afterIdParam"?',
+      ],
+      [{ incremental: { lookbak: '1h' } }, 'incremental.lookbak: unknown key; did you mean "lookback"?'],
+      [{ auth: { type: 'bearer', tokenEnvv: 'T' } }, 'auth.tokenEnvv: unknown key; did you mean "tokenEnv"?'],
+      [
+        { deletes: { feed: { path: '/deleted', sinceParm: 'since' } } },
+        'deletes.feed.sinceParm: unknown key; did you mean "sinceParam"?',
+      ],
+      [{ deletes: { fed: { path: '/deleted' } } }, 'deletes.fed: unknown key; did you mean "feed"?'],
+      [
+        { fetchById: { path: '/v1/people/{id}', recrd: 'data' } },
+        'fetchById.recrd: unknown key; did you mean "record"?',
+      ],
+      [
+        { rateLimit: { requestsPerSecond: 5, brust: 2 } },
+        'rateLimit.brust: unknown key; did you mean "burst"?',
+      ],
+    ];
+    for (const [patch, expected] of cases) expect(refusal(patch)).toBe(`stream "people": ${expected}`);
+  });
+
+  it('lists the valid keys when nothing is close', () => {
+    expect(refusal({ rateLimit: { requestsPerSecond: 5, ceiling: 2 } })).toBe(
+      'stream "people": rateLimit.ceiling: unknown key; valid keys: requestsPerSecond, burst',
+    );
+  });
+
+  it('accepts every documented option', () => {
+    const stream = http.stream({
+      ...base,
+      version: 'version',
+      deleted: 'deleted',
+      request: {
+        baseUrl: 'https://api.example.com',
+        path: '/v1/people',
+        query: { a: 1 },
+        headers: { 'x-a': 'b' },
+        timeoutMs: 1000,
+        connectTimeoutMs: 500,
+      },
+      auth: { type: 'apiKey', keyEnv: 'KEY', in: 'query', name: 'key' },
+      records: 'data',
+      pageSize: 10,
+      pageSizeParam: 'per_page',
+      incremental: {
+        param: 'since',
+        format: 'epoch_s',
+        start: '2024-01-01',
+        lookback: '1h',
+        safetyLag: 5000,
+      },
+      conditional: 'head',
+      deletes: { feed: { path: '/v1/people/deleted', deletedAt: 'deleted_at', pageSize: 5 } },
+      fetchById: { path: '/v1/people/{id}', record: 'data' },
+      rateLimit: { requestsPerSecond: 5, burst: 2 },
+      hash: { exclude: ['fetched_at'] },
+      onVersionRegression: 'accept',
+      history: true,
+      backfill: 'auto',
+      reconcile: { maxDeleteShare: 0.5 },
+    });
+    expect(stream.name).toBe('people');
+    expect(typeof stream.fetchByKey).toBe('function');
+  });
+
+  it('refuses URLs fetch can never get, naming the field', () => {
+    expect(refusal({ request: { baseUrl: 'ftp://files.example.com' } })).toBe(
+      'stream "people": request.baseUrl: must be an http:// or https:// URL; fetch cannot get a "ftp:" URL',
+    );
+    expect(refusal({ request: { baseUrl: 'http://127.0.0.1:6000' } })).toMatch(
+      /^stream "people": request\.baseUrl: port 6000 is one fetch refuses to connect to/,
+    );
+    expect(
+      refusal({
+        auth: {
+          type: 'oauth2',
+          tokenUrl: 'https://auth.example.com:1/token',
+          clientIdEnv: 'ID',
+          clientSecretEnv: 'SECRET',
+        },
+      }),
+    ).toMatch(/^stream "people": auth\.tokenUrl: port 1 is one fetch refuses to connect to/);
+  });
+});
