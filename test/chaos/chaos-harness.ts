@@ -259,7 +259,7 @@ async function compare(
     `${n(duplicated)} duplicated, ${n(stale)} stale, ${n(notDeleted + extra)} wrongly live, ` +
     `${n(regressions)} checkpoint regressions, ${n(deadLetters)} dead letters; ` +
     `${n(made)} version regressions at the source: ${n(accepted)} accepted, ${n(deadLettered)} dead-lettered ` +
-    `(${n(deadLetteredRows)} dead letters), ` +
+    `(failing ${n(deadLetteredRows)} times in all), ` +
     `${n(held)} held back at the end`;
   return {
     ok: bad === 0,
