@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CONFIG_FILES, type ResolvedConfig, resolveLogFormat, resolveStore } from '../config/load-config.ts';
+import {
+  CONFIG_FILES,
+  type ResolvedConfig,
+  RUNNING_SYNCLINE,
+  resolveLogFormat,
+  resolveStore,
+} from '../config/load-config.ts';
 import { SyncEventBus } from '../core/events.ts';
 import type { Store, StoreOpenOptions } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
@@ -48,10 +54,15 @@ export class CliContext {
     return new CliContext(command.optsWithGlobals<GlobalOptions>());
   }
 
+  /**
+   * The config. A bare `syncline` import in a code config is this running CLI's own copy, also when
+   * the CLI runs its TypeScript sources (bin/syncline.mjs then has tsx's loader on, which loads them).
+   */
   config(): Promise<ResolvedConfig> {
     this.#config ??= loadProjectConfig({
       ...(this.options.config ? { file: this.options.config } : {}),
       ...(this.options.store ? { store: this.options.store } : {}),
+      syncline: RUNNING_SYNCLINE,
     });
     return this.#config;
   }

@@ -1,11 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { parseDocument } from 'yaml';
 import { ConfigError, describeError } from '../core/errors.ts';
 import { validateConfig } from './config-schema.ts';
 import type { SynclineConfig, SyncSettings } from './define-config.ts';
+import { resolveRunningSyncline } from './resolve-running-syncline.ts';
 
 /** File names tried, in order, when no `--config` is given. */
 export const CONFIG_FILES = [
@@ -44,7 +45,22 @@ export interface LoadOptions {
   readonly cwd?: string;
   /** Values for `${NAME}` in JSON/YAML configs, before the environment. */
   readonly vars?: Readonly<Record<string, string>>;
+  /**
+   * The module a bare `syncline` import in a code config resolves to (running-syncline-hooks.mjs
+   * says why), or null for the usual resolution (a `node_modules/syncline` beside the config).
+   * Default: `RUNNING_SYNCLINE` when this copy is compiled JavaScript, which Node always loads;
+   * null when it runs as TypeScript sources, for then only the caller knows whether Node can load
+   * them (the CLI can, and passes `RUNNING_SYNCLINE`: bin/syncline.mjs runs the sources under tsx's
+   * global loader; a test runner's own transform could not).
+   */
+  readonly syncline?: string | null;
 }
+
+/** The entry module of the copy of Syncline running this code: `src/index.ts`, or `dist/src/index.js`. */
+export const RUNNING_SYNCLINE = new URL(
+  import.meta.url.endsWith('.ts') ? '../index.ts' : '../index.js',
+  import.meta.url,
+).href;
 
 /** Finds, imports (TypeScript without a build step) and validates the config file. */
 export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedConfig> {
@@ -58,11 +74,12 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
   }
   let module: { default?: unknown };
   try {
-    module = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+    const syncline = options.syncline === undefined ? defaultSyncline() : options.syncline;
+    module = await importCode(path, syncline);
   } catch (error) {
     // A ConfigError the config threw while it was evaluated (`http.stream({...})` checks its
-    // object) already says what is wrong. (It comes from the copy of Syncline the config imported,
-    // which instanceof recognises: see core/errors.ts.)
+    // object) already says what is wrong. (It may come from another copy of Syncline the config
+    // imported, which instanceof recognises too: see core/errors.ts.)
     if (error instanceof ConfigError) {
       throw new ConfigError(`${shown}: ${error.message}`, { cause: error });
     }
@@ -75,6 +92,26 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     );
   }
   return resolveConfig(validateConfig(exported, shown), shown, options.store);
+}
+
+/** `LoadOptions.syncline`'s default. */
+function defaultSyncline(): string | null {
+  return RUNNING_SYNCLINE.endsWith('.js') ? RUNNING_SYNCLINE : null;
+}
+
+/**
+ * Imports a code config through tsx (TypeScript without a build step), as tsx's `tsImport` does: its
+ * CommonJS and ES module loaders registered under a namespace of their own, so that loading a file
+ * again evaluates it again. With `syncline`, a bare `syncline` import in the config resolves to
+ * that module (see resolve-running-syncline.ts): not a copy, but the module already loaded.
+ */
+async function importCode(path: string, syncline: string | null): Promise<{ default?: unknown }> {
+  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+  const namespace = randomUUID();
+  cjs.register({ namespace });
+  const scope = esm.register({ namespace });
+  if (syncline !== null) await resolveRunningSyncline(syncline);
+  return (await scope.import(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
 }
 
 /** Validates and resolves a config given in code (the library's way in). */

@@ -2,11 +2,11 @@
  * Errors carry their meaning: retry policy and exit codes decide with `instanceof`, never by
  * parsing messages. Every message says what happened, to which stream, and what to do.
  *
- * `instanceof` holds across copies of this module: a `syncline.config.ts` loaded through tsx
- * imports its own copy of the package, so the `TransientError` a custom source throws is another
- * class than the engine's. Each class carries a brand, and each error the brands of its classes
- * under a `Symbol.for` key, which every copy shares; `instanceof` checks the brand when the
- * prototype chain says no.
+ * `instanceof` holds across copies of this module: a `syncline.config.ts` that imports Syncline by
+ * a path (tsx loads it as a copy of its own; by its name it is the CLI's module) or a program
+ * holding two copies throws a `TransientError` of another class than the engine's. Each class
+ * carries a brand, and each error the brands of its classes under a `Symbol.for` key, which every
+ * copy shares; `instanceof` checks the brand when the prototype chain says no.
  */
 
 /** Where an error keeps the brands of its classes; `Symbol.for`, so every copy agrees on it. */

@@ -1,29 +1,22 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-harness.ts';
 
 const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
 
 /**
- * A project whose `syncline.config.ts` imports `syncline` by its package name, as a user's does:
- * the config is loaded through tsx, so it gets its own copy of the package, and the errors its
- * sources throw are instances of that copy's classes, not the engine's.
+ * A project whose `syncline.config.ts` imports Syncline by a path rather than by its package name
+ * (which the CLI resolves to its own module: config-imports-syncline.test.ts): the config is loaded
+ * through tsx, so it gets its own copy of the package, and the errors its sources throw are
+ * instances of that copy's classes, not the engine's.
  */
 function makeErrorProject(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-errors-'));
-  const pkg = join(dir, 'node_modules', 'syncline');
-  mkdirSync(pkg, { recursive: true });
-  writeFileSync(
-    join(pkg, 'package.json'),
-    JSON.stringify({ name: 'syncline', type: 'module', exports: { '.': './index.js' } }),
-  );
-  writeFileSync(join(pkg, 'index.js'), `export * from ${JSON.stringify(pathToFileURL(INDEX).href)};\n`);
   writeFileSync(
     join(dir, 'syncline.config.ts'),
-    `import { defineConfig, defineStream, FatalError, RecordError, TransientError } from 'syncline';
+    `import { defineConfig, defineStream, FatalError, RecordError, TransientError } from ${JSON.stringify(INDEX)};
 const page = (ids: number[]) => ({ records: ids.map((id) => ({ id, name: 'n' + id })), checkpoint: { after: ids.at(-1) ?? 0 } });
 let thrown = false;
 let attempted = 0;
