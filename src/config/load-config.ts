@@ -156,29 +156,45 @@ export function findConfigFile(cwd: string, file?: string): string {
 
 /**
  * Reads a JSON or YAML config file into plain data, with `${NAME}` in string values replaced by the
- * environment variable NAME (a missing one is an error naming it). Syntax errors name the file,
- * line and column.
+ * environment variable NAME (missing ones are an error naming them all). Syntax errors name the
+ * file, line and column.
  */
 export function readDeclarativeFile(
   path: string,
   shown: string,
   vars: Readonly<Record<string, string>> = {},
 ): unknown {
-  return interpolateEnv(parseDeclarative(path, shown), shown, vars);
+  const missing = new Set<string>();
+  const data = interpolateEnv(parseDeclarative(path, shown), vars, missing);
+  if (missing.size > 0) {
+    const names = [...missing];
+    const uses = names.map((name) => `\${${name}}`).join(', ');
+    throw new ConfigError(
+      names.length === 1
+        ? `${shown}: uses ${uses}, but environment variable ${names[0]} is not set`
+        : `${shown}: uses ${uses}, but environment variables ${names.join(', ')} are not set`,
+    );
+  }
+  return data;
 }
 
-function interpolateEnv(value: unknown, shown: string, vars: Readonly<Record<string, string>>): unknown {
+/** `value` with `${NAME}` replaced; the names found neither in `vars` nor set go to `missing`. */
+function interpolateEnv(
+  value: unknown,
+  vars: Readonly<Record<string, string>>,
+  missing: Set<string>,
+): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
       const found = vars[name] ?? process.env[name];
-      if (found === undefined)
-        throw new ConfigError(`${shown}: uses \${${name}}, but environment variable ${name} is not set`);
-      return found;
+      if (found !== undefined) return found;
+      missing.add(name);
+      return whole;
     });
   }
-  if (Array.isArray(value)) return value.map((item) => interpolateEnv(item, shown, vars));
+  if (Array.isArray(value)) return value.map((item) => interpolateEnv(item, vars, missing));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, shown, vars)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, vars, missing)]));
   }
   return value;
 }

@@ -85,6 +85,24 @@ describe('syncline CLI on a config it cannot run', () => {
     30_000,
   );
 
+  it('names every environment variable a YAML config uses that is not set, in one line', async () => {
+    const cwd = project({
+      'syncline.config.yaml': `streams:
+  - name: people
+    key: id
+    request: { baseUrl: "\${PEOPLE_API_URL}", path: "/\${PEOPLE_API_VERSION}/people" }
+    pagination: { type: cursor, hasMorePath: has_more }
+`,
+    });
+    const result = await runCli(['sync'], cwd);
+    expect(result.stderr.trim()).toBe(
+      `syncline: syncline.config.yaml: uses \${PEOPLE_API_URL}, \${PEOPLE_API_VERSION}, but environment ` +
+        'variables PEOPLE_API_URL, PEOPLE_API_VERSION are not set',
+    );
+    expect(result.code).toBe(2);
+    expect(readdirSync(cwd)).toEqual(['syncline.config.yaml']);
+  }, 30_000);
+
   it('refuses a typo in a JSON config too', async () => {
     const config = {
       streams: [
