@@ -122,4 +122,10 @@ describe('http.stream', () => {
       }),
     ).toMatch(/^stream "people": auth\.tokenUrl: port 1 is one fetch refuses to connect to/);
   });
+
+  it('refuses a pagination that cannot work when the stream is defined, not at its first run', () => {
+    expect(refusal({ incremental: undefined })).toBe(
+      'stream "people": keyset pagination needs a since-parameter, a cursor field and an id field (the tie-breaker)',
+    );
+  });
 });

@@ -117,7 +117,16 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
       format,
       now: () => Date.now() - safetyLagMs,
     });
-  if (incremental && !paginator().incremental) {
+  // Built once now, so a pagination that cannot work is a config error at load (for every command,
+  // `syncline check` too) rather than a failed run.
+  let first: Paginator;
+  try {
+    first = paginator();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${where}: ${error.message}`, { cause: error });
+    throw error;
+  }
+  if (incremental && !first.incremental) {
     throw new ConfigError(
       `${where}: pagination "${config.pagination.type}" cannot start at a cursor value; ` +
         'remove `incremental` (every run reads everything) or use keyset, cursor, link or window pagination',
