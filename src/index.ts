@@ -20,7 +20,12 @@ export {
 export { SyncEventBus, type SyncEvents } from './core/events.ts';
 export type { StandardSchemaV1 } from './core/standard-schema.ts';
 export type { Store } from './core/store.ts';
-export { defineStream, type FieldPath, type StreamDefinition } from './core/stream-definition.ts';
+export {
+  defineStream,
+  type FieldPath,
+  type SourceInfo,
+  type StreamDefinition,
+} from './core/stream-definition.ts';
 export type {
   Checkpoint,
   Json,

@@ -64,6 +64,14 @@ const streamSchema = strictObject({
   source: streamSource,
   /** Reads records by key for `syncline refresh` (`http.stream` makes it from `fetchById`). */
   fetchByKey: streamSource.optional(),
+  /** What `syncline check` shows of the source (`http.stream` sets it). */
+  sourceInfo: strictObject({
+    kind: z.string().min(1),
+    reads: z.string().optional(),
+    pagination: z.string().optional(),
+    incremental: z.string().optional(),
+    secrets: z.array(z.string()).optional(),
+  }).optional(),
   ...streamBehaviourFields,
 });
 

@@ -49,6 +49,25 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
   readonly backfill?: 'pause' | 'auto' | BackfillSettings;
   /** Reconciliation (full scans that find deletes and drift). */
   readonly reconcile?: ReconcileSettings;
+  /**
+   * How the source reads, as `syncline check` shows it. `http.stream` sets it; a custom source may
+   * (by default it is shown as `custom`, its paging and incremental reads being its own code).
+   */
+  readonly sourceInfo?: SourceInfo;
+}
+
+/** What a stream's source declares about itself, for people and for `syncline check`. */
+export interface SourceInfo {
+  /** The kind of source: `http`, or a custom source's own word. */
+  readonly kind: string;
+  /** What it reads, without credentials: e.g. `GET https://api.example.com/v1/customers`. */
+  readonly reads?: string;
+  /** How pages follow each other: e.g. `cursor (next_cursor), 100 a page`. */
+  readonly pagination?: string;
+  /** How a run starts after the last one: e.g. `updated_since, lookback 1h`; absent: every run reads everything. */
+  readonly incremental?: string;
+  /** Environment variables the source reads secrets from; `syncline check` says which are unset. */
+  readonly secrets?: readonly string[];
 }
 
 /**

@@ -128,4 +128,28 @@ describe('http.stream', () => {
       'stream "people": keyset pagination needs a since-parameter, a cursor field and an id field (the tie-breaker)',
     );
   });
+
+  it('declares what it reads, how it pages, how it reads incrementally and which secrets it needs', () => {
+    const stream = http.stream({
+      ...base,
+      pageSize: 50,
+      incremental: { param: 'since', lookback: '1h', safetyLag: '2s' },
+      auth: { type: 'basic', username: 'me', passwordEnv: 'API_PASSWORD' },
+    });
+    expect(stream.sourceInfo).toEqual({
+      kind: 'http',
+      reads: 'GET https://api.example.com/v1/people',
+      pagination: 'keyset (after_id), 50 a page (limit)',
+      incremental: 'since from the newest updated_at, lookback 1h, safety lag 2s',
+      secrets: ['API_PASSWORD'],
+    });
+    expect(
+      http.stream({ ...base, pagination: { type: 'page' }, incremental: undefined, pageSizeParam: null })
+        .sourceInfo,
+    ).toEqual({
+      kind: 'http',
+      reads: 'GET https://api.example.com/v1/people',
+      pagination: 'page (page from 1), 100 a page',
+    });
+  });
 });

@@ -21,6 +21,7 @@ import {
   type Watermark,
 } from './http-checkpoint.ts';
 import { HttpRequester } from './http-requester.ts';
+import { httpSourceInfo } from './http-source-info.ts';
 import type { FetchByIdConfig, HttpStreamConfig } from './http-stream-config.ts';
 import { validateHttpStream } from './http-stream-schema.ts';
 import type { HttpAuth, PageResponse, Paginator, PassStart, RequestPlan } from './http-types.ts';
@@ -51,6 +52,7 @@ export function httpStream<R extends object>(config: HttpStreamConfig<R>): Strea
     ...(config.backfill !== undefined ? { backfill: config.backfill } : {}),
     ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),
     source: (args) => readStream(settings, args),
+    sourceInfo: httpSourceInfo(config as HttpStreamConfig<Record<string, unknown>>),
     ...(settings.byId ? { fetchByKey: (args) => readByKeys(settings, settings.byId!, args) } : {}),
   };
   return definition;
