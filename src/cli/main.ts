@@ -4,6 +4,7 @@ import { describeError, SyncError } from '../core/errors.ts';
 import { tuneHeapForSync } from '../runtime/heap-tuning.ts';
 import { registerApproveCommand } from './commands/approve-command.ts';
 import { registerBackfillCommand } from './commands/backfill-command.ts';
+import { registerCheckCommand } from './commands/check-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerFailedCommand } from './commands/failed-command.ts';
 import { registerRefreshCommand } from './commands/refresh-command.ts';
@@ -32,6 +33,7 @@ export function createProgram(): Command {
     .exitOverride();
   for (const register of [
     registerSyncCommand,
+    registerCheckCommand,
     registerStatusCommand,
     registerRunsCommand,
     registerFailedCommand,

@@ -249,6 +249,11 @@ export function readEnvSecret(name: string): string {
   return value;
 }
 
+/** The names among `names` whose environment variable is unset or empty, in order, each once. */
+export function unsetEnv(names: readonly string[]): string[] {
+  return [...new Set(names)].filter((name) => (process.env[name] ?? '') === '');
+}
+
 /** `SYNCLINE_DEBUG=1` prints stack traces of unexpected errors. */
 export function debugEnabled(): boolean {
   return process.env['SYNCLINE_DEBUG'] === '1';
