@@ -7,6 +7,7 @@ import { registerBackfillCommand } from './commands/backfill-command.ts';
 import { registerCheckCommand } from './commands/check-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerFailedCommand } from './commands/failed-command.ts';
+import { registerInitCommand } from './commands/init-command.ts';
 import { registerRefreshCommand } from './commands/refresh-command.ts';
 import { registerResetCommand } from './commands/reset-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
@@ -32,6 +33,7 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   for (const register of [
+    registerInitCommand,
     registerSyncCommand,
     registerCheckCommand,
     registerStatusCommand,

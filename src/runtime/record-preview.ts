@@ -4,6 +4,12 @@ import { scrubSecret } from '../core/redact-url.ts';
 const SECRET_FIELDS =
   /(password|passwd|passphrase|secret|token|apikey|authorization|credential|privatekey|cookie)s?$/;
 
+/**
+ * Shortest secret value masked where it appears: a shorter one (a placeholder like `x`) would mask
+ * ordinary text, and no real credential is that short.
+ */
+const MIN_SECRET = 6;
+
 /** Longest string kept whole, items kept of an array, fields kept of an object, levels kept. */
 const MAX_STRING = 80;
 const MAX_ITEMS = 5;
@@ -19,7 +25,7 @@ const MAX_DEPTH = 3;
 export function recordPreview(value: unknown, secrets: readonly string[] = [], depth = 0): unknown {
   if (typeof value === 'string') {
     let text = value;
-    for (const secret of secrets) text = scrubSecret(text, secret);
+    for (const secret of secrets) if (secret.length >= MIN_SECRET) text = scrubSecret(text, secret);
     return text.length > MAX_STRING ? `${text.slice(0, MAX_STRING)}... (${text.length} chars)` : text;
   }
   if (value === null || typeof value !== 'object') return value;
