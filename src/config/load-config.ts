@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { ConfigError, describeError } from '../core/errors.ts';
@@ -100,18 +100,63 @@ function defaultSyncline(): string | null {
 }
 
 /**
- * Imports a code config through tsx (TypeScript without a build step), as tsx's `tsImport` does: its
- * CommonJS and ES module loaders registered under a namespace of their own, so that loading a file
- * again evaluates it again. With `syncline`, a bare `syncline` import in the config resolves to
- * that module (see resolve-running-syncline.ts): not a copy, but the module already loaded.
+ * Imports a code config through tsx (TypeScript without a build step), in a tsx namespace of its
+ * own, so that loading a file again evaluates it again. With `syncline`, a bare `syncline` import in
+ * the config resolves to that module (see resolve-running-syncline.ts): not a copy, but the module
+ * already loaded.
+ *
+ * A CommonJS config (a `.ts` in a package without `"type": "module"`, npm's default, or `.cts`) is
+ * required through tsx's CommonJS loader alone, which is what tsx's `tsImport` ends up doing with
+ * it anyway (it compiles it to CommonJS); an ES module config is imported through tsx's ES module
+ * loader too (with its CommonJS one, for what it requires), as `tsImport` does.
+ *
+ * Start-up to the first "run started", in ms (median of 7 runs interleaved, on this 2-core machine
+ * while others used it, load 3-4; a one-stream config):
+ *
+ * | CLI from | YAML      | TS before (tsImport) | TS, `syncline` the running copy | + CommonJS alone    |
+ * | -------- | --------- | -------------------- | ------------------------------- | ------------------- |
+ * | dist/    | 540-630   | 1,850                | 1,050 (ES module config: 840)   | 780 (ESM 840-1,000) |
+ * | src/     | 930-1,040 | 1,800                | 1,220 (ES module config: 910)   | 1,150 (ESM 1,010)   |
+ *
+ * Before, tsx loaded and compiled a second whole copy of Syncline for the config's import (of the
+ * package installed beside it from dist/; by path from src/). What an ES module config still costs
+ * from dist/ is mostly Node's loader thread and tsx's hooks in it (~40 + ~150 ms: Node 20 has no
+ * in-thread module hooks), which a CommonJS config does without; from src/, bin/syncline.mjs has
+ * already paid for them.
  */
 async function importCode(path: string, syncline: string | null): Promise<{ default?: unknown }> {
-  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
   const namespace = randomUUID();
+  if (isCommonJs(path)) {
+    const cjs = await import('tsx/cjs/api');
+    const scope = cjs.register({ namespace });
+    if (syncline !== null) await resolveRunningSyncline(syncline, { imports: false });
+    return scope.require(path, import.meta.url) as { default?: unknown };
+  }
+  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
   cjs.register({ namespace });
   const scope = esm.register({ namespace });
-  if (syncline !== null) await resolveRunningSyncline(syncline);
+  if (syncline !== null) await resolveRunningSyncline(syncline, { imports: true });
   return (await scope.import(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+}
+
+/**
+ * Whether Node (and tsx) treat the file as CommonJS: `.cts`/`.cjs`, or `.ts`/`.js` whose nearest
+ * package.json does not say `"type": "module"` (none at all counts as CommonJS, as in Node).
+ */
+function isCommonJs(path: string): boolean {
+  if (/\.c[jt]s$/i.test(path)) return true;
+  if (!/\.[jt]s$/i.test(path)) return false;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type !== 'module';
+      } catch {
+        return true;
+      }
+    }
+    if (dirname(dir) === dir) return true;
+  }
 }
 
 /** Validates and resolves a config given in code (the library's way in). */

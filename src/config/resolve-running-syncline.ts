@@ -11,10 +11,12 @@ let wrapper: ResolveFilename | null = null;
 let target = '';
 
 /**
- * From now on, a bare `syncline` import or require anywhere in this process resolves to `url` (the
- * running copy's entry module; running-syncline-hooks.mjs says why). Call it after registering the
- * loader a config is imported through (tsx's): module hooks run last registered first, so these
- * run before that loader's, which would otherwise make the URL a copy of its own.
+ * From now on, a bare `syncline` require (and, with `imports`, import) anywhere in this process
+ * resolves to `url` (the running copy's entry module; running-syncline-hooks.mjs says why). Call it
+ * after registering the loader a config is imported through (tsx's): module hooks run last
+ * registered first, so these run before that loader's, which would otherwise make the URL a copy of
+ * its own. Without `imports` no module hook is registered: a CommonJS config only requires, and the
+ * first hook of a process costs the start of Node's loader thread (~40 ms).
  *
  * Both ways a config may import: `import` (an ES module config, e.g. in a `"type": "module"`
  * package) through the resolve hook; `require` (a `.ts` config in a CommonJS package, which tsx
@@ -24,11 +26,13 @@ let target = '';
  * one itself without the module hooks, so the entry is imported here first: through the loaders that
  * can load it (tsx's global one for src/index.ts), and as the very instance the config then gets.
  */
-export async function resolveRunningSyncline(url: string): Promise<void> {
-  // A query per registration: each gets its own copy of the hooks module, so the URL of one call
-  // does not change another's. (Hooks cannot be removed in Node 20, so a process that loads many
-  // configs keeps one small resolve hook per load, like tsx's own.)
-  register(`./running-syncline-hooks.mjs?${randomUUID()}`, { parentURL: import.meta.url, data: { url } });
+export async function resolveRunningSyncline(url: string, options: { imports: boolean }): Promise<void> {
+  if (options.imports) {
+    // A query per registration: each gets its own copy of the hooks module, so the URL of one call
+    // does not change another's. (Hooks cannot be removed in Node 20, so a process that loads many
+    // configs keeps one small resolve hook per load, like tsx's own.)
+    register(`./running-syncline-hooks.mjs?${randomUUID()}`, { parentURL: import.meta.url, data: { url } });
+  }
   target = fileURLToPath(url);
   if (commonJs._resolveFilename !== wrapper) {
     const inner = commonJs._resolveFilename;

@@ -17,7 +17,7 @@ const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
  * the config's `ConfigError` by prototype (the brand check of core/errors.ts aside): true only
  * when the config's `syncline` is the running CLI's own module.
  */
-function project(options: { type: 'commonjs' | 'module'; installed?: boolean }): string {
+function project(options: { type: 'commonjs' | 'module'; file?: string; installed?: boolean }): string {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-import-'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-sync', type: options.type }));
   if (options.installed) {
@@ -30,7 +30,7 @@ function project(options: { type: 'commonjs' | 'module'; installed?: boolean }):
     writeFileSync(join(pkg, 'index.js'), `export * from ${JSON.stringify(pathToFileURL(INDEX).href)};\n`);
   }
   writeFileSync(
-    join(dir, 'syncline.config.ts'),
+    join(dir, options.file ?? 'syncline.config.ts'),
     `import { ConfigError, defineConfig, defineStream } from 'syncline';
 export default defineConfig({
   streams: [
@@ -72,10 +72,16 @@ describe("a config's `import ... from 'syncline'`", () => {
     dir = null;
   });
 
-  it.each(['commonjs', 'module'] as const)(
-    'resolves to the running Syncline with no node_modules beside the config (a %s package), and syncs',
-    async (type) => {
-      dir = project({ type });
+  // A CommonJS config is required through tsx's CommonJS loader, an ES module config imported through
+  // its ES module loader (src/config/load-config.ts): by its package's type, or by its extension.
+  it.each([
+    { type: 'commonjs', file: 'syncline.config.ts' },
+    { type: 'module', file: 'syncline.config.ts' },
+    { type: 'commonjs', file: 'syncline.config.mts' },
+  ] as const)(
+    'resolves to the running Syncline with no node_modules beside $file (a $type package), and syncs',
+    async ({ type, file }) => {
+      dir = project({ type, file });
       const result = await runCli(['sync', '--json'], dir);
       expect(result.stderr).not.toContain('Cannot find');
       expect(result.code).toBe(0);
