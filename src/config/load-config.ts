@@ -130,7 +130,9 @@ async function importCode(path: string, syncline: string | null): Promise<{ defa
     const cjs = await import('tsx/cjs/api');
     const scope = cjs.register({ namespace });
     if (syncline !== null) await resolveRunningSyncline(syncline, { imports: false });
-    return scope.require(path, import.meta.url) as { default?: unknown };
+    // As an import of it would see it: `module.exports` is the default export (unwrapDefault takes
+    // the `default` of a compiled `export default` out of it).
+    return { default: scope.require(path, import.meta.url) as unknown };
   }
   const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
   cjs.register({ namespace });

@@ -95,6 +95,30 @@ describe("a config's `import ... from 'syncline'`", () => {
     60_000,
   );
 
+  it("is the running Syncline for a plain CommonJS syncline.config.js too: require('syncline'), module.exports", async () => {
+    dir = mkdtempSync(join(tmpdir(), 'syncline-import-'));
+    writeFileSync(
+      join(dir, 'syncline.config.js'),
+      `const { defineConfig, defineStream } = require('syncline');
+module.exports = defineConfig({
+  streams: [
+    defineStream({
+      name: 'items',
+      key: 'id',
+      async *source() {
+        yield { records: [{ id: 1 }], checkpoint: { done: true } };
+      },
+    }),
+  ],
+});
+`,
+    );
+    const result = await runCli(['sync', '--json'], dir);
+    expect(result.stderr).not.toContain('syncline:');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)[0]).toMatchObject({ status: 'ok', counters: { inserted: 1 } });
+  }, 60_000);
+
   it('is the running Syncline even when another copy is installed in node_modules beside the config', async () => {
     dir = project({ type: 'module', installed: true });
     const result = await runCli(['sync', '--json'], dir);
