@@ -83,7 +83,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     if (error instanceof ConfigError) {
       throw new ConfigError(`${shown}: ${error.message}`, { cause: error });
     }
-    throw new ConfigError(`${shown}: could not be loaded: ${describeError(error)}`, { cause: error });
+    throw new ConfigError(`${shown}: could not be loaded: ${loadProblem(error)}`, { cause: error });
   }
   const exported = unwrapDefault(module);
   if (exported === undefined) {
@@ -92,6 +92,19 @@ export async function loadConfig(options: LoadOptions = {}): Promise<ResolvedCon
     );
   }
   return resolveConfig(validateConfig(exported, shown), shown, options.store);
+}
+
+/**
+ * What went wrong loading a code config, in one line. A syntax error comes from esbuild (in tsx) as
+ * "Transform failed with 1 error:" with where and what on the next line: that line is the news.
+ */
+function loadProblem(error: unknown): string {
+  const [first, next] = error instanceof Error ? error.message.split('\n') : [];
+  const at = next === undefined ? null : /:(\d+):(\d+): ERROR: (.*)$/.exec(next);
+  if (first !== undefined && /^Transform failed with \d+ errors?:$/.test(first) && at) {
+    return `line ${at[1]}, column ${at[2]}: ${at[3]}`;
+  }
+  return describeError(error);
 }
 
 /** `LoadOptions.syncline`'s default. */

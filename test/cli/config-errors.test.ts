@@ -103,6 +103,18 @@ describe('syncline CLI on a config it cannot run', () => {
     expect(readdirSync(cwd)).toEqual(['syncline.config.yaml']);
   }, 30_000);
 
+  it('says where a TypeScript config has a syntax error', async () => {
+    const cwd = project({
+      'syncline.config.ts':
+        "import { defineConfig } from 'syncline';\nexport default defineConfig({{ streams: [] });\n",
+    });
+    const result = await runCli(['sync'], cwd);
+    expect(result.stderr.trim()).toBe(
+      'syncline: syncline.config.ts: could not be loaded: line 2, column 29: Expected identifier but found "{"',
+    );
+    expect(result.code).toBe(2);
+  }, 30_000);
+
   it('refuses a typo in a JSON config too', async () => {
     const config = {
       streams: [
