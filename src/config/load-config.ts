@@ -4,8 +4,11 @@ import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { parseDocument } from 'yaml';
 import { ConfigError, describeError } from '../core/errors.ts';
+import type { AnyStreamDefinition } from '../core/stream-definition.ts';
+import { viewColumns } from '../core/view-columns.ts';
 import { validateConfig } from './config-schema.ts';
 import type { SynclineConfig, SyncSettings } from './define-config.ts';
+import { columnsFromSchema } from './schema-columns.ts';
 
 /** File names tried, in order, when no `--config` is given. */
 export const CONFIG_FILES = [
@@ -83,7 +86,7 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
   return Object.freeze({
     file,
     store: resolveStore(storeFlag, config.store),
-    streams: Object.freeze([...config.streams]),
+    streams: Object.freeze(config.streams.map((stream) => withColumns(stream, file))),
     sync: Object.freeze({
       maxPagesInFlight: config.sync?.maxPagesInFlight ?? 4,
       concurrency: config.sync?.concurrency ?? 4,
@@ -94,6 +97,22 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
       ...(config.sync?.retry ? { retry: config.sync.retry } : {}),
     }),
   });
+}
+
+/**
+ * The stream with its typed view's columns: its own `columns`, else those of its zod `schema`
+ * (`columnsFromSchema`); checked here, so a bad column name is a config error naming the file.
+ */
+function withColumns(stream: AnyStreamDefinition, file: string): AnyStreamDefinition {
+  const columns = stream.columns ?? (stream.schema ? columnsFromSchema(stream.schema) : null);
+  if (!columns) return stream;
+  try {
+    viewColumns(stream.name, columns);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${file}: ${error.message}`);
+    throw error;
+  }
+  return columns === stream.columns ? stream : { ...stream, columns };
 }
 
 /** `--store` flag, then `SYNCLINE_STORE`, then the config file's `store`, then `syncline.db`. */

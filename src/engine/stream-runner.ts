@@ -24,6 +24,7 @@ import {
   type StreamSource,
   type TimeRange,
 } from '../core/types.ts';
+import { viewColumns } from '../core/view-columns.ts';
 import { BackfillGuard, BackfillPausedError } from './backfill-guard.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { classify } from './classifier.ts';
@@ -109,7 +110,10 @@ export interface RunResult {
 export async function runStream(args: RunStreamArgs): Promise<RunResult> {
   const { store, stream, events, log } = args;
   const mode = args.options?.mode ?? 'sync';
-  await store.ensureStream(stream.name, { history: stream.history ?? false });
+  await store.ensureStream(stream.name, {
+    history: stream.history ?? false,
+    view: stream.columns ? viewColumns(stream.name, stream.columns) : [],
+  });
   const keeper = await LeaseKeeper.acquire({
     store,
     stream: stream.name,

@@ -124,6 +124,7 @@ const httpStreamInCodeSchema = httpStreamSchema.extend({
   hash: z.unknown().optional(),
   onVersionRegression: z.unknown().optional(),
   history: z.unknown().optional(),
+  columns: z.unknown().optional(),
   backfill: z.unknown().optional(),
   reconcile: z.unknown().optional(),
 });

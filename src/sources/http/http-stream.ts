@@ -48,6 +48,7 @@ export function httpStream<R extends object>(config: HttpStreamConfig<R>): Strea
     ...(config.hash !== undefined ? { hash: config.hash } : {}),
     ...(config.onVersionRegression !== undefined ? { onVersionRegression: config.onVersionRegression } : {}),
     ...(config.history !== undefined ? { history: config.history } : {}),
+    ...(config.columns !== undefined ? { columns: config.columns } : {}),
     ...(config.backfill !== undefined ? { backfill: config.backfill } : {}),
     ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),
     source: (args) => readStream(settings, args),
