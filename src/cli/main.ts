@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { debugEnabled } from '../config/load-config.ts';
-import { describeError, SyncError } from '../core/errors.ts';
+import { ConfigError, describeError, SyncError } from '../core/errors.ts';
 import { tuneHeapForSync } from '../runtime/heap-tuning.ts';
 import { registerApproveCommand } from './commands/approve-command.ts';
 import { registerBackfillCommand } from './commands/backfill-command.ts';
@@ -48,7 +48,10 @@ export function createProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; every error becomes one line on stderr and an exit code, never a stack trace. */
+/**
+ * Runs the CLI; every error becomes one line on stderr (a config's syntax error adds the line it is
+ * on) and an exit code, never a stack trace.
+ */
 export async function main(argv: readonly string[]): Promise<void> {
   tuneHeapForSync();
   try {
@@ -59,7 +62,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    process.stderr.write(`syncline: ${describeError(error)}\n`);
+    // Other errors print their first line; a config error's later lines show where in the file it
+    // is (a YAML or JSON syntax error quotes the line, with a caret under the column).
+    process.stderr.write(
+      `syncline: ${error instanceof ConfigError ? error.message : describeError(error)}\n`,
+    );
     if (debugEnabled() && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     else if (!(error instanceof SyncError)) {
       process.stderr.write('(unexpected error: run with SYNCLINE_DEBUG=1 for the stack trace)\n');

@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { parseDocument } from 'yaml';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { viewColumns } from '../core/view-columns.ts';
@@ -134,55 +133,6 @@ export function findConfigFile(cwd: string, file?: string): string {
     `no syncline.config.ts in ${cwd}; create one (see README "Configuration"), pass --config <file>, ` +
       'or try `syncline demo`',
   );
-}
-
-/**
- * Reads a JSON or YAML config file into plain data, with `${NAME}` in string values replaced by the
- * environment variable NAME (a missing one is an error naming it). Syntax errors name the file,
- * line and column.
- */
-export function readDeclarativeFile(
-  path: string,
-  shown: string,
-  vars: Readonly<Record<string, string>> = {},
-): unknown {
-  return interpolateEnv(parseDeclarative(path, shown), shown, vars);
-}
-
-function interpolateEnv(value: unknown, shown: string, vars: Readonly<Record<string, string>>): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-      const found = vars[name] ?? process.env[name];
-      if (found === undefined)
-        throw new ConfigError(`${shown}: uses \${${name}}, but environment variable ${name} is not set`);
-      return found;
-    });
-  }
-  if (Array.isArray(value)) return value.map((item) => interpolateEnv(item, shown, vars));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, shown, vars)]));
-  }
-  return value;
-}
-
-function parseDeclarative(path: string, shown: string): unknown {
-  const text = readFileSync(path, 'utf8');
-  if (/\.json$/i.test(path)) {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new ConfigError(`${shown}: not valid JSON: ${describeError(error)}`);
-    }
-  }
-  const doc = parseDocument(text, { prettyErrors: false });
-  const first = doc.errors[0];
-  if (first) {
-    const at = first.linePos?.[0];
-    throw new ConfigError(
-      `${shown}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`,
-    );
-  }
-  return doc.toJS();
 }
 
 /** tsx may wrap a CommonJS-style default twice (`{ default: { default: config } }`). */
