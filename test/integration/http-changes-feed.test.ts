@@ -81,13 +81,16 @@ describe.each(STORE_KINDS)('a declarative changes feed on %s', (kind) => {
     stream: AnyStreamDefinition,
     store: Store = t.store,
     options: RunOptions = {},
+    events = new SyncEventBus(),
+    stop?: AbortSignal,
   ): Promise<RunResult> {
     return runStream({
       store,
       stream,
       holder: newHolderId(),
-      events: new SyncEventBus(),
+      events,
       log: silent,
+      ...(stop ? { stop } : {}),
       options: { retry: { baseDelayMs: 5, maxDelayMs: 50, minDelayMs: 1, maxAttempts: 12 }, ...options },
     });
   }
@@ -152,6 +155,22 @@ describe.each(STORE_KINDS)('a declarative changes feed on %s', (kind) => {
     expect(
       summarize(await diffWithGroundTruth(t.store, 'customers', s, 'customers', { hardDeletes: true })),
     ).toEqual(EMPTY);
+  });
+
+  it('stops an interrupted run after the page it commits, and the next run goes on from that token', async () => {
+    const s = await simulator({ seed: 16, datasets: { customers: 600 } });
+    const events = new SyncEventBus();
+    const stop = new AbortController();
+    events.on('page:committed', () => stop.abort());
+    const interrupted = await run(feedStream(s), t.store, { maxPagesInFlight: 1 }, events, stop.signal);
+    expect(interrupted.status).toBe('interrupted');
+    const committed = Number(position(await t.store.getState('customers')));
+    expect(committed).toBe((await t.store.listStreams())[0]!.records);
+    expect(committed).toBeLessThan(600);
+    const next = await run(feedStream(s));
+    expect(next.status).toBe('ok');
+    expect(next.counters).toMatchObject({ fetched: 600 - committed, inserted: 600 - committed, updated: 0 });
+    expect(summarize(await diffWithGroundTruth(t.store, 'customers', s, 'customers'))).toEqual(EMPTY);
   });
 
   it('gets through 429s, 5xx bursts, truncated and malformed bodies and resets', async () => {
