@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncEventBus } from '../../src/core/events.ts';
 import type { Store } from '../../src/core/store.ts';
@@ -125,5 +127,32 @@ describe('the worked configs of the HTTP guide', () => {
     expect(s.stats().requests['GET /v1/customers/changes']! - before).toBe(1);
     expect(second.counters.fetched).toBe(changed.length);
     expect(await equal()).toEqual(EMPTY);
+  });
+
+  it('changes-feed.yaml with a typo in fields or in the feed pagination is refused, naming the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncline-feed-yaml-'));
+    try {
+      const text = readFileSync(resolve(EXAMPLES, 'changes-feed.yaml'), 'utf8');
+      const refusal = async (yaml: string) => {
+        const file = join(dir, 'syncline.config.yaml');
+        writeFileSync(file, yaml);
+        return loadProjectConfig({ file, vars: { API_URL: 'http://127.0.0.1:4010' } }).then(
+          () => 'accepted',
+          (error: Error) => error.message,
+        );
+      };
+      expect(await refusal(text)).toBe('accepted');
+      expect(await refusal(text.replace('drop: [_rev]', 'dorp: [_rev]'))).toMatch(
+        /stream "customers" \(streams\[0\]\): fields\.dorp: unknown key; did you mean "drop"\?$/,
+      );
+      expect(await refusal(text.replace('pendingPath:', 'pendingPth:'))).toMatch(
+        /pagination\.pendingPth: unknown key; did you mean "pendingPath"\?$/,
+      );
+      expect(
+        await refusal(text.replace('pageSize: 100', 'pageSize: 100\n    incremental: { param: since }')),
+      ).toMatch(/pagination "feed" is incremental by itself .*; remove `incremental`$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
