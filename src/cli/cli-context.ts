@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CONFIG_FILES, type ResolvedConfig, resolveLogFormat, resolveStore } from '../config/load-config.ts';
+import {
+  CONFIG_FILES,
+  type ResolvedConfig,
+  resolveColor,
+  resolveLogFormat,
+  resolveStore,
+} from '../config/load-config.ts';
 import { SyncEventBus } from '../core/events.ts';
 import type { Store, StoreOpenOptions } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
@@ -11,6 +17,7 @@ import { type RunStreamsArgs, runStreams, type StreamOutcome } from '../runtime/
 import { createLogger } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { reportProgress } from './progress-reporter.ts';
+import { TerminalStyle } from './terminal-style.ts';
 
 /** What a command does with the store: `StoreOpenOptions.mode`. */
 export type StoreMode = NonNullable<StoreOpenOptions['mode']>;
@@ -31,6 +38,10 @@ export class CliContext {
   readonly options: GlobalOptions;
   readonly interactive: boolean;
   readonly log: Logger;
+  /** Colours for command output (stdout), when it goes to a terminal (or FORCE_COLOR says so). */
+  readonly out: TerminalStyle;
+  /** Colours for logs and live lines (stderr). */
+  readonly err: TerminalStyle;
   #config: Promise<ResolvedConfig> | null = null;
   #store: Store | null = null;
 
@@ -38,9 +49,12 @@ export class CliContext {
     this.options = options;
     this.interactive =
       Boolean(process.stderr.isTTY) && resolveLogFormat(options.logFormat, true) === 'pretty';
+    this.out = new TerminalStyle(resolveColor(Boolean(process.stdout.isTTY)));
+    this.err = new TerminalStyle(resolveColor(Boolean(process.stderr.isTTY)));
     this.log = createLogger(
       resolveLogFormat(options.logFormat, Boolean(process.stderr.isTTY)),
       options.logLevel,
+      this.err.enabled,
     );
   }
 

@@ -1,14 +1,16 @@
 import { pino } from 'pino';
 import type { Logger } from '../core/types.ts';
+import { TerminalStyle } from './terminal-style.ts';
 
 /** Field names whose values never reach a log line. */
 const SECRET_FIELDS = ['password', 'token', 'secret', 'authorization', 'apiKey', 'api_key', 'url'];
 
 /**
  * JSON lines (pino) on stderr, or short human lines for a terminal. stdout is kept for command
- * output (`--json`).
+ * output (`--json`). `color` colours the human lines (warnings yellow, errors red, fields muted);
+ * JSON lines are never coloured.
  */
-export function createLogger(format: 'json' | 'pretty', level = 'info'): Logger {
+export function createLogger(format: 'json' | 'pretty', level = 'info', color = false): Logger {
   if (format === 'json') {
     return pino(
       {
@@ -19,6 +21,7 @@ export function createLogger(format: 'json' | 'pretty', level = 'info'): Logger 
       pino.destination({ fd: 2, sync: true }),
     );
   }
+  const style = new TerminalStyle(color);
   const order = ['debug', 'info', 'warn', 'error'];
   const min = Math.max(0, order.indexOf(level));
   const line = (lvl: string) => (obj: object | string, msg?: string) => {
@@ -28,8 +31,11 @@ export function createLogger(format: 'json' | 'pretty', level = 'info'): Logger 
       .filter(([k]) => !SECRET_FIELDS.includes(k))
       .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
       .join(' ');
-    const tag = lvl === 'info' ? '' : `${lvl.toUpperCase()} `;
-    process.stderr.write(`${tag}${text}${extra ? `  ${extra}` : ''}\n`);
+    const tag =
+      lvl === 'info'
+        ? ''
+        : `${lvl === 'error' ? style.bad('ERROR') : lvl === 'warn' ? style.warn('WARN') : style.muted(lvl.toUpperCase())} `;
+    process.stderr.write(`${tag}${text}${extra ? `  ${style.muted(extra)}` : ''}\n`);
   };
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }

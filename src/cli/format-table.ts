@@ -1,9 +1,15 @@
-/** Renders rows as an aligned plain-text table with a header line. */
+import { stripVTControlCharacters } from 'node:util';
+
+/**
+ * Renders rows as an aligned plain-text table with a header line. Cells may be coloured
+ * (`TerminalStyle`): widths count the characters shown, not the colour codes.
+ */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const shown = (cell: string) => stripVTControlCharacters(cell).length;
+  const widths = headers.map((h, i) => Math.max(shown(h), ...rows.map((r) => shown(r[i] ?? ''))));
   const render = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i]! - shown(c)))))
       .join('  ')
       .trimEnd();
   return [render(headers), ...rows.map(render)].join('\n');

@@ -70,7 +70,7 @@ export function registerDemoCommand(program: Command): void {
             ],
             outcomes.map((o) => [
               o.stream,
-              o.status,
+              ctx.out.status(o.status),
               ...[
                 o.counters.fetched,
                 o.counters.inserted,

@@ -42,8 +42,8 @@ export function registerRunsCommand(program: Command): void {
                 r.runId,
                 r.stream,
                 r.mode,
-                r.status,
-                r.startedAt.replace('T', ' ').slice(0, 19),
+                ctx.out.status(r.status),
+                ctx.out.muted(r.startedAt.replace('T', ' ').slice(0, 19)),
                 r.endedAt ? formatDuration(Date.parse(r.endedAt) - Date.parse(r.startedAt)) : '-',
                 ...[
                   r.counters.pages,

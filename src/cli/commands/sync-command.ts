@@ -6,6 +6,7 @@ import { CliContext } from '../cli-context.ts';
 import { EXIT, exitCodeFor } from '../exit-codes.ts';
 import { formatCount, formatDuration, formatTable } from '../format-table.ts';
 import { deadLettered, reportProgress } from '../progress-reporter.ts';
+import type { TerminalStyle } from '../terminal-style.ts';
 
 export function registerSyncCommand(program: Command): void {
   for (const [name, mode, description] of [
@@ -83,7 +84,7 @@ async function sync(
   if (options.json) {
     ctx.printJson(outcomes.map(({ cause: _cause, ...rest }) => rest));
   } else if (ctx.interactive) {
-    ctx.print(summary(outcomes, Date.now() - started));
+    ctx.print(summary(outcomes, Date.now() - started, ctx.out));
   }
   for (const o of outcomes) {
     if (o.status === 'failed' || o.status === 'busy')
@@ -113,17 +114,17 @@ function waitMs(wait: string | boolean | undefined): number {
   return seconds * 1000;
 }
 
-function summary(outcomes: StreamOutcome[], ms: number): string {
+function summary(outcomes: StreamOutcome[], ms: number, out: TerminalStyle): string {
   const rows = outcomes.map((o) => [
     o.stream,
-    o.status,
+    out.status(o.status),
     formatCount(o.counters.fetched),
     formatCount(o.counters.inserted),
     formatCount(o.counters.updated),
     formatCount(o.counters.unchanged),
     formatCount(o.counters.deleted),
-    formatCount(o.counters.failed),
-    o.error ?? '',
+    o.counters.failed > 0 ? out.bad(formatCount(o.counters.failed)) : formatCount(o.counters.failed),
+    o.error ? out.bad(o.error) : '',
   ]);
   const table = formatTable(
     ['STREAM', 'STATUS', 'FETCHED', 'INSERTED', 'UPDATED', 'UNCHANGED', 'DELETED', 'FAILED', 'ERROR'],
@@ -132,5 +133,5 @@ function summary(outcomes: StreamOutcome[], ms: number): string {
   const notes = outcomes
     .filter((o) => o.counters.failed > 0)
     .map((o) => `${o.stream}: ${deadLettered(o.stream, o.counters.failed)}`);
-  return `\n${table}\n${notes.length > 0 ? `\n${notes.join('\n')}\n` : ''}\ndone in ${formatDuration(ms)}`;
+  return `\n${table}\n${notes.length > 0 ? `\n${notes.join('\n')}\n` : ''}\n${out.muted(`done in ${formatDuration(ms)}`)}`;
 }

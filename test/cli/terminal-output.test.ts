@@ -1,0 +1,32 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeProject, runCli } from './cli-harness.ts';
+
+/** An SGR sequence: what colours text. (Cursor movement of live lines is not colour.) */
+const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`);
+
+describe('syncline CLI on a terminal and off it', () => {
+  let project: ReturnType<typeof makeProject> | null = null;
+  afterEach(() => {
+    project?.cleanup();
+    project = null;
+  });
+
+  it('colours status words with FORCE_COLOR, never in --json, and not at all when piped', async () => {
+    project = makeProject({ records: 20, delayMs: 0 });
+    const { dir } = project;
+    expect((await runCli(['sync'], dir)).code).toBe(0);
+    const forced = await runCli(['status'], dir, { FORCE_COLOR: '1' });
+    expect(forced.stdout).toContain('\u001b[32mok\u001b[39m');
+    const runs = await runCli(['runs'], dir, { FORCE_COLOR: '1' });
+    expect(runs.stdout).toContain('\u001b[32mok\u001b[39m');
+    const json = await runCli(['status', '--json'], dir, { FORCE_COLOR: '1' });
+    expect(json.stdout).not.toMatch(COLOUR);
+    expect(JSON.parse(json.stdout)[0].status).toBe('ok');
+    expect((await runCli(['runs', '--json'], dir, { FORCE_COLOR: '1' })).stdout).not.toMatch(COLOUR);
+    const piped = await runCli(['status'], dir);
+    expect(piped.stdout).toMatch(/items\s+\S.* ago\s+ok\s/);
+    expect(piped.stdout + piped.stderr).not.toMatch(COLOUR);
+    const off = await runCli(['status'], dir, { FORCE_COLOR: '0' });
+    expect(off.stdout).not.toMatch(COLOUR);
+  }, 60_000);
+});
