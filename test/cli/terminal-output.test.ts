@@ -29,4 +29,16 @@ describe('syncline CLI on a terminal and off it', () => {
     const off = await runCli(['status'], dir, { FORCE_COLOR: '0' });
     expect(off.stdout).not.toMatch(COLOUR);
   }, 60_000);
+
+  it('shows the checkpoint in words or short JSON and the lag in its largest unit; --json only adds fields', async () => {
+    project = makeProject({ records: 20, delayMs: 0 });
+    const { dir } = project;
+    expect((await runCli(['sync'], dir)).code).toBe(0);
+    const table = await runCli(['status'], dir);
+    // The records' newest updated_at is 2026-01-01T00:00:19Z: days ago, or '-' before then.
+    expect(table.stdout).toMatch(/items\s+.+ ago\s+ok\s+20\s+\{"after":20\}\s+(\d+ d( \d+ h)?|-)\s+0$/m);
+    const [row] = JSON.parse((await runCli(['status', '--json'], dir)).stdout);
+    expect(row).toMatchObject({ checkpoint: { after: 20 }, checkpointSummary: '{"after":20}' });
+    expect(typeof row.lagSeconds === 'number' || row.lagSeconds === null).toBe(true);
+  }, 60_000);
 });

@@ -20,6 +20,8 @@ export function registerStatusCommand(program: Command): void {
           lastRunAt: s.lastRun?.endedAt ?? s.lastRun?.startedAt ?? null,
           records: s.records,
           checkpoint: s.checkpoint,
+          /** The checkpoint in words (HTTP streams), or short JSON: the table's CHECKPOINT cell. */
+          checkpointSummary: formatCheckpoint(s.checkpoint),
           newestCursor: s.newestCursor,
           lagSeconds: nullable(lagMs(s.newestCursor, now), (ms) => Math.round(ms / 1000)),
           failedRecords: s.openFailures,
@@ -38,7 +40,7 @@ export function registerStatusCommand(program: Command): void {
               out.muted(r.lastRunAt ? `${formatDuration(now - Date.parse(r.lastRunAt))} ago` : 'never'),
               out.status(r.status, r.status === 'paused_backfill' ? 'PAUSED' : (r.status ?? '-')),
               formatCount(r.records),
-              formatCheckpoint(r.checkpoint),
+              r.checkpointSummary,
               r.lagSeconds === null ? out.muted('-') : formatDuration(r.lagSeconds * 1000),
               r.failedRecords > 0 ? out.bad(formatCount(r.failedRecords)) : formatCount(r.failedRecords),
             ]),
