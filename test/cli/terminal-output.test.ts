@@ -41,4 +41,27 @@ describe('syncline CLI on a terminal and off it', () => {
     expect(row).toMatchObject({ checkpoint: { after: 20 }, checkpointSummary: '{"after":20}' });
     expect(typeof row.lagSeconds === 'number' || row.lagSeconds === null).toBe(true);
   }, 60_000);
+
+  it('lists runs with their mode, deleted count and a readable duration', async () => {
+    const byKey = `fetchByKey: async function* ({ keys, checkpoint }) {
+        yield { records: [], tombstones: keys.map((k) => ({ key: { id: Number(k) }, deletedAt: null })), checkpoint };
+      },`;
+    project = makeProject({ records: 20, delayMs: 0, streamOptions: byKey });
+    const { dir } = project;
+    expect((await runCli(['sync'], dir)).code).toBe(0);
+    expect((await runCli(['refresh', 'items', '3'], dir)).code).toBe(0);
+    const runs = await runCli(['runs'], dir);
+    const [header, refresh, sync] = runs.stdout.trim().split('\n');
+    expect(header).toMatch(
+      /^RUN\s+STREAM\s+MODE\s+STATUS\s+STARTED\s+TOOK\s+PAGES\s+FETCHED\s+INS\s+UPD\s+DEL\s+SAME\s+STALE\s+FAILED\s+ERROR$/,
+    );
+    // TOOK, then PAGES FETCHED INS UPD DEL SAME STALE FAILED.
+    const duration = '\\d+ ms|\\d+\\.\\d s|\\d+ s';
+    expect(refresh).toMatch(
+      new RegExp(`\\sitems\\s+refresh\\s+ok\\s+.+\\s(${duration})\\s+1\\s+0\\s+0\\s+0\\s+1\\s+0\\s+0\\s+0$`),
+    );
+    expect(sync).toMatch(
+      new RegExp(`\\sitems\\s+sync\\s+ok\\s+.+\\s(${duration})\\s+1\\s+20\\s+20\\s+0\\s+0\\s+0\\s+0\\s+0$`),
+    );
+  }, 60_000);
 });

@@ -33,6 +33,7 @@ export function registerRunsCommand(program: Command): void {
                 'FETCHED',
                 'INS',
                 'UPD',
+                'DEL',
                 'SAME',
                 'STALE',
                 'FAILED',
@@ -44,17 +45,20 @@ export function registerRunsCommand(program: Command): void {
                 r.mode,
                 ctx.out.status(r.status),
                 ctx.out.muted(r.startedAt.replace('T', ' ').slice(0, 19)),
-                r.endedAt ? formatDuration(Date.parse(r.endedAt) - Date.parse(r.startedAt)) : '-',
+                r.endedAt
+                  ? formatDuration(Date.parse(r.endedAt) - Date.parse(r.startedAt))
+                  : ctx.out.muted('-'),
                 ...[
                   r.counters.pages,
                   r.counters.fetched,
                   r.counters.inserted,
                   r.counters.updated,
+                  r.counters.deleted,
                   r.counters.unchanged,
                   r.counters.stale,
                   r.counters.failed,
                 ].map(formatCount),
-                r.error ?? '',
+                r.error ? ctx.out.bad(r.error) : '',
               ]),
             ),
           );
