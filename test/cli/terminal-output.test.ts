@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeProject, runCli } from './cli-harness.ts';
+import { spawnInPty } from './pty-harness.ts';
 
 /** An SGR sequence: what colours text. (Cursor movement of live lines is not colour.) */
 const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`);
@@ -63,5 +64,19 @@ describe('syncline CLI on a terminal and off it', () => {
     expect(sync).toMatch(
       new RegExp(`\\sitems\\s+sync\\s+ok\\s+.+\\s(${duration})\\s+1\\s+20\\s+20\\s+0\\s+0\\s+0\\s+0\\s+0$`),
     );
+  }, 60_000);
+
+  it('keeps the checkpoint and exits 0 when the reset prompt is answered no', async () => {
+    project = makeProject({ records: 10, delayMs: 0 });
+    const { dir } = project;
+    expect((await runCli(['sync'], dir)).code).toBe(0);
+    const run = spawnInPty(['reset', 'items'], dir);
+    await run.waitFor('[y/N]');
+    run.type('n\r');
+    const { code, output } = await run.done;
+    expect(output).toContain('not reset');
+    expect(code).toBe(0);
+    const [status] = JSON.parse((await runCli(['status', '--json'], dir)).stdout);
+    expect(status.checkpoint).toEqual({ after: 10 });
   }, 60_000);
 });
