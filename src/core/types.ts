@@ -56,6 +56,12 @@ export interface SourceReport {
   throttled?: number;
   /** Milliseconds spent waiting on rate limits and backoff. */
   waitMs?: number;
+  /**
+   * Not a counter: how many records the source expects this run to read in all (an API's
+   * `total_count`), when it knows. The latest report replaces earlier ones; it is shown as
+   * progress and an ETA on the live line (`run:estimated`) and not stored. Default: unknown.
+   */
+  total?: number;
 }
 
 /** Minimal structured logger (pino's shape), so sources can log without importing pino. */

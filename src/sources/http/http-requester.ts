@@ -115,6 +115,7 @@ export class HttpRequester {
       throw new TransientError(`${args.what}: ${reason}`, {
         stream: args.stream,
         cause: error,
+        summary: `${args.url.host}: ${reason}`,
       });
     }
     const bytes = Buffer.byteLength(text);
@@ -128,6 +129,7 @@ export class HttpRequester {
       throw new TransientError(message, {
         stream: args.stream,
         throttled: status === 429,
+        summary: `${status} from ${args.url.host}`,
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       });
     }
