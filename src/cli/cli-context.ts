@@ -102,7 +102,7 @@ export class CliContext {
     how: Pick<RunStreamsArgs, 'mode' | 'keys' | 'letters' | 'range' | 'backfillWindowMs'>,
   ): Promise<StreamOutcome | undefined> {
     const events = new SyncEventBus();
-    const stop = reportProgress(events, this.log, this.interactive);
+    const stop = reportProgress(events, { log: this.log, interactive: this.interactive, style: this.err });
     const [outcome] = await runStreams({
       config: await this.config(),
       store: await this.store('create'),

@@ -79,4 +79,11 @@ describe('syncline CLI on a terminal and off it', () => {
     const [status] = JSON.parse((await runCli(['status', '--json'], dir)).stdout);
     expect(status.checkpoint).toEqual({ after: 10 });
   }, 60_000);
+
+  it('explains the symbols of the live line in sync --help', async () => {
+    project = makeProject({ records: 1 });
+    const help = await runCli(['sync', '--help'], project.dir);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('+ inserted  ~ updated  = unchanged  - deleted  ! failed');
+  }, 30_000);
 });

@@ -5,6 +5,7 @@ import { runStreams, type StreamOutcome } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT, exitCodeFor } from '../exit-codes.ts';
 import { formatCount, formatDuration, formatTable } from '../format-table.ts';
+import { LIVE_LINE_LEGEND } from '../live-line.ts';
 import { deadLettered, reportProgress } from '../progress-reporter.ts';
 import type { TerminalStyle } from '../terminal-style.ts';
 
@@ -24,6 +25,7 @@ export function registerSyncCommand(program: Command): void {
       .argument('[streams...]', 'names of the streams to run')
       .option('--wait [seconds]', 'if another worker holds a stream, wait for it (default: up to 300 s)')
       .option('--json', 'print the outcome of each stream as JSON on stdout')
+      .addHelpText('after', `\nOn a terminal, one live line per stream: ${LIVE_LINE_LEGEND}.`)
       .action(async (streams: string[], options: SyncFlags, command: Command) => {
         const ctx = CliContext.of(command);
         try {
@@ -62,7 +64,11 @@ async function sync(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const stopReporting = reportProgress(events, ctx.log, ctx.interactive);
+  const stopReporting = reportProgress(events, {
+    log: ctx.log,
+    interactive: ctx.interactive,
+    style: ctx.err,
+  });
   const started = Date.now();
   let outcomes: StreamOutcome[];
   try {
