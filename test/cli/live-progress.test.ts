@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnInPty } from './pty-harness.ts';
 import { renderScreen } from './screen.ts';
@@ -60,6 +61,7 @@ export default defineConfig({
       key: 'id',
       request: { baseUrl: ${JSON.stringify(baseUrl)}, path: '/people' },
       pagination: { type: 'cursor', tokenPath: 'next', hasMorePath: 'has_more' },
+      totalPath: 'total_count',
     }),
   ],
   // Waits long enough that a live line (redrawn 10 times a second) shows them.
@@ -70,7 +72,7 @@ export default defineConfig({
     return dir;
   }
 
-  it('shows retries and Retry-After waits as they happen, in colour, and clears them when a page commits', async () => {
+  it('shows retries and Retry-After waits as they happen, in colour, the total and an ETA, and clears the wait when a page commits', async () => {
     const host = (await flakyApi()).replace('http://', '');
     const { code, output } = await spawnInPty(['sync'], project(`http://${host}`)).done;
     expect(code).toBe(0);
@@ -79,9 +81,11 @@ export default defineConfig({
     expect(output).toContain(`waiting 1.0 s: 429 from ${host}, Retry-After`);
     expect(output).toMatch(COLOUR);
     expect(output).toContain('\u001b[33mwaiting 1.0 s');
+    // The API's total_count, and an ETA while records remain.
+    expect(stripVTControlCharacters(output)).toMatch(/ 5\/15 records \| \d+\/s \| ETA \d/);
     const screen = renderScreen(output);
     const line = screen.find((l) => l.startsWith('people '));
-    expect(line).toMatch(/^people\s+\| 3 pages \| 15 records \| .* \+15 ~0 =0 -0 !0 {2}ok$/);
+    expect(line).toMatch(/^people\s+\| 3 pages \| 15\/15 records \| \d+\/s \| \+15 ~0 =0 -0 !0 {2}ok$/);
   }, 60_000);
 
   it('has no colour codes with NO_COLOR, and still says what it waits for', async () => {

@@ -25,6 +25,7 @@ import type { FetchByIdConfig, HttpStreamConfig } from './http-stream-config.ts'
 import { validateHttpStream } from './http-stream-schema.ts';
 import type { HttpAuth, PageResponse, Paginator, PassStart, RequestPlan } from './http-types.ts';
 import { createPaginator } from './paginators/create-paginator.ts';
+import { readNumber } from './paginators/pagination-signals.ts';
 import { parseJsonBody } from './parse-json-body.ts';
 import { selectRecords } from './record-selector.ts';
 import { parseRateBudget } from './retry-after.ts';
@@ -225,6 +226,8 @@ async function* readPasses(
     }
     const fetched = await fetchPage(s, args, auth, requester, url, useValidators, 'GET');
     if (fetched === 'not-modified') return last; // the whole last pass is unchanged: nothing to read
+    const total = readNumber(fetched.page.body, s.config.totalPath);
+    if (total !== undefined && total >= 0) args.report({ total });
     let step = paginator.next(fetched.page, plan);
     // A range read ends at the first record past the range's end (passes go in cursor order).
     if (args.range && s.cursorField !== null) {
