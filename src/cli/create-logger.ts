@@ -2,6 +2,9 @@ import { pino } from 'pino';
 import type { Logger } from '../core/types.ts';
 import { TerminalStyle } from './terminal-style.ts';
 
+/** The levels `--log-level` takes, finest first: `debug` logs each HTTP request, `trace` adds its rate-limit headers and attempt. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
 /** Field names whose values never reach a log line. */
 const SECRET_FIELDS = ['password', 'token', 'secret', 'authorization', 'apiKey', 'api_key', 'url'];
 
@@ -22,7 +25,7 @@ export function createLogger(format: 'json' | 'pretty', level = 'info', color = 
     );
   }
   const style = new TerminalStyle(color);
-  const order = ['debug', 'info', 'warn', 'error'];
+  const order: readonly string[] = LOG_LEVELS;
   const min = Math.max(0, order.indexOf(level));
   const line = (lvl: string) => (obj: object | string, msg?: string) => {
     if (order.indexOf(lvl) < min) return;
@@ -37,5 +40,12 @@ export function createLogger(format: 'json' | 'pretty', level = 'info', color = 
         : `${lvl === 'error' ? style.bad('ERROR') : lvl === 'warn' ? style.warn('WARN') : style.muted(lvl.toUpperCase())} `;
     process.stderr.write(`${tag}${text}${extra ? `  ${style.muted(extra)}` : ''}\n`);
   };
-  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+  return {
+    level: order[min]!,
+    trace: line('trace'),
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+  };
 }

@@ -183,4 +183,24 @@ describe('sourceServices.attempt', () => {
       },
     ]);
   });
+
+  it('tells each try its number and whether a transient failure of it would be retried', async () => {
+    const seen: unknown[] = [];
+    const fail = async (_n: number, state: unknown) => {
+      seen.push(state);
+      throw new TransientError('503');
+    };
+    await expect(services({ maxAttempts: 3 }).attempt(fail, { what: 'GET /x' })).rejects.toThrow(/3 times/);
+    expect(seen).toEqual([
+      { attempt: 1, maxAttempts: 3, last: false },
+      { attempt: 2, maxAttempts: 3, last: false },
+      { attempt: 3, maxAttempts: 3, last: true },
+    ]);
+    seen.length = 0;
+    await expect(services({ budget: 1 }).attempt(fail, { what: 'GET /x' })).rejects.toThrow(/budget/);
+    expect(seen).toEqual([
+      { attempt: 1, maxAttempts: 5, last: false },
+      { attempt: 2, maxAttempts: 5, last: true },
+    ]);
+  });
 });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, FatalError, RunDeadlineError, TransientError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import type { AttemptOptions, RateBudget, SourceReport } from '../core/types.ts';
+import type { AttemptOptions, AttemptState, RateBudget, SourceReport } from '../core/types.ts';
 import type { RateLimiters } from './rate-limiter.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 
@@ -79,7 +79,10 @@ export function sourceServices(args: SourceServicesArgs) {
     await wait(delayMs, `retrying ${what}`);
   }
 
-  async function attempt<T>(op: (attempt: number) => Promise<T>, options: AttemptOptions): Promise<T> {
+  async function attempt<T>(
+    op: (attempt: number, state: AttemptState) => Promise<T>,
+    options: AttemptOptions,
+  ): Promise<T> {
     const limiter = options.limiter;
     const bucket = limiter ? args.limiters.get(limiter.key, limiter.rate) : null;
     const waitForToken = (ms: number, cause: 'budget' | 'rate') => {
@@ -100,8 +103,9 @@ export function sourceServices(args: SourceServicesArgs) {
     };
     for (let n = 1; ; n++) {
       if (bucket) await bucket.enqueue(waitForToken);
+      const maxAttempts = args.policy.maxAttempts;
       try {
-        return await op(n);
+        return await op(n, { attempt: n, maxAttempts, last: n >= maxAttempts || retriesLeft <= 0 });
       } catch (error) {
         if (!(error instanceof TransientError) || args.signal.aborted) throw error;
         await backOff(error, n, options.what);

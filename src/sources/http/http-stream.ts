@@ -1,4 +1,4 @@
-import { ConfigError, FatalError, SyncError } from '../../core/errors.ts';
+import { ConfigError, FatalError, SyncError, TransientError } from '../../core/errors.ts';
 import { readPath } from '../../core/field-path.ts';
 import { scalarText } from '../../core/key-codec.ts';
 import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
@@ -68,12 +68,15 @@ function apiUrl(config: HttpStreamConfig<Record<string, unknown>>, path: string)
 function httpClient(s: Settings, args: SourceArgs): { auth: HttpAuth; requester: HttpRequester } {
   return {
     auth: createAuth(s.config.auth, args.secret, { stream: s.stream }),
-    requester: new HttpRequester({
-      ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
-      ...(s.config.request.connectTimeoutMs !== undefined
-        ? { connectMs: s.config.request.connectTimeoutMs }
-        : {}),
-    }),
+    requester: new HttpRequester(
+      {
+        ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
+        ...(s.config.request.connectTimeoutMs !== undefined
+          ? { connectMs: s.config.request.connectTimeoutMs }
+          : {}),
+      },
+      args.log,
+    ),
   };
 }
 
@@ -376,7 +379,7 @@ async function fetchPage(
   const what = `${method} ${shownUrl()}`;
   try {
     return await args.attempt(
-      async () => {
+      async (_n, attempt) => {
         let refreshed = false;
         for (;;) {
           const headers: Record<string, string> = { accept: 'application/json', ...s.config.request.headers };
@@ -393,6 +396,7 @@ async function fetchPage(
             signal: args.signal,
             what,
             stream: s.stream,
+            attempt,
             ...(extra.byId ? { goneIsAnswer: true } : {}),
           });
           args.report({ bytes: raw.bytes });
@@ -414,7 +418,21 @@ async function fetchPage(
             return { page: emptyPage(raw, url), validators: null };
           }
           if (method === 'HEAD') return { page: emptyPage(raw, url), validators: null };
-          const body = parseJsonBody(raw, what, s.stream);
+          let body: unknown;
+          try {
+            body = parseJsonBody(raw, what, s.stream);
+          } catch (error) {
+            const decision = !(error instanceof TransientError)
+              ? 'fatal'
+              : attempt.last
+                ? 'giving up'
+                : 'retrying';
+            args.log.debug(
+              { stream: s.stream, method, requestUrl: shownUrl(), status: raw.status, decision },
+              `${what}: the answer is not JSON; ${decision}`,
+            );
+            throw error;
+          }
           const records = extra.byId
             ? [extra.byId.record ? readPath(body, extra.byId.record) : body]
             : selectRecords(body, extra.records, `stream "${s.stream}": ${what}`);
