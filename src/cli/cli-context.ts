@@ -16,7 +16,8 @@ import { openStore } from '../runtime/open-store.ts';
 import { type RunStreamsArgs, runStreams, type StreamOutcome } from '../runtime/run-streams.ts';
 import { createLogger } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
-import { reportProgress } from './progress-reporter.ts';
+import { type ProgressOptions, reportProgress } from './progress-reporter.ts';
+import { StderrLines } from './stderr-lines.ts';
 import { TerminalStyle } from './terminal-style.ts';
 
 /** What a command does with the store: `StoreOpenOptions.mode`. */
@@ -42,6 +43,8 @@ export class CliContext {
   readonly out: TerminalStyle;
   /** Colours for logs and live lines (stderr). */
   readonly err: TerminalStyle;
+  /** Where human log lines go; live lines take them over while they are drawn. */
+  readonly lines = new StderrLines();
   #config: Promise<ResolvedConfig> | null = null;
   #store: Store | null = null;
 
@@ -55,6 +58,7 @@ export class CliContext {
       resolveLogFormat(options.logFormat, Boolean(process.stderr.isTTY)),
       options.logLevel,
       this.err.enabled,
+      this.lines,
     );
   }
 
@@ -102,7 +106,7 @@ export class CliContext {
     how: Pick<RunStreamsArgs, 'mode' | 'keys' | 'letters' | 'range' | 'backfillWindowMs'>,
   ): Promise<StreamOutcome | undefined> {
     const events = new SyncEventBus();
-    const stop = reportProgress(events, { log: this.log, interactive: this.interactive, style: this.err });
+    const stop = reportProgress(events, this.progressOptions());
     const [outcome] = await runStreams({
       config: await this.config(),
       store: await this.store('create'),
@@ -112,6 +116,11 @@ export class CliContext {
       ...how,
     }).finally(stop);
     return outcome;
+  }
+
+  /** How `reportProgress` shows this command's runs: live lines on a terminal, else logs. */
+  progressOptions(): ProgressOptions {
+    return { log: this.log, interactive: this.interactive, style: this.err, lines: this.lines };
   }
 
   /**

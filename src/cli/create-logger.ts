@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import type { Logger } from '../core/types.ts';
+import { StderrLines } from './stderr-lines.ts';
 import { TerminalStyle } from './terminal-style.ts';
 
 /** The levels `--log-level` takes, finest first: `debug` logs each HTTP request, `trace` adds its rate-limit headers and attempt. */
@@ -11,9 +12,15 @@ const SECRET_FIELDS = ['password', 'token', 'secret', 'authorization', 'apiKey',
 /**
  * JSON lines (pino) on stderr, or short human lines for a terminal. stdout is kept for command
  * output (`--json`). `color` colours the human lines (warnings yellow, errors red, fields muted);
- * JSON lines are never coloured.
+ * JSON lines are never coloured. Human lines go through `lines`, which live progress lines divert
+ * while they are drawn (default: straight to stderr).
  */
-export function createLogger(format: 'json' | 'pretty', level = 'info', color = false): Logger {
+export function createLogger(
+  format: 'json' | 'pretty',
+  level = 'info',
+  color = false,
+  lines: StderrLines = new StderrLines(),
+): Logger {
   if (format === 'json') {
     return pino(
       {
@@ -38,7 +45,7 @@ export function createLogger(format: 'json' | 'pretty', level = 'info', color = 
       lvl === 'info'
         ? ''
         : `${lvl === 'error' ? style.bad('ERROR') : lvl === 'warn' ? style.warn('WARN') : style.muted(lvl.toUpperCase())} `;
-    process.stderr.write(`${tag}${text}${extra ? `  ${style.muted(extra)}` : ''}\n`);
+    lines.write(`${tag}${text}${extra ? `  ${style.muted(extra)}` : ''}\n`);
   };
   return {
     level: order[min]!,

@@ -3,6 +3,7 @@ import type { SyncEventBus } from '../core/events.ts';
 import type { Logger } from '../core/types.ts';
 import { formatCount } from './format-table.ts';
 import { LIVE_LINE_LEGEND, type LiveLineState, liveLine, retryNote, waitNote } from './live-line.ts';
+import type { StderrLines } from './stderr-lines.ts';
 import { TerminalStyle } from './terminal-style.ts';
 
 export interface ProgressOptions {
@@ -11,6 +12,11 @@ export interface ProgressOptions {
   readonly interactive: boolean;
   /** Colours of the live lines. Default: none. */
   readonly style?: TerminalStyle;
+  /**
+   * The logger's human lines, which the live lines print above themselves while they are drawn
+   * (a warning on SIGINT, debug request lines). Default: none to take over.
+   */
+  readonly lines?: StderrLines;
   /**
    * Off a terminal: the least time between two progress lines of a stream, and between two lines
    * about its retries (or its waits), so a retry storm does not flood the log. Default 5 s.
@@ -21,7 +27,8 @@ export interface ProgressOptions {
 }
 
 /**
- * Shows runs as they go, observing only the engine's events. On a terminal: the legend, then one
+ * Shows runs as they go, observing only the engine's events, until the returned function is
+ * called (once or more). On a terminal: the legend, then one
  * live line per stream (pages, records and the expected total, records/s, an ETA, what changed,
  * and a retry or wait while it lasts, cleared by the next commit). Elsewhere: a log line per
  * finished run, at most one progress line per stream every `everyMs`, and retries (warn) and
@@ -42,9 +49,13 @@ export function reportProgress(events: SyncEventBus, options: ProgressOptions): 
         clearOnComplete: false,
         stopOnComplete: false,
         noTTYOutput: false,
-        stream: process.stderr,
+        stream: WIDE_STDERR,
+        // Redraw every line each time: a log line printed above them moves them all down a row,
+        // and cli-progress redraws only the lines whose text changed.
+        forceRedraw: true,
       })
     : null;
+  let undivert: (() => void) | null = null;
   const bars = new Map<string, SingleBar>();
   const lastLog = new Map<string, number>();
   const notLogged = new Map<string, number>();
@@ -81,7 +92,10 @@ export function reportProgress(events: SyncEventBus, options: ProgressOptions): 
         log.info({ stream, runId, checkpoint }, 'run started');
         return;
       }
-      if (bars.size === 0) multibar.log(`${style.muted(LIVE_LINE_LEGEND)}\n`);
+      if (bars.size === 0) {
+        multibar.log(`${style.muted(LIVE_LINE_LEGEND)}\n`);
+        undivert = options.lines?.divert((text) => multibar.log(text)) ?? null;
+      }
       // A stream run twice (a sync, then the reconciliation it made due) gets a second line.
       bars.set(stream, multibar.create(1, 0, { line: liveLine(state, style) }));
     }),
@@ -132,14 +146,31 @@ export function reportProgress(events: SyncEventBus, options: ProgressOptions): 
       else log.warn(fields, `run ${status}`);
     }),
   );
+  let stopped = false;
   return () => {
+    if (stopped) return;
+    stopped = true;
     for (const off of offs) off();
-    // Draw the last state first: stop() draws only what changed since, and trims what it draws to
-    // the terminal's width counting colour codes as characters, which cut off the status.
-    multibar?.update();
-    multibar?.stop();
+    if (multibar && bars.size > 0) {
+      // Print the lines logged since the last redraw before the lines stop.
+      multibar.update();
+      undivert?.();
+      multibar.stop();
+    }
   };
 }
+
+/**
+ * stderr as cli-progress sees it: a terminal wider than any line. cli-progress cuts the line it
+ * draws last (when it stops) to the terminal's width counting colour codes as characters, which
+ * cut the final status off; the terminal clips a long line itself, autowrap being off while the
+ * lines are drawn. Only what cli-progress calls is here (readline's cursor functions write too).
+ */
+const WIDE_STDERR = {
+  isTTY: true,
+  columns: 100_000,
+  write: (data: string, callback?: () => void) => process.stderr.write(data, callback),
+} as unknown as NodeJS.WritableStream;
 
 /** What to say of a run's dead letters, and where to look. */
 export function deadLettered(stream: string, failed: number): string {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeProject, runCli } from './cli-harness.ts';
 import { spawnInPty } from './pty-harness.ts';
+import { renderScreen } from './screen.ts';
 
 /** An SGR sequence: what colours text. (Cursor movement of live lines is not colour.) */
 const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`);
@@ -86,4 +87,33 @@ describe('syncline CLI on a terminal and off it', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('+ inserted  ~ updated  = unchanged  - deleted  ! failed');
   }, 30_000);
+
+  it('prints the stopping message on Ctrl-C above the live line, not into it', async () => {
+    project = makeProject({ records: 100_000, pageSize: 10, delayMs: 20 });
+    const run = spawnInPty(['sync'], project.dir);
+    await run.waitFor(' records ');
+    run.type('\u0003');
+    const { code, output } = await run.done;
+    expect(code).toBe(130);
+    const screen = renderScreen(output);
+    const message = screen.filter((l) => l.includes('stopping after the page in progress'));
+    expect(message).toHaveLength(1);
+    expect(message[0]).toMatch(/^WARN stopping after the page in progress/);
+    const live = screen.filter((l) => l.startsWith('items ') && l.includes(' records '));
+    expect(live).toHaveLength(1);
+    expect(live[0]).toMatch(/^items\s+\| \d+ pages \| [\d,]+ records \| .* {2}interrupted$/);
+  }, 60_000);
+
+  it('gives the terminal its cursor back when a second Ctrl-C exits at once', async () => {
+    project = makeProject({ records: 1000, pageSize: 10, delayMs: 5000 });
+    const run = spawnInPty(['sync'], project.dir);
+    await run.waitFor(' records ');
+    run.type('\u0003');
+    await run.waitFor('send again to exit at once');
+    run.type('\u0003');
+    const { code, output } = await run.done;
+    expect(code).toBe(130);
+    // The live lines hide the cursor while they draw; the last word on it must be "show".
+    expect(output.lastIndexOf('\u001b[?25h')).toBeGreaterThan(output.lastIndexOf('\u001b[?25l'));
+  }, 60_000);
 });

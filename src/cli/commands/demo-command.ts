@@ -51,11 +51,7 @@ export function registerDemoCommand(program: Command): void {
       const store = await openStore(config.store, { streams: config.streams.map((s) => s.name) });
       const shown = redactUrl(config.store);
       const events = new SyncEventBus();
-      const stopReporting = reportProgress(events, {
-        log: ctx.log,
-        interactive: ctx.interactive,
-        style: ctx.err,
-      });
+      const stopReporting = reportProgress(events, ctx.progressOptions());
       try {
         const outcomes = await runStreams({ config, store, events, log: ctx.log });
         stopReporting();

@@ -53,22 +53,21 @@ async function sync(
   const events = new SyncEventBus();
   const stop = new AbortController();
   let signalled: NodeJS.Signals | null = null;
+  const stopReporting = reportProgress(events, ctx.progressOptions());
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
-      // A second signal: the user does not want to wait for the page in progress.
+      // A second signal: the user does not want to wait for the page in progress. The live lines
+      // stop first, giving the terminal its cursor back.
+      stopReporting();
       process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
     }
     signalled = signal;
+    // Printed above the live lines while they are drawn (see StderrLines), not into them.
     ctx.log.warn({ signal }, 'stopping after the page in progress (send again to exit at once)');
     stop.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const stopReporting = reportProgress(events, {
-    log: ctx.log,
-    interactive: ctx.interactive,
-    style: ctx.err,
-  });
   const started = Date.now();
   let outcomes: StreamOutcome[];
   try {
