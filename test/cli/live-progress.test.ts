@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from './cli-harness.ts';
 import { spawnInPty } from './pty-harness.ts';
 import { renderScreen } from './screen.ts';
 
@@ -86,6 +87,9 @@ export default defineConfig({
     const screen = renderScreen(output);
     const line = screen.find((l) => l.startsWith('people '));
     expect(line).toMatch(/^people\s+\| 3 pages \| 15\/15 records \| \d+\/s \| \+15 ~0 =0 -0 !0 {2}ok$/);
+    // And status says where the stream stands in words: its pass completed.
+    const status = await runCli(['status'], dir!);
+    expect(status.stdout).toMatch(/^people\s+.+ ago\s+ok\s+15\s+pass complete\s+-\s+0$/m);
   }, 60_000);
 
   it('has no colour codes with NO_COLOR, and still says what it waits for', async () => {

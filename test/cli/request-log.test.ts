@@ -106,6 +106,12 @@ export default defineConfig({
     }
     expect(result.stdout + result.stderr).not.toContain(KEY);
     expect(result.stdout + result.stderr).not.toContain(TOKEN);
+    // Off a terminal, the retry itself is a warning line, whatever the level.
+    const retries = lines(result.stderr).filter((l) => l.level === 40 && l.msg.startsWith('waiting '));
+    expect(retries.map((l) => l.msg)).toEqual([
+      expect.stringMatching(/^waiting 1 ms: 503 from 127\.0\.0\.1:\d+, Retry-After$/),
+      expect.stringMatching(/^waiting 1 ms: 503 from 127\.0\.0\.1:\d+, Retry-After$/),
+    ]);
   }, 60_000);
 
   it('adds the rate-limit headers and the attempt at trace', async () => {
