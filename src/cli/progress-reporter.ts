@@ -28,9 +28,9 @@ export interface ProgressOptions {
 
 /**
  * Shows runs as they go, observing only the engine's events, until the returned function is
- * called (once or more). On a terminal: the legend, then one
- * live line per stream (pages, records and the expected total, records/s, an ETA, what changed,
- * and a retry or wait while it lasts, cleared by the next commit). Elsewhere: a log line per
+ * called (once or more). On a terminal: the legend, then one live line per stream (pages, records
+ * and the expected total, records/s, an ETA, what changed, and a retry or wait while it lasts,
+ * cleared by the next commit), with the logger's lines printed above. Elsewhere: a log line per
  * finished run, at most one progress line per stream every `everyMs`, and retries (warn) and
  * rate-limit waits (info) as structured lines, at most one of each per stream every `everyMs`
  * (the next one counts those left out as `notLogged`).
@@ -41,7 +41,7 @@ export function reportProgress(events: SyncEventBus, options: ProgressOptions): 
   const everyMs = options.everyMs ?? 5000;
   const now = options.now ?? Date.now;
   const offs: (() => void)[] = [];
-  const lines = new Map<string, LiveLineState & { startedAt: number }>();
+  const states = new Map<string, LiveLineState & { startedAt: number }>();
   const multibar = interactive
     ? new MultiBar({
         format: (_options, _params, payload: { line?: string }) => payload.line ?? '',
@@ -62,10 +62,10 @@ export function reportProgress(events: SyncEventBus, options: ProgressOptions): 
 
   /** Changes a stream's live line and redraws it (off a terminal: keeps what the progress lines say). */
   const redraw = (stream: string, change: Partial<LiveLineState>) => {
-    const state = lines.get(stream);
+    const state = states.get(stream);
     if (!state) return;
     const next = { ...state, ...change, elapsedMs: now() - state.startedAt };
-    lines.set(stream, next);
+    states.set(stream, next);
     bars.get(stream)?.update(0, { line: liveLine(next, style) });
   };
   /**
@@ -87,7 +87,7 @@ export function reportProgress(events: SyncEventBus, options: ProgressOptions): 
   offs.push(
     events.on('run:started', ({ stream, runId, checkpoint }) => {
       const state = emptyState(stream, now());
-      lines.set(stream, state);
+      states.set(stream, state);
       if (!multibar) {
         log.info({ stream, runId, checkpoint }, 'run started');
         return;
@@ -106,7 +106,7 @@ export function reportProgress(events: SyncEventBus, options: ProgressOptions): 
         return;
       }
       if (mayLog(`${stream}:progress`) === null) return;
-      const state = lines.get(stream);
+      const state = states.get(stream);
       const elapsed = now() - (state?.startedAt ?? now());
       log.info(
         {
