@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { debugEnabled } from '../config/load-config.ts';
 import { ConfigError, describeError, SyncError } from '../core/errors.ts';
 import { tuneHeapForSync } from '../runtime/heap-tuning.ts';
@@ -12,6 +12,7 @@ import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerSimulateCommand } from './commands/simulate-command.ts';
 import { registerStatusCommand } from './commands/status-command.ts';
 import { registerSyncCommand } from './commands/sync-command.ts';
+import { LOG_LEVELS } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 
 /** Builds the `syncline` program. */
@@ -27,7 +28,15 @@ export function createProgram(): Command {
       'SQLite file or postgres:// URL (default: config, $SYNCLINE_STORE, syncline.db)',
     )
     .option('--log-format <format>', 'json | pretty (default: pretty on a terminal, json elsewhere)')
-    .option('--log-level <level>', 'debug | info | warn | error', 'info')
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'debug logs each HTTP request (method, URL without secrets, status, time, bytes, retry decision); ' +
+          'trace adds its rate-limit headers and attempt',
+      )
+        .choices(LOG_LEVELS)
+        .default('info'),
+    )
     .showHelpAfterError()
     .exitOverride();
   for (const register of [

@@ -154,6 +154,21 @@ export function resolveLogFormat(flag: string | undefined, isTty: boolean): 'jso
 }
 
 /**
+ * Whether to colour what goes to an output stream (`isTty`: that stream is a terminal).
+ * `FORCE_COLOR` set to anything but an empty string colours even when piped, except `0` and
+ * `false`, which turn colours off; when set it wins over `NO_COLOR` (as in Node and most CLIs).
+ * Otherwise `NO_COLOR` set to anything non-empty turns colours off (no-color.org). Otherwise
+ * colours on a terminal only. JSON (`--json`, JSON logs) is never coloured, whatever this says.
+ */
+export function resolveColor(isTty: boolean): boolean {
+  const force = process.env['FORCE_COLOR'];
+  if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
+  const noColor = process.env['NO_COLOR'];
+  if (noColor !== undefined && noColor !== '') return false;
+  return isTty;
+}
+
+/**
  * Reads a secret from the environment, the only place secrets come from. A missing one is a
  * ConfigError naming the variable (never its value, which is never printed anywhere).
  */

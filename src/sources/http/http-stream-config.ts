@@ -143,6 +143,13 @@ export interface HttpStreamConfig<R extends object = Record<string, unknown>>
   readonly pagination: PaginationConfig;
   /** Records per request. Default 100. */
   readonly pageSize?: number;
+  /**
+   * Body path of the number of records the pass will read in all, when the API says
+   * (`total_count`, `meta.total`): the live line then shows records read out of it and an ETA.
+   * Read from every list page (the latest wins); an estimate, never used to decide anything.
+   * Default: none.
+   */
+  readonly totalPath?: string;
   /** The request parameter for the page size; null sends none. Default `limit`. */
   readonly pageSizeParam?: string | null;
   readonly incremental?: IncrementalConfig;

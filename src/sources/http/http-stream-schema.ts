@@ -96,6 +96,7 @@ export const httpStreamSchema = strictObject({
   pagination: paginationSchema,
   pageSize: z.number().int().positive().optional(),
   pageSizeParam: z.string().nullable().optional(),
+  totalPath: z.string().min(1).optional(),
   incremental: strictObject({
     param: z.string().optional(),
     format: z.enum(['iso', 'epoch_s', 'epoch_ms']).optional(),

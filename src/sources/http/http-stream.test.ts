@@ -89,6 +89,7 @@ describe('http.stream', () => {
       records: 'data',
       pageSize: 10,
       pageSizeParam: 'per_page',
+      totalPath: 'meta.total',
       incremental: {
         param: 'since',
         format: 'epoch_s',

@@ -1,4 +1,4 @@
-import { ConfigError, FatalError, SyncError } from '../../core/errors.ts';
+import { ConfigError, FatalError, SyncError, TransientError } from '../../core/errors.ts';
 import { readPath } from '../../core/field-path.ts';
 import { scalarText } from '../../core/key-codec.ts';
 import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
@@ -25,6 +25,7 @@ import type { FetchByIdConfig, HttpStreamConfig } from './http-stream-config.ts'
 import { validateHttpStream } from './http-stream-schema.ts';
 import type { HttpAuth, PageResponse, Paginator, PassStart, RequestPlan } from './http-types.ts';
 import { createPaginator } from './paginators/create-paginator.ts';
+import { readNumber } from './paginators/pagination-signals.ts';
 import { parseJsonBody } from './parse-json-body.ts';
 import { RecordMapper } from './record-mapper.ts';
 import { selectRecords } from './record-selector.ts';
@@ -69,12 +70,15 @@ function apiUrl(config: HttpStreamConfig<Record<string, unknown>>, path: string)
 function httpClient(s: Settings, args: SourceArgs): { auth: HttpAuth; requester: HttpRequester } {
   return {
     auth: createAuth(s.config.auth, args.secret, { stream: s.stream }),
-    requester: new HttpRequester({
-      ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
-      ...(s.config.request.connectTimeoutMs !== undefined
-        ? { connectMs: s.config.request.connectTimeoutMs }
-        : {}),
-    }),
+    requester: new HttpRequester(
+      {
+        ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
+        ...(s.config.request.connectTimeoutMs !== undefined
+          ? { connectMs: s.config.request.connectTimeoutMs }
+          : {}),
+      },
+      args.log,
+    ),
   };
 }
 
@@ -239,6 +243,8 @@ async function* readPasses(
     }
     const fetched = await fetchPage(s, args, auth, requester, url, useValidators, 'GET');
     if (fetched === 'not-modified') return last; // the whole last pass is unchanged: nothing to read
+    const total = readNumber(fetched.page.body, s.config.totalPath);
+    if (total !== undefined && total >= 0) args.report({ total });
     let step = paginator.next(fetched.page, plan);
     // A range read ends at the first record past the range's end (passes go in cursor order).
     if (args.range && s.cursorField !== null) {
@@ -398,7 +404,7 @@ async function fetchPage(
   const what = `${method} ${shownUrl()}`;
   try {
     return await args.attempt(
-      async () => {
+      async (_n, attempt) => {
         let refreshed = false;
         for (;;) {
           const headers: Record<string, string> = { accept: 'application/json', ...s.config.request.headers };
@@ -415,6 +421,7 @@ async function fetchPage(
             signal: args.signal,
             what,
             stream: s.stream,
+            attempt,
             ...(extra.byId ? { goneIsAnswer: true } : {}),
           });
           args.report({ bytes: raw.bytes });
@@ -436,7 +443,21 @@ async function fetchPage(
             return { page: emptyPage(raw, url), validators: null };
           }
           if (method === 'HEAD') return { page: emptyPage(raw, url), validators: null };
-          const body = parseJsonBody(raw, what, s.stream);
+          let body: unknown;
+          try {
+            body = parseJsonBody(raw, what, s.stream);
+          } catch (error) {
+            const decision = !(error instanceof TransientError)
+              ? 'fatal'
+              : attempt.last
+                ? 'giving up'
+                : 'retrying';
+            args.log.debug(
+              { stream: s.stream, method, requestUrl: shownUrl(), status: raw.status, decision },
+              `${what}: the answer is not JSON; ${decision}`,
+            );
+            throw error;
+          }
           const where = `stream "${s.stream}": ${what}`;
           const selected = extra.byId
             ? [s.mapper.mapRecord(extra.byId.record ? readPath(body, extra.byId.record) : body)]
