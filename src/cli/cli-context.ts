@@ -5,6 +5,7 @@ import {
   CONFIG_FILES,
   type ResolvedConfig,
   RUNNING_SYNCLINE,
+  resolveColor,
   resolveLogFormat,
   resolveStore,
 } from '../config/load-config.ts';
@@ -16,7 +17,9 @@ import { openStore } from '../runtime/open-store.ts';
 import { type RunStreamsArgs, runStreams, type StreamOutcome } from '../runtime/run-streams.ts';
 import { createLogger } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
-import { reportProgress } from './progress-reporter.ts';
+import { type ProgressOptions, reportProgress } from './progress-reporter.ts';
+import { StderrLines } from './stderr-lines.ts';
+import { TerminalStyle } from './terminal-style.ts';
 
 /** What a command does with the store: `StoreOpenOptions.mode`. */
 export type StoreMode = NonNullable<StoreOpenOptions['mode']>;
@@ -37,6 +40,12 @@ export class CliContext {
   readonly options: GlobalOptions;
   readonly interactive: boolean;
   readonly log: Logger;
+  /** Colours for command output (stdout), when it goes to a terminal (or FORCE_COLOR says so). */
+  readonly out: TerminalStyle;
+  /** Colours for logs and live lines (stderr). */
+  readonly err: TerminalStyle;
+  /** Where human log lines go; live lines take them over while they are drawn. */
+  readonly lines = new StderrLines();
   #config: Promise<ResolvedConfig> | null = null;
   #store: Store | null = null;
 
@@ -44,9 +53,13 @@ export class CliContext {
     this.options = options;
     this.interactive =
       Boolean(process.stderr.isTTY) && resolveLogFormat(options.logFormat, true) === 'pretty';
+    this.out = new TerminalStyle(resolveColor(Boolean(process.stdout.isTTY)));
+    this.err = new TerminalStyle(resolveColor(Boolean(process.stderr.isTTY)));
     this.log = createLogger(
       resolveLogFormat(options.logFormat, Boolean(process.stderr.isTTY)),
       options.logLevel,
+      this.err.enabled,
+      this.lines,
     );
   }
 
@@ -99,7 +112,7 @@ export class CliContext {
     how: Pick<RunStreamsArgs, 'mode' | 'keys' | 'letters' | 'range' | 'backfillWindowMs'>,
   ): Promise<StreamOutcome | undefined> {
     const events = new SyncEventBus();
-    const stop = reportProgress(events, this.log, this.interactive);
+    const stop = reportProgress(events, this.progressOptions());
     const [outcome] = await runStreams({
       config: await this.config(),
       store: await this.store('create'),
@@ -109,6 +122,11 @@ export class CliContext {
       ...how,
     }).finally(stop);
     return outcome;
+  }
+
+  /** How `reportProgress` shows this command's runs: live lines on a terminal, else logs. */
+  progressOptions(): ProgressOptions {
+    return { log: this.log, interactive: this.interactive, style: this.err, lines: this.lines };
   }
 
   /**

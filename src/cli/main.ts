@@ -1,6 +1,6 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { debugEnabled } from '../config/load-config.ts';
-import { describeError, SyncError } from '../core/errors.ts';
+import { ConfigError, describeError, SyncError } from '../core/errors.ts';
 import { tuneHeapForSync } from '../runtime/heap-tuning.ts';
 import { registerApproveCommand } from './commands/approve-command.ts';
 import { registerBackfillCommand } from './commands/backfill-command.ts';
@@ -14,6 +14,7 @@ import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerSimulateCommand } from './commands/simulate-command.ts';
 import { registerStatusCommand } from './commands/status-command.ts';
 import { registerSyncCommand } from './commands/sync-command.ts';
+import { LOG_LEVELS } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 
 /** Builds the `syncline` program. */
@@ -29,7 +30,15 @@ export function createProgram(): Command {
       'SQLite file or postgres:// URL (default: config, $SYNCLINE_STORE, syncline.db)',
     )
     .option('--log-format <format>', 'json | pretty (default: pretty on a terminal, json elsewhere)')
-    .option('--log-level <level>', 'debug | info | warn | error', 'info')
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'debug logs each HTTP request (method, URL without secrets, status, time, bytes, retry decision); ' +
+          'trace adds its rate-limit headers and attempt',
+      )
+        .choices(LOG_LEVELS)
+        .default('info'),
+    )
     .showHelpAfterError()
     .exitOverride();
   for (const register of [
@@ -52,7 +61,10 @@ export function createProgram(): Command {
   return program;
 }
 
-/** Runs the CLI; every error becomes one line on stderr and an exit code, never a stack trace. */
+/**
+ * Runs the CLI; every error becomes one line on stderr (a config's syntax error adds the line it is
+ * on) and an exit code, never a stack trace.
+ */
 export async function main(argv: readonly string[]): Promise<void> {
   tuneHeapForSync();
   try {
@@ -63,7 +75,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    process.stderr.write(`syncline: ${describeError(error)}\n`);
+    // Other errors print their first line; a config error's later lines show where in the file it
+    // is (a YAML or JSON syntax error quotes the line, with a caret under the column).
+    process.stderr.write(
+      `syncline: ${error instanceof ConfigError ? error.message : describeError(error)}\n`,
+    );
     if (debugEnabled() && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     else if (!(error instanceof SyncError)) {
       process.stderr.write('(unexpected error: run with SYNCLINE_DEBUG=1 for the stack trace)\n');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
 import { STREAM_NAME } from '../core/stream-name.ts';
 import { firstIssue, type SchemaIssue, strictObject } from '../core/strict-object.ts';
+import { COLUMN_TYPES } from '../core/view-columns.ts';
 import type { SynclineConfig } from './define-config.ts';
 
 const fieldPath = z.string().min(1, 'must be a non-empty field name');
@@ -20,6 +21,9 @@ export const streamBehaviourFields = {
   }).optional(),
   onVersionRegression: z.enum(['deadLetter', 'accept']).optional(),
   history: z.boolean().optional(),
+  columns: z
+    .record(fieldPath, z.enum(COLUMN_TYPES, { error: `must be one of ${COLUMN_TYPES.join(', ')}` }))
+    .optional(),
   backfill: z
     .union([
       z.enum(['pause', 'auto']),

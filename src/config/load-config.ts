@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseDocument } from 'yaml';
 import { ConfigError, describeError } from '../core/errors.ts';
+import type { AnyStreamDefinition } from '../core/stream-definition.ts';
+import { viewColumns } from '../core/view-columns.ts';
 import { validateConfig } from './config-schema.ts';
 import type { SynclineConfig, SyncSettings } from './define-config.ts';
 import { resolveRunningSyncline } from './resolve-running-syncline.ts';
+import { columnsFromSchema } from './schema-columns.ts';
 
 /** File names tried, in order, when no `--config` is given. */
 export const CONFIG_FILES = [
@@ -180,7 +182,7 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
   return Object.freeze({
     file,
     store: resolveStore(storeFlag, config.store),
-    streams: Object.freeze([...config.streams]),
+    streams: Object.freeze(config.streams.map((stream) => withColumns(stream, file))),
     sync: Object.freeze({
       maxPagesInFlight: config.sync?.maxPagesInFlight ?? 4,
       concurrency: config.sync?.concurrency ?? 4,
@@ -191,6 +193,22 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
       ...(config.sync?.retry ? { retry: config.sync.retry } : {}),
     }),
   });
+}
+
+/**
+ * The stream with its typed view's columns: its own `columns`, else those of its zod `schema`
+ * (`columnsFromSchema`); checked here, so a bad column name is a config error naming the file.
+ */
+function withColumns(stream: AnyStreamDefinition, file: string): AnyStreamDefinition {
+  const columns = stream.columns ?? (stream.schema ? columnsFromSchema(stream.schema) : null);
+  if (!columns) return stream;
+  try {
+    viewColumns(stream.name, columns);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${file}: ${error.message}`);
+    throw error;
+  }
+  return columns === stream.columns ? stream : { ...stream, columns };
 }
 
 /** `--store` flag, then `SYNCLINE_STORE`, then the config file's `store`, then `syncline.db`. */
@@ -214,71 +232,6 @@ export function findConfigFile(cwd: string, file?: string): string {
   );
 }
 
-/**
- * Reads a JSON or YAML config file into plain data, with `${NAME}` in string values replaced by the
- * environment variable NAME (missing ones are an error naming them all). Syntax errors name the
- * file, line and column.
- */
-export function readDeclarativeFile(
-  path: string,
-  shown: string,
-  vars: Readonly<Record<string, string>> = {},
-): unknown {
-  const missing = new Set<string>();
-  const data = interpolateEnv(parseDeclarative(path, shown), vars, missing);
-  if (missing.size > 0) {
-    const names = [...missing];
-    const uses = names.map((name) => `\${${name}}`).join(', ');
-    throw new ConfigError(
-      names.length === 1
-        ? `${shown}: uses ${uses}, but environment variable ${names[0]} is not set`
-        : `${shown}: uses ${uses}, but environment variables ${names.join(', ')} are not set`,
-    );
-  }
-  return data;
-}
-
-/** `value` with `${NAME}` replaced; the names found neither in `vars` nor set go to `missing`. */
-function interpolateEnv(
-  value: unknown,
-  vars: Readonly<Record<string, string>>,
-  missing: Set<string>,
-): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
-      const found = vars[name] ?? process.env[name];
-      if (found !== undefined) return found;
-      missing.add(name);
-      return whole;
-    });
-  }
-  if (Array.isArray(value)) return value.map((item) => interpolateEnv(item, vars, missing));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, vars, missing)]));
-  }
-  return value;
-}
-
-function parseDeclarative(path: string, shown: string): unknown {
-  const text = readFileSync(path, 'utf8');
-  if (/\.json$/i.test(path)) {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new ConfigError(`${shown}: not valid JSON: ${describeError(error)}`);
-    }
-  }
-  const doc = parseDocument(text, { prettyErrors: false });
-  const first = doc.errors[0];
-  if (first) {
-    const at = first.linePos?.[0];
-    throw new ConfigError(
-      `${shown}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`,
-    );
-  }
-  return doc.toJS();
-}
-
 /** tsx may wrap a CommonJS-style default twice (`{ default: { default: config } }`). */
 function unwrapDefault(module: { default?: unknown }): unknown {
   let value = module.default;
@@ -295,6 +248,21 @@ export function resolveLogFormat(flag: string | undefined, isTty: boolean): 'jso
   if (value !== undefined)
     throw new ConfigError(`--log-format must be "json" or "pretty", got ${JSON.stringify(value)}`);
   return isTty ? 'pretty' : 'json';
+}
+
+/**
+ * Whether to colour what goes to an output stream (`isTty`: that stream is a terminal).
+ * `FORCE_COLOR` set to anything but an empty string colours even when piped, except `0` and
+ * `false`, which turn colours off; when set it wins over `NO_COLOR` (as in Node and most CLIs).
+ * Otherwise `NO_COLOR` set to anything non-empty turns colours off (no-color.org). Otherwise
+ * colours on a terminal only. JSON (`--json`, JSON logs) is never coloured, whatever this says.
+ */
+export function resolveColor(isTty: boolean): boolean {
+  const force = process.env['FORCE_COLOR'];
+  if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
+  const noColor = process.env['NO_COLOR'];
+  if (noColor !== undefined && noColor !== '') return false;
+  return isTty;
 }
 
 /**

@@ -66,13 +66,19 @@ export class TransientError extends SyncError {
   readonly retryAfterMs: number | undefined;
   /** The other side said "slow down" (HTTP 429): counted as `throttled` in the run record. */
   readonly throttled: boolean;
+  /**
+   * What failed in a few words, for live lines and retry logs (`503 from api.example.com`,
+   * `api.example.com: the connection was reset`). Default: none (the message is shown instead).
+   */
+  readonly summary: string | undefined;
   constructor(
     message: string,
-    details: SyncErrorDetails & { retryAfterMs?: number; throttled?: boolean } = {},
+    details: SyncErrorDetails & { retryAfterMs?: number; throttled?: boolean; summary?: string } = {},
   ) {
     super(message, details);
     this.retryAfterMs = details.retryAfterMs;
     this.throttled = details.throttled ?? false;
+    this.summary = details.summary;
   }
 }
 

@@ -16,6 +16,50 @@ export interface SyncEvents {
     checkpoint: Checkpoint;
   };
   'record:failed': { stream: string; runId: string; key: string | null; reason: string };
+  /**
+   * An operation (a request, or reading a custom source again) failed with a transient error and
+   * will be tried again after `delayMs`. Emitted before the wait; a failure that is not retried
+   * (attempts or the run's retry budget spent) ends the run instead.
+   */
+  'request:retrying': {
+    stream: string;
+    runId: string;
+    /** What is retried: `GET https://api.example.com/v1/customers?limit=100` (no secrets), `reading the source`. */
+    what: string;
+    /** The attempt that failed, 1 for the first try: this is retry number `attempt`. */
+    attempt: number;
+    /** Attempts allowed per operation (`retry.maxAttempts`, the first try included). */
+    maxAttempts: number;
+    delayMs: number;
+    /** What failed, in a few words: `503 from api.example.com` (the error's summary, else its message). */
+    reason: string;
+    /** The wait is the one the other side asked for (`Retry-After`). */
+    retryAfter: boolean;
+    /** The other side said "slow down" (HTTP 429). */
+    throttled: boolean;
+  };
+  /** A request waits for a rate limiter before it goes. */
+  'rate:waiting': {
+    stream: string;
+    runId: string;
+    /** The request that waits. */
+    what: string;
+    /** The limiter's key: the API's host. */
+    limiter: string;
+    delayMs: number;
+    /**
+     * `budget`: the API said its budget is spent until its reset (`X-RateLimit-Remaining: 0`);
+     * `rate`: pacing to the configured `rateLimit`, or the rate learned from `X-RateLimit-*`.
+     */
+    cause: 'budget' | 'rate';
+    /** The same in words: `the rate limit of api.example.com (5 requests/s)`. */
+    reason: string;
+  };
+  /**
+   * The source said how many records it expects this run to read (`report({ total })`; HTTP
+   * streams with `totalPath`). An estimate, for progress and an ETA; a later one replaces it.
+   */
+  'run:estimated': { stream: string; runId: string; total: number };
   'lease:waiting': { stream: string; holder: string; expiresAt: string };
   'run:finished': {
     stream: string;

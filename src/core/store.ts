@@ -16,6 +16,7 @@ import type {
   StreamState,
   StreamStatus,
 } from './types.ts';
+import type { ViewColumn } from './view-columns.ts';
 
 /**
  * The store keeps the synced records and everything needed to resume: state, runs, the change log
@@ -126,6 +127,13 @@ export interface StreamTableOptions {
    * each write closes the key's open history row and opens a new one. Default false.
    */
   readonly history?: boolean;
+  /**
+   * The stream's typed view `<stream>_v` (live rows: `_key`, these columns, `_synced_at`,
+   * `_deleted_at`): created, or recreated when the columns changed. Empty or absent: a typed view
+   * the store made earlier is dropped. A table or view of that name that is not Syncline's is
+   * refused (`StoreUnavailableError`).
+   */
+  readonly view?: readonly ViewColumn[];
 }
 
 export interface RecordStore {

@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from './standard-schema.ts';
 import type { StreamSource } from './types.ts';
+import type { ColumnType } from './view-columns.ts';
 
 /** A field of R, or a dotted path into it (`address.city`). */
 export type FieldPath<R> = (Extract<keyof R, string> & string) | `${string}.${string}`;
@@ -45,6 +46,13 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
   readonly onVersionRegression?: 'deadLetter' | 'accept';
   /** Keep every version of every record in `<name>_history`, for audit. Default false. */
   readonly history?: boolean;
+  /**
+   * A typed view `<name>_v` of the live rows: one column per field path given here (`.` becomes
+   * `_` in the column's name), of that type, plus `_key`, `_synced_at` and `_deleted_at`. A record
+   * whose field does not fit its type is dead-lettered, so the view's casts never fail. Default:
+   * derived from a zod `schema`'s top-level fields; no view without either.
+   */
+  readonly columns?: Readonly<Record<string, ColumnType>>;
   /** The backfill breaker: see `BackfillSettings`. Default `'pause'` with its defaults. */
   readonly backfill?: 'pause' | 'auto' | BackfillSettings;
   /** Reconciliation (full scans that find deletes and drift). */

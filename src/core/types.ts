@@ -56,14 +56,27 @@ export interface SourceReport {
   throttled?: number;
   /** Milliseconds spent waiting on rate limits and backoff. */
   waitMs?: number;
+  /**
+   * Not a counter: how many records the source expects this run to read in all (an API's
+   * `total_count`), when it knows. The latest report replaces earlier ones; it is shown as
+   * progress and an ETA on the live line (`run:estimated`) and not stored. Default: unknown.
+   */
+  total?: number;
 }
 
 /** Minimal structured logger (pino's shape), so sources can log without importing pino. */
 export interface Logger {
+  /** The finest level, when the logger has it (pino does): what only a deep look needs. */
+  trace?(obj: object | string, msg?: string): void;
   debug(obj: object | string, msg?: string): void;
   info(obj: object | string, msg?: string): void;
   warn(obj: object | string, msg?: string): void;
   error(obj: object | string, msg?: string): void;
+  /**
+   * The lowest level written (`trace`, `debug`, `info`...), when the logger says (pino does), so a
+   * caller can add what only that level wants to one line instead of writing two.
+   */
+  readonly level?: string;
 }
 
 /** What a source receives when a run starts. One readonly object, so fields can be added. */
@@ -85,7 +98,10 @@ export interface SourceArgs {
    * error when it is not transient, `FatalError` when a budget is spent, and `RunDeadlineError`
    * when a wait would overrun the run's deadline.
    */
-  readonly attempt: <T>(op: (attempt: number) => Promise<T>, options: AttemptOptions) => Promise<T>;
+  readonly attempt: <T>(
+    op: (attempt: number, state: AttemptState) => Promise<T>,
+    options: AttemptOptions,
+  ) => Promise<T>;
   /** Tells a rate limiter what the API said about its budget (`X-RateLimit-*`). */
   readonly observeLimit: (limiter: string, budget: RateBudget) => void;
   /** Epoch ms by which the run must stop, or null when it has no maximum duration. */
@@ -111,6 +127,19 @@ export interface SourceArgs {
 export interface TimeRange {
   readonly from: string;
   readonly to: string;
+}
+
+/** What `attempt` tells the operation about the try it is making. */
+export interface AttemptState {
+  /** 1 for the first try. */
+  readonly attempt: number;
+  /** Attempts allowed for the operation (`retry.maxAttempts`, the first try included). */
+  readonly maxAttempts: number;
+  /**
+   * A transient failure of this try will not be retried: the operation's attempts or the run's
+   * retry budget are spent. (A retry may still stop at the run's deadline.)
+   */
+  readonly last: boolean;
 }
 
 export interface AttemptOptions {

@@ -6,6 +6,7 @@ import { encodeKey, scalarText } from '../core/key-codec.ts';
 import { describeIssues } from '../core/standard-schema.ts';
 import { type AnyStreamDefinition, keyFields } from '../core/stream-definition.ts';
 import type { Checkpoint, DeadLetter, Page, RecordWrite } from '../core/types.ts';
+import { columnProblem, type ViewColumn, viewColumns } from '../core/view-columns.ts';
 
 /** A record ready to classify: validated, keyed and hashed; a write once the classifier adds what it does. */
 export type PreparedRecord = Omit<RecordWrite, 'kind' | 'existed'>;
@@ -106,9 +107,16 @@ export class PagePreparer {
   /** What the hash covers, when `stream.hash` narrows it. */
   readonly #hashProjection: ((value: unknown) => unknown) | null;
 
+  /** The typed view's columns (and their field paths), whose fields must fit their types. */
+  readonly #columns: readonly (ViewColumn & { readonly field: string })[];
+
   /** `rejectNul`: dead-letter records containing NUL, for stores that cannot keep it. */
   constructor(stream: AnyStreamDefinition, rejectNul = false) {
     this.#stream = stream;
+    this.#columns = (stream.columns ? viewColumns(stream.name, stream.columns) : []).map((c) => ({
+      ...c,
+      field: c.path.join('.'),
+    }));
     this.#keys = keyFields(stream);
     this.#rejectNul = rejectNul;
     const { include, exclude } = stream.hash ?? {};
@@ -200,6 +208,12 @@ export class PagePreparer {
         raw,
         `record is ${Array.isArray(value) ? 'an array' : typeof value}, not an object`,
       );
+    }
+    for (const column of this.#columns) {
+      const problem = columnProblem(column.type, readPath(value, column.field));
+      if (problem !== null) {
+        return this.#deadLetter(raw, `${column.field}: ${problem} (column ${column.name}, ${column.type})`);
+      }
     }
     const key = encodeKey(value, this.#keys);
     const data = canonicalJson(value);

@@ -64,11 +64,16 @@ export class TokenBucket {
     this.#tokens = Math.min(this.#tokens, remaining);
   }
 
-  /** Serialises waiting callers so they leave in order. */
-  enqueue(wait: (ms: number) => Promise<void>): Promise<number> {
+  /**
+   * Serialises waiting callers so they leave in order. `wait` is called when the caller must wait,
+   * with why: `budget` when the API said its budget is spent until its reset, `rate` when pacing
+   * to the rate in force.
+   */
+  enqueue(wait: (ms: number, cause: 'budget' | 'rate') => Promise<void>): Promise<number> {
     const turn = this.#queue.then(async () => {
+      const paused = this.#pausedUntil > this.#now();
       const ms = this.reserve();
-      if (ms > 0) await wait(ms);
+      if (ms > 0) await wait(ms, paused ? 'budget' : 'rate');
       return ms;
     });
     this.#queue = turn.then(

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, FatalError, RunDeadlineError, TransientError } from '../core/errors.ts';
-import type { AttemptOptions, RateBudget, SourceReport } from '../core/types.ts';
+import type { SyncEventBus } from '../core/events.ts';
+import type { AttemptOptions, AttemptState, RateBudget, SourceReport } from '../core/types.ts';
 import type { RateLimiters } from './rate-limiter.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 
@@ -11,6 +12,9 @@ export interface SourceServicesArgs {
   readonly signal: AbortSignal;
   readonly deadline: number | null;
   readonly report: (report: SourceReport) => void;
+  /** Where retries and rate-limit waits are told as they happen (`request:retrying`, `rate:waiting`). */
+  readonly events: SyncEventBus;
+  readonly runId: string;
   readonly now?: () => number;
 }
 
@@ -60,15 +64,48 @@ export function sourceServices(args: SourceServicesArgs) {
     }
     retriesLeft--;
     args.report({ retries: 1 });
-    await wait(args.policy.delayMs(n, error), `retrying ${what}`);
+    const delayMs = args.policy.delayMs(n, error);
+    args.events.emit('request:retrying', {
+      stream: args.stream,
+      runId: args.runId,
+      what,
+      attempt: n,
+      maxAttempts: args.policy.maxAttempts,
+      delayMs,
+      reason: error.summary ?? describeError(error),
+      retryAfter: error.retryAfterMs !== undefined,
+      throttled: error.throttled,
+    });
+    await wait(delayMs, `retrying ${what}`);
   }
 
-  async function attempt<T>(op: (attempt: number) => Promise<T>, options: AttemptOptions): Promise<T> {
-    const bucket = options.limiter ? args.limiters.get(options.limiter.key, options.limiter.rate) : null;
+  async function attempt<T>(
+    op: (attempt: number, state: AttemptState) => Promise<T>,
+    options: AttemptOptions,
+  ): Promise<T> {
+    const limiter = options.limiter;
+    const bucket = limiter ? args.limiters.get(limiter.key, limiter.rate) : null;
+    const waitForToken = (ms: number, cause: 'budget' | 'rate') => {
+      const key = limiter!.key;
+      args.events.emit('rate:waiting', {
+        stream: args.stream,
+        runId: args.runId,
+        what: options.what,
+        limiter: key,
+        delayMs: ms,
+        cause,
+        reason:
+          cause === 'budget'
+            ? `the API's budget at ${key} is spent until its reset (X-RateLimit-Remaining: 0)`
+            : `the rate limit of ${key} (${formatRate(bucket!.rate)} requests/s)`,
+      });
+      return wait(ms, `the rate limit of ${key}`);
+    };
     for (let n = 1; ; n++) {
-      if (bucket) await bucket.enqueue((ms) => wait(ms, `the rate limit of ${options.limiter!.key}`));
+      if (bucket) await bucket.enqueue(waitForToken);
+      const maxAttempts = args.policy.maxAttempts;
       try {
-        return await op(n);
+        return await op(n, { attempt: n, maxAttempts, last: n >= maxAttempts || retriesLeft <= 0 });
       } catch (error) {
         if (!(error instanceof TransientError) || args.signal.aborted) throw error;
         await backOff(error, n, options.what);
@@ -81,4 +118,9 @@ export function sourceServices(args: SourceServicesArgs) {
   }
 
   return { attempt, observeLimit, backOff };
+}
+
+/** A rate in requests per second: `5`, `0.5`, `0.02`. */
+function formatRate(rate: number): string {
+  return rate >= 10 ? String(Math.round(rate)) : String(Number(rate.toPrecision(2)));
 }

@@ -21,9 +21,11 @@ import {
   type RunCounters,
   type RunMode,
   type RunStatus,
+  type SourceReport,
   type StreamSource,
   type TimeRange,
 } from '../core/types.ts';
+import { viewColumns } from '../core/view-columns.ts';
 import { BackfillGuard, BackfillPausedError } from './backfill-guard.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { classify } from './classifier.ts';
@@ -109,7 +111,10 @@ export interface RunResult {
 export async function runStream(args: RunStreamArgs): Promise<RunResult> {
   const { store, stream, events, log } = args;
   const mode = args.options?.mode ?? 'sync';
-  await store.ensureStream(stream.name, { history: stream.history ?? false });
+  await store.ensureStream(stream.name, {
+    history: stream.history ?? false,
+    view: stream.columns ? viewColumns(stream.name, stream.columns) : [],
+  });
   const keeper = await LeaseKeeper.acquire({
     store,
     stream: stream.name,
@@ -431,11 +436,14 @@ class RunPipeline {
   }
 
   async #produce(from: Checkpoint, queue: BoundedQueue<PreparedPage>): Promise<void> {
-    const { stream, log } = this.#args;
+    const { stream, log, events, runId } = this.#args;
     const preparer = new PagePreparer(stream, !this.#args.store.capabilities.storesNul);
     try {
-      const report = (r: Partial<RunCounters>) => {
+      const report = (r: SourceReport) => {
         addCounters(this.#report, r);
+        if (r.total !== undefined && Number.isFinite(r.total) && r.total >= 0) {
+          events.emit('run:estimated', { stream: stream.name, runId, total: Math.round(r.total) });
+        }
       };
       const maxDuration = this.#args.options?.maxDurationMs;
       const deadline = maxDuration === undefined ? null : this.#startedAt + maxDuration;
@@ -446,6 +454,8 @@ class RunPipeline {
         signal: this.#abort.signal,
         deadline,
         report,
+        events,
+        runId,
       });
       // The checkpoint of the last page handed over: where the source resumes if it throws a
       // transient error (a custom source's fetch that failed); `failures` counts restarts there.

@@ -8,9 +8,9 @@ import {
   type LoadOptions,
   loadConfig,
   type ResolvedConfig,
-  readDeclarativeFile,
   resolveConfig,
 } from '../config/load-config.ts';
+import { readDeclarativeFile } from '../config/read-declarative-file.ts';
 import { ConfigError } from '../core/errors.ts';
 import { firstIssue } from '../core/strict-object.ts';
 import { httpStream } from '../sources/http/http-stream.ts';

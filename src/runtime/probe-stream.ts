@@ -1,6 +1,7 @@
 import { type ResolvedConfig, readEnvSecret, unsetEnv } from '../config/load-config.ts';
 import { closestName } from '../core/closest-name.ts';
 import { describeError, TransientError } from '../core/errors.ts';
+import { SyncEventBus } from '../core/events.ts';
 import { readPath } from '../core/field-path.ts';
 import { scalarText } from '../core/key-codec.ts';
 import { type AnyStreamDefinition, keyFields } from '../core/stream-definition.ts';
@@ -174,6 +175,11 @@ async function firstPage(args: ProbeStreamArgs, started: number): Promise<Page<u
   const abort = new AbortController();
   const deadline = config.sync.maxRunDurationMs === undefined ? null : started + config.sync.maxRunDurationMs;
   const report = () => {};
+  // A probe that waits on retries says so, rather than look hung.
+  const events = new SyncEventBus();
+  events.on('request:retrying', ({ what, attempt, delayMs, reason }) =>
+    log.warn({ stream: stream.name, what, attempt, delayMs, reason }, 'retrying'),
+  );
   const { attempt, observeLimit, backOff } = sourceServices({
     stream: stream.name,
     policy: new RetryPolicy(config.sync.retry),
@@ -181,6 +187,8 @@ async function firstPage(args: ProbeStreamArgs, started: number): Promise<Page<u
     signal: abort.signal,
     deadline,
     report,
+    events,
+    runId: 'probe',
   });
   let pages: AsyncIterator<Page<unknown>> | null = null;
   try {

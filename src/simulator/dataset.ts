@@ -1,4 +1,5 @@
 import { contentHash } from '../core/canonical-json.ts';
+import { ChangeSequence } from './change-sequence.ts';
 import { RecordIndex } from './record-index.ts';
 import type { RecordKind, RecordState, SimRecord } from './record-kind.ts';
 import { SIM_EPOCH_MS } from './record-kind.ts';
@@ -28,6 +29,8 @@ export interface GroundTruthEntry {
 export class Dataset {
   readonly kind: RecordKind;
   readonly index: RecordIndex;
+  /** The changes feed's sequence numbers: every record at the number of its latest change. */
+  readonly changes: ChangeSequence;
   private readonly states = new Map<number, RecordState>();
   /** Indexes below this exist (base plus inserts). */
   private count: number;
@@ -45,6 +48,7 @@ export class Dataset {
   constructor(kind: RecordKind) {
     this.kind = kind;
     this.count = kind.baseCount;
+    this.changes = new ChangeSequence(kind.baseCount);
     this.index = new RecordIndex(
       {
         stateOf: (i) => this.stateOf(i),
@@ -112,6 +116,7 @@ export class Dataset {
     const aux = this.kind.auxForInsert(index, draw, nowMs);
     this.states.set(index, { version: 1, updatedMs: nowMs, status: 'live', aux });
     this.index.changed(index, undefined);
+    this.changes.stamp(index);
     this.touch(nowMs, nowMs);
     return index;
   }
@@ -123,6 +128,7 @@ export class Dataset {
     state.version++;
     state.updatedMs = updatedMs;
     this.index.changed(index, previousMs);
+    this.changes.stamp(index);
     this.touch(nowMs, updatedMs);
   }
 
@@ -134,6 +140,7 @@ export class Dataset {
     state.updatedMs = nowMs;
     state.status = 'soft';
     this.index.changed(index, previousMs);
+    this.changes.stamp(index);
     this.touch(nowMs, nowMs);
   }
 
@@ -150,6 +157,7 @@ export class Dataset {
     state.version = version;
     state.updatedMs = nowMs;
     this.index.changed(index, previousMs);
+    this.changes.stamp(index);
     this.touch(nowMs, nowMs);
   }
 
@@ -183,6 +191,7 @@ export class Dataset {
     }
     this.tombstones.splice(at, 0, tombstone);
     this.index.changed(index, previousMs);
+    this.changes.stamp(index);
     this.touch(nowMs, 0);
   }
 

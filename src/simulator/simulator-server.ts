@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { handleAdmin } from './admin-handler.ts';
 import { candleKind } from './candle-kind.ts';
+import { handleChanges } from './changes-handler.ts';
 import { ClientRateLimiter } from './client-rate-limiter.ts';
 import { customerKind } from './customer-kind.ts';
 import { Dataset, type GroundTruthEntry } from './dataset.ts';
@@ -256,7 +257,8 @@ export class SimulatorServer {
       writeAnswer(req, res, errorAnswer(404, 'not_found', `no route ${url.pathname}`), { kind: null });
       return;
     }
-    const route = parts.length === 2 ? '' : parts[2] === 'deleted' ? '/deleted' : '/:id';
+    const route =
+      parts.length === 2 ? '' : parts[2] === 'deleted' || parts[2] === 'changes' ? `/${parts[2]}` : '/:id';
     this.count(this.counters.requests, `${req.method} /v1/${dataset.name}${route}`);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       writeAnswer(
@@ -381,6 +383,9 @@ export class SimulatorServer {
       const { items, more } = dataset.tombstonesAfter(since, afterId === '' ? null : afterId, limit);
       const data = items.map((t) => ({ id: t.id, deleted_at: new Date(t.deletedMs).toISOString() }));
       return { status: 200, headers: {}, body: JSON.stringify({ data, has_more: more }) };
+    }
+    if (sub === 'changes') {
+      return { status: 200, headers: {}, body: handleChanges(dataset, url, limits) };
     }
     const index = dataset.find(decodeURIComponent(sub));
     if (index === undefined) return errorAnswer(404, 'not_found', `no ${dataset.name} record ${sub}`);

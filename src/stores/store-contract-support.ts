@@ -14,6 +14,8 @@ export interface StoreHandle {
    * ordered by key, then `_valid_from`, the open row last.
    */
   readHistory(stream: string): Promise<HistoryRow[]>;
+  /** Runs `sql` in the store's location (its schema) on a connection of its own, and returns the rows. */
+  query(sql: string): Promise<Record<string, unknown>[]>;
 }
 
 /** A history row as the contract compares it: timestamps as ISO-8601 UTC with milliseconds. */

@@ -5,6 +5,7 @@ import type { Store } from '../core/store.ts';
 import { contractSteps, type StoreHandle, T0, T1, T2, write } from './store-contract-support.ts';
 import { describeDeadLetterContract } from './store-dead-letters.contract.ts';
 import { describeReconciliationContract } from './store-reconcile.contract.ts';
+import { describeTypedViewContract } from './store-typed-view.contract.ts';
 
 export type { HistoryRow, StoreHandle } from './store-contract-support.ts';
 export { write } from './store-contract-support.ts';
@@ -516,4 +517,5 @@ export function describeStoreContract(
   });
   describeReconciliationContract(title, makeStore);
   describeDeadLetterContract(title, makeStore);
+  describeTypedViewContract(title, makeStore);
 }

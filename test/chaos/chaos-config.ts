@@ -2,7 +2,12 @@ import { stringify } from 'yaml';
 
 /** The pagination styles the chaos harness exercises, one stream each over the same dataset. */
 export const CHAOS_STYLES = ['cursor', 'link', 'keyset', 'keyset-gte', 'page', 'offset', 'window'] as const;
-export type ChaosStyle = (typeof CHAOS_STYLES)[number];
+/**
+ * Styles run only when named (`--style feed`): not in `all`, so the chaos runs of `npm test` keep
+ * their streams and load. `feed` reads the simulator's changes feed of the same customers.
+ */
+export const EXTRA_STYLES = ['feed'] as const;
+export type ChaosStyle = (typeof CHAOS_STYLES)[number] | (typeof EXTRA_STYLES)[number];
 
 /** Styles whose passes start at the watermark (the others read everything every run). */
 export const INCREMENTAL_STYLES: ReadonlySet<ChaosStyle> = new Set([
@@ -30,6 +35,7 @@ export const REGRESSION_POLICY: Readonly<Record<ChaosStyle, 'accept' | 'deadLett
   page: 'accept',
   offset: 'deadLetter',
   window: 'accept',
+  feed: 'accept',
 };
 
 /**
@@ -37,6 +43,13 @@ export const REGRESSION_POLICY: Readonly<Record<ChaosStyle, 'accept' | 'deadLett
  * tombstones during the chaos, before the final reconciliation (the others find them only then).
  */
 export const FEED_STYLES: ReadonlySet<ChaosStyle> = new Set(['cursor', 'keyset']);
+
+/**
+ * Styles that read a changes feed: every change, hard deletes and backdated updates included,
+ * arrives through the feed, so such a stream must equal the source before any reconciliation, and
+ * its checkpoint's token (a sequence number) must never go back.
+ */
+export const CHANGES_FEED_STYLES: ReadonlySet<ChaosStyle> = new Set(['feed']);
 
 /** The stream (and table) name for a style. */
 export function streamName(style: ChaosStyle): string {
@@ -51,7 +64,24 @@ const PAGINATION: Record<ChaosStyle, object> = {
   page: { type: 'page', hasMorePath: 'has_more' },
   offset: { type: 'offset', overlap: 10 },
   window: { type: 'window', window: 120 * 86_400_000, start: '2019-12-01T00:00:00Z', offsetParam: 'offset' },
+  feed: { type: 'feed', tokenPath: 'last_seq', param: 'since', pendingPath: 'pending' },
 };
+
+/**
+ * Where each style reads: the list with its `style`, or the changes feed with the record mapping
+ * that turns its rows into the listed records (hard deletes arrive as deleted rows).
+ */
+function reading(style: ChaosStyle, baseUrl: string): object {
+  const request = { baseUrl, timeoutMs: 1500 };
+  if (style !== 'feed') return { request: { ...request, path: '/v1/customers', query: { style } } };
+  return {
+    request: { ...request, path: '/v1/customers/changes' },
+    records: 'results',
+    record: 'doc',
+    deletedPath: 'deleted',
+    fields: { rename: { _id: 'id' }, drop: ['_rev'] },
+  };
+}
 
 /** A syncline.config.yaml reading the simulator's customers once per style, as a user would. */
 export function chaosConfigYaml(baseUrl: string, styles: readonly ChaosStyle[], pageSize: number): string {
@@ -68,7 +98,7 @@ export function chaosConfigYaml(baseUrl: string, styles: readonly ChaosStyle[], 
       backfill: 'auto',
       reconcile: { maxDeleteShare: 1 },
       ...(REGRESSION_POLICY[style] === 'accept' ? { onVersionRegression: 'accept' } : {}),
-      request: { baseUrl, path: '/v1/customers', query: { style }, timeoutMs: 1500 },
+      ...reading(style, baseUrl),
       pagination: PAGINATION[style],
       pageSize,
       ...(style === 'page' ? { pageSizeParam: 'per_page' } : {}),

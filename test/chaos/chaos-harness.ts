@@ -12,6 +12,7 @@ import { compareCursorText, cursorTimeMs } from '../../src/sources/http/cursor-f
 import { diffWithGroundTruth } from '../helpers/ground-truth.ts';
 import { freshLocation } from '../helpers/stores.ts';
 import {
+  CHANGES_FEED_STYLES,
   CHAOS_STYLES,
   type ChaosStyle,
   chaosConfigYaml,
@@ -248,6 +249,7 @@ async function compare(
     }
     const runs = (await store.listRuns({ stream, limit: 100_000 })).reverse();
     regressions += checkpointRegressions(runs, differences, stream);
+    if (CHANGES_FEED_STYLES.has(style)) regressions += tokenRegressions(runs, differences, stream);
   }
   const made = sim.stats().mutations.regress;
   const bad =
@@ -297,13 +299,19 @@ async function incrementalMisses(store: Store, sim: SimulatorServer, styles: rea
   let notDeleted = 0;
   const differences: string[] = [];
   for (const style of styles) {
-    if (!INCREMENTAL_STYLES.has(style)) continue;
+    const changesFeed = CHANGES_FEED_STYLES.has(style);
+    if (!INCREMENTAL_STYLES.has(style) && !changesFeed) continue;
     const stream = streamName(style);
     const state = await store.getState(stream);
     const watermark = (state?.checkpoint as { watermark?: { cursor: string } | null } | null)?.watermark;
-    const from = watermark ? (cursorTimeMs(watermark.cursor) ?? 0) - LOOKBACK_MS : Number.NEGATIVE_INFINITY;
-    // A stream reading the deleted-records feed must have every hard delete before reconciling.
-    const feed = FEED_STYLES.has(style);
+    // A changes feed has no window: every record of the source is inside it.
+    const from =
+      watermark && !changesFeed
+        ? (cursorTimeMs(watermark.cursor) ?? 0) - LOOKBACK_MS
+        : Number.NEGATIVE_INFINITY;
+    // A stream reading the deleted-records feed (or a changes feed, whose deleted rows are
+    // tombstones) must have every hard delete before reconciling.
+    const feed = FEED_STYLES.has(style) || changesFeed;
     const diff = await diffWithGroundTruth(store, stream, sim, 'customers', { hardDeletes: feed });
     const liveHardDeletes = feed
       ? diff.notDeleted.filter((key) => truth.get(key)?.status === 'hard_deleted')
@@ -416,6 +424,27 @@ function checkpointRegressions(runs: readonly RunRecord[], differences: string[]
           );
       }
       if (next) last = next;
+    }
+  }
+  return count;
+}
+
+/** A changes feed's token (a sequence number) must never go back, within a run or across runs. */
+function tokenRegressions(runs: readonly RunRecord[], differences: string[], stream: string): number {
+  const token = (c: unknown): number | null => {
+    const position = (c as { position?: unknown } | null)?.position;
+    return typeof position === 'string' ? Number(position) : null;
+  };
+  let count = 0;
+  let last: number | null = null;
+  for (const run of runs) {
+    for (const next of [token(run.checkpointBefore), token(run.checkpointAfter)]) {
+      if (last !== null && next !== null && next < last) {
+        count++;
+        if (differences.length < 12)
+          differences.push(`${stream} run ${run.runId}: the feed's token went back from ${last} to ${next}`);
+      }
+      if (next !== null) last = next;
     }
   }
   return count;

@@ -1,10 +1,11 @@
 /**
- * `npm run chaos -- --seed N --minutes M --store sqlite|postgres [--style cursor|link|keyset|page|offset|window|all]
+ * `npm run chaos -- --seed N --minutes M --store sqlite|postgres
+ *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
  *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--verbose]`
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
-import { CHAOS_STYLES, type ChaosStyle } from './chaos-config.ts';
+import { CHAOS_STYLES, type ChaosStyle, EXTRA_STYLES } from './chaos-config.ts';
 import { runChaos } from './chaos-harness.ts';
 
 const { values } = parseArgs({
@@ -39,8 +40,8 @@ const styles: readonly ChaosStyle[] =
   values.style === 'all'
     ? CHAOS_STYLES
     : (values.style.split(',').map((s) => {
-        if (!(CHAOS_STYLES as readonly string[]).includes(s))
-          fail(`--style must be one of ${CHAOS_STYLES.join(', ')} or all, got "${s}"`);
+        const known: readonly string[] = [...CHAOS_STYLES, ...EXTRA_STYLES];
+        if (!known.includes(s)) fail(`--style must be one of ${known.join(', ')} or all, got "${s}"`);
         return s as ChaosStyle;
       }) as ChaosStyle[]);
 

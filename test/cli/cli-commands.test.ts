@@ -64,7 +64,7 @@ describe('syncline CLI', () => {
       evidence: { kind: 'backfill' },
     });
     const status = await runCli(['status'], dir);
-    expect(status.stdout).toMatch(/items\s+\S+ ago\s+PAUSED/);
+    expect(status.stdout).toMatch(/items\s+\d.* ago\s+PAUSED/);
     expect(status.stdout).toMatch(/PAUSED: items: .*syncline approve items/s);
     expect((await runCli(['approve', 'items'], dir)).code).toBe(0);
     const applied = await runCli(['sync', '--json'], dir, { TEST_REV: '1' });
@@ -122,6 +122,18 @@ describe('syncline CLI', () => {
     // The main checkpoint stayed where the sync left it.
     expect(status.checkpoint).toEqual({ after: 50 });
   }, 60_000);
+
+  it('says a stream that is not paused has nothing to approve (exit 0), and refuses an unknown one (exit 2)', async () => {
+    project = makeProject({ records: 10, delayMs: 0 });
+    const { dir } = project;
+    expect((await runCli(['sync'], dir)).code).toBe(0);
+    const notPaused = await runCli(['approve', 'items'], dir);
+    expect(notPaused.code).toBe(0);
+    expect(notPaused.stdout.trim()).toBe('stream "items" is not paused; nothing to approve');
+    const unknown = await runCli(['approve', 'nope'], dir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe('syncline: unknown stream "nope": the store has no state for it');
+  }, 30_000);
 
   it('refuses to reset without --yes when there is no terminal to ask on', async () => {
     project = makeProject({ records: 10, delayMs: 0 });

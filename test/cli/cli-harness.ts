@@ -67,9 +67,18 @@ export function spawnCli(
 ): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
     cwd,
-    env: { ...process.env, SYNCLINE_LOG_FORMAT: 'json', ...env },
+    env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/**
+ * The environment a test's CLI runs in: this one's, with JSON logs, and without the colour
+ * switches of whoever runs the tests (`FORCE_COLOR` would colour piped output), then `env`.
+ */
+export function cliEnv(env: Record<string, string> = {}): Record<string, string> {
+  const { FORCE_COLOR: _force, NO_COLOR: _no, ...inherited } = process.env;
+  return { ...(inherited as Record<string, string>), SYNCLINE_LOG_FORMAT: 'json', ...env };
 }
 
 /** Resolves with the whole output once the process exits. */

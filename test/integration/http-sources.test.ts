@@ -92,13 +92,14 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
       secret?: (n: string) => string;
       maxPagesInFlight?: number;
       refresh?: readonly string[];
+      events?: SyncEventBus;
     } = {},
   ): Promise<RunResult> {
     return runStream({
       store,
       stream,
       holder: newHolderId(),
-      events: new SyncEventBus(),
+      events: extra.events ?? new SyncEventBus(),
       log: silent,
       ...(extra.secret ? { secret: extra.secret } : {}),
       options: {
@@ -384,6 +385,17 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
     const runs = await t.store.listRuns({ limit: 10 });
     expect(JSON.stringify(runs)).not.toContain('k3y-secret');
     expect(summarize(await diffWithGroundTruth(t.store, 'customers', s, 'customers'))).toEqual(EMPTY);
+  });
+
+  it('tells the total the API gives at totalPath, for the live line', async () => {
+    const s = await simulator();
+    const events = new SyncEventBus();
+    const totals: number[] = [];
+    events.on('run:estimated', ({ total }) => totals.push(total));
+    const result = await run(customersStream(s, 'page', { totalPath: 'total' }), t.store, { events });
+    expect(result.status).toBe('ok');
+    // One per list page (1,500 records, 200 a page), each the API's count.
+    expect(totals).toEqual(Array.from({ length: 8 }, () => 1500));
   });
 
   it('stops with a clear fatal error on a 404 endpoint', async () => {

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { resolveConfig } from '../../src/config/load-config.ts';
 import { newHolderId } from '../../src/core/clock.ts';
-import { SyncEventBus } from '../../src/core/events.ts';
+import { TransientError } from '../../src/core/errors.ts';
+import { SyncEventBus, type SyncEvents } from '../../src/core/events.ts';
 import type { PageCommit } from '../../src/core/store.ts';
 import {
   type AnyStreamDefinition,
@@ -302,5 +303,48 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
   it('records the newest cursor value for lag', async () => {
     await run(stream([testRecord(10), testRecord(3)]));
     expect((await t.store.getState('items'))?.newestCursor).toBe(testRecord(10).updated_at);
+  });
+
+  it("tells the source's expected total and its retries as events, with the run's id", async () => {
+    let calls = 0;
+    const def = defineStream<TestRecord>({
+      name: 'items',
+      key: 'id',
+      source: async function* ({ report, attempt }) {
+        report({ total: 2 });
+        const records = await attempt(
+          async () => {
+            if (++calls === 1) throw new TransientError('GET /items: 503', { summary: '503 from h' });
+            return [testRecord(1), testRecord(2)];
+          },
+          { what: 'GET /items' },
+        );
+        yield { records, checkpoint: { done: true } };
+      },
+    });
+    const events = new SyncEventBus();
+    const estimated: SyncEvents['run:estimated'][] = [];
+    const retrying: SyncEvents['request:retrying'][] = [];
+    events.on('run:estimated', (e) => estimated.push(e));
+    events.on('request:retrying', (e) => retrying.push(e));
+    const result = await runStream({
+      store: t.store,
+      stream: def,
+      holder: newHolderId(),
+      events,
+      log: silent,
+      options: { retry: { baseDelayMs: 1, minDelayMs: 1 } },
+    });
+    expect(result.status).toBe('ok');
+    expect(estimated).toEqual([{ stream: 'items', runId: result.runId, total: 2 }]);
+    expect(retrying).toEqual([
+      expect.objectContaining({
+        stream: 'items',
+        runId: result.runId,
+        what: 'GET /items',
+        attempt: 1,
+        reason: '503 from h',
+      }),
+    ]);
   });
 });

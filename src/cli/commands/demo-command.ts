@@ -51,7 +51,7 @@ export function registerDemoCommand(program: Command): void {
       const store = await openStore(config.store, { streams: config.streams.map((s) => s.name) });
       const shown = redactUrl(config.store);
       const events = new SyncEventBus();
-      const stopReporting = reportProgress(events, ctx.log, ctx.interactive);
+      const stopReporting = reportProgress(events, ctx.progressOptions());
       try {
         const outcomes = await runStreams({ config, store, events, log: ctx.log });
         stopReporting();
@@ -70,7 +70,7 @@ export function registerDemoCommand(program: Command): void {
             ],
             outcomes.map((o) => [
               o.stream,
-              o.status,
+              ctx.out.status(o.status),
               ...[
                 o.counters.fetched,
                 o.counters.inserted,

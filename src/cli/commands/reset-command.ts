@@ -24,8 +24,8 @@ export function registerResetCommand(program: Command): void {
             `Reset the checkpoint of "${stream}" (now ${JSON.stringify(state.checkpoint)})? [y/N] `,
           ))
         ) {
-          ctx.print('not reset');
-          process.exitCode = 1;
+          // Answering no is a decision, not a failure: nothing was asked to happen that did not.
+          ctx.print(`not reset; "${stream}" keeps its checkpoint`);
           return;
         }
         await store.resetCheckpoint(stream, nowIso());

@@ -20,6 +20,8 @@ export function registerStatusCommand(program: Command): void {
           lastRunAt: s.lastRun?.endedAt ?? s.lastRun?.startedAt ?? null,
           records: s.records,
           checkpoint: s.checkpoint,
+          /** The checkpoint in words (HTTP streams), or short JSON: the table's CHECKPOINT cell. */
+          checkpointSummary: formatCheckpoint(s.checkpoint),
           newestCursor: s.newestCursor,
           lagSeconds: nullable(lagMs(s.newestCursor, now), (ms) => Math.round(ms / 1000)),
           failedRecords: s.openFailures,
@@ -29,26 +31,27 @@ export function registerStatusCommand(program: Command): void {
         if (options.json) return ctx.printJson(rows);
         if (rows.length === 0) return ctx.print('no streams synced yet; run `syncline sync`');
         const paused = rows.filter((r) => r.status === 'paused_backfill');
+        const { out } = ctx;
         ctx.print(
           formatTable(
             ['STREAM', 'LAST RUN', 'STATUS', 'RECORDS', 'CHECKPOINT', 'LAG', 'FAILED'],
             rows.map((r) => [
               r.stream,
-              r.lastRunAt ? `${formatDuration(now - Date.parse(r.lastRunAt))} ago` : 'never',
-              r.status === 'paused_backfill' ? 'PAUSED' : (r.status ?? '-'),
+              out.muted(r.lastRunAt ? `${formatDuration(now - Date.parse(r.lastRunAt))} ago` : 'never'),
+              out.status(r.status, r.status === 'paused_backfill' ? 'PAUSED' : (r.status ?? '-')),
               formatCount(r.records),
-              formatCheckpoint(r.checkpoint),
-              r.lagSeconds === null ? '-' : formatDuration(r.lagSeconds * 1000),
-              formatCount(r.failedRecords),
+              r.checkpointSummary,
+              r.lagSeconds === null ? out.muted('-') : formatDuration(r.lagSeconds * 1000),
+              r.failedRecords > 0 ? out.bad(formatCount(r.failedRecords)) : formatCount(r.failedRecords),
             ]),
           ),
         );
         for (const r of rows) {
-          for (const warning of r.warnings) ctx.print(`\nWARNING: ${r.stream}: ${warning}`);
+          for (const warning of r.warnings) ctx.print(`\n${out.warn('WARNING')}: ${r.stream}: ${warning}`);
         }
         for (const r of paused) {
           ctx.print(
-            `\nPAUSED: ${r.stream}: ${r.lastError ?? 'suspected backfill'}\n` +
+            `\n${out.warn('PAUSED')}: ${r.stream}: ${r.lastError ?? 'suspected backfill'}\n` +
               `  see \`syncline runs ${r.stream} --json\` for the evidence, then \`syncline approve ${r.stream}\``,
           );
         }

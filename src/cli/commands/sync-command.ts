@@ -5,7 +5,9 @@ import { runStreams, type StreamOutcome } from '../../runtime/run-streams.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT, exitCodeFor } from '../exit-codes.ts';
 import { formatCount, formatDuration, formatTable } from '../format-table.ts';
+import { LIVE_LINE_LEGEND } from '../live-line.ts';
 import { deadLettered, reportProgress } from '../progress-reporter.ts';
+import type { TerminalStyle } from '../terminal-style.ts';
 
 export function registerSyncCommand(program: Command): void {
   for (const [name, mode, description] of [
@@ -23,6 +25,7 @@ export function registerSyncCommand(program: Command): void {
       .argument('[streams...]', 'names of the streams to run')
       .option('--wait [seconds]', 'if another worker holds a stream, wait for it (default: up to 300 s)')
       .option('--json', 'print the outcome of each stream as JSON on stdout')
+      .addHelpText('after', `\nOn a terminal, one live line per stream: ${LIVE_LINE_LEGEND}.`)
       .action(async (streams: string[], options: SyncFlags, command: Command) => {
         const ctx = CliContext.of(command);
         try {
@@ -50,18 +53,21 @@ async function sync(
   const events = new SyncEventBus();
   const stop = new AbortController();
   let signalled: NodeJS.Signals | null = null;
+  const stopReporting = reportProgress(events, ctx.progressOptions());
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
-      // A second signal: the user does not want to wait for the page in progress.
+      // A second signal: the user does not want to wait for the page in progress. The live lines
+      // stop first, giving the terminal its cursor back.
+      stopReporting();
       process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
     }
     signalled = signal;
+    // Printed above the live lines while they are drawn (see StderrLines), not into them.
     ctx.log.warn({ signal }, 'stopping after the page in progress (send again to exit at once)');
     stop.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const stopReporting = reportProgress(events, ctx.log, ctx.interactive);
   const started = Date.now();
   let outcomes: StreamOutcome[];
   try {
@@ -83,7 +89,7 @@ async function sync(
   if (options.json) {
     ctx.printJson(outcomes.map(({ cause: _cause, ...rest }) => rest));
   } else if (ctx.interactive) {
-    ctx.print(summary(outcomes, Date.now() - started));
+    ctx.print(summary(outcomes, Date.now() - started, ctx.out));
   }
   for (const o of outcomes) {
     if (o.status === 'failed' || o.status === 'busy')
@@ -113,17 +119,17 @@ function waitMs(wait: string | boolean | undefined): number {
   return seconds * 1000;
 }
 
-function summary(outcomes: StreamOutcome[], ms: number): string {
+function summary(outcomes: StreamOutcome[], ms: number, out: TerminalStyle): string {
   const rows = outcomes.map((o) => [
     o.stream,
-    o.status,
+    out.status(o.status),
     formatCount(o.counters.fetched),
     formatCount(o.counters.inserted),
     formatCount(o.counters.updated),
     formatCount(o.counters.unchanged),
     formatCount(o.counters.deleted),
-    formatCount(o.counters.failed),
-    o.error ?? '',
+    o.counters.failed > 0 ? out.bad(formatCount(o.counters.failed)) : formatCount(o.counters.failed),
+    o.error ? out.bad(o.error) : '',
   ]);
   const table = formatTable(
     ['STREAM', 'STATUS', 'FETCHED', 'INSERTED', 'UPDATED', 'UNCHANGED', 'DELETED', 'FAILED', 'ERROR'],
@@ -132,5 +138,5 @@ function summary(outcomes: StreamOutcome[], ms: number): string {
   const notes = outcomes
     .filter((o) => o.counters.failed > 0)
     .map((o) => `${o.stream}: ${deadLettered(o.stream, o.counters.failed)}`);
-  return `\n${table}\n${notes.length > 0 ? `\n${notes.join('\n')}\n` : ''}\ndone in ${formatDuration(ms)}`;
+  return `\n${table}\n${notes.length > 0 ? `\n${notes.join('\n')}\n` : ''}\n${out.muted(`done in ${formatDuration(ms)}`)}`;
 }

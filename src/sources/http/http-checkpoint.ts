@@ -18,7 +18,10 @@ export interface Validators {
 /** An HTTP stream's checkpoint. */
 export interface HttpCheckpoint {
   readonly v: 1;
-  /** Where the unfinished pass continues; null when the last pass completed. */
+  /**
+   * Where the unfinished pass continues; null when the last pass completed. A feed (`keepsPosition`)
+   * keeps its last token here after a completed pass too: the next pass starts there.
+   */
   readonly position: Json | null;
   readonly watermark: Watermark | null;
   readonly validators: Validators | null;

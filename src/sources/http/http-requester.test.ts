@@ -61,4 +61,25 @@ describe('HttpRequester', () => {
       await listener.close();
     }
   });
+
+  it('sums up a retryable answer in a few words: its status and the host', async () => {
+    let answers = 0;
+    const server = createServer((_req, res) => {
+      answers++;
+      res.statusCode = answers === 1 ? 503 : 429;
+      if (answers > 1) res.setHeader('retry-after', '12');
+      res.end('busy');
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const unavailable = await send(`http://${host}/people`).catch((e: unknown) => e);
+      expect(unavailable).toBeInstanceOf(TransientError);
+      expect((unavailable as TransientError).summary).toBe(`503 from ${host}`);
+      const throttled = (await send(`http://${host}/people`).catch((e: unknown) => e)) as TransientError;
+      expect(throttled).toMatchObject({ summary: `429 from ${host}`, throttled: true, retryAfterMs: 12_000 });
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+  });
 });

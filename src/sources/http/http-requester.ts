@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { FatalError, TransientError } from '../../core/errors.ts';
+import type { AttemptState, Logger } from '../../core/types.ts';
 import { hopelessFailure } from './hopeless-failure.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import { urlProblem } from './url-problem.ts';
@@ -36,6 +38,8 @@ export interface SendArgs {
   readonly stream: string;
   /** A fetch by id: 404 and 410 are answers (the record is gone), returned like a 2xx. */
   readonly goneIsAnswer?: boolean;
+  /** The try this request is (from `SourceArgs.attempt`), for the request log. Default: unknown. */
+  readonly attempt?: AttemptState;
 }
 
 /** 4xx answers that a later attempt may get right. */
@@ -62,13 +66,38 @@ const RETRYABLE_4XX = new Set([408, 425, 429]);
 export class HttpRequester {
   readonly #requestMs: number;
   readonly #connectMs: number | undefined;
+  readonly #log: Logger | undefined;
 
-  constructor(timeouts: HttpTimeouts = {}) {
+  /**
+   * `log`: where each request is logged, at debug (method, URL as `what` shows it, status, duration,
+   * bytes, and for a failure whether it is retried); at trace also the answer's rate-limit headers
+   * and the attempt. Default: not logged.
+   */
+  constructor(timeouts: HttpTimeouts = {}, log?: Logger) {
     this.#requestMs = timeouts.requestMs ?? 30_000;
     this.#connectMs = timeouts.connectMs;
+    this.#log = log;
   }
 
+  /** Sends the request and logs how it went (see the constructor's `log`). */
   async send(args: SendArgs): Promise<RawResponse> {
+    const started = performance.now();
+    let raw: RawResponse | null = null;
+    let failure: unknown;
+    try {
+      raw = await this.#send(args, (answer) => {
+        raw = answer;
+      });
+      return raw;
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      if (this.#log) logRequest(this.#log, args, raw, failure, Math.round(performance.now() - started));
+    }
+  }
+
+  async #send(args: SendArgs, answered: (raw: RawResponse) => void): Promise<RawResponse> {
     const problem = urlProblem(args.url);
     if (problem !== null) {
       throw new FatalError(`stream "${args.stream}": ${args.what}: ${problem}; check request.baseUrl`, {
@@ -115,12 +144,14 @@ export class HttpRequester {
       throw new TransientError(`${args.what}: ${reason}`, {
         stream: args.stream,
         cause: error,
+        summary: `${args.url.host}: ${reason}`,
       });
     }
     const bytes = Buffer.byteLength(text);
-    if ((status >= 200 && status < 300) || status === 304 || status === 401)
-      return { status, headers, text, bytes };
-    if (args.goneIsAnswer && (status === 404 || status === 410)) return { status, headers, text, bytes };
+    const raw = { status, headers, text, bytes };
+    answered(raw);
+    if ((status >= 200 && status < 300) || status === 304 || status === 401) return raw;
+    if (args.goneIsAnswer && (status === 404 || status === 410)) return raw;
     const excerpt = text.replace(/\s+/g, ' ').slice(0, 200);
     const message = `${args.what} answered ${status}${excerpt ? `: ${excerpt}` : ''}`;
     if (status >= 500 || RETRYABLE_4XX.has(status)) {
@@ -128,10 +159,69 @@ export class HttpRequester {
       throw new TransientError(message, {
         stream: args.stream,
         throttled: status === 429,
+        summary: `${status} from ${args.url.host}`,
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       });
     }
     throw new FatalError(`stream "${args.stream}": ${message}`, { stream: args.stream });
+  }
+}
+
+/** Response headers about rate limits, which trace-level request logs show. */
+const LIMIT_HEADER = /^(retry-after|x-ratelimit-|ratelimit)/;
+
+/**
+ * One line per request: at debug `GET <url> answered 503 in 12 ms (45 bytes); retrying` with the
+ * same as fields (`method`, `requestUrl`, `status`, `durationMs`, `bytes`, `decision`); at trace
+ * also `attempt`, `maxAttempts` and `limits` (Retry-After, X-RateLimit-*). The URL is `args.what`'s,
+ * which names no secret; request headers (credentials) are never logged.
+ */
+function logRequest(
+  log: Logger,
+  args: SendArgs,
+  raw: RawResponse | null,
+  failure: unknown,
+  durationMs: number,
+): void {
+  const requestUrl = args.what.startsWith(`${args.method} `)
+    ? args.what.slice(args.method.length + 1)
+    : args.what;
+  const decision =
+    failure === undefined
+      ? null
+      : args.signal.aborted
+        ? 'stopped'
+        : failure instanceof TransientError
+          ? args.attempt === undefined
+            ? 'transient'
+            : args.attempt.last
+              ? 'giving up'
+              : 'retrying'
+          : 'fatal';
+  const fields: Record<string, unknown> = {
+    stream: args.stream,
+    method: args.method,
+    requestUrl,
+    status: raw?.status ?? null,
+    durationMs,
+    bytes: raw?.bytes ?? 0,
+    ...(decision !== null ? { decision } : {}),
+    ...(failure !== undefined && raw === null ? { error: (failure as Error).message } : {}),
+  };
+  const outcome = raw === null ? 'got no answer' : `answered ${raw.status}`;
+  const msg =
+    `${args.method} ${requestUrl} ${outcome} in ${durationMs} ms` +
+    `${raw ? ` (${raw.bytes} bytes)` : ''}${decision !== null ? `; ${decision}` : ''}`;
+  if (log.level === 'trace' && log.trace) {
+    const limits = Object.fromEntries(
+      Object.entries(raw?.headers ?? {}).filter(([name]) => LIMIT_HEADER.test(name)),
+    );
+    const attempt = args.attempt
+      ? { attempt: args.attempt.attempt, maxAttempts: args.attempt.maxAttempts }
+      : {};
+    log.trace({ ...fields, ...attempt, limits }, msg);
+  } else {
+    log.debug(fields, msg);
   }
 }
 

@@ -18,15 +18,17 @@ export function httpSourceInfo(config: HttpStreamConfig<Record<string, unknown>>
     kind: 'http',
     reads: `GET ${redactUrl(`${config.request.baseUrl.replace(/\/+$/, '')}${config.request.path ?? ''}`)}`,
     pagination: `${pagination(config.pagination)}, ${pageSize} a page${sizeParam ? ` (${sizeParam})` : ''}`,
-    ...(incremental
-      ? {
-          incremental: [
-            `${incremental.param ?? 'updated_since'} from the newest ${config.cursor ?? 'cursor'}`,
-            ...(incremental.lookback ? [`lookback ${incremental.lookback}`] : []),
-            ...(incremental.safetyLag ? [`safety lag ${incremental.safetyLag}`] : []),
-          ].join(', '),
-        }
-      : {}),
+    ...(config.pagination.type === 'feed'
+      ? { incremental: `from the feed's last ${config.pagination.param ?? 'since'} token` }
+      : incremental
+        ? {
+            incremental: [
+              `${incremental.param ?? 'updated_since'} from the newest ${config.cursor ?? 'cursor'}`,
+              ...(incremental.lookback ? [`lookback ${incremental.lookback}`] : []),
+              ...(incremental.safetyLag ? [`safety lag ${incremental.safetyLag}`] : []),
+            ].join(', '),
+          }
+        : {}),
     ...(secrets.length > 0 ? { secrets } : {}),
   };
 }
@@ -45,6 +47,8 @@ function pagination(p: PaginationConfig): string {
       return `offset (${p.param ?? 'offset'})`;
     case 'window':
       return `window (${p.fromParam ?? 'from'}/${p.toParam ?? 'to'}, ${p.window} ms from ${p.start})`;
+    case 'feed':
+      return `feed (${p.tokenPath ?? 'last_seq'} -> ${p.param ?? 'since'})`;
   }
 }
 

@@ -93,6 +93,19 @@ export interface DeletedFeedConfig {
   readonly pageSize?: number;
 }
 
+/**
+ * Renaming and dropping record fields, applied to every record (listed, or read by id) before it
+ * is validated, keyed and hashed: `{ rename: { _id: 'id' }, drop: ['_rev'] }` turns a CouchDB
+ * document into the record. Paths may be dotted. `drop` goes first; both name fields as the API
+ * sends them. A field to rename that a record lacks is left alone.
+ */
+export interface FieldsConfig {
+  /** API field -> record field, e.g. `{ _id: 'id' }`. Default none. */
+  readonly rename?: Readonly<Record<string, string>>;
+  /** API fields left out of the record (and so out of its hash), e.g. `['_rev']`. Default none. */
+  readonly drop?: readonly string[];
+}
+
 /** `GET <request.baseUrl><path>` with `{id}` replaced by the key (URL-encoded). */
 export interface FetchByIdConfig {
   /** e.g. `/v1/customers/{id}`; `request.query` and headers apply. */
@@ -110,9 +123,33 @@ export interface HttpStreamConfig<R extends object = Record<string, unknown>>
   readonly auth?: AuthConfig;
   /** Path of the array of records in the body (`data`, `results.items`). Default: the body when it is an array, else `data`. */
   readonly records?: string;
+  /**
+   * Path of the record inside each row of `records`, when the API wraps records (a changes feed's
+   * `results[].doc`: `record: 'doc'`). A row without an object there (and not flagged deleted)
+   * stops the run: the config does not fit the API. Default: the row is the record.
+   */
+  readonly record?: string;
+  /**
+   * Path, in each row, of a flag saying the record was deleted (`deleted`, as in CouchDB's
+   * `_changes`). A truthy flag makes the row a tombstone instead of a record: the stored row is
+   * soft-deleted keeping its last data, as a deleted-records feed does; the key is read from the
+   * row's record (after `fields`), or from the row itself when it has none. Unlike the stream's
+   * `deleted` field, which is read from the record and stores the record as it came, marked
+   * deleted. Default: no row is a tombstone.
+   */
+  readonly deletedPath?: string;
+  /** Fields renamed and dropped in each record. Default: records as the API sends them. */
+  readonly fields?: FieldsConfig;
   readonly pagination: PaginationConfig;
   /** Records per request. Default 100. */
   readonly pageSize?: number;
+  /**
+   * Body path of the number of records the pass will read in all, when the API says
+   * (`total_count`, `meta.total`): the live line then shows records read out of it and an ETA.
+   * Read from every list page (the latest wins); an estimate, never used to decide anything.
+   * Default: none.
+   */
+  readonly totalPath?: string;
   /** The request parameter for the page size; null sends none. Default `limit`. */
   readonly pageSizeParam?: string | null;
   readonly incremental?: IncrementalConfig;

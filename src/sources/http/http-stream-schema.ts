@@ -60,8 +60,15 @@ export const paginationSchema = z.discriminatedUnion(
       offsetParam: z.string().optional(),
       ...hasMorePath,
     }),
+    strictObject({
+      type: z.literal('feed'),
+      tokenPath: z.string().min(1).optional(),
+      param: z.string().min(1).optional(),
+      pendingPath: z.string().min(1).optional(),
+      ...hasMorePath,
+    }),
   ],
-  { error: 'must have a type: cursor, link, keyset, page, offset or window' },
+  { error: 'must have a type: cursor, link, keyset, page, offset, window or feed' },
 );
 
 export const httpStreamSchema = strictObject({
@@ -80,9 +87,16 @@ export const httpStreamSchema = strictObject({
   }),
   auth: authConfigSchema.optional(),
   records: z.string().optional(),
+  record: field.optional(),
+  deletedPath: field.optional(),
+  fields: strictObject({
+    rename: z.record(field, field).optional(),
+    drop: z.array(field).optional(),
+  }).optional(),
   pagination: paginationSchema,
   pageSize: z.number().int().positive().optional(),
   pageSizeParam: z.string().nullable().optional(),
+  totalPath: z.string().min(1).optional(),
   incremental: strictObject({
     param: z.string().optional(),
     format: z.enum(['iso', 'epoch_s', 'epoch_ms']).optional(),
@@ -124,6 +138,7 @@ const httpStreamInCodeSchema = httpStreamSchema.extend({
   hash: z.unknown().optional(),
   onVersionRegression: z.unknown().optional(),
   history: z.unknown().optional(),
+  columns: z.unknown().optional(),
   backfill: z.unknown().optional(),
   reconcile: z.unknown().optional(),
 });

@@ -56,6 +56,12 @@ describe('http.stream', () => {
         { rateLimit: { requestsPerSecond: 5, brust: 2 } },
         'rateLimit.brust: unknown key; did you mean "burst"?',
       ],
+      [{ fields: { renames: { _id: 'id' } } }, 'fields.renames: unknown key; did you mean "rename"?'],
+      [{ deletedPth: 'deleted' }, 'deletedPth: unknown key; did you mean "deletedPath"?'],
+      [
+        { pagination: { type: 'feed', pendingPth: 'pending' }, incremental: undefined },
+        'pagination.pendingPth: unknown key; did you mean "pendingPath"?',
+      ],
     ];
     for (const [patch, expected] of cases) expect(refusal(patch)).toBe(`stream "people": ${expected}`);
   });
@@ -83,6 +89,7 @@ describe('http.stream', () => {
       records: 'data',
       pageSize: 10,
       pageSizeParam: 'per_page',
+      totalPath: 'meta.total',
       incremental: {
         param: 'since',
         format: 'epoch_s',
@@ -102,6 +109,35 @@ describe('http.stream', () => {
     });
     expect(stream.name).toBe('people');
     expect(typeof stream.fetchByKey).toBe('function');
+  });
+
+  it('accepts a changes feed with its record mapping, and refuses feed pagination with incremental', () => {
+    const feed = {
+      ...base,
+      incremental: undefined,
+      records: 'results',
+      record: 'doc',
+      deletedPath: 'deleted',
+      fields: { rename: { _id: 'id' }, drop: ['_rev'] },
+      pagination: {
+        type: 'feed',
+        tokenPath: 'last_seq',
+        param: 'since',
+        pendingPath: 'pending',
+        hasMorePath: 'more',
+      },
+    } as const;
+    expect(http.stream(feed).name).toBe('people');
+    expect(refusal({ ...feed, incremental: { param: 'updated_since' } })).toBe(
+      'stream "people": pagination "feed" is incremental by itself (each run continues from the last token it ' +
+        'read); remove `incremental`',
+    );
+    expect(refusal({ ...feed, fields: { rename: { _id: 'id' }, drop: ['_id'] } })).toBe(
+      'stream "people": fields: "_id" is both dropped and renamed; keep one',
+    );
+    expect(refusal({ ...feed, fields: { rename: { _id: '' } } })).toBe(
+      'stream "people": fields.rename._id: must be a non-empty field path',
+    );
   });
 
   it('refuses URLs fetch can never get, naming the field', () => {

@@ -1,4 +1,4 @@
-import { ConfigError, FatalError, SyncError } from '../../core/errors.ts';
+import { ConfigError, FatalError, SyncError, TransientError } from '../../core/errors.ts';
 import { readPath } from '../../core/field-path.ts';
 import { scalarText } from '../../core/key-codec.ts';
 import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
@@ -26,7 +26,9 @@ import type { FetchByIdConfig, HttpStreamConfig } from './http-stream-config.ts'
 import { validateHttpStream } from './http-stream-schema.ts';
 import type { HttpAuth, PageResponse, Paginator, PassStart, RequestPlan } from './http-types.ts';
 import { createPaginator } from './paginators/create-paginator.ts';
+import { readNumber } from './paginators/pagination-signals.ts';
 import { parseJsonBody } from './parse-json-body.ts';
+import { RecordMapper } from './record-mapper.ts';
 import { selectRecords } from './record-selector.ts';
 import { parseRateBudget } from './retry-after.ts';
 import { compareTieBreaker, type TieBreakerType } from './tie-breaker.ts';
@@ -49,6 +51,7 @@ export function httpStream<R extends object>(config: HttpStreamConfig<R>): Strea
     ...(config.hash !== undefined ? { hash: config.hash } : {}),
     ...(config.onVersionRegression !== undefined ? { onVersionRegression: config.onVersionRegression } : {}),
     ...(config.history !== undefined ? { history: config.history } : {}),
+    ...(config.columns !== undefined ? { columns: config.columns } : {}),
     ...(config.backfill !== undefined ? { backfill: config.backfill } : {}),
     ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),
     source: (args) => readStream(settings, args),
@@ -69,12 +72,15 @@ function apiUrl(config: HttpStreamConfig<Record<string, unknown>>, path: string)
 function httpClient(s: Settings, args: SourceArgs): { auth: HttpAuth; requester: HttpRequester } {
   return {
     auth: createAuth(s.config.auth, args.secret, { stream: s.stream }),
-    requester: new HttpRequester({
-      ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
-      ...(s.config.request.connectTimeoutMs !== undefined
-        ? { connectMs: s.config.request.connectTimeoutMs }
-        : {}),
-    }),
+    requester: new HttpRequester(
+      {
+        ...(s.config.request.timeoutMs !== undefined ? { requestMs: s.config.request.timeoutMs } : {}),
+        ...(s.config.request.connectTimeoutMs !== undefined
+          ? { connectMs: s.config.request.connectTimeoutMs }
+          : {}),
+      },
+      args.log,
+    ),
   };
 }
 
@@ -99,6 +105,12 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
   }
   const keys = keyFields(config);
   const incremental = config.incremental;
+  if (incremental && config.pagination.type === 'feed') {
+    throw new ConfigError(
+      `${where}: pagination "feed" is incremental by itself (each run continues from the last token it ` +
+        'read); remove `incremental`',
+    );
+  }
   if (incremental && !config.cursor) {
     throw new ConfigError(
       `${where}: incremental needs the stream's cursor field (e.g. cursor: 'updated_at')`,
@@ -174,10 +186,16 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
       throw new ConfigError(`${where}: request.baseUrl + deletes.feed.path is not a valid URL`);
     }
   }
+  const mapper = new RecordMapper(config, keys, where);
+  const keepsPosition = paginator().keepsPosition === true;
   return {
     stream: config.name,
     base,
     feed,
+    mapper,
+    keepsPosition,
+    // A feed's requests differ every run (the token moves): validators could never match.
+    conditional: keepsPosition ? false : (config.conditional ?? true),
     byId: config.fetchById ?? null,
     config,
     paginator,
@@ -229,13 +247,15 @@ async function* readPasses(
   for (;;) {
     const url = buildUrl(s, plan);
     const useValidators =
-      firstOfPass && s.config.conditional !== false && validators?.url === url.href ? validators : null;
-    if (useValidators && s.config.conditional === 'head') {
+      firstOfPass && s.conditional !== false && validators?.url === url.href ? validators : null;
+    if (useValidators && s.conditional === 'head') {
       if ((await fetchPage(s, args, auth, requester, url, useValidators, 'HEAD')) === 'not-modified')
         return last;
     }
     const fetched = await fetchPage(s, args, auth, requester, url, useValidators, 'GET');
     if (fetched === 'not-modified') return last; // the whole last pass is unchanged: nothing to read
+    const total = readNumber(fetched.page.body, s.config.totalPath);
+    if (total !== undefined && total >= 0) args.report({ total });
     let step = paginator.next(fetched.page, plan);
     // A range read ends at the first record past the range's end (passes go in cursor order).
     if (args.range && s.cursorField !== null) {
@@ -247,7 +267,7 @@ async function* readPasses(
       });
       if (inside.length < step.records.length) step = { records: inside, next: null, position: null };
     }
-    if (firstOfPass) validators = step.next === null ? fetched.validators : null;
+    if (firstOfPass) validators = step.next === null && !s.keepsPosition ? fetched.validators : null;
     watermark = advanceWatermark(s, watermark, step.records);
     const checkpoint: HttpCheckpoint = {
       v: 1,
@@ -256,9 +276,15 @@ async function* readPasses(
       validators: validators && withoutSecrets(validators, auth),
       ...(stored.deletes ? { deletes: stored.deletes } : {}),
     };
+    // Rows flagged deleted are tombstones; a record after its own key's tombstone needs a page of
+    // its own (tombstones apply after records). Such earlier pages keep the last checkpoint: a run
+    // killed between them reads this answer again, and applying its rows again changes nothing.
+    const batches = s.mapper.batches(step.records, fetched.page.deleted);
+    for (const batch of batches.slice(0, -1)) yield { ...batch, checkpoint: toJson(last) };
+    const { records, tombstones } = batches.at(-1)!;
     // An empty page that changes nothing need not be committed.
     if (step.records.length > 0 || JSON.stringify(checkpoint) !== JSON.stringify(last)) {
-      yield { records: step.records, checkpoint: toJson(checkpoint) };
+      yield { records, ...(tombstones.length > 0 ? { tombstones } : {}), checkpoint: toJson(checkpoint) };
       last = checkpoint;
     }
     if (step.next !== null) {
@@ -375,16 +401,21 @@ async function fetchPage(
   validators: Validators | null,
   method: 'GET' | 'HEAD',
   /**
-   * `records`: where the records are (default: the stream's). `byId`: the answer is one record, and
-   * a 404 or 410 is an answer too (a page with that status and no records: the record is gone).
+   * `records`: where the records are (default: the stream's); `rows`: they are the stream's rows,
+   * mapped to records by `record`, `deletedPath` and `fields`. `byId`: the answer is one record
+   * (`fields` apply), and a 404 or 410 is an answer too (a page with that status and no records:
+   * the record is gone).
    */
-  extra: { records?: string | undefined; byId?: FetchByIdConfig } = { records: s.config.records },
+  extra: { records?: string | undefined; rows?: boolean; byId?: FetchByIdConfig } = {
+    records: s.config.records,
+    rows: true,
+  },
 ): Promise<Fetched | 'not-modified'> {
   const shownUrl = () => scrubSecrets(redactQuery(url), auth.secrets());
   const what = `${method} ${shownUrl()}`;
   try {
     return await args.attempt(
-      async () => {
+      async (_n, attempt) => {
         let refreshed = false;
         for (;;) {
           const headers: Record<string, string> = { accept: 'application/json', ...s.config.request.headers };
@@ -401,6 +432,7 @@ async function fetchPage(
             signal: args.signal,
             what,
             stream: s.stream,
+            attempt,
             ...(extra.byId ? { goneIsAnswer: true } : {}),
           });
           args.report({ bytes: raw.bytes });
@@ -422,14 +454,39 @@ async function fetchPage(
             return { page: emptyPage(raw, url), validators: null };
           }
           if (method === 'HEAD') return { page: emptyPage(raw, url), validators: null };
-          const body = parseJsonBody(raw, what, s.stream);
-          const records = extra.byId
-            ? [extra.byId.record ? readPath(body, extra.byId.record) : body]
-            : selectRecords(body, extra.records, `stream "${s.stream}": ${what}`);
+          let body: unknown;
+          try {
+            body = parseJsonBody(raw, what, s.stream);
+          } catch (error) {
+            const decision = !(error instanceof TransientError)
+              ? 'fatal'
+              : attempt.last
+                ? 'giving up'
+                : 'retrying';
+            args.log.debug(
+              { stream: s.stream, method, requestUrl: shownUrl(), status: raw.status, decision },
+              `${what}: the answer is not JSON; ${decision}`,
+            );
+            throw error;
+          }
+          const where = `stream "${s.stream}": ${what}`;
+          const selected = extra.byId
+            ? [s.mapper.mapRecord(extra.byId.record ? readPath(body, extra.byId.record) : body)]
+            : selectRecords(body, extra.records, where);
+          const { records, deleted } = extra.rows
+            ? s.mapper.mapRows(selected, where)
+            : { records: selected, deleted: undefined };
           const etag = raw.headers['etag'];
           const lastModified = raw.headers['last-modified'];
           return {
-            page: { status: raw.status, headers: raw.headers, body, records, url: shownUrl() },
+            page: {
+              status: raw.status,
+              headers: raw.headers,
+              body,
+              records,
+              ...(deleted !== undefined && deleted.size > 0 ? { deleted } : {}),
+              url: shownUrl(),
+            },
             validators:
               etag || lastModified
                 ? { url: url.href, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) }

@@ -9,7 +9,10 @@ import type { Json } from '../../core/types.ts';
  *   lookback) to its end. A run usually makes one pass; a killed run leaves a pass unfinished,
  *   and the next run resumes it at its **position** instead of starting a new one.
  * - **position**: a paginator's own JSON state meaning "the next request of this pass". Stored in
- *   the checkpoint with each page.
+ *   the checkpoint with each page. A feed keeps its position after a pass completes: the next pass
+ *   continues from it.
+ * - **row**: one element of the array at the stream's `records`. Usually the record itself; a
+ *   changes feed wraps it (`results[].doc`, with `record: doc`) and may flag the row deleted.
  */
 
 /** What to ask for next. Either an absolute URL to fetch as is (Link headers), or query params. */
@@ -27,8 +30,16 @@ export interface PageResponse {
   readonly headers: Readonly<Record<string, string>>;
   /** The parsed JSON body. */
   readonly body: unknown;
-  /** The records found at the stream's record selector. */
+  /**
+   * The records found at the stream's record selector, one per row, mapped as the stream says
+   * (`record`, `fields`). Paginators count them as rows.
+   */
   readonly records: readonly unknown[];
+  /**
+   * Those of `records` (by identity) that stand for rows flagged deleted (`deletedPath`): handed
+   * over as tombstones, not records. Absent: none.
+   */
+  readonly deleted?: ReadonlySet<unknown>;
   /** The URL that was fetched (absolute, without credentials). */
   readonly url: string;
 }
@@ -52,7 +63,10 @@ export interface PageStep {
   readonly records: readonly unknown[];
   /** The request after this page, or null when the pass is complete. */
   readonly next: RequestPlan | null;
-  /** State to resume at `next` in a later run (JSON); null when the pass is complete. */
+  /**
+   * State to resume at `next` in a later run (JSON); null when the pass is complete, except for a
+   * paginator that `keepsPosition`: then where the next pass starts.
+   */
   readonly position: Json | null;
 }
 
@@ -73,6 +87,12 @@ export interface Paginator {
    * full passes only.
    */
   readonly incremental: boolean;
+  /**
+   * True for a feed: the position of a completed pass is kept, and the next pass resumes at it
+   * instead of starting again (`first` is only for a stream's very first pass, or a
+   * reconciliation). Conditional requests are not used. Default false.
+   */
+  readonly keepsPosition?: boolean;
 }
 
 /** An outgoing request that auth may add credentials to. */

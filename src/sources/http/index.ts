@@ -4,6 +4,7 @@ export type { AuthConfig } from './auth/auth-config.ts';
 export type { CursorFormat } from './cursor-format.ts';
 export type {
   Duration,
+  FieldsConfig,
   HttpRequestConfig,
   HttpStreamConfig,
   IncrementalConfig,

@@ -26,7 +26,7 @@ export function parseJsonBody(raw: RawResponse, what: string, stream: string): u
     }
     throw new TransientError(
       `${what}: the body is not valid JSON (truncated or malformed, ${raw.bytes} bytes): ${(error as Error).message}`,
-      { stream },
+      { stream, summary: 'truncated or malformed JSON' },
     );
   }
 }

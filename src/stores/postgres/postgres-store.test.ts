@@ -37,6 +37,11 @@ async function makeStore(inlineCommits = true): Promise<StoreHandle> {
       await fresh.drop();
     },
     readHistory: (stream) => readPgHistory(fresh.schema, stream),
+    query: (sql) =>
+      withPgClient(async (c) => {
+        await c.query(`SET search_path TO "${fresh.schema}"`);
+        return (await c.query<Record<string, unknown>>(sql)).rows;
+      }),
   };
 }
 

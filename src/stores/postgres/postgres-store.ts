@@ -57,6 +57,7 @@ import {
 } from './postgres-rows.ts';
 import { type CompleteScan, completeScanTx, countUnseenTx, DROP_SCAN_SQL } from './postgres-scan.ts';
 import { listStreamStatus } from './postgres-status.ts';
+import { ensurePgView, pgViewCurrent } from './postgres-view.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -194,6 +195,7 @@ export class PostgresStore implements Store {
         [`"${stream}"`, stream],
       );
       if (rows[0]?.ready !== true) return null;
+      if (!(await pgViewCurrent(client, stream, options.view ?? []))) return null;
       const history = await hasHistoryTable((text, values) => client.query(text, values), stream);
       return history || !options.history ? history : null;
     });
@@ -206,6 +208,7 @@ export class PostgresStore implements Store {
       await refuseForeignTables(client, this.#schema, [stream], this.#where);
       await createStreamTable(client, this.#schema, stream);
       if (options.history) await createHistoryTable(client, stream);
+      await ensurePgView(client, stream, options.view ?? [], this.#where);
       return (
         options.history === true ||
         (await hasHistoryTable((text, values) => client.query(text, values), stream))

@@ -44,6 +44,17 @@ async function makeStore(inlineCommits = true): Promise<StoreHandle> {
       await rm(dir, { recursive: true, force: true });
     },
     readHistory: async (stream) => readSqliteHistory(path, stream),
+    query: async (sql) => {
+      const db = new Database(path);
+      try {
+        const statement = db.prepare<[], Record<string, unknown>>(sql);
+        if (statement.reader) return statement.all();
+        statement.run();
+        return [];
+      } finally {
+        db.close();
+      }
+    },
   };
 }
 

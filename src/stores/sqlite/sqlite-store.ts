@@ -44,6 +44,7 @@ import {
 } from './sqlite-rows.ts';
 import { SqliteScans } from './sqlite-scan.ts';
 import { SqliteStreamTable } from './sqlite-stream-table.ts';
+import { ensureSqliteView } from './sqlite-view.ts';
 import {
   commitFacts,
   pageProgram,
@@ -155,6 +156,7 @@ export class SqliteStore implements Store {
       // A table without a state row is adopted only if it is a stream table: else it is the user's.
       if (!this.stateRow(stream)) refuseForeignTable(db, stream, this.path);
       const table = SqliteStreamTable.ensure(db, stream, options.history === true);
+      ensureSqliteView(db, stream, options.view ?? [], this.path);
       // `ensureStream` takes no time from the caller; the row's `updated_at` is the clock's.
       const insert = this.sql<[string, string]>(
         'INSERT OR IGNORE INTO syncline_state (stream, updated_at) VALUES (?, ?)',

@@ -3,6 +3,7 @@ import type { CursorFormat } from '../cursor-format.ts';
 import type { Paginator } from '../http-types.ts';
 import type { TieBreakerType } from '../tie-breaker.ts';
 import { CursorPaginator } from './cursor-paginator.ts';
+import { FeedPaginator } from './feed-paginator.ts';
 import { KeysetPaginator } from './keyset-paginator.ts';
 import { LinkPaginator } from './link-paginator.ts';
 import { OffsetPaginator } from './offset-paginator.ts';
@@ -41,7 +42,8 @@ export type PaginationConfig =
   | KeysetPagination
   | PagePagination
   | OffsetPagination
-  | WindowPagination;
+  | WindowPagination
+  | FeedPagination;
 
 /** An opaque continuation token, Stripe-like. */
 export interface CursorPagination {
@@ -110,6 +112,26 @@ export interface WindowPagination {
   readonly hasMorePath?: string;
 }
 
+/**
+ * A changes feed (CouchDB `_changes`, "events since" APIs): the body names the position after the
+ * page (`last_seq`), sent back as `since`. The stream keeps the last token after the feed is read
+ * to its end, so each run reads only what changed since the last one (see FeedPaginator). Not
+ * combined with `incremental`: the token is the stream's incremental position.
+ */
+export interface FeedPagination {
+  readonly type: 'feed';
+  /** Body path of the position after this page; default `last_seq`. */
+  readonly tokenPath?: string;
+  /** Query parameter the position is sent in; default `since`. */
+  readonly param?: string;
+  /**
+   * Body path of the number of rows still to come (CouchDB's `pending`); 0 ends the pass. Without
+   * it (and without `hasMorePath`), a page shorter than `pageSize`, or an empty one, does.
+   */
+  readonly pendingPath?: string;
+  readonly hasMorePath?: string;
+}
+
 /** Builds the paginator of one pass. Throws a ConfigError when the config cannot work. */
 export function createPaginator(config: PaginationConfig, options: PaginatorOptions): Paginator {
   if (!Number.isInteger(options.pageSize) || options.pageSize < 1) {
@@ -128,5 +150,7 @@ export function createPaginator(config: PaginationConfig, options: PaginatorOpti
       return new OffsetPaginator(config, options);
     case 'window':
       return new WindowPaginator(config, options);
+    case 'feed':
+      return new FeedPaginator(config, options);
   }
 }

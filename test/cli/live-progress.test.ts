@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from './cli-harness.ts';
+import { spawnInPty } from './pty-harness.ts';
+import { renderScreen } from './screen.ts';
+
+const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
+/** An SGR sequence: what colours text. (Cursor movement of live lines is not colour.) */
+const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`);
+
+/**
+ * `syncline sync` on a pseudo-terminal against a loopback API that fails the way real ones do:
+ * the first page answers 503 once, the second 429 with `Retry-After: 1` once.
+ */
+describe('the live progress line on a terminal', () => {
+  let dir: string | null = null;
+  let server: Server | null = null;
+  afterEach(async () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (server) await new Promise((done) => server!.close(done));
+    dir = null;
+    server = null;
+  });
+
+  async function flakyApi(): Promise<string> {
+    const seen = new Map<string, number>();
+    server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const page = Number(url.searchParams.get('cursor') ?? '1');
+      const n = (seen.get(String(page)) ?? 0) + 1;
+      seen.set(String(page), n);
+      if (page === 1 && n === 1) {
+        res.statusCode = 503;
+        return res.end('down for a moment');
+      }
+      if (page === 2 && n === 1) {
+        res.statusCode = 429;
+        res.setHeader('retry-after', '1');
+        return res.end('slow down');
+      }
+      const data = Array.from({ length: 5 }, (_, i) => ({ id: (page - 1) * 5 + i + 1 }));
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ data, has_more: page < 3, next: String(page + 1), total_count: 15 }));
+    });
+    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
+    return `http://127.0.0.1:${(server!.address() as { port: number }).port}`;
+  }
+
+  function project(baseUrl: string): string {
+    dir = mkdtempSync(join(tmpdir(), 'syncline-live-'));
+    writeFileSync(
+      join(dir, 'syncline.config.ts'),
+      `import { defineConfig, http } from ${JSON.stringify(INDEX)};
+export default defineConfig({
+  streams: [
+    http.stream({
+      name: 'people',
+      key: 'id',
+      request: { baseUrl: ${JSON.stringify(baseUrl)}, path: '/people' },
+      pagination: { type: 'cursor', tokenPath: 'next', hasMorePath: 'has_more' },
+      totalPath: 'total_count',
+    }),
+  ],
+  // Waits long enough that a live line (redrawn 10 times a second) shows them.
+  sync: { retry: { maxAttempts: 3, baseDelayMs: 500, minDelayMs: 400 } },
+});
+`,
+    );
+    return dir;
+  }
+
+  it('shows retries and Retry-After waits as they happen, in colour, the total and an ETA, and clears the wait when a page commits', async () => {
+    const host = (await flakyApi()).replace('http://', '');
+    const { code, output } = await spawnInPty(['sync'], project(`http://${host}`)).done;
+    expect(code).toBe(0);
+    expect(output).toContain('+ inserted  ~ updated  = unchanged  - deleted  ! failed');
+    expect(output).toMatch(new RegExp(`retry 1 of 2 in \\d+ ms: 503 from ${host.replaceAll('.', '\\.')}`));
+    expect(output).toContain(`waiting 1.0 s: 429 from ${host}, Retry-After`);
+    expect(output).toMatch(COLOUR);
+    expect(output).toContain('\u001b[33mwaiting 1.0 s');
+    // The API's total_count, and an ETA while records remain.
+    expect(stripVTControlCharacters(output)).toMatch(/ 5\/15 records \| \d+\/s \| ETA \d/);
+    const screen = renderScreen(output);
+    const line = screen.find((l) => l.startsWith('people '));
+    expect(line).toMatch(/^people\s+\| 3 pages \| 15\/15 records \| \d+\/s \| \+15 ~0 =0 -0 !0 {2}ok$/);
+    // And status says where the stream stands in words: its pass completed.
+    const status = await runCli(['status'], dir!);
+    expect(status.stdout).toMatch(/^people\s+.+ ago\s+ok\s+15\s+pass complete\s+-\s+0$/m);
+  }, 60_000);
+
+  it('has no colour codes with NO_COLOR, and still says what it waits for', async () => {
+    const host = (await flakyApi()).replace('http://', '');
+    const { code, output } = await spawnInPty(['sync'], project(`http://${host}`), { NO_COLOR: '1' }).done;
+    expect(code).toBe(0);
+    expect(output).toContain(`waiting 1.0 s: 429 from ${host}, Retry-After`);
+    expect(output).not.toMatch(COLOUR);
+  }, 60_000);
+});
