@@ -125,19 +125,20 @@ function defaultSyncline(): string | null {
  * it anyway (it compiles it to CommonJS); an ES module config is imported through tsx's ES module
  * loader too (with its CommonJS one, for what it requires), as `tsImport` does.
  *
- * Start-up to the first "run started", in ms (median of 7 runs interleaved, on this 2-core machine
- * while others used it, load 3-4; a one-stream config):
+ * Start-up to the first "run started", in ms (medians of 7-9 runs, the variants interleaved, on
+ * this 2-core machine while others used it, load 2-3.5; a one-stream config; before: main at
+ * 7a03177, which loaded the config with `tsImport`):
  *
- * | CLI from | YAML      | TS before (tsImport) | TS, `syncline` the running copy | + CommonJS alone    |
- * | -------- | --------- | -------------------- | ------------------------------- | ------------------- |
- * | dist/    | 540-630   | 1,850                | 1,050 (ES module config: 840)   | 780 (ESM 840-1,000) |
- * | src/     | 930-1,040 | 1,800                | 1,220 (ES module config: 910)   | 1,150 (ESM 1,010)   |
+ * | CLI from | YAML config | TS config before | TS now, CommonJS config | TS now, ES module config |
+ * | -------- | ----------- | ---------------- | ----------------------- | ------------------------ |
+ * | dist/    | 630-680     | 1,955            | 757                     | 959                      |
+ * | src/     | 740-790     | 1,482            | 881                     | 825                      |
  *
  * Before, tsx loaded and compiled a second whole copy of Syncline for the config's import (of the
- * package installed beside it from dist/; by path from src/). What an ES module config still costs
- * from dist/ is mostly Node's loader thread and tsx's hooks in it (~40 + ~150 ms: Node 20 has no
- * in-thread module hooks), which a CommonJS config does without; from src/, bin/syncline.mjs has
- * already paid for them.
+ * package installed beside it from dist/; by path from src/). With the running copy alone, a
+ * CommonJS config from dist/ took ~1,050 ms: Node's loader thread and tsx's ES module hooks in it
+ * (~40 + ~150 ms: Node 20 has no in-thread module hooks), which it does not need; an ES module
+ * config still pays for them. From src/, bin/syncline.mjs has already paid for them.
  */
 async function importCode(path: string, syncline: string | null): Promise<{ default?: unknown }> {
   const namespace = randomUUID();
