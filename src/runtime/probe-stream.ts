@@ -1,6 +1,6 @@
 import { type ResolvedConfig, readEnvSecret, unsetEnv } from '../config/load-config.ts';
 import { closestName } from '../core/closest-name.ts';
-import { describeError, TransientError } from '../core/errors.ts';
+import { ConfigError, describeError, TransientError } from '../core/errors.ts';
 import { SyncEventBus } from '../core/events.ts';
 import { readPath } from '../core/field-path.ts';
 import { scalarText } from '../core/key-codec.ts';
@@ -47,6 +47,11 @@ export interface ProbeResult {
   readonly fields: readonly ProbedField[];
   /** What the probe found wrong, one line each (a field missing from records, a failing source). */
   readonly problems: readonly string[];
+  /**
+   * The source failed on the config rather than on the API (a `ConfigError`: a secret it reads is
+   * not set, a setting it refuses); its message is the problem's.
+   */
+  readonly configError: boolean;
   readonly ms: number;
 }
 
@@ -72,6 +77,7 @@ export async function probeStream(args: ProbeStreamArgs): Promise<ProbeResult> {
     first: null,
     fields: [],
     problems: [],
+    configError: false,
     ...page,
     ms: Date.now() - started,
   });
@@ -79,7 +85,10 @@ export async function probeStream(args: ProbeStreamArgs): Promise<ProbeResult> {
   try {
     page = await firstPage(args, started);
   } catch (error) {
-    return done({ problems: [`the source failed before its first page: ${describeError(error)}`] });
+    return done({
+      problems: [`the source failed before its first page: ${describeError(error)}`],
+      configError: error instanceof ConfigError,
+    });
   }
   if (page === null) return done({});
   if (!Array.isArray(page.records)) {

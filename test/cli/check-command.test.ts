@@ -162,4 +162,34 @@ describe('syncline check', () => {
     expect(result.stdout).toContain('2 problems found by the probe');
     expect(readdirSync(cwd)).toEqual(['syncline.config.yaml']);
   }, 60_000);
+
+  it('--probe exits 2, naming it, when a custom source reads a secret that is not set', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'syncline-check-'));
+    dirs.push(cwd);
+    writeFileSync(
+      join(cwd, 'syncline.config.ts'),
+      `import { defineConfig, defineStream } from 'syncline';
+export default defineConfig({
+  streams: [
+    defineStream({
+      name: 'things',
+      key: 'id',
+      async *source({ secret }) {
+        const token = secret('THINGS_TOKEN_NEVER_SET');
+        yield { records: [{ id: token }], checkpoint: null };
+      },
+    }),
+  ],
+});
+`,
+    );
+    const result = await runCli(['check', '--probe'], cwd);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/^things +custom +id /m);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'syncline: stream "things": the source failed before its first page: environment variable ' +
+        'THINGS_TOKEN_NEVER_SET is not set; the config needs it for a credential',
+    ]);
+    expect(readdirSync(cwd)).toEqual(['syncline.config.ts']);
+  }, 60_000);
 });

@@ -48,6 +48,10 @@ export function registerCheckCommand(program: Command): void {
         ctx.print(table(summaries));
         for (const probe of probes ?? []) ctx.print(`\n${describeProbe(probe, streams)}`);
       }
+      const misconfigured = probes?.find((p) => p.configError);
+      if (misconfigured) {
+        throw new ConfigError(`stream "${misconfigured.stream}": ${misconfigured.problems[0]}`);
+      }
       if (missing.length > 0) {
         throw new ConfigError(
           `environment variable${missing.length === 1 ? '' : 's'} not set: ${missing.join(', ')}; ` +
