@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
-const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
+/** The library's entry, for configs of temp projects to import. */
+export const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
 
 export interface CliResult {
   readonly code: number | null;
@@ -133,5 +136,40 @@ export function seeded(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * For each test of the describe block that calls it: a loopback HTTP API (`serve`) and a temp
+ * project holding a `syncline.config.ts` (`project`), both removed after the test.
+ */
+export function loopbackProjects(prefix: string) {
+  let dir: string | null = null;
+  let server: Server | null = null;
+  afterEach(async () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (server) await new Promise((done) => server!.close(done));
+    dir = null;
+    server = null;
+  });
+  return {
+    /** Starts the API on a free loopback port; resolves with its base URL. */
+    async serve(handler: RequestListener): Promise<string> {
+      const started = createServer(handler);
+      server = started;
+      await new Promise<void>((done) => started.listen(0, '127.0.0.1', done));
+      return `http://127.0.0.1:${(started.address() as { port: number }).port}`;
+    },
+    /** A new temp directory with `config` as its `syncline.config.ts`; returns the directory. */
+    project(config: string): string {
+      dir = mkdtempSync(join(tmpdir(), `syncline-${prefix}-`));
+      writeFileSync(join(dir, 'syncline.config.ts'), config);
+      return dir;
+    },
+    /** The current test's project directory. */
+    get dir(): string {
+      if (!dir) throw new Error('no project yet: call project() first');
+      return dir;
+    },
   };
 }

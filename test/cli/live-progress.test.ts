@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { INDEX, loopbackProjects, runCli } from './cli-harness.ts';
 import { spawnInPty } from './pty-harness.ts';
 import { renderScreen } from './screen.ts';
 
-const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
 /** An SGR sequence: what colours text. (Cursor movement of live lines is not colour.) */
 const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`);
 
@@ -17,18 +12,11 @@ const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`);
  * the first page answers 503 once, the second 429 with `Retry-After: 1` once.
  */
 describe('the live progress line on a terminal', () => {
-  let dir: string | null = null;
-  let server: Server | null = null;
-  afterEach(async () => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (server) await new Promise((done) => server!.close(done));
-    dir = null;
-    server = null;
-  });
+  const fixture = loopbackProjects('live');
 
   async function flakyApi(): Promise<string> {
     const seen = new Map<string, number>();
-    server = createServer((req, res) => {
+    return fixture.serve((req, res) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const page = Number(url.searchParams.get('cursor') ?? '1');
       const n = (seen.get(String(page)) ?? 0) + 1;
@@ -46,14 +34,10 @@ describe('the live progress line on a terminal', () => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ data, has_more: page < 3, next: String(page + 1), total_count: 15 }));
     });
-    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
-    return `http://127.0.0.1:${(server!.address() as { port: number }).port}`;
   }
 
   function project(baseUrl: string): string {
-    dir = mkdtempSync(join(tmpdir(), 'syncline-live-'));
-    writeFileSync(
-      join(dir, 'syncline.config.ts'),
+    return fixture.project(
       `import { defineConfig, http } from ${JSON.stringify(INDEX)};
 export default defineConfig({
   streams: [
@@ -70,7 +54,6 @@ export default defineConfig({
 });
 `,
     );
-    return dir;
   }
 
   it('shows retries and Retry-After waits as they happen, in colour, the total and an ETA, and clears the wait when a page commits', async () => {
@@ -88,7 +71,7 @@ export default defineConfig({
     const line = screen.find((l) => l.startsWith('people '));
     expect(line).toMatch(/^people\s+\| 3 pages \| 15\/15 records \| \d+\/s \| \+15 ~0 =0 -0 !0 {2}ok$/);
     // And status says where the stream stands in words: its pass completed.
-    const status = await runCli(['status'], dir!);
+    const status = await runCli(['status'], fixture.dir);
     expect(status.stdout).toMatch(/^people\s+.+ ago\s+ok\s+15\s+pass complete\s+-\s+0$/m);
   }, 60_000);
 

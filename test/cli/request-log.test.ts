@@ -1,11 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { INDEX, loopbackProjects, runCli } from './cli-harness.ts';
 
-const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
 const KEY = 'k3y-in-the-query-91';
 const TOKEN = 't0ken-in-a-header-57';
 const SECRETS = { PEOPLE_KEY: KEY, PETS_TOKEN: TOKEN };
@@ -31,18 +26,11 @@ interface LogLine {
  * other a bearer token in a header.
  */
 describe('syncline CLI request logs', () => {
-  let dir: string | null = null;
-  let server: Server | null = null;
-  afterEach(async () => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (server) await new Promise((done) => server!.close(done));
-    dir = null;
-    server = null;
-  });
+  const fixture = loopbackProjects('request-log');
 
   async function project(): Promise<string> {
     const seen = new Set<string>();
-    server = createServer((req, res) => {
+    const url = await fixture.serve((req, res) => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       res.setHeader('x-ratelimit-remaining', '99');
       res.setHeader('x-ratelimit-limit', '100');
@@ -55,11 +43,7 @@ describe('syncline CLI request logs', () => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ data: [{ id: 1 }, { id: 2 }], has_more: false }));
     });
-    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    dir = mkdtempSync(join(tmpdir(), 'syncline-request-log-'));
-    writeFileSync(
-      join(dir, 'syncline.config.ts'),
+    return fixture.project(
       `import { defineConfig, http } from ${JSON.stringify(INDEX)};
 const common = { key: 'id', pagination: { type: 'cursor', hasMorePath: 'has_more' } } as const;
 export default defineConfig({
@@ -73,7 +57,6 @@ export default defineConfig({
 });
 `,
     );
-    return dir;
   }
 
   const lines = (stderr: string): LogLine[] =>

@@ -1,12 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
 import { unacceptedListener } from '../helpers/unaccepted-listener.ts';
-import { runCli } from './cli-harness.ts';
-
-const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
+import { INDEX, loopbackProjects, runCli } from './cli-harness.ts';
 
 /**
  * A TypeScript config is loaded through tsx's scoped import, which loads a second copy of
@@ -14,19 +9,10 @@ const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
  * between the copies.
  */
 describe("syncline CLI running a TypeScript config's http.stream", () => {
-  let dir: string | null = null;
-  let server: Server | null = null;
-  afterEach(async () => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (server) await new Promise((done) => server!.close(done));
-    dir = null;
-    server = null;
-  });
+  const fixture = loopbackProjects('ts-http');
 
   function project(baseUrl: string, request = ''): string {
-    dir = mkdtempSync(join(tmpdir(), 'syncline-ts-http-'));
-    writeFileSync(
-      join(dir, 'syncline.config.ts'),
+    return fixture.project(
       `import { defineConfig, http } from ${JSON.stringify(INDEX)};
 export default defineConfig({
   streams: [
@@ -41,16 +27,13 @@ export default defineConfig({
 });
 `,
     );
-    return dir;
   }
 
   async function api(
     answer: (n: number, req: IncomingMessage, res: ServerResponse) => void,
   ): Promise<string> {
     let requests = 0;
-    server = createServer((req, res) => answer(++requests, req, res));
-    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
-    return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return fixture.serve((req, res) => answer(++requests, req, res));
   }
 
   const PAGE = JSON.stringify({ data: [{ id: 1 }, { id: 2 }], has_more: false });
