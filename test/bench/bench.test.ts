@@ -9,6 +9,8 @@ import { parseBenchArgs } from '../../bench/bench-options.ts';
 import { withPgClient } from '../helpers/postgres.ts';
 import { readPng } from './png-check.ts';
 
+// Slow (30-45 s): `npm run bench` itself at its tiny size, every section, as a child process.
+
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /** `npm run bench`'s command line, read from package.json so the test runs what users run. */

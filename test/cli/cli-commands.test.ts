@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
 import { makeProject, runCli } from './cli-harness.ts';
 
+// Slow (about a minute): every case runs the real `syncline` binary, one process per command, as
+// users do; a process starts in ~0.5 s from dist/ (npm test builds it first).
+
 describe('syncline CLI', () => {
   let project: ReturnType<typeof makeProject> | null = null;
   let t: TestStore | null = null;

@@ -4,6 +4,9 @@ import { openStore } from '../../src/runtime/open-store.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { collect, makeProject, runCli, seeded, spawnCli, waitForOutput } from './cli-harness.ts';
 
+// Slow (one to two minutes): each case SIGKILLs real `syncline sync` processes at seeded moments on
+// both stores and checks the store against the source after every restart.
+
 const RECORDS = 2000;
 
 describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {

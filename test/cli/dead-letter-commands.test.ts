@@ -4,6 +4,9 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './cli-harness.ts';
 
+// Slow (about a minute): a dozen real `syncline` processes per case, the way an operator works
+// through dead letters.
+
 const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
 
 /**

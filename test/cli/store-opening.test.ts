@@ -8,6 +8,9 @@ import { freshPgSchema, withPgClient } from '../helpers/postgres.ts';
 import { STORE_KINDS } from '../helpers/stores.ts';
 import { BIN, type CliResult, collect, makeProject, runCli } from './cli-harness.ts';
 
+// Slow (about a minute): each case runs the real CLI against real files and PostgreSQL schemas,
+// some as another user to get a read-only store.
+
 /**
  * How the CLI opens its store: read-only commands never create one, a store that cannot be written
  * is refused at open, and a table named like a stream that is not Syncline's is never adopted.

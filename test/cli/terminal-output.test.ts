@@ -3,6 +3,9 @@ import { makeProject, runCli } from './cli-harness.ts';
 import { spawnInPty } from './pty-harness.ts';
 import { renderScreen } from './screen.ts';
 
+// Slow (about a minute): the CLI runs on a pseudo-terminal, and the Ctrl-C cases wait for a page
+// in progress to finish.
+
 /** An SGR sequence: what colours text. (Cursor movement of live lines is not colour.) */
 const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`);
 

@@ -14,6 +14,9 @@ import { loadMigrations } from './postgres-migrations.ts';
 import { COPY_THRESHOLD } from './postgres-page-commit.ts';
 import { PostgresStore } from './postgres-store.ts';
 
+// Slow-ish (about 30 s): the store contract twice (inline and threaded commits) on fresh schemas of
+// a real PostgreSQL.
+
 const T0 = '2026-01-01T00:00:00.000Z';
 const T1 = '2026-01-01T00:01:00.000Z';
 
