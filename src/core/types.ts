@@ -353,7 +353,22 @@ export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted' | 'partial' 
  * - `replay`: apply the stored payloads of open dead letters again.
  * The last two leave the checkpoint where it is.
  */
-export type RunMode = 'sync' | 'reconcile' | 'backfill' | 'refresh' | 'replay';
+export type RunMode = RunRequest['mode'];
+
+/**
+ * What a run is asked to do: its mode and what that mode needs. The engine looks each mode up in
+ * one table (what it reads from, which checkpoint it moves, whether the backfill breaker judges it);
+ * a source receives it as `SourceArgs.request`.
+ */
+export type RunRequest =
+  | { readonly mode: 'sync' }
+  | { readonly mode: 'reconcile' }
+  /** Re-read `range` in windows of `windowMs` (default 7 days). */
+  | { readonly mode: 'backfill'; readonly range: TimeRange; readonly windowMs?: number }
+  /** Read these `_key` values again through the stream's `fetchByKey`. */
+  | { readonly mode: 'refresh'; readonly keys: readonly string[] }
+  /** Apply open dead letters again: these ids, or all of the stream's when absent. */
+  | { readonly mode: 'replay'; readonly letters?: readonly number[] };
 
 export interface RunRecord {
   readonly runId: string;
