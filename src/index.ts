@@ -18,6 +18,7 @@ export {
   TransientError,
 } from './core/errors.ts';
 export { SyncEventBus, type SyncEvents } from './core/events.ts';
+export type { Page, SourceArgs, SourceReport, StreamSource } from './core/source.ts';
 export type { StandardSchemaV1 } from './core/standard-schema.ts';
 export type { Store } from './core/store.ts';
 export {
@@ -30,13 +31,9 @@ export type {
   Checkpoint,
   Json,
   Logger,
-  Page,
   RunCounters,
   RunRecord,
   RunStatus,
-  SourceArgs,
-  SourceReport,
-  StreamSource,
   StreamStatus,
 } from './core/types.ts';
 export { loadProjectConfig } from './runtime/load-project-config.ts';

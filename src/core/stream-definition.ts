@@ -1,5 +1,5 @@
+import type { StreamSource } from './source.ts';
 import type { StandardSchemaV1 } from './standard-schema.ts';
-import type { StreamSource } from './types.ts';
 import type { ColumnType } from './view-columns.ts';
 
 /** A field of R, or a dotted path into it (`address.city`). */

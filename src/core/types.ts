@@ -19,6 +19,8 @@
  * - **tombstone**: the source's word that a record was deleted, carrying only its key (a deleted-
  *   records feed, a 404/410 on fetch-by-id); it soft-deletes the stored row and keeps its last data.
  * - **sink**: a consumer of the change log; **destination**: a sink that writes to another API.
+ *
+ * The contract between a source and the engine (`SourceArgs`, `Page`, `Tombstone`) is in `source.ts`.
  */
 
 /** Any JSON value. */
@@ -27,42 +29,11 @@ export type Json = string | number | boolean | null | Json[] | { [key: string]: 
 /** A stream's resume state; `null` means "start from the beginning". */
 export type Checkpoint = Json;
 
-/** A batch of records plus the checkpoint that resumes just after its last record. */
-export interface Page<R = unknown> {
-  readonly records: readonly R[];
-  /** Records the source says were deleted, applied after `records`. Default none. */
-  readonly tombstones?: readonly Tombstone[];
-  /** The position just after the last record of this page. */
-  readonly checkpoint: Checkpoint;
-}
-
-/** A record the source deleted, known only by its key. */
-export interface Tombstone {
-  /** An object holding the stream's key fields at the same paths as in a record, e.g. `{ id: 'cus_1' }`. */
-  readonly key: unknown;
-  /**
-   * When the source deleted it, as a cursor value (e.g. an ISO time), or null when unknown. A stored
-   * copy whose cursor is newer than this survives: the record came back after the delete.
-   */
-  readonly deletedAt: string | null;
-}
-
-/** Counters a source reports about its own I/O; they are added to the run record. */
-export interface SourceReport {
-  apiCalls?: number;
-  retries?: number;
-  bytes?: number;
-  /** Responses that said "slow down" (HTTP 429 and similar). */
-  throttled?: number;
-  /** Milliseconds spent waiting on rate limits and backoff. */
-  waitMs?: number;
-  /**
-   * Not a counter: how many records the source expects this run to read in all (an API's
-   * `total_count`), when it knows. The latest report replaces earlier ones; it is shown as
-   * progress and an ETA on the live line (`run:estimated`) and not stored. Default: unknown.
-   */
-  total?: number;
-}
+/**
+ * Kept importable from here for `config/define-config.ts` (owned elsewhere); new code imports it
+ * from `retry-settings.ts`, where it lives.
+ */
+export type { RetrySettings } from './retry-settings.ts';
 
 /** Minimal structured logger (pino's shape), so sources can log without importing pino. */
 export interface Logger {
@@ -78,109 +49,6 @@ export interface Logger {
    */
   readonly level?: string;
 }
-
-/** What a source receives when a run starts. One readonly object, so fields can be added. */
-export interface SourceArgs {
-  /** The stream being read. */
-  readonly stream: string;
-  /** The last committed checkpoint, or `null` for a first run / after `syncline reset`. */
-  readonly checkpoint: Checkpoint;
-  /** Aborted when the run must stop (signal, fatal error elsewhere, deadline). */
-  readonly signal: AbortSignal;
-  readonly log: Logger;
-  /** Add I/O counters to the run record. */
-  readonly report: (report: SourceReport) => void;
-  /**
-   * Runs one operation (one request) under the run's retry policy and a rate limiter: waits for a
-   * token, calls `op(attempt)`, and on a `TransientError` backs off (full jitter, or the
-   * `retryAfterMs` it carries, never less than a floor) and tries again, within per-operation and
-   * per-run retry budgets. Retries, throttling and waits are counted in the run record. Throws the
-   * error when it is not transient, `FatalError` when a budget is spent, and `RunDeadlineError`
-   * when a wait would overrun the run's deadline.
-   */
-  readonly attempt: <T>(
-    op: (attempt: number, state: AttemptState) => Promise<T>,
-    options: AttemptOptions,
-  ) => Promise<T>;
-  /** Tells a rate limiter what the API said about its budget (`X-RateLimit-*`). */
-  readonly observeLimit: (limiter: string, budget: RateBudget) => void;
-  /** Epoch ms by which the run must stop, or null when it has no maximum duration. */
-  readonly deadline: number | null;
-  /** Reads a secret (an environment variable); throws `ConfigError` naming it when unset. */
-  readonly secret: (name: string) => string;
-  /**
-   * Set during a range backfill (`syncline backfill`): read only records whose cursor lies in
-   * `[from, to)` (ISO times), starting at `from` whatever the checkpoint says of the main position.
-   * Null in ordinary runs. A source that cannot read a range must throw a `FatalError` saying so.
-   */
-  readonly range: TimeRange | null;
-  /**
-   * True in a reconciliation: the run must read every record the source has (no incremental start),
-   * and may skip side reads such as a deleted-records feed. False in ordinary runs and backfills.
-   */
-  readonly fullScan: boolean;
-  /** For `StreamDefinition.fetchByKey`: the `_key` values to read. Null in every other run. */
-  readonly keys: readonly string[] | null;
-}
-
-/** A half-open time range `[from, to)`, ISO-8601 strings. */
-export interface TimeRange {
-  readonly from: string;
-  readonly to: string;
-}
-
-/** What `attempt` tells the operation about the try it is making. */
-export interface AttemptState {
-  /** 1 for the first try. */
-  readonly attempt: number;
-  /** Attempts allowed for the operation (`retry.maxAttempts`, the first try included). */
-  readonly maxAttempts: number;
-  /**
-   * A transient failure of this try will not be retried: the operation's attempts or the run's
-   * retry budget are spent. (A retry may still stop at the run's deadline.)
-   */
-  readonly last: boolean;
-}
-
-export interface AttemptOptions {
-  /** What is being done, for error messages: e.g. `GET https://api.example.com/v1/customers`. */
-  readonly what: string;
-  /** The rate limiter to take a token from (usually the host), and its configured rate. */
-  readonly limiter?: { readonly key: string; readonly rate?: RateLimit };
-}
-
-/** How failed operations are retried (see engine/retry-policy.ts). */
-export interface RetrySettings {
-  /** Attempts of one operation before giving up (the first try included). Default 8. */
-  readonly maxAttempts?: number;
-  /** Retries allowed in one run, all operations together. Default 200. */
-  readonly budget?: number;
-  /** Backoff base: the first retry waits up to this long. Default 500 ms. */
-  readonly baseDelayMs?: number;
-  /** Backoff cap: no computed wait exceeds this. Default 30 s. */
-  readonly maxDelayMs?: number;
-  /** The shortest wait even when the API says `Retry-After: 0`, so a retry loop cannot spin. Default 250 ms. */
-  readonly minDelayMs?: number;
-}
-
-/** A token bucket's settings. */
-export interface RateLimit {
-  /** Sustained requests per second. */
-  readonly requestsPerSecond: number;
-  /** Requests that may go at once after a quiet spell. Default: one second's worth (at least 1). */
-  readonly burst?: number;
-}
-
-/** What an API said about its remaining budget. */
-export interface RateBudget {
-  readonly limit?: number;
-  readonly remaining?: number;
-  /** When the budget refills, epoch ms. */
-  readonly resetAtMs?: number;
-}
-
-/** A source for one stream: an async generator of pages. */
-export type StreamSource<R = unknown> = (args: SourceArgs) => AsyncIterable<Page<R>>;
 
 /** The value of a version or cursor field as stored: numbers and strings, as text. */
 export type ScalarText = string;
@@ -354,6 +222,12 @@ export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted' | 'partial' 
  * The last two leave the checkpoint where it is.
  */
 export type RunMode = RunRequest['mode'];
+
+/** A half-open time range `[from, to)`, ISO-8601 strings. */
+export interface TimeRange {
+  readonly from: string;
+  readonly to: string;
+}
 
 /**
  * What a run is asked to do: its mode and what that mode needs. The engine looks each mode up in

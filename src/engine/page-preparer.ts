@@ -3,9 +3,10 @@ import { compareCursorText } from '../core/cursor-time.ts';
 import { describeError, RecordError } from '../core/errors.ts';
 import { omitPaths, pickPaths, readPath } from '../core/field-path.ts';
 import { encodeKey, scalarText } from '../core/key-codec.ts';
+import type { Page } from '../core/source.ts';
 import { describeIssues } from '../core/standard-schema.ts';
 import { type AnyStreamDefinition, keyFields } from '../core/stream-definition.ts';
-import type { Checkpoint, DeadLetter, Page, RecordWrite } from '../core/types.ts';
+import type { Checkpoint, DeadLetter, RecordWrite } from '../core/types.ts';
 import { columnProblem, type ViewColumn, viewColumns } from '../core/view-columns.ts';
 
 /** A record ready to classify: validated, keyed and hashed; a write once the classifier adds what it does. */

@@ -1,4 +1,4 @@
-import type { RateBudget, RateLimit } from '../core/types.ts';
+import type { RateBudget, RateLimit } from '../core/source.ts';
 
 /**
  * A token bucket for one host, shared by every stream of the process that calls it. It starts from

@@ -1,5 +1,5 @@
+import type { Page, StreamSource, Tombstone } from '../core/source.ts';
 import type { StoreInspector } from '../core/store.ts';
-import type { Page, StreamSource, Tombstone } from '../core/types.ts';
 import type { ReplayOrigins } from './page-preparer.ts';
 
 /** A page of a replay: its records and tombstones, and the dead letter each was read from. */

@@ -1,5 +1,5 @@
 import type { TransientError } from '../core/errors.ts';
-import type { RetrySettings } from '../core/types.ts';
+import type { RetrySettings } from '../core/retry-settings.ts';
 
 export type { RetrySettings };
 

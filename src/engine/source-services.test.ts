@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FatalError, RunDeadlineError, TransientError } from '../core/errors.ts';
 import { SyncEventBus, type SyncEvents } from '../core/events.ts';
-import type { SourceReport } from '../core/types.ts';
+import type { SourceReport } from '../core/source.ts';
 import { RateLimiters } from './rate-limiter.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { sourceServices } from './source-services.ts';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, FatalError, RunDeadlineError, TransientError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import type { AttemptOptions, AttemptState, RateBudget, SourceReport } from '../core/types.ts';
+import type { AttemptOptions, AttemptState, RateBudget, SourceReport } from '../core/source.ts';
 import type { RateLimiters } from './rate-limiter.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 

@@ -9,6 +9,7 @@ import {
   TransientError,
 } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
+import type { SourceReport, StreamSource } from '../core/source.ts';
 import type { CheckpointSlot, DeadLetterResolution, Store } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
@@ -21,8 +22,6 @@ import {
   type RunCounters,
   type RunMode,
   type RunStatus,
-  type SourceReport,
-  type StreamSource,
   type TimeRange,
 } from '../core/types.ts';
 import { viewColumns } from '../core/view-columns.ts';

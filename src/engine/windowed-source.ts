@@ -1,4 +1,5 @@
-import type { Checkpoint, Json, Page, SourceArgs, StreamSource, TimeRange } from '../core/types.ts';
+import type { Page, SourceArgs, StreamSource } from '../core/source.ts';
+import type { Checkpoint, Json, TimeRange } from '../core/types.ts';
 
 /** The checkpoint of a range backfill: the range, the window in progress and the source's own position in it. */
 export interface BackfillCheckpoint {

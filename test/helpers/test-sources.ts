@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Page, SourceArgs } from '../../src/core/types.ts';
+import type { Page, SourceArgs } from '../../src/core/source.ts';
 
 export interface TestRecord {
   id: number;

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { FatalError, TransientError } from '../../core/errors.ts';
-import type { AttemptState, Logger } from '../../core/types.ts';
+import type { AttemptState } from '../../core/source.ts';
+import type { Logger } from '../../core/types.ts';
 import { hopelessFailure } from './hopeless-failure.ts';
 import { parseRetryAfter } from './retry-after.ts';
 import { urlProblem } from './url-problem.ts';

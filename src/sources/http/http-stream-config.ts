@@ -1,5 +1,5 @@
+import type { RateLimit } from '../../core/source.ts';
 import type { FieldPath, StreamDefinition } from '../../core/stream-definition.ts';
-import type { RateLimit } from '../../core/types.ts';
 import type { AuthConfig } from './auth/auth-config.ts';
 import type { CursorFormat } from './cursor-format.ts';
 import type { PaginationConfig } from './paginators/create-paginator.ts';

@@ -1,8 +1,9 @@
 import { ConfigError, FatalError, SyncError, TransientError } from '../../core/errors.ts';
 import { readPath } from '../../core/field-path.ts';
 import { scalarText } from '../../core/key-codec.ts';
+import type { Page, SourceArgs, Tombstone } from '../../core/source.ts';
 import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
-import type { Page, SourceArgs, TimeRange, Tombstone } from '../../core/types.ts';
+import type { TimeRange } from '../../core/types.ts';
 import { createAuth } from './auth/create-auth.ts';
 import { scrubSecrets } from './auth/scrub-secrets.ts';
 import {

@@ -1,7 +1,7 @@
 import { ConfigError, FatalError } from '../../core/errors.ts';
 import { omitPaths, readPath } from '../../core/field-path.ts';
 import { scalarText } from '../../core/key-codec.ts';
-import type { Tombstone } from '../../core/types.ts';
+import type { Tombstone } from '../../core/source.ts';
 import type { FieldsConfig } from './http-stream-config.ts';
 
 /** How a stream's rows become records: the `record`, `deletedPath` and `fields` options. */

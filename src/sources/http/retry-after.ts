@@ -1,4 +1,4 @@
-import type { RateBudget } from '../../core/types.ts';
+import type { RateBudget } from '../../core/source.ts';
 
 /**
  * `Retry-After` in ms from now: delta-seconds (`120`) or an HTTP-date. Undefined when absent or
