@@ -11,10 +11,10 @@ import {
 } from '../config/load-config.ts';
 import { SyncEventBus } from '../core/events.ts';
 import type { Store, StoreOpenOptions } from '../core/store.ts';
-import type { Logger } from '../core/types.ts';
+import type { Logger, RunRequest } from '../core/types.ts';
 import { loadProjectConfig } from '../runtime/load-project-config.ts';
 import { openStore } from '../runtime/open-store.ts';
-import { type RunStreamsArgs, runStreams, type StreamOutcome } from '../runtime/run-streams.ts';
+import { runStreams, type StreamOutcome } from '../runtime/run-streams.ts';
 import { createLogger } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { type ProgressOptions, reportProgress } from './progress-reporter.ts';
@@ -104,13 +104,10 @@ export class CliContext {
   }
 
   /**
-   * Runs one stream of the config in `how` (mode, range, keys) with the live progress line, as the
-   * one-stream commands do. Undefined when the stream ran not at all.
+   * Runs one stream of the config as `request` asks (a refresh, a backfill...) with the live
+   * progress line, as the one-stream commands do. Undefined when the stream ran not at all.
    */
-  async runOne(
-    stream: string,
-    how: Pick<RunStreamsArgs, 'mode' | 'keys' | 'letters' | 'range' | 'backfillWindowMs'>,
-  ): Promise<StreamOutcome | undefined> {
+  async runOne(stream: string, request: RunRequest): Promise<StreamOutcome | undefined> {
     const events = new SyncEventBus();
     const stop = reportProgress(events, this.progressOptions());
     const [outcome] = await runStreams({
@@ -119,7 +116,7 @@ export class CliContext {
       only: [stream],
       events,
       log: this.log,
-      ...how,
+      request,
     }).finally(stop);
     return outcome;
   }

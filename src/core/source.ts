@@ -5,7 +5,7 @@
  * those of the glossary in `types.ts`.
  */
 
-import type { Checkpoint, Logger, TimeRange } from './types.ts';
+import type { Checkpoint, Logger, RunRequest } from './types.ts';
 
 /** A batch of records plus the checkpoint that resumes just after its last record. */
 export interface Page<R = unknown> {
@@ -74,18 +74,19 @@ export interface SourceArgs {
   /** Reads a secret (an environment variable); throws `ConfigError` naming it when unset. */
   readonly secret: (name: string) => string;
   /**
-   * Set during a range backfill (`syncline backfill`): read only records whose cursor lies in
-   * `[from, to)` (ISO times), starting at `from` whatever the checkpoint says of the main position.
-   * Null in ordinary runs. A source that cannot read a range must throw a `FatalError` saying so.
+   * What the run was asked to do, and so what to read:
+   * - `sync`: from `checkpoint` on (incrementally, when the source can);
+   * - `reconcile`: every record the source has (`checkpoint` is null, or the scan's own position
+   *   when one resumes); side reads such as a deleted-records feed may be skipped;
+   * - `backfill`: only records whose cursor lies in `request.range`, `[from, to)` in ISO times (one
+   *   window of the backfill), starting at `from` whatever `checkpoint` says of the main position;
+   * - `refresh`: only for `StreamDefinition.fetchByKey`: the records with `request.keys`;
+   * - `replay`: never given to a source (the engine reads the stored dead letters).
+   * A source that cannot serve the mode it is given (a backfill from a source that cannot start at
+   * a time) must throw a `FatalError` saying why and what to do instead, rather than read something
+   * else: the run fails (exit 1) and nothing moves.
    */
-  readonly range: TimeRange | null;
-  /**
-   * True in a reconciliation: the run must read every record the source has (no incremental start),
-   * and may skip side reads such as a deleted-records feed. False in ordinary runs and backfills.
-   */
-  readonly fullScan: boolean;
-  /** For `StreamDefinition.fetchByKey`: the `_key` values to read. Null in every other run. */
-  readonly keys: readonly string[] | null;
+  readonly request: RunRequest;
 }
 
 /** What `attempt` tells the operation about the try it is making. */

@@ -26,10 +26,10 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
   readonly schema?: StandardSchemaV1<unknown, R>;
   readonly source: StreamSource<unknown>;
   /**
-   * Reads the records whose keys are in `SourceArgs.keys` (`syncline refresh`), one page or more:
-   * each record found, and a tombstone (`deletedAt: null`) for each key the source says is gone
-   * (an HTTP 404/410 on fetch-by-id). Its pages carry `args.checkpoint` unchanged. Optional: a
-   * stream without it cannot be refreshed by key.
+   * Reads the records whose keys a refresh asks for (`syncline refresh`; `args.request` is
+   * `{ mode: 'refresh', keys }`), one page or more: each record found, and a tombstone
+   * (`deletedAt: null`) for each key the source says is gone (an HTTP 404/410 on fetch-by-id). Its
+   * pages carry `args.checkpoint` unchanged. Optional: a stream without it cannot be refreshed by key.
    */
   readonly fetchByKey?: StreamSource<unknown>;
   /**

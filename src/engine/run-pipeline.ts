@@ -18,6 +18,7 @@ import {
   type DeadLetter,
   type Logger,
   type RunCounters,
+  type RunRequest,
   type RunStatus,
 } from '../core/types.ts';
 import { type BackfillGuard, BackfillPausedError } from './backfill-guard.ts';
@@ -55,16 +56,16 @@ export interface PipelineArgs {
   readonly retry: RetrySettings | undefined;
   readonly limiters: RateLimiters;
   readonly secret: (name: string) => string;
-  /** A reconciliation: pages move the backfill slot and record the keys they saw. */
-  readonly reconcile: boolean;
-  /** Which checkpoint the pages move. */
-  readonly slot: CheckpointSlot;
-  /** The stream's source, or a wrapper of it (range backfills), or its `fetchByKey` (refresh). */
+  /** What the run was asked for; the source receives it as `SourceArgs.request`. */
+  readonly request: RunRequest;
+  /** What the pipeline reads (`RunModeEntry.source`). */
   readonly source: StreamSource<unknown>;
-  /** The keys a refresh reads; null otherwise. */
-  readonly keys: readonly string[] | null;
-  /** Fail the run at a page whose every record failed the same way (see `sharedFailure`). */
-  readonly judgePages: boolean;
+  /** Which checkpoint the pages move (`RunModeEntry.slot`). */
+  readonly slot: CheckpointSlot;
+  /** Each commit records the keys its page saw (`RunModeEntry.scans`). */
+  readonly scans: boolean;
+  /** Fail the run at a page whose every record failed the same way (`RunModeEntry.judgesPages`). */
+  readonly judgesPages: boolean;
 }
 
 /** How a pipeline ended; the run records it. */
@@ -239,9 +240,7 @@ export class RunPipeline {
             observeLimit,
             deadline,
             secret: this.#args.secret,
-            range: null,
-            fullScan: this.#args.reconcile === true,
-            keys: this.#args.keys,
+            request: this.#args.request,
           });
           for await (const page of pages) {
             if (this.#abort.signal.aborted) break;
@@ -285,7 +284,7 @@ export class RunPipeline {
    */
   #judge(page: PreparedPage): void {
     const { stream, log } = this.#args;
-    if (this.#args.judgePages) {
+    if (this.#args.judgesPages) {
       const shared = sharedFailure(page);
       if (shared !== null) {
         const how = shared.count === page.fetched ? 'the same way' : `${shared.count} of them the same way`;
@@ -385,9 +384,7 @@ export class RunPipeline {
         counters: delta,
         at: nowIso(),
         ...(this.#args.slot === 'backfill' ? { slot: 'backfill' as const } : {}),
-        ...(this.#args.reconcile
-          ? { slot: 'backfill' as const, scan: { id: SCAN_ID, seenKeys: seenKeys(page) } }
-          : {}),
+        ...(this.#args.scans ? { scan: { id: SCAN_ID, seenKeys: seenKeys(page) } } : {}),
         ...(resolve ? { resolve } : {}),
       })
       .then(

@@ -2,7 +2,6 @@ import { newRunId, nowIso } from '../core/clock.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import type { RetrySettings } from '../core/retry-settings.ts';
-import type { StreamSource } from '../core/source.ts';
 import type { Store } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
@@ -12,18 +11,16 @@ import {
   type Json,
   type Logger,
   type RunCounters,
-  type RunMode,
+  type RunRequest,
   type RunStatus,
-  type TimeRange,
 } from '../core/types.ts';
 import { viewColumns } from '../core/view-columns.ts';
 import { BackfillGuard, BackfillPausedError } from './backfill-guard.ts';
 import { LeaseKeeper, type LeaseOptions } from './lease-keeper.ts';
 import { RateLimiters } from './rate-limiter.ts';
-import { finishScan, recentChanges, startScan } from './reconcile-scan.ts';
-import { replaySource } from './replay-source.ts';
+import { recentChanges } from './reconcile-scan.ts';
+import { runModeOf } from './run-modes.ts';
 import { RunPipeline } from './run-pipeline.ts';
-import { windowedSource } from './windowed-source.ts';
 
 export interface RunOptions {
   /**
@@ -40,20 +37,10 @@ export interface RunOptions {
    */
   readonly maxDurationMs?: number;
   /**
-   * `sync` (default): read from the last checkpoint. `reconcile`: a full scan from the beginning,
-   * kept apart from the main checkpoint, that soft-deletes what the source no longer has when it
-   * completes and reports the drift it repaired. `refresh`: read the records with `keys` through
-   * the stream's `fetchByKey` (deleting those the source says are gone); the checkpoint stays.
-   * `replay`: apply the payloads of the stream's open dead letters again; the checkpoint stays.
+   * What the run is asked to do: `{ mode: 'sync' }` (the default) reads from the last checkpoint;
+   * the other modes are described at `RunRequest` and wired in `RUN_MODES` (run-modes.ts).
    */
-  readonly mode?: RunMode;
-  /** For `refresh`: the `_key` values to read again. */
-  readonly keys?: readonly string[];
-  /** For `replay`: the ids of the open dead letters to apply again; all the stream's open ones when absent. */
-  readonly letters?: readonly number[];
-  /** For `backfill`: the range to read again, in windows of `backfillWindowMs` (default 7 days). */
-  readonly range?: TimeRange;
-  readonly backfillWindowMs?: number;
+  readonly request?: RunRequest;
 }
 
 export interface RunStreamArgs {
@@ -77,6 +64,7 @@ export interface RunResult {
   readonly stream: string;
   readonly status: Exclude<RunStatus, 'running'>;
   readonly counters: RunCounters;
+  /** The stream's main checkpoint after the run (only a sync moves it). */
   readonly checkpoint: Checkpoint;
   /** One line, when the run did not end `ok`. */
   readonly error: string | null;
@@ -87,16 +75,18 @@ export interface RunResult {
 }
 
 /**
- * Runs one stream once: takes its lease, reads pages from the last checkpoint, and commits each
- * page (rows, change log, checkpoint, counters) in one transaction, while the next pages are fetched
- * and prepared, up to `maxPagesInFlight` ahead; pages that are ready together share a transaction.
+ * Runs one stream once, as its request asks: takes its lease, reads pages from where the request's
+ * mode starts (`RUN_MODES`), and commits each page (rows, change log, checkpoint, counters) in one
+ * transaction, while the next pages are fetched and prepared, up to `maxPagesInFlight` ahead; pages
+ * that are ready together share a transaction.
  *
  * Classification happens on the committing side, one page after another, so it always sees what the
  * previous pages wrote (a key can appear in two consecutive pages when the source shifts).
  */
 export async function runStream(args: RunStreamArgs): Promise<RunResult> {
   const { store, stream, events, log } = args;
-  const mode = args.options?.mode ?? 'sync';
+  const request: RunRequest = args.options?.request ?? { mode: 'sync' };
+  const mode = runModeOf(request);
   await store.ensureStream(stream.name, {
     history: stream.history ?? false,
     view: stream.columns ? viewColumns(stream.name, stream.columns) : [],
@@ -129,23 +119,23 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
     await store.startRun({
       runId,
       stream: stream.name,
-      mode,
+      mode: request.mode,
       lease: keeper.lease,
       at: nowIso(),
       checkpointBefore: checkpoint,
     });
     events.emit('run:started', { stream: stream.name, runId, checkpoint });
     approved = state?.approved ?? false;
-    if (mode === 'reconcile') await startScan(store, stream.name);
-    const guard =
-      mode === 'sync'
-        ? new BackfillGuard(stream.backfill, {
-            stream: stream.name,
-            newestCursor: state?.newestCursor ?? null,
-            recentChanges: await recentChanges(store, stream.name),
-            approved,
-          })
-        : null;
+    const context = { request, stream, store };
+    await mode.begin?.(context);
+    const guard = mode.guarded
+      ? new BackfillGuard(stream.backfill, {
+          stream: stream.name,
+          newestCursor: state?.newestCursor ?? null,
+          recentChanges: await recentChanges(store, stream.name),
+          approved,
+        })
+      : null;
     pipeline = new RunPipeline({
       store,
       stream,
@@ -162,52 +152,35 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
       totals,
       newestCursor: state?.newestCursor ?? null,
       guard,
-      reconcile: mode === 'reconcile',
-      slot: mode === 'reconcile' || mode === 'backfill' ? 'backfill' : 'main',
-      source:
-        mode === 'backfill'
-          ? backfillSource(stream, args.options)
-          : mode === 'refresh'
-            ? refreshSource(stream)
-            : mode === 'replay'
-              ? replaySource(store, args.options?.letters ?? null)
-              : stream.source,
-      keys: mode === 'refresh' ? (args.options?.keys ?? []) : null,
-      // Reading from the source (not a refresh or replay of known records), a page whose every
-      // record failed the same way is the config's fault, not the records'.
-      judgePages: mode === 'sync' || mode === 'reconcile' || mode === 'backfill',
+      request,
+      source: mode.source(context),
+      slot: mode.slot,
+      scans: mode.scans,
+      judgesPages: mode.judgesPages,
     });
-    // A reconciliation reads everything from the beginning; a range backfill resumes its own
-    // position. Neither moves the main checkpoint; a refresh and a replay commit it unchanged.
-    const from =
-      mode === 'reconcile' ? null : mode === 'backfill' ? (state?.backfillCheckpoint ?? null) : checkpoint;
-    const outcome = await pipeline.run(from);
-    if (mode === 'sync') checkpoint = pipeline.checkpoint ?? checkpoint;
-    if (mode === 'backfill' && outcome.status === 'ok')
-      await store.resetCheckpoint(stream.name, nowIso(), 'backfill');
-    if (outcome.error instanceof BackfillPausedError) evidence = outcome.error.evidence;
-    else evidence = guard?.evidence ?? null;
-    if (mode === 'refresh') {
-      const keys = args.options?.keys ?? [];
-      evidence = { kind: 'refresh', requested: keys.length, notFound: pipeline.absent };
-    }
+    const slotCheckpoint = mode.slot === 'main' ? checkpoint : (state?.backfillCheckpoint ?? null);
+    const outcome = await pipeline.run(mode.startsAt === 'beginning' ? null : slotCheckpoint);
+    if (mode.slot === 'main') checkpoint = pipeline.checkpoint ?? checkpoint;
+    evidence =
+      outcome.error instanceof BackfillPausedError ? outcome.error.evidence : (guard?.evidence ?? null);
+    if (mode.evidence) evidence = mode.evidence({ ...context, absent: pipeline.absent });
     const warnings = pipeline.warnings();
     if (warnings.length > 0) {
-      evidence = { ...(isObject(evidence) ? evidence : { kind: mode }), warnings };
+      evidence = { ...(isObject(evidence) ? evidence : { kind: request.mode }), warnings };
     }
-    if (mode === 'reconcile') {
-      const scan = await finishScan({
-        store,
-        stream,
+    if (mode.end) {
+      const ended = await mode.end({
+        ...context,
         lease: keeper.lease,
         runId,
         totals,
         approved,
         ok: outcome.status === 'ok',
+        evidence,
         log,
       });
-      evidence = scan.evidence;
-      if (scan.paused) return await finish('paused_backfill', scan.paused);
+      evidence = ended.evidence;
+      if (ended.paused) return await finish('paused_backfill', ended.paused);
     }
     return await finish(outcome.status, outcome.error);
   } catch (error) {
@@ -249,23 +222,6 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
 
 function isObject(value: Json | null): value is { [key: string]: Json } {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** The stream's `fetchByKey`, or a one-line error saying the stream cannot be refreshed by key. */
-function refreshSource(stream: AnyStreamDefinition): StreamSource<unknown> {
-  if (!stream.fetchByKey) {
-    throw new ConfigError(
-      `stream "${stream.name}" cannot read records by key: give it fetchById (HTTP streams) or fetchByKey`,
-    );
-  }
-  return stream.fetchByKey;
-}
-
-/** The stream's source read over `options.range` in windows (see `windowedSource`). */
-function backfillSource(stream: AnyStreamDefinition, options: RunOptions | undefined): StreamSource<unknown> {
-  if (!options?.range)
-    throw new ConfigError(`stream "${stream.name}": a backfill needs a range (--from and --to)`);
-  return windowedSource(stream.source, options.range, options.backfillWindowMs ?? 7 * 86_400_000);
 }
 
 function noSecrets(name: string): string {

@@ -14,7 +14,7 @@ export interface BackfillCheckpoint {
 
 /**
  * Reads `range` through `source` in windows of `windowMs`, one after another, each as a range read
- * (`args.range`). Every page carries a `BackfillCheckpoint`, and each finished window commits an
+ * (`args.request` is a backfill of that window). Every page carries a `BackfillCheckpoint`, and each finished window commits an
  * empty page that moves to the next, so a killed backfill resumes in the window where it stopped,
  * at the source's own position there. A stored checkpoint for another range is ignored (a new
  * backfill starts over).
@@ -39,7 +39,8 @@ export function windowedSource(
         windowFrom,
         source: checkpoint,
       });
-      for await (const page of source({ ...args, checkpoint: inner, range: window })) {
+      const request = { mode: 'backfill', range: window, windowMs } as const;
+      for await (const page of source({ ...args, checkpoint: inner, request })) {
         yield { records: page.records, checkpoint: wrap(page.checkpoint, window.from) };
       }
       inner = null;

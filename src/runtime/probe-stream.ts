@@ -214,9 +214,7 @@ async function firstPage(args: ProbeStreamArgs, started: number): Promise<Page<u
           observeLimit,
           deadline,
           secret: readEnvSecret,
-          range: null,
-          fullScan: false,
-          keys: null,
+          request: { mode: 'sync' },
         })
         [Symbol.asyncIterator]();
       try {

@@ -10,9 +10,8 @@ import {
   type Json,
   type Logger,
   type RunCounters,
-  type RunMode,
+  type RunRequest,
   type RunStatus,
-  type TimeRange,
 } from '../core/types.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
 import { runStream } from '../engine/stream-runner.ts';
@@ -41,17 +40,11 @@ export interface RunStreamsArgs {
   /** Wait up to this long for a stream another worker holds (default 0: report it busy). */
   readonly waitMs?: number;
   /**
-   * `sync` (default), `reconcile` (a full scan that finds deletes and drift), `backfill` (re-read
-   * `range`), `refresh` (read `keys` again by key) or `replay` (apply open dead letters again).
+   * What each run is asked to do (`RunRequest`): `{ mode: 'sync' }` by default; `reconcile` (a full
+   * scan that finds deletes and drift), `backfill` (re-read a range), `refresh` (read keys again)
+   * or `replay` (apply open dead letters again).
    */
-  readonly mode?: RunMode;
-  /** For `refresh`: the `_key` values to read again. */
-  readonly keys?: readonly string[];
-  /** For `replay`: the ids of the dead letters to apply again (default: every open one). */
-  readonly letters?: readonly number[];
-  /** For `backfill`: the range to read again, and the window size (default 7 days). */
-  readonly range?: TimeRange;
-  readonly backfillWindowMs?: number;
+  readonly request?: RunRequest;
 }
 
 /** Runs the chosen streams of a config, `config.sync.concurrency` at a time. */
@@ -77,15 +70,15 @@ async function runOne(
   limiters: RateLimiters,
   args: RunStreamsArgs,
 ): Promise<StreamOutcome> {
-  const mode = args.mode ?? 'sync';
-  const outcome = await runOnce(stream, holder, limiters, args, mode);
+  const request = args.request ?? { mode: 'sync' };
+  const outcome = await runOnce(stream, holder, limiters, args, request);
   // `reconcile.fullRefresh`: a sync that went well is followed by a reconciliation when the last
   // completed one is older than that.
   const every = stream.reconcile?.fullRefresh;
-  if (mode === 'sync' && outcome.status === 'ok' && every !== undefined && !args.stop?.aborted) {
+  if (request.mode === 'sync' && outcome.status === 'ok' && every !== undefined && !args.stop?.aborted) {
     if (await reconcileDue(args.store, stream.name, parseDuration(every))) {
       args.log.info({ stream: stream.name }, 'full refresh due: reconciling');
-      return runOnce(stream, holder, limiters, args, 'reconcile');
+      return runOnce(stream, holder, limiters, args, { mode: 'reconcile' });
     }
   }
   return outcome;
@@ -96,7 +89,7 @@ async function runOnce(
   holder: string,
   limiters: RateLimiters,
   args: RunStreamsArgs,
-  mode: RunMode,
+  request: RunRequest,
 ): Promise<StreamOutcome> {
   if (args.stop?.aborted) {
     return {
@@ -120,11 +113,7 @@ async function runOnce(
       limiters,
       secret: readEnvSecret,
       options: {
-        mode,
-        ...(args.range ? { range: args.range } : {}),
-        ...(args.keys ? { keys: args.keys } : {}),
-        ...(args.letters ? { letters: args.letters } : {}),
-        ...(args.backfillWindowMs !== undefined ? { backfillWindowMs: args.backfillWindowMs } : {}),
+        request,
         maxPagesInFlight: args.config.sync.maxPagesInFlight,
         lease: { ttlMs: args.config.sync.leaseTtlMs, waitMs: args.waitMs ?? 0 },
         ...(args.config.sync.retry ? { retry: args.config.sync.retry } : {}),

@@ -85,7 +85,8 @@ describe('syncline CLI', () => {
       /^syncline: stream "items" cannot read records by key: add fetchById/,
     );
     project.cleanup();
-    const byKey = `fetchByKey: async function* ({ keys, checkpoint }) {
+    const byKey = `fetchByKey: async function* ({ request, checkpoint }) {
+        const { keys } = request;
         const gone = (process.env.TEST_GONE ?? '').split(',');
         yield {
           records: keys.filter((k) => !gone.includes(k)).map((k) => record(Number(k))),

@@ -48,8 +48,8 @@ describe('syncline CLI on a terminal and off it', () => {
   }, 60_000);
 
   it('lists runs with their mode, deleted count and a readable duration', async () => {
-    const byKey = `fetchByKey: async function* ({ keys, checkpoint }) {
-        yield { records: [], tombstones: keys.map((k) => ({ key: { id: Number(k) }, deletedAt: null })), checkpoint };
+    const byKey = `fetchByKey: async function* ({ request, checkpoint }) {
+        yield { records: [], tombstones: request.keys.map((k) => ({ key: { id: Number(k) }, deletedAt: null })), checkpoint };
       },`;
     project = makeProject({ records: 20, delayMs: 0, streamOptions: byKey });
     const { dir } = project;

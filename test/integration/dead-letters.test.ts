@@ -5,7 +5,7 @@ import { newHolderId } from '../../src/core/clock.ts';
 import { SyncEventBus } from '../../src/core/events.ts';
 import type { Page, SourceArgs } from '../../src/core/source.ts';
 import { type AnyStreamDefinition, defineStream } from '../../src/core/stream-definition.ts';
-import type { Logger, RunMode } from '../../src/core/types.ts';
+import type { Logger } from '../../src/core/types.ts';
 import { runStream } from '../../src/engine/stream-runner.ts';
 import { runStreams } from '../../src/runtime/run-streams.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
@@ -59,7 +59,7 @@ describe.each(STORE_KINDS)('dead letters on %s', (kind) => {
 
   function run(
     def: AnyStreamDefinition,
-    mode: RunMode = 'sync',
+    mode: 'sync' | 'reconcile' | 'replay' = 'sync',
     extra: { letters?: number[]; log?: Logger } = {},
   ) {
     return runStream({
@@ -68,7 +68,10 @@ describe.each(STORE_KINDS)('dead letters on %s', (kind) => {
       holder: newHolderId(),
       events: new SyncEventBus(),
       log: extra.log ?? silent,
-      options: { mode, ...(extra.letters ? { letters: extra.letters } : {}) },
+      options: {
+        request:
+          mode === 'replay' ? { mode, ...(extra.letters ? { letters: extra.letters } : {}) } : { mode },
+      },
     });
   }
 
@@ -198,8 +201,9 @@ describe.each(STORE_KINDS)('dead letters on %s', (kind) => {
     const data = { records: [person(1)] };
     const def = people(data, {
       fetchByKey: async function* (args: SourceArgs) {
-        const found = data.records.filter((r) => args.keys?.includes(String(r.id)));
-        const gone = (args.keys ?? []).filter((k) => !found.some((r) => String(r.id) === k));
+        const keys = args.request.mode === 'refresh' ? args.request.keys : [];
+        const found = data.records.filter((r) => keys.includes(String(r.id)));
+        const gone = keys.filter((k) => !found.some((r) => String(r.id) === k));
         yield {
           records: found,
           tombstones: gone.map((k) => ({ key: { id: Number(k) }, deletedAt: null })),
@@ -214,7 +218,7 @@ describe.each(STORE_KINDS)('dead letters on %s', (kind) => {
       holder: newHolderId(),
       events: new SyncEventBus(),
       log: silent,
-      options: { mode: 'refresh', keys: ['1', '99'] },
+      options: { request: { mode: 'refresh', keys: ['1', '99'] } },
     });
     expect(result.status).toBe('ok');
     expect(result.evidence).toEqual({ kind: 'refresh', requested: 2, notFound: ['99'] });

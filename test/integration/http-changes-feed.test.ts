@@ -200,7 +200,7 @@ describe.each(STORE_KINDS)('a declarative changes feed on %s', (kind) => {
     const s = await simulator({ seed: 15, datasets: { customers: 300 } });
     await run(feedStream(s));
     const before = (await t.store.getState('customers'))!.checkpoint;
-    const reconcile = await run(feedStream(s), t.store, { mode: 'reconcile' });
+    const reconcile = await run(feedStream(s), t.store, { request: { mode: 'reconcile' } });
     expect(reconcile.status).toBe('ok');
     expect(reconcile.counters).toMatchObject({
       apiCalls: 3,
@@ -211,8 +211,7 @@ describe.each(STORE_KINDS)('a declarative changes feed on %s', (kind) => {
     });
     expect((await t.store.getState('customers'))!.checkpoint).toEqual(before);
     const backfill = await run(feedStream(s), t.store, {
-      mode: 'backfill',
-      range: { from: '2023-01-01T00:00:00Z', to: '2023-02-01T00:00:00Z' },
+      request: { mode: 'backfill', range: { from: '2023-01-01T00:00:00Z', to: '2023-02-01T00:00:00Z' } },
     });
     expect(backfill.status).toBe('failed');
     expect(backfill.error).toMatch(
@@ -279,7 +278,7 @@ describe.each(STORE_KINDS)('a declarative changes feed on %s', (kind) => {
     const stream = await eventsFeed([{ seq: 1, doc: { _id: 'a', _rev: '1-a', name: 'first' } }]);
     await run(stream);
     expect(await storedEvents()).toEqual([['a', { id: 'a', name: 'first' }, false]]);
-    const refreshed = await run(stream, t.store, { mode: 'refresh', keys: ['a'] });
+    const refreshed = await run(stream, t.store, { request: { mode: 'refresh', keys: ['a'] } });
     expect(refreshed.counters).toMatchObject({ updated: 1 });
     expect(await storedEvents()).toEqual([['a', { id: 'a', name: 'by id' }, false]]);
   });

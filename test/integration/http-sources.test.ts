@@ -106,7 +106,7 @@ describe.each(STORE_KINDS)('declarative HTTP streams on %s', (kind) => {
         retry: { baseDelayMs: 5, maxDelayMs: 50, minDelayMs: 1, maxAttempts: 12 },
         ...(extra.maxDurationMs !== undefined ? { maxDurationMs: extra.maxDurationMs } : {}),
         ...(extra.maxPagesInFlight !== undefined ? { maxPagesInFlight: extra.maxPagesInFlight } : {}),
-        ...(extra.refresh ? { mode: 'refresh' as const, keys: extra.refresh } : {}),
+        ...(extra.refresh ? { request: { mode: 'refresh' as const, keys: extra.refresh } } : {}),
       },
     });
   }

@@ -54,7 +54,7 @@ describe.each(STORE_KINDS)('range backfills on %s', (kind) => {
       holder: newHolderId(),
       events: new SyncEventBus(),
       log: silent,
-      options: { mode, range: RANGE, backfillWindowMs: YEAR },
+      options: { request: mode === 'sync' ? { mode } : { mode, range: RANGE, windowMs: YEAR } },
     });
   }
 

@@ -62,7 +62,7 @@ describe.each(STORE_KINDS)('retroactive changes, backfills and deletes on %s', (
       store: t.store,
       events: new SyncEventBus(),
       log: silent,
-      mode,
+      request: { mode },
     });
     return outcome!;
   }

@@ -33,7 +33,7 @@ export function registerBackfillCommand(program: Command): void {
           const outcome = await ctx.runOne(stream, {
             mode: 'backfill',
             range: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
-            backfillWindowMs: windowMs,
+            windowMs,
           });
           if (!outcome) return;
           const c = outcome.counters;

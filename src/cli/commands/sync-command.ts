@@ -79,7 +79,7 @@ async function sync(
       log: ctx.log,
       stop: stop.signal,
       waitMs: waitMs(options.wait),
-      mode,
+      request: { mode },
     });
   } finally {
     stopReporting();

@@ -216,18 +216,31 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
  * feed. A reconciliation skips the feed: its full scan finds every delete anyway.
  */
 async function* readStream(s: Settings, args: SourceArgs): AsyncGenerator<Page<unknown>> {
+  const { request } = args;
+  if (request.mode === 'refresh' || request.mode === 'replay') {
+    throw new FatalError(
+      `stream "${s.stream}": a ${request.mode} run does not read the stream's list ` +
+        '(a refresh reads through fetchById, a replay reads the stored dead letters)',
+      { stream: s.stream },
+    );
+  }
   const stored = readHttpCheckpoint(args.checkpoint, s.stream);
   const { auth, requester } = httpClient(s, args);
-  const last = yield* readPasses(s, args, stored, auth, requester);
-  if (s.feed !== null && args.range === null && !args.fullScan) {
+  const range = request.mode === 'backfill' ? request.range : null;
+  const last = yield* readPasses(s, args, range, stored, auth, requester);
+  if (s.feed !== null && request.mode === 'sync') {
     yield* readDeletedFeed(s, s.feed, args, last, auth, requester);
   }
 }
 
-/** The list passes of a run; returns the last checkpoint handed over (or the stored one). */
+/**
+ * The list passes of a run (of `range` only, in a backfill); returns the last checkpoint handed
+ * over (or the stored one).
+ */
 async function* readPasses(
   s: Settings,
   args: SourceArgs,
+  range: TimeRange | null,
   stored: HttpCheckpoint,
   auth: HttpAuth,
   requester: HttpRequester,
@@ -240,9 +253,9 @@ async function* readPasses(
   // position since it began are read in this run too, so a run that ends `ok` has seen the source as
   // it was when the run started. (A full-refresh stream's next run walks everything anyway; doing it
   // twice in one run would double its cost.)
-  let resuming = stored.position !== null && s.incremental && args.range === null;
+  let resuming = stored.position !== null && s.incremental && range === null;
   let firstOfPass = stored.position === null;
-  const start = args.range ? rangeStart(s, args.range) : passStart(s, watermark);
+  const start = range ? rangeStart(s, range) : passStart(s, watermark);
   let plan = firstOfPass ? paginator.first(start) : paginator.resume(stored.position!);
   let last: HttpCheckpoint = stored;
   for (;;) {
@@ -259,9 +272,9 @@ async function* readPasses(
     if (total !== undefined && total >= 0) args.report({ total });
     let step = paginator.next(fetched.page, plan);
     // A range read ends at the first record past the range's end (passes go in cursor order).
-    if (args.range && s.cursorField !== null) {
+    if (range && s.cursorField !== null) {
       const cursorField = s.cursorField;
-      const end = args.range.to;
+      const end = range.to;
       const inside = step.records.filter((r) => {
         const cursor = scalarText(readPath(r, cursorField));
         return cursor === null || compareCursorText(cursor, end) < 0;
@@ -368,7 +381,15 @@ async function* readByKeys(
 ): AsyncGenerator<Page<unknown>> {
   const { auth, requester } = httpClient(s, args);
   const keyField = keyFields(s.config)[0]!;
-  const keys = args.keys ?? [];
+  if (args.request.mode !== 'refresh') {
+    throw new FatalError(
+      `stream "${s.stream}": fetchById serves refresh runs only, not ${args.request.mode}`,
+      {
+        stream: s.stream,
+      },
+    );
+  }
+  const keys = args.request.keys;
   for (let start = 0; start < keys.length; start += 100) {
     const records: unknown[] = [];
     const tombstones: Tombstone[] = [];
