@@ -18,7 +18,7 @@ export {
   TransientError,
 } from './core/errors.ts';
 export { SyncEventBus, type SyncEvents } from './core/events.ts';
-export type { Page, SourceArgs, SourceReport, StreamSource } from './core/source.ts';
+export type { Page, SourceArgs, SourceReport, StreamSource, Tombstone } from './core/source.ts';
 export type { StandardSchemaV1 } from './core/standard-schema.ts';
 export type { Store } from './core/store.ts';
 export {
@@ -27,15 +27,25 @@ export {
   type SourceInfo,
   type StreamDefinition,
 } from './core/stream-definition.ts';
+export type { TieBreakerType } from './core/tie-breaker.ts';
 export type {
   Checkpoint,
   Json,
   Logger,
   RunCounters,
+  RunMode,
   RunRecord,
+  RunRequest,
   RunStatus,
   StreamStatus,
+  TimeRange,
 } from './core/types.ts';
+export {
+  compareWatermarks,
+  IncrementalWatermark,
+  type Watermark,
+  type WatermarkSettings,
+} from './core/watermark.ts';
 export { loadProjectConfig } from './runtime/load-project-config.ts';
 export { openStore } from './runtime/open-store.ts';
 export type { StreamOutcome } from './runtime/run-streams.ts';

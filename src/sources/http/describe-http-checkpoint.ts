@@ -1,5 +1,6 @@
 import type { Checkpoint, Json } from '../../core/types.ts';
-import type { HttpCheckpoint, Watermark } from './http-checkpoint.ts';
+import type { Watermark } from '../../core/watermark.ts';
+import type { HttpCheckpoint } from './http-checkpoint.ts';
 
 /**
  * An HTTP stream's checkpoint in a few words, for `syncline status`: where an unfinished pass

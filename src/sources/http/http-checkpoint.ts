@@ -1,12 +1,6 @@
 import { FatalError } from '../../core/errors.ts';
 import type { Checkpoint, Json } from '../../core/types.ts';
-
-/** The newest `(cursor, tie-breaker id)` handed over, capped at now minus the safety lag. */
-export interface Watermark {
-  readonly cursor: string;
-  /** null when the watermark was capped by the safety lag (start at the cursor value inclusive). */
-  readonly id: string | null;
-}
+import type { Watermark } from '../../core/watermark.ts';
 
 /** Conditional-request validators of a pass that fitted in one request. */
 export interface Validators {
@@ -23,6 +17,7 @@ export interface HttpCheckpoint {
    * keeps its last token here after a completed pass too: the next pass starts there.
    */
   readonly position: Json | null;
+  /** The newest `(cursor, tie-breaker)` handed over, capped at now minus the safety lag. */
   readonly watermark: Watermark | null;
   readonly validators: Validators | null;
   /** Where the deleted-records feed continues (streams with `deletes.feed`). */

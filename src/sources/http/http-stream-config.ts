@@ -1,9 +1,9 @@
 import type { RateLimit } from '../../core/source.ts';
 import type { FieldPath, StreamDefinition } from '../../core/stream-definition.ts';
+import type { TieBreakerType } from '../../core/tie-breaker.ts';
 import type { AuthConfig } from './auth/auth-config.ts';
 import type { CursorFormat } from './cursor-format.ts';
 import type { PaginationConfig } from './paginators/create-paginator.ts';
-import type { TieBreakerType } from './tie-breaker.ts';
 
 /** A duration: milliseconds, or text like `90s`, `15m`, `1h`, `7d`. */
 export type Duration = number | string;

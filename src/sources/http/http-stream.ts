@@ -4,22 +4,16 @@ import { scalarText } from '../../core/key-codec.ts';
 import type { Page, SourceArgs, Tombstone } from '../../core/source.ts';
 import { keyFields, type StreamDefinition } from '../../core/stream-definition.ts';
 import type { TimeRange } from '../../core/types.ts';
+import { compareWatermarks, IncrementalWatermark, type Watermark } from '../../core/watermark.ts';
 import { createAuth } from './auth/create-auth.ts';
 import { scrubSecrets } from './auth/scrub-secrets.ts';
-import {
-  compareCursorText,
-  cursorTimeMs,
-  formatCursor,
-  formatCursorText,
-  parseDuration,
-} from './cursor-format.ts';
+import { compareCursorText, formatCursorText, parseDuration } from './cursor-format.ts';
 import {
   type FeedState,
   type HttpCheckpoint,
   readHttpCheckpoint,
   toJson,
   type Validators,
-  type Watermark,
 } from './http-checkpoint.ts';
 import { HttpRequester } from './http-requester.ts';
 import { httpSourceInfo } from './http-source-info.ts';
@@ -32,7 +26,6 @@ import { parseJsonBody } from './parse-json-body.ts';
 import { RecordMapper } from './record-mapper.ts';
 import { selectRecords } from './record-selector.ts';
 import { parseRateBudget } from './retry-after.ts';
-import { compareTieBreaker, type TieBreakerType } from './tie-breaker.ts';
 
 /**
  * A stream read from a REST API, described instead of programmed: request, auth, where the records
@@ -202,10 +195,17 @@ function resolveSettings(config: HttpStreamConfig<Record<string, unknown>>) {
     paginator,
     format,
     cursorField: config.cursor ?? null,
-    tieBreaker,
-    tieBreakerType,
-    lookbackMs: parseDuration(incremental?.lookback ?? 0),
-    safetyLagMs,
+    // Incremental streams have a cursor (checked above): the watermark's arithmetic is core's.
+    watermark:
+      incremental && config.cursor
+        ? new IncrementalWatermark({
+            cursor: config.cursor,
+            tieBreaker,
+            ...(tieBreakerType !== undefined ? { tieBreakerType } : {}),
+            lookbackMs: parseDuration(incremental.lookback ?? 0),
+            safetyLagMs,
+          })
+        : null,
     start: incremental?.start ?? null,
     incremental: incremental !== undefined,
   };
@@ -282,7 +282,7 @@ async function* readPasses(
       if (inside.length < step.records.length) step = { records: inside, next: null, position: null };
     }
     if (firstOfPass) validators = step.next === null && !s.keepsPosition ? fetched.validators : null;
-    watermark = advanceWatermark(s, watermark, step.records);
+    watermark = s.watermark ? s.watermark.advance(watermark, step.records) : watermark;
     const checkpoint: HttpCheckpoint = {
       v: 1,
       position: withoutSecrets(step.position, auth),
@@ -583,53 +583,14 @@ function rangeStart(s: Settings, range: TimeRange): PassStart {
 
 /** Where a new pass starts: the watermark minus the lookback, the configured start, or the beginning. */
 function passStart(s: Settings, watermark: Watermark | null): PassStart | null {
-  if (!s.incremental) return null;
-  if (watermark === null) {
+  if (s.watermark === null) return null;
+  const from = s.watermark.start(watermark);
+  if (from === null) {
     return s.start === null ? null : { cursor: s.start, param: formatCursorText(s.start, s.format) };
   }
-  const ms = cursorTimeMs(watermark.cursor);
-  if (s.lookbackMs > 0 && ms !== null) {
-    const from = ms - s.lookbackMs;
-    return { cursor: new Date(from).toISOString(), param: formatCursor(from, s.format) };
-  }
   return {
-    cursor: watermark.cursor,
-    param: formatCursorText(watermark.cursor, s.format),
-    ...(watermark.id !== null ? { afterId: watermark.id } : {}),
+    cursor: from.cursor,
+    param: formatCursorText(from.cursor, s.format),
+    ...(from.id !== null ? { afterId: from.id } : {}),
   };
-}
-
-/** Moves the watermark to the newest (cursor, id) handed over, never past now minus the safety lag. */
-function advanceWatermark(
-  s: Settings,
-  watermark: Watermark | null,
-  records: readonly unknown[],
-): Watermark | null {
-  if (!s.incremental || s.cursorField === null) return watermark;
-  let newest = watermark;
-  for (const record of records) {
-    const cursor = scalarText(readPath(record, s.cursorField));
-    if (cursor === null) continue;
-    const id = s.tieBreaker === null ? null : scalarText(readPath(record, s.tieBreaker));
-    if (newest === null || compareWatermarks({ cursor, id }, newest, s.tieBreakerType) > 0)
-      newest = { cursor, id };
-  }
-  if (newest === null || s.safetyLagMs <= 0) return newest;
-  const ms = cursorTimeMs(newest.cursor);
-  const limit = Date.now() - s.safetyLagMs;
-  if (ms !== null && ms > limit) {
-    const capped: Watermark = { cursor: new Date(limit).toISOString(), id: null };
-    return watermark !== null && compareWatermarks(watermark, capped, s.tieBreakerType) > 0
-      ? watermark
-      : capped;
-  }
-  return newest;
-}
-
-/** `(cursor, id)` order, ids as the keyset paginator compares them (so both agree on the last record). */
-function compareWatermarks(a: Watermark, b: Watermark, idType?: TieBreakerType): number {
-  const byCursor = compareCursorText(a.cursor, b.cursor);
-  if (byCursor !== 0) return byCursor;
-  if (a.id === null || b.id === null) return a.id === b.id ? 0 : a.id === null ? -1 : 1;
-  return compareTieBreaker(a.id, b.id, idType);
 }

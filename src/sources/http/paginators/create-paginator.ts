@@ -1,7 +1,7 @@
 import { ConfigError } from '../../../core/errors.ts';
+import type { TieBreakerType } from '../../../core/tie-breaker.ts';
 import type { CursorFormat } from '../cursor-format.ts';
 import type { Paginator } from '../http-types.ts';
-import type { TieBreakerType } from '../tie-breaker.ts';
 import { CursorPaginator } from './cursor-paginator.ts';
 import { FeedPaginator } from './feed-paginator.ts';
 import { KeysetPaginator } from './keyset-paginator.ts';

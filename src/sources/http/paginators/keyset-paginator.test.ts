@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, FatalError } from '../../../core/errors.ts';
-import { compareTieBreaker } from '../tie-breaker.ts';
 import { createPaginator, type KeysetPagination, type PaginatorOptions } from './create-paginator.ts';
-import { compareTuple } from './keyset-paginator.ts';
 import {
   byCursorThenId,
   FakeListApi,
@@ -248,39 +246,9 @@ describe('KeysetPaginator', () => {
     expect(p.next(pageOf(page), plan).records.map((r) => (r as { id: string }).id)).toEqual(['10', '11']);
   });
 
-  it('orders tuples by cursor time, then id: as numbers when both are decimal numbers, else as text', () => {
-    expect(compareTuple({ cursor: '1700000000', id: 'b' }, { cursor: '2023-11-14T22:13:20Z', id: 'a' })).toBe(
-      1,
-    );
-    expect(compareTuple({ cursor: iso(1), id: 'b' }, { cursor: iso(2), id: 'a' })).toBe(-1);
-    expect(compareTuple({ cursor: iso(1), id: '9' }, { cursor: iso(1), id: '10' })).toBeLessThan(0);
-    expect(compareTuple({ cursor: iso(1), id: '99' }, { cursor: iso(1), id: '100' })).toBeLessThan(0);
-    expect(compareTuple({ cursor: iso(1), id: '10' }, { cursor: iso(1), id: '10' })).toBe(0);
-    expect(compareTuple({ cursor: iso(1), id: 'cus_9' }, { cursor: iso(1), id: 'cus_10' })).toBeGreaterThan(
-      0,
-    );
-  });
   it('rejects a position another strategy wrote', () => {
     const p = keyset(AFTER_ID, fakeOptions(2));
     expect(() => p.resume(3)).toThrow(FatalError);
     expect(() => p.resume({ cursor: iso(1), id: 'a' })).toThrow(/cannot resume/);
-  });
-});
-
-describe('compareTieBreaker', () => {
-  it('compares as numbers or as text, as tieBreakerType says, or as numbers when both are decimal', () => {
-    expect(compareTieBreaker('9', '10')).toBeLessThan(0);
-    expect(compareTieBreaker('9', '10', 'number')).toBeLessThan(0);
-    expect(compareTieBreaker('9', '10', 'string')).toBeGreaterThan(0);
-    expect(compareTieBreaker('100', '99')).toBeGreaterThan(0);
-    expect(compareTieBreaker('12345678901234567890', '12345678901234567891')).toBeLessThan(0);
-    expect(compareTieBreaker('b', 'a')).toBeGreaterThan(0);
-    expect(compareTieBreaker('7', '7', 'string')).toBe(0);
-  });
-
-  it('refuses a value that is not a number when told the ids are numbers', () => {
-    expect(() => compareTieBreaker('9', 'cus_1', 'number')).toThrow(
-      /tieBreakerType is 'number', but the tie-breaker value "cus_1" is not a decimal number/,
-    );
   });
 });

@@ -1,8 +1,9 @@
 import { ConfigError, FatalError } from '../../../core/errors.ts';
+import { tieBreakerOrder } from '../../../core/tie-breaker.ts';
 import type { Json } from '../../../core/types.ts';
+import { compareWatermarks } from '../../../core/watermark.ts';
 import { compareCursorText, formatCursorText } from '../cursor-format.ts';
 import type { PageResponse, PageStep, Paginator, PassStart, RequestPlan } from '../http-types.ts';
-import { compareTieBreaker, type TieBreakerType, tieBreakerOrder } from '../tie-breaker.ts';
 import type { KeysetPagination, PaginatorOptions } from './create-paginator.ts';
 import {
   isLastPage,
@@ -39,9 +40,9 @@ const DOUBLING_CAP = 10_000;
  *
  * With `afterIdParam` the API returns `(cursor, id) > (since, afterId)` and the continuation is the
  * last record's tuple. Without it the API filters only `cursor >= since`: the walk asks from the
- * watermark's cursor value and drops what is `<=` the watermark (cursors compared as times when
- * both parse, ids by `compareTieBreaker`, which must be the API's order: it is checked on every
- * page). A tie
+ * watermark's cursor value and drops what is `<=` the watermark (`compareWatermarks`: cursors
+ * compared as times when both parse, ids by `compareTieBreaker`, which must be the API's order: it
+ * is checked on every page). A tie
  * group larger than a page is paged with `offsetParam` (records at exactly that value already
  * seen) or, without one, by doubling the page size until the group fits; when neither can make
  * progress it throws rather than loop or skip.
@@ -110,10 +111,10 @@ export class KeysetPaginator implements Paginator {
       const tuple = { cursor, id };
       if (this.gteOnly) {
         const idType = this.options.tieBreakerType;
-        if (previous !== null && compareTuple(previous, tuple, idType) > 0)
+        if (previous !== null && compareWatermarks(previous, tuple, idType) > 0)
           throw this.orderError(previous, tuple);
         previous = tuple;
-        if (watermark !== null && compareTuple(tuple, watermark, idType) <= 0) continue; // handed over already
+        if (watermark !== null && compareWatermarks(tuple, watermark, idType) <= 0) continue; // handed over already
       }
       records.push(record);
       last = tuple;
@@ -215,16 +216,6 @@ export class KeysetPaginator implements Paginator {
         'the ids the other way (number or string), or configure afterIdParam',
     );
   }
-}
-
-/**
- * `(cursor, id)` order: cursors as times when both parse, else as text; ids by `compareTieBreaker`
- * (as numbers when both are decimal numbers, else as text, unless `idType` says which).
- */
-export function compareTuple(a: Tuple, b: Tuple, idType?: TieBreakerType): number {
-  const byCursor = compareCursorText(a.cursor, b.cursor);
-  if (byCursor !== 0) return byCursor;
-  return compareTieBreaker(a.id, b.id, idType);
 }
 
 function sameQuery(a: RequestPlan, b: RequestPlan): boolean {
