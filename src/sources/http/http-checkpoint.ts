@@ -1,6 +1,8 @@
 import { FatalError } from '../../core/errors.ts';
 import type { Checkpoint, Json } from '../../core/types.ts';
 import type { Watermark } from '../../core/watermark.ts';
+import { scrubSecrets } from './auth/scrub-secrets.ts';
+import type { HttpAuth } from './http-types.ts';
 
 /** Conditional-request validators of a pass that fitted in one request. */
 export interface Validators {
@@ -53,4 +55,16 @@ export function readHttpCheckpoint(checkpoint: Checkpoint, stream: string): Http
 /** The checkpoint as the JSON the store keeps (no undefined members). */
 export function toJson(checkpoint: HttpCheckpoint): Json {
   return JSON.parse(JSON.stringify(checkpoint)) as Json;
+}
+
+/**
+ * A checkpoint part with every secret in use replaced by `***`: an API that copies an `api_key`
+ * query parameter into its `Link` URLs would otherwise put the key into the store. Auth sets the
+ * parameter again on every request, so the stored URL still works.
+ */
+export function withoutSecrets<T>(value: T, auth: HttpAuth): T {
+  if (value === null) return value;
+  const text = JSON.stringify(value);
+  const scrubbed = scrubSecrets(text, auth.secrets());
+  return scrubbed === text ? value : (JSON.parse(scrubbed) as T);
 }
