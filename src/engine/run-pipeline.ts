@@ -26,7 +26,8 @@ import { BoundedQueue } from './bounded-queue.ts';
 import { classify } from './classifier.ts';
 import { DeadLetterSettler } from './dead-letter-settler.ts';
 import type { LeaseKeeper } from './lease-keeper.ts';
-import { canFollow, mergePages, PagePreparer, type PreparedPage, sharedFailure } from './page-preparer.ts';
+import { PageJudge } from './page-judge.ts';
+import { canFollow, mergePages, PagePreparer, type PreparedPage } from './page-preparer.ts';
 import type { RateLimiters } from './rate-limiter.ts';
 import { SCAN_ID, seenKeys } from './reconcile-scan.ts';
 import type { ReplayPage } from './replay-source.ts';
@@ -85,6 +86,7 @@ const MAX_RECORDS_PER_COMMIT = 5_000;
  * over, so the store never waits for the engine to classify.
  */
 const MAX_COMMITS_IN_FLIGHT = 2;
+
 /** The producer (source -> prepare) and consumer (classify -> commit) of one run. */
 export class RunPipeline {
   readonly #args: PipelineArgs;
@@ -101,25 +103,17 @@ export class RunPipeline {
   checkpoint: Checkpoint | undefined;
   /** Keys a refresh read that neither the source nor the store has. */
   readonly absent: string[] = [];
-  /** Records read with and without a value in the stream's cursor field. */
-  #withCursor = 0;
-  #withoutCursor = 0;
+  readonly #judge: PageJudge;
 
   constructor(args: PipelineArgs) {
     this.#args = args;
     this.#newestCursor = args.newestCursor;
+    this.#judge = new PageJudge({ stream: args.stream, log: args.log, judgesFailures: args.judgesPages });
   }
 
   /** What the run should say beside its counters (kept in its evidence, shown by `syncline status`). */
   warnings(): string[] {
-    const { stream } = this.#args;
-    if (stream.cursor && this.#withoutCursor > 0 && this.#withCursor === 0) {
-      return [
-        `cursor field "${stream.cursor}" is missing from every record read (${this.#withoutCursor}): ` +
-          'incremental reads cannot move past them, so each run reads them all again; check `cursor`',
-      ];
-    }
-    return [];
+    return this.#judge.warnings();
   }
 
   /** Hands over the counters not yet committed (and forgets them). */
@@ -252,7 +246,7 @@ export class RunPipeline {
               );
             }
             const prepared = await preparer.prepare(page, (page as Partial<ReplayPage>).origins);
-            this.#judge(prepared);
+            this.#judge.judge(prepared);
             if (!(await queue.push(prepared))) break;
             resumeAt = page.checkpoint;
             failures = 0;
@@ -274,36 +268,6 @@ export class RunPipeline {
       if (!this.#abort.signal.aborted) queue.fail(error);
       else queue.close();
     }
-  }
-
-  /**
-   * Stops the run at a page whose every record failed the same way (a wrong `key`, a schema that
-   * does not fit): its dead letters would otherwise be committed with its checkpoint, and an
-   * incremental stream would never read those records again. Warns, once, about a page whose
-   * records all lack the stream's cursor field.
-   */
-  #judge(page: PreparedPage): void {
-    const { stream, log } = this.#args;
-    if (this.#args.judgesPages) {
-      const shared = sharedFailure(page);
-      if (shared !== null) {
-        const how = shared.count === page.fetched ? 'the same way' : `${shared.count} of them the same way`;
-        throw new FatalError(
-          `stream "${stream.name}": every record of a page (${page.fetched}) failed, ${how}: ${shared.reason}; ` +
-            "the page was not committed and the checkpoint stays where it was. Fix the stream's key or schema " +
-            'and run again (records dead-lettered by earlier runs: `syncline failed replay`)',
-          { stream: stream.name },
-        );
-      }
-    }
-    if (page.withoutCursor > 0 && this.#withoutCursor === 0 && page.withoutCursor === page.records.length) {
-      log.warn(
-        { stream: stream.name, cursor: stream.cursor, records: page.withoutCursor },
-        'the cursor field is missing from every record of a page: incremental reads cannot move past them',
-      );
-    }
-    this.#withoutCursor += page.withoutCursor;
-    this.#withCursor += page.records.length - page.withoutCursor;
   }
 
   /**
