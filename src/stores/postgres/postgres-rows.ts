@@ -1,19 +1,15 @@
-import {
-  type ChangeKind,
-  type ChangeRow,
-  type Checkpoint,
-  COUNTER_COLUMNS,
-  countersFromRow,
-  counterValues,
-  type Json,
-  type RunMode,
-  type RunRecord,
-  type RunStatus,
-  type StoredRecord,
-  type StreamState,
+import type {
+  ChangeKind,
+  ChangeRow,
+  Checkpoint,
+  Json,
+  RunMode,
+  RunRecord,
+  RunStatus,
+  StoredRecord,
+  StreamState,
 } from '../../core/types.ts';
-
-export { COUNTER_COLUMNS, counterValues };
+import { COUNTER_COLUMNS, countersFromRow } from '../run-counters.ts';
 
 /**
  * Rows as pg returns them, and their mapping to core types. pg hands back `timestamptz` as `Date`,

@@ -25,6 +25,7 @@ import type {
   StreamState,
   StreamStatus,
 } from '../../core/types.ts';
+import { counterValues } from '../run-counters.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { pgTarget } from './pg-target.ts';
 import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
@@ -45,7 +46,6 @@ import { pgQuery, pgTransaction, withPgClient } from './postgres-pool.ts';
 import {
   type ChangeLogRow,
   counterIncrements,
-  counterValues,
   jsonParam,
   type RecordRow,
   type RunRow,

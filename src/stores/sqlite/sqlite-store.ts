@@ -24,7 +24,7 @@ import type {
   StreamState,
   StreamStatus,
 } from '../../core/types.ts';
-import { counterValues } from '../../core/types.ts';
+import { counterValues } from '../run-counters.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
 import { SqliteDeadLetters } from './sqlite-dead-letters.ts';

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { FatalError, LeaseLostError, type SyncError } from '../../core/errors.ts';
 import type { CheckpointSlot, PageCommit } from '../../core/store.ts';
-import { counterValues, type RecordWrite } from '../../core/types.ts';
+import type { RecordWrite } from '../../core/types.ts';
+import { counterValues } from '../run-counters.ts';
 import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
 import { CHANGES_PER_STATEMENT } from './sqlite-apply-program.mjs';
