@@ -9,7 +9,7 @@ import {
   TransientError,
 } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import type { CheckpointSlot, DeadLetterResolution, Store } from '../core/store.ts';
+import type { CheckpointSlot, DeadLetterResolution, RunStore } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
   addCounters,
@@ -71,7 +71,7 @@ export interface RunOptions {
 }
 
 export interface RunStreamArgs {
-  readonly store: Store;
+  readonly store: RunStore;
   readonly stream: AnyStreamDefinition;
   /** This worker's lease holder id (`newHolderId()`). */
   readonly holder: string;
