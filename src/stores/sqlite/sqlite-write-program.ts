@@ -9,7 +9,7 @@ import { CHANGES_PER_STATEMENT } from './sqlite-apply-program.mjs';
 import { deadLetterSteps } from './sqlite-dead-letters.ts';
 import { isKeyConflict, toSyncError } from './sqlite-errors.ts';
 import { ADD_COUNTERS_SQL, checkpointText } from './sqlite-rows.ts';
-import { RECORD_SEEN_SQL } from './sqlite-scan.ts';
+import { RECORD_SEEN_SQL } from './sqlite-scans.ts';
 import type { SqliteStreamTable } from './sqlite-stream-table.ts';
 
 /**
