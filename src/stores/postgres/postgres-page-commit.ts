@@ -9,7 +9,7 @@ import { deadLetterStatements } from './postgres-dead-letters.ts';
 import { storeError } from './postgres-errors.ts';
 import { historyTableQuery, pageHistoryStatement } from './postgres-history.ts';
 import { counterIncrements, jsonParam } from './postgres-rows.ts';
-import { seenKeysStatement } from './postgres-scan.ts';
+import { seenKeysStatement } from './postgres-scans.ts';
 
 /**
  * Inserts of at least this many rows go through COPY; below it one multi-row `INSERT ... SELECT` is

@@ -1,3 +1,4 @@
+import type { CheckpointSlot } from '../../core/store.ts';
 import type {
   ChangeKind,
   ChangeRow,
@@ -31,6 +32,16 @@ export function iso(value: Date | null): string | null;
 export function iso(value: Date | null): string | null {
   return value === null ? null : value.toISOString();
 }
+
+/** The columns of a `StateRow`, in `SELECT`s of `syncline_state`. */
+export const STATE_COLUMNS =
+  'stream, checkpoint, newest_cursor, lease_holder, lease_epoch, lease_expires_at, updated_at, backfill_checkpoint, approved';
+
+/** The `syncline_state` column of each checkpoint slot. */
+export const SLOT_COLUMN = { main: 'checkpoint', backfill: 'backfill_checkpoint' } as const satisfies Record<
+  CheckpointSlot,
+  string
+>;
 
 export interface StateRow {
   stream: string;
