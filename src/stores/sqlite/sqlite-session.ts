@@ -18,8 +18,6 @@ export type SqlCache = <P extends unknown[] = unknown[], R = unknown>(source: st
  */
 export class SqliteSession {
   readonly db: Db;
-  /** The database file, for messages. */
-  readonly path: string;
   /** The writer thread: applies commits on its own connection, set up by the first `ensureStream`. */
   writer: WriterThread<WriteFailure> | null = null;
   /** Whether the scans' temporary table exists on this connection (`SqliteScans`). */
@@ -28,9 +26,8 @@ export class SqliteSession {
   /** Per stream: its table's prepared statements. */
   readonly #tables = new Map<string, SqliteStreamTable>();
 
-  constructor(db: Db, path: string) {
+  constructor(db: Db) {
     this.db = db;
-    this.path = path;
   }
 
   /** A prepared statement, prepared once per connection. */

@@ -120,7 +120,6 @@ export class SqliteStore implements Store {
             cacheSizeKiB: MAIN_CACHE_KIB,
             options: openOptions,
           }),
-          this.path,
         ),
       disconnect: async (session) => {
         await session.writer?.close();
