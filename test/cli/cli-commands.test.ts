@@ -52,7 +52,7 @@ describe('syncline CLI', () => {
     const table = await runCli(['status'], dir);
     expect(table.stdout).toMatch(/^STREAM\s+LAST RUN\s+STATUS\s+RECORDS\s+CHECKPOINT\s+LAG\s+FAILED/);
     expect((await runCli(['failed', '--json'], dir)).stdout.trim()).toBe('[]');
-  }, 60_000);
+  }, 180_000);
 
   it('pauses a suspected backfill (exit 4), shows it in status, and applies it after approve', async () => {
     project = makeProject({ records: 100, delayMs: 0, streamOptions: "backfill: { maxAge: '30s' }," });
@@ -74,7 +74,7 @@ describe('syncline CLI', () => {
     expect(applied.code).toBe(0);
     expect(JSON.parse(applied.stdout)[0].counters.updated).toBeGreaterThan(0);
     expect(JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0].status).toBe('ok');
-  }, 60_000);
+  }, 180_000);
 
   it('refreshes records by key from the CLI, and refuses a stream that cannot read by key', async () => {
     project = makeProject({ records: 50, delayMs: 0 });
@@ -108,7 +108,7 @@ describe('syncline CLI', () => {
     const nowhere = await runCli(['refresh', 'items', '3', '999'], dir, { TEST_REV: '1', TEST_GONE: '999' });
     expect(nowhere.code).toBe(1);
     expect(nowhere.stdout).toContain('1 unchanged, 1 found neither at the source nor in the store: 999');
-  }, 60_000);
+  }, 180_000);
 
   it('backfills a range from the CLI, and refuses a range that ends before it starts', async () => {
     project = makeProject({ records: 50, delayMs: 0 });
@@ -124,7 +124,7 @@ describe('syncline CLI', () => {
     const status = JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0];
     // The main checkpoint stayed where the sync left it.
     expect(status.checkpoint).toEqual({ after: 50 });
-  }, 60_000);
+  }, 180_000);
 
   it('says a stream that is not paused has nothing to approve (exit 0), and refuses an unknown one (exit 2)', async () => {
     project = makeProject({ records: 10, delayMs: 0 });
@@ -216,5 +216,5 @@ describe('syncline CLI', () => {
       // Only the lookback window is read again, and nothing in it changed.
       expect(second.stdout).toMatch(new RegExp(`${stream}\\s+ok\\s+[\\d,]+\\s+0\\s+0\\s`));
     }
-  }, 60_000);
+  }, 180_000);
 });

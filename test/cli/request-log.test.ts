@@ -95,7 +95,7 @@ export default defineConfig({
       expect.stringMatching(/^waiting 1 ms: 503 from 127\.0\.0\.1:\d+, Retry-After$/),
       expect.stringMatching(/^waiting 1 ms: 503 from 127\.0\.0\.1:\d+, Retry-After$/),
     ]);
-  }, 60_000);
+  }, 180_000);
 
   it('adds the rate-limit headers and the attempt at trace', async () => {
     const cwd = await project();
@@ -114,7 +114,7 @@ export default defineConfig({
       expect.objectContaining({ level: 10, status: 200, attempt: 2, maxAttempts: 3 }),
     ]);
     expect(result.stdout + result.stderr).not.toContain(KEY);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a log level it does not know, listing those it does', async () => {
     const cwd = await project();
