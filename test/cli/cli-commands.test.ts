@@ -136,7 +136,7 @@ describe('syncline CLI', () => {
     const unknown = await runCli(['approve', 'nope'], dir);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toBe('syncline: unknown stream "nope": the store has no state for it');
-  }, 30_000);
+  }, 60_000);
 
   it('refuses to reset without --yes when there is no terminal to ask on', async () => {
     project = makeProject({ records: 10, delayMs: 0 });
@@ -144,7 +144,7 @@ describe('syncline CLI', () => {
     const result = await runCli(['reset', 'items'], project.dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/pass --yes/);
-  }, 30_000);
+  }, 60_000);
 
   it('names the file, the stream and the field of a config error, with exit code 2 and no stack', async () => {
     project = makeProject();
@@ -157,7 +157,7 @@ describe('syncline CLI', () => {
     expect(result.stderr.trim()).toBe(
       'syncline: bad.config.ts: stream "orders" (streams[1]): key: must list at least one field',
     );
-  }, 30_000);
+  }, 60_000);
 
   it('reports an unreachable store in one line without the password, exit code 2', async () => {
     project = makeProject();
@@ -172,14 +172,14 @@ describe('syncline CLI', () => {
     const scheme = await runCli(['status', '--store', 'mysql://x@y/z'], project.dir);
     expect(scheme.code).toBe(2);
     expect(scheme.stderr).toMatch(/unsupported store "mysql:\/\/\.\.\."/);
-  }, 30_000);
+  }, 60_000);
 
   it('rejects an unknown stream name with the names the config defines', async () => {
     project = makeProject();
     const result = await runCli(['sync', 'nope'], project.dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/unknown stream "nope"; syncline.config.ts defines: items/);
-  }, 30_000);
+  }, 60_000);
 
   it('syncs into PostgreSQL with --store', async () => {
     t = await makeTestStore('postgres');
@@ -187,7 +187,7 @@ describe('syncline CLI', () => {
     const result = await runCli(['sync', '--json', '--store', t.location], project.dir);
     expect(result.code).toBe(0);
     expect((await t.store.listStreams())[0]).toMatchObject({ stream: 'items', records: 120 });
-  }, 30_000);
+  }, 60_000);
 
   it('never prints the store password, even in the demo hints', async () => {
     t = await makeTestStore('postgres');
@@ -200,7 +200,7 @@ describe('syncline CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/postgres:\/\/[^:]+:\*\*\*@/);
     expect(result.stdout + result.stderr).not.toContain('s3cret-pw');
-  }, 30_000);
+  }, 60_000);
 
   it('runs the demo into a fresh SQLite file, twice, writing nothing the second time', async () => {
     project = makeProject();

@@ -121,5 +121,5 @@ export default defineConfig({
     const result = await runCli(['sync', '--log-level', 'verbose'], cwd, SECRETS);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--log-level.*verbose.*trace, debug, info, warn, error/);
-  }, 30_000);
+  }, 60_000);
 });

@@ -89,7 +89,7 @@ describe('syncline CLI on a terminal and off it', () => {
     const help = await runCli(['sync', '--help'], project.dir);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('+ inserted  ~ updated  = unchanged  - deleted  ! failed');
-  }, 30_000);
+  }, 60_000);
 
   it('prints the stopping message on Ctrl-C above the live line, not into it', async () => {
     project = makeProject({ records: 100_000, pageSize: 10, delayMs: 20 });
