@@ -1,28 +1,22 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  CONFIG_FILES,
   type ResolvedConfig,
   RUNNING_SYNCLINE,
   resolveColor,
   resolveLogFormat,
-  resolveStore,
 } from '../config/load-config.ts';
 import { SyncEventBus } from '../core/events.ts';
-import type { Store, StoreOpenOptions } from '../core/store.ts';
+import type { Store } from '../core/store.ts';
 import type { Logger, RunRequest } from '../core/types.ts';
-import { loadProjectConfig } from '../runtime/load-project-config.ts';
-import { openStore } from '../runtime/open-store.ts';
-import { runStreams, type StreamOutcome } from '../runtime/run-streams.ts';
+import { createRuntime, type Runtime, type StoreMode } from '../runtime/create-runtime.ts';
+import type { StreamOutcome } from '../runtime/run-streams.ts';
 import { createLogger } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { type ProgressOptions, reportProgress } from './progress-reporter.ts';
 import { StderrLines } from './stderr-lines.ts';
 import { TerminalStyle } from './terminal-style.ts';
 
-/** What a command does with the store: `StoreOpenOptions.mode`. */
-export type StoreMode = NonNullable<StoreOpenOptions['mode']>;
+export type { StoreMode };
 
 /** The options every command accepts (declared on the program). */
 export interface GlobalOptions {
@@ -46,8 +40,12 @@ export class CliContext {
   readonly err: TerminalStyle;
   /** Where human log lines go; live lines take them over while they are drawn. */
   readonly lines = new StderrLines();
-  #config: Promise<ResolvedConfig> | null = null;
-  #store: Store | null = null;
+  /**
+   * The composition root, built from the global options. A bare `syncline` import in a code config
+   * is this running CLI's own copy, also when the CLI runs its TypeScript sources (bin/syncline.mjs
+   * then has tsx's loader on, which loads them).
+   */
+  readonly runtime: Runtime;
 
   constructor(options: GlobalOptions) {
     this.options = options;
@@ -61,6 +59,12 @@ export class CliContext {
       this.err.enabled,
       this.lines,
     );
+    this.runtime = createRuntime({
+      config: { load: { ...(options.config ? { file: options.config } : {}), syncline: RUNNING_SYNCLINE } },
+      ...(options.store ? { store: options.store } : {}),
+      configOptional: true,
+      log: this.log,
+    });
   }
 
   static of(command: Command): CliContext {
@@ -72,12 +76,7 @@ export class CliContext {
    * the CLI runs its TypeScript sources (bin/syncline.mjs then has tsx's loader on, which loads them).
    */
   config(): Promise<ResolvedConfig> {
-    this.#config ??= loadProjectConfig({
-      ...(this.options.config ? { file: this.options.config } : {}),
-      ...(this.options.store ? { store: this.options.store } : {}),
-      syncline: RUNNING_SYNCLINE,
-    });
-    return this.#config;
+    return this.runtime.config();
   }
 
   /**
@@ -88,14 +87,8 @@ export class CliContext {
    * no stream work without a config file: the store is then `--store`, `SYNCLINE_STORE`, or
    * `syncline.db`.
    */
-  async store(mode: StoreMode = 'write'): Promise<Store> {
-    if (this.#store) return this.#store;
-    const hasConfig = this.options.config || CONFIG_FILES.some((f) => existsSync(resolve(f)));
-    const config = hasConfig ? await this.config() : null;
-    const location = config ? config.store : resolveStore(this.options.store);
-    const streams = mode === 'create' && config ? { streams: config.streams.map((s) => s.name) } : {};
-    this.#store = await openStore(location, { mode, ...streams });
-    return this.#store;
+  store(mode: StoreMode = 'write'): Promise<Store> {
+    return this.runtime.store(mode);
   }
 
   /** Command output goes to stdout (logs go to stderr). */
@@ -110,14 +103,7 @@ export class CliContext {
   async runOne(stream: string, request: RunRequest): Promise<StreamOutcome | undefined> {
     const events = new SyncEventBus();
     const stop = reportProgress(events, this.progressOptions());
-    const [outcome] = await runStreams({
-      config: await this.config(),
-      store: await this.store('create'),
-      only: [stream],
-      events,
-      log: this.log,
-      request,
-    }).finally(stop);
+    const [outcome] = await this.runtime.run({ only: [stream], events, request }).finally(stop);
     return outcome;
   }
 
@@ -146,8 +132,6 @@ export class CliContext {
   }
 
   async close(): Promise<void> {
-    const store = this.#store;
-    this.#store = null;
-    await store?.close();
+    await this.runtime.close();
   }
 }

@@ -22,17 +22,40 @@ import type { ViewColumn } from './view-columns.ts';
  * The store keeps the synced records and everything needed to resume: state, runs, the change log
  * and dead letters. SQLite and PostgreSQL implement it; both pass `stores/store.contract.ts`.
  *
- * It is split into narrow parts so each caller depends on what it uses: the engine writes through
- * `RecordStore`, `LeaseStore` and `RunLog`; the CLI reads through `StoreInspector`.
+ * It is the union of narrow roles, so each caller depends on what it uses: a run of a stream
+ * (`engine/`) on `RunStore` (records, leases, the run log, scans, the stream's state, dead letters);
+ * a function that only looks records up on `RecordStore`; a replay's source on `DeadLetterStore`;
+ * the CLI's status and listings on `StoreInspector`. Only the composition root (`runtime/`) opens
+ * and closes a store (`StoreLifecycle`) and hands out the whole `Store`.
  *
  * Layout (both stores): one table per stream, named after it, with `_key` (primary key), `_data`,
  * `_hash`, `_version`, `_cursor`, `_first_synced_at`, `_synced_at`, `_deleted_at`, `_run_id`; and
- * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_failed`, `syncline_schema`.
+ * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_failed` (the dead letters),
+ * `syncline_schema`.
  *
  * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests;
  * except lease expiry, which is the database's clock (see `LeaseStore`).
  */
-export interface Store extends StoreLifecycle, RecordStore, LeaseStore, RunLog, StoreInspector, ScanStore {
+export interface Store
+  extends StoreLifecycle,
+    RecordStore,
+    LeaseStore,
+    RunLog,
+    ScanStore,
+    StreamStateStore,
+    DeadLetterStore,
+    StoreInspector {
+  readonly capabilities: StoreCapabilities;
+}
+
+/** What one run of a stream uses: every role but opening, closing and the operator's inspection. */
+export interface RunStore
+  extends RecordStore,
+    LeaseStore,
+    RunLog,
+    ScanStore,
+    StreamStateStore,
+    DeadLetterStore {
   readonly capabilities: StoreCapabilities;
 }
 
@@ -249,15 +272,20 @@ export interface ScanStore {
    * (`_deleted_at = at`, a `delete` change-log row each, counted as `deleted` in run `runId`), then
    * forgets the scan's keys. Returns how many, and up to 10 of their keys.
    */
-  completeScan(args: {
-    readonly stream: string;
-    readonly scanId: string;
-    readonly runId: string;
-    readonly lease: Lease;
-    readonly at: string;
-  }): Promise<{ readonly deleted: number; readonly sample: readonly string[] }>;
+  completeScan(args: CompleteScan): Promise<{ readonly deleted: number; readonly sample: readonly string[] }>;
   /** Forgets a scan's keys without deleting anything (a failed, partial or paused scan). */
   dropScan(stream: string, scanId: string): Promise<void>;
+}
+
+export interface CompleteScan {
+  readonly stream: string;
+  readonly scanId: string;
+  /** The reconciliation run: its `deleted` counter counts the rows deleted. */
+  readonly runId: string;
+  /** Fencing, as in `PageCommit`. */
+  readonly lease: Lease;
+  /** `_deleted_at` of the rows deleted. */
+  readonly at: string;
 }
 
 export interface ListDeadLetters {
@@ -268,26 +296,33 @@ export interface ListDeadLetters {
   readonly ids?: readonly number[];
 }
 
-export interface StoreInspector {
-  getState(stream: string): Promise<StreamState | null>;
-  /** Every stream with a state row, by name. */
-  listStreams(): Promise<StreamStatus[]>;
-  /** Sets the checkpoint of `slot` (default `main`) to null (the next run starts from the beginning). Records stay. */
-  resetCheckpoint(stream: string, at: string, slot?: CheckpointSlot): Promise<void>;
-  /** Sets or clears the operator's approval for the next run past the backfill breaker. */
-  setApproval(stream: string, approved: boolean, at: string): Promise<void>;
+export interface OpenDeadLetters {
+  readonly stream: string;
+  readonly afterId: number;
+  readonly limit: number;
+  readonly ids?: readonly number[];
+}
+
+export interface IgnoreDeadLetters {
+  readonly stream?: string;
+  readonly ids?: readonly number[];
+  readonly at: string;
+}
+
+/**
+ * Dead letters outside commits: listing them (`syncline failed`), reading them back for a replay,
+ * and letting an operator ignore them. Letters are written and settled by `commitPage`
+ * (`PageCommit.deadLetters`, `PageCommit.resolve`), in the page's transaction. They are kept in
+ * `syncline_failed`.
+ */
+export interface DeadLetterStore {
   /** Newest first; only `open` ones unless `all`; only those with `ids` when given. */
   listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]>;
   /**
    * Open dead letters of one stream with `id > afterId`, oldest first (what a replay reads), only
    * those with `ids` when given.
    */
-  openDeadLetters(args: {
-    readonly stream: string;
-    readonly afterId: number;
-    readonly limit: number;
-    readonly ids?: readonly number[];
-  }): Promise<StoredDeadLetter[]>;
+  openDeadLetters(args: OpenDeadLetters): Promise<StoredDeadLetter[]>;
   /**
    * The distinct keys of the stream's open dead letters, or `null` when there are more than `max`
    * (then the engine asks to resolve every key it commits).
@@ -297,11 +332,22 @@ export interface StoreInspector {
    * Marks open dead letters `ignored`: those with `ids`, else every open one of `stream` (one of the
    * two is required). Returns how many.
    */
-  ignoreDeadLetters(args: {
-    readonly stream?: string;
-    readonly ids?: readonly number[];
-    readonly at: string;
-  }): Promise<number>;
+  ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number>;
+}
+
+/** A stream's row in `syncline_state`, and the operator's controls over it. */
+export interface StreamStateStore {
+  getState(stream: string): Promise<StreamState | null>;
+  /** Sets the checkpoint of `slot` (default `main`) to null (the next run starts from the beginning). Records stay. */
+  resetCheckpoint(stream: string, at: string, slot?: CheckpointSlot): Promise<void>;
+  /** Sets or clears the operator's approval for the next run past the backfill breaker. */
+  setApproval(stream: string, approved: boolean, at: string): Promise<void>;
+}
+
+/** Reading what the store holds, for the CLI and the server: nothing here is written. */
+export interface StoreInspector {
+  /** Every stream with a state row, by name. */
+  listStreams(): Promise<StreamStatus[]>;
   /** Rows of a stream table ordered by `_key`, after `afterKey`, including soft-deleted ones. */
   scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]>;
   /** Change-log rows with `seq > afterSeq`, ascending. */

@@ -169,28 +169,6 @@ export function emptyCounters(): RunCounters {
   };
 }
 
-/**
- * The counters' column names in `syncline_runs`, both stores, in `COUNTER_NAMES` order
- * (`apiCalls` -> `api_calls`).
- */
-export const COUNTER_COLUMNS: readonly string[] = COUNTER_NAMES.map((name) =>
-  name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
-);
-
-/** The counters in `COUNTER_NAMES` order, 0 where not given: the values for `COUNTER_COLUMNS`. */
-export function counterValues(counters: Partial<RunCounters>): number[] {
-  return COUNTER_NAMES.map((name) => counters[name] ?? 0);
-}
-
-/** Reads the counters of a `syncline_runs` row (any store: numbers, or bigints as text). */
-export function countersFromRow(row: Readonly<Record<string, unknown>>): RunCounters {
-  const counters = emptyCounters();
-  COUNTER_NAMES.forEach((name, i) => {
-    counters[name] = Number(row[COUNTER_COLUMNS[i]!] ?? 0);
-  });
-  return counters;
-}
-
 /** Adds `delta` into `into` (mutates and returns `into`); absent counters count as 0. */
 export function addCounters<T extends Partial<RunCounters>>(into: T, delta: Partial<RunCounters>): T {
   for (const name of COUNTER_NAMES) {

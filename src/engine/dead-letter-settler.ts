@@ -1,4 +1,4 @@
-import type { DeadLetterResolution, StoreInspector } from '../core/store.ts';
+import type { DeadLetterResolution, DeadLetterStore } from '../core/store.ts';
 import type { DeadLetter } from '../core/types.ts';
 import type { PreparedPage } from './page-preparer.ts';
 
@@ -25,7 +25,7 @@ export class DeadLetterSettler {
   }
 
   /** Reads the keys of the stream's open letters (up to `MAX_TRACKED_LETTER_KEYS`). */
-  static async open(store: StoreInspector, stream: string): Promise<DeadLetterSettler> {
+  static async open(store: DeadLetterStore, stream: string): Promise<DeadLetterSettler> {
     const keys = await store.openDeadLetterKeys(stream, MAX_TRACKED_LETTER_KEYS);
     return new DeadLetterSettler(keys === null ? null : new Set(keys));
   }

@@ -1,6 +1,6 @@
 import { nowIso } from '../core/clock.ts';
 import { SyncError } from '../core/errors.ts';
-import type { Store } from '../core/store.ts';
+import type { RunStore } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import type { Json, Lease, Logger, RunCounters } from '../core/types.ts';
 import type { PreparedPage } from './page-preparer.ts';
@@ -19,7 +19,7 @@ export function seenKeys(page: PreparedPage): string[] {
 }
 
 /** Clears what an earlier, unfinished scan left: its seen keys and its position. */
-export async function startScan(store: Store, stream: string): Promise<void> {
+export async function startScan(store: RunStore, stream: string): Promise<void> {
   await store.dropScan(stream, SCAN_ID);
   await store.resetCheckpoint(stream, nowIso(), 'backfill');
 }
@@ -35,7 +35,7 @@ export class DeletePausedError extends SyncError {}
  * scan repaired (records incremental syncs had missed), since drift is a bug signal.
  */
 export async function finishScan(args: {
-  store: Store;
+  store: RunStore;
   stream: AnyStreamDefinition;
   lease: Lease;
   runId: string;
@@ -107,7 +107,7 @@ export async function finishScan(args: {
 }
 
 /** Changes (inserts + updates + deletes) of the stream's recent successful sync runs, newest first. */
-export async function recentChanges(store: Store, stream: string): Promise<number[]> {
+export async function recentChanges(store: RunStore, stream: string): Promise<number[]> {
   const runs = await store.listRuns({ stream, mode: 'sync', status: 'ok', limit: 20 });
   return runs.map((r) => r.counters.inserted + r.counters.updated + r.counters.deleted);
 }

@@ -1,5 +1,5 @@
 import type { Page, StreamSource, Tombstone } from '../core/source.ts';
-import type { StoreInspector } from '../core/store.ts';
+import type { DeadLetterStore } from '../core/store.ts';
 import type { ReplayOrigins } from './page-preparer.ts';
 
 /** A page of a replay: its records and tombstones, and the dead letter each was read from. */
@@ -16,7 +16,7 @@ const LETTERS_PER_PAGE = 500;
  * tombstones) of pages that carry the stream's checkpoint unchanged. Each letter is read once per
  * replay: one that fails again stays open and is not read again by this run.
  */
-export function replaySource(store: StoreInspector, ids: readonly number[] | null): StreamSource<unknown> {
+export function replaySource(store: DeadLetterStore, ids: readonly number[] | null): StreamSource<unknown> {
   return async function* replay(args) {
     let afterId = 0;
     for (;;) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.ts';
 import type { Page, SourceArgs, StreamSource } from '../core/source.ts';
-import type { Store } from '../core/store.ts';
+import type { RunStore } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { emptyCounters, type RunMode, type RunRequest } from '../core/types.ts';
 import type { ReplayPage } from './replay-source.ts';
@@ -22,7 +22,7 @@ function recordingStore(answers: Record<string, (...args: unknown[]) => unknown>
         };
       },
     },
-  ) as Store;
+  ) as RunStore;
   return { store, calls, methods: () => calls.map((c) => c.method) };
 }
 
@@ -190,7 +190,7 @@ describe('RUN_MODES', () => {
     ]);
   });
 
-  const ending = (store: Store, ok: boolean) => ({
+  const ending = (store: RunStore, ok: boolean) => ({
     stream: stream(),
     store,
     lease: { stream: 'people', holder: 'h', epoch: 1, expiresAt: '2026-01-01T00:00:00.000Z' },

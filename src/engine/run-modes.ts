@@ -1,7 +1,7 @@
 import { nowIso } from '../core/clock.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { StreamSource } from '../core/source.ts';
-import type { CheckpointSlot, Store } from '../core/store.ts';
+import type { CheckpointSlot, RunStore } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import type { Json, Lease, Logger, RunCounters, RunMode, RunRequest } from '../core/types.ts';
 import { finishScan, startScan } from './reconcile-scan.ts';
@@ -15,7 +15,7 @@ export const DEFAULT_BACKFILL_WINDOW_MS = 7 * 86_400_000;
 export interface RunModeContext<R extends RunRequest = RunRequest> {
   readonly request: R;
   readonly stream: AnyStreamDefinition;
-  readonly store: Store;
+  readonly store: RunStore;
 }
 
 /** What a mode's `end` is given: the run as its pipeline left it. */

@@ -10,7 +10,7 @@ import {
 import type { SyncEventBus } from '../core/events.ts';
 import type { RetrySettings } from '../core/retry-settings.ts';
 import type { SourceReport, StreamSource } from '../core/source.ts';
-import type { CheckpointSlot, Store } from '../core/store.ts';
+import type { CheckpointSlot, RunStore } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
   addCounters,
@@ -37,7 +37,7 @@ import { StoredStates } from './stored-states.ts';
 
 /** What one run's pipeline works with: the run's services, resolved, and what its mode asks. */
 export interface PipelineArgs {
-  readonly store: Store;
+  readonly store: RunStore;
   readonly stream: AnyStreamDefinition;
   readonly events: SyncEventBus;
   readonly log: Logger;

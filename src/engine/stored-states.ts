@@ -1,4 +1,4 @@
-import type { Store } from '../core/store.ts';
+import type { RecordStore } from '../core/store.ts';
 import type { RecordWrite, StoredRecordState } from '../core/types.ts';
 import { KeyFilter } from './key-filter.ts';
 
@@ -15,7 +15,7 @@ import { KeyFilter } from './key-filter.ts';
  * Only the run holding the stream's lease writes the table, so nothing else changes it meanwhile.
  */
 export class StoredStates {
-  readonly #store: Store;
+  readonly #store: RecordStore;
   readonly #stream: string;
   /** Keys written this run, when the table was empty at its start; null otherwise. */
   readonly #written: KeyFilter | null;
@@ -24,14 +24,14 @@ export class StoredStates {
   /** Keys looked up in the store so far (the rest were known). */
   lookedUp = 0;
 
-  private constructor(store: Store, stream: string, emptyAtStart: boolean) {
+  private constructor(store: RecordStore, stream: string, emptyAtStart: boolean) {
     this.#store = store;
     this.#stream = stream;
     this.#written = emptyAtStart ? new KeyFilter() : null;
   }
 
   /** Call under the stream's lease, before the run's first commit. */
-  static async open(store: Store, stream: string): Promise<StoredStates> {
+  static async open(store: RecordStore, stream: string): Promise<StoredStates> {
     return new StoredStates(store, stream, !(await store.hasRecords(stream)));
   }
 

@@ -2,7 +2,7 @@ import { newRunId, nowIso } from '../core/clock.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import type { RetrySettings } from '../core/retry-settings.ts';
-import type { Store } from '../core/store.ts';
+import type { RunStore } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
   addCounters,
@@ -44,7 +44,7 @@ export interface RunOptions {
 }
 
 export interface RunStreamArgs {
-  readonly store: Store;
+  readonly store: RunStore;
   readonly stream: AnyStreamDefinition;
   /** This worker's lease holder id (`newHolderId()`). */
   readonly holder: string;

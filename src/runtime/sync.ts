@@ -1,9 +1,8 @@
 import type { SynclineConfig } from '../config/define-config.ts';
-import { resolveConfig } from '../config/load-config.ts';
 import { SyncEventBus } from '../core/events.ts';
 import type { Logger } from '../core/types.ts';
-import { openStore } from './open-store.ts';
-import { runStreams, type StreamOutcome } from './run-streams.ts';
+import { createRuntime } from './create-runtime.ts';
+import type { StreamOutcome } from './run-streams.ts';
 
 export interface SyncOptions {
   /** Names of the streams to run; all when omitted. */
@@ -20,26 +19,26 @@ export interface SyncOptions {
   readonly waitMs?: number;
 }
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 /**
  * Runs a config's streams once, from code: `await sync(defineConfig({ streams: [...] }))`. Opens
  * the store, runs, closes it, and returns how each stream ended.
  */
 export async function sync(config: SynclineConfig, options: SyncOptions = {}): Promise<StreamOutcome[]> {
-  const resolved = resolveConfig(config, '<code>', options.store);
-  const store = await openStore(resolved.store, { streams: resolved.streams.map((s) => s.name) });
+  const runtime = createRuntime({
+    config: { code: config },
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
   try {
-    return await runStreams({
-      config: resolved,
-      store,
+    // Resolved before the store opens: a bad config is reported without touching the store.
+    await runtime.config();
+    return await runtime.run({
       only: options.streams ?? [],
       events: options.events ?? new SyncEventBus(),
-      log: options.log ?? silent,
       ...(options.signal ? { stop: options.signal } : {}),
       ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
     });
   } finally {
-    await store.close();
+    await runtime.close();
   }
 }

@@ -7,6 +7,8 @@ export interface StoreHandle {
   readonly store: Store;
   /** A second, independent Store instance (own connection) on the same location. */
   another(): Promise<Store>;
+  /** Another Store instance on the same location, not opened (closed by `dispose`). */
+  unopened(): Store;
   /** Closes every instance and deletes the location. */
   dispose(): Promise<void>;
   /**

@@ -4,6 +4,7 @@ import { LeaseLostError } from '../core/errors.ts';
 import type { Store } from '../core/store.ts';
 import { contractSteps, type StoreHandle, T0, T1, T2, write } from './store-contract-support.ts';
 import { describeDeadLetterContract } from './store-dead-letters.contract.ts';
+import { describeLifecycleContract } from './store-lifecycle.contract.ts';
 import { describeReconciliationContract } from './store-reconcile.contract.ts';
 import { describeTypedViewContract } from './store-typed-view.contract.ts';
 
@@ -515,6 +516,7 @@ export function describeStoreContract(
       expect(names).toEqual(['customers', 'orders']);
     });
   });
+  describeLifecycleContract(title, makeStore);
   describeReconciliationContract(title, makeStore);
   describeDeadLetterContract(title, makeStore);
   describeTypedViewContract(title, makeStore);

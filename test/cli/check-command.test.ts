@@ -95,7 +95,7 @@ describe('syncline check', () => {
       ['orders', 'http', ['id'], 'updated_at', 'version'],
     ]);
     expect(readdirSync(cwd)).toEqual(['syncline.config.yaml']);
-  }, 60_000);
+  }, 180_000);
 
   it('names a missing environment variable, whether the config uses it in a string or for auth (exit 2)', async () => {
     const cwd = dir();
@@ -110,7 +110,7 @@ describe('syncline check', () => {
       'syncline: environment variable not set: API_TOKEN (streams "customers", "orders"); set them (see .env.example) and check again',
     ]);
     expect(readdirSync(cwd)).toEqual(['syncline.config.yaml']);
-  }, 60_000);
+  }, 180_000);
 
   it('--probe reads one page of each stream and shows the key, cursor and version of its first record', async () => {
     const cwd = dir();
@@ -145,7 +145,7 @@ describe('syncline check', () => {
     );
     expect(text.stdout).not.toContain('orders:');
     expect(readdirSync(cwd)).toEqual(['syncline.config.yaml']);
-  }, 60_000);
+  }, 180_000);
 
   it('--probe names a key or cursor field the records do not have, and exits 1', async () => {
     const cwd = dir({ customersKey: 'uid', ordersCursor: 'modified_at' });
@@ -161,7 +161,7 @@ describe('syncline check', () => {
     );
     expect(result.stdout).toContain('2 problems found by the probe');
     expect(readdirSync(cwd)).toEqual(['syncline.config.yaml']);
-  }, 60_000);
+  }, 180_000);
 
   it('--probe exits 2, naming it, when a custom source reads a secret that is not set', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'syncline-check-'));
@@ -191,5 +191,5 @@ export default defineConfig({
         'THINGS_TOKEN_NEVER_SET is not set; the config needs it for a credential',
     ]);
     expect(readdirSync(cwd)).toEqual(['syncline.config.ts']);
-  }, 60_000);
+  }, 180_000);
 });

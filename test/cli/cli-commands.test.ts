@@ -52,7 +52,7 @@ describe('syncline CLI', () => {
     const table = await runCli(['status'], dir);
     expect(table.stdout).toMatch(/^STREAM\s+LAST RUN\s+STATUS\s+RECORDS\s+CHECKPOINT\s+LAG\s+FAILED/);
     expect((await runCli(['failed', '--json'], dir)).stdout.trim()).toBe('[]');
-  }, 60_000);
+  }, 180_000);
 
   it('pauses a suspected backfill (exit 4), shows it in status, and applies it after approve', async () => {
     project = makeProject({ records: 100, delayMs: 0, streamOptions: "backfill: { maxAge: '30s' }," });
@@ -74,7 +74,7 @@ describe('syncline CLI', () => {
     expect(applied.code).toBe(0);
     expect(JSON.parse(applied.stdout)[0].counters.updated).toBeGreaterThan(0);
     expect(JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0].status).toBe('ok');
-  }, 60_000);
+  }, 180_000);
 
   it('refreshes records by key from the CLI, and refuses a stream that cannot read by key', async () => {
     project = makeProject({ records: 50, delayMs: 0 });
@@ -109,7 +109,7 @@ describe('syncline CLI', () => {
     const nowhere = await runCli(['refresh', 'items', '3', '999'], dir, { TEST_REV: '1', TEST_GONE: '999' });
     expect(nowhere.code).toBe(1);
     expect(nowhere.stdout).toContain('1 unchanged, 1 found neither at the source nor in the store: 999');
-  }, 60_000);
+  }, 180_000);
 
   it('backfills a range from the CLI, and refuses a range that ends before it starts', async () => {
     project = makeProject({ records: 50, delayMs: 0 });
@@ -125,7 +125,7 @@ describe('syncline CLI', () => {
     const status = JSON.parse((await runCli(['status', '--json'], dir)).stdout)[0];
     // The main checkpoint stayed where the sync left it.
     expect(status.checkpoint).toEqual({ after: 50 });
-  }, 60_000);
+  }, 180_000);
 
   it('says a stream that is not paused has nothing to approve (exit 0), and refuses an unknown one (exit 2)', async () => {
     project = makeProject({ records: 10, delayMs: 0 });
@@ -137,7 +137,7 @@ describe('syncline CLI', () => {
     const unknown = await runCli(['approve', 'nope'], dir);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toBe('syncline: unknown stream "nope": the store has no state for it');
-  }, 30_000);
+  }, 60_000);
 
   it('refuses to reset without --yes when there is no terminal to ask on', async () => {
     project = makeProject({ records: 10, delayMs: 0 });
@@ -145,7 +145,7 @@ describe('syncline CLI', () => {
     const result = await runCli(['reset', 'items'], project.dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/pass --yes/);
-  }, 30_000);
+  }, 60_000);
 
   it('names the file, the stream and the field of a config error, with exit code 2 and no stack', async () => {
     project = makeProject();
@@ -158,7 +158,7 @@ describe('syncline CLI', () => {
     expect(result.stderr.trim()).toBe(
       'syncline: bad.config.ts: stream "orders" (streams[1]): key: must list at least one field',
     );
-  }, 30_000);
+  }, 60_000);
 
   it('reports an unreachable store in one line without the password, exit code 2', async () => {
     project = makeProject();
@@ -173,14 +173,14 @@ describe('syncline CLI', () => {
     const scheme = await runCli(['status', '--store', 'mysql://x@y/z'], project.dir);
     expect(scheme.code).toBe(2);
     expect(scheme.stderr).toMatch(/unsupported store "mysql:\/\/\.\.\."/);
-  }, 30_000);
+  }, 60_000);
 
   it('rejects an unknown stream name with the names the config defines', async () => {
     project = makeProject();
     const result = await runCli(['sync', 'nope'], project.dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/unknown stream "nope"; syncline.config.ts defines: items/);
-  }, 30_000);
+  }, 60_000);
 
   it('syncs into PostgreSQL with --store', async () => {
     t = await makeTestStore('postgres');
@@ -188,7 +188,7 @@ describe('syncline CLI', () => {
     const result = await runCli(['sync', '--json', '--store', t.location], project.dir);
     expect(result.code).toBe(0);
     expect((await t.store.listStreams())[0]).toMatchObject({ stream: 'items', records: 120 });
-  }, 30_000);
+  }, 60_000);
 
   it('never prints the store password, even in the demo hints', async () => {
     t = await makeTestStore('postgres');
@@ -201,7 +201,7 @@ describe('syncline CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/postgres:\/\/[^:]+:\*\*\*@/);
     expect(result.stdout + result.stderr).not.toContain('s3cret-pw');
-  }, 30_000);
+  }, 60_000);
 
   it('runs the demo into a fresh SQLite file, twice, writing nothing the second time', async () => {
     project = makeProject();
@@ -217,5 +217,5 @@ describe('syncline CLI', () => {
       // Only the lookback window is read again, and nothing in it changed.
       expect(second.stdout).toMatch(new RegExp(`${stream}\\s+ok\\s+[\\d,]+\\s+0\\s+0\\s`));
     }
-  }, 60_000);
+  }, 180_000);
 });

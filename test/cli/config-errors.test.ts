@@ -52,7 +52,7 @@ describe('syncline CLI on a config it cannot run', () => {
     );
     expect(result.code).toBe(2);
     expect(readdirSync(cwd)).toEqual(['syncline.config.yaml']);
-  }, 30_000);
+  }, 60_000);
 
   it('refuses a typo nested in a YAML stream, naming the stream and the key', async () => {
     const cwd = project({ 'syncline.config.yaml': yamlStream('\n      timeotMs: 5000') });
@@ -63,7 +63,7 @@ describe('syncline CLI on a config it cannot run', () => {
     );
     expect(result.code).toBe(2);
     expect(existsSync(join(cwd, 'syncline.db'))).toBe(false);
-  }, 30_000);
+  }, 60_000);
 
   it.each([
     ['ftp://files.example.com', 'must be an http:// or https:// URL; fetch cannot get a "ftp:" URL'],
@@ -82,7 +82,7 @@ describe('syncline CLI on a config it cannot run', () => {
       );
       expect(result.code).toBe(2);
     },
-    30_000,
+    60_000,
   );
 
   it('names every environment variable a YAML config uses that is not set, in one line', async () => {
@@ -101,7 +101,7 @@ describe('syncline CLI on a config it cannot run', () => {
     );
     expect(result.code).toBe(2);
     expect(readdirSync(cwd)).toEqual(['syncline.config.yaml']);
-  }, 30_000);
+  }, 60_000);
 
   it('says where a TypeScript config has a syntax error', async () => {
     const cwd = project({
@@ -113,7 +113,7 @@ describe('syncline CLI on a config it cannot run', () => {
       'syncline: syncline.config.ts: could not be loaded: line 2, column 29: Expected identifier but found "{"',
     );
     expect(result.code).toBe(2);
-  }, 30_000);
+  }, 60_000);
 
   it('refuses a typo in a JSON config too', async () => {
     const config = {
@@ -135,7 +135,7 @@ describe('syncline CLI on a config it cannot run', () => {
         'did you mean "afterIdParam"?',
     );
     expect(result.code).toBe(2);
-  }, 30_000);
+  }, 60_000);
 
   it('refuses a typo in http.stream({...}) in a TypeScript config, with exit 2 and no store', async () => {
     const cwd = project({
@@ -159,7 +159,7 @@ export default defineConfig({
     );
     expect(result.code).toBe(2);
     expect(readdirSync(cwd)).toEqual(['syncline.config.ts']);
-  }, 30_000);
+  }, 60_000);
 
   it('refuses a typo in defineStream({...}) in a TypeScript config', async () => {
     const cwd = project({
@@ -173,5 +173,5 @@ export default defineConfig({ streams: [defineStream(people)] });
       'syncline: syncline.config.ts: stream "people" (streams[0]): histroy: unknown key; did you mean "history"?',
     );
     expect(result.code).toBe(2);
-  }, 30_000);
+  }, 60_000);
 });

@@ -92,7 +92,7 @@ describe("a config's `import ... from 'syncline'`", () => {
         { id: 2, sameClass: true },
       ]);
     },
-    60_000,
+    180_000,
   );
 
   it("is the running Syncline for a plain CommonJS syncline.config.js too: require('syncline'), module.exports", async () => {
@@ -117,7 +117,7 @@ module.exports = defineConfig({
     expect(result.stderr).not.toContain('syncline:');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)[0]).toMatchObject({ status: 'ok', counters: { inserted: 1 } });
-  }, 60_000);
+  }, 180_000);
 
   it('is the running Syncline even when another copy is installed in node_modules beside the config', async () => {
     dir = project({ type: 'module', installed: true });
@@ -127,5 +127,5 @@ module.exports = defineConfig({
       { id: 1, sameClass: true },
       { id: 2, sameClass: true },
     ]);
-  }, 60_000);
+  }, 180_000);
 });

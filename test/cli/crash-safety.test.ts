@@ -109,7 +109,7 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
     }
     expect((await runCli(['sync', ...store], dir)).code).toBe(0);
     await verifyExactly(t!.location, 0);
-  }, 60_000);
+  }, 180_000);
 
   it('lets only one process write a stream: the second exits 3, or waits with --wait', async () => {
     const { dir, store } = await setup();
@@ -129,5 +129,5 @@ describe.each(STORE_KINDS)('crash safety through the CLI on %s', (kind) => {
     expect((await firstDone).code).toBe(0);
     expect(waiting.code).toBe(0);
     await verifyExactly(t!.location, 0);
-  }, 60_000);
+  }, 180_000);
 });

@@ -97,5 +97,5 @@ describe('errors thrown by a custom source loaded from syncline.config.ts', () =
     const failed = await runCli(['failed', '--json'], project.dir);
     const letters = JSON.parse(failed.stdout) as { stream: string; key: string; reason: string }[];
     expect(letters).toMatchObject([{ stream: 'picky', key: '2', reason: 'id 2 is not for us' }]);
-  }, 60_000);
+  }, 180_000);
 });

@@ -119,7 +119,7 @@ describe('dead letters from the CLI', () => {
     expect(status).toMatchObject({ records: 28, failedRecords: 0 });
     const runs = JSON.parse((await runCli(['runs', '--json'], dir)).stdout) as { mode: string }[];
     expect(runs.map((r) => r.mode)).toEqual(['replay', 'replay', 'sync', 'sync']);
-  }, 90_000);
+  }, 180_000);
 
   it('says what is wrong with a --limit or an --id that is not a positive integer (exit 2)', async () => {
     project = makePeopleProject();
@@ -132,5 +132,5 @@ describe('dead letters from the CLI', () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/--(limit must be a positive integer|id takes dead-letter ids)/);
     }
-  }, 60_000);
+  }, 180_000);
 });

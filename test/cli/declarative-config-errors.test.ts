@@ -43,7 +43,7 @@ describe('syncline CLI on a YAML or JSON config it cannot read', () => {
         '  6 |     fetchById: { path: /v1/customers/{id}/details }\n' +
         '    |                                      ^',
     );
-  }, 30_000);
+  }, 60_000);
 
   it('shows a key given twice at the second one, tabs kept so the caret lines up', async () => {
     const stderr = await sync('syncline.config.yaml', `${stream}    key: name\t# the other key\n`);
@@ -54,7 +54,7 @@ describe('syncline CLI on a YAML or JSON config it cannot read', () => {
     );
     const tabbed = await sync('syncline.config.yaml', 'store: a.db\nstreams: [\t"x" y]\n');
     expect(tabbed.split('\n').slice(1)).toEqual(['  2 | streams: [\t"x" y]', '    |           \t    ^']);
-  }, 30_000);
+  }, 60_000);
 
   it('points just after the last character when a quote is never closed', async () => {
     const stderr = await sync('syncline.config.yaml', 'store: "syncline.db\n\n');
@@ -63,7 +63,7 @@ describe('syncline CLI on a YAML or JSON config it cannot read', () => {
         '  1 | store: "syncline.db\n' +
         '    |                    ^',
     );
-  }, 30_000);
+  }, 60_000);
 
   it.each([
     ['syncline.config.yaml', ''],
@@ -75,7 +75,7 @@ describe('syncline CLI on a YAML or JSON config it cannot read', () => {
     async (name, text) => {
       expect(await sync(name, text)).toBe(`syncline: ${name}: empty config: expected \`streams:\``);
     },
-    30_000,
+    60_000,
   );
 
   it.each([
@@ -89,7 +89,7 @@ describe('syncline CLI on a YAML or JSON config it cannot read', () => {
         `syncline: ${name}: the top level is ${found}; expected a mapping with \`streams:\``,
       );
     },
-    30_000,
+    60_000,
   );
 
   it('shows where JSON breaks, with the line and a caret', async () => {
@@ -102,5 +102,5 @@ describe('syncline CLI on a YAML or JSON config it cannot read', () => {
       '  3 |     { "name": "customers", }',
       '    |                            ^',
     ]);
-  }, 30_000);
+  }, 60_000);
 });

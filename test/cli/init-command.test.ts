@@ -96,7 +96,7 @@ describe('syncline init', () => {
       );
       expect(existsSync(join(cwd, 'syncline.db'))).toBe(false);
     },
-    90_000,
+    180_000,
   );
 
   it('refuses to overwrite an existing file without --force (exit 2, one line), overwrites with it, and points out a config loaded first', async () => {
@@ -126,5 +126,5 @@ describe('syncline init', () => {
     const both = await runCli(['init', '--yaml', '--ts'], cwd);
     expect(both.code).toBe(2);
     expect(both.stderr.trim()).toBe('syncline: init takes --yaml or --ts, not both');
-  }, 60_000);
+  }, 180_000);
 });

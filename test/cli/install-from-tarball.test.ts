@@ -117,7 +117,7 @@ streams:
     expect(JSON.parse(sync.stdout)).toMatchObject([
       { stream: 'customers', status: 'ok', counters: { inserted: 150 } },
     ]);
-  }, 60_000);
+  }, 180_000);
 
   it('checks and syncs a TypeScript config that imports from syncline', async () => {
     writeFileSync(
@@ -154,7 +154,7 @@ export default defineConfig({
       { stream: 'orders', status: 'ok', counters: { inserted: 80 } },
       { stream: 'numbers', status: 'ok', counters: { inserted: 2 } },
     ]);
-  }, 60_000);
+  }, 180_000);
 });
 
 /** Packs a copy of this checkout (its `prepare` builds dist/ in the copy); returns the tarball. */

@@ -73,7 +73,7 @@ export default defineConfig({
     // And status says where the stream stands in words: its pass completed.
     const status = await runCli(['status'], fixture.dir);
     expect(status.stdout).toMatch(/^people\s+.+ ago\s+ok\s+15\s+pass complete\s+-\s+0$/m);
-  }, 60_000);
+  }, 180_000);
 
   it('has no colour codes with NO_COLOR, and still says what it waits for', async () => {
     const host = (await flakyApi()).replace('http://', '');
@@ -81,5 +81,5 @@ export default defineConfig({
     expect(code).toBe(0);
     expect(output).toContain(`waiting 1.0 s: 429 from ${host}, Retry-After`);
     expect(output).not.toMatch(COLOUR);
-  }, 60_000);
+  }, 180_000);
 });

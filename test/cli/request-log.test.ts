@@ -95,7 +95,7 @@ export default defineConfig({
       expect.stringMatching(/^waiting 1 ms: 503 from 127\.0\.0\.1:\d+, Retry-After$/),
       expect.stringMatching(/^waiting 1 ms: 503 from 127\.0\.0\.1:\d+, Retry-After$/),
     ]);
-  }, 60_000);
+  }, 180_000);
 
   it('adds the rate-limit headers and the attempt at trace', async () => {
     const cwd = await project();
@@ -114,12 +114,12 @@ export default defineConfig({
       expect.objectContaining({ level: 10, status: 200, attempt: 2, maxAttempts: 3 }),
     ]);
     expect(result.stdout + result.stderr).not.toContain(KEY);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a log level it does not know, listing those it does', async () => {
     const cwd = await project();
     const result = await runCli(['sync', '--log-level', 'verbose'], cwd, SECRETS);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--log-level.*verbose.*trace, debug, info, warn, error/);
-  }, 30_000);
+  }, 60_000);
 });

@@ -121,7 +121,7 @@ describe.each(STORE_KINDS)('opening the store from the CLI on %s', (kind) => {
       expect(line).not.toContain('s3cret-pw');
       expect(await where.tables(), command.join(' ')).toBeNull();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('refuses to add Syncline tables where a table named like a stream is not a Syncline table', async () => {
     project = makeProject({ records: 5, delayMs: 0 });
@@ -133,7 +133,7 @@ describe.each(STORE_KINDS)('opening the store from the CLI on %s', (kind) => {
     expect(line).toMatch(/table "items" .*is not a Syncline stream table.*lacks _key, _data/);
     expect(await where.tables()).toEqual(['items']);
     expect(await where.rows('items')).toEqual(rowsBefore);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a stream whose table in an existing Syncline store has another shape, naming what it lacks', async () => {
     project = makeProject({ records: 5, delayMs: 0 });
@@ -150,7 +150,7 @@ describe.each(STORE_KINDS)('opening the store from the CLI on %s', (kind) => {
     expect(await where.tables()).toEqual(tablesBefore);
     expect(await where.rows('items')).toEqual(rowsBefore);
     expect(await where.rows('syncline_state')).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 });
 
 /**
@@ -195,7 +195,7 @@ describe('a read-only SQLite store', () => {
     chmodSync(path, 0o444);
     const line = expectOneLineExit2(await runCliAsUser(['sync', '--store', path], dir));
     expect(line).toMatch(/cannot write the SQLite store at ".*syncline\.db": .*read-only.*make .*writable/);
-  }, 60_000);
+  }, 180_000);
 
   it('still lists a read-only file with the read-only commands', async () => {
     const { dir, path } = await syncedProject('.');
@@ -204,7 +204,7 @@ describe('a read-only SQLite store', () => {
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ stream: 'items', records: 5 })]);
     expect((await runCliAsUser(['runs', '--store', path], dir)).code).toBe(0);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a sync into a file whose directory is read-only (no room for the WAL): exit 2, one line', async () => {
     const { dir, storeDir, path } = await syncedProject('store');
@@ -214,5 +214,5 @@ describe('a read-only SQLite store', () => {
     expect(line).toMatch(
       /cannot write the SQLite store at ".*syncline\.db": its directory is read-only.*-wal/,
     );
-  }, 60_000);
+  }, 180_000);
 });

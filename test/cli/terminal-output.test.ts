@@ -33,7 +33,7 @@ describe('syncline CLI on a terminal and off it', () => {
     expect(piped.stdout + piped.stderr).not.toMatch(COLOUR);
     const off = await runCli(['status'], dir, { FORCE_COLOR: '0' });
     expect(off.stdout).not.toMatch(COLOUR);
-  }, 60_000);
+  }, 180_000);
 
   it('shows the checkpoint in words or short JSON and the lag in its largest unit; --json only adds fields', async () => {
     project = makeProject({ records: 20, delayMs: 0 });
@@ -45,7 +45,7 @@ describe('syncline CLI on a terminal and off it', () => {
     const [row] = JSON.parse((await runCli(['status', '--json'], dir)).stdout);
     expect(row).toMatchObject({ checkpoint: { after: 20 }, checkpointSummary: '{"after":20}' });
     expect(typeof row.lagSeconds === 'number' || row.lagSeconds === null).toBe(true);
-  }, 60_000);
+  }, 180_000);
 
   it('lists runs with their mode, deleted count and a readable duration', async () => {
     const byKey = `fetchByKey: async function* ({ request, checkpoint }) {
@@ -68,7 +68,7 @@ describe('syncline CLI on a terminal and off it', () => {
     expect(sync).toMatch(
       new RegExp(`\\sitems\\s+sync\\s+ok\\s+.+\\s(${duration})\\s+1\\s+20\\s+20\\s+0\\s+0\\s+0\\s+0\\s+0$`),
     );
-  }, 60_000);
+  }, 180_000);
 
   it('keeps the checkpoint and exits 0 when the reset prompt is answered no', async () => {
     project = makeProject({ records: 10, delayMs: 0 });
@@ -82,14 +82,14 @@ describe('syncline CLI on a terminal and off it', () => {
     expect(code).toBe(0);
     const [status] = JSON.parse((await runCli(['status', '--json'], dir)).stdout);
     expect(status.checkpoint).toEqual({ after: 10 });
-  }, 60_000);
+  }, 180_000);
 
   it('explains the symbols of the live line in sync --help', async () => {
     project = makeProject({ records: 1 });
     const help = await runCli(['sync', '--help'], project.dir);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('+ inserted  ~ updated  = unchanged  - deleted  ! failed');
-  }, 30_000);
+  }, 60_000);
 
   it('prints the stopping message on Ctrl-C above the live line, not into it', async () => {
     project = makeProject({ records: 100_000, pageSize: 10, delayMs: 20 });
@@ -105,7 +105,7 @@ describe('syncline CLI on a terminal and off it', () => {
     const live = screen.filter((l) => l.startsWith('items ') && l.includes(' records '));
     expect(live).toHaveLength(1);
     expect(live[0]).toMatch(/^items\s+\| \d+ pages \| [\d,]+ records \| .* {2}interrupted$/);
-  }, 60_000);
+  }, 180_000);
 
   it('gives the terminal its cursor back when a second Ctrl-C exits at once', async () => {
     project = makeProject({ records: 1000, pageSize: 10, delayMs: 5000 });
@@ -118,5 +118,5 @@ describe('syncline CLI on a terminal and off it', () => {
     expect(code).toBe(130);
     // The live lines hide the cursor while they draw; the last word on it must be "show".
     expect(output.lastIndexOf('\u001b[?25h')).toBeGreaterThan(output.lastIndexOf('\u001b[?25l'));
-  }, 60_000);
+  }, 180_000);
 });

@@ -54,7 +54,7 @@ export default defineConfig({
       status: 'ok',
       counters: { inserted: 2, retries: 1, apiCalls: 2 },
     });
-  }, 60_000);
+  }, 180_000);
 
   // request.connectTimeoutMs takes an Agent of the undici package, loaded by the config's copy.
   it('syncs with request.connectTimeoutMs, through a connection pool of its own', async () => {
@@ -66,7 +66,7 @@ export default defineConfig({
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)[0]).toMatchObject({ status: 'ok', counters: { inserted: 2 } });
-  }, 60_000);
+  }, 180_000);
 
   it('gives up on a connect that does not complete within connectTimeoutMs, after retrying it', async () => {
     const listener = await unacceptedListener();
@@ -81,5 +81,5 @@ export default defineConfig({
     } finally {
       await listener.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

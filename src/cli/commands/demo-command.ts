@@ -4,9 +4,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.ts';
 import { SyncEventBus } from '../../core/events.ts';
 import { redactUrl } from '../../core/redact-url.ts';
-import { loadProjectConfig } from '../../runtime/load-project-config.ts';
-import { openStore } from '../../runtime/open-store.ts';
-import { runStreams } from '../../runtime/run-streams.ts';
+import { createRuntime } from '../../runtime/create-runtime.ts';
 import { startSimulator } from '../../simulator/index.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -43,17 +41,16 @@ export function registerDemoCommand(program: Command): void {
         // A little of what real APIs do: the sync retries through it.
         faults: { rateLimit: 0.01, serverError: 0.01, truncated: 0.01, retryAfterSeconds: 0 },
       });
-      const config = await loadProjectConfig({
-        file: DEMO_CONFIG,
-        vars: { SYNCLINE_DEMO_API: sim.url },
+      const runtime = createRuntime({
+        config: { load: { file: DEMO_CONFIG, vars: { SYNCLINE_DEMO_API: sim.url } } },
         ...(ctx.options.store ? { store: ctx.options.store } : {}),
+        log: ctx.log,
       });
-      const store = await openStore(config.store, { streams: config.streams.map((s) => s.name) });
-      const shown = redactUrl(config.store);
       const events = new SyncEventBus();
       const stopReporting = reportProgress(events, ctx.progressOptions());
       try {
-        const outcomes = await runStreams({ config, store, events, log: ctx.log });
+        const shown = redactUrl((await runtime.config()).store);
+        const outcomes = await runtime.run({ events });
         stopReporting();
         ctx.print(
           formatTable(
@@ -93,7 +90,7 @@ export function registerDemoCommand(program: Command): void {
         process.exitCode = outcomes.every((o) => o.status === 'ok') ? EXIT.ok : EXIT.failed;
       } finally {
         stopReporting();
-        await store.close();
+        await runtime.close();
         await sim.close();
       }
     });

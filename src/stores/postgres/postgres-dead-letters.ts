@@ -1,9 +1,15 @@
-import type { QueryResultRow } from 'pg';
 import { foldDeadLetters } from '../../core/dead-letter-fold.ts';
-import type { ListDeadLetters, PageCommit } from '../../core/store.ts';
+import type {
+  DeadLetterStore,
+  IgnoreDeadLetters,
+  ListDeadLetters,
+  OpenDeadLetters,
+  PageCommit,
+} from '../../core/store.ts';
 import type { DeadLetterStatus, StoredDeadLetter } from '../../core/types.ts';
+import type { PostgresQueries } from './postgres-queries.ts';
 
-/** A `syncline_failed` row. */
+/** A row of `syncline_failed`, the dead letters' table. */
 export interface DeadLetterRow {
   id: string;
   stream: string;
@@ -115,16 +121,18 @@ export function deadLetterStatements(c: PageCommit): DeadLetterStatement[] {
   return statements;
 }
 
-/** Runs one statement and returns its rows (errors typed, saying `what` failed). */
-type Query = <R extends QueryResultRow>(what: string, text: string, values: unknown[]) => Promise<R[]>;
-
 /** Reading and settling dead letters outside commits (the CLI, a replay's source). */
-export class PostgresDeadLetters {
-  constructor(private readonly query: Query) {}
+export class PostgresDeadLetters implements DeadLetterStore {
+  readonly #db: PostgresQueries;
 
-  async list(args: ListDeadLetters): Promise<StoredDeadLetter[]> {
-    const rows = await this.query<DeadLetterRow>(
+  constructor(db: PostgresQueries) {
+    this.#db = db;
+  }
+
+  async listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]> {
+    const rows = await this.#db.query<DeadLetterRow>(
       'listing dead letters',
+      args.stream,
       `SELECT ${COLUMNS} FROM syncline_failed
       WHERE ($1::text IS NULL OR stream = $1) AND ($2 OR status = 'open')
         AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))
@@ -134,14 +142,10 @@ export class PostgresDeadLetters {
     return rows.map(toDeadLetter);
   }
 
-  async open(args: {
-    stream: string;
-    afterId: number;
-    limit: number;
-    ids?: readonly number[];
-  }): Promise<StoredDeadLetter[]> {
-    const rows = await this.query<DeadLetterRow>(
+  async openDeadLetters(args: OpenDeadLetters): Promise<StoredDeadLetter[]> {
+    const rows = await this.#db.query<DeadLetterRow>(
       'reading open dead letters',
+      args.stream,
       `SELECT ${COLUMNS} FROM syncline_failed
       WHERE stream = $1 AND status = 'open' AND id > $2 AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))
       ORDER BY id LIMIT $4`,
@@ -150,9 +154,10 @@ export class PostgresDeadLetters {
     return rows.map(toDeadLetter);
   }
 
-  async openKeys(stream: string, max: number): Promise<string[] | null> {
-    const rows = await this.query<{ key: string }>(
+  async openDeadLetterKeys(stream: string, max: number): Promise<string[] | null> {
+    const rows = await this.#db.query<{ key: string }>(
       'reading the keys of open dead letters',
+      stream,
       `SELECT DISTINCT key FROM syncline_failed WHERE stream = $1 AND status = 'open' AND key IS NOT NULL
       LIMIT $2`,
       [stream, max + 1],
@@ -160,9 +165,10 @@ export class PostgresDeadLetters {
     return rows.length > max ? null : rows.map((r) => r.key);
   }
 
-  async ignore(args: { stream?: string; ids?: readonly number[]; at: string }): Promise<number> {
-    const rows = await this.query(
+  async ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {
+    const rows = await this.#db.query(
       'ignoring dead letters',
+      args.stream,
       `UPDATE syncline_failed SET status = 'ignored', resolved_at = $1::timestamptz
       WHERE status = 'open' AND ($2::text IS NULL OR stream = $2) AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))
       RETURNING id`,

@@ -2,13 +2,14 @@ import { FatalError, LeaseLostError, type SyncError } from '../../core/errors.ts
 import type { PageCommit } from '../../core/store.ts';
 import type { RecordWrite } from '../../core/types.ts';
 import { RECORD_COLUMNS } from '../record-columns.ts';
+import { counterValues } from '../run-counters.ts';
 import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
 import { deadLetterStatements } from './postgres-dead-letters.ts';
 import { storeError } from './postgres-errors.ts';
 import { historyTableQuery, pageHistoryStatement } from './postgres-history.ts';
-import { counterIncrements, counterValues, jsonParam } from './postgres-rows.ts';
-import { seenKeysStatement } from './postgres-scan.ts';
+import { counterIncrements, jsonParam } from './postgres-rows.ts';
+import { seenKeysStatement } from './postgres-scans.ts';
 
 /**
  * Inserts of at least this many rows go through COPY; below it one multi-row `INSERT ... SELECT` is

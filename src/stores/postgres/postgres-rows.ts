@@ -1,19 +1,16 @@
-import {
-  type ChangeKind,
-  type ChangeRow,
-  type Checkpoint,
-  COUNTER_COLUMNS,
-  countersFromRow,
-  counterValues,
-  type Json,
-  type RunMode,
-  type RunRecord,
-  type RunStatus,
-  type StoredRecord,
-  type StreamState,
+import type { CheckpointSlot } from '../../core/store.ts';
+import type {
+  ChangeKind,
+  ChangeRow,
+  Checkpoint,
+  Json,
+  RunMode,
+  RunRecord,
+  RunStatus,
+  StoredRecord,
+  StreamState,
 } from '../../core/types.ts';
-
-export { COUNTER_COLUMNS, counterValues };
+import { COUNTER_COLUMNS, countersFromRow } from '../run-counters.ts';
 
 /**
  * Rows as pg returns them, and their mapping to core types. pg hands back `timestamptz` as `Date`,
@@ -35,6 +32,16 @@ export function iso(value: Date | null): string | null;
 export function iso(value: Date | null): string | null {
   return value === null ? null : value.toISOString();
 }
+
+/** The columns of a `StateRow`, in `SELECT`s of `syncline_state`. */
+export const STATE_COLUMNS =
+  'stream, checkpoint, newest_cursor, lease_holder, lease_epoch, lease_expires_at, updated_at, backfill_checkpoint, approved';
+
+/** The `syncline_state` column of each checkpoint slot. */
+export const SLOT_COLUMN = { main: 'checkpoint', backfill: 'backfill_checkpoint' } as const satisfies Record<
+  CheckpointSlot,
+  string
+>;
 
 export interface StateRow {
   stream: string;

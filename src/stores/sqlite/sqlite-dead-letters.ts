@@ -1,11 +1,18 @@
 import { foldDeadLetters } from '../../core/dead-letter-fold.ts';
-import type { ListDeadLetters, PageCommit } from '../../core/store.ts';
+import type {
+  DeadLetterStore,
+  IgnoreDeadLetters,
+  ListDeadLetters,
+  OpenDeadLetters,
+  PageCommit,
+} from '../../core/store.ts';
 import type { DeadLetterStatus, StoredDeadLetter } from '../../core/types.ts';
-import type { SqlCache } from './sqlite-scan.ts';
+import type { StoreRuntime } from '../store-runtime.ts';
+import type { SqliteSession } from './sqlite-session.ts';
 import type { SqlValue, WriteStep } from './sqlite-write-program.ts';
 
-/** A `syncline_failed` row. */
-export interface FailedRow {
+/** A row of `syncline_failed`, the dead letters' table. */
+export interface DeadLetterRow {
   id: number;
   stream: string;
   run_id: string;
@@ -21,7 +28,7 @@ export interface FailedRow {
   tombstone: number;
 }
 
-export function toStoredDeadLetter(row: FailedRow): StoredDeadLetter {
+export function toStoredDeadLetter(row: DeadLetterRow): StoredDeadLetter {
   return {
     id: row.id,
     stream: row.stream,
@@ -102,10 +109,14 @@ export function deadLetterSteps(c: PageCommit): WriteStep[] {
 }
 
 /** Reading and settling dead letters outside commits (the CLI, a replay's source). */
-export class SqliteDeadLetters {
-  constructor(private readonly sql: SqlCache) {}
+export class SqliteDeadLetters implements DeadLetterStore {
+  readonly #runtime: StoreRuntime<SqliteSession>;
 
-  list(args: ListDeadLetters): StoredDeadLetter[] {
+  constructor(runtime: StoreRuntime<SqliteSession>) {
+    this.#runtime = runtime;
+  }
+
+  async listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]> {
     const where: string[] = [];
     const params: SqlValue[] = [];
     if (args.stream !== undefined) {
@@ -117,38 +128,42 @@ export class SqliteDeadLetters {
       where.push('id IN (SELECT value FROM json_each(?))');
       params.push(JSON.stringify(args.ids));
     }
-    return this.sql<SqlValue[], FailedRow>(
-      `SELECT * FROM syncline_failed ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
-    )
-      .all(...params, args.limit)
-      .map(toStoredDeadLetter);
+    return this.#runtime.guard('list dead letters', args.stream, (s) =>
+      s
+        .sql<SqlValue[], DeadLetterRow>(
+          `SELECT * FROM syncline_failed ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+        )
+        .all(...params, args.limit)
+        .map(toStoredDeadLetter),
+    );
   }
 
-  open(args: {
-    stream: string;
-    afterId: number;
-    limit: number;
-    ids?: readonly number[];
-  }): StoredDeadLetter[] {
+  async openDeadLetters(args: OpenDeadLetters): Promise<StoredDeadLetter[]> {
     const only = args.ids ? 'AND id IN (SELECT value FROM json_each(?))' : '';
     const params: SqlValue[] = [args.stream, args.afterId, ...(args.ids ? [JSON.stringify(args.ids)] : [])];
-    return this.sql<SqlValue[], FailedRow>(
-      `SELECT * FROM syncline_failed WHERE stream = ? AND status = 'open' AND id > ? ${only} ORDER BY id LIMIT ?`,
-    )
-      .all(...params, args.limit)
-      .map(toStoredDeadLetter);
+    return this.#runtime.guard('read open dead letters', args.stream, (s) =>
+      s
+        .sql<SqlValue[], DeadLetterRow>(
+          `SELECT * FROM syncline_failed WHERE stream = ? AND status = 'open' AND id > ? ${only} ORDER BY id LIMIT ?`,
+        )
+        .all(...params, args.limit)
+        .map(toStoredDeadLetter),
+    );
   }
 
-  openKeys(stream: string, max: number): string[] | null {
-    const keys = this.sql<[string, number], string>(
-      "SELECT DISTINCT key FROM syncline_failed WHERE stream = ? AND status = 'open' AND key IS NOT NULL LIMIT ?",
-    )
-      .pluck()
-      .all(stream, max + 1);
+  async openDeadLetterKeys(stream: string, max: number): Promise<string[] | null> {
+    const keys = this.#runtime.guard('read the keys of open dead letters', stream, (s) =>
+      s
+        .sql<[string, number], string>(
+          "SELECT DISTINCT key FROM syncline_failed WHERE stream = ? AND status = 'open' AND key IS NOT NULL LIMIT ?",
+        )
+        .pluck()
+        .all(stream, max + 1),
+    );
     return keys.length > max ? null : keys;
   }
 
-  ignore(args: { stream?: string; ids?: readonly number[]; at: string }): number {
+  async ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {
     const where = ["status = 'open'"];
     const params: SqlValue[] = [args.at];
     if (args.stream !== undefined) {
@@ -159,8 +174,15 @@ export class SqliteDeadLetters {
       where.push('id IN (SELECT value FROM json_each(?))');
       params.push(JSON.stringify(args.ids));
     }
-    return this.sql<SqlValue[]>(
-      `UPDATE syncline_failed SET status = 'ignored', resolved_at = ? WHERE ${where.join(' AND ')}`,
-    ).run(...params).changes;
+    return this.#runtime.guard(
+      'ignore dead letters',
+      args.stream,
+      (s) =>
+        s
+          .sql<SqlValue[]>(
+            `UPDATE syncline_failed SET status = 'ignored', resolved_at = ? WHERE ${where.join(' AND ')}`,
+          )
+          .run(...params).changes,
+    );
   }
 }

@@ -1,16 +1,15 @@
-import {
-  type ChangeKind,
-  type ChangeRow,
-  type Checkpoint,
-  COUNTER_COLUMNS,
-  countersFromRow,
-  type Json,
-  type RunMode,
-  type RunRecord,
-  type RunStatus,
-  type StoredRecord,
-  type StreamState,
+import type {
+  ChangeKind,
+  ChangeRow,
+  Checkpoint,
+  Json,
+  RunMode,
+  RunRecord,
+  RunStatus,
+  StoredRecord,
+  StreamState,
 } from '../../core/types.ts';
+import { COUNTER_COLUMNS, countersFromRow } from '../run-counters.ts';
 
 /** `pages = pages + ?, fetched = fetched + ?, ...`: adds one parameter per counter, in order. */
 export const ADD_COUNTERS_SQL = COUNTER_COLUMNS.map((c) => `${c} = ${c} + ?`).join(', ');

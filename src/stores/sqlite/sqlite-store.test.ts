@@ -39,6 +39,11 @@ async function makeStore(inlineCommits = true): Promise<StoreHandle> {
   return {
     store,
     another: openOne,
+    unopened() {
+      const unopened = new SqliteStore({ path, inlineCommits });
+      opened.push(unopened);
+      return unopened;
+    },
     async dispose() {
       for (const s of opened) await s.close();
       await rm(dir, { recursive: true, force: true });

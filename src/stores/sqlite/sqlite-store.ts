@@ -1,11 +1,12 @@
-import type Database from 'better-sqlite3';
-import { FatalError } from '../../core/errors.ts';
 import type {
   AcquireLease,
   CheckpointSlot,
+  CompleteScan,
   FinishRun,
+  IgnoreDeadLetters,
   ListDeadLetters,
   ListRuns,
+  OpenDeadLetters,
   PageCommit,
   StartRun,
   Store,
@@ -24,38 +25,27 @@ import type {
   StreamState,
   StreamStatus,
 } from '../../core/types.ts';
-import { counterValues } from '../../core/types.ts';
+import { StoreRuntime } from '../store-runtime.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
 import { SqliteDeadLetters } from './sqlite-dead-letters.ts';
 import { toSyncError } from './sqlite-errors.ts';
-import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
+import { SqliteInspector } from './sqlite-inspector.ts';
+import { SqliteLeases } from './sqlite-leases.ts';
 import { openSqlite, refuseForeignTable } from './sqlite-open.ts';
-import {
-  ADD_COUNTERS_SQL,
-  type ChangeLogRow,
-  checkpointText,
-  type RunRow,
-  type StateRow,
-  toChangeRow,
-  toRunRecord,
-  toStoredRecord,
-  toStreamState,
-} from './sqlite-rows.ts';
-import { SqliteScans } from './sqlite-scan.ts';
+import { SqliteRunLog } from './sqlite-run-log.ts';
+import { SqliteScans } from './sqlite-scans.ts';
+import { SqliteSession } from './sqlite-session.ts';
+import { SqliteStreamStates } from './sqlite-stream-states.ts';
 import { SqliteStreamTable } from './sqlite-stream-table.ts';
 import { ensureSqliteView } from './sqlite-view.ts';
 import {
   commitFacts,
   pageProgram,
-  SLOT_COLUMN,
   type WriteFailure,
   type WriteProgram,
   writeError,
 } from './sqlite-write-program.ts';
-
-type Db = Database.Database;
-type Statement<P extends unknown[], R = unknown> = Database.Statement<P, R>;
 
 export interface SqliteStoreOptions {
   /**
@@ -91,120 +81,126 @@ export interface SqliteStoreOptions {
  */
 const MAIN_CACHE_KIB = 4096;
 
-/** A slot's checkpoint at this moment, for `checkpoint_after` in UPDATEs of `syncline_runs`. */
-function stateCheckpoint(slot: CheckpointSlot = 'main'): string {
-  return `(SELECT s.${SLOT_COLUMN[slot]} FROM syncline_state s WHERE s.stream = syncline_runs.stream)`;
-}
-
 /**
  * The SQLite store: one file, WAL mode, one connection per instance. better-sqlite3 is synchronous;
  * methods still return promises to implement `Store`. Every write that must be atomic runs in one
  * `BEGIN IMMEDIATE` transaction, so two processes on the same file serialize on the write lock
  * (waiting up to `busyTimeoutMs`) instead of deadlocking on a read lock upgraded too late.
+ *
+ * This class is the lifecycle and the records (the commit path and lookups, kept here because they
+ * are hot); each other role is a module of its own on the same `StoreRuntime`, to which the methods
+ * at the end delegate.
  */
 export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { kind: 'sqlite', bulkInsert: true, storesNul: true };
   readonly path: string;
-  private readonly busyTimeoutMs: number;
-  private readonly cacheSizeKiB: number;
-  private readonly inlineCommits: boolean;
-  private db: Db | null = null;
-  /** Per stream: its table's prepared statements. */
-  private readonly tables = new Map<string, SqliteStreamTable>();
-  /** Prepared statements by SQL text, for this connection. */
-  private readonly statements = new Map<string, Statement<unknown[]>>();
-  /** The writer thread: applies commits on its own connection, started by the first commit. */
-  private writer: WriterThread<WriteFailure> | null = null;
-  /** Full scans' statements, for this connection. */
-  private scans: SqliteScans | null = null;
-  /** Dead letters' statements, for this connection. */
-  private letters: SqliteDeadLetters | null = null;
+  readonly #busyTimeoutMs: number;
+  readonly #cacheSizeKiB: number;
+  readonly #inlineCommits: boolean;
+  readonly #runtime: StoreRuntime<SqliteSession>;
+  readonly #leases: SqliteLeases;
+  readonly #runLog: SqliteRunLog;
+  readonly #scans: SqliteScans;
+  readonly #states: SqliteStreamStates;
+  readonly #deadLetters: SqliteDeadLetters;
+  readonly #inspector: SqliteInspector;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
-    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.cacheSizeKiB = options.cacheSizeKiB ?? 16_384;
-    this.inlineCommits = options.inlineCommits ?? true;
-  }
-
-  async open(options: StoreOpenOptions = {}): Promise<void> {
-    if (this.db) return;
-    this.db = await openSqlite({
-      path: this.path,
-      busyTimeoutMs: this.busyTimeoutMs,
-      cacheSizeKiB: MAIN_CACHE_KIB,
-      options,
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.#cacheSizeKiB = options.cacheSizeKiB ?? 16_384;
+    this.#inlineCommits = options.inlineCommits ?? true;
+    const runtime = new StoreRuntime<SqliteSession>({
+      name: `the SQLite store at "${this.path}"`,
+      connect: async (openOptions) =>
+        new SqliteSession(
+          await openSqlite({
+            path: this.path,
+            busyTimeoutMs: this.#busyTimeoutMs,
+            cacheSizeKiB: MAIN_CACHE_KIB,
+            options: openOptions,
+          }),
+        ),
+      disconnect: async (session) => {
+        await session.writer?.close();
+        session.db.close();
+      },
+      toSyncError,
     });
+    this.#runtime = runtime;
+    this.#leases = new SqliteLeases(runtime);
+    this.#runLog = new SqliteRunLog(runtime);
+    this.#scans = new SqliteScans(runtime);
+    this.#states = new SqliteStreamStates(runtime);
+    this.#deadLetters = new SqliteDeadLetters(runtime);
+    this.#inspector = new SqliteInspector(runtime);
   }
 
-  async close(): Promise<void> {
-    const db = this.db;
-    this.db = null;
-    this.tables.clear();
-    this.statements.clear();
-    this.scans = null;
-    this.letters = null;
-    const writer = this.writer;
-    this.writer = null;
-    await writer?.close();
-    db?.close();
+  open(options: StoreOpenOptions = {}): Promise<void> {
+    return this.#runtime.open(options);
+  }
+
+  close(): Promise<void> {
+    return this.#runtime.close();
   }
 
   async ensureStream(stream: string, options: StreamTableOptions = {}): Promise<void> {
-    const db = this.conn();
+    const session = this.#runtime.connection;
+    const { db } = session;
     const create = db.transaction((): SqliteStreamTable => {
       // A table without a state row is adopted only if it is a stream table: else it is the user's.
-      if (!this.stateRow(stream)) refuseForeignTable(db, stream, this.path);
+      if (!session.stateRow(stream)) refuseForeignTable(db, stream, this.path);
       const table = SqliteStreamTable.ensure(db, stream, options.history === true);
       ensureSqliteView(db, stream, options.view ?? [], this.path);
       // `ensureStream` takes no time from the caller; the row's `updated_at` is the clock's.
-      const insert = this.sql<[string, string]>(
+      const insert = session.sql<[string, string]>(
         'INSERT OR IGNORE INTO syncline_state (stream, updated_at) VALUES (?, ?)',
       );
       insert.run(stream, new Date().toISOString());
       return table;
     });
-    const table = this.guard('create the stream table', stream, () => create.immediate());
-    this.tables.set(stream, table);
+    session.addTable(this.#runtime.guard('create the stream table', stream, () => create.immediate()));
     // A stream is ensured to be written: the writer is set up now (its thread starts at once only
     // without inline commits; else once a run outlasts its first commits).
-    this.writerThread();
+    this.#writerThread(session);
   }
 
-  /** The writer thread, started on first use. */
-  private writerThread(): WriterThread<WriteFailure> {
-    this.writer ??= new WriterThread<WriteFailure>(
+  /** The writer thread of the open connection, started on first use. */
+  #writerThread(session: SqliteSession): WriterThread<WriteFailure> {
+    session.writer ??= new WriterThread<WriteFailure>(
       new URL('./sqlite-writer-worker.mjs', import.meta.url),
-      { path: this.path, busyTimeoutMs: this.busyTimeoutMs, cacheSizeKiB: this.cacheSizeKiB },
+      { path: this.path, busyTimeoutMs: this.#busyTimeoutMs, cacheSizeKiB: this.#cacheSizeKiB },
       (message) => ({ step: -1, row: -1, key: null, code: null, message, noChange: false, refused: false }),
       {
         // The thread holds only the programs in flight; a small young generation keeps its heap small.
         resourceLimits: { maxYoungGenerationSizeMb: 8 },
         // Until the thread is ready, commits run on this connection (a short run's only commit).
-        ...(this.inlineCommits ? { inline: programApplier(() => this.conn()) } : {}),
+        ...(this.#inlineCommits ? { inline: programApplier(() => this.#runtime.connection.db) } : {}),
       },
     );
-    return this.writer;
+    return session.writer;
   }
 
   async lookup(stream: string, keys: readonly string[]): Promise<Map<string, StoredRecordState>> {
-    const table = this.table(stream);
-    return this.guard('look up keys', stream, () => table.lookup(keys));
+    const table = this.#runtime.connection.table(stream);
+    return this.#runtime.guard('look up keys', stream, () => table.lookup(keys));
   }
 
   async hasRecords(stream: string): Promise<boolean> {
-    const table = this.table(stream);
-    return this.guard('check for records', stream, () => table.hasRecords());
+    const table = this.#runtime.connection.table(stream);
+    return this.#runtime.guard('check for records', stream, () => table.hasRecords());
   }
 
   commitPage(commit: PageCommit): Promise<void> {
+    let session: SqliteSession;
     let program: WriteProgram;
     try {
-      program = pageProgram(commit, this.table(commit.stream));
+      session = this.#runtime.connection;
+      program = pageProgram(commit, session.table(commit.stream));
     } catch (error) {
       return Promise.reject(toSyncError(error, 'prepare a page', commit.stream));
     }
-    const writer = this.writerThread();
+    const writer = this.#writerThread(session);
     // Only what names a failure is kept while the thread works: the rows are its own now (not an
     // async function, whose suspended frame would keep the commit and its data alive).
     const facts = commitFacts(commit, program);
@@ -213,246 +209,85 @@ export class SqliteStore implements Store {
     });
   }
 
-  async acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
-    const acquire = this.conn().transaction(() => acquireLeaseSqlite(this.sql.bind(this), args));
-    return this.guard('acquire the lease', args.stream, () => acquire.immediate());
+  // The other roles, each a module on the same runtime.
+
+  acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
+    return this.#leases.acquireLease(args);
   }
 
-  async renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
-    return this.guard('renew the lease', lease.stream, () =>
-      renewLeaseSqlite(this.sql.bind(this), lease, ttlMs),
-    );
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
+    return this.#leases.renewLease(lease, ttlMs);
   }
 
-  async releaseLease(lease: Lease): Promise<void> {
-    this.guard('release the lease', lease.stream, () => releaseLeaseSqlite(this.sql.bind(this), lease));
+  releaseLease(lease: Lease): Promise<void> {
+    return this.#leases.releaseLease(lease);
   }
 
-  async startRun(args: StartRun): Promise<void> {
-    this.guard('start a run', args.stream, () =>
-      this.sql<[string, string, string, string, string | null]>(
-        `INSERT INTO syncline_runs (run_id, stream, mode, status, started_at, checkpoint_before)
-         VALUES (?, ?, ?, 'running', ?, ?)`,
-      ).run(args.runId, args.stream, args.mode ?? 'sync', args.at, checkpointText(args.checkpointBefore)),
-    );
+  startRun(args: StartRun): Promise<void> {
+    return this.#runLog.startRun(args);
   }
 
-  async finishRun(args: FinishRun): Promise<void> {
-    const finished = this.guard('finish a run', undefined, () =>
-      this.sql(
-        `UPDATE syncline_runs SET status = ?, ended_at = ?, error = ?, evidence = ?,
-         checkpoint_after = ${stateCheckpoint(args.slot)}, ${ADD_COUNTERS_SQL} WHERE run_id = ?`,
-      ).run(
-        args.status,
-        args.at,
-        args.error,
-        checkpointText(args.evidence ?? null),
-        ...counterValues(args.counters),
-        args.runId,
-      ),
-    );
-    if (finished.changes === 0)
-      throw new FatalError(`run "${args.runId}" is not recorded; it cannot be finished`);
+  finishRun(args: FinishRun): Promise<void> {
+    return this.#runLog.finishRun(args);
   }
 
-  async closeAbandonedRuns(stream: string, at: string, error: string): Promise<number> {
-    const closed = this.guard('close abandoned runs', stream, () =>
-      this.sql<[string, string, string]>(
-        `UPDATE syncline_runs SET status = 'failed', ended_at = ?, error = ?, checkpoint_after = ${stateCheckpoint()}
-         WHERE stream = ? AND status = 'running'`,
-      ).run(at, error, stream),
-    );
-    return closed.changes;
+  closeAbandonedRuns(stream: string, at: string, error: string): Promise<number> {
+    return this.#runLog.closeAbandonedRuns(stream, at, error);
   }
 
-  async listRuns(args: ListRuns): Promise<RunRecord[]> {
-    return this.guard('list runs', args.stream, () => this.runs(args)).map(toRunRecord);
+  listRuns(args: ListRuns): Promise<RunRecord[]> {
+    return this.#runLog.listRuns(args);
   }
 
-  async getState(stream: string): Promise<StreamState | null> {
-    const row = this.guard('read the state', stream, () => this.stateRow(stream));
-    return row ? toStreamState(row) : null;
+  countUnseen(stream: string, scanId: string): Promise<{ live: number; unseen: number }> {
+    return this.#scans.countUnseen(stream, scanId);
   }
 
-  async listStreams(): Promise<StreamStatus[]> {
-    const db = this.conn();
-    // One read transaction: every line of the status comes from the same snapshot.
-    const read = db.transaction((): StreamStatus[] =>
-      this.sql<[], StateRow>('SELECT * FROM syncline_state ORDER BY stream')
-        .all()
-        .map((row) => {
-          const [lastRun] = this.runs({ stream: row.stream, limit: 1 });
-          return {
-            stream: row.stream,
-            checkpoint: toStreamState(row).checkpoint,
-            newestCursor: row.newest_cursor,
-            records: this.table(row.stream).countLive(),
-            openFailures:
-              this.sql<[string], number>(
-                "SELECT count(*) FROM syncline_failed WHERE stream = ? AND status = 'open'",
-              )
-                .pluck()
-                .get(row.stream) ?? 0,
-            lastRun: lastRun ? toRunRecord(lastRun) : null,
-          };
-        }),
-    );
-    return this.guard('list streams', undefined, () => read.deferred());
+  completeScan(args: CompleteScan): Promise<{ deleted: number; sample: string[] }> {
+    return this.#scans.completeScan(args);
   }
 
-  async resetCheckpoint(stream: string, at: string, slot: CheckpointSlot = 'main'): Promise<void> {
-    const reset = this.guard('reset the checkpoint', stream, () =>
-      this.sql<[string, string]>(
-        `UPDATE syncline_state SET ${SLOT_COLUMN[slot]} = NULL, updated_at = ? WHERE stream = ?`,
-      ).run(at, stream),
-    );
-    if (reset.changes === 0)
-      throw new FatalError(`stream "${stream}" is not in the store; nothing to reset`, { stream });
+  dropScan(stream: string, scanId: string): Promise<void> {
+    return this.#scans.dropScan(stream, scanId);
   }
 
-  async setApproval(stream: string, approved: boolean, at: string): Promise<void> {
-    const set = this.guard('set the approval', stream, () =>
-      this.sql<[number, string, string]>(
-        'UPDATE syncline_state SET approved = ?, updated_at = ? WHERE stream = ?',
-      ).run(approved ? 1 : 0, at, stream),
-    );
-    if (set.changes === 0)
-      throw new FatalError(`stream "${stream}" is not in the store; nothing to approve`, { stream });
+  getState(stream: string): Promise<StreamState | null> {
+    return this.#states.getState(stream);
   }
 
-  async countUnseen(stream: string, scanId: string): Promise<{ live: number; unseen: number }> {
-    const table = this.table(stream);
-    return this.guard('count rows a scan did not see', stream, () =>
-      this.scanStore().countUnseen(table, scanId),
-    );
+  resetCheckpoint(stream: string, at: string, slot?: CheckpointSlot): Promise<void> {
+    return this.#states.resetCheckpoint(stream, at, slot);
   }
 
-  async completeScan(args: {
-    stream: string;
-    scanId: string;
-    runId: string;
-    lease: Lease;
-    at: string;
-  }): Promise<{ deleted: number; sample: string[] }> {
-    const table = this.table(args.stream);
-    return this.guard('complete a scan', args.stream, () => this.scanStore().complete(table, args));
+  setApproval(stream: string, approved: boolean, at: string): Promise<void> {
+    return this.#states.setApproval(stream, approved, at);
   }
 
-  async dropScan(stream: string, scanId: string): Promise<void> {
-    this.guard('drop a scan', stream, () => this.scanStore().drop(stream, scanId));
+  listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]> {
+    return this.#deadLetters.listDeadLetters(args);
   }
 
-  async listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]> {
-    return this.guard('list dead letters', args.stream, () => this.deadLetters().list(args));
+  openDeadLetters(args: OpenDeadLetters): Promise<StoredDeadLetter[]> {
+    return this.#deadLetters.openDeadLetters(args);
   }
 
-  async openDeadLetters(args: {
-    stream: string;
-    afterId: number;
-    limit: number;
-    ids?: readonly number[];
-  }): Promise<StoredDeadLetter[]> {
-    return this.guard('read open dead letters', args.stream, () => this.deadLetters().open(args));
+  openDeadLetterKeys(stream: string, max: number): Promise<string[] | null> {
+    return this.#deadLetters.openDeadLetterKeys(stream, max);
   }
 
-  async openDeadLetterKeys(stream: string, max: number): Promise<string[] | null> {
-    return this.guard('read the keys of open dead letters', stream, () =>
-      this.deadLetters().openKeys(stream, max),
-    );
+  ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {
+    return this.#deadLetters.ignoreDeadLetters(args);
   }
 
-  async ignoreDeadLetters(args: { stream?: string; ids?: readonly number[]; at: string }): Promise<number> {
-    return this.guard('ignore dead letters', args.stream, () => this.deadLetters().ignore(args));
+  listStreams(): Promise<StreamStatus[]> {
+    return this.#inspector.listStreams();
   }
 
-  async scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]> {
-    const table = this.table(stream);
-    return this.guard('scan records', stream, () => table.scan(args.afterKey, args.limit)).map(
-      toStoredRecord,
-    );
+  scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]> {
+    return this.#inspector.scanRecords(stream, args);
   }
 
-  async readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
-    const rows = this.guard('read the change log', args.stream, () =>
-      args.stream === undefined
-        ? this.sql<[number, number], ChangeLogRow>(
-            'SELECT * FROM syncline_changes WHERE seq > ? ORDER BY seq LIMIT ?',
-          ).all(args.afterSeq, args.limit)
-        : this.sql<[number, string, number], ChangeLogRow>(
-            'SELECT * FROM syncline_changes WHERE seq > ? AND stream = ? ORDER BY seq LIMIT ?',
-          ).all(args.afterSeq, args.stream, args.limit),
-    );
-    return rows.map(toChangeRow);
-  }
-
-  private conn(): Db {
-    if (!this.db) throw new FatalError(`the SQLite store at "${this.path}" is not open; call open() first`);
-    return this.db;
-  }
-
-  private deadLetters(): SqliteDeadLetters {
-    this.letters ??= new SqliteDeadLetters(this.sql.bind(this));
-    return this.letters;
-  }
-
-  private scanStore(): SqliteScans {
-    this.scans ??= new SqliteScans(this.conn(), this.sql.bind(this));
-    return this.scans;
-  }
-
-  /** A prepared statement, prepared once per connection. */
-  private sql<P extends unknown[] = unknown[], R = unknown>(source: string): Statement<P, R> {
-    let statement = this.statements.get(source);
-    if (!statement) {
-      statement = this.conn().prepare(source);
-      this.statements.set(source, statement);
-    }
-    return statement as unknown as Statement<P, R>;
-  }
-
-  /** The stream's table statements; the table must exist (created by `ensureStream`, maybe by another process). */
-  private table(stream: string): SqliteStreamTable {
-    let table = this.tables.get(stream);
-    if (!table) {
-      const db = this.conn();
-      table = this.guard(
-        'open the stream table (ensure the stream first)',
-        stream,
-        () => new SqliteStreamTable(db, stream),
-      );
-      this.tables.set(stream, table);
-    }
-    return table;
-  }
-
-  private stateRow(stream: string): StateRow | undefined {
-    return this.sql<[string], StateRow>('SELECT * FROM syncline_state WHERE stream = ?').get(stream);
-  }
-
-  private runs(args: ListRuns): RunRow[] {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    for (const [column, value] of [
-      ['stream', args.stream],
-      ['mode', args.mode],
-      ['status', args.status],
-    ] as const) {
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
-    return this.sql<(string | number)[], RunRow>(
-      `SELECT * FROM syncline_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY started_at DESC, run_id DESC LIMIT ?`,
-    ).all(...params, args.limit);
-  }
-
-  /** Runs `fn`, turning what SQLite throws into a typed error that says what failed. */
-  private guard<T>(what: string, stream: string | undefined, fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      throw toSyncError(error, what, stream);
-    }
+  readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
+    return this.#inspector.readChanges(args);
   }
 }

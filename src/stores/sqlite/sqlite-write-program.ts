@@ -1,14 +1,15 @@
 import Database from 'better-sqlite3';
 import { FatalError, LeaseLostError, type SyncError } from '../../core/errors.ts';
 import type { CheckpointSlot, PageCommit } from '../../core/store.ts';
-import { counterValues, type RecordWrite } from '../../core/types.ts';
+import type { RecordWrite } from '../../core/types.ts';
+import { counterValues } from '../run-counters.ts';
 import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
 import { CHANGES_PER_STATEMENT } from './sqlite-apply-program.mjs';
 import { deadLetterSteps } from './sqlite-dead-letters.ts';
 import { isKeyConflict, toSyncError } from './sqlite-errors.ts';
 import { ADD_COUNTERS_SQL, checkpointText } from './sqlite-rows.ts';
-import { RECORD_SEEN_SQL } from './sqlite-scan.ts';
+import { RECORD_SEEN_SQL } from './sqlite-scans.ts';
 import type { SqliteStreamTable } from './sqlite-stream-table.ts';
 
 /**

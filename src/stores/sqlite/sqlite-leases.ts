@@ -1,12 +1,13 @@
 import { FatalError, LeaseLostError } from '../../core/errors.ts';
-import type { AcquireLease } from '../../core/store.ts';
+import type { AcquireLease, LeaseStore } from '../../core/store.ts';
 import type { Lease, LeaseConflict } from '../../core/types.ts';
+import type { StoreRuntime } from '../store-runtime.ts';
 import type { StateRow } from './sqlite-rows.ts';
-import type { SqlCache } from './sqlite-scan.ts';
+import type { SqlCache, SqliteSession } from './sqlite-session.ts';
 
 /**
- * Leases in SQLite. Call `acquireLeaseSqlite` inside a `BEGIN IMMEDIATE` transaction: the write
- * lock makes the read-decide-write of a grant atomic against other processes.
+ * Leases in SQLite. A grant runs in a `BEGIN IMMEDIATE` transaction: the write lock makes the
+ * read-decide-write of a grant atomic against other processes.
  *
  * Expiry is judged by this machine's clock when the statement runs, not by the caller's `at`: a
  * SQLite file lives on one machine, so its clock is the database's clock, as PostgreSQL's server
@@ -16,10 +17,31 @@ import type { SqlCache } from './sqlite-scan.ts';
  * live lease re-granted to its own holder keeps its epoch; every other grant increments it, which
  * fences off whoever held it before.
  */
-export function acquireLeaseSqlite(
-  sql: SqlCache,
-  args: AcquireLease,
-): { lease: Lease } | { conflict: LeaseConflict } {
+export class SqliteLeases implements LeaseStore {
+  readonly #runtime: StoreRuntime<SqliteSession>;
+
+  constructor(runtime: StoreRuntime<SqliteSession>) {
+    this.#runtime = runtime;
+  }
+
+  async acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
+    return this.#runtime.guard('acquire the lease', args.stream, (s) =>
+      s.db.transaction(() => acquire(s.sql, args)).immediate(),
+    );
+  }
+
+  /** `at` is not stored: SQLite's state row keeps no update time for a renewal. */
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
+    return this.#runtime.guard('renew the lease', lease.stream, (s) => renew(s.sql, lease, ttlMs));
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    this.#runtime.guard('release the lease', lease.stream, (s) => release(s.sql, lease));
+  }
+}
+
+/** A grant, inside the caller's `BEGIN IMMEDIATE` transaction. */
+function acquire(sql: SqlCache, args: AcquireLease): { lease: Lease } | { conflict: LeaseConflict } {
   const { stream, holder } = args;
   const now = Date.now();
   const expiresAt = new Date(now + args.ttlMs).toISOString();
@@ -46,7 +68,7 @@ export function acquireLeaseSqlite(
  * Extends a lease to `ttlMs` from now by this machine's clock; throws `LeaseLostError` if the epoch
  * is no longer current.
  */
-export function renewLeaseSqlite(sql: SqlCache, lease: Lease, ttlMs: number): Lease {
+function renew(sql: SqlCache, lease: Lease, ttlMs: number): Lease {
   const expiresAt = new Date(Date.now() + ttlMs).toISOString();
   const renewed = sql<[string, string, string, number]>(
     'UPDATE syncline_state SET lease_expires_at = ? WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?',
@@ -56,7 +78,7 @@ export function renewLeaseSqlite(sql: SqlCache, lease: Lease, ttlMs: number): Le
 }
 
 /** Frees the lease if still ours. */
-export function releaseLeaseSqlite(sql: SqlCache, lease: Lease): void {
+function release(sql: SqlCache, lease: Lease): void {
   sql<[string, string, number]>(
     `UPDATE syncline_state SET lease_holder = NULL, lease_expires_at = NULL
      WHERE stream = ? AND lease_holder = ? AND lease_epoch = ?`,

@@ -1,6 +1,8 @@
 import type { PoolClient } from 'pg';
 import { FatalError, LeaseLostError } from '../../core/errors.ts';
-import type { Lease } from '../../core/types.ts';
+import type { CompleteScan, ScanStore } from '../../core/store.ts';
+import { assertStreamName } from '../../core/stream-name.ts';
+import type { PostgresQueries } from './postgres-queries.ts';
 
 /**
  * Full scans (reconciliation) in PostgreSQL: pages record the keys they saw in `syncline_scan_keys`
@@ -28,6 +30,38 @@ export function seenKeysStatement(
   };
 }
 
+/** Full scans on the store's pool; `hasHistory` says whether a stream keeps history (asked once). */
+export class PostgresScans implements ScanStore {
+  readonly #db: PostgresQueries;
+  readonly #schema: string;
+  readonly #hasHistory: (stream: string) => Promise<boolean>;
+
+  constructor(db: PostgresQueries, schema: string, hasHistory: (stream: string) => Promise<boolean>) {
+    this.#db = db;
+    this.#schema = schema;
+    this.#hasHistory = hasHistory;
+  }
+
+  async countUnseen(stream: string, scanId: string): Promise<{ live: number; unseen: number }> {
+    assertStreamName(stream);
+    return this.#db.transaction('counting rows a scan did not see', stream, (client) =>
+      countUnseenTx(client, stream, scanId),
+    );
+  }
+
+  async completeScan(args: CompleteScan): Promise<{ deleted: number; sample: string[] }> {
+    assertStreamName(args.stream);
+    const history = await this.#hasHistory(args.stream);
+    return this.#db.withClient('completing a scan', args.stream, (client) =>
+      completeScanTx(client, this.#schema, args, history),
+    );
+  }
+
+  async dropScan(stream: string, scanId: string): Promise<void> {
+    await this.#db.query('dropping a scan', stream, DROP_SCAN_SQL, [stream, scanId]);
+  }
+}
+
 /**
  * The anti-join between a stream table and a scan's keys must not run as a nested loop: the scan's
  * keys arrive within minutes of `completeScan`, before autovacuum analyzes them, so the planner
@@ -38,7 +72,7 @@ export function seenKeysStatement(
 const NO_NESTED_LOOP = 'SET LOCAL enable_nestloop = off';
 
 /** `countUnseen` in one short transaction on `client`. */
-export async function countUnseenTx(
+async function countUnseenTx(
   client: PoolClient,
   stream: string,
   scanId: string,
@@ -54,15 +88,7 @@ export async function countUnseenTx(
   return { live: Number(rows[0]?.live ?? 0), unseen: Number(rows[0]?.unseen ?? 0) };
 }
 
-export const DROP_SCAN_SQL = 'DELETE FROM syncline_scan_keys WHERE stream = $1 AND scan_id = $2';
-
-export interface CompleteScan {
-  readonly stream: string;
-  readonly scanId: string;
-  readonly runId: string;
-  readonly lease: Lease;
-  readonly at: string;
-}
+const DROP_SCAN_SQL = 'DELETE FROM syncline_scan_keys WHERE stream = $1 AND scan_id = $2';
 
 /**
  * `completeScan` in ONE transaction on `client`:
@@ -76,7 +102,7 @@ export interface CompleteScan {
  * 4. last, the change log, under the advisory lock that keeps `seq` in commit order (see
  *    `postgres-page-commit.ts`), held only from there to COMMIT.
  */
-export async function completeScanTx(
+async function completeScanTx(
   client: PoolClient,
   schema: string,
   args: CompleteScan,

@@ -1,7 +1,8 @@
 import type { PoolClient } from 'pg';
-import { FatalError } from '../../core/errors.ts';
-import type { AcquireLease } from '../../core/store.ts';
+import { FatalError, LeaseLostError } from '../../core/errors.ts';
+import type { AcquireLease, LeaseStore } from '../../core/store.ts';
 import type { Lease, LeaseConflict } from '../../core/types.ts';
+import type { PostgresQueries } from './postgres-queries.ts';
 
 /**
  * The server's clock now, to the millisecond: leases are judged and stamped by it, never by a
@@ -14,6 +15,41 @@ const SERVER_NOW = "date_trunc('milliseconds', clock_timestamp())";
 /** `ttlMs` (parameter `$n`) after the server's clock now. */
 const expiresAfter = (n: number) => `${SERVER_NOW} + $${n}::float8 * interval '1 millisecond'`;
 
+/** Leases in PostgreSQL: `syncline_state`'s lease columns, judged by the server's clock. */
+export class PostgresLeases implements LeaseStore {
+  readonly #db: PostgresQueries;
+
+  constructor(db: PostgresQueries) {
+    this.#db = db;
+  }
+
+  async acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
+    return this.#db.transaction('acquiring the lease', args.stream, (client) => acquireLeaseTx(client, args));
+  }
+
+  async renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease> {
+    const rows = await this.#db.query<{ lease_expires_at: Date }>(
+      'renewing the lease',
+      lease.stream,
+      RENEW_LEASE_SQL,
+      [lease.stream, lease.holder, lease.epoch, ttlMs, at],
+    );
+    if (rows[0] === undefined) throw new LeaseLostError(lease.stream, lease.epoch);
+    return { ...lease, expiresAt: rows[0].lease_expires_at.toISOString() };
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    // The epoch stays: the next grant increments it.
+    await this.#db.query(
+      'releasing the lease',
+      lease.stream,
+      `UPDATE syncline_state SET lease_holder = NULL, lease_expires_at = NULL
+      WHERE stream = $1 AND lease_holder = $2 AND lease_epoch = $3::bigint`,
+      [lease.stream, lease.holder, lease.epoch],
+    );
+  }
+}
+
 /**
  * Decides and records a lease grant inside the caller's transaction. The state row is locked with
  * `SELECT ... FOR UPDATE` first, so of two processes asking at once the second waits, then sees the
@@ -24,7 +60,7 @@ const expiresAfter = (n: number) => `${SERVER_NOW} + $${n}::float8 * interval '1
  * fences off whoever held it before. Liveness and the new expiry are both the server's clock, read
  * in the UPDATE, once the row lock is held; `args.at` is only recorded as `updated_at`.
  */
-export async function acquireLeaseTx(
+async function acquireLeaseTx(
   client: PoolClient,
   args: AcquireLease,
 ): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
@@ -74,6 +110,6 @@ export async function acquireLeaseTx(
  * Extends a lease to `ttlMs` after the server's clock now, if its epoch is still current (else no
  * row: the caller throws `LeaseLostError`). `$5`, the caller's time, is only recorded as `updated_at`.
  */
-export const RENEW_LEASE_SQL = `UPDATE syncline_state SET lease_expires_at = ${expiresAfter(4)},
+const RENEW_LEASE_SQL = `UPDATE syncline_state SET lease_expires_at = ${expiresAfter(4)},
     updated_at = $5::timestamptz
   WHERE stream = $1 AND lease_holder = $2 AND lease_epoch = $3::bigint RETURNING lease_expires_at`;

@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+import { streamBehaviourFields } from '../config/config-schema.ts';
+import type { AnyStreamDefinition } from '../core/stream-definition.ts';
+import { httpStream } from '../sources/http/http-stream.ts';
+import type { HttpStreamConfig } from '../sources/http/http-stream-config.ts';
+import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
+import { type Kind, KindRegistry } from './kind-registry.ts';
+
+/**
+ * A kind of source a declarative (YAML/JSON) config can name with a stream's `type:`: the schema of
+ * one such stream (strict, with the fields every stream may have) and how to build its definition.
+ * Code configs build definitions themselves (`http.stream({...})`, `defineStream`).
+ */
+export interface SourceKind extends Kind {
+  readonly schema: z.ZodType;
+  /** The stream a config that passed `schema` describes (its `type:` removed). */
+  create(config: unknown): AnyStreamDefinition;
+}
+
+/**
+ * The source kinds of declarative configs; `http` is the default `type:`. A new kind (webhook, cdc,
+ * websocket, file) registers here with its schema, from its folder under `sources/`.
+ */
+export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind').register({
+  kind: 'http',
+  schema: httpStreamSchema.extend(streamBehaviourFields),
+  create: (config) => httpStream(config as HttpStreamConfig),
+});
+
+/** The `type:` a declarative stream without one has. */
+export const DEFAULT_SOURCE_KIND = 'http';

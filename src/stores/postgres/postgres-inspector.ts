@@ -1,0 +1,89 @@
+import type { StoreInspector } from '../../core/store.ts';
+import { assertStreamName, STREAM_NAME } from '../../core/stream-name.ts';
+import type { ChangeRow, StoredRecord, StreamStatus } from '../../core/types.ts';
+import type { PostgresQueries } from './postgres-queries.ts';
+import {
+  type ChangeLogRow,
+  type RecordRow,
+  type RunRow,
+  STATE_COLUMNS,
+  type StateRow,
+  toChangeRow,
+  toRunRecord,
+  toStoredRecord,
+} from './postgres-rows.ts';
+
+/** What the CLI and the server read: streams with their status, a stream's rows, the change log. */
+export class PostgresInspector implements StoreInspector {
+  readonly #db: PostgresQueries;
+
+  constructor(db: PostgresQueries) {
+    this.#db = db;
+  }
+
+  /**
+   * Every stream with a state row, by name (byte order), with its live records, open dead letters
+   * and last run. Three statements, whatever the number of streams.
+   */
+  async listStreams(): Promise<StreamStatus[]> {
+    const states = await this.#db.query<StateRow & { open_dead_letters: string }>(
+      'listing streams',
+      undefined,
+      `SELECT ${STATE_COLUMNS},
+      (SELECT count(*) FROM syncline_failed AS f WHERE f.stream = s.stream AND f.status = 'open') AS open_dead_letters
+    FROM syncline_state AS s ORDER BY stream COLLATE "C"`,
+    );
+    if (states.length === 0) return [];
+    const tables = states.filter((s) => STREAM_NAME.test(s.stream));
+    const counts = new Map<string, number>();
+    if (tables.length > 0) {
+      const rows = await this.#db.query<{ stream: string; records: string }>(
+        'counting records',
+        undefined,
+        tables
+          .map(
+            (s) =>
+              `SELECT '${s.stream}' AS stream, count(*) AS records FROM "${s.stream}" WHERE _deleted_at IS NULL`,
+          )
+          .join(' UNION ALL '),
+      );
+      for (const row of rows) counts.set(row.stream, Number(row.records));
+    }
+    const runs = await this.#db.query<RunRow>(
+      'listing last runs',
+      undefined,
+      'SELECT DISTINCT ON (stream) * FROM syncline_runs ORDER BY stream, started_at DESC, run_id DESC',
+    );
+    const lastRuns = new Map(runs.map((row) => [row.stream, toRunRecord(row)]));
+    return states.map((s) => ({
+      stream: s.stream,
+      checkpoint: s.checkpoint,
+      newestCursor: s.newest_cursor,
+      records: counts.get(s.stream) ?? 0,
+      openFailures: Number(s.open_dead_letters),
+      lastRun: lastRuns.get(s.stream) ?? null,
+    }));
+  }
+
+  async scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]> {
+    const rows = await this.#db.query<RecordRow>(
+      'scanning records',
+      stream,
+      `SELECT * FROM "${assertStreamName(stream)}" WHERE ($1::text IS NULL OR _key > $1 COLLATE "C")
+      ORDER BY _key COLLATE "C" LIMIT $2`,
+      [args.afterKey ?? null, args.limit],
+    );
+    return rows.map(toStoredRecord);
+  }
+
+  async readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
+    const rows = await this.#db.query<ChangeLogRow>(
+      'reading the change log',
+      args.stream,
+      `SELECT seq, stream, key, kind, hash, version, run_id, at FROM syncline_changes
+      WHERE seq > $1::bigint AND ($3::text IS NULL OR stream = $3) ORDER BY seq LIMIT $2`,
+      [args.afterSeq, args.limit, args.stream ?? null],
+    );
+    return rows.map(toChangeRow);
+  }
+}
