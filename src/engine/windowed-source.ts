@@ -41,7 +41,8 @@ export function windowedSource(
       });
       const request = { mode: 'backfill', range: window, windowMs } as const;
       for await (const page of source({ ...args, checkpoint: inner, request })) {
-        yield { records: page.records, checkpoint: wrap(page.checkpoint, window.from) };
+        // The page as the source gave it (tombstones too: a feed's deleted rows), its checkpoint wrapped.
+        yield { ...page, checkpoint: wrap(page.checkpoint, window.from) };
       }
       inner = null;
       from = to;
