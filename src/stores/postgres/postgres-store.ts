@@ -3,10 +3,13 @@ import { ConfigError, FatalError, LeaseLostError } from '../../core/errors.ts';
 import type {
   AcquireLease,
   CheckpointSlot,
+  ConsumerOffset,
   FinishRun,
   ListDeadLetters,
   ListRuns,
   PageCommit,
+  PruneChanges,
+  ReadChanges,
   StartRun,
   Store,
   StoreCapabilities,
@@ -28,6 +31,7 @@ import type {
 import { WriterThread } from '../writer-thread.ts';
 import { pgTarget } from './pg-target.ts';
 import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
+import { PostgresChangeFeed } from './postgres-change-feed.ts';
 import { PostgresDeadLetters } from './postgres-dead-letters.ts';
 import { CONNECT_TIMEOUT_MS, connectError, parsePgUrl, storeError } from './postgres-errors.ts';
 import { createHistoryTable, hasHistoryTable } from './postgres-history.ts';
@@ -43,14 +47,12 @@ import {
 } from './postgres-page-commit.ts';
 import { pgQuery, pgTransaction, withPgClient } from './postgres-pool.ts';
 import {
-  type ChangeLogRow,
   counterIncrements,
   counterValues,
   jsonParam,
   type RecordRow,
   type RunRow,
   type StateRow,
-  toChangeRow,
   toRunRecord,
   toStoredRecord,
   toStreamState,
@@ -484,17 +486,6 @@ export class PostgresStore implements Store {
     return rows.map(toStoredRecord);
   }
 
-  async readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
-    const rows = await this.#query<ChangeLogRow>(
-      'reading the change log',
-      args.stream,
-      `SELECT seq, stream, key, kind, hash, version, run_id, at FROM syncline_changes
-      WHERE seq > $1::bigint AND ($3::text IS NULL OR stream = $3) ORDER BY seq LIMIT $2`,
-      [args.afterSeq, args.limit, args.stream ?? null],
-    );
-    return rows.map(toChangeRow);
-  }
-
   /** The quoted table of a stream, after checking the name is one (it is spliced into SQL). */
   #table(stream: string): string {
     return `"${assertStreamName(stream)}"`;
@@ -538,5 +529,32 @@ export class PostgresStore implements Store {
     fn: (client: PoolClient) => Promise<T>,
   ): Promise<T> {
     return pgTransaction(this.#openPool(), what, stream, fn);
+  }
+
+  // The change feed (`ChangeFeed`): postgres-change-feed.ts, on pooled connections.
+
+  async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
+    return this.#changeFeed(typeof args.stream === 'string' ? args.stream : undefined).read(args);
+  }
+
+  async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
+    return this.#changeFeed().offset(consumer);
+  }
+
+  async registerConsumer(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
+    return this.#changeFeed().register(args);
+  }
+
+  async ackChanges(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
+    return this.#changeFeed().ack(args);
+  }
+
+  async pruneChanges(args: PruneChanges): Promise<number> {
+    return this.#changeFeed().prune(args);
+  }
+
+  /** Change-feed statements, errors naming `stream`. */
+  #changeFeed(stream?: string): PostgresChangeFeed {
+    return new PostgresChangeFeed((what, text, values) => this.#query(what, stream, text, values));
   }
 }

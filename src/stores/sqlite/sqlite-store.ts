@@ -3,10 +3,13 @@ import { FatalError } from '../../core/errors.ts';
 import type {
   AcquireLease,
   CheckpointSlot,
+  ConsumerOffset,
   FinishRun,
   ListDeadLetters,
   ListRuns,
   PageCommit,
+  PruneChanges,
+  ReadChanges,
   StartRun,
   Store,
   StoreCapabilities,
@@ -27,17 +30,16 @@ import type {
 import { counterValues } from '../../core/types.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
+import { SqliteChangeFeed } from './sqlite-change-feed.ts';
 import { SqliteDeadLetters } from './sqlite-dead-letters.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { acquireLeaseSqlite, releaseLeaseSqlite, renewLeaseSqlite } from './sqlite-lease.ts';
 import { openSqlite, refuseForeignTable } from './sqlite-open.ts';
 import {
   ADD_COUNTERS_SQL,
-  type ChangeLogRow,
   checkpointText,
   type RunRow,
   type StateRow,
-  toChangeRow,
   toRunRecord,
   toStoredRecord,
   toStreamState,
@@ -372,19 +374,6 @@ export class SqliteStore implements Store {
     );
   }
 
-  async readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
-    const rows = this.guard('read the change log', args.stream, () =>
-      args.stream === undefined
-        ? this.sql<[number, number], ChangeLogRow>(
-            'SELECT * FROM syncline_changes WHERE seq > ? ORDER BY seq LIMIT ?',
-          ).all(args.afterSeq, args.limit)
-        : this.sql<[number, string, number], ChangeLogRow>(
-            'SELECT * FROM syncline_changes WHERE seq > ? AND stream = ? ORDER BY seq LIMIT ?',
-          ).all(args.afterSeq, args.stream, args.limit),
-    );
-    return rows.map(toChangeRow);
-  }
-
   private conn(): Db {
     if (!this.db) throw new FatalError(`the SQLite store at "${this.path}" is not open; call open() first`);
     return this.db;
@@ -454,5 +443,38 @@ export class SqliteStore implements Store {
     } catch (error) {
       throw toSyncError(error, what, stream);
     }
+  }
+
+  // The change feed (`ChangeFeed`): sqlite-change-feed.ts, on this connection and statement cache.
+
+  async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
+    const stream = typeof args.stream === 'string' ? args.stream : undefined;
+    return this.guard('read the change log', stream, () => this.changeFeed().read(args));
+  }
+
+  async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
+    return this.guard(`read the offset of consumer "${consumer}"`, undefined, () =>
+      this.changeFeed().offset(consumer),
+    );
+  }
+
+  async registerConsumer(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
+    return this.guard(`register consumer "${args.consumer}"`, undefined, () =>
+      this.changeFeed().register(args),
+    );
+  }
+
+  async ackChanges(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
+    return this.guard(`acknowledge changes for consumer "${args.consumer}"`, undefined, () =>
+      this.changeFeed().ack(args),
+    );
+  }
+
+  async pruneChanges(args: PruneChanges): Promise<number> {
+    return this.guard('prune the change log', undefined, () => this.changeFeed().prune(args));
+  }
+
+  private changeFeed(): SqliteChangeFeed {
+    return new SqliteChangeFeed(this.conn(), this.sql.bind(this));
   }
 }
