@@ -27,16 +27,16 @@ function toConsumerOffset(row: ConsumerRow): ConsumerOffset {
 const CONSUMER_SQL = 'SELECT * FROM syncline_consumers WHERE name = ?';
 
 /**
- * The oldest rows every consumer has passed (every row, with none registered), up to `?` limit, as
- * long as they are older than `?` time: a prefix of the log, so the first row too young stops it.
+ * The oldest rows every consumer has passed (every row, with none registered), up to `@limit` of them,
+ * as long as they were committed before `@olderThan`: a prefix of the log, so the first row too young stops it.
  * Rows follow `seq` order and `at` nearly so (two processes' clocks may disagree a little); a
  * prefix keeps a row behind a younger one longer, never shorter.
  */
 const PRUNE_SQL = `DELETE FROM syncline_changes WHERE seq <= (
   WITH head AS (
-    SELECT seq, at < ? AS old FROM syncline_changes
+    SELECT seq, at < @olderThan AS old FROM syncline_changes
     WHERE seq <= coalesce((SELECT min(acked_seq) FROM syncline_consumers), 9223372036854775807)
-    ORDER BY seq LIMIT ?
+    ORDER BY seq LIMIT @limit
   )
   SELECT coalesce((SELECT min(seq) FROM head WHERE NOT old) - 1, (SELECT max(seq) FROM head), 0)
 )`;
@@ -141,7 +141,13 @@ export class SqliteChangeFeed {
   }
 
   prune(args: PruneChanges): number {
-    return this.sql<[string, number]>(PRUNE_SQL).run(args.olderThan, args.limit).changes;
+    // At the end of most syncs the oldest row is not a window old yet: one index step says so,
+    // where the prune would read up to `limit` rows to find nothing (2-3 ms per 10,000).
+    const oldest = this.sql<[string], number>('SELECT at < ? FROM syncline_changes ORDER BY seq LIMIT 1')
+      .pluck()
+      .get(args.olderThan);
+    if (!oldest) return 0;
+    return this.sql<[PruneChanges]>(PRUNE_SQL).run({ olderThan: args.olderThan, limit: args.limit }).changes;
   }
 
   private mustExist(consumer: string): ConsumerOffset {
