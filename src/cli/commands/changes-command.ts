@@ -54,7 +54,7 @@ export function registerChangesCommand(program: Command): void {
       try {
         // Acknowledging writes the consumer's offset; reading alone works on a read-only store.
         const store = await ctx.store(options.consumer === undefined ? 'read' : 'write');
-        if (options.stream) await checkStreams(options.stream, await store.listStreams());
+        if (options.stream) checkStreams(options.stream, await store.listStreams());
         const batches = readChangeFeed(store, {
           ...(options.since !== undefined ? { since: options.since } : {}),
           ...(options.consumer !== undefined ? { consumer: options.consumer } : {}),
@@ -92,7 +92,7 @@ function line(c: FeedChange, out: TerminalStyle): string {
 }
 
 /** Streams asked for must be in the store: a mistyped one would print nothing, and wait forever. */
-async function checkStreams(asked: readonly string[], known: readonly { stream: string }[]): Promise<void> {
+function checkStreams(asked: readonly string[], known: readonly { stream: string }[]): void {
   const names = new Set(known.map((s) => s.stream));
   const missing = asked.filter((s) => !names.has(s));
   if (missing.length > 0) {
