@@ -100,6 +100,19 @@ describe.each(STORE_KINDS)('syncline changes on %s', (kind) => {
     expect(unknown.stderr).toContain('stream "itmes" is not in the store; its streams: items');
   });
 
+  it('acknowledges nothing when its output went away before a batch was written', async () => {
+    const { dir, store } = await setup(30, 0);
+    expect((await runCli(['sync', ...store], dir)).code).toBe(0);
+    const child = spawnCli(['changes', '--consumer', 'c', '--json', ...store], dir);
+    // The reader is gone before the command prints anything (it takes a while to start).
+    child.stdout?.destroy();
+    const done = await collect(child);
+    expect(done.stderr).not.toMatch(/EPIPE|Unhandled/);
+    const { all, acked } = await stored(t!.location);
+    expect(all).toHaveLength(30);
+    expect(acked).toBe(0);
+  });
+
   it('resumes a consumer killed mid-stream right after its acknowledged seq, having delivered every change at least once', async () => {
     const { dir, store } = await setup(2000, 30);
     const consumer = ['changes', '--consumer', 'c', '--follow', '--json', '--poll', '20', ...store];
