@@ -3,7 +3,12 @@
  * else is internal and may change.
  */
 
-export { defineConfig, type SynclineConfig, type SyncSettings } from './config/define-config.ts';
+export {
+  type ChangeSettings,
+  defineConfig,
+  type SynclineConfig,
+  type SyncSettings,
+} from './config/define-config.ts';
 export { loadConfig, type ResolvedConfig, resolveConfig } from './config/load-config.ts';
 export { canonicalJson, contentHash } from './core/canonical-json.ts';
 export {
@@ -19,6 +24,7 @@ export {
 } from './core/errors.ts';
 export { SyncEventBus, type SyncEvents } from './core/events.ts';
 export type { Page, SourceArgs, SourceReport, StreamSource, Tombstone } from './core/source.ts';
+export type { FeedChange } from './core/feed-change.ts';
 export type { StandardSchemaV1 } from './core/standard-schema.ts';
 export type { Store } from './core/store.ts';
 export {
@@ -46,8 +52,10 @@ export {
   type Watermark,
   type WatermarkSettings,
 } from './core/watermark.ts';
+export { type ChangesOptions, changes } from './runtime/changes.ts';
 export { loadProjectConfig } from './runtime/load-project-config.ts';
 export { openStore } from './runtime/open-store.ts';
+export type { ChangeBatch } from './runtime/read-change-feed.ts';
 export type { StreamOutcome } from './runtime/run-streams.ts';
 export { type SyncOptions, sync } from './runtime/sync.ts';
 export type {

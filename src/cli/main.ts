@@ -4,6 +4,7 @@ import { ConfigError, describeError, SyncError } from '../core/errors.ts';
 import { tuneHeapForSync } from '../runtime/heap-tuning.ts';
 import { registerApproveCommand } from './commands/approve-command.ts';
 import { registerBackfillCommand } from './commands/backfill-command.ts';
+import { registerChangesCommand } from './commands/changes-command.ts';
 import { registerCheckCommand } from './commands/check-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerFailedCommand } from './commands/failed-command.ts';
@@ -47,6 +48,7 @@ export function createProgram(): Command {
     registerCheckCommand,
     registerStatusCommand,
     registerRunsCommand,
+    registerChangesCommand,
     registerFailedCommand,
     registerResetCommand,
     registerApproveCommand,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.ts';
 import { defineStream } from '../core/stream-definition.ts';
 import { validateConfig } from './config-schema.ts';
+import { resolveConfig } from './load-config.ts';
 
 async function* source() {}
 
@@ -56,7 +57,7 @@ describe('validateConfig', () => {
 
   it('lists the valid keys when no key is close to the unknown one', () => {
     expect(message({ streams: [people()], colour: 'blue' })).toBe(
-      'syncline.config.ts: colour: unknown key; valid keys: store, streams, sync',
+      'syncline.config.ts: colour: unknown key; valid keys: store, streams, sync, changes',
     );
   });
 
@@ -91,5 +92,21 @@ describe('validateConfig', () => {
       },
     };
     expect(validateConfig(config, 'syncline.config.ts')).toBe(config);
+  });
+});
+
+describe('changes.retention', () => {
+  it('resolves to 7 days by default, or the duration given, and refuses one that is not a duration', () => {
+    expect(resolveConfig({ streams: [people()] }).changes).toEqual({ retentionMs: 7 * 86_400_000 });
+    expect(resolveConfig({ streams: [people()], changes: { retention: '36h' } }).changes).toEqual({
+      retentionMs: 36 * 3_600_000,
+    });
+    expect(resolveConfig({ streams: [people()], changes: { retention: 0 } }).changes.retentionMs).toBe(0);
+    expect(message({ streams: [people()], changes: { retention: 'a week' } })).toBe(
+      'syncline.config.ts: changes.retention: must be like 500ms, 90s, 15m, 1h or 7d',
+    );
+    expect(message({ streams: [people()], changes: { retension: '7d' } })).toBe(
+      'syncline.config.ts: changes.retension: unknown key; did you mean "retention"?',
+    );
   });
 });

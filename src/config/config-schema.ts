@@ -97,6 +97,9 @@ export const configSchema = strictObject({
       minDelayMs: z.number().int().min(0).optional(),
     }).optional(),
   }).optional(),
+  changes: strictObject({
+    retention: durationSchema.optional(),
+  }).optional(),
 });
 
 /**

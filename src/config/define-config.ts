@@ -11,6 +11,17 @@ export interface SynclineConfig {
   readonly store?: string;
   readonly streams: readonly AnyStreamDefinition[];
   readonly sync?: SyncSettings;
+  /** The change feed (`syncline changes`, `changes()`): how long the change log keeps its rows. */
+  readonly changes?: ChangeSettings;
+}
+
+export interface ChangeSettings {
+  /**
+   * How long a change-log row is kept after its commit, at least: it is deleted (at the end of a
+   * sync) only once it is older than this and every registered consumer has acknowledged it; with
+   * no consumer registered, by age alone. A duration (`7d`, `12h`) or milliseconds. Default `7d`.
+   */
+  readonly retention?: string | number;
 }
 
 export interface SyncSettings {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseDuration } from '../core/cursor-time.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { viewColumns } from '../core/view-columns.ts';
@@ -37,7 +38,12 @@ export interface ResolvedConfig {
   readonly streams: SynclineConfig['streams'];
   readonly sync: Required<Omit<SyncSettings, 'maxRunDurationMs' | 'retry'>> &
     Pick<SyncSettings, 'maxRunDurationMs' | 'retry'>;
+  /** The change log's retention window (`changes.retention`), in ms. */
+  readonly changes: { readonly retentionMs: number };
 }
+
+/** `changes.retention`'s default: a week. */
+export const DEFAULT_CHANGE_RETENTION = '7d';
 
 export interface LoadOptions {
   /** `--config`; otherwise `CONFIG_FILES` in `cwd`. */
@@ -192,6 +198,9 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
         ? { maxRunDurationMs: config.sync.maxRunDurationMs }
         : {}),
       ...(config.sync?.retry ? { retry: config.sync.retry } : {}),
+    }),
+    changes: Object.freeze({
+      retentionMs: parseDuration(config.changes?.retention ?? DEFAULT_CHANGE_RETENTION),
     }),
   });
 }

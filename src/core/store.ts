@@ -25,12 +25,14 @@ import type { ViewColumn } from './view-columns.ts';
  * It is the union of narrow roles, so each caller depends on what it uses: a run of a stream
  * (`engine/`) on `RunStore` (records, leases, the run log, scans, the stream's state, dead letters);
  * a function that only looks records up on `RecordStore`; a replay's source on `DeadLetterStore`;
- * the CLI's status and listings on `StoreInspector`. Only the composition root (`runtime/`) opens
+ * the CLI's status and listings on `StoreInspector`; consumers of the change log read and
+ * acknowledge through `ChangeFeed`. Only the composition root (`runtime/`) opens
  * and closes a store (`StoreLifecycle`) and hands out the whole `Store`.
  *
  * Layout (both stores): one table per stream, named after it, with `_key` (primary key), `_data`,
  * `_hash`, `_version`, `_cursor`, `_first_synced_at`, `_synced_at`, `_deleted_at`, `_run_id`; and
- * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_failed` (the dead letters),
+ * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_consumers`, `syncline_failed` (the dead
+ * letters),
  * `syncline_schema`.
  *
  * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests;
@@ -44,7 +46,8 @@ export interface Store
     ScanStore,
     StreamStateStore,
     DeadLetterStore,
-    StoreInspector {
+    StoreInspector,
+    ChangeFeed {
   readonly capabilities: StoreCapabilities;
 }
 
@@ -350,6 +353,75 @@ export interface StoreInspector {
   listStreams(): Promise<StreamStatus[]>;
   /** Rows of a stream table ordered by `_key`, after `afterKey`, including soft-deleted ones. */
   scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]>;
+}
+
+export interface ReadChanges {
+  /** Rows with `seq > afterSeq`; 0 reads from the oldest row kept. */
+  readonly afterSeq: number;
+  /** At most this many rows. */
+  readonly limit: number;
+  /** Only the rows of this stream, or of these streams. Default every stream. */
+  readonly stream?: string | readonly string[];
+  /**
+   * Adds each row's `data`: its key's latest state, read from the stream's table when the rows are
+   * read (the change log itself holds no record data). Default false.
+   */
+  readonly withData?: boolean;
+}
+
+/** A named consumer's place in the change log. */
+export interface ConsumerOffset {
+  readonly consumer: string;
+  /** The highest `seq` the consumer acknowledged: it has handled every row up to it. */
+  readonly seq: number;
+  readonly registeredAt: string;
+  /** When `seq` last moved (at registration, `registeredAt`). */
+  readonly updatedAt: string;
+}
+
+export interface PruneChanges {
+  /** Only rows committed before this time (`at < olderThan`, the retention window's start). */
+  readonly olderThan: string;
+  /** At most this many rows, so one call holds its lock briefly. */
+  readonly limit: number;
+}
+
+/**
+ * The change log (`syncline_changes`) as the outbox: one row per insert, update or delete, with a
+ * `seq` that is strictly increasing in commit order (a reader tailing `seq > offset` never skips a
+ * row that commits late) and never reused. Named consumers keep their offset in
+ * `syncline_consumers`, moved only by an acknowledgement, so delivery is at least once.
+ */
+export interface ChangeFeed {
   /** Change-log rows with `seq > afterSeq`, ascending. */
-  readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]>;
+  readChanges(args: ReadChanges): Promise<ChangeRow[]>;
+  /** The consumer's offset, or null when no consumer of that name is registered. */
+  consumerOffset(consumer: string): Promise<ConsumerOffset | null>;
+  /**
+   * Registers the consumer at `afterSeq` (it will read the rows after it) unless it is registered
+   * already, and returns its offset: the stored one for a consumer that exists. A registered
+   * consumer holds back retention from the rows it has not passed.
+   */
+  registerConsumer(args: {
+    readonly consumer: string;
+    readonly afterSeq: number;
+    readonly at: string;
+  }): Promise<ConsumerOffset>;
+  /**
+   * Records that the consumer handled every row up to `seq`, and returns its offset. An offset
+   * never moves backwards: a lower `seq` changes nothing. Throws `FatalError` for a consumer that is
+   * not registered, or a `seq` past the highest the log ever assigned (a typo that would skip the
+   * rows still to come).
+   */
+  ackChanges(args: {
+    readonly consumer: string;
+    readonly seq: number;
+    readonly at: string;
+  }): Promise<ConsumerOffset>;
+  /**
+   * Deletes the oldest rows that every registered consumer has passed (all of them, when none is
+   * registered) and that were committed before `olderThan`, up to `limit`; returns how many. It
+   * deletes a prefix of the log: a row too young stops it, even if rows behind it are old enough.
+   */
+  pruneChanges(args: PruneChanges): Promise<number>;
 }

@@ -326,8 +326,16 @@ export interface ChangeRow {
   readonly stream: string;
   readonly key: string;
   readonly kind: ChangeKind;
+  /** The record's hash and version as this change wrote them. */
   readonly hash: string;
   readonly version: string | null;
   readonly runId: string;
+  /** The commit's time. */
   readonly at: string;
+  /**
+   * Only when read `withData`: the key's latest data when the row was read, which a later change of
+   * the key may already have replaced (its row then follows in the log); null when the key is
+   * deleted now, or its stream's table is gone.
+   */
+  readonly data?: Json | null;
 }

@@ -15,6 +15,7 @@ import {
 } from '../core/types.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
 import { runStream } from '../engine/stream-runner.ts';
+import { pruneChangeLog } from './prune-change-log.ts';
 
 /** How one stream's run ended. `busy`: another worker held the stream, nothing ran. */
 export interface StreamOutcome {
@@ -47,7 +48,10 @@ export interface RunStreamsArgs {
   readonly request?: RunRequest;
 }
 
-/** Runs the chosen streams of a config, `config.sync.concurrency` at a time. */
+/**
+ * Runs the chosen streams of a config, `config.sync.concurrency` at a time, then prunes the change
+ * log (`changes.retention`).
+ */
 export async function runStreams(args: RunStreamsArgs): Promise<StreamOutcome[]> {
   const streams = selectStreams(args.config, args.only ?? []);
   const holder = newHolderId();
@@ -61,6 +65,13 @@ export async function runStreams(args: RunStreamsArgs): Promise<StreamOutcome[]>
     }
   };
   await Promise.all(Array.from({ length: Math.min(args.config.sync.concurrency, streams.length) }, worker));
+  // The end of the runs is when the change log's retention applies (never mid-run, beside commits).
+  await pruneChangeLog({
+    store: args.store,
+    retentionMs: args.config.changes.retentionMs,
+    log: args.log,
+    ...(args.stop ? { stop: args.stop } : {}),
+  });
   return outcomes;
 }
 

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../core/errors.ts';
 import type { Store } from '../core/store.ts';
+import { describeChangeFeedContract } from './store-change-feed.contract.ts';
 import { contractSteps, type StoreHandle, T0, T1, T2, write } from './store-contract-support.ts';
 import { describeDeadLetterContract } from './store-dead-letters.contract.ts';
 import { describeLifecycleContract } from './store-lifecycle.contract.ts';
@@ -520,4 +521,5 @@ export function describeStoreContract(
   describeReconciliationContract(title, makeStore);
   describeDeadLetterContract(title, makeStore);
   describeTypedViewContract(title, makeStore);
+  describeChangeFeedContract(title, makeStore);
 }

@@ -113,6 +113,8 @@ describe.each(STORE_KINDS)('opening the store from the CLI on %s', (kind) => {
       ['failed'],
       ['reset', 'items', '--yes'],
       ['approve', 'items'],
+      ['changes'],
+      ['changes', '--consumer', 'c', '--follow'],
     ]) {
       const result = await runCli([...command, '--store', where.location], project.dir);
       const line = expectOneLineExit2(result);

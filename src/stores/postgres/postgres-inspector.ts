@@ -1,14 +1,12 @@
 import type { StoreInspector } from '../../core/store.ts';
 import { assertStreamName, STREAM_NAME } from '../../core/stream-name.ts';
-import type { ChangeRow, StoredRecord, StreamStatus } from '../../core/types.ts';
+import type { StoredRecord, StreamStatus } from '../../core/types.ts';
 import type { PostgresQueries } from './postgres-queries.ts';
 import {
-  type ChangeLogRow,
   type RecordRow,
   type RunRow,
   STATE_COLUMNS,
   type StateRow,
-  toChangeRow,
   toRunRecord,
   toStoredRecord,
 } from './postgres-rows.ts';
@@ -74,16 +72,5 @@ export class PostgresInspector implements StoreInspector {
       [args.afterKey ?? null, args.limit],
     );
     return rows.map(toStoredRecord);
-  }
-
-  async readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
-    const rows = await this.#db.query<ChangeLogRow>(
-      'reading the change log',
-      args.stream,
-      `SELECT seq, stream, key, kind, hash, version, run_id, at FROM syncline_changes
-      WHERE seq > $1::bigint AND ($3::text IS NULL OR stream = $3) ORDER BY seq LIMIT $2`,
-      [args.afterSeq, args.limit, args.stream ?? null],
-    );
-    return rows.map(toChangeRow);
   }
 }

@@ -4,12 +4,15 @@ import type {
   AcquireLease,
   CheckpointSlot,
   CompleteScan,
+  ConsumerOffset,
   FinishRun,
   IgnoreDeadLetters,
   ListDeadLetters,
   ListRuns,
   OpenDeadLetters,
   PageCommit,
+  PruneChanges,
+  ReadChanges,
   StartRun,
   Store,
   StoreCapabilities,
@@ -31,6 +34,7 @@ import type {
 import { StoreRuntime } from '../store-runtime.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
+import { PostgresChangeFeed } from './postgres-change-feed.ts';
 import { PostgresDeadLetters } from './postgres-dead-letters.ts';
 import { CONNECT_TIMEOUT_MS, storeError } from './postgres-errors.ts';
 import { PostgresInspector } from './postgres-inspector.ts';
@@ -306,8 +310,31 @@ export class PostgresStore implements Store {
     return this.#inspector.scanRecords(stream, args);
   }
 
-  readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
-    return this.#inspector.readChanges(args);
+  // The change feed (`ChangeFeed`): postgres-change-feed.ts, on pooled connections.
+
+  async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
+    return this.#changeFeed(typeof args.stream === 'string' ? args.stream : undefined).read(args);
+  }
+
+  async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
+    return this.#changeFeed().offset(consumer);
+  }
+
+  async registerConsumer(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
+    return this.#changeFeed().register(args);
+  }
+
+  async ackChanges(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
+    return this.#changeFeed().ack(args);
+  }
+
+  async pruneChanges(args: PruneChanges): Promise<number> {
+    return this.#changeFeed().prune(args);
+  }
+
+  /** Change-feed statements, errors naming `stream`. */
+  #changeFeed(stream?: string): PostgresChangeFeed {
+    return new PostgresChangeFeed((what, text, values) => this.#db.query(what, stream, text, values));
   }
 }
 

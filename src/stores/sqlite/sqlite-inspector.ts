@@ -1,18 +1,11 @@
 import type { StoreInspector } from '../../core/store.ts';
-import type { ChangeRow, StoredRecord, StreamStatus } from '../../core/types.ts';
+import type { StoredRecord, StreamStatus } from '../../core/types.ts';
 import type { StoreRuntime } from '../store-runtime.ts';
-import {
-  type ChangeLogRow,
-  type StateRow,
-  toChangeRow,
-  toRunRecord,
-  toStoredRecord,
-  toStreamState,
-} from './sqlite-rows.ts';
+import { type StateRow, toRunRecord, toStoredRecord, toStreamState } from './sqlite-rows.ts';
 import { selectRuns } from './sqlite-run-log.ts';
 import type { SqliteSession } from './sqlite-session.ts';
 
-/** What the CLI and the server read: streams with their status, a stream's rows, the change log. */
+/** What the CLI and the server read: streams with their status, a stream's rows. */
 export class SqliteInspector implements StoreInspector {
   readonly #runtime: StoreRuntime<SqliteSession>;
 
@@ -54,22 +47,5 @@ export class SqliteInspector implements StoreInspector {
     return this.#runtime
       .guard('scan records', stream, () => table.scan(args.afterKey, args.limit))
       .map(toStoredRecord);
-  }
-
-  async readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
-    const rows = this.#runtime.guard('read the change log', args.stream, (s) =>
-      args.stream === undefined
-        ? s
-            .sql<[number, number], ChangeLogRow>(
-              'SELECT * FROM syncline_changes WHERE seq > ? ORDER BY seq LIMIT ?',
-            )
-            .all(args.afterSeq, args.limit)
-        : s
-            .sql<[number, string, number], ChangeLogRow>(
-              'SELECT * FROM syncline_changes WHERE seq > ? AND stream = ? ORDER BY seq LIMIT ?',
-            )
-            .all(args.afterSeq, args.stream, args.limit),
-    );
-    return rows.map(toChangeRow);
   }
 }

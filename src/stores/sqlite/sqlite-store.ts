@@ -2,12 +2,15 @@ import type {
   AcquireLease,
   CheckpointSlot,
   CompleteScan,
+  ConsumerOffset,
   FinishRun,
   IgnoreDeadLetters,
   ListDeadLetters,
   ListRuns,
   OpenDeadLetters,
   PageCommit,
+  PruneChanges,
+  ReadChanges,
   StartRun,
   Store,
   StoreCapabilities,
@@ -28,6 +31,7 @@ import type {
 import { StoreRuntime } from '../store-runtime.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
+import { SqliteChangeFeed } from './sqlite-change-feed.ts';
 import { SqliteDeadLetters } from './sqlite-dead-letters.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { SqliteInspector } from './sqlite-inspector.ts';
@@ -287,7 +291,37 @@ export class SqliteStore implements Store {
     return this.#inspector.scanRecords(stream, args);
   }
 
-  readChanges(args: { afterSeq: number; limit: number; stream?: string }): Promise<ChangeRow[]> {
-    return this.#inspector.readChanges(args);
+  // The change feed (`ChangeFeed`): sqlite-change-feed.ts, on this connection and statement cache.
+
+  async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
+    const stream = typeof args.stream === 'string' ? args.stream : undefined;
+    return this.#runtime.guard('read the change log', stream, (s) => changeFeed(s).read(args));
   }
+
+  async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
+    return this.#runtime.guard(`read the offset of consumer "${consumer}"`, undefined, (s) =>
+      changeFeed(s).offset(consumer),
+    );
+  }
+
+  async registerConsumer(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
+    return this.#runtime.guard(`register consumer "${args.consumer}"`, undefined, (s) =>
+      changeFeed(s).register(args),
+    );
+  }
+
+  async ackChanges(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
+    return this.#runtime.guard(`acknowledge changes for consumer "${args.consumer}"`, undefined, (s) =>
+      changeFeed(s).ack(args),
+    );
+  }
+
+  async pruneChanges(args: PruneChanges): Promise<number> {
+    return this.#runtime.guard('prune the change log', undefined, (s) => changeFeed(s).prune(args));
+  }
+}
+
+/** The change feed's statements on an open connection (prepared once, in its statement cache). */
+function changeFeed(session: SqliteSession): SqliteChangeFeed {
+  return new SqliteChangeFeed(session.db, session.sql);
 }

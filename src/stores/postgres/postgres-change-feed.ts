@@ -1,0 +1,165 @@
+import type { QueryResultRow } from 'pg';
+import type { ConsumerOffset, PruneChanges, ReadChanges } from '../../core/store.ts';
+import { assertStreamName } from '../../core/stream-name.ts';
+import type { ChangeRow, Json } from '../../core/types.ts';
+import { ackPastTheEnd, consumerNotRegistered } from '../change-feed-errors.ts';
+import { keysByStream } from '../keys-by-stream.ts';
+import { type ChangeLogRow, iso, toChangeRow } from './postgres-rows.ts';
+
+/** Runs one statement and returns its rows (errors typed, saying `what` failed). */
+type Query = <R extends QueryResultRow>(what: string, text: string, values: unknown[]) => Promise<R[]>;
+
+/** A `syncline_consumers` row. */
+interface ConsumerRow {
+  name: string;
+  acked_seq: string;
+  registered_at: Date;
+  updated_at: Date;
+}
+
+function toConsumerOffset(row: ConsumerRow): ConsumerOffset {
+  return {
+    consumer: row.name,
+    seq: Number(row.acked_seq),
+    registeredAt: iso(row.registered_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+/** The highest seq the change log's identity ever handed out (0 before the first). */
+const HIGHEST_SEQ = "coalesce(pg_sequence_last_value(pg_get_serial_sequence('syncline_changes', 'seq')), 0)";
+
+/**
+ * Moves the offset forward, and only to a seq the log assigned; no row comes back when the
+ * consumer is not registered or the seq is past the end, and a lower seq leaves the row as it was.
+ */
+const ACK_SQL = `UPDATE syncline_consumers
+  SET acked_seq = greatest(acked_seq, $2::bigint),
+    updated_at = CASE WHEN $2::bigint > acked_seq THEN $3::timestamptz ELSE updated_at END
+  WHERE name = $1 AND ($2::bigint <= acked_seq OR $2::bigint <= ${HIGHEST_SEQ})
+  RETURNING *`;
+
+/**
+ * The oldest rows every consumer has passed (every row, with none registered), up to `$2`, as long
+ * as they were committed before `$1`: a prefix of the log, so the first row too young stops it. Rows
+ * follow `seq` order and `at` nearly so (two processes' clocks may disagree a little); a prefix keeps
+ * a row behind a younger one longer, never shorter. One statement: no lock is held past it, and
+ * rows of commits still in flight all have seqs above the visible ones (see postgres-page-commit.ts),
+ * so none of them is below the bound.
+ */
+const PRUNE_SQL = `WITH head AS (
+    SELECT seq, at < $1::timestamptz AS old FROM syncline_changes
+    WHERE seq <= coalesce((SELECT min(acked_seq) FROM syncline_consumers), 9223372036854775807)
+    ORDER BY seq LIMIT $2
+  ), upto AS (
+    SELECT coalesce((SELECT min(seq) FROM head WHERE NOT old) - 1, (SELECT max(seq) FROM head), 0) AS seq
+  ), gone AS (
+    DELETE FROM syncline_changes WHERE seq <= (SELECT seq FROM upto) RETURNING 1
+  )
+  SELECT count(*)::int AS deleted FROM gone`;
+
+/**
+ * The change feed of the PostgreSQL store (`ChangeFeed` in core/store.ts): reading the change log
+ * with each key's latest data, consumers' offsets and retention. Each method is one or two
+ * statements on a pooled connection.
+ */
+export class PostgresChangeFeed {
+  constructor(private readonly query: Query) {}
+
+  /**
+   * The rows after `afterSeq` and, `withData`, each key's data as its stream's table holds it when
+   * read: always at least as new as the row, whose data committed with it.
+   */
+  async read(args: ReadChanges): Promise<ChangeRow[]> {
+    const streams =
+      args.stream === undefined ? null : typeof args.stream === 'string' ? [args.stream] : args.stream;
+    const rows = (
+      await this.query<ChangeLogRow>(
+        'reading the change log',
+        `SELECT seq, stream, key, kind, hash, version, run_id, at FROM syncline_changes
+        WHERE seq > $1::bigint AND ($3::text[] IS NULL OR stream = ANY($3::text[])) ORDER BY seq LIMIT $2`,
+        [args.afterSeq, args.limit, streams],
+      )
+    ).map(toChangeRow);
+    return args.withData ? this.withData(rows) : rows;
+  }
+
+  /** `rows` with the data of their keys: one lookup per stream of the batch. */
+  private async withData(rows: ChangeRow[]): Promise<ChangeRow[]> {
+    const data = new Map<string, Map<string, Json>>();
+    for (const [stream, keys] of keysByStream(rows)) data.set(stream, await this.latestData(stream, keys));
+    return rows.map((row) => ({ ...row, data: data.get(row.stream)?.get(row.key) ?? null }));
+  }
+
+  /** The data of live rows among `keys` (deleted rows and missing keys are absent). */
+  private async latestData(stream: string, keys: string[]): Promise<Map<string, Json>> {
+    const found = new Map<string, Json>();
+    const table = `"${assertStreamName(stream)}"`;
+    const [present] = await this.query<{ present: boolean }>(
+      'reading the data of changes',
+      'SELECT to_regclass($1) IS NOT NULL AS present',
+      [table],
+    );
+    if (present?.present !== true) return found;
+    const live = await this.query<{ _key: string; _data: Json }>(
+      'reading the data of changes',
+      `SELECT _key, _data FROM ${table} WHERE _key = ANY($1::text[]) AND _deleted_at IS NULL`,
+      [keys],
+    );
+    for (const row of live) found.set(row._key, row._data);
+    return found;
+  }
+
+  async offset(consumer: string): Promise<ConsumerOffset | null> {
+    const [row] = await this.query<ConsumerRow>(
+      'reading a consumer offset',
+      'SELECT * FROM syncline_consumers WHERE name = $1',
+      [consumer],
+    );
+    return row ? toConsumerOffset(row) : null;
+  }
+
+  async register(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
+    // The no-op update makes RETURNING give the existing row too, in the same statement.
+    const [row] = await this.query<ConsumerRow>(
+      'registering a consumer',
+      `INSERT INTO syncline_consumers (name, acked_seq, registered_at, updated_at)
+      VALUES ($1, $2::bigint, $3::timestamptz, $3::timestamptz)
+      ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING *`,
+      [args.consumer, args.afterSeq, args.at],
+    );
+    return toConsumerOffset(row!);
+  }
+
+  async ack(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
+    const [row] = await this.query<ConsumerRow>('acknowledging changes', ACK_SQL, [
+      args.consumer,
+      args.seq,
+      args.at,
+    ]);
+    if (row) return toConsumerOffset(row);
+    if ((await this.offset(args.consumer)) === null) throw consumerNotRegistered(args.consumer);
+    const [end] = await this.query<{ highest: string }>(
+      'acknowledging changes',
+      `SELECT ${HIGHEST_SEQ} AS highest`,
+      [],
+    );
+    throw ackPastTheEnd(args.consumer, args.seq, Number(end?.highest ?? 0));
+  }
+
+  async prune(args: PruneChanges): Promise<number> {
+    // At the end of most syncs the oldest row is not a window old yet: one index step says so,
+    // where the prune would read up to `limit` rows to find nothing.
+    const [oldest] = await this.query<{ old: boolean }>(
+      'pruning the change log',
+      'SELECT at < $1::timestamptz AS old FROM syncline_changes ORDER BY seq LIMIT 1',
+      [args.olderThan],
+    );
+    if (oldest?.old !== true) return 0;
+    const [row] = await this.query<{ deleted: number }>('pruning the change log', PRUNE_SQL, [
+      args.olderThan,
+      args.limit,
+    ]);
+    return row?.deleted ?? 0;
+  }
+}
