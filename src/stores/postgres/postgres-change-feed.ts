@@ -1,13 +1,11 @@
 import type { QueryResultRow } from 'pg';
-import type { ConsumerOffset, PruneChanges, ReadChanges } from '../../core/store.ts';
+import type { ChangeFeed, ConsumerOffset, PruneChanges, ReadChanges } from '../../core/store.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
 import type { ChangeRow, Json } from '../../core/types.ts';
 import { ackPastTheEnd, consumerNotRegistered } from '../change-feed-errors.ts';
 import { keysByStream } from '../keys-by-stream.ts';
+import type { PostgresQueries } from './postgres-queries.ts';
 import { type ChangeLogRow, iso, toChangeRow } from './postgres-rows.ts';
-
-/** Runs one statement and returns its rows (errors typed, saying `what` failed). */
-type Query = <R extends QueryResultRow>(what: string, text: string, values: unknown[]) => Promise<R[]>;
 
 /** A `syncline_consumers` row. */
 interface ConsumerRow {
@@ -63,22 +61,38 @@ const PRUNE_SQL = `WITH head AS (
  * with each key's latest data, consumers' offsets and retention. Each method is one or two
  * statements on a pooled connection.
  */
-export class PostgresChangeFeed {
-  constructor(private readonly query: Query) {}
+export class PostgresChangeFeed implements ChangeFeed {
+  readonly #db: PostgresQueries;
+
+  constructor(db: PostgresQueries) {
+    this.#db = db;
+  }
+
+  /** One statement on a pooled connection; its errors name `stream` when there is one. */
+  #query<R extends QueryResultRow>(
+    what: string,
+    text: string,
+    values: unknown[],
+    stream?: string,
+  ): Promise<R[]> {
+    return this.#db.query<R>(what, stream, text, values);
+  }
 
   /**
    * The rows after `afterSeq` and, `withData`, each key's data as its stream's table holds it when
    * read: always at least as new as the row, whose data committed with it.
    */
-  async read(args: ReadChanges): Promise<ChangeRow[]> {
+  async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
+    const named = typeof args.stream === 'string' ? args.stream : undefined;
     const streams =
       args.stream === undefined ? null : typeof args.stream === 'string' ? [args.stream] : args.stream;
     const rows = (
-      await this.query<ChangeLogRow>(
+      await this.#query<ChangeLogRow>(
         'reading the change log',
         `SELECT seq, stream, key, kind, hash, version, run_id, at FROM syncline_changes
         WHERE seq > $1::bigint AND ($3::text[] IS NULL OR stream = ANY($3::text[])) ORDER BY seq LIMIT $2`,
         [args.afterSeq, args.limit, streams],
+        named,
       )
     ).map(toChangeRow);
     return args.withData ? this.withData(rows) : rows;
@@ -95,13 +109,13 @@ export class PostgresChangeFeed {
   private async latestData(stream: string, keys: string[]): Promise<Map<string, Json>> {
     const found = new Map<string, Json>();
     const table = `"${assertStreamName(stream)}"`;
-    const [present] = await this.query<{ present: boolean }>(
+    const [present] = await this.#query<{ present: boolean }>(
       'reading the data of changes',
       'SELECT to_regclass($1) IS NOT NULL AS present',
       [table],
     );
     if (present?.present !== true) return found;
-    const live = await this.query<{ _key: string; _data: Json }>(
+    const live = await this.#query<{ _key: string; _data: Json }>(
       'reading the data of changes',
       `SELECT _key, _data FROM ${table} WHERE _key = ANY($1::text[]) AND _deleted_at IS NULL`,
       [keys],
@@ -110,8 +124,8 @@ export class PostgresChangeFeed {
     return found;
   }
 
-  async offset(consumer: string): Promise<ConsumerOffset | null> {
-    const [row] = await this.query<ConsumerRow>(
+  async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
+    const [row] = await this.#query<ConsumerRow>(
       'reading a consumer offset',
       'SELECT * FROM syncline_consumers WHERE name = $1',
       [consumer],
@@ -119,9 +133,9 @@ export class PostgresChangeFeed {
     return row ? toConsumerOffset(row) : null;
   }
 
-  async register(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
+  async registerConsumer(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
     // The no-op update makes RETURNING give the existing row too, in the same statement.
-    const [row] = await this.query<ConsumerRow>(
+    const [row] = await this.#query<ConsumerRow>(
       'registering a consumer',
       `INSERT INTO syncline_consumers (name, acked_seq, registered_at, updated_at)
       VALUES ($1, $2::bigint, $3::timestamptz, $3::timestamptz)
@@ -131,15 +145,15 @@ export class PostgresChangeFeed {
     return toConsumerOffset(row!);
   }
 
-  async ack(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
-    const [row] = await this.query<ConsumerRow>('acknowledging changes', ACK_SQL, [
+  async ackChanges(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
+    const [row] = await this.#query<ConsumerRow>('acknowledging changes', ACK_SQL, [
       args.consumer,
       args.seq,
       args.at,
     ]);
     if (row) return toConsumerOffset(row);
-    if ((await this.offset(args.consumer)) === null) throw consumerNotRegistered(args.consumer);
-    const [end] = await this.query<{ highest: string }>(
+    if ((await this.consumerOffset(args.consumer)) === null) throw consumerNotRegistered(args.consumer);
+    const [end] = await this.#query<{ highest: string }>(
       'acknowledging changes',
       `SELECT ${HIGHEST_SEQ} AS highest`,
       [],
@@ -147,16 +161,16 @@ export class PostgresChangeFeed {
     throw ackPastTheEnd(args.consumer, args.seq, Number(end?.highest ?? 0));
   }
 
-  async prune(args: PruneChanges): Promise<number> {
+  async pruneChanges(args: PruneChanges): Promise<number> {
     // At the end of most syncs the oldest row is not a window old yet: one index step says so,
     // where the prune would read up to `limit` rows to find nothing.
-    const [oldest] = await this.query<{ old: boolean }>(
+    const [oldest] = await this.#query<{ old: boolean }>(
       'pruning the change log',
       'SELECT at < $1::timestamptz AS old FROM syncline_changes ORDER BY seq LIMIT 1',
       [args.olderThan],
     );
     if (oldest?.old !== true) return 0;
-    const [row] = await this.query<{ deleted: number }>('pruning the change log', PRUNE_SQL, [
+    const [row] = await this.#query<{ deleted: number }>('pruning the change log', PRUNE_SQL, [
       args.olderThan,
       args.limit,
     ]);

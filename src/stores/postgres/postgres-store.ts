@@ -1,36 +1,15 @@
 import type { PoolClient } from 'pg';
 import { ConfigError } from '../../core/errors.ts';
 import type {
-  AcquireLease,
-  CheckpointSlot,
-  CompleteScan,
-  ConsumerOffset,
-  FinishRun,
-  IgnoreDeadLetters,
-  ListDeadLetters,
-  ListRuns,
-  OpenDeadLetters,
   PageCommit,
-  PruneChanges,
-  ReadChanges,
-  StartRun,
   Store,
   StoreCapabilities,
   StoreOpenOptions,
   StreamTableOptions,
 } from '../../core/store.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
-import type {
-  ChangeRow,
-  Lease,
-  LeaseConflict,
-  RunRecord,
-  StoredDeadLetter,
-  StoredRecord,
-  StoredRecordState,
-  StreamState,
-  StreamStatus,
-} from '../../core/types.ts';
+import type { StoredRecordState } from '../../core/types.ts';
+import { StoreRoles } from '../store-roles.ts';
 import { StoreRuntime } from '../store-runtime.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
@@ -79,9 +58,9 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  *
  * This class is the lifecycle and the records (the commit path and lookups, kept here because they
  * are hot); each other role is a module of its own on the same `StoreRuntime` (through
- * `PostgresQueries`), to which the methods at the end delegate.
+ * `PostgresQueries`), to which `StoreRoles` delegates.
  */
-export class PostgresStore implements Store {
+export class PostgresStore extends StoreRoles implements Store {
   readonly capabilities: StoreCapabilities = { kind: 'postgres', bulkInsert: true, storesNul: false };
   readonly #url: string;
   readonly #schema: string;
@@ -89,14 +68,9 @@ export class PostgresStore implements Store {
   readonly #runtime: StoreRuntime<PostgresSession>;
   readonly #db: PostgresQueries;
   readonly #tables: PostgresStreamTables;
-  readonly #leases: PostgresLeases;
-  readonly #runLog: PostgresRunLog;
-  readonly #scans: PostgresScans;
-  readonly #states: PostgresStreamStates;
-  readonly #deadLetters: PostgresDeadLetters;
-  readonly #inspector: PostgresInspector;
 
   constructor(options: PostgresStoreOptions) {
+    super();
     this.#url = options.url;
     this.#schema = options.schema ?? 'public';
     this.#inlineCommits = options.inlineCommits ?? true;
@@ -120,8 +94,6 @@ export class PostgresStore implements Store {
     });
     const db = new PostgresQueries(this.#runtime);
     this.#db = db;
-    this.#leases = new PostgresLeases(db);
-    this.#runLog = new PostgresRunLog(db);
     const tables = new PostgresStreamTables({
       runtime: this.#runtime,
       db,
@@ -129,10 +101,15 @@ export class PostgresStore implements Store {
       inlineCommits: this.#inlineCommits,
     });
     this.#tables = tables;
-    this.#scans = new PostgresScans(db, this.#schema, (stream) => tables.hasHistory(stream));
-    this.#states = new PostgresStreamStates(db);
-    this.#deadLetters = new PostgresDeadLetters(db);
-    this.#inspector = new PostgresInspector(db);
+    this.useRoles({
+      leases: new PostgresLeases(db),
+      runLog: new PostgresRunLog(db),
+      scans: new PostgresScans(db, this.#schema, (stream) => tables.hasHistory(stream)),
+      states: new PostgresStreamStates(db),
+      deadLetters: new PostgresDeadLetters(db),
+      inspector: new PostgresInspector(db),
+      changes: new PostgresChangeFeed(db),
+    });
   }
 
   open(options: StoreOpenOptions = {}): Promise<void> {
@@ -230,111 +207,6 @@ export class PostgresStore implements Store {
       .then((outcome) => {
         if (!outcome.ok) throw writeError(facts, outcome.failure);
       });
-  }
-
-  // The other roles, each a module on the same runtime.
-
-  acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
-    return this.#leases.acquireLease(args);
-  }
-
-  renewLease(lease: Lease, ttlMs: number, at: string): Promise<Lease> {
-    return this.#leases.renewLease(lease, ttlMs, at);
-  }
-
-  releaseLease(lease: Lease): Promise<void> {
-    return this.#leases.releaseLease(lease);
-  }
-
-  startRun(args: StartRun): Promise<void> {
-    return this.#runLog.startRun(args);
-  }
-
-  finishRun(args: FinishRun): Promise<void> {
-    return this.#runLog.finishRun(args);
-  }
-
-  closeAbandonedRuns(stream: string, at: string, error: string): Promise<number> {
-    return this.#runLog.closeAbandonedRuns(stream, at, error);
-  }
-
-  listRuns(args: ListRuns): Promise<RunRecord[]> {
-    return this.#runLog.listRuns(args);
-  }
-
-  countUnseen(stream: string, scanId: string): Promise<{ live: number; unseen: number }> {
-    return this.#scans.countUnseen(stream, scanId);
-  }
-
-  completeScan(args: CompleteScan): Promise<{ deleted: number; sample: string[] }> {
-    return this.#scans.completeScan(args);
-  }
-
-  dropScan(stream: string, scanId: string): Promise<void> {
-    return this.#scans.dropScan(stream, scanId);
-  }
-
-  getState(stream: string): Promise<StreamState | null> {
-    return this.#states.getState(stream);
-  }
-
-  resetCheckpoint(stream: string, at: string, slot?: CheckpointSlot): Promise<void> {
-    return this.#states.resetCheckpoint(stream, at, slot);
-  }
-
-  setApproval(stream: string, approved: boolean, at: string): Promise<void> {
-    return this.#states.setApproval(stream, approved, at);
-  }
-
-  listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]> {
-    return this.#deadLetters.listDeadLetters(args);
-  }
-
-  openDeadLetters(args: OpenDeadLetters): Promise<StoredDeadLetter[]> {
-    return this.#deadLetters.openDeadLetters(args);
-  }
-
-  openDeadLetterKeys(stream: string, max: number): Promise<string[] | null> {
-    return this.#deadLetters.openDeadLetterKeys(stream, max);
-  }
-
-  ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {
-    return this.#deadLetters.ignoreDeadLetters(args);
-  }
-
-  listStreams(): Promise<StreamStatus[]> {
-    return this.#inspector.listStreams();
-  }
-
-  scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]> {
-    return this.#inspector.scanRecords(stream, args);
-  }
-
-  // The change feed (`ChangeFeed`): postgres-change-feed.ts, on pooled connections.
-
-  async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
-    return this.#changeFeed(typeof args.stream === 'string' ? args.stream : undefined).read(args);
-  }
-
-  async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
-    return this.#changeFeed().offset(consumer);
-  }
-
-  async registerConsumer(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
-    return this.#changeFeed().register(args);
-  }
-
-  async ackChanges(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
-    return this.#changeFeed().ack(args);
-  }
-
-  async pruneChanges(args: PruneChanges): Promise<number> {
-    return this.#changeFeed().prune(args);
-  }
-
-  /** Change-feed statements, errors naming `stream`. */
-  #changeFeed(stream?: string): PostgresChangeFeed {
-    return new PostgresChangeFeed((what, text, values) => this.#db.query(what, stream, text, values));
   }
 }
 

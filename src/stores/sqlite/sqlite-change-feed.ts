@@ -1,11 +1,12 @@
 import type Database from 'better-sqlite3';
-import type { ConsumerOffset, PruneChanges, ReadChanges } from '../../core/store.ts';
+import type { ChangeFeed, ConsumerOffset, PruneChanges, ReadChanges } from '../../core/store.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
 import type { ChangeRow, Json } from '../../core/types.ts';
 import { ackPastTheEnd, consumerNotRegistered } from '../change-feed-errors.ts';
 import { keysByStream } from '../keys-by-stream.ts';
+import type { StoreRuntime } from '../store-runtime.ts';
 import { type ChangeLogRow, toChangeRow } from './sqlite-rows.ts';
-import type { SqlCache } from './sqlite-session.ts';
+import type { SqlCache, SqliteSession } from './sqlite-session.ts';
 
 /** A `syncline_consumers` row. */
 interface ConsumerRow {
@@ -155,4 +156,45 @@ export class SqliteChangeFeed {
     if (!found) throw consumerNotRegistered(consumer);
     return found;
   }
+}
+
+/** The change feed as a store role: each call on the open connection, its errors typed. */
+export class SqliteChanges implements ChangeFeed {
+  readonly #runtime: StoreRuntime<SqliteSession>;
+
+  constructor(runtime: StoreRuntime<SqliteSession>) {
+    this.#runtime = runtime;
+  }
+
+  async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
+    const stream = typeof args.stream === 'string' ? args.stream : undefined;
+    return this.#runtime.guard('read the change log', stream, (s) => feed(s).read(args));
+  }
+
+  async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
+    return this.#runtime.guard(`read the offset of consumer "${consumer}"`, undefined, (s) =>
+      feed(s).offset(consumer),
+    );
+  }
+
+  async registerConsumer(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
+    return this.#runtime.guard(`register consumer "${args.consumer}"`, undefined, (s) =>
+      feed(s).register(args),
+    );
+  }
+
+  async ackChanges(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
+    return this.#runtime.guard(`acknowledge changes for consumer "${args.consumer}"`, undefined, (s) =>
+      feed(s).ack(args),
+    );
+  }
+
+  async pruneChanges(args: PruneChanges): Promise<number> {
+    return this.#runtime.guard('prune the change log', undefined, (s) => feed(s).prune(args));
+  }
+}
+
+/** The change feed's statements on an open connection (prepared once, in its statement cache). */
+function feed(session: SqliteSession): SqliteChangeFeed {
+  return new SqliteChangeFeed(session.db, session.sql);
 }

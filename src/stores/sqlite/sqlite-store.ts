@@ -1,37 +1,16 @@
 import type {
-  AcquireLease,
-  CheckpointSlot,
-  CompleteScan,
-  ConsumerOffset,
-  FinishRun,
-  IgnoreDeadLetters,
-  ListDeadLetters,
-  ListRuns,
-  OpenDeadLetters,
   PageCommit,
-  PruneChanges,
-  ReadChanges,
-  StartRun,
   Store,
   StoreCapabilities,
   StoreOpenOptions,
   StreamTableOptions,
 } from '../../core/store.ts';
-import type {
-  ChangeRow,
-  Lease,
-  LeaseConflict,
-  RunRecord,
-  StoredDeadLetter,
-  StoredRecord,
-  StoredRecordState,
-  StreamState,
-  StreamStatus,
-} from '../../core/types.ts';
+import type { StoredRecordState } from '../../core/types.ts';
+import { StoreRoles } from '../store-roles.ts';
 import { StoreRuntime } from '../store-runtime.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
-import { SqliteChangeFeed } from './sqlite-change-feed.ts';
+import { SqliteChanges } from './sqlite-change-feed.ts';
 import { SqliteDeadLetters } from './sqlite-dead-letters.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { SqliteInspector } from './sqlite-inspector.ts';
@@ -92,24 +71,19 @@ const MAIN_CACHE_KIB = 4096;
  * (waiting up to `busyTimeoutMs`) instead of deadlocking on a read lock upgraded too late.
  *
  * This class is the lifecycle and the records (the commit path and lookups, kept here because they
- * are hot); each other role is a module of its own on the same `StoreRuntime`, to which the methods
- * at the end delegate.
+ * are hot); each other role is a module of its own on the same `StoreRuntime`, to which `StoreRoles`
+ * delegates.
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends StoreRoles implements Store {
   readonly capabilities: StoreCapabilities = { kind: 'sqlite', bulkInsert: true, storesNul: true };
   readonly path: string;
   readonly #busyTimeoutMs: number;
   readonly #cacheSizeKiB: number;
   readonly #inlineCommits: boolean;
   readonly #runtime: StoreRuntime<SqliteSession>;
-  readonly #leases: SqliteLeases;
-  readonly #runLog: SqliteRunLog;
-  readonly #scans: SqliteScans;
-  readonly #states: SqliteStreamStates;
-  readonly #deadLetters: SqliteDeadLetters;
-  readonly #inspector: SqliteInspector;
 
   constructor(options: SqliteStoreOptions) {
+    super();
     this.path = options.path;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#cacheSizeKiB = options.cacheSizeKiB ?? 16_384;
@@ -132,12 +106,15 @@ export class SqliteStore implements Store {
       toSyncError,
     });
     this.#runtime = runtime;
-    this.#leases = new SqliteLeases(runtime);
-    this.#runLog = new SqliteRunLog(runtime);
-    this.#scans = new SqliteScans(runtime);
-    this.#states = new SqliteStreamStates(runtime);
-    this.#deadLetters = new SqliteDeadLetters(runtime);
-    this.#inspector = new SqliteInspector(runtime);
+    this.useRoles({
+      leases: new SqliteLeases(runtime),
+      runLog: new SqliteRunLog(runtime),
+      scans: new SqliteScans(runtime),
+      states: new SqliteStreamStates(runtime),
+      deadLetters: new SqliteDeadLetters(runtime),
+      inspector: new SqliteInspector(runtime),
+      changes: new SqliteChanges(runtime),
+    });
   }
 
   open(options: StoreOpenOptions = {}): Promise<void> {
@@ -212,116 +189,4 @@ export class SqliteStore implements Store {
       if (!outcome.ok) throw writeError(facts, outcome.failure);
     });
   }
-
-  // The other roles, each a module on the same runtime.
-
-  acquireLease(args: AcquireLease): Promise<{ lease: Lease } | { conflict: LeaseConflict }> {
-    return this.#leases.acquireLease(args);
-  }
-
-  renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
-    return this.#leases.renewLease(lease, ttlMs);
-  }
-
-  releaseLease(lease: Lease): Promise<void> {
-    return this.#leases.releaseLease(lease);
-  }
-
-  startRun(args: StartRun): Promise<void> {
-    return this.#runLog.startRun(args);
-  }
-
-  finishRun(args: FinishRun): Promise<void> {
-    return this.#runLog.finishRun(args);
-  }
-
-  closeAbandonedRuns(stream: string, at: string, error: string): Promise<number> {
-    return this.#runLog.closeAbandonedRuns(stream, at, error);
-  }
-
-  listRuns(args: ListRuns): Promise<RunRecord[]> {
-    return this.#runLog.listRuns(args);
-  }
-
-  countUnseen(stream: string, scanId: string): Promise<{ live: number; unseen: number }> {
-    return this.#scans.countUnseen(stream, scanId);
-  }
-
-  completeScan(args: CompleteScan): Promise<{ deleted: number; sample: string[] }> {
-    return this.#scans.completeScan(args);
-  }
-
-  dropScan(stream: string, scanId: string): Promise<void> {
-    return this.#scans.dropScan(stream, scanId);
-  }
-
-  getState(stream: string): Promise<StreamState | null> {
-    return this.#states.getState(stream);
-  }
-
-  resetCheckpoint(stream: string, at: string, slot?: CheckpointSlot): Promise<void> {
-    return this.#states.resetCheckpoint(stream, at, slot);
-  }
-
-  setApproval(stream: string, approved: boolean, at: string): Promise<void> {
-    return this.#states.setApproval(stream, approved, at);
-  }
-
-  listDeadLetters(args: ListDeadLetters): Promise<StoredDeadLetter[]> {
-    return this.#deadLetters.listDeadLetters(args);
-  }
-
-  openDeadLetters(args: OpenDeadLetters): Promise<StoredDeadLetter[]> {
-    return this.#deadLetters.openDeadLetters(args);
-  }
-
-  openDeadLetterKeys(stream: string, max: number): Promise<string[] | null> {
-    return this.#deadLetters.openDeadLetterKeys(stream, max);
-  }
-
-  ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {
-    return this.#deadLetters.ignoreDeadLetters(args);
-  }
-
-  listStreams(): Promise<StreamStatus[]> {
-    return this.#inspector.listStreams();
-  }
-
-  scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]> {
-    return this.#inspector.scanRecords(stream, args);
-  }
-
-  // The change feed (`ChangeFeed`): sqlite-change-feed.ts, on this connection and statement cache.
-
-  async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
-    const stream = typeof args.stream === 'string' ? args.stream : undefined;
-    return this.#runtime.guard('read the change log', stream, (s) => changeFeed(s).read(args));
-  }
-
-  async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
-    return this.#runtime.guard(`read the offset of consumer "${consumer}"`, undefined, (s) =>
-      changeFeed(s).offset(consumer),
-    );
-  }
-
-  async registerConsumer(args: { consumer: string; afterSeq: number; at: string }): Promise<ConsumerOffset> {
-    return this.#runtime.guard(`register consumer "${args.consumer}"`, undefined, (s) =>
-      changeFeed(s).register(args),
-    );
-  }
-
-  async ackChanges(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
-    return this.#runtime.guard(`acknowledge changes for consumer "${args.consumer}"`, undefined, (s) =>
-      changeFeed(s).ack(args),
-    );
-  }
-
-  async pruneChanges(args: PruneChanges): Promise<number> {
-    return this.#runtime.guard('prune the change log', undefined, (s) => changeFeed(s).prune(args));
-  }
-}
-
-/** The change feed's statements on an open connection (prepared once, in its statement cache). */
-function changeFeed(session: SqliteSession): SqliteChangeFeed {
-  return new SqliteChangeFeed(session.db, session.sql);
 }
