@@ -23,8 +23,8 @@ export {
   TransientError,
 } from './core/errors.ts';
 export { SyncEventBus, type SyncEvents } from './core/events.ts';
-export type { Page, SourceArgs, SourceReport, StreamSource, Tombstone } from './core/source.ts';
 export type { FeedChange } from './core/feed-change.ts';
+export type { Page, SourceArgs, SourceReport, StreamSource, Tombstone } from './core/source.ts';
 export type { StandardSchemaV1 } from './core/standard-schema.ts';
 export type { Store } from './core/store.ts';
 export {
