@@ -69,7 +69,8 @@ describe.each(STORE_KINDS)('syncline changes on %s', (kind) => {
 
   it('prints changes as JSON lines with their data, after --since, of --stream, at most --limit', async () => {
     const { dir, store } = await setup(120, 0);
-    expect((await runCli(['sync', ...store], dir)).code).toBe(0);
+    const synced = await runCli(['sync', ...store], dir);
+    expect(synced.code, synced.stderr).toBe(0);
     const { all } = await stored(t!.location);
     expect(all).toHaveLength(120);
     const full = await runCli(['changes', '--json', ...store], dir);
@@ -102,7 +103,8 @@ describe.each(STORE_KINDS)('syncline changes on %s', (kind) => {
 
   it('acknowledges nothing when its output went away before a batch was written', async () => {
     const { dir, store } = await setup(30, 0);
-    expect((await runCli(['sync', ...store], dir)).code).toBe(0);
+    const synced = await runCli(['sync', ...store], dir);
+    expect(synced.code, synced.stderr).toBe(0);
     const child = spawnCli(['changes', '--consumer', 'c', '--json', ...store], dir);
     // The reader is gone before the command prints anything (it takes a while to start).
     child.stdout?.destroy();

@@ -1,0 +1,137 @@
+import type {
+  Json,
+  RunCounters,
+  RunMode,
+  RunRecord,
+  RunRequest,
+  RunStatus,
+  StoredDeadLetter,
+} from '../core/types.ts';
+
+/**
+ * The types `syncline run` (the service) is assembled from: the scheduler, the metrics and the HTTP
+ * API each implement or consume one of these, so each can be built and tested on its own.
+ */
+
+/** When a stream runs, resolved from the config (`schedule: { every } | { cron, timezone }`). */
+export type Schedule =
+  | { readonly kind: 'every'; readonly everyMs: number; readonly jitterMs: number }
+  | {
+      readonly kind: 'cron';
+      readonly pattern: string;
+      readonly timezone: string | null;
+      readonly jitterMs: number;
+    };
+
+/** A stream's schedules: its syncs and its full refreshes (reconciliations); null = on demand only. */
+export interface StreamSchedule {
+  readonly stream: string;
+  readonly sync: Schedule | null;
+  readonly reconcile: Schedule | null;
+}
+
+/**
+ * What the scheduler knows of a stream. `queued`: due, waiting for a slot; `backing_off`: its runs
+ * keep failing, the next one waits longer; `paused`: the backfill breaker stopped it, no scheduled
+ * run until it is approved.
+ */
+export type SchedulerState = 'idle' | 'queued' | 'running' | 'backing_off' | 'paused';
+
+export interface ScheduledStreamStatus {
+  readonly stream: string;
+  readonly state: SchedulerState;
+  /** `every 30s`, `cron 0 2 * * * (Europe/Paris)`, or null (runs only when triggered). */
+  readonly schedule: string | null;
+  readonly reconcileSchedule: string | null;
+  /** ISO time of the next scheduled run (sync or reconcile, whichever comes first), null if none. */
+  readonly nextRunAt: string | null;
+  readonly nextRunMode: RunMode | null;
+  /** The run in progress. */
+  readonly running: { readonly mode: RunMode; readonly startedAt: string } | null;
+  /** Runs that failed in a row; 0 after a run that did not fail. */
+  readonly consecutiveFailures: number;
+  /** While backing off: when the next run may start. */
+  readonly backoffUntil: string | null;
+  /** How the last run this process started ended. */
+  readonly lastOutcome: {
+    readonly status: RunOutcomeStatus;
+    readonly endedAt: string;
+    readonly error: string | null;
+  } | null;
+}
+
+/** How a run ended, as the scheduler sees it (`busy`: another worker held the stream). */
+export type RunOutcomeStatus = Exclude<RunStatus, 'running'> | 'busy';
+
+/** What `trigger` did with a request. */
+export interface TriggerResult {
+  /** `started` now, `queued` behind the run in progress or for a free slot. */
+  readonly state: 'started' | 'queued';
+  readonly stream: string;
+  readonly mode: RunMode;
+}
+
+/** The scheduler as the API and the metrics see it. */
+export interface SchedulerHandle {
+  status(): ScheduledStreamStatus[];
+  /** Runs the stream as soon as it is free (after its run in progress) and a slot is. */
+  trigger(stream: string, request: RunRequest): TriggerResult;
+  /** Lifts a pause (the backfill breaker): scheduled runs go on. */
+  resume(stream: string): void;
+  /** Streams due but not started (waiting for a slot). */
+  queueDepth(): number;
+  /** Started and not stopping. */
+  readonly running: boolean;
+}
+
+/** The metrics as the API serves them. */
+export interface MetricsHandle {
+  render(): Promise<{ readonly contentType: string; readonly body: string }>;
+}
+
+/** `GET /v1/streams`: one stream as the service sees it. */
+export interface StreamView {
+  readonly stream: string;
+  /** The scheduler's state; `idle` for a stream the config no longer has. */
+  readonly state: SchedulerState;
+  readonly schedule: string | null;
+  readonly reconcileSchedule: string | null;
+  readonly nextRunAt: string | null;
+  readonly nextRunMode: RunMode | null;
+  readonly lastRun: {
+    readonly id: string;
+    readonly mode: RunMode;
+    readonly status: RunStatus;
+    readonly startedAt: string;
+    readonly endedAt: string | null;
+    readonly counters: RunCounters;
+    readonly error: string | null;
+  } | null;
+  /** Now minus the newest cursor value, when it reads as a time. */
+  readonly lagSeconds: number | null;
+  /** Now minus the end of the last successful run. */
+  readonly freshnessSeconds: number | null;
+  readonly records: number;
+  readonly failedRecords: number;
+  readonly consecutiveFailures: number;
+  readonly backoffUntil: string | null;
+  readonly checkpoint: Json;
+}
+
+/**
+ * What the HTTP API asks of the running service. Unknown streams throw `NotFoundError`; bad input
+ * throws `ConfigError` (400).
+ */
+export interface ServiceControl {
+  streams(): Promise<StreamView[]>;
+  runs(stream: string, limit: number): Promise<RunRecord[]>;
+  failed(query: { stream?: string; limit: number; all?: boolean }): Promise<StoredDeadLetter[]>;
+  trigger(stream: string, mode: 'sync' | 'reconcile'): Promise<TriggerResult>;
+  approve(stream: string): Promise<{ readonly approved: boolean; readonly message: string }>;
+  reset(stream: string): Promise<{ readonly message: string }>;
+  /** Queues a replay of open dead letters: of `ids`, or of a stream, or of every stream. */
+  replay(query: { stream?: string; ids?: number[] }): Promise<{ readonly queued: TriggerResult[] }>;
+  /** Store reachable and scheduler running. */
+  ready(): Promise<{ readonly ready: boolean; readonly checks: Record<string, string> }>;
+  metrics(): Promise<{ readonly contentType: string; readonly body: string }>;
+}
