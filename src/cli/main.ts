@@ -11,6 +11,7 @@ import { registerFailedCommand } from './commands/failed-command.ts';
 import { registerInitCommand } from './commands/init-command.ts';
 import { registerRefreshCommand } from './commands/refresh-command.ts';
 import { registerResetCommand } from './commands/reset-command.ts';
+import { registerRunCommand } from './commands/run-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerSimulateCommand } from './commands/simulate-command.ts';
 import { registerStatusCommand } from './commands/status-command.ts';
@@ -45,6 +46,7 @@ export function createProgram(): Command {
   for (const register of [
     registerInitCommand,
     registerSyncCommand,
+    registerRunCommand,
     registerCheckCommand,
     registerStatusCommand,
     registerRunsCommand,

@@ -100,7 +100,7 @@ export function reportProgress(events: SyncEventBus, options: ProgressOptions): 
       bars.set(stream, multibar.create(1, 0, { line: liveLine(state, style) }));
     }),
     events.on('run:estimated', ({ stream, total }) => redraw(stream, { expected: total })),
-    events.on('page:committed', ({ stream, totals }) => {
+    events.on('page:committed', ({ stream, runId, totals }) => {
       if (multibar) {
         redraw(stream, { totals, note: null });
         return;
@@ -111,6 +111,7 @@ export function reportProgress(events: SyncEventBus, options: ProgressOptions): 
       log.info(
         {
           stream,
+          runId,
           ...totals,
           recordsPerSecond: rate(totals.fetched, elapsed),
           ...(state?.expected != null ? { expected: state.expected } : {}),

@@ -296,3 +296,9 @@ export function unsetEnv(names: readonly string[]): string[] {
 export function debugEnabled(): boolean {
   return process.env['SYNCLINE_DEBUG'] === '1';
 }
+
+/** `SYNCLINE_API_TOKEN`: the bearer token the service's API requires, or null when it is unset. */
+export function readApiToken(): string | null {
+  const value = process.env.SYNCLINE_API_TOKEN;
+  return value === undefined || value === '' ? null : value;
+}

@@ -46,6 +46,17 @@ export interface RunStreamsArgs {
    * or `replay` (apply open dead letters again).
    */
   readonly request?: RunRequest;
+  /**
+   * Prune the change log (`changes.retention`) once the runs ended. Default true; the service
+   * prunes on its own timer instead of after every scheduled run.
+   */
+  readonly prune?: boolean;
+  /**
+   * Shared across calls by a long-running caller (the service): the rate limiters of each API host,
+   * and the lease holder id of this process. Default: new ones for this call.
+   */
+  readonly limiters?: RateLimiters;
+  readonly holder?: string;
 }
 
 /**
@@ -54,8 +65,8 @@ export interface RunStreamsArgs {
  */
 export async function runStreams(args: RunStreamsArgs): Promise<StreamOutcome[]> {
   const streams = selectStreams(args.config, args.only ?? []);
-  const holder = newHolderId();
-  const limiters = new RateLimiters();
+  const holder = args.holder ?? newHolderId();
+  const limiters = args.limiters ?? new RateLimiters();
   const outcomes: StreamOutcome[] = new Array(streams.length);
   let next = 0;
   const worker = async () => {
@@ -66,6 +77,7 @@ export async function runStreams(args: RunStreamsArgs): Promise<StreamOutcome[]>
   };
   await Promise.all(Array.from({ length: Math.min(args.config.sync.concurrency, streams.length) }, worker));
   // The end of the runs is when the change log's retention applies (never mid-run, beside commits).
+  if (args.prune === false) return outcomes;
   await pruneChangeLog({
     store: args.store,
     retentionMs: args.config.changes.retentionMs,

@@ -84,8 +84,15 @@ function reading(style: ChaosStyle, baseUrl: string): object {
 }
 
 /** A syncline.config.yaml reading the simulator's customers once per style, as a user would. */
-export function chaosConfigYaml(baseUrl: string, styles: readonly ChaosStyle[], pageSize: number): string {
+export function chaosConfigYaml(
+  baseUrl: string,
+  styles: readonly ChaosStyle[],
+  pageSize: number,
+  /** For `syncline run`: every stream's schedule (jitter included). */
+  schedule?: { every: string; jitter: string },
+): string {
   return stringify({
+    ...(schedule ? { service: { schedule, shutdownTimeout: '20s' } } : {}),
     streams: styles.map((style) => ({
       name: streamName(style),
       key: 'id',

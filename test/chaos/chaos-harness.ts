@@ -41,6 +41,11 @@ export interface ChaosOptions {
   readonly regressWeight?: number;
   /** Progress lines (one per cycle). */
   readonly log?: (line: string) => void;
+  /**
+   * The process that is killed: `sync` (one pass per process, the default) or `run` (the service,
+   * every stream scheduled every second, killed or stopped while its runs overlap).
+   */
+  readonly process?: 'sync' | 'run';
 }
 
 export interface ChaosReport {
@@ -111,7 +116,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // version regressions (records restored from older backups).
     mutations: { ratePerSecond: 4, burstSize: 400, mix: { regress: options.regressWeight ?? 0.3 } },
   });
-  writeFileSync(join(dir, 'syncline.config.yaml'), chaosConfigYaml(sim.url, styles, options.pageSize ?? 200));
+  const daemon = options.process === 'run';
+  writeFileSync(
+    join(dir, 'syncline.config.yaml'),
+    chaosConfigYaml(
+      sim.url,
+      styles,
+      options.pageSize ?? 200,
+      daemon ? { every: '1s', jitter: '300ms' } : undefined,
+    ),
+  );
   const problems: string[] = [];
   let kills = 0;
   let terms = 0;
@@ -119,11 +133,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   try {
     const end = Date.now() + options.durationMs;
     while (Date.now() < end) {
-      const { mutations, action } = nextCycle(random);
+      const { mutations, action } = nextCycle(random, daemon);
       sim.mutate(mutations);
-      const child = spawnSync(dir, location);
+      const child = daemon ? spawnService(dir, location) : spawnSync(dir, location);
       const exit = waitExit(child);
-      if (action.kind !== 'finish') {
+      if (daemon && action.kind === 'finish') {
+        // The service never finishes on its own: let it run a few schedules, then stop it.
+        const done = await Promise.race([exit.then(() => true), sleep(action.afterMs).then(() => false)]);
+        if (!done) child.kill('SIGTERM');
+      } else if (action.kind !== 'finish') {
         const done = await Promise.race([exit.then(() => true), sleep(action.afterMs).then(() => false)]);
         if (!done) {
           child.kill(action.kind === 'kill' ? 'SIGKILL' : 'SIGTERM');
@@ -139,7 +157,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         problems.push(`cycle ${cycles}: SIGTERM ended with exit ${result.code}: ${lastLine(result.stderr)}`);
       }
       if (action.kind === 'finish' && result.code !== 0) {
-        problems.push(`cycle ${cycles}: a sync left alone exited ${result.code}: ${lastLine(result.stderr)}`);
+        problems.push(
+          `cycle ${cycles}: a ${daemon ? 'service stopped by SIGTERM' : 'sync left alone'} exited ${result.code}: ${lastLine(result.stderr)}`,
+        );
       }
       log(
         `cycle ${cycles}: ${mutations} mutations, ${action.kind}${'afterMs' in action ? ` after ${action.afterMs} ms` : ''} -> ${result.signal ?? result.code}`,
@@ -256,7 +276,7 @@ async function compare(
     missing + duplicated + stale + notDeleted + extra + regressions + deadLetters + tally.problems.length;
   const n = (x: number) => x.toLocaleString('en-US');
   const summary =
-    `chaos seed=${options.seed} store=${options.store} style=${styles.length === CHAOS_STYLES.length ? 'all' : styles.join(',')}: ` +
+    `chaos seed=${options.seed} store=${options.store}${options.process === 'run' ? ' process=run' : ''} style=${styles.length === CHAOS_STYLES.length ? 'all' : styles.join(',')}: ` +
     `${n(tally.kills)} kills, ${n(tally.terms)} terms, ${n(tally.cycles)} runs, ${n(records)} records, ${n(missing)} missing, ` +
     `${n(duplicated)} duplicated, ${n(stale)} stale, ${n(notDeleted + extra)} wrongly live, ` +
     `${n(regressions)} checkpoint regressions, ${n(deadLetters)} dead letters; ` +
@@ -481,6 +501,11 @@ async function finalSync(
 
 function spawnSync(dir: string, location: string): ChildProcess {
   return spawnCli(['sync', '--store', location], dir);
+}
+
+/** `syncline run` with its API on a free loopback port (several cycles never share one). */
+function spawnService(dir: string, location: string): ChildProcess {
+  return spawnCli(['run', '--store', location, '--listen', '127.0.0.1:0'], dir);
 }
 
 function spawnCli(args: readonly string[], dir: string): ChildProcess {

@@ -26,7 +26,7 @@ export class ChaosRandom {
 
 /** What the harness does to one `syncline sync` process. */
 export type ChaosAction =
-  | { readonly kind: 'finish' }
+  | { readonly kind: 'finish'; readonly afterMs: number }
   | { readonly kind: 'kill'; readonly afterMs: number }
   | { readonly kind: 'term'; readonly afterMs: number };
 
@@ -35,11 +35,16 @@ export type ChaosAction =
  * to the sync. Kills land anywhere from process start-up to the end of a run: mid-fetch,
  * mid-transaction, between pages, during a retry wait.
  */
-export function nextCycle(random: ChaosRandom): { mutations: number; action: ChaosAction } {
+export function nextCycle(random: ChaosRandom, service = false): { mutations: number; action: ChaosAction } {
   const mutations = random.int(0, 40);
   const roll = random.next();
-  const afterMs = random.int(300, 3500);
+  // The service lives longer: several scheduled runs of every stream, overlapping, before the signal.
+  const afterMs = service ? random.int(500, 8000) : random.int(300, 3500);
   const action: ChaosAction =
-    roll < 0.6 ? { kind: 'kill', afterMs } : roll < 0.75 ? { kind: 'term', afterMs } : { kind: 'finish' };
+    roll < 0.6
+      ? { kind: 'kill', afterMs }
+      : roll < 0.75
+        ? { kind: 'term', afterMs }
+        : { kind: 'finish', afterMs };
   return { mutations, action };
 }

@@ -37,6 +37,15 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
     process.stdout.write(`${report.summary}\n`);
   }, 240_000);
 
+  it(`loses, duplicates and keeps stale nothing on ${store} when the service (syncline run) is killed and stopped`, async () => {
+    const report = await runChaos({ seed: 11, durationMs: 45_000, store, process: 'run' });
+    expect(report.problems).toEqual([]);
+    expect(report.differences).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.kills).toBeGreaterThan(2);
+    process.stdout.write(`${report.summary}\n`);
+  }, 240_000);
+
   it.each(REGRESSIONS.filter((r) => r.store === store))(
     'seed $seed on $store stays fixed ($why)',
     async ({ seed, seconds, regressWeight }) => {

@@ -1,7 +1,9 @@
 /**
  * `npm run chaos -- --seed N --minutes M --store sqlite|postgres
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
- *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--verbose]`
+ *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--verbose]`
+ * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
+ * one `syncline sync` after another.
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     style: { type: 'string', default: 'all' },
     records: { type: 'string', default: '3000' },
     regress: { type: 'string', default: '0.3' },
+    process: { type: 'string', default: 'sync' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -36,6 +39,8 @@ if (!Number.isInteger(records) || records < 1)
 if (!(regressWeight >= 0)) fail(`--regress must be a non-negative number, got "${values.regress}"`);
 if (values.store !== 'sqlite' && values.store !== 'postgres')
   fail(`--store must be sqlite or postgres, got "${values.store}"`);
+if (values.process !== 'sync' && values.process !== 'run')
+  fail(`--process must be sync or run, got "${values.process}"`);
 const styles: readonly ChaosStyle[] =
   values.style === 'all'
     ? CHAOS_STYLES
@@ -52,6 +57,7 @@ const report = await runChaos({
   styles,
   records,
   regressWeight,
+  process: values.process,
   ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 });
 process.stdout.write(`${report.summary}\n`);

@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { readApiToken } from '../../config/load-config.ts';
+import { SyncEventBus } from '../../core/events.ts';
+import { startService } from '../../runtime/service.ts';
+import { CliContext } from '../cli-context.ts';
+import { EXIT } from '../exit-codes.ts';
+import { reportProgress } from '../progress-reporter.ts';
+import { drawLiveTable } from '../service-table.ts';
+
+interface RunFlags {
+  readonly listen?: string | false;
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'run as a service: keep every stream fresh on its schedule, serve the HTTP API, /metrics and health checks ' +
+        'until SIGTERM or Ctrl-C',
+    )
+    .option(
+      '--listen <host:port>',
+      'where the HTTP API listens (default: config service.listen, 127.0.0.1:7373)',
+    )
+    .option('--no-listen', 'serve no HTTP API')
+    .addHelpText(
+      'after',
+      '\nSet SYNCLINE_API_TOKEN to require `Authorization: Bearer <token>` on every route but /healthz and ' +
+        '/readyz (needed to listen beyond loopback). The first SIGTERM or Ctrl-C lets runs finish their page ' +
+        'and exits 0 (within service.shutdownTimeout); a second one exits at once.',
+    )
+    .action(async (options: RunFlags, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        process.exitCode = await run(ctx, options);
+      } finally {
+        await ctx.close();
+      }
+    });
+}
+
+async function run(ctx: CliContext, options: RunFlags): Promise<number> {
+  const config = await ctx.config();
+  const events = new SyncEventBus();
+  let redraw = () => {};
+  const service = await startService({
+    runtime: ctx.runtime,
+    log: ctx.log,
+    events,
+    listen: options.listen === false ? null : (options.listen ?? config.service.listen),
+    token: readApiToken(),
+    onChange: () => redraw(),
+  });
+  let stopDrawing: () => void;
+  if (ctx.interactive) {
+    const store = await ctx.store();
+    const cursors = new Map((await store.listStreams()).map((s) => [s.stream, s.newestCursor]));
+    const table = drawLiveTable({
+      events,
+      status: () => service.scheduler.status(),
+      style: ctx.err,
+      lines: ctx.lines,
+      newestCursors: cursors,
+    });
+    redraw = table.redraw;
+    stopDrawing = table.stop;
+  } else {
+    stopDrawing = reportProgress(events, ctx.progressOptions());
+  }
+  ctx.log.info(
+    {
+      streams: config.streams.length,
+      scheduled: config.schedules.filter((s) => s.sync !== null).length,
+      concurrency: config.sync.concurrency,
+      ...(service.url ? { api: service.url } : {}),
+    },
+    service.url ? `syncline run: serving ${service.url}` : 'syncline run: started (no HTTP API)',
+  );
+
+  const signalled = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const again = (signal: NodeJS.Signals) => {
+    stopDrawing();
+    process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+  };
+  process.once('SIGINT', again);
+  process.once('SIGTERM', again);
+  ctx.log.warn(
+    { signal: signalled },
+    'stopping: no new runs; runs in progress finish their page (send again to exit at once)',
+  );
+  const inTime = await service.stop();
+  stopDrawing();
+  process.off('SIGINT', again);
+  process.off('SIGTERM', again);
+  ctx.log.info({ inTime }, 'syncline run: stopped');
+  // Runs that outlived the shutdown timeout are dropped with their pages in flight, as a second
+  // signal would: their checkpoints did not move, the next start re-reads those pages.
+  if (!inTime) process.exit(EXIT.ok);
+  return EXIT.ok;
+}

@@ -1,0 +1,172 @@
+import { newHolderId } from '../core/clock.ts';
+import { describeError } from '../core/errors.ts';
+import { SyncEventBus } from '../core/events.ts';
+import type { Store } from '../core/store.ts';
+import type { Logger, RunRequest } from '../core/types.ts';
+import { RateLimiters } from '../engine/rate-limiter.ts';
+import { createApiApp } from '../server/api-app.ts';
+import { startApiServer } from '../server/api-server.ts';
+import type { Runtime } from './create-runtime.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { pruneChangeLog } from './prune-change-log.ts';
+import { Scheduler } from './scheduler.ts';
+import { createServiceControl } from './service-control.ts';
+import type { RunOutcomeStatus } from './service-types.ts';
+
+/** How often the change log's retention is applied while the service runs. */
+const PRUNE_EVERY_MS = 60_000;
+/** How often a paused stream's store state is read for an approval given elsewhere (`syncline approve`). */
+const APPROVAL_POLL_MS = 5_000;
+
+export interface ServiceOptions {
+  readonly runtime: Runtime;
+  readonly log: Logger;
+  /** The bus runs report on; a new one by default. Observers (a live table) subscribe to it. */
+  readonly events?: SyncEventBus;
+  /** `host:port` of the HTTP API (config `service.listen` by default); null serves no API. */
+  readonly listen?: string | null;
+  /** `SYNCLINE_API_TOKEN`: required on every route but the health checks when set. */
+  readonly token?: string | null;
+  /** Called whenever the scheduler's state changes (a run started or ended, a stream fell due). */
+  readonly onChange?: () => void;
+}
+
+export interface Service {
+  readonly scheduler: Scheduler;
+  readonly events: SyncEventBus;
+  readonly metrics: Metrics;
+  /** The API's base URL (`http://127.0.0.1:7373`), null without one. */
+  readonly url: string | null;
+  /**
+   * Stops: no run starts any more; the runs in progress stop after their page in progress and
+   * release their leases. Waits for them up to the config's `service.shutdownTimeout`; past it,
+   * the pages still in flight are dropped (their checkpoint did not move, the next run re-reads
+   * them). Resolves `true` when every run ended in time.
+   */
+  stop(): Promise<boolean>;
+}
+
+/**
+ * `syncline run`: keeps every stream of the config fresh on its schedule (scheduler), serves the
+ * HTTP API and `/metrics`, prunes the change log on a timer and notices approvals given from
+ * another process. Built over one `Runtime` (the composition root); every run is an ordinary
+ * `runStreams` call for one stream, so leases keep a manual `syncline sync` of the same store and
+ * the service from applying one stream twice.
+ */
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const { runtime, log } = options;
+  const config = await runtime.config();
+  const store = await runtime.store('create');
+  const events = options.events ?? new SyncEventBus();
+  const abort = new AbortController();
+  const limiters = new RateLimiters();
+  const holder = newHolderId();
+
+  const run = async (stream: string, request: RunRequest) => {
+    const [outcome] = await runtime.run({
+      only: [stream],
+      request,
+      events,
+      log,
+      stop: abort.signal,
+      prune: false,
+      limiters,
+      holder,
+    });
+    return { status: outcome!.status as RunOutcomeStatus, error: outcome!.error };
+  };
+  const scheduler = new Scheduler({
+    schedules: config.schedules,
+    concurrency: config.sync.concurrency,
+    run,
+    backoff: config.service.backoff,
+    log,
+    ...(options.onChange ? { onChange: options.onChange } : {}),
+  });
+  const metrics = createMetrics({ events, queueDepth: () => scheduler.queueDepth() });
+  await seedMetrics(metrics, store);
+
+  const listen = options.listen === undefined ? config.service.listen : options.listen;
+  const token = options.token ?? null;
+  let server: { url: string; close(): Promise<void> } | null = null;
+  if (listen !== null) {
+    const control = createServiceControl({ store, config, scheduler, metrics });
+    server = await startApiServer({ app: createApiApp(control, { token, log }), listen, token, log });
+  }
+  scheduler.start();
+
+  const timers = [
+    setInterval(() => void prune(), PRUNE_EVERY_MS),
+    setInterval(() => void watchApprovals(), APPROVAL_POLL_MS),
+  ];
+  let pruning: Promise<unknown> | null = null;
+  const prune = () => {
+    pruning ??= pruneChangeLog({
+      store,
+      retentionMs: config.changes.retentionMs,
+      log,
+      stop: abort.signal,
+    }).finally(() => {
+      pruning = null;
+    });
+    return pruning;
+  };
+  const watchApprovals = async () => {
+    for (const s of scheduler.status()) {
+      if (s.state !== 'paused') continue;
+      try {
+        if ((await store.getState(s.stream))?.approved) {
+          log.info({ stream: s.stream }, 'approved: the paused stream runs again');
+          scheduler.resume(s.stream);
+        }
+      } catch (error) {
+        log.warn(
+          { stream: s.stream, err: describeError(error) },
+          'could not read the approval of a paused stream',
+        );
+      }
+    }
+  };
+
+  let stopping: Promise<boolean> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      for (const t of timers) clearInterval(t);
+      const ended = scheduler.stop();
+      abort.abort();
+      const timeoutMs = config.service.shutdownTimeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        ended.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!inTime) {
+        log.warn(
+          { timeoutMs },
+          'runs did not stop within service.shutdownTimeout; dropping the pages in flight (their checkpoints did not move)',
+        );
+      }
+      await server?.close();
+      await pruning?.catch(() => undefined);
+      metrics.close();
+      return inTime;
+    })();
+    return stopping;
+  };
+
+  return { scheduler, events, metrics, url: server?.url ?? null, stop };
+}
+
+/** Lag and freshness from one read of the store, so `/metrics` has them before the first run ends. */
+async function seedMetrics(metrics: Metrics, store: Store): Promise<void> {
+  const streams = await store.listStreams();
+  const lastOk = new Map<string, string>();
+  for (const s of streams) {
+    const [ok] = await store.listRuns({ stream: s.stream, status: 'ok', limit: 1 });
+    if (ok) lastOk.set(s.stream, ok.endedAt ?? ok.startedAt);
+  }
+  metrics.seed(streams, lastOk);
+}
