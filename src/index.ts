@@ -24,7 +24,14 @@ export {
 } from './core/errors.ts';
 export { SyncEventBus, type SyncEvents } from './core/events.ts';
 export type { FeedChange } from './core/feed-change.ts';
-export type { Page, SourceArgs, SourceReport, StreamSource, Tombstone } from './core/source.ts';
+export type {
+  Page,
+  RequestReport,
+  SourceArgs,
+  SourceReport,
+  StreamSource,
+  Tombstone,
+} from './core/source.ts';
 export type { StandardSchemaV1 } from './core/standard-schema.ts';
 export type { Store } from './core/store.ts';
 export {

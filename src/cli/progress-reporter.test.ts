@@ -36,7 +36,7 @@ describe('reportProgress off a terminal', () => {
     const events = new SyncEventBus();
     let now = 1_000_000;
     const stop = reportProgress(events, { log, interactive: false, everyMs: 5000, now: () => now });
-    events.emit('run:started', { stream: 'customers', runId: 'r1', checkpoint: null });
+    events.emit('run:started', { stream: 'customers', runId: 'r1', mode: 'sync', checkpoint: null });
     // A storm: 50 retries within a second, then one more after everyMs.
     for (let i = 1; i <= 50; i++) {
       events.emit('request:retrying', retry(i));
@@ -79,7 +79,7 @@ describe('reportProgress off a terminal', () => {
     const { log, lines } = recordingLog();
     const events = new SyncEventBus();
     const stop = reportProgress(events, { log, interactive: false, now: () => 0 });
-    events.emit('run:started', { stream: 's', runId: 'r1', checkpoint: null });
+    events.emit('run:started', { stream: 's', runId: 'r1', mode: 'sync', checkpoint: null });
     events.emit('run:estimated', { stream: 's', runId: 'r1', total: 500 });
     events.emit('page:committed', {
       stream: 's',
@@ -103,6 +103,7 @@ describe('reportProgress off a terminal', () => {
         waitMs: 0,
       },
       checkpoint: null,
+      newestCursor: null,
     });
     stop();
     expect(lines.find((l) => l.msg === 'progress')?.fields).toMatchObject({ fetched: 100, expected: 500 });

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
-import type { Checkpoint, RunCounters, RunStatus } from './types.ts';
+import type { Checkpoint, RunCounters, RunMode, RunStatus } from './types.ts';
 
 /**
  * What the engine tells the world, `noun:verb`, one payload object each. Logs, progress lines and
  * (later) metrics and the dashboard observe runs only through these.
  */
 export interface SyncEvents {
-  'run:started': { stream: string; runId: string; checkpoint: Checkpoint };
+  /** `mode`: what the run was asked to do (`RunRequest.mode`), so observers can tell syncs from reconciliations. */
+  'run:started': { stream: string; runId: string; mode: RunMode; checkpoint: Checkpoint };
   /** A page was committed. `page` are this page's counters, `totals` the run's so far. */
   'page:committed': {
     stream: string;
@@ -14,6 +15,13 @@ export interface SyncEvents {
     page: Partial<RunCounters>;
     totals: RunCounters;
     checkpoint: Checkpoint;
+    /**
+     * The newest cursor value the stream has committed so far (this commit included), by
+     * `compareCursorText`: what `StreamStatus.newestCursor` says after this commit, known to the
+     * engine without reading the store. Null when the stream has no cursor or none was seen yet.
+     * Lag (now minus it) is watched from here.
+     */
+    newestCursor: string | null;
   };
   'record:failed': { stream: string; runId: string; key: string | null; reason: string };
   /**
@@ -38,6 +46,24 @@ export interface SyncEvents {
     /** The other side said "slow down" (HTTP 429). */
     throttled: boolean;
   };
+  /**
+   * A source's request got its answer, or failed without one (`status` null: a reset, a timeout).
+   * Every request is told, the ones that will be retried included, so API calls and bytes can be
+   * counted as they happen rather than read from run records. Told by the source through
+   * `SourceArgs.observeRequest` (the HTTP source does); a request refused before it was sent (a bad
+   * URL) is not told.
+   */
+  'request:completed': {
+    stream: string;
+    runId: string;
+    /** Method and URL without secrets, as `request:retrying` names it: `GET https://api.example.com/v1/customers?limit=100`. */
+    what: string;
+    /** The HTTP status, or null when no answer came. */
+    status: number | null;
+    /** Bytes of the response body read (0 without an answer). */
+    bytes: number;
+    durationMs: number;
+  };
   /** A request waits for a rate limiter before it goes. */
   'rate:waiting': {
     stream: string;
@@ -61,9 +87,23 @@ export interface SyncEvents {
    */
   'run:estimated': { stream: string; runId: string; total: number };
   'lease:waiting': { stream: string; holder: string; expiresAt: string };
+  /**
+   * The run found its lease taken over by another worker (a renewal or a commit's fence failed,
+   * `LeaseLostError`): it stops without writing its last page. Told once per run, before
+   * `run:finished` (status `failed`).
+   */
+  'lease:lost': {
+    stream: string;
+    runId: string;
+    /** This worker's lease holder id: the one that lost the lease. */
+    holder: string;
+    /** The error's message, one line. */
+    reason: string;
+  };
   'run:finished': {
     stream: string;
     runId: string;
+    mode: RunMode;
     status: Exclude<RunStatus, 'running'>;
     totals: RunCounters;
     error: string | null;

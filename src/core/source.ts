@@ -69,6 +69,12 @@ export interface SourceArgs {
   ) => Promise<T>;
   /** Tells a rate limiter what the API said about its budget (`X-RateLimit-*`). */
   readonly observeLimit: (limiter: string, budget: RateBudget) => void;
+  /**
+   * Tells the engine about one request the source made, answered or not (it becomes a
+   * `request:completed` event, for metrics). The engine always gives it; optional so that args
+   * built by hand (a custom source's own tests) need not. Counters still go through `report`.
+   */
+  readonly observeRequest?: (request: RequestReport) => void;
   /** Epoch ms by which the run must stop, or null when it has no maximum duration. */
   readonly deadline: number | null;
   /** Reads a secret (an environment variable); throws `ConfigError` naming it when unset. */
@@ -87,6 +93,17 @@ export interface SourceArgs {
    * else: the run fails (exit 1) and nothing moves.
    */
   readonly request: RunRequest;
+}
+
+/** One request a source made, as `observeRequest` takes it. */
+export interface RequestReport {
+  /** Method and URL without secrets, the same text as `AttemptOptions.what`. */
+  readonly what: string;
+  /** The answer's status, or null when none came (a reset, a timeout, a refused connection). */
+  readonly status: number | null;
+  /** Bytes of the response body read. */
+  readonly bytes: number;
+  readonly durationMs: number;
 }
 
 /** What `attempt` tells the operation about the try it is making. */

@@ -208,7 +208,7 @@ export class RunPipeline {
       };
       const maxDuration = this.#args.maxDurationMs;
       const deadline = maxDuration === null ? null : this.#startedAt + maxDuration;
-      const { attempt, observeLimit, backOff } = sourceServices({
+      const { attempt, observeLimit, observeRequest, backOff } = sourceServices({
         stream: stream.name,
         policy: new RetryPolicy(this.#args.retry),
         limiters: this.#args.limiters,
@@ -232,6 +232,7 @@ export class RunPipeline {
             report,
             attempt,
             observeLimit,
+            observeRequest,
             deadline,
             secret: this.#args.secret,
             request: this.#args.request,
@@ -328,6 +329,8 @@ export class RunPipeline {
     // What confirming the commit needs: not the page's records, which the store holds meanwhile.
     const written = writes.map((w) => w.key);
     const checkpoint = page.checkpoint;
+    // The stream's newest cursor once this commit lands (commits are confirmed in order).
+    const newestSoFar = this.#newestCursor;
     // Its own entry, removed when it settles: a commit can fail before one handed over earlier has
     // settled (a store wrapper that throws at once, a commit refused before the one before it
     // applied), and removing the oldest instead would let the run end without waiting for that one.
@@ -355,7 +358,7 @@ export class RunPipeline {
         () => {
           settled();
           states.confirmed(written, id);
-          this.#committed(checkpoint, delta, deadLetters);
+          this.#committed(checkpoint, delta, deadLetters, newestSoFar);
         },
         (error: unknown) => {
           settled();
@@ -374,13 +377,25 @@ export class RunPipeline {
   }
 
   /** What a confirmed commit changes for the run: its checkpoint, totals and events. */
-  #committed(checkpoint: Checkpoint, delta: Partial<RunCounters>, deadLetters: readonly DeadLetter[]): void {
+  #committed(
+    checkpoint: Checkpoint,
+    delta: Partial<RunCounters>,
+    deadLetters: readonly DeadLetter[],
+    newestCursor: string | null,
+  ): void {
     const { stream, runId, totals, events } = this.#args;
     this.checkpoint = checkpoint;
     addCounters(totals, delta);
     for (const letter of deadLetters) {
       events.emit('record:failed', { stream: stream.name, runId, key: letter.key, reason: letter.reason });
     }
-    events.emit('page:committed', { stream: stream.name, runId, page: delta, totals, checkpoint });
+    events.emit('page:committed', {
+      stream: stream.name,
+      runId,
+      page: delta,
+      totals,
+      checkpoint,
+      newestCursor,
+    });
   }
 }

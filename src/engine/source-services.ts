@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, FatalError, RunDeadlineError, TransientError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import type { AttemptOptions, AttemptState, RateBudget, SourceReport } from '../core/source.ts';
+import type {
+  AttemptOptions,
+  AttemptState,
+  RateBudget,
+  RequestReport,
+  SourceReport,
+} from '../core/source.ts';
 import type { RateLimiters } from './rate-limiter.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 
@@ -12,14 +18,17 @@ export interface SourceServicesArgs {
   readonly signal: AbortSignal;
   readonly deadline: number | null;
   readonly report: (report: SourceReport) => void;
-  /** Where retries and rate-limit waits are told as they happen (`request:retrying`, `rate:waiting`). */
+  /**
+   * Where retries, rate-limit waits and requests are told as they happen (`request:retrying`,
+   * `rate:waiting`, `request:completed`).
+   */
   readonly events: SyncEventBus;
   readonly runId: string;
   readonly now?: () => number;
 }
 
 /**
- * The `attempt` and `observeLimit` a source gets for one run: rate limits, retries with backoff,
+ * The `attempt`, `observeLimit` and `observeRequest` a source gets for one run: rate limits, retries with backoff,
  * budgets and the deadline, counted in the run record. Kept here, once, so every source (HTTP,
  * custom) is polite and resilient the same way.
  */
@@ -117,7 +126,18 @@ export function sourceServices(args: SourceServicesArgs) {
     args.limiters.get(limiter).observe(budget);
   }
 
-  return { attempt, observeLimit, backOff };
+  function observeRequest(request: RequestReport): void {
+    args.events.emit('request:completed', {
+      stream: args.stream,
+      runId: args.runId,
+      what: request.what,
+      status: request.status,
+      bytes: request.bytes,
+      durationMs: request.durationMs,
+    });
+  }
+
+  return { attempt, observeLimit, observeRequest, backOff };
 }
 
 /** A rate in requests per second: `5`, `0.5`, `0.02`. */

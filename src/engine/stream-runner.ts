@@ -1,5 +1,5 @@
 import { newRunId, nowIso } from '../core/clock.ts';
-import { ConfigError, describeError } from '../core/errors.ts';
+import { ConfigError, describeError, LeaseLostError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import type { RetrySettings } from '../core/retry-settings.ts';
 import type { RunStore } from '../core/store.ts';
@@ -124,7 +124,7 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
       at: nowIso(),
       checkpointBefore: checkpoint,
     });
-    events.emit('run:started', { stream: stream.name, runId, checkpoint });
+    events.emit('run:started', { stream: stream.name, runId, mode: request.mode, checkpoint });
     approved = state?.approved ?? false;
     const context = { request, stream, store };
     await mode.begin?.(context);
@@ -208,9 +208,14 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
         'could not record the end of the run',
       );
     }
+    // Wherever the loss was found (a renewal, a commit's fence, a scan's end), the run ends here.
+    if (cause instanceof LeaseLostError) {
+      events.emit('lease:lost', { stream: stream.name, runId, holder: args.holder, reason: error ?? '' });
+    }
     events.emit('run:finished', {
       stream: stream.name,
       runId,
+      mode: request.mode,
       status,
       totals,
       error,

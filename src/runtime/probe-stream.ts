@@ -190,7 +190,7 @@ async function firstPage(args: ProbeStreamArgs, started: number): Promise<Page<u
   events.on('request:retrying', ({ what, attempt, delayMs, reason }) =>
     log.warn({ stream: stream.name, what, attempt, delayMs, reason }, 'retrying'),
   );
-  const { attempt, observeLimit, backOff } = sourceServices({
+  const { attempt, observeLimit, observeRequest, backOff } = sourceServices({
     stream: stream.name,
     policy: new RetryPolicy(config.sync.retry),
     limiters: new RateLimiters(),
@@ -212,6 +212,7 @@ async function firstPage(args: ProbeStreamArgs, started: number): Promise<Page<u
           report,
           attempt,
           observeLimit,
+          observeRequest,
           deadline,
           secret: readEnvSecret,
           request: { mode: 'sync' },

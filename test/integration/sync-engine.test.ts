@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { resolveConfig } from '../../src/config/load-config.ts';
-import { newHolderId } from '../../src/core/clock.ts';
+import { newHolderId, nowIso } from '../../src/core/clock.ts';
 import { TransientError } from '../../src/core/errors.ts';
 import { SyncEventBus, type SyncEvents } from '../../src/core/events.ts';
 import type { PageCommit } from '../../src/core/store.ts';
@@ -346,5 +346,74 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
         reason: '503 from h',
       }),
     ]);
+  });
+
+  it('tells the newest cursor committed so far with each page, compared as numbers when they are', async () => {
+    // Epoch seconds of 9 and 10 digits: as text, "999999999" would sort after "1000000000".
+    const rows = [
+      { id: 1, updated_at: 1_000_000_100 },
+      { id: 2, updated_at: 999_999_999 },
+      { id: 3, updated_at: 1_000_000_000 },
+    ];
+    const def = defineStream<(typeof rows)[number]>({
+      name: 'items',
+      key: 'id',
+      cursor: 'updated_at',
+      source: arraySource(rows, { pageSize: 1 }),
+    });
+    const events = new SyncEventBus();
+    const told: (string | null)[] = [];
+    const modes: string[] = [];
+    events.on('page:committed', (e) => told.push(e.newestCursor));
+    events.on('run:started', (e) => modes.push(`started ${e.mode}`));
+    events.on('run:finished', (e) => modes.push(`finished ${e.mode}`));
+    await run(def, { events, maxPagesInFlight: 1 });
+    expect(told.at(-1)).toBe('1000000100');
+    expect(told.every((c) => c === '1000000100')).toBe(true);
+    expect((await t.store.getState('items'))?.newestCursor).toBe('1000000100');
+    expect(modes).toEqual(['started sync', 'finished sync']);
+  });
+
+  it('tells lease:lost when another worker took the stream over during the run', async () => {
+    const holder = newHolderId();
+    const other = newHolderId();
+    const def = defineStream<TestRecord>({
+      name: 'items',
+      key: 'id',
+      source: async function* () {
+        yield { records: [testRecord(1)], checkpoint: { after: 1 } };
+        // Another worker takes the lease over (its holder is alive: only `takeOverFrom` lets it).
+        const taken = await t.store.acquireLease({
+          stream: 'items',
+          holder: other,
+          ttlMs: 30_000,
+          at: nowIso(),
+          takeOverFrom: holder,
+        });
+        expect('lease' in taken).toBe(true);
+        yield { records: [testRecord(2)], checkpoint: { after: 2 } };
+      },
+    });
+    const events = new SyncEventBus();
+    const order: string[] = [];
+    const lost: SyncEvents['lease:lost'][] = [];
+    events.on('lease:lost', (e) => {
+      lost.push(e);
+      order.push('lease:lost');
+    });
+    events.on('run:finished', () => order.push('run:finished'));
+    const result = await runStream({
+      store: t.store,
+      stream: def,
+      holder,
+      events,
+      log: silent,
+      options: { maxPagesInFlight: 1 },
+    });
+    expect(result.status).toBe('failed');
+    expect(lost).toEqual([
+      { stream: 'items', runId: result.runId, holder, reason: expect.stringMatching(/lost the lease/) },
+    ]);
+    expect(order).toEqual(['lease:lost', 'run:finished']);
   });
 });

@@ -2,10 +2,11 @@ import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { unacceptedListener } from '../../../test/helpers/unaccepted-listener.ts';
 import { FatalError, TransientError } from '../../core/errors.ts';
+import type { RequestReport } from '../../core/source.ts';
 import { HttpRequester, type HttpTimeouts } from './http-requester.ts';
 
-function send(url: string, timeouts: HttpTimeouts = {}) {
-  return new HttpRequester(timeouts).send({
+function send(url: string, timeouts: HttpTimeouts = {}, observe?: (request: RequestReport) => void) {
+  return new HttpRequester(timeouts, undefined, observe).send({
     method: 'GET',
     url: new URL(url),
     headers: {},
@@ -81,5 +82,30 @@ describe('HttpRequester', () => {
     } finally {
       await new Promise((done) => server.close(done));
     }
+  });
+
+  it('tells its observer of every request sent: answered (retryable or not) or not, never one refused unsent', async () => {
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/busy' ? 503 : 200;
+      res.end(req.url === '/busy' ? 'busy' : '[{"id":1}]');
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const port = (server.address() as { port: number }).port;
+    const told: RequestReport[] = [];
+    const observe = (r: RequestReport) => told.push(r);
+    try {
+      await send(`http://127.0.0.1:${port}/ok`, {}, observe);
+      await send(`http://127.0.0.1:${port}/busy`, {}, observe).catch(() => undefined);
+      await send('ftp://127.0.0.1/people', {}, observe).catch(() => undefined);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+    await send(`http://127.0.0.1:${port}/gone`, {}, observe).catch(() => undefined);
+    expect(told.map(({ durationMs, ...r }) => r)).toEqual([
+      { what: `GET http://127.0.0.1:${port}/ok`, status: 200, bytes: 10 },
+      { what: `GET http://127.0.0.1:${port}/busy`, status: 503, bytes: 4 },
+      { what: `GET http://127.0.0.1:${port}/gone`, status: null, bytes: 0 },
+    ]);
+    for (const r of told) expect(r.durationMs).toBeGreaterThanOrEqual(0);
   });
 });

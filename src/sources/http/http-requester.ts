@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { FatalError, TransientError } from '../../core/errors.ts';
-import type { AttemptState } from '../../core/source.ts';
+import type { AttemptState, RequestReport } from '../../core/source.ts';
 import type { Logger } from '../../core/types.ts';
 import { hopelessFailure } from './hopeless-failure.ts';
 import { parseRetryAfter } from './retry-after.ts';
@@ -68,37 +68,63 @@ export class HttpRequester {
   readonly #requestMs: number;
   readonly #connectMs: number | undefined;
   readonly #log: Logger | undefined;
+  readonly #observe: ((request: RequestReport) => void) | undefined;
 
   /**
    * `log`: where each request is logged, at debug (method, URL as `what` shows it, status, duration,
    * bytes, and for a failure whether it is retried); at trace also the answer's rate-limit headers
-   * and the attempt. Default: not logged.
+   * and the attempt. Default: not logged. `observe`: told of every request that was sent, answered
+   * or not, retried or not (`SourceArgs.observeRequest`, the engine's `request:completed`). Default:
+   * nobody.
    */
-  constructor(timeouts: HttpTimeouts = {}, log?: Logger) {
+  constructor(timeouts: HttpTimeouts = {}, log?: Logger, observe?: (request: RequestReport) => void) {
     this.#requestMs = timeouts.requestMs ?? 30_000;
     this.#connectMs = timeouts.connectMs;
     this.#log = log;
+    this.#observe = observe;
   }
 
-  /** Sends the request and logs how it went (see the constructor's `log`). */
+  /** Sends the request, logs how it went and tells the observer (see the constructor). */
   async send(args: SendArgs): Promise<RawResponse> {
     const started = performance.now();
     let raw: RawResponse | null = null;
     let failure: unknown;
+    let sent = false;
     try {
-      raw = await this.#send(args, (answer) => {
-        raw = answer;
-      });
+      raw = await this.#send(
+        args,
+        () => {
+          sent = true;
+        },
+        (answer) => {
+          raw = answer;
+        },
+      );
       return raw;
     } catch (error) {
       failure = error;
       throw error;
     } finally {
-      if (this.#log) logRequest(this.#log, args, raw, failure, Math.round(performance.now() - started));
+      const durationMs = Math.round(performance.now() - started);
+      if (this.#log) logRequest(this.#log, args, raw, failure, durationMs);
+      if (sent && this.#observe) {
+        const answer = raw as RawResponse | null;
+        this.#observe({
+          what: args.what,
+          status: answer?.status ?? null,
+          bytes: answer?.bytes ?? 0,
+          durationMs,
+        });
+      }
     }
   }
 
-  async #send(args: SendArgs, answered: (raw: RawResponse) => void): Promise<RawResponse> {
+  /** `sending`: called once the request goes out (not for a URL refused before); `answered`: with the answer. */
+  async #send(
+    args: SendArgs,
+    sending: () => void,
+    answered: (raw: RawResponse) => void,
+  ): Promise<RawResponse> {
     const problem = urlProblem(args.url);
     if (problem !== null) {
       throw new FatalError(`stream "${args.stream}": ${args.what}: ${problem}; check request.baseUrl`, {
@@ -111,6 +137,7 @@ export class HttpRequester {
     let status: number;
     const headers: Record<string, string> = {};
     let text: string;
+    sending();
     try {
       // Redirects are not followed: a redirect to another host must not receive our credentials,
       // and an API that redirects a list endpoint is misconfigured in a way worth seeing.

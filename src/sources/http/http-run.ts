@@ -29,6 +29,7 @@ export function openHttpRun(settings: HttpSettings, args: SourceArgs): HttpRun {
           : {}),
       },
       args.log,
+      args.observeRequest,
     ),
   };
 }
