@@ -7,7 +7,7 @@ import { REPO_ROOT } from './child-process.ts';
  * derives from one number, so `--size tiny` runs every code path of the full bench in seconds.
  */
 
-export const SECTIONS = ['limits', 'baseline', 'sqlite', 'postgres', 'medium', 'large'] as const;
+export const SECTIONS = ['limits', 'baseline', 'sqlite', 'postgres', 'medium', 'large', 'service'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export const SECTION_HELP: Record<Section, string> = {
@@ -17,6 +17,8 @@ export const SECTION_HELP: Record<Section, string> = {
   postgres: 'the same into PostgreSQL',
   medium: 'the same on both stores at a tenth of the size',
   large: 'Syncline into SQLite at five times the size: memory must not grow with the stream',
+  service:
+    'syncline run keeping 100 small streams fresh every 5 s: scheduler CPU while idle, lateness of runs',
 };
 
 export interface Sizes {

@@ -6,6 +6,7 @@ import type { MachineInfo } from './machine.ts';
 import { PAGE_SIZE } from './page-walk.ts';
 import type { Bar, BarKind } from './png-chart.ts';
 import type { RawResults } from './raw-runs.ts';
+import type { ServiceScenario } from './service-scenario.ts';
 import type { SyncMeasurement, SyncScenario } from './sync-scenario.ts';
 import { evaluateTargets, type TargetLine } from './targets.ts';
 
@@ -20,6 +21,8 @@ export interface BenchResults {
   readonly sizes: Sizes;
   readonly raw: RawResults;
   readonly scenarios: readonly SyncScenario[];
+  /** The service section (`syncline run`), when it ran. */
+  readonly service: ServiceScenario | null;
   readonly totalMs: number;
   /** 1-minute load average when the measurements ended. */
   readonly loadAtEnd: number;
@@ -244,6 +247,25 @@ function memorySection(results: BenchResults): string[] {
   return lines;
 }
 
+function serviceSection(results: BenchResults): string[] {
+  const s = results.service;
+  if (!s) return [];
+  return [
+    '## The service',
+    '',
+    `\`syncline run\` (no HTTP API) keeping ${int(s.streams)} streams of ${int(s.records)} customers fresh every ` +
+      `${s.everyMs / 1000} s (default jitter: 10% of the interval), ${s.concurrency} runs at once, on SQLite, for ` +
+      `${s.durationMs / 1000} s after the first full syncs. Lateness: when a run started minus when it was due ` +
+      '(jitter included in the due time). Idle CPU: CPU of the process over the 250 ms slices in which no run ' +
+      'was in progress, as a share of one core.',
+    '',
+    '| runs judged | lateness p50 ms | lateness p95 ms | lateness max ms | runs not ok | idle s | idle CPU % | CPU % overall | peak RSS MB |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${int(s.runs)} | ${int(s.latenessMs.p50)} | ${int(s.latenessMs.p95)} | ${int(s.latenessMs.max)} | ${int(s.notOk)} | ${s.idleSeconds.toFixed(1)} | ${s.idleCpuPercent.toFixed(2)} | ${s.totalCpuPercent.toFixed(1)} | ${mb(s.peakRssMb)} |`,
+    '',
+  ];
+}
+
 function targetsSection(targets: readonly TargetLine[]): string[] {
   const lines = ['## Targets', ''];
   for (const t of targets) lines.push(`- **${t.verdict}** ${t.text}`);
@@ -262,6 +284,7 @@ export function renderResults(results: BenchResults): string {
     ...incrementalSection(results),
     ...lookbackSection(results),
     ...memorySection(results),
+    ...serviceSection(results),
     ...targetsSection(evaluateTargets(results)),
   ].join('\n');
 }

@@ -17,6 +17,7 @@ import { machineInfo } from './machine.ts';
 import { renderBarChart } from './png-chart.ts';
 import { runRaw } from './raw-runs.ts';
 import { type BenchResults, chartBars, renderResults } from './report.ts';
+import { runServiceScenario } from './service-scenario.ts';
 import { runSyncScenario, type SyncScenario } from './sync-scenario.ts';
 
 const began = performance.now();
@@ -57,6 +58,7 @@ async function runBench(options: BenchOptions, locations: Locations): Promise<Be
     sizes,
     raw,
     scenarios,
+    service: only.has('service') ? await runServiceScenario(locations, sizes, log) : null,
     totalMs: performance.now() - began,
     loadAtEnd: loadavg()[0]!,
   };

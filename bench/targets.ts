@@ -14,6 +14,8 @@ export interface TargetLine {
 }
 
 const RSS_LIMIT_MB = 200;
+const IDLE_CPU_LIMIT = 2;
+const LATENESS_LIMIT_MS = 500;
 
 const judge = (pass: boolean, text: string): TargetLine => ({ verdict: pass ? 'PASS' : 'MISS', text });
 const notMeasured = (text: string): TargetLine => ({
@@ -109,6 +111,25 @@ export function evaluateTargets(results: BenchResults): TargetLine[] {
     const text = `peak RSS < ${RSS_LIMIT_MB} MB, full sync ${name}`;
     if (s) lines.push(judge(s.full.peakRssMb < RSS_LIMIT_MB, `${text}: ${s.full.peakRssMb.toFixed(0)} MB`));
     else lines.push(notMeasured(text));
+  }
+  const service = results.service;
+  const idleTarget = `service: scheduler CPU while idle between runs < ${IDLE_CPU_LIMIT}% of a core`;
+  const lateTarget = `service: p95 lateness of runs against their schedule < ${LATENESS_LIMIT_MS} ms`;
+  if (service) {
+    lines.push(
+      judge(
+        service.idleCpuPercent < IDLE_CPU_LIMIT,
+        `${idleTarget}: ${service.idleCpuPercent.toFixed(2)}% over ${service.idleSeconds.toFixed(1)} s idle (${service.streams} streams every ${service.everyMs / 1000} s)`,
+      ),
+    );
+    lines.push(
+      judge(
+        service.latenessMs.p95 < LATENESS_LIMIT_MS,
+        `${lateTarget}: ${int(service.latenessMs.p95)} ms over ${int(service.runs)} runs`,
+      ),
+    );
+  } else {
+    lines.push(notMeasured(idleTarget), notMeasured(lateTarget));
   }
   return lines;
 }
