@@ -1,11 +1,11 @@
-import { ConfigError, LeaseHeldError, StoreUnavailableError } from '../core/errors.ts';
+import { ConfigError, LeaseHeldError, NotFoundError, StoreUnavailableError } from '../core/errors.ts';
 
 /** Exit codes of the `syncline` command (documented in the README). */
 export const EXIT = {
   ok: 0,
   /** A run failed (its error is in `syncline runs`). */
   failed: 1,
-  /** Bad usage, bad config, or the store cannot be opened. */
+  /** Bad usage, bad config, an unknown stream or letter, or the store cannot be opened. */
   usage: 2,
   /** Another worker holds a stream's lease. */
   busy: 3,
@@ -18,7 +18,13 @@ export const EXIT = {
 } as const;
 
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof ConfigError || error instanceof StoreUnavailableError) return EXIT.usage;
+  if (
+    error instanceof ConfigError ||
+    error instanceof NotFoundError ||
+    error instanceof StoreUnavailableError
+  ) {
+    return EXIT.usage;
+  }
   if (error instanceof LeaseHeldError) return EXIT.busy;
   return EXIT.failed;
 }

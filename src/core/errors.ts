@@ -137,6 +137,11 @@ export class LeaseLostError extends FatalError {
   }
 }
 
+/** A stream, run or letter that does not exist. */
+export class NotFoundError extends SyncError {
+  static override readonly brand: string = 'syncline.NotFoundError';
+}
+
 /** Thrown by a run that was asked to stop (SIGINT/SIGTERM). */
 export class InterruptedError extends SyncError {
   static override readonly brand: string = 'syncline.InterruptedError';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { nowIso } from '../../core/clock.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { StreamOutcome } from '../../runtime/run-streams.ts';
+import { replayTargets } from '../../runtime/stream-operations.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT, exitCodeFor } from '../exit-codes.ts';
 import { formatCount, formatTable } from '../format-table.ts';
@@ -107,29 +108,17 @@ async function replay(
 ): Promise<number> {
   const config = await ctx.config();
   const store = await ctx.store();
-  const ids = options.id;
-  let streams: string[];
-  if (ids) {
-    const letters = await store.listDeadLetters({ ids, limit: ids.length, ...(stream ? { stream } : {}) });
-    const missing = ids.filter((id) => !letters.some((d) => d.id === id));
-    if (missing.length > 0) {
-      throw new ConfigError(
-        `no open dead letter with id ${missing.join(', ')}${stream ? ` in stream "${stream}"` : ''}; ` +
-          'see `syncline failed`',
-      );
-    }
-    streams = [...new Set(letters.map((d) => d.stream))];
-  } else if (stream) {
-    streams = [stream];
-  } else {
-    const names = new Set(config.streams.map((s) => s.name));
-    streams = (await store.listStreams())
-      .filter((s) => s.openFailures > 0 && names.has(s.stream))
-      .map((s) => s.stream);
-  }
+  const targets = await replayTargets(
+    store,
+    { ...(stream ? { stream } : {}), ...(options.id ? { ids: options.id } : {}) },
+    config.streams.map((s) => s.name),
+  );
   const outcomes: StreamOutcome[] = [];
-  for (const name of streams) {
-    const outcome = await ctx.runOne(name, { mode: 'replay', ...(ids ? { letters: ids } : {}) });
+  for (const target of targets) {
+    const outcome = await ctx.runOne(target.stream, {
+      mode: 'replay',
+      ...(target.letters ? { letters: target.letters } : {}),
+    });
     if (outcome) outcomes.push(outcome);
   }
   if (options.json) {

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { nowIso } from '../../core/clock.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { requireStreamState, resetStream } from '../../runtime/stream-operations.ts';
 import { CliContext } from '../cli-context.ts';
 
 export function registerResetCommand(program: Command): void {
@@ -16,8 +16,7 @@ export function registerResetCommand(program: Command): void {
       const ctx = CliContext.of(command);
       try {
         const store = await ctx.store();
-        const state = await store.getState(stream);
-        if (!state) throw new ConfigError(`unknown stream "${stream}": the store has no state for it`);
+        const state = await requireStreamState(store, stream);
         if (
           !options.yes &&
           !(await confirm(
@@ -28,7 +27,7 @@ export function registerResetCommand(program: Command): void {
           ctx.print(`not reset; "${stream}" keeps its checkpoint`);
           return;
         }
-        await store.resetCheckpoint(stream, nowIso());
+        await resetStream(store, stream);
         ctx.print(
           `reset "${stream}": its next run starts from the beginning; records are kept and re-reads write only changes`,
         );

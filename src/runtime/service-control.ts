@@ -1,0 +1,206 @@
+import type { ResolvedConfig } from '../config/load-config.ts';
+import { describeError, NotFoundError } from '../core/errors.ts';
+import type { Store } from '../core/store.ts';
+import type { RunRecord, StreamStatus } from '../core/types.ts';
+import { lagMs } from './lag.ts';
+import type {
+  MetricsHandle,
+  ScheduledStreamStatus,
+  SchedulerHandle,
+  ServiceControl,
+  StreamView,
+  TriggerResult,
+} from './service-types.ts';
+import { approveStream, replayTargets, resetStream } from './stream-operations.ts';
+
+export interface ServiceControlDeps {
+  readonly store: Store;
+  readonly config: ResolvedConfig;
+  readonly scheduler: SchedulerHandle;
+  readonly metrics: MetricsHandle;
+  /** The clock for lag and freshness (ms since the epoch). Default `Date.now`. */
+  readonly now?: () => number;
+  /** How long `ready()` waits for the store before it says it is not reachable. Default 2 s. */
+  readonly readyTimeoutMs?: number;
+}
+
+/** Run statuses after which the store held what the source had when the run ended. */
+const FRESH_STATUSES = ['ok', 'partial'] as const;
+
+/**
+ * What the HTTP API asks of the running service, over the store, the scheduler and the metrics.
+ * Stream names the API acts on are checked against the config (the scheduler runs only those);
+ * names it reads about may also be streams the store still has but the config dropped.
+ */
+export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
+  const { store, config, scheduler, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const readyTimeoutMs = deps.readyTimeoutMs ?? 2000;
+  const configured = config.streams.map((s) => s.name);
+
+  /** The stream, if the config defines it (what the scheduler can run); else `NotFoundError`. */
+  function requireConfigured(stream: string): string {
+    if (configured.includes(stream)) return stream;
+    throw new NotFoundError(
+      `unknown stream "${stream}"; ${config.file} defines: ${configured.join(', ') || 'no streams'}`,
+      { stream },
+    );
+  }
+
+  /** A stream the config defines or the store has; `NotFoundError` for any other name. */
+  async function requireKnown(stream: string): Promise<void> {
+    if (configured.includes(stream) || (await store.getState(stream))) return;
+    throw new NotFoundError(`unknown stream "${stream}": neither ${config.file} nor the store has it`, {
+      stream,
+    });
+  }
+
+  /**
+   * When the stream's last run that left it fresh ended. Its last run usually did (no query); else
+   * the newest `ok` and the newest `partial` run, two indexed queries at most per stream.
+   */
+  async function lastFreshAt(stream: string, lastRun: RunRecord | null): Promise<string | null> {
+    if (lastRun?.endedAt && (FRESH_STATUSES as readonly string[]).includes(lastRun.status)) {
+      return lastRun.endedAt;
+    }
+    if (!lastRun) return null;
+    const newest = await Promise.all(
+      FRESH_STATUSES.map((status) => store.listRuns({ stream, status, limit: 1 })),
+    );
+    const ends = newest.flatMap((runs) => runs.flatMap((r) => (r.endedAt ? [r.endedAt] : [])));
+    return ends.sort().at(-1) ?? null;
+  }
+
+  function view(
+    name: string,
+    stored: StreamStatus | undefined,
+    scheduled: ScheduledStreamStatus | undefined,
+    freshAt: string | null,
+    at: number,
+  ): StreamView {
+    const run = stored?.lastRun ?? null;
+    const lag = lagMs(stored?.newestCursor ?? null, at);
+    return {
+      stream: name,
+      state: scheduled?.state ?? 'idle',
+      schedule: scheduled?.schedule ?? null,
+      reconcileSchedule: scheduled?.reconcileSchedule ?? null,
+      nextRunAt: scheduled?.nextRunAt ?? null,
+      nextRunMode: scheduled?.nextRunMode ?? null,
+      lastRun: run && {
+        id: run.runId,
+        mode: run.mode,
+        status: run.status,
+        startedAt: run.startedAt,
+        endedAt: run.endedAt,
+        counters: run.counters,
+        error: run.error,
+      },
+      lagSeconds: lag === null ? null : Math.round(lag / 1000),
+      freshnessSeconds: freshAt === null ? null : Math.max(0, Math.round((at - Date.parse(freshAt)) / 1000)),
+      records: stored?.records ?? 0,
+      failedRecords: stored?.openFailures ?? 0,
+      consecutiveFailures: scheduled?.consecutiveFailures ?? 0,
+      backoffUntil: scheduled?.backoffUntil ?? null,
+      checkpoint: stored?.checkpoint ?? null,
+    };
+  }
+
+  return {
+    async streams() {
+      const stored = new Map((await store.listStreams()).map((s) => [s.stream, s]));
+      const scheduled = new Map(scheduler.status().map((s) => [s.stream, s]));
+      const names = [...new Set([...configured, ...stored.keys(), ...scheduled.keys()])].sort();
+      const freshAt = await Promise.all(
+        names.map((name) => lastFreshAt(name, stored.get(name)?.lastRun ?? null)),
+      );
+      const at = now();
+      return names.map((name, i) => view(name, stored.get(name), scheduled.get(name), freshAt[i]!, at));
+    },
+
+    async runs(stream, limit) {
+      await requireKnown(stream);
+      return store.listRuns({ stream, limit });
+    },
+
+    async failed({ stream, limit, all }) {
+      if (stream !== undefined) await requireKnown(stream);
+      return store.listDeadLetters({ ...(stream !== undefined ? { stream } : {}), limit, all: all ?? false });
+    },
+
+    async trigger(stream, mode) {
+      return scheduler.trigger(requireConfigured(stream), { mode });
+    },
+
+    async approve(stream) {
+      const outcome = await approveStream(store, stream);
+      // The scheduler keeps its own pause (it stops scheduling a paused stream); lifting it is what
+      // lets the approved run start. A stream the config dropped has no schedule to resume.
+      if (configured.includes(stream)) scheduler.resume(stream);
+      return {
+        approved: outcome.approved,
+        message: outcome.paused
+          ? `${outcome.message}; its next ${outcome.paused.mode} applies it`
+          : outcome.message,
+      };
+    },
+
+    async reset(stream) {
+      await resetStream(store, stream);
+      return {
+        message: `reset "${stream}": its next run starts from the beginning; records are kept and re-reads write only changes`,
+      };
+    },
+
+    async replay(query) {
+      if (query.stream !== undefined) requireConfigured(query.stream);
+      const targets = await replayTargets(store, query, configured);
+      // Check every target before queuing any, so a refused request queues nothing.
+      for (const target of targets) requireConfigured(target.stream);
+      const queued: TriggerResult[] = targets.map((target) =>
+        scheduler.trigger(target.stream, {
+          mode: 'replay',
+          ...(target.letters ? { letters: target.letters } : {}),
+        }),
+      );
+      return { queued };
+    },
+
+    async ready() {
+      const checks: Record<string, string> = {};
+      let ready = true;
+      try {
+        // One indexed read of the state table: reaches the database without counting records.
+        await withTimeout(store.getState(configured[0] ?? 'syncline_ready'), readyTimeoutMs, 'the store');
+        checks['store'] = 'ok';
+      } catch (error) {
+        ready = false;
+        checks['store'] = describeError(error);
+      }
+      if (scheduler.running) checks['scheduler'] = 'ok';
+      else {
+        ready = false;
+        checks['scheduler'] = 'not running';
+      }
+      return { ready, checks };
+    },
+
+    metrics() {
+      return metrics.render();
+    },
+  };
+}
+
+/** `promise`, or a rejection naming `what` once `ms` passed (the promise itself goes on). */
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

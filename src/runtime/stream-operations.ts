@@ -1,0 +1,100 @@
+import { nowIso } from '../core/clock.ts';
+import { NotFoundError } from '../core/errors.ts';
+import type { Store } from '../core/store.ts';
+import type { RunRecord, StreamState } from '../core/types.ts';
+
+/**
+ * The operator's actions on a stream that the CLI (`syncline approve`, `reset`, `failed replay`) and
+ * the service's HTTP API both offer, over a store: one implementation, so the two doors cannot
+ * drift apart. Each caller words its own output; these say what happened.
+ */
+
+/** The stream's state row; `NotFoundError` when the store has none (never synced, or a typo). */
+export async function requireStreamState(store: Store, stream: string): Promise<StreamState> {
+  const state = await store.getState(stream);
+  if (!state)
+    throw new NotFoundError(`unknown stream "${stream}": the store has no state for it`, { stream });
+  return state;
+}
+
+/** What `approveStream` did: `paused` is the run the breaker stopped, null when none was. */
+export interface ApproveOutcome {
+  readonly approved: boolean;
+  readonly paused: RunRecord | null;
+  /** One line: what was approved and why it had paused, or that nothing needed approving. */
+  readonly message: string;
+}
+
+/**
+ * Lets the next runs of a stream the backfill breaker paused through, until one completes. A stream
+ * that is not paused is left as is (not an error: it is already where approving would put it).
+ */
+export async function approveStream(store: Store, stream: string, at = nowIso()): Promise<ApproveOutcome> {
+  await requireStreamState(store, stream);
+  // The breaker stops syncs and reconciliations; refreshes, replays and backfills in between do not
+  // lift a pause, so the last run of those two modes decides.
+  const runs = await store.listRuns({ stream, limit: 50 });
+  const last = runs.find((r) => r.mode === 'sync' || r.mode === 'reconcile');
+  if (last?.status !== 'paused_backfill') {
+    return { approved: false, paused: null, message: `stream "${stream}" is not paused; nothing to approve` };
+  }
+  await store.setApproval(stream, true, at);
+  return {
+    approved: true,
+    paused: last,
+    message: `approved "${stream}" (its last ${last.mode} paused: ${last.error})`,
+  };
+}
+
+/** Clears a stream's checkpoint: its next run reads the source from the beginning; records stay. */
+export async function resetStream(
+  store: Store,
+  stream: string,
+  at = nowIso(),
+): Promise<{ readonly before: StreamState }> {
+  const before = await requireStreamState(store, stream);
+  await store.resetCheckpoint(stream, at);
+  return { before };
+}
+
+/** One stream a replay runs, and which of its open letters (all of them when absent). */
+export interface ReplayTarget {
+  readonly stream: string;
+  readonly letters?: readonly number[];
+}
+
+/**
+ * Which streams a replay runs: the streams of the letters `ids` (each letter must be open, and of
+ * `stream` when given: else `NotFoundError`), or `stream`, or every stream of `configStreams` with
+ * open letters. A stream the store has but the config no longer defines cannot be run, so it is
+ * left out of the last case.
+ */
+export async function replayTargets(
+  store: Store,
+  query: { readonly stream?: string; readonly ids?: readonly number[] },
+  configStreams: readonly string[],
+): Promise<ReplayTarget[]> {
+  const { stream, ids } = query;
+  if (ids) {
+    const letters = await store.listDeadLetters({ ids, limit: ids.length, ...(stream ? { stream } : {}) });
+    const missing = ids.filter((id) => !letters.some((d) => d.id === id));
+    if (missing.length > 0) {
+      throw new NotFoundError(
+        `no open dead letter with id ${missing.join(', ')}${stream ? ` in stream "${stream}"` : ''}; ` +
+          'see `syncline failed`',
+        stream ? { stream } : {},
+      );
+    }
+    const byStream = new Map<string, number[]>();
+    for (const id of ids) {
+      const letter = letters.find((d) => d.id === id)!;
+      byStream.set(letter.stream, [...(byStream.get(letter.stream) ?? []), id]);
+    }
+    return [...byStream].map(([name, letterIds]) => ({ stream: name, letters: letterIds }));
+  }
+  if (stream) return [{ stream }];
+  const names = new Set(configStreams);
+  return (await store.listStreams())
+    .filter((s) => s.openFailures > 0 && names.has(s.stream))
+    .map((s) => ({ stream: s.stream }));
+}

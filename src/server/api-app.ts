@@ -1,0 +1,196 @@
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { describeError } from '../core/errors.ts';
+import type { Logger } from '../core/types.ts';
+import type { ServiceControl } from '../runtime/service-types.ts';
+import { ApiError, badInput, toApiError } from './api-errors.ts';
+import { API_ROUTES } from './api-routes.ts';
+import { hasBearerToken } from './bearer-token.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+
+export interface ApiAppOptions {
+  /** Required as `Authorization: Bearer <token>` on every route but the health checks; null: none. */
+  readonly token: string | null;
+  /** Largest request body accepted, in bytes. Default 1 MiB. */
+  readonly bodyLimitBytes?: number;
+  /** How long a request may take before it is answered 504. Default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** One line per request (method, path, status, ms), and the internal errors behind 500s. */
+  readonly log: Logger;
+  /** The API's version in the OpenAPI document. */
+  readonly version?: string;
+}
+
+/** Routes anyone may call: orchestrators probe them without credentials. */
+const OPEN_PATHS = new Set<string>([API_ROUTES.healthz.path, API_ROUTES.readyz.path]);
+
+/**
+ * The HTTP API of `syncline run` over a `ServiceControl`: status, runs, dead letters and the
+ * operator actions the CLI has, plus health, readiness, metrics and its OpenAPI document. Every
+ * request is bounded (body size, time) and, with a token, authenticated; errors answer
+ * `{ error: { code, message } }` in one line, never with internals.
+ */
+export function createApiApp(control: ServiceControl, options: ApiAppOptions): Hono {
+  const { token, log } = options;
+  const timeoutMs = options.requestTimeoutMs ?? 30_000;
+  const openApi = buildOpenApiDocument({ version: options.version ?? '0.1.0' });
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    const answer = toApiError(error);
+    if (answer.status === 500) {
+      log.error({ method: c.req.method, path: c.req.path, error: describeError(error) }, 'request failed');
+    }
+    return c.json(answer.toBody(), answer.status);
+  });
+  app.notFound((c) => {
+    const answer = new ApiError(
+      404,
+      'not_found',
+      `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`,
+    );
+    return c.json(answer.toBody(), 404);
+  });
+
+  // Outermost, so it sees the status of every answer, errors included. No headers: the token is
+  // in one.
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
+  });
+  app.use(deadline(timeoutMs));
+  app.use(async (c, next) => {
+    if (token === null || OPEN_PATHS.has(c.req.path)) return next();
+    if (!hasBearerToken(c.req.header('authorization'), token)) {
+      c.header('WWW-Authenticate', 'Bearer');
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'missing or wrong bearer token: send `Authorization: Bearer <token>` with the service token',
+      );
+    }
+    return next();
+  });
+  app.use(
+    bodyLimit({
+      maxSize: options.bodyLimitBytes ?? 1024 * 1024,
+      onError: () => {
+        throw new ApiError(
+          413,
+          'payload_too_large',
+          `the request body is larger than ${options.bodyLimitBytes ?? 1024 * 1024} bytes`,
+        );
+      },
+    }),
+  );
+
+  app.get(API_ROUTES.healthz.path, (c) => c.json({ ok: true }));
+  app.get(API_ROUTES.readyz.path, async (c) => {
+    const ready = await control.ready();
+    return c.json(ready, ready.ready ? 200 : 503);
+  });
+  app.get(API_ROUTES.metrics.path, async (c) => {
+    const { contentType, body } = await control.metrics();
+    return c.body(body, 200, { 'Content-Type': contentType });
+  });
+  app.get(API_ROUTES.openapi.path, (c) => c.json(openApi));
+
+  app.get(API_ROUTES.streams.path, async (c) => c.json(await control.streams()));
+  app.get(API_ROUTES.runs.path, async (c) => {
+    const { name } = parse(API_ROUTES.runs.params, c.req.param(), 'path');
+    const { limit } = parse(API_ROUTES.runs.query, c.req.query(), 'query');
+    return c.json(await control.runs(name, limit));
+  });
+  app.get(API_ROUTES.failed.path, async (c) => {
+    const query = parse(API_ROUTES.failed.query, c.req.query(), 'query');
+    return c.json(
+      await control.failed({
+        ...(query.stream !== undefined ? { stream: query.stream } : {}),
+        limit: query.limit,
+        all: query.all,
+      }),
+    );
+  });
+  for (const mode of ['sync', 'reconcile'] as const) {
+    const route = API_ROUTES[mode];
+    app.post(route.path, async (c) => {
+      const { name } = parse(route.params, c.req.param(), 'path');
+      return c.json(await control.trigger(name, mode), 202);
+    });
+  }
+  app.post(API_ROUTES.approve.path, async (c) => {
+    const { name } = parse(API_ROUTES.approve.params, c.req.param(), 'path');
+    return c.json(await control.approve(name));
+  });
+  app.post(API_ROUTES.reset.path, async (c) => {
+    const { name } = parse(API_ROUTES.reset.params, c.req.param(), 'path');
+    return c.json(await control.reset(name));
+  });
+  app.post(API_ROUTES.replay.path, async (c) => {
+    const body = parse(API_ROUTES.replay.body, await jsonBody(c), 'body');
+    return c.json(
+      await control.replay({
+        ...(body.stream !== undefined ? { stream: body.stream } : {}),
+        ...(body.ids !== undefined ? { ids: body.ids } : {}),
+      }),
+      202,
+    );
+  });
+  return app;
+}
+
+/** `value` checked by `schema`, or a 400 naming the first thing wrong. */
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw badInput(result.error, where);
+  return result.data;
+}
+
+/** The request's JSON body; an empty body is `{}` (every field of the API's bodies is optional). */
+async function jsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'bad_request', 'body: is not JSON; send a JSON object');
+  }
+}
+
+/**
+ * Answers 504 when the rest of the chain takes longer than `ms`. The handler goes on (nothing it
+ * calls takes a signal) but its answer is dropped; what it started (a queued run) is not undone.
+ */
+function deadline(ms: number): MiddlewareHandler {
+  return async (_c, next) => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ApiError(
+              504,
+              'timeout',
+              `the request took longer than ${ms} ms; the service may be busy: try again`,
+            ),
+          ),
+        ms,
+      );
+    });
+    try {
+      await Promise.race([next(), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

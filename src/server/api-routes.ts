@@ -1,0 +1,145 @@
+import type { z } from 'zod';
+import {
+  ApproveResponse,
+  DeadLetterSchema,
+  FailedQuery,
+  HealthResponse,
+  ReadyResponse,
+  ReplayBody,
+  ReplayResponse,
+  ResetResponse,
+  RunRecordSchema,
+  RunsQuery,
+  StreamParams,
+  StreamViewSchema,
+  TriggerResultSchema,
+} from './api-schemas.ts';
+
+/**
+ * The routes of the HTTP API, described once: the app validates with these schemas and the OpenAPI
+ * document is generated from this table; a test checks the app serves exactly these.
+ */
+export interface RouteSpec {
+  readonly method: 'get' | 'post';
+  /** Hono's form: `/v1/streams/:name/runs`. */
+  readonly path: string;
+  readonly summary: string;
+  /** Whether the bearer token is required (when the service has one). */
+  readonly auth: boolean;
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodObject;
+  readonly body?: z.ZodType;
+  /** The success status and what it carries; `text` for a body that is not JSON. */
+  readonly status: 200 | 202;
+  readonly response: z.ZodType | { readonly text: string };
+  /** Answers 503 with the same shape when the service is not ready. */
+  readonly unavailable?: boolean;
+}
+
+export const API_ROUTES = {
+  healthz: {
+    method: 'get',
+    path: '/healthz',
+    summary: 'The process is up (no authentication)',
+    auth: false,
+    status: 200,
+    response: HealthResponse,
+  },
+  readyz: {
+    method: 'get',
+    path: '/readyz',
+    summary: 'The store is reachable and the scheduler running (no authentication); 503 when not',
+    auth: false,
+    status: 200,
+    response: ReadyResponse,
+    unavailable: true,
+  },
+  metrics: {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Metrics in the Prometheus text format',
+    auth: true,
+    status: 200,
+    response: { text: 'text/plain' },
+  },
+  streams: {
+    method: 'get',
+    path: '/v1/streams',
+    summary: 'Every stream: scheduler state, last run, lag, freshness, records, open failures',
+    auth: true,
+    status: 200,
+    response: StreamViewSchema.array(),
+  },
+  runs: {
+    method: 'get',
+    path: '/v1/streams/:name/runs',
+    summary: "A stream's runs, newest first",
+    auth: true,
+    params: StreamParams,
+    query: RunsQuery,
+    status: 200,
+    response: RunRecordSchema.array(),
+  },
+  failed: {
+    method: 'get',
+    path: '/v1/failed',
+    summary: 'Dead-lettered records, newest first (open ones unless all=true)',
+    auth: true,
+    query: FailedQuery,
+    status: 200,
+    response: DeadLetterSchema.array(),
+  },
+  sync: {
+    method: 'post',
+    path: '/v1/streams/:name/sync',
+    summary: 'Run a sync of the stream as soon as it is free',
+    auth: true,
+    params: StreamParams,
+    status: 202,
+    response: TriggerResultSchema,
+  },
+  reconcile: {
+    method: 'post',
+    path: '/v1/streams/:name/reconcile',
+    summary: 'Run a reconciliation (a full scan that deletes what the source no longer has)',
+    auth: true,
+    params: StreamParams,
+    status: 202,
+    response: TriggerResultSchema,
+  },
+  approve: {
+    method: 'post',
+    path: '/v1/streams/:name/approve',
+    summary: 'Let the next runs of a stream the backfill breaker paused through',
+    auth: true,
+    params: StreamParams,
+    status: 200,
+    response: ApproveResponse,
+  },
+  reset: {
+    method: 'post',
+    path: '/v1/streams/:name/reset',
+    summary: "Clear the stream's checkpoint: its next run reads from the beginning (records stay)",
+    auth: true,
+    params: StreamParams,
+    status: 200,
+    response: ResetResponse,
+  },
+  replay: {
+    method: 'post',
+    path: '/v1/failed/replay',
+    summary: 'Queue a replay of open dead letters: of ids, of a stream, or of every stream',
+    auth: true,
+    body: ReplayBody,
+    status: 202,
+    response: ReplayResponse,
+  },
+  openapi: {
+    method: 'get',
+    path: '/v1/openapi.json',
+    summary: 'This document (OpenAPI 3.1)',
+    auth: true,
+    status: 200,
+    response: { text: 'application/json' },
+  },
+} as const satisfies Record<string, RouteSpec>;

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { COUNTER_NAMES } from '../core/types.ts';
+
+/**
+ * The shapes of the HTTP API in zod: request schemas validate what comes in, response schemas
+ * describe what goes out, and both are what `/v1/openapi.json` is generated from, so the document
+ * cannot drift from what the routes check.
+ */
+
+const LIMIT_MESSAGE = 'must be a whole number from 1 to 500';
+
+/** `?limit=`: how many, 1 to 500. */
+function limit(byDefault: number) {
+  return z.coerce
+    .number({ error: LIMIT_MESSAGE })
+    .int(LIMIT_MESSAGE)
+    .min(1, LIMIT_MESSAGE)
+    .max(500, LIMIT_MESSAGE)
+    .default(byDefault)
+    .describe('how many, newest first (1 to 500)');
+}
+
+const ID_MESSAGE = 'must be a dead letter id (a positive integer)';
+
+const streamName = z.string({ error: 'must be a stream name' }).min(1, 'must be a stream name');
+
+export const StreamParams = z.object({ name: streamName.describe('the stream') });
+
+export const RunsQuery = z.strictObject({ limit: limit(20) });
+
+export const FailedQuery = z.strictObject({
+  stream: streamName.optional().describe('only this stream'),
+  limit: limit(50),
+  all: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .optional()
+    .transform((v) => v === 'true' || v === '1')
+    .describe('include resolved, replayed and ignored letters, not only open ones'),
+});
+
+export const ReplayBody = z.strictObject({
+  stream: streamName.optional().describe('only this stream (default: every stream with open letters)'),
+  ids: z
+    .array(z.number({ error: ID_MESSAGE }).int(ID_MESSAGE).positive(ID_MESSAGE), {
+      error: 'must be a list of dead letter ids (positive integers)',
+    })
+    .min(1, 'must list at least one dead letter id')
+    .max(500, 'must list at most 500 dead letter ids')
+    .optional()
+    .describe('only these letters (ids from GET /v1/failed)'),
+});
+
+/** Any JSON value (a checkpoint, a run's evidence, a record's payload). */
+const json = z.unknown().describe('any JSON value');
+
+const RunModeSchema = z.enum(['sync', 'reconcile', 'backfill', 'refresh', 'replay']);
+const RunStatusSchema = z.enum(['running', 'ok', 'failed', 'interrupted', 'partial', 'paused_backfill']);
+const isoTime = z.string().describe('ISO-8601 UTC time');
+
+const RunCountersSchema = z.object(
+  Object.fromEntries(COUNTER_NAMES.map((name) => [name, z.number().int()])) as Record<
+    (typeof COUNTER_NAMES)[number],
+    z.ZodNumber
+  >,
+);
+
+export const ErrorResponse = z.object({
+  error: z.object({
+    code: z.string().describe('bad_request, unauthorized, not_found, payload_too_large, timeout, internal'),
+    message: z.string().describe('one line: what is wrong and what to do'),
+  }),
+});
+
+export const HealthResponse = z.object({ ok: z.literal(true) });
+
+export const ReadyResponse = z.object({
+  ready: z.boolean(),
+  checks: z.record(z.string(), z.string()).describe('each check: `ok`, or what is wrong'),
+});
+
+export const StreamViewSchema = z.object({
+  stream: z.string(),
+  state: z.enum(['idle', 'queued', 'running', 'backing_off', 'paused']),
+  schedule: z.string().nullable(),
+  reconcileSchedule: z.string().nullable(),
+  nextRunAt: isoTime.nullable(),
+  nextRunMode: RunModeSchema.nullable(),
+  lastRun: z
+    .object({
+      id: z.string(),
+      mode: RunModeSchema,
+      status: RunStatusSchema,
+      startedAt: isoTime,
+      endedAt: isoTime.nullable(),
+      counters: RunCountersSchema,
+      error: z.string().nullable(),
+    })
+    .nullable(),
+  lagSeconds: z.number().nullable().describe('now minus the newest cursor value, when it reads as a time'),
+  freshnessSeconds: z.number().nullable().describe('now minus the end of the last successful run'),
+  records: z.number().int(),
+  failedRecords: z.number().int(),
+  consecutiveFailures: z.number().int(),
+  backoffUntil: isoTime.nullable(),
+  checkpoint: json,
+});
+
+export const RunRecordSchema = z.object({
+  runId: z.string(),
+  stream: z.string(),
+  mode: RunModeSchema,
+  status: RunStatusSchema,
+  startedAt: isoTime,
+  endedAt: isoTime.nullable(),
+  checkpointBefore: json,
+  checkpointAfter: json,
+  error: z.string().nullable(),
+  counters: RunCountersSchema,
+  evidence: json,
+});
+
+export const DeadLetterSchema = z.object({
+  id: z.number().int(),
+  stream: z.string(),
+  key: z.string().nullable(),
+  reason: z.string(),
+  payload: z.string().describe('the raw record as received (JSON text)'),
+  tombstone: z.boolean().optional(),
+  runId: z.string(),
+  status: z.enum(['open', 'resolved', 'replayed', 'ignored']),
+  createdAt: isoTime,
+  occurrences: z.number().int(),
+  lastSeenAt: isoTime,
+  resolvedAt: isoTime.nullable(),
+  resolvedRunId: z.string().nullable(),
+});
+
+export const TriggerResultSchema = z.object({
+  state: z.enum(['started', 'queued']),
+  stream: z.string(),
+  mode: RunModeSchema,
+});
+
+export const ApproveResponse = z.object({ approved: z.boolean(), message: z.string() });
+export const ResetResponse = z.object({ message: z.string() });
+export const ReplayResponse = z.object({ queued: z.array(TriggerResultSchema) });
