@@ -5,7 +5,7 @@ import type { Store } from '../core/store.ts';
 import type { Logger, RunRequest } from '../core/types.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
 import { createApiApp } from '../server/api-app.ts';
-import { startApiServer } from '../server/api-server.ts';
+import { startApiServer } from '../server/start-api-server.ts';
 import type { Runtime } from './create-runtime.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { pruneChangeLog } from './prune-change-log.ts';
