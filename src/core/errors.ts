@@ -137,6 +137,11 @@ export class LeaseLostError extends FatalError {
   }
 }
 
+/** What was asked for does not exist: a stream the config has no such name for (HTTP 404). */
+export class NotFoundError extends SyncError {
+  static override readonly brand: string = 'syncline.NotFoundError';
+}
+
 /** Thrown by a run that was asked to stop (SIGINT/SIGTERM). */
 export class InterruptedError extends SyncError {
   static override readonly brand: string = 'syncline.InterruptedError';
