@@ -6,6 +6,8 @@
 export {
   type ChangeSettings,
   defineConfig,
+  type ScheduleSettings,
+  type ServiceSettings,
   type SynclineConfig,
   type SyncSettings,
 } from './config/define-config.ts';

@@ -1,5 +1,8 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
-import { ConfigError } from '../core/errors.ts';
+import { parseDuration } from '../core/cursor-time.ts';
+import { ConfigError, describeError } from '../core/errors.ts';
+import type { ScheduleSettings } from '../core/schedule.ts';
 import { STREAM_NAME } from '../core/stream-name.ts';
 import { firstIssue, type SchemaIssue, strictObject } from '../core/strict-object.ts';
 import { COLUMN_TYPES } from '../core/view-columns.ts';
@@ -12,6 +15,86 @@ export const durationSchema = z.union([
   z.number().int().min(0),
   z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be like 500ms, 90s, 15m, 1h or 7d'),
 ]);
+
+/** A duration that must not be zero (an interval of 0 would run a stream without pause). */
+const positiveDurationSchema = durationSchema.refine((value) => {
+  try {
+    return parseDuration(value) > 0;
+  } catch {
+    return true; // durationSchema has said what is wrong
+  }
+}, 'must be more than 0');
+
+/**
+ * Cron patterns accepted: 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds
+ * first), as croner reads them; a 7th (year) field is refused, as other cron tools would.
+ */
+export const CRON_MODE = '5-or-6-parts';
+
+/** croner's own check of a pattern, at load: a bad one would otherwise fail when the service starts. */
+const cronPattern = z.string().superRefine((pattern, ctx) => {
+  try {
+    new Cron(pattern, { paused: true, mode: CRON_MODE });
+  } catch (error) {
+    const why = describeError(error).replace(/^CronPattern:\s*/, '');
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `invalid cron pattern ${JSON.stringify(pattern)}: ${why} ` +
+        '(5 fields: minute hour day month weekday, or 6 with seconds first)',
+    });
+  }
+});
+
+/** An IANA time zone the runtime knows (`Europe/Paris`, `UTC`). */
+const timezone = z.string().refine((zone) => {
+  try {
+    Intl.DateTimeFormat(undefined, { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'unknown time zone: use an IANA name such as "Europe/Paris", "America/New_York" or "UTC"');
+
+const everySchedule = strictObject({
+  every: positiveDurationSchema,
+  jitter: durationSchema.optional(),
+});
+
+const cronSchedule = strictObject({
+  cron: cronPattern,
+  timezone: timezone.optional(),
+  jitter: durationSchema.optional(),
+});
+
+/**
+ * `{ every: <duration>, jitter? }` or `{ cron: '<pattern>', timezone?, jitter? }` (ScheduleSettings).
+ * The shape is picked by its key, so an error names the field at fault (a union of the two would
+ * only say "invalid input").
+ */
+export const scheduleSchema = z
+  .custom<ScheduleSettings>(() => true)
+  .superRefine((value, ctx) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: "must be { every: '<duration>' } or { cron: '<pattern>' }" });
+      return;
+    }
+    const keys = Object.keys(value);
+    if (keys.includes('every') && keys.includes('cron')) {
+      ctx.addIssue({ code: 'custom', message: 'give either every or cron, not both' });
+      return;
+    }
+    if (
+      !keys.includes('every') &&
+      !keys.includes('cron') &&
+      keys.every((k) => k === 'jitter' || k === 'timezone')
+    ) {
+      ctx.addIssue({ code: 'custom', message: "needs every (e.g. '15m') or cron (e.g. '0 2 * * *')" });
+      return;
+    }
+    const result = (keys.includes('cron') ? cronSchedule : everySchedule).safeParse(value);
+    if (!result.success) for (const issue of result.error.issues) ctx.addIssue(issue as never);
+  });
 
 /** Fields every stream may have, whatever its source (also used by JSON/YAML HTTP streams). */
 export const streamBehaviourFields = {
@@ -38,7 +121,9 @@ export const streamBehaviourFields = {
   reconcile: strictObject({
     maxDeleteShare: z.number().min(0).max(1).optional(),
     fullRefresh: durationSchema.optional(),
+    schedule: scheduleSchema.optional(),
   }).optional(),
+  schedule: scheduleSchema.optional(),
 };
 
 const streamSource = z.custom((value) => typeof value === 'function', {
@@ -99,6 +184,21 @@ export const configSchema = strictObject({
   }).optional(),
   changes: strictObject({
     retention: durationSchema.optional(),
+  }).optional(),
+  service: strictObject({
+    schedule: scheduleSchema.optional(),
+    listen: z
+      .string()
+      .regex(
+        /^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/,
+        'must be host:port, e.g. 127.0.0.1:7373 or 0.0.0.0:8080',
+      )
+      .optional(),
+    shutdownTimeout: durationSchema.optional(),
+    backoff: strictObject({
+      base: positiveDurationSchema.optional(),
+      max: positiveDurationSchema.optional(),
+    }).optional(),
   }).optional(),
 });
 

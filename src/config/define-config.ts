@@ -1,3 +1,4 @@
+import type { ScheduleSettings } from '../core/schedule.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import type { RetrySettings } from '../core/types.ts';
 
@@ -13,6 +14,30 @@ export interface SynclineConfig {
   readonly sync?: SyncSettings;
   /** The change feed (`syncline changes`, `changes()`): how long the change log keeps its rows. */
   readonly changes?: ChangeSettings;
+  /** `syncline run`, the long-running service: default schedule, address, shutdown, backoff. */
+  readonly service?: ServiceSettings;
+}
+
+export type { ScheduleSettings };
+
+export interface ServiceSettings {
+  /**
+   * The schedule of streams that name none (`{ every: '15m' }`, `{ cron: '0 * * * *' }`). Default:
+   * none, and a stream without a schedule of its own runs only when triggered.
+   */
+  readonly schedule?: ScheduleSettings;
+  /** Where the service's HTTP API listens, `host:port`. Default `127.0.0.1:7373` (this machine only). */
+  readonly listen?: string;
+  /**
+   * How long a stop (SIGTERM, SIGINT) waits for the runs in progress to end at their next
+   * checkpoint before the process exits anyway. A duration or milliseconds. Default `30s`.
+   */
+  readonly shutdownTimeout?: string | number;
+  /**
+   * After a run failed, a stream's next run waits at least `base * 2^(failures - 1)`, at most
+   * `max`, whatever its schedule says. Defaults `5s` and `15m`.
+   */
+  readonly backoff?: { readonly base?: string | number; readonly max?: string | number };
 }
 
 export interface ChangeSettings {
@@ -30,7 +55,7 @@ export interface SyncSettings {
    * commit starts share its transaction (up to this many and 5,000 records). Default 4.
    */
   readonly maxPagesInFlight?: number;
-  /** Streams run at once by `syncline sync`. Default 4. */
+  /** Streams run at once by `syncline sync`, and by `syncline run` across its streams. Default 4. */
   readonly concurrency?: number;
   /** Lease time-to-live in ms; renewed every third of it. Default 30000. */
   readonly leaseTtlMs?: number;

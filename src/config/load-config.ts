@@ -4,11 +4,13 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDuration } from '../core/cursor-time.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
+import type { StreamSchedule } from '../core/schedule.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { viewColumns } from '../core/view-columns.ts';
 import { validateConfig } from './config-schema.ts';
 import type { SynclineConfig, SyncSettings } from './define-config.ts';
 import { resolveRunningSyncline } from './resolve-running-syncline.ts';
+import { resolveStreamSchedules } from './resolve-schedules.ts';
 import { columnsFromSchema } from './schema-columns.ts';
 
 /** File names tried, in order, when no `--config` is given. */
@@ -40,10 +42,25 @@ export interface ResolvedConfig {
     Pick<SyncSettings, 'maxRunDurationMs' | 'retry'>;
   /** The change log's retention window (`changes.retention`), in ms. */
   readonly changes: { readonly retentionMs: number };
+  /** `syncline run`'s settings (`service`), defaults applied. */
+  readonly service: {
+    readonly listen: string;
+    readonly shutdownTimeoutMs: number;
+    readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  };
+  /** One per stream, in the order of `streams`: when `syncline run` syncs and reconciles it. */
+  readonly schedules: readonly StreamSchedule[];
 }
 
 /** `changes.retention`'s default: a week. */
 export const DEFAULT_CHANGE_RETENTION = '7d';
+
+/** `service`'s defaults: the API on this machine only, 30 s to stop, backoff from 5 s to 15 min. */
+export const DEFAULT_SERVICE = {
+  listen: '127.0.0.1:7373',
+  shutdownTimeout: '30s',
+  backoff: { base: '5s', max: '15m' },
+} as const;
 
 export interface LoadOptions {
   /** `--config`; otherwise `CONFIG_FILES` in `cwd`. */
@@ -202,6 +219,24 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
     changes: Object.freeze({
       retentionMs: parseDuration(config.changes?.retention ?? DEFAULT_CHANGE_RETENTION),
     }),
+    service: resolveService(config, file),
+    schedules: Object.freeze(resolveStreamSchedules(config.streams, config.service?.schedule)),
+  });
+}
+
+function resolveService(config: SynclineConfig, file: string): ResolvedConfig['service'] {
+  const service = config.service;
+  const baseMs = parseDuration(service?.backoff?.base ?? DEFAULT_SERVICE.backoff.base);
+  const maxMs = parseDuration(service?.backoff?.max ?? DEFAULT_SERVICE.backoff.max);
+  if (maxMs < baseMs) {
+    throw new ConfigError(
+      `${file}: service.backoff.max: must be at least service.backoff.base (${baseMs} ms); raise max or lower base`,
+    );
+  }
+  return Object.freeze({
+    listen: service?.listen ?? DEFAULT_SERVICE.listen,
+    shutdownTimeoutMs: parseDuration(service?.shutdownTimeout ?? DEFAULT_SERVICE.shutdownTimeout),
+    backoff: Object.freeze({ baseMs, maxMs }),
   });
 }
 

@@ -137,7 +137,7 @@ export class LeaseLostError extends FatalError {
   }
 }
 
-/** A stream, run or letter that does not exist. */
+/** A stream, run or dead letter that does not exist (exit 2 in the CLI, HTTP 404 in the API). */
 export class NotFoundError extends SyncError {
   static override readonly brand: string = 'syncline.NotFoundError';
 }

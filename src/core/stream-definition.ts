@@ -1,3 +1,4 @@
+import type { ScheduleSettings } from './schedule.ts';
 import type { StreamSource } from './source.ts';
 import type { StandardSchemaV1 } from './standard-schema.ts';
 import type { ColumnType } from './view-columns.ts';
@@ -58,6 +59,11 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
   /** Reconciliation (full scans that find deletes and drift). */
   readonly reconcile?: ReconcileSettings;
   /**
+   * When `syncline run` syncs the stream (see `ScheduleSettings`). Default: the config's
+   * `service.schedule`; without either, the stream runs only when triggered.
+   */
+  readonly schedule?: ScheduleSettings;
+  /**
    * How the source reads, as `syncline check` shows it. `http.stream` sets it; a custom source may
    * (by default it is shown as `custom`, its paging and incremental reads being its own code).
    */
@@ -107,6 +113,12 @@ export interface ReconcileSettings {
   readonly maxDeleteShare?: number;
   /** `syncline sync` also reconciles the stream when its last completed reconciliation is older than this (`1d`). Default: never. */
   readonly fullRefresh?: string | number;
+  /**
+   * When `syncline run` reconciles the stream, on a schedule of its own (`{ cron: '0 3 * * 0' }`).
+   * A reconciliation due with a sync runs instead of it (its full scan covers what the sync reads).
+   * Default: none (`fullRefresh` still applies after syncs).
+   */
+  readonly schedule?: ScheduleSettings;
 }
 
 /**

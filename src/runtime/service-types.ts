@@ -13,22 +13,11 @@ import type {
  * API each implement or consume one of these, so each can be built and tested on its own.
  */
 
-/** When a stream runs, resolved from the config (`schedule: { every } | { cron, timezone }`). */
-export type Schedule =
-  | { readonly kind: 'every'; readonly everyMs: number; readonly jitterMs: number }
-  | {
-      readonly kind: 'cron';
-      readonly pattern: string;
-      readonly timezone: string | null;
-      readonly jitterMs: number;
-    };
-
-/** A stream's schedules: its syncs and its full refreshes (reconciliations); null = on demand only. */
-export interface StreamSchedule {
-  readonly stream: string;
-  readonly sync: Schedule | null;
-  readonly reconcile: Schedule | null;
-}
+/**
+ * `Schedule` and `StreamSchedule` live in core (config/ resolves them, and may not import runtime/);
+ * re-exported here, where the service's parts look for them.
+ */
+export type { Schedule, StreamSchedule } from '../core/schedule.ts';
 
 /**
  * What the scheduler knows of a stream. `queued`: due, waiting for a slot; `backing_off`: its runs

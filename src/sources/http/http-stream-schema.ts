@@ -141,6 +141,7 @@ const httpStreamInCodeSchema = httpStreamSchema.extend({
   columns: z.unknown().optional(),
   backfill: z.unknown().optional(),
   reconcile: z.unknown().optional(),
+  schedule: z.unknown().optional(),
 });
 
 /**

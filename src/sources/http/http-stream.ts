@@ -32,6 +32,7 @@ export function httpStream<R extends object>(config: HttpStreamConfig<R>): Strea
     ...(config.columns !== undefined ? { columns: config.columns } : {}),
     ...(config.backfill !== undefined ? { backfill: config.backfill } : {}),
     ...(config.reconcile !== undefined ? { reconcile: config.reconcile } : {}),
+    ...(config.schedule !== undefined ? { schedule: config.schedule } : {}),
     source: (args) => readStream(settings, args),
     sourceInfo: httpSourceInfo(config as HttpStreamConfig<Record<string, unknown>>),
     ...(settings.byId ? { fetchByKey: (args) => readByKeys(settings, settings.byId!, args) } : {}),
