@@ -57,7 +57,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const { host, port } = parseListen(listen);
   if (options.token === null && !isLoopback(host)) {
     throw new ConfigError(
-      `refusing to serve the API on ${listen} without a token: set one, or listen on 127.0.0.1`,
+      `refusing to serve the API on ${listen} without a token: set SYNCLINE_API_TOKEN, or listen on 127.0.0.1`,
     );
   }
   const server = createAdaptorServer({ fetch: options.app.fetch }) as Server;

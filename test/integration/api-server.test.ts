@@ -87,7 +87,7 @@ describe('the API server (real HTTP on loopback)', () => {
     await expect(
       startApiServer({ app: app(null), listen: '0.0.0.0:0', token: null, log: silent }),
     ).rejects.toThrow(
-      'refusing to serve the API on 0.0.0.0:0 without a token: set one, or listen on 127.0.0.1',
+      'refusing to serve the API on 0.0.0.0:0 without a token: set SYNCLINE_API_TOKEN, or listen on 127.0.0.1',
     );
     for (const listen of ['7373', 'localhost', 'host:99999', ':7373']) {
       expect(() => parseListen(listen)).toThrow(ConfigError);
