@@ -78,15 +78,22 @@ export interface MetricsHandle {
   render(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
 
-/** `GET /v1/streams`: one stream as the service sees it. */
-export interface StreamView {
-  readonly stream: string;
-  /** The scheduler's state; `idle` for a stream the config no longer has. */
-  readonly state: SchedulerState;
-  readonly schedule: string | null;
-  readonly reconcileSchedule: string | null;
-  readonly nextRunAt: string | null;
-  readonly nextRunMode: RunMode | null;
+/**
+ * `GET /v1/streams`: one stream as the service sees it: the scheduler's view of it (`idle` for a
+ * stream the config no longer has), its last run and what the store says.
+ */
+export interface StreamView
+  extends Pick<
+    ScheduledStreamStatus,
+    | 'stream'
+    | 'state'
+    | 'schedule'
+    | 'reconcileSchedule'
+    | 'nextRunAt'
+    | 'nextRunMode'
+    | 'consecutiveFailures'
+    | 'backoffUntil'
+  > {
   readonly lastRun: {
     readonly id: string;
     readonly mode: RunMode;
@@ -102,8 +109,6 @@ export interface StreamView {
   readonly freshnessSeconds: number | null;
   readonly records: number;
   readonly failedRecords: number;
-  readonly consecutiveFailures: number;
-  readonly backoffUntil: string | null;
   readonly checkpoint: Json;
 }
 
