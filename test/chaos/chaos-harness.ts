@@ -156,7 +156,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (action.kind === 'term' && ![0, 143].includes(result.code ?? -1) && result.signal !== 'SIGTERM') {
         problems.push(`cycle ${cycles}: SIGTERM ended with exit ${result.code}: ${lastLine(result.stderr)}`);
       }
-      if (action.kind === 'finish' && result.code !== 0) {
+      // A service stopped while Node was still loading it dies of the signal itself: nothing ran yet.
+      const startupTerm = daemon && result.signal === 'SIGTERM';
+      if (action.kind === 'finish' && result.code !== 0 && !startupTerm) {
         problems.push(
           `cycle ${cycles}: a ${daemon ? 'service stopped by SIGTERM' : 'sync left alone'} exited ${result.code}: ${lastLine(result.stderr)}`,
         );

@@ -40,6 +40,11 @@ export function registerRunCommand(program: Command): void {
 }
 
 async function run(ctx: CliContext, options: RunFlags): Promise<number> {
+  // Listening from the start: a SIGTERM while the store opens still stops cleanly, with exit 0.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const config = await ctx.config();
   const events = new SyncEventBus();
   let redraw = () => {};
@@ -77,10 +82,7 @@ async function run(ctx: CliContext, options: RunFlags): Promise<number> {
     service.url ? `syncline run: serving ${service.url}` : 'syncline run: started (no HTTP API)',
   );
 
-  const signalled = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await signalled;
   const again = (signal: NodeJS.Signals) => {
     stopDrawing();
     process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
@@ -88,7 +90,7 @@ async function run(ctx: CliContext, options: RunFlags): Promise<number> {
   process.once('SIGINT', again);
   process.once('SIGTERM', again);
   ctx.log.warn(
-    { signal: signalled },
+    { signal },
     'stopping: no new runs; runs in progress finish their page (send again to exit at once)',
   );
   const inTime = await service.stop();
