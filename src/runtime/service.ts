@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { newHolderId } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import { SyncEventBus } from '../core/events.ts';
@@ -59,6 +60,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const store = await runtime.store('create');
   const events = options.events ?? new SyncEventBus();
   const abort = new AbortController();
+  // Every run in progress listens on it (and removes its listener when it ends): up to
+  // `sync.concurrency` at once, past Node's default warning threshold of 10.
+  setMaxListeners(config.sync.concurrency * 4 + 10, abort.signal);
   const limiters = new RateLimiters();
   const holder = newHolderId();
 
