@@ -81,7 +81,8 @@ async function main(): Promise<ServiceChildResult> {
       if (s.state !== 'running' && s.nextRunAt) dueAt.set(s.stream, Date.parse(s.nextRunAt));
     }
   };
-  service = await startService({ runtime, log: silent, listen: null, onChange: capture });
+  service = await startService({ runtime, log: silent, onChange: capture });
+  service.start();
   capture();
   service.events.on('run:started', ({ stream }) => {
     active++;

@@ -5,14 +5,12 @@ import { SyncEventBus } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
 import type { Logger, RunRequest } from '../core/types.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
-import { createApiApp } from '../server/api-app.ts';
-import { startApiServer } from '../server/start-api-server.ts';
 import type { Runtime } from './create-runtime.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { pruneChangeLog } from './prune-change-log.ts';
 import { Scheduler } from './scheduler.ts';
 import { createServiceControl } from './service-control.ts';
-import type { RunOutcomeStatus } from './service-types.ts';
+import type { RunOutcomeStatus, ServiceControl } from './service-types.ts';
 
 /** How often the change log's retention is applied while the service runs. */
 const PRUNE_EVERY_MS = 60_000;
@@ -24,10 +22,6 @@ export interface ServiceOptions {
   readonly log: Logger;
   /** The bus runs report on; a new one by default. Observers (a live table) subscribe to it. */
   readonly events?: SyncEventBus;
-  /** `host:port` of the HTTP API (config `service.listen` by default); null serves no API. */
-  readonly listen?: string | null;
-  /** `SYNCLINE_API_TOKEN`: required on every route but the health checks when set. */
-  readonly token?: string | null;
   /** Called whenever the scheduler's state changes (a run started or ended, a stream fell due). */
   readonly onChange?: () => void;
 }
@@ -36,8 +30,10 @@ export interface Service {
   readonly scheduler: Scheduler;
   readonly events: SyncEventBus;
   readonly metrics: Metrics;
-  /** The API's base URL (`http://127.0.0.1:7373`), null without one. */
-  readonly url: string | null;
+  /** What an API (server/) asks of the service. */
+  readonly control: ServiceControl;
+  /** Starts the scheduler: streams run as they fall due. Built first, so a door (the HTTP API) can open before. */
+  start(): void;
   /**
    * Stops: no run starts any more; the runs in progress stop after their page in progress and
    * release their leases. Waits for them up to the config's `service.shutdownTimeout`; past it,
@@ -48,9 +44,10 @@ export interface Service {
 }
 
 /**
- * `syncline run`: keeps every stream of the config fresh on its schedule (scheduler), serves the
- * HTTP API and `/metrics`, prunes the change log on a timer and notices approvals given from
- * another process. Built over one `Runtime` (the composition root); every run is an ordinary
+ * `syncline run` without its doors: keeps every stream of the config fresh on its schedule
+ * (scheduler, once `start()`ed), counts metrics, prunes the change log on a timer and notices
+ * approvals given from another process; `control` is what the HTTP API (server/, opened by the
+ * CLI) asks of it. Built over one `Runtime` (the composition root); every run is an ordinary
  * `runStreams` call for one stream, so leases keep a manual `syncline sync` of the same store and
  * the service from applying one stream twice.
  */
@@ -90,19 +87,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const metrics = createMetrics({ events, queueDepth: () => scheduler.queueDepth() });
   await seedMetrics(metrics, store);
 
-  const listen = options.listen === undefined ? config.service.listen : options.listen;
-  const token = options.token ?? null;
-  let server: { url: string; close(): Promise<void> } | null = null;
-  if (listen !== null) {
-    const control = createServiceControl({ store, config, scheduler, metrics });
-    server = await startApiServer({ app: createApiApp(control, { token, log }), listen, token, log });
-  }
-  scheduler.start();
-
-  const timers = [
-    setInterval(() => void prune(), PRUNE_EVERY_MS),
-    setInterval(() => void watchApprovals(), APPROVAL_POLL_MS),
-  ];
+  const control = createServiceControl({ store, config, scheduler, metrics });
+  const timers: NodeJS.Timeout[] = [];
+  const start = () => {
+    if (timers.length > 0) return;
+    scheduler.start();
+    timers.push(
+      setInterval(() => void prune(), PRUNE_EVERY_MS),
+      setInterval(() => void watchApprovals(), APPROVAL_POLL_MS),
+    );
+  };
   let pruning: Promise<unknown> | null = null;
   const prune = () => {
     pruning ??= pruneChangeLog({
@@ -153,7 +147,6 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           'runs did not stop within service.shutdownTimeout; dropping the pages in flight (their checkpoints did not move)',
         );
       }
-      await server?.close();
       await pruning?.catch(() => undefined);
       metrics.close();
       return inTime;
@@ -161,7 +154,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     return stopping;
   };
 
-  return { scheduler, events, metrics, url: server?.url ?? null, stop };
+  return { scheduler, events, metrics, control, start, stop };
 }
 
 /** Lag and freshness from one read of the store, so `/metrics` has them before the first run ends. */

@@ -109,6 +109,7 @@ describe('npm run bench -- --size tiny', () => {
         '## Incremental sync and unchanged polls',
         '## The lookback window',
         '## Memory',
+        '## The service',
         '## Targets',
       ]) {
         expect(md).toContain(`\n${heading}\n`);
@@ -145,8 +146,14 @@ describe('npm run bench -- --size tiny', () => {
       expect(memory).toHaveLength(5);
       for (const row of memory) expect(num(row[2])).toBeGreaterThan(0);
 
+      // The service section: runs judged, lateness, idle CPU, measured (not constants).
+      const [service] = tableRows(md, '## The service');
+      expect(num(service![0])).toBeGreaterThan(5); // runs judged
+      expect(num(service![5])).toBeGreaterThan(0); // idle seconds
+      expect(num(service![4])).toBe(0); // runs not ok
+
       const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
-      expect(targets).toHaveLength(10);
+      expect(targets).toHaveLength(12);
       for (const line of targets) expect(line).toMatch(/^- \*\*(PASS|MISS)\*\* .*\d/);
 
       const png = readPng(readFileSync(join(out, 'results.png')));

@@ -175,6 +175,30 @@ streams:${streamYaml('fast', 'API', '    schedule: { every: 1s, jitter: 0 }')}${
     expect(fetched).toBe(2000); // each record inserted once across both processes
   }, 120_000);
 
+  it('shares the store with a manual syncline sync through the leases: busy without --wait, after the service with it', async () => {
+    const { dir, location } = await project(
+      `streams:${streamYaml('customers', 'API', '    schedule: { every: 1h }')}`,
+      2000,
+      300,
+    );
+    running = await startRun(dir, location);
+    for (;;) {
+      const [run] = await runsOf(location, 'customers');
+      if (run && run.counters.pages >= 1) break;
+      await sleep(100);
+    }
+    const busy = await collect(spawnCli(['sync', '--store', location], dir));
+    expect(busy.code, busy.stderr.slice(-800)).toBe(3);
+    const waited = await collect(spawnCli(['sync', '--store', location, '--wait', '60'], dir));
+    expect(waited.code, waited.stderr.slice(-800)).toBe(0);
+    running.child.kill('SIGTERM');
+    expect((await running.done).code).toBe(0);
+    const runs = await runsOf(location, 'customers');
+    // The service's run completed before the manual one started; each record was inserted once.
+    expect(runs.map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(runs.reduce((sum, r) => sum + r.counters.inserted, 0)).toBe(2000);
+  }, 120_000);
+
   it('requires the token on the API when one is set, never logs it, and backs off a failing stream', async () => {
     const { dir, location } = await project(
       `service: { backoff: { base: 300ms, max: 2s } }

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { readApiToken } from '../../config/load-config.ts';
 import { SyncEventBus } from '../../core/events.ts';
 import { startService } from '../../runtime/service.ts';
+import { createApiApp } from '../../server/api-app.ts';
+import { startApiServer } from '../../server/start-api-server.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { reportProgress } from '../progress-reporter.ts';
@@ -52,10 +54,23 @@ async function run(ctx: CliContext, options: RunFlags): Promise<number> {
     runtime: ctx.runtime,
     log: ctx.log,
     events,
-    listen: options.listen === false ? null : (options.listen ?? config.service.listen),
-    token: readApiToken(),
     onChange: () => redraw(),
   });
+  // The API opens before any run starts: a refused address (beyond loopback without a token, a
+  // port in use) stops the command with nothing run.
+  const listen = options.listen === false ? null : (options.listen ?? config.service.listen);
+  const token = readApiToken();
+  let server: { url: string; close(): Promise<void> } | null = null;
+  try {
+    if (listen !== null) {
+      const app = createApiApp(service.control, { token, log: ctx.log });
+      server = await startApiServer({ app, listen, token, log: ctx.log });
+    }
+  } catch (error) {
+    await service.stop();
+    throw error;
+  }
+  service.start();
   let stopDrawing: () => void;
   if (ctx.interactive) {
     const store = await ctx.store();
@@ -77,9 +92,9 @@ async function run(ctx: CliContext, options: RunFlags): Promise<number> {
       streams: config.streams.length,
       scheduled: config.schedules.filter((s) => s.sync !== null).length,
       concurrency: config.sync.concurrency,
-      ...(service.url ? { api: service.url } : {}),
+      ...(server ? { api: server.url } : {}),
     },
-    service.url ? `syncline run: serving ${service.url}` : 'syncline run: started (no HTTP API)',
+    server ? `syncline run: serving ${server.url}` : 'syncline run: started (no HTTP API)',
   );
 
   const signal = await signalled;
@@ -94,6 +109,7 @@ async function run(ctx: CliContext, options: RunFlags): Promise<number> {
     'stopping: no new runs; runs in progress finish their page (send again to exit at once)',
   );
   const inTime = await service.stop();
+  await server?.close();
   stopDrawing();
   process.off('SIGINT', again);
   process.off('SIGTERM', again);
