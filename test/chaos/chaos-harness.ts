@@ -279,7 +279,7 @@ async function compare(
   const n = (x: number) => x.toLocaleString('en-US');
   const summary =
     `chaos seed=${options.seed} store=${options.store}${options.process === 'run' ? ' process=run' : ''} style=${styles.length === CHAOS_STYLES.length ? 'all' : styles.join(',')}: ` +
-    `${n(tally.kills)} kills, ${n(tally.terms)} terms, ${n(tally.cycles)} runs, ${n(records)} records, ${n(missing)} missing, ` +
+    `${n(tally.kills)} kills, ${n(tally.terms)} terms, ${n(tally.cycles)} ${options.process === 'run' ? 'service processes' : 'runs'}, ${n(records)} records, ${n(missing)} missing, ` +
     `${n(duplicated)} duplicated, ${n(stale)} stale, ${n(notDeleted + extra)} wrongly live, ` +
     `${n(regressions)} checkpoint regressions, ${n(deadLetters)} dead letters; ` +
     `${n(made)} version regressions at the source: ${n(accepted)} accepted, ${n(deadLettered)} dead-lettered ` +

@@ -64,6 +64,17 @@ async function runsOf(location: string, stream: string): Promise<RunRecord[]> {
   }
 }
 
+/** Waits until the stream's newest run satisfies `done` (at most 60 s). */
+async function untilLastRun(location: string, stream: string, done: (run: RunRecord) => boolean) {
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const [run] = await runsOf(location, stream);
+    if (run && done(run)) return;
+    if (Date.now() > end) throw new Error(`timed out; last run of ${stream}: ${JSON.stringify(run)}`);
+    await sleep(100);
+  }
+}
+
 function streamYaml(name: string, api: string, extra: string, path = '/v1/customers'): string {
   return `
   - name: ${name}
@@ -149,11 +160,7 @@ streams:${streamYaml('fast', 'API', '    schedule: { every: 1s, jitter: 0 }')}${
     );
     running = await startRun(dir, location);
     // Mid-run: a page or more committed of the 20 this run reads.
-    for (;;) {
-      const [run] = await runsOf(location, 'customers');
-      if (run && run.counters.pages >= 1) break;
-      await sleep(100);
-    }
+    await untilLastRun(location, 'customers', (run) => run.counters.pages >= 1);
     running.child.kill('SIGTERM');
     const stopped = await running.done;
     expect(stopped.code, stopped.stderr.slice(-1500)).toBe(0);
@@ -163,11 +170,7 @@ streams:${streamYaml('fast', 'API', '    schedule: { every: 1s, jitter: 0 }')}${
     expect(first!.counters.fetched).toBeLessThan(2000);
     // Started again: the stream is due at once and reads on from its checkpoint to the end.
     running = await startRun(dir, location);
-    for (;;) {
-      const [run] = await runsOf(location, 'customers');
-      if (run && run.status === 'ok') break;
-      await sleep(200);
-    }
+    await untilLastRun(location, 'customers', (run) => run.status === 'ok');
     running.child.kill('SIGTERM');
     expect((await running.done).code).toBe(0);
     const runs = await runsOf(location, 'customers');
@@ -182,11 +185,7 @@ streams:${streamYaml('fast', 'API', '    schedule: { every: 1s, jitter: 0 }')}${
       300,
     );
     running = await startRun(dir, location);
-    for (;;) {
-      const [run] = await runsOf(location, 'customers');
-      if (run && run.counters.pages >= 1) break;
-      await sleep(100);
-    }
+    await untilLastRun(location, 'customers', (run) => run.counters.pages >= 1);
     const busy = await collect(spawnCli(['sync', '--store', location], dir));
     expect(busy.code, busy.stderr.slice(-800)).toBe(3);
     const waited = await collect(spawnCli(['sync', '--store', location, '--wait', '60'], dir));
