@@ -3,16 +3,20 @@
 // JavaScript in dist/ with TypeScript (which also emits the writer threads' plain-JS modules), then
 // copies what the compiler does not: the SQL migrations. The CLI and the benchmark run from dist/; a
 // stamp file records when it was built, so the CLI can tell a stale build from a fresh one.
+// The build goes to a directory of its own and replaces dist/ by renames at the end: a CLI started
+// while a build runs (a service, a test beside `npm run bench`) finds the old build or the new one,
+// never a half-deleted one.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const dist = join(root, 'dist');
+const target = join(root, 'dist');
+const dist = join(root, `dist.building-${process.pid}`);
 rmSync(dist, { recursive: true, force: true });
 // typescript's package exports no bin path, so it is found where npm puts it.
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', dist], {
   cwd: root,
   stdio: 'inherit',
 });
@@ -33,4 +37,8 @@ for (const file of files(join(root, 'src'), ['.sql'])) {
   copied++;
 }
 writeFileSync(join(dist, '.built'), `${new Date().toISOString()}\n`);
+const old = join(root, `dist.old-${process.pid}`);
+if (existsSync(target)) renameSync(target, old);
+renameSync(dist, target);
+rmSync(old, { recursive: true, force: true });
 process.stderr.write(`built dist/ (${copied} SQL files copied)\n`);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -96,10 +96,21 @@ describe('npm run bench -- --size tiny', () => {
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
+    // The bench rebuilds dist/ first while other tests' CLIs run from it: the build must replace it
+    // whole, never leave it missing (a CLI's lazy import then fails; CI saw exit 1s from it).
+    const probe = join(ROOT, 'dist', 'src', 'runtime', 'store-kinds.js');
+    const builtBefore = existsSync(probe);
+    let missing = 0;
+    const watch = setInterval(() => {
+      if (stderr.includes('built dist/')) clearInterval(watch);
+      else if (!existsSync(probe)) missing++;
+    }, 2);
     const pid = child.pid!;
     try {
       const [code] = await once(child, 'close');
+      clearInterval(watch);
       expect(code, stderr).toBe(0);
+      if (builtBefore) expect(missing, 'times dist/ was missing during the build').toBe(0);
       expect(await benchSchemas(pid)).toEqual([]);
 
       const md = readFileSync(join(out, 'RESULTS.md'), 'utf8');

@@ -38,7 +38,7 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   }, 240_000);
 
   it(`loses, duplicates and keeps stale nothing on ${store} when the service (syncline run) is killed and stopped`, async () => {
-    const report = await runChaos({ seed: 11, durationMs: 45_000, store, process: 'run' });
+    const report = await runChaos({ seed: 11, durationMs: 30_000, store, process: 'run' });
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);

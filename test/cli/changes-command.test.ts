@@ -97,7 +97,7 @@ describe.each(STORE_KINDS)('syncline changes on %s', (kind) => {
     const text = await runCli(['changes', '--limit', '1', ...store], dir);
     expect(text.stdout).toBe(`${all[0]!.seq}  ${all[0]!.at}  items  insert  0\n`);
     const unknown = await runCli(['changes', '--stream', 'itmes', ...store], dir);
-    expect(unknown.code).toBe(2);
+    expect(unknown.code, unknown.stderr).toBe(2);
     expect(unknown.stderr).toContain('stream "itmes" is not in the store; its streams: items');
   });
 

@@ -205,7 +205,8 @@ describe('a read-only SQLite store', () => {
     const status = await runCliAsUser(['status', '--json', '--store', path], dir);
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ stream: 'items', records: 5 })]);
-    expect((await runCliAsUser(['runs', '--store', path], dir)).code).toBe(0);
+    const runs = await runCliAsUser(['runs', '--store', path], dir);
+    expect(runs.code, runs.stderr).toBe(0);
   }, 180_000);
 
   it('refuses a sync into a file whose directory is read-only (no room for the WAL): exit 2, one line', async () => {
