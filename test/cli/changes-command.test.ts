@@ -9,9 +9,13 @@ import { collect, makeProject, runCli, spawnCli } from './cli-harness.ts';
 // Slow (a minute from sources, less from dist/): real `syncline sync` and `syncline changes`
 // processes on both stores, one of them killed with SIGKILL while it follows the change log.
 
-/** The JSON lines a `changes --json` run printed. */
+/**
+ * The JSON lines a `changes --json` run printed; a last line without its newline (the process was
+ * killed while writing it) is not a line.
+ */
 function printed(stdout: string): FeedChange[] {
   return stdout
+    .slice(0, stdout.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as FeedChange);

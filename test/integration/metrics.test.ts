@@ -69,8 +69,9 @@ describe('metrics of real syncs (SQLite, the simulator with 429s and 503s)', () 
         pagination: { type: 'keyset', afterIdParam: 'after_id' },
         pageSize: 200,
         incremental: { param: 'updated_since', lookback: '2h' },
-        // Pacing at a rate: waits for the limiter are throttled waits too.
-        rateLimit: { requestsPerSecond: 50, burst: 1 },
+        // Pacing at a rate: waits for the limiter are throttled waits too. 10/s, so that even a
+        // loaded machine sends some requests sooner than 100 ms apart.
+        rateLimit: { requestsPerSecond: 10, burst: 1 },
       }),
       holder: newHolderId(),
       events,
