@@ -1,0 +1,238 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SynclineConfig } from '../../src/config/define-config.ts';
+import { ConfigError, TransientError } from '../../src/core/errors.ts';
+import type { FeedChange } from '../../src/core/feed-change.ts';
+import { defineStream } from '../../src/core/stream-definition.ts';
+import type { Logger } from '../../src/core/types.ts';
+import { sync } from '../../src/runtime/sync.ts';
+import { runSink, wakeOnCommit } from '../../src/sinks/sink-runner.ts';
+import { isPrivateAddress } from '../../src/sinks/webhook/target-guard.ts';
+import { createWebhookSink } from '../../src/sinks/webhook/webhook-sink.ts';
+import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
+import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+
+/** A receiver on 127.0.0.1 that verifies every request's signature and answers with `answer`. */
+export async function startReceiver(answer: (body: unknown, n: number) => number = () => 200) {
+  const verifier = new Webhook(SECRET);
+  const accepted: unknown[] = [];
+  const bad: string[] = [];
+  let n = 0;
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
+    req.on('end', () => {
+      n += 1;
+      try {
+        verifier.verify(body, req.headers as Record<string, string>);
+      } catch (error) {
+        bad.push(String(error));
+        res.writeHead(401).end();
+        return;
+      }
+      const parsed = JSON.parse(body) as unknown;
+      const status = answer(parsed, n);
+      if (status >= 200 && status < 300) accepted.push(parsed);
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    accepted,
+    bad,
+    requests: () => n,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+function config(n: number): SynclineConfig {
+  const records = Array.from({ length: n }, (_, i) => testRecord(i));
+  return {
+    streams: [
+      defineStream<TestRecord>({
+        name: 'items',
+        key: 'id',
+        version: 'version',
+        deleted: 'deleted',
+        source: arraySource(records, { pageSize: 40 }),
+      }),
+    ],
+  };
+}
+
+const event = (seq: number): FeedChange => ({
+  id: `items:${seq}`,
+  seq,
+  stream: 'items',
+  key: String(seq),
+  kind: 'insert',
+  version: '1',
+  hash: 'h',
+  run: 'r',
+  committedAt: '2026-01-01T00:00:00.000Z',
+  data: { id: seq },
+});
+
+describe('the webhook sink', () => {
+  it('refuses loopback, private and link-local targets unless allowPrivateTargets', async () => {
+    const options = { name: 'hooks', secret: SECRET, batchSize: 1, timeoutMs: 1000 };
+    await expect(createWebhookSink({ ...options, urls: ['http://127.0.0.1:9/x'] })).rejects.toThrow(
+      new ConfigError(
+        'sink "hooks": url http://127.0.0.1:9/x: resolves to 127.0.0.1, a loopback, private or link-local address; set allowPrivateTargets: true if that is meant',
+      ),
+    );
+    await expect(createWebhookSink({ ...options, urls: ['http://localhost:9/x'] })).rejects.toThrow(
+      /a loopback, private or link-local address/,
+    );
+    await expect(createWebhookSink({ ...options, urls: ['ftp://example.com/x'] })).rejects.toThrow(
+      /must be http:\/\/ or https:\/\//,
+    );
+    await expect(
+      createWebhookSink({ ...options, urls: ['http://127.0.0.1:9/x'], allowPrivateTargets: true }),
+    ).resolves.toBeDefined();
+    for (const a of [
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '::1',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:10.0.0.1',
+    ]) {
+      expect(isPrivateAddress(a), a).toBe(true);
+    }
+    for (const a of ['8.8.8.8', '172.32.0.1', '2606:4700::1']) expect(isPrivateAddress(a), a).toBe(false);
+  });
+
+  it('signs each request; 5xx and 429 are transient with Retry-After, other 4xx reject, 2xx confirms', async () => {
+    const statuses = [200, 503, 429, 400];
+    const receiver = await startReceiver((_b, n) => statuses[n - 1] ?? 200);
+    try {
+      const sink = await createWebhookSink({
+        name: 'hooks',
+        urls: [receiver.url],
+        secret: SECRET,
+        batchSize: 1,
+        timeoutMs: 2000,
+        allowPrivateTargets: true,
+      });
+      const signal = new AbortController().signal;
+      expect(await sink.deliver([event(1)], signal)).toEqual({ rejected: [] });
+      await expect(sink.deliver([event(2)], signal)).rejects.toThrow(TransientError);
+      await expect(sink.deliver([event(2)], signal)).rejects.toMatchObject({ throttled: true });
+      const refused = await sink.deliver([event(2)], signal);
+      expect(refused.rejected.map((r) => r.event.id)).toEqual(['items:2']);
+      expect(refused.rejected[0]!.reason).toMatch(/^400 from 127\.0\.0\.1:\d+\/hook$/);
+      expect(receiver.bad).toEqual([]);
+      expect(receiver.accepted).toEqual([JSON.parse(JSON.stringify(event(1)))]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('times out a receiver that does not answer (transient), never showing the secret', async () => {
+    const server = createServer(() => {}); // never answers
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const sink = await createWebhookSink({
+        name: 'hooks',
+        urls: [`http://127.0.0.1:${port}/`],
+        secret: SECRET,
+        batchSize: 1,
+        timeoutMs: 100,
+        allowPrivateTargets: true,
+      });
+      const error = await sink.deliver([event(1)], new AbortController().signal).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TransientError);
+      expect(String((error as Error).message)).toContain('no answer within 100 ms');
+      expect(String((error as Error).message)).not.toContain(SECRET.slice(6));
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
+describe.each(STORE_KINDS)('webhook delivery from the change log on %s', (kind) => {
+  let t: TestStore;
+  let stop: AbortController;
+  beforeEach(async () => {
+    t = await makeTestStore(kind);
+    stop = new AbortController();
+  });
+  afterEach(async () => {
+    stop.abort();
+    await t.dispose();
+  });
+
+  const until = async (cond: () => boolean | Promise<boolean>, ms = 15_000) => {
+    const end = Date.now() + ms;
+    while (!(await cond())) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  it('delivers everything once the receiver recovers from 500s, in order; a 400 dead-letters one event', async () => {
+    await sync(config(30), { store: t.location });
+    let healthy = false;
+    const receiver = await startReceiver((body) => {
+      if (!healthy) return 500;
+      const events = (body as { events: FeedChange[] }).events;
+      return events.some((e) => e.key === '7') ? 400 : 200;
+    });
+    try {
+      const sink = await createWebhookSink({
+        name: 'hooks',
+        urls: [receiver.url],
+        secret: SECRET,
+        batchSize: 1000,
+        timeoutMs: 2000,
+        allowPrivateTargets: true,
+      });
+      const rejected: string[] = [];
+      // batches of 4: the one holding key 7 (seq 8) is rejected whole
+      const runner = runSink({
+        feed: t.store,
+        sink,
+        consumer: 'sink:hooks',
+        filter: {},
+        data: true,
+        batchSize: 4,
+        wake: wakeOnCommit(undefined, 20),
+        stop: stop.signal,
+        retry: { baseMs: 5, maxMs: 20 },
+        pauseAfterMs: 60_000,
+        log: quiet,
+        onRejected: async (r) => {
+          rejected.push(...r.map((x) => `${x.event.id} ${x.reason}`));
+        },
+      });
+      await until(() => receiver.requests() >= 3);
+      expect(runner.status().state).toBe('retrying');
+      expect(runner.status().offset).toBe(0);
+      healthy = true;
+      await until(() => runner.status().offset === 30);
+      const seqs = receiver.accepted.flatMap((b) => (b as { events: FeedChange[] }).events.map((e) => e.seq));
+      expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1).filter((s) => s < 5 || s > 8));
+      expect(rejected).toHaveLength(4);
+      expect(rejected[0]).toMatch(/^items:5 sink hooks: 400 from 127\.0\.0\.1:\d+\/hook$/);
+      expect(receiver.bad).toEqual([]);
+    } finally {
+      stop.abort();
+      await receiver.close();
+    }
+  });
+});
