@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { ConfigError, TransientError } from '../../src/core/errors.ts';
@@ -14,47 +12,9 @@ import { isPrivateAddress } from '../../src/sinks/webhook/target-guard.ts';
 import { createWebhookSink } from '../../src/sinks/webhook/webhook-sink.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
+import { SECRET, startReceiver } from '../helpers/webhook-receiver.ts';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-export const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
-
-/** A receiver on 127.0.0.1 that verifies every request's signature and answers with `answer`. */
-export async function startReceiver(answer: (body: unknown, n: number) => number = () => 200) {
-  const verifier = new Webhook(SECRET);
-  const accepted: unknown[] = [];
-  const bad: string[] = [];
-  let n = 0;
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.on('data', (d: Buffer) => {
-      body += d.toString();
-    });
-    req.on('end', () => {
-      n += 1;
-      try {
-        verifier.verify(body, req.headers as Record<string, string>);
-      } catch (error) {
-        bad.push(String(error));
-        res.writeHead(401).end();
-        return;
-      }
-      const parsed = JSON.parse(body) as unknown;
-      const status = answer(parsed, n);
-      if (status >= 200 && status < 300) accepted.push(parsed);
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    accepted,
-    bad,
-    requests: () => n,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 function config(n: number): SynclineConfig {
   const records = Array.from({ length: n }, (_, i) => testRecord(i));
   return {
