@@ -96,11 +96,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // they deliver once `start()` is called, woken by the commits of this service's runs.
   let sinks: RunningSinks | null = null;
   const preparedSinks =
-    config.sinks.length > 0 ? await prepareSinks({ feed: store, sinks: config.sinks, events, log }) : null;
+    config.sinks.length > 0 ? await prepareSinks({ sinks: config.sinks, events, log }) : null;
   const start = () => {
     if (timers.length > 0) return;
     scheduler.start();
-    sinks = preparedSinks?.start() ?? null;
+    sinks = preparedSinks?.start(store) ?? null;
     timers.push(
       setInterval(() => void prune(), PRUNE_EVERY_MS),
       setInterval(() => void watchApprovals(), APPROVAL_POLL_MS),

@@ -53,7 +53,6 @@ export interface RunningSinks {
 }
 
 export interface StartSinksArgs {
-  readonly feed: ChangeFeed;
   readonly sinks: readonly ResolvedSink[];
   readonly events?: SyncEventBus;
   readonly log: Logger;
@@ -61,28 +60,24 @@ export interface StartSinksArgs {
 
 /**
  * Builds every sink (its targets checked, its secret read), so a bad one stops a start with its
- * one-line error before anything runs; `start()` then runs a runner per sink, each woken by
+ * one-line error before anything runs; `start(feed)` then runs a runner per sink, each woken by
  * commits on `events` or every `SINK_POLL_MS`.
  */
-export async function prepareSinks(args: StartSinksArgs): Promise<{ start(): RunningSinks }> {
+export async function prepareSinks(args: StartSinksArgs): Promise<{ start(feed: ChangeFeed): RunningSinks }> {
   const built: { config: ResolvedSink; sink: Sink }[] = [];
   for (const config of args.sinks) built.push({ config, sink: await buildSink(config) });
-  return { start: () => runBuilt(args, built) };
-}
-
-/** `prepareSinks` and `start()` at once. */
-export async function startSinks(args: StartSinksArgs): Promise<RunningSinks> {
-  return (await prepareSinks(args)).start();
+  return { start: (feed) => runBuilt(args, feed, built) };
 }
 
 function runBuilt(
   args: StartSinksArgs,
+  feed: ChangeFeed,
   built: readonly { config: ResolvedSink; sink: Sink }[],
 ): RunningSinks {
   const abort = new AbortController();
   const runners: SinkRunner[] = built.map(({ config, sink }) =>
     runSink({
-      feed: args.feed,
+      feed,
       sink,
       consumer: sinkConsumer(config.name),
       filter: { streams: config.streams, kinds: config.kinds },

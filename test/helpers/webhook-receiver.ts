@@ -10,7 +10,7 @@ export const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
  * A receiver on 127.0.0.1 (port 0) that verifies every request's signature and answers with `answer`
  * (the status for the n-th request's parsed body); `accepted` holds the bodies it answered 2xx.
  */
-export async function startReceiver(answer: (body: unknown, n: number) => number = () => 200) {
+export async function startReceiver(answer: (body: unknown, n: number) => number = () => 200, delayMs = 0) {
   const verifier = new Webhook(SECRET);
   const accepted: unknown[] = [];
   const bad: string[] = [];
@@ -32,7 +32,7 @@ export async function startReceiver(answer: (body: unknown, n: number) => number
       const parsed = JSON.parse(body) as unknown;
       const status = answer(parsed, n);
       if (status >= 200 && status < 300) accepted.push(parsed);
-      res.writeHead(status).end();
+      setTimeout(() => res.writeHead(status).end(), delayMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { sinkConsumer } from '../../core/sink.ts';
 import type { ChangeFeed } from '../../core/store.ts';
-import { selectSinks, startSinks } from '../../runtime/sinks.ts';
+import { prepareSinks, selectSinks } from '../../runtime/sinks.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatCount, formatTable } from '../format-table.ts';
@@ -61,9 +61,11 @@ async function run(ctx: CliContext, names: readonly string[]): Promise<number> {
   });
   const config = await ctx.config();
   const selected = selectSinks(config, names);
+  // Built first: a bad target or a missing secret is told before the store is opened.
+  const prepared = await prepareSinks({ sinks: selected, log: ctx.log });
   const store = await ctx.store('write');
   // No sync runs in this process: the sinks poll for what other processes commit.
-  const running = await startSinks({ feed: store, sinks: selected, log: ctx.log });
+  const running = prepared.start(store);
   ctx.log.info({ sinks: selected.map((s) => s.name) }, 'syncline sinks run: delivering');
   const fatal = running.done.then(
     () => null,
