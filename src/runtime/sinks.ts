@@ -2,7 +2,7 @@ import { type ResolvedConfig, type ResolvedSink, readSinkSecret } from '../confi
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import { type Sink, type SinkStatus, sinkConsumer } from '../core/sink.ts';
-import type { ChangeFeed } from '../core/store.ts';
+import type { ChangeFeed, DeadLetterStore } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 import { runSink, type SinkRunner, wakeOnCommit } from '../sinks/sink-runner.ts';
 import { createWebhookSink } from '../sinks/webhook/webhook-sink.ts';
@@ -52,6 +52,9 @@ export interface RunningSinks {
   stop(): Promise<void>;
 }
 
+/** What runners use of the store: the change feed, and dead letters for refused events. */
+export type SinkStore = ChangeFeed & Pick<DeadLetterStore, 'addSinkDeadLetters'>;
+
 export interface StartSinksArgs {
   readonly sinks: readonly ResolvedSink[];
   readonly events?: SyncEventBus;
@@ -63,21 +66,41 @@ export interface StartSinksArgs {
  * one-line error before anything runs; `start(feed)` then runs a runner per sink, each woken by
  * commits on `events` or every `SINK_POLL_MS`.
  */
-export async function prepareSinks(args: StartSinksArgs): Promise<{ start(feed: ChangeFeed): RunningSinks }> {
+export async function prepareSinks(args: StartSinksArgs): Promise<{ start(store: SinkStore): RunningSinks }> {
   const built: { config: ResolvedSink; sink: Sink }[] = [];
   for (const config of args.sinks) built.push({ config, sink: await buildSink(config) });
-  return { start: (feed) => runBuilt(args, feed, built) };
+  return { start: (store) => runBuilt(args, store, built) };
 }
 
 function runBuilt(
   args: StartSinksArgs,
-  feed: ChangeFeed,
+  store: SinkStore,
   built: readonly { config: ResolvedSink; sink: Sink }[],
 ): RunningSinks {
   const abort = new AbortController();
   const runners: SinkRunner[] = built.map(({ config, sink }) =>
     runSink({
-      feed,
+      feed: store,
+      onRejected: async (rejected) => {
+        for (const { event, reason } of rejected) {
+          args.log.warn(
+            { sink: config.name, id: event.id, reason },
+            'a sink refused an event: dead-lettered',
+          );
+        }
+        await store.addSinkDeadLetters({
+          sink: config.name,
+          at: new Date().toISOString(),
+          letters: rejected.map(({ event, reason }) => ({
+            stream: event.stream,
+            key: event.key,
+            eventId: event.id,
+            runId: event.run,
+            reason,
+            payload: JSON.stringify(event),
+          })),
+        });
+      },
       sink,
       consumer: sinkConsumer(config.name),
       filter: { streams: config.streams, kinds: config.kinds },

@@ -2,10 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
+import { resolveConfig } from '../../src/config/load-config.ts';
 import { ConfigError, TransientError } from '../../src/core/errors.ts';
 import type { FeedChange } from '../../src/core/feed-change.ts';
 import { defineStream } from '../../src/core/stream-definition.ts';
 import type { Logger } from '../../src/core/types.ts';
+import { prepareSinks } from '../../src/runtime/sinks.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { runSink, wakeOnCommit } from '../../src/sinks/sink-runner.ts';
 import { isPrivateAddress } from '../../src/sinks/webhook/target-guard.ts';
@@ -192,6 +194,39 @@ describe.each(STORE_KINDS)('webhook delivery from the change log on %s', (kind) 
       expect(receiver.bad).toEqual([]);
     } finally {
       stop.abort();
+      await receiver.close();
+    }
+  });
+  it('dead-letters the events a receiver refuses in the store, and `syncline failed` lists them', async () => {
+    const c = config(5);
+    await sync(c, { store: t.location });
+    const receiver = await startReceiver((body) => ((body as FeedChange).key === '3' ? 422 : 200));
+    process.env.WEBHOOK_TEST_SECRET = SECRET;
+    try {
+      const resolved = resolveConfig({
+        ...c,
+        sinks: [
+          {
+            name: 'hooks',
+            type: 'webhook',
+            url: receiver.url,
+            secretEnv: 'WEBHOOK_TEST_SECRET',
+            allowPrivateTargets: true,
+          },
+        ],
+      });
+      const prepared = await prepareSinks({ sinks: resolved.sinks, log: quiet });
+      const running = prepared.start(t.store);
+      await until(() => running.status()[0]!.offset === 5);
+      await running.stop();
+      const letters = await t.store.listDeadLetters({ stream: 'items', limit: 10 });
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ sink: 'hooks', key: '3', status: 'open' });
+      expect(letters[0]!.reason).toMatch(/^sink hooks: 422 from 127\.0\.0\.1:\d+\/hook$/);
+      expect(JSON.parse(letters[0]!.payload)).toMatchObject({ id: 'items:4', key: '3', kind: 'insert' });
+      expect(receiver.accepted).toHaveLength(4);
+    } finally {
+      delete process.env.WEBHOOK_TEST_SECRET;
       await receiver.close();
     }
   });
