@@ -103,6 +103,37 @@ describe('the webhook sink', () => {
     }
   });
 
+  it('posts to every URL, a retry only to those that did not confirm; paces each URL to its rate limit', async () => {
+    let bDown = true;
+    const a = await startReceiver();
+    const b = await startReceiver(() => (bDown ? 503 : 200));
+    try {
+      const sink = await createWebhookSink({
+        name: 'hooks',
+        urls: [a.url, b.url],
+        secret: SECRET,
+        batchSize: 1,
+        timeoutMs: 2000,
+        rateLimit: 10,
+        allowPrivateTargets: true,
+      });
+      const signal = new AbortController().signal;
+      await expect(sink.deliver([event(1)], signal)).rejects.toThrow(TransientError);
+      bDown = false;
+      const started = Date.now();
+      expect(await sink.deliver([event(1)], signal)).toEqual({ rejected: [] });
+      expect(await sink.deliver([event(2)], signal)).toEqual({ rejected: [] });
+      // b: its second and third requests wait 100 ms each behind the first (10 requests/s).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+      expect(a.accepted.map((e) => (e as FeedChange).id)).toEqual(['items:1', 'items:2']);
+      expect(b.accepted.map((e) => (e as FeedChange).id)).toEqual(['items:1', 'items:2']);
+      expect(b.requests()).toBe(3);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('times out a receiver that does not answer (transient), never showing the secret', async () => {
     const server = createServer(() => {}); // never answers
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
