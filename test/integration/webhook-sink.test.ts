@@ -10,7 +10,7 @@ import type { Logger } from '../../src/core/types.ts';
 import { prepareSinks } from '../../src/runtime/sinks.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { runSink, wakeOnCommit } from '../../src/sinks/sink-runner.ts';
-import { isPrivateAddress } from '../../src/sinks/webhook/target-guard.ts';
+import { guardedLookup, isPrivateAddress, PrivateTargetError } from '../../src/sinks/webhook/target-guard.ts';
 import { createWebhookSink } from '../../src/sinks/webhook/webhook-sink.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
@@ -75,6 +75,12 @@ describe('the webhook sink', () => {
       expect(isPrivateAddress(a), a).toBe(true);
     }
     for (const a of ['8.8.8.8', '172.32.0.1', '2606:4700::1']) expect(isPrivateAddress(a), a).toBe(false);
+    // At connect time too (a host whose DNS moved inside after the start check): localhost is refused.
+    const error = await new Promise<unknown>((resolve) => guardedLookup('localhost', {}, (e) => resolve(e)));
+    expect(error).toBeInstanceOf(PrivateTargetError);
+    expect(String(error)).toMatch(
+      /localhost resolves to (127\.0\.0\.1|::1), a loopback, private or link-local address/,
+    );
   });
 
   it('signs each request; 5xx and 429 are transient with Retry-After, other 4xx reject, 2xx confirms', async () => {

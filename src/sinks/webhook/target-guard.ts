@@ -1,5 +1,6 @@
+import { lookup as lookupCallback } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { ConfigError } from '../../core/errors.ts';
 
 /**
@@ -56,3 +57,27 @@ export async function checkTarget(sink: string, url: URL, allowPrivate: boolean)
     );
   }
 }
+
+/** Thrown (as the connection's error) when a host resolves to a refused address at connect time. */
+export class PrivateTargetError extends Error {}
+
+/**
+ * A `lookup` for sockets that refuses private addresses at connect time, so a host whose DNS
+ * changes after the start check (rebinding) is refused too. IP literals skip lookups: the start
+ * check covers them.
+ */
+export const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  lookupCallback(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, []);
+    const inside = addresses.find((a) => isPrivateAddress(a.address));
+    if (inside) {
+      const refused = new PrivateTargetError(
+        `${hostname} resolves to ${inside.address}, a loopback, private or link-local address`,
+      ) as NodeJS.ErrnoException;
+      return callback(refused, []);
+    }
+    if (options.all) return callback(null, addresses);
+    const first = addresses[0]!;
+    callback(null, first.address, first.family);
+  });
+};

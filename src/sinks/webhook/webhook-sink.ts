@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
+import { Agent, fetch, type Response } from 'undici';
 import { FatalError, TransientError } from '../../core/errors.ts';
 import type { FeedChange } from '../../core/feed-change.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
-import { checkTarget } from './target-guard.ts';
+import { checkTarget, guardedLookup, PrivateTargetError } from './target-guard.ts';
 
 export interface WebhookSinkOptions {
   readonly name: string;
@@ -42,6 +43,8 @@ export async function createWebhookSink(options: WebhookSinkOptions): Promise<Si
       `sink "${options.name}": the secret is not a Standard Webhooks secret (whsec_<base64>)`,
     );
   }
+  // Without allowPrivateTargets, every connection checks the addresses again (DNS rebinding).
+  const agent = new Agent(options.allowPrivateTargets ? {} : { connect: { lookup: guardedLookup } });
   const gapMs = options.rateLimit ? 1000 / options.rateLimit : 0;
   const nextAt = new Map<string, number>();
   /** Which URLs confirmed the batch in flight: a retry does not post again where it was confirmed. */
@@ -70,11 +73,18 @@ export async function createWebhookSink(options: WebhookSinkOptions): Promise<Si
         headers,
         body,
         redirect: 'manual',
+        dispatcher: agent,
         signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]),
       });
       await response.arrayBuffer().catch(() => undefined);
     } catch (error) {
       if (signal.aborted) throw error;
+      const refused = causes(error).find((c) => c instanceof PrivateTargetError);
+      if (refused) {
+        throw new FatalError(
+          `sink "${options.name}": url ${where}: ${refused.message}; set allowPrivateTargets: true if that is meant`,
+        );
+      }
       const timedOut = (error as Error).name === 'TimeoutError';
       const why = timedOut ? `no answer within ${options.timeoutMs} ms` : 'no answer (connection failed)';
       throw new TransientError(`sink "${options.name}": POST ${where}: ${why}`, {
@@ -126,7 +136,9 @@ export async function createWebhookSink(options: WebhookSinkOptions): Promise<Si
       const refused = await send(id, JSON.stringify({ events }), signal);
       return { rejected: refused === null ? [] : events.map((event) => ({ event, reason: refused })) };
     },
-    async close() {},
+    async close() {
+      await agent.close();
+    },
   };
 }
 
@@ -136,4 +148,17 @@ function retryAfter(value: string | null): number | undefined {
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** The error and its causes, outermost first. */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (
+    let e = error;
+    e !== undefined && e !== null && chain.length < 10;
+    e = (e as { cause?: unknown }).cause
+  ) {
+    chain.push(e);
+  }
+  return chain;
 }
