@@ -195,8 +195,24 @@ export function runSink(options: RunSinkOptions): SinkRunner {
     });
     offset = registered.seq;
     const stopped = aborted(stop);
+    let storeFailures = 0;
     while (!stop.aborted) {
-      if (await step()) continue;
+      let more: boolean;
+      try {
+        more = await step();
+        storeFailures = 0;
+      } catch (error) {
+        // The target's transient failures are retried inside `deliver`: this one is the store's
+        // (a dropped connection). Wait and read again from the offset; anything else is fatal.
+        if (!(error instanceof TransientError) || stop.aborted) throw error;
+        storeFailures += 1;
+        lastError = describeError(error);
+        const delayMs = backoff(storeFailures, error);
+        log.warn({ sink: sink.name, err: lastError, delayMs }, 'sink: the store failed; reading again');
+        await sleep(delayMs, undefined, { signal: stop }).catch(() => undefined);
+        continue;
+      }
+      if (more) continue;
       if (stop.aborted) break;
       await Promise.race([options.wake(), stopped]);
     }

@@ -6,6 +6,7 @@ import type { FeedChange } from '../../src/core/feed-change.ts';
 import type { DeliveryResult, Sink } from '../../src/core/sink.ts';
 import { defineStream } from '../../src/core/stream-definition.ts';
 import type { Logger } from '../../src/core/types.ts';
+import { openStore } from '../../src/runtime/open-store.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import {
   type RejectedEvent,
@@ -13,7 +14,8 @@ import {
   runSink,
   wakeOnCommit,
 } from '../../src/sinks/sink-runner.ts';
-import { makeTestStore, type TestStore } from '../helpers/stores.ts';
+import { withPgClient } from '../helpers/postgres.ts';
+import { freshLocation, makeTestStore, type TestStore } from '../helpers/stores.ts';
 import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -203,5 +205,64 @@ describe('the sink runner on SQLite', () => {
     stop.abort();
     await runner.done;
     expect(runner.status().state).toBe('stopped');
+  });
+});
+
+describe('the sink runner on PostgreSQL', () => {
+  it('goes on after the server dropped its store connections mid-delivery, delivering everything', async () => {
+    const { location, drop } = await freshLocation('postgres');
+    const name = `sink_${Math.random().toString(36).slice(2, 10)}`;
+    const store = await openStore(`${location}&application_name=${name}`);
+    const stop = new AbortController();
+    try {
+      await sync(config('items', 20), { store: location });
+      let dropped = false;
+      let terminated = 0;
+      const warnings: string[] = [];
+      const delivered: number[] = [];
+      const sink: Sink = {
+        name: 'test',
+        async deliver(events) {
+          delivered.push(...events.map((e) => e.seq));
+          if (!dropped && events[0]!.seq === 6) {
+            dropped = true;
+            const result = await withPgClient((c) =>
+              c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+                name,
+              ]),
+            );
+            terminated = result.rowCount ?? 0;
+          }
+          return { rejected: [] };
+        },
+        async close() {},
+      };
+      const runner = runSink({
+        feed: store,
+        sink,
+        consumer: 'sink:test',
+        filter: {},
+        data: true,
+        batchSize: 5,
+        wake: wakeOnCommit(undefined, 20),
+        stop: stop.signal,
+        retry: { baseMs: 5, maxMs: 20 },
+        pauseAfterMs: 60_000,
+        log: { ...quiet, warn: (_o: unknown, msg?: string) => warnings.push(msg ?? '') },
+      });
+      const end = Date.now() + 15_000;
+      while (runner.status().offset !== 20 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(runner.status()).toMatchObject({ offset: 20, state: 'running' });
+      expect(dropped).toBe(true);
+      // The pool replaced the dropped connections; had a read or an acknowledgement failed, the
+      // runner would have said so and read again from its offset.
+      expect(terminated).toBeGreaterThan(0);
+      expect(warnings.every((w) => w === 'sink: the store failed; reading again')).toBe(true);
+      expect([...new Set(delivered)]).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      stop.abort();
+      await store.close();
+      await drop();
+    }
   });
 });
