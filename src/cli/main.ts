@@ -14,6 +14,7 @@ import { registerResetCommand } from './commands/reset-command.ts';
 import { registerRunCommand } from './commands/run-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
 import { registerSimulateCommand } from './commands/simulate-command.ts';
+import { registerSinksCommand } from './commands/sinks-command.ts';
 import { registerStatusCommand } from './commands/status-command.ts';
 import { registerSyncCommand } from './commands/sync-command.ts';
 import { LOG_LEVELS } from './create-logger.ts';
@@ -51,6 +52,7 @@ export function createProgram(): Command {
     registerStatusCommand,
     registerRunsCommand,
     registerChangesCommand,
+    registerSinksCommand,
     registerFailedCommand,
     registerResetCommand,
     registerApproveCommand,

@@ -166,6 +166,42 @@ const streamSchema = strictObject({
 
 const positiveInt = z.number().int().positive();
 
+/**
+ * A webhook sink (`type: 'webhook'`): POSTs the change log's events, signed (Standard Webhooks).
+ * `sinks` is a union discriminated on `type`, so SSE, NATS and Redis sinks can join as members.
+ */
+const webhookSinkSchema = strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/, 'must be lower-case letters, digits, "_" and "-", starting with a letter'),
+  type: z.literal('webhook'),
+  streams: z.array(z.string().min(1)).min(1, 'must list at least one stream').optional(),
+  kinds: z
+    .array(z.enum(['insert', 'update', 'delete'], { error: 'must be insert, update or delete' }))
+    .min(1, 'must list at least one kind')
+    .optional(),
+  data: z.boolean().optional(),
+  url: z.union([z.url(), z.array(z.url()).min(1, 'must list at least one URL')], {
+    error: 'must be a URL or a non-empty list of URLs',
+  }),
+  secretEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must name an environment variable (the secret itself stays there)'),
+  batchSize: z.number().int().min(1).max(1000, 'must be at most 1000').optional(),
+  timeout: positiveDurationSchema.optional(),
+  retry: strictObject({
+    base: positiveDurationSchema.optional(),
+    max: positiveDurationSchema.optional(),
+  }).optional(),
+  pauseAfter: positiveDurationSchema.optional(),
+  rateLimit: z.number().positive().optional(),
+  allowPrivateTargets: z.boolean().optional(),
+});
+
+export const sinkSchema = z.discriminatedUnion('type', [webhookSinkSchema], {
+  error: 'type must be one of: webhook',
+});
+
 export const configSchema = strictObject({
   store: z.string().min(1).optional(),
   streams: z.array(streamSchema).min(1, 'must define at least one stream'),
@@ -200,6 +236,7 @@ export const configSchema = strictObject({
       max: positiveDurationSchema.optional(),
     }).optional(),
   }).optional(),
+  sinks: z.array(sinkSchema).optional(),
 });
 
 /**
@@ -216,6 +253,17 @@ export function validateConfig(value: unknown, file: string): SynclineConfig {
     if (seen.has(stream.name)) throw new ConfigError(`${file}: stream "${stream.name}" is defined twice`);
     seen.add(stream.name);
   }
+  const sinks = new Set<string>();
+  for (const sink of (value as SynclineConfig).sinks ?? []) {
+    if (sinks.has(sink.name)) throw new ConfigError(`${file}: sink "${sink.name}" is defined twice`);
+    sinks.add(sink.name);
+    const unknown = sink.streams?.find((name) => !seen.has(name));
+    if (unknown !== undefined) {
+      throw new ConfigError(
+        `${file}: sink "${sink.name}": streams: unknown stream "${unknown}"; the config's streams are ${[...seen].join(', ')}`,
+      );
+    }
+  }
   return value as SynclineConfig;
 }
 
@@ -230,6 +278,12 @@ function where(value: unknown, path: readonly PropertyKey[]): string {
     const name = typeof stream?.name === 'string' ? `stream "${stream.name}" ` : 'stream ';
     const rest = path.slice(2).join('.');
     return `${name}(streams[${path[1]}])${rest ? `: ${rest}` : ''}: `;
+  }
+  if (path[0] === 'sinks' && typeof path[1] === 'number') {
+    const sink = (value as { sinks: { name?: unknown }[] }).sinks[path[1]];
+    const name = typeof sink?.name === 'string' ? `sink "${sink.name}" ` : 'sink ';
+    const rest = path.slice(2).join('.');
+    return `${name}(sinks[${path[1]}])${rest ? `: ${rest}` : ''}: `;
   }
   return path.length > 0 ? `${path.join('.')}: ` : '';
 }

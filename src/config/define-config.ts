@@ -16,6 +16,39 @@ export interface SynclineConfig {
   readonly changes?: ChangeSettings;
   /** `syncline run`, the long-running service: default schedule, address, shutdown, backoff. */
   readonly service?: ServiceSettings;
+  /** Where the change log's events go (`syncline sinks run`, and inside `syncline run`). */
+  readonly sinks?: readonly SinkSettings[];
+}
+
+/** A sink, by `type`. Only webhooks for now; SSE, NATS and Redis are planned. */
+export type SinkSettings = WebhookSinkSettings;
+
+export interface WebhookSinkSettings {
+  /** Lower-case, unique: the sink's consumer in the change log is `sink:<name>`. */
+  readonly name: string;
+  readonly type: 'webhook';
+  /** Only the changes of these streams. Default: every stream. */
+  readonly streams?: readonly string[];
+  /** Only these kinds of change. Default: all three. */
+  readonly kinds?: readonly ('insert' | 'update' | 'delete')[];
+  /** Send each key's latest record as `data`. Default true; false leaves `data` out. */
+  readonly data?: boolean;
+  /** Where to POST; with several, each must confirm (2xx) for an event to count as delivered. */
+  readonly url: string | readonly string[];
+  /** The environment variable holding the Standard Webhooks secret (`whsec_...`). */
+  readonly secretEnv: string;
+  /** Events per request: 1 (default) posts one event object; more posts `{ "events": [...] }`. At most 1000. */
+  readonly batchSize?: number;
+  /** How long a request may take. Default `10s`. */
+  readonly timeout?: string | number;
+  /** Backoff between attempts of a failing delivery. Defaults `1s` and `5m`. */
+  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
+  /** An endpoint failing for longer than this pauses the sink until resumed. Default `15m`. */
+  readonly pauseAfter?: string | number;
+  /** Requests per second to each URL, at most. Default: no limit. */
+  readonly rateLimit?: number;
+  /** Allow loopback, private and link-local addresses (an internal receiver). Default false. */
+  readonly allowPrivateTargets?: boolean;
 }
 
 export type { ScheduleSettings };

@@ -8,7 +8,7 @@ import type { StreamSchedule } from '../core/schedule.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { viewColumns } from '../core/view-columns.ts';
 import { validateConfig } from './config-schema.ts';
-import type { SynclineConfig, SyncSettings } from './define-config.ts';
+import type { SinkSettings, SynclineConfig, SyncSettings } from './define-config.ts';
 import { resolveRunningSyncline } from './resolve-running-syncline.ts';
 import { resolveStreamSchedules } from './resolve-schedules.ts';
 import { columnsFromSchema } from './schema-columns.ts';
@@ -50,7 +50,34 @@ export interface ResolvedConfig {
   };
   /** One per stream, in the order of `streams`: when `syncline run` syncs and reconciles it. */
   readonly schedules: readonly StreamSchedule[];
+  /** The sinks (`sinks`), defaults applied; empty when none. */
+  readonly sinks: readonly ResolvedSink[];
 }
+
+/** A sink ready to build: durations in ms, URLs a list, the secret still in its variable. */
+export interface ResolvedSink {
+  readonly name: string;
+  readonly type: 'webhook';
+  readonly streams: readonly string[];
+  readonly kinds: readonly ('insert' | 'update' | 'delete')[];
+  readonly data: boolean;
+  readonly urls: readonly string[];
+  readonly secretEnv: string;
+  readonly batchSize: number;
+  readonly timeoutMs: number;
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  readonly pauseAfterMs: number;
+  readonly rateLimit: number | null;
+  readonly allowPrivateTargets: boolean;
+}
+
+/** A webhook sink's defaults. */
+export const DEFAULT_WEBHOOK_SINK = {
+  batchSize: 1,
+  timeout: '10s',
+  retry: { base: '1s', max: '5m' },
+  pauseAfter: '15m',
+} as const;
 
 /** `changes.retention`'s default: a week. */
 export const DEFAULT_CHANGE_RETENTION = '7d';
@@ -221,6 +248,33 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
     }),
     service: resolveService(config, file),
     schedules: Object.freeze(resolveStreamSchedules(config.streams, config.service?.schedule)),
+    sinks: Object.freeze((config.sinks ?? []).map((sink) => resolveSink(sink, file))),
+  });
+}
+
+function resolveSink(sink: SinkSettings, file: string): ResolvedSink {
+  const d = DEFAULT_WEBHOOK_SINK;
+  const baseMs = parseDuration(sink.retry?.base ?? d.retry.base);
+  const maxMs = parseDuration(sink.retry?.max ?? d.retry.max);
+  if (maxMs < baseMs) {
+    throw new ConfigError(
+      `${file}: sink "${sink.name}": retry.max: must be at least retry.base (${baseMs} ms); raise max or lower base`,
+    );
+  }
+  return Object.freeze({
+    name: sink.name,
+    type: sink.type,
+    streams: Object.freeze([...(sink.streams ?? [])]),
+    kinds: Object.freeze([...(sink.kinds ?? [])]),
+    data: sink.data ?? true,
+    urls: Object.freeze(typeof sink.url === 'string' ? [sink.url] : [...sink.url]),
+    secretEnv: sink.secretEnv,
+    batchSize: sink.batchSize ?? d.batchSize,
+    timeoutMs: parseDuration(sink.timeout ?? d.timeout),
+    retry: Object.freeze({ baseMs, maxMs }),
+    pauseAfterMs: parseDuration(sink.pauseAfter ?? d.pauseAfter),
+    rateLimit: sink.rateLimit ?? null,
+    allowPrivateTargets: sink.allowPrivateTargets ?? false,
   });
 }
 
@@ -325,6 +379,20 @@ export function readEnvSecret(name: string): string {
 /** The names among `names` whose environment variable is unset or empty, in order, each once. */
 export function unsetEnv(names: readonly string[]): string[] {
   return [...new Set(names)].filter((name) => (process.env[name] ?? '') === '');
+}
+
+/**
+ * A sink's signing secret from `secretEnv`: a ConfigError naming the sink and the variable (never
+ * a value) when it is unset.
+ */
+export function readSinkSecret(sink: string, name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new ConfigError(
+      `sink "${sink}": environment variable ${name} (secretEnv) is not set; it holds the signing secret (whsec_...)`,
+    );
+  }
+  return value;
 }
 
 /** `SYNCLINE_DEBUG=1` prints stack traces of unexpected errors. */

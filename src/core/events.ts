@@ -109,6 +109,15 @@ export interface SyncEvents {
     error: string | null;
     durationMs: number;
   };
+  /** A sink's target confirmed a batch of events: its offset moved to `lastSeq`. */
+  'sink:delivered': { sink: string; events: number; lastSeq: number };
+  /**
+   * A sink's delivery failed with a transient error and is tried again after `delayMs` (or the sink
+   * pauses, `delayMs` 0). `attempt`: the failure's number in the current run of failures.
+   */
+  'sink:failed': { sink: string; reason: string; attempt: number; delayMs: number };
+  /** A sink read the change log: `lag` rows of its streams lie beyond its offset, at least. */
+  'sink:read': { sink: string; offset: number; lag: number };
 }
 
 /** A typed event emitter over `SyncEvents`. */

@@ -306,6 +306,26 @@ export interface OpenDeadLetters {
   readonly ids?: readonly number[];
 }
 
+/** An event a sink's target refused for good, as a dead letter of the event's stream. */
+export interface SinkDeadLetter {
+  readonly stream: string;
+  readonly key: string;
+  /** The event's id (`<stream>:<seq>`): one open letter per sink and event. */
+  readonly eventId: string;
+  /** The run that committed the change. */
+  readonly runId: string;
+  /** One line: `sink <name>: <why>`. */
+  readonly reason: string;
+  /** The event as JSON. */
+  readonly payload: string;
+}
+
+export interface AddSinkDeadLetters {
+  readonly sink: string;
+  readonly letters: readonly SinkDeadLetter[];
+  readonly at: string;
+}
+
 export interface IgnoreDeadLetters {
   readonly stream?: string;
   readonly ids?: readonly number[];
@@ -336,6 +356,13 @@ export interface DeadLetterStore {
    * two is required). Returns how many.
    */
   ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number>;
+  /**
+   * Dead-letters events a sink's target refused (`StoredDeadLetter.sink` names the sink). Idempotent
+   * per sink and event: the same event refused again adds an occurrence to its open letter. Replays
+   * (`openDeadLetters`) and resolution by key (`openDeadLetterKeys`, a commit's `resolve.keys`) leave
+   * these letters alone: they hold events, not records.
+   */
+  addSinkDeadLetters(args: AddSinkDeadLetters): Promise<void>;
 }
 
 /** A stream's row in `syncline_state`, and the operator's controls over it. */

@@ -305,6 +305,8 @@ export interface StoredDeadLetter extends DeadLetter {
   /** When it stopped being open, and by which run (null for `ignored`). */
   readonly resolvedAt: string | null;
   readonly resolvedRunId: string | null;
+  /** Set on an event a sink's target refused (its payload is the event): the sink's name. */
+  readonly sink?: string;
 }
 
 /** A row of a stream table as read back. */

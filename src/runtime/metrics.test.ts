@@ -366,3 +366,20 @@ describe('parsePrometheusText', () => {
     expect(() => parsePrometheusText(text)).toThrow(PrometheusParseError);
   });
 });
+
+describe('sink metrics', () => {
+  it('counts delivered events and failures per sink, and shows the lag of its last read', async () => {
+    const { events, scrape } = setup();
+    events.emit('sink:read', { sink: 'hooks', offset: 0, lag: 30 });
+    let m = await scrape();
+    expect(sampleValue(m, 'syncline_sink_delivered_total', { sink: 'hooks' })).toBe(0);
+    expect(sampleValue(m, 'syncline_sink_failures_total', { sink: 'hooks' })).toBe(0);
+    expect(sampleValue(m, 'syncline_sink_lag_events', { sink: 'hooks' })).toBe(30);
+    events.emit('sink:failed', { sink: 'hooks', reason: '503 from x', attempt: 1, delayMs: 10 });
+    events.emit('sink:delivered', { sink: 'hooks', events: 10, lastSeq: 10 });
+    m = await scrape();
+    expect(sampleValue(m, 'syncline_sink_delivered_total', { sink: 'hooks' })).toBe(10);
+    expect(sampleValue(m, 'syncline_sink_failures_total', { sink: 'hooks' })).toBe(1);
+    expect(sampleValue(m, 'syncline_sink_lag_events', { sink: 'hooks' })).toBe(20);
+  });
+});

@@ -191,6 +191,31 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
   });
 
+  const sinkDelivered = new Counter({
+    name: `${p}sink_delivered_total`,
+    help: 'Events a sink delivered and its target confirmed, per sink.',
+    labelNames: ['sink'] as const,
+    registers,
+  });
+  const sinkFailures = new Counter({
+    name: `${p}sink_failures_total`,
+    help: 'Failed deliveries of a sink (each is retried, or pauses the sink), per sink.',
+    labelNames: ['sink'] as const,
+    registers,
+  });
+  /** Per sink: change-log rows its last read found beyond its offset, less those delivered since. */
+  const sinkLag = new Map<string, number>();
+  new Gauge({
+    name: `${p}sink_lag_events`,
+    help: "Change-log rows beyond a sink's offset, as of its last read (at most one read's worth, 500), per sink.",
+    labelNames: ['sink'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [sink, lag] of sinkLag) this.set({ sink }, lag);
+    },
+  });
+
   /** A stream seen for the first time: its counters start at 0 (a series that appears at 5 hides its first 5). */
   function know(stream: string): void {
     if (known.has(stream)) return;
@@ -238,6 +263,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
       know(stream);
       leaseLosses.inc({ stream });
     }),
+    events.on('sink:read', (e) => {
+      if (!sinkLag.has(e.sink)) {
+        sinkDelivered.inc({ sink: e.sink }, 0);
+        sinkFailures.inc({ sink: e.sink }, 0);
+      }
+      sinkLag.set(e.sink, e.lag);
+    }),
+    events.on('sink:delivered', (e) => {
+      sinkDelivered.inc({ sink: e.sink }, e.events);
+      sinkLag.set(e.sink, Math.max(0, (sinkLag.get(e.sink) ?? 0) - e.events));
+    }),
+    events.on('sink:failed', (e) => sinkFailures.inc({ sink: e.sink })),
     events.on('run:finished', (e) => {
       know(e.stream);
       const labels = { stream: e.stream, mode: e.mode, status: e.status };

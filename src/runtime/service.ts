@@ -11,6 +11,7 @@ import { pruneChangeLog } from './prune-change-log.ts';
 import { Scheduler } from './scheduler.ts';
 import { createServiceControl } from './service-control.ts';
 import type { RunOutcomeStatus, ServiceControl } from './service-types.ts';
+import { prepareSinks, type RunningSinks } from './sinks.ts';
 
 /** How often the change log's retention is applied while the service runs. */
 const PRUNE_EVERY_MS = 60_000;
@@ -32,6 +33,8 @@ export interface Service {
   readonly metrics: Metrics;
   /** What an API (server/) asks of the service. */
   readonly control: ServiceControl;
+  /** The config's sinks, once `start()` started them (null before, or without sinks). */
+  sinks(): RunningSinks | null;
   /** Starts the scheduler: streams run as they fall due. Built first, so a door (the HTTP API) can open before. */
   start(): void;
   /**
@@ -89,9 +92,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   const control = createServiceControl({ store, config, scheduler, metrics });
   const timers: NodeJS.Timeout[] = [];
+  // Built now, so a bad sink (a private target, a missing secret) stops the start with its error;
+  // they deliver once `start()` is called, woken by the commits of this service's runs.
+  let sinks: RunningSinks | null = null;
+  const preparedSinks =
+    config.sinks.length > 0 ? await prepareSinks({ sinks: config.sinks, events, log }) : null;
   const start = () => {
     if (timers.length > 0) return;
     scheduler.start();
+    sinks = preparedSinks?.start(store) ?? null;
     timers.push(
       setInterval(() => void prune(), PRUNE_EVERY_MS),
       setInterval(() => void watchApprovals(), APPROVAL_POLL_MS),
@@ -147,6 +156,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           'runs did not stop within service.shutdownTimeout; dropping the pages in flight (their checkpoints did not move)',
         );
       }
+      await sinks?.stop();
       await pruning?.catch(() => undefined);
       metrics.close();
       return inTime;
@@ -154,7 +164,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     return stopping;
   };
 
-  return { scheduler, events, metrics, control, start, stop };
+  return { scheduler, events, metrics, control, sinks: () => sinks, start, stop };
 }
 
 /** Lag and freshness from one read of the store, so `/metrics` has them before the first run ends. */

@@ -89,6 +89,46 @@ export function describeDeadLetterContract(title: string, makeStore: () => Promi
       ]);
     });
 
+    it("keeps a sink's refused events as letters that replays and key resolution leave alone", async () => {
+      const l = await lease();
+      await startedRun(l, 'r1');
+      const event = (seq: number, key: string) => ({
+        stream: 'customers',
+        key,
+        eventId: `customers:${seq}`,
+        runId: 'r1',
+        reason: 'sink hooks: 400 from example.com/hook',
+        payload: JSON.stringify({ id: `customers:${seq}`, key }),
+      });
+      await store.addSinkDeadLetters({ sink: 'hooks', letters: [event(1, '7'), event(2, '8')], at: T1 });
+      // Refused again (at least once): the same letter, one more occurrence.
+      await store.addSinkDeadLetters({ sink: 'hooks', letters: [event(1, '7')], at: T2 });
+      await store.addSinkDeadLetters({ sink: 'other', letters: [event(1, '7')], at: T2 });
+      await store.addSinkDeadLetters({ sink: 'hooks', letters: [], at: T2 });
+      const letters = await store.listDeadLetters({ stream: 'customers', limit: 10 });
+      expect(letters).toHaveLength(3);
+      expect(letters.find((d) => d.sink === 'hooks' && d.key === '7')).toMatchObject({
+        occurrences: 2,
+        status: 'open',
+        runId: 'r1',
+        reason: 'sink hooks: 400 from example.com/hook',
+        payload: '{"id":"customers:1","key":"7"}',
+      });
+      expect(Date.parse(letters.find((d) => d.sink === 'hooks' && d.key === '7')!.lastSeenAt)).toBe(
+        Date.parse(T2),
+      );
+      // Not a record: no replay reads it, no commit of the key resolves it.
+      expect(await store.openDeadLetters({ stream: 'customers', afterId: 0, limit: 10 })).toEqual([]);
+      expect(await store.openDeadLetterKeys('customers', 10)).toEqual([]);
+      await store.commitPage(
+        commit(l, 'r1', { writes: [write('7')], resolve: { keys: ['7'], replayed: [] }, at: T3 }),
+      );
+      expect(await store.listDeadLetters({ stream: 'customers', limit: 10 })).toHaveLength(3);
+      // An operator can set them aside like any letter.
+      const ids = letters.filter((d) => d.sink === 'other').map((d) => d.id);
+      expect(await store.ignoreDeadLetters({ ids, at: T3 })).toBe(1);
+    });
+
     it('reads open letters oldest first for a replay, marks replayed ones, and counts failed replays', async () => {
       const l = await lease();
       await startedRun(l, 'r1');

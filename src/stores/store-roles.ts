@@ -1,5 +1,6 @@
 import type {
   AcquireLease,
+  AddSinkDeadLetters,
   ChangeFeed,
   CheckpointSlot,
   CompleteScan,
@@ -129,6 +130,10 @@ export abstract class StoreRoles
 
   ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {
     return this.#r.deadLetters.ignoreDeadLetters(args);
+  }
+
+  addSinkDeadLetters(args: AddSinkDeadLetters): Promise<void> {
+    return this.#r.deadLetters.addSinkDeadLetters(args);
   }
 
   listStreams(): Promise<StreamStatus[]> {

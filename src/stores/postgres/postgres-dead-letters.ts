@@ -1,5 +1,6 @@
 import { foldDeadLetters } from '../../core/dead-letter-fold.ts';
 import type {
+  AddSinkDeadLetters,
   DeadLetterStore,
   IgnoreDeadLetters,
   ListDeadLetters,
@@ -7,6 +8,7 @@ import type {
   PageCommit,
 } from '../../core/store.ts';
 import type { DeadLetterStatus, StoredDeadLetter } from '../../core/types.ts';
+import { sinkFingerprint } from '../sink-fingerprint.ts';
 import type { PostgresQueries } from './postgres-queries.ts';
 
 /** A row of `syncline_failed`, the dead letters' table. */
@@ -24,6 +26,7 @@ export interface DeadLetterRow {
   resolved_at: Date | null;
   resolved_run_id: string | null;
   tombstone: boolean;
+  sink: string | null;
 }
 
 export function toDeadLetter(row: DeadLetterRow): StoredDeadLetter {
@@ -41,11 +44,12 @@ export function toDeadLetter(row: DeadLetterRow): StoredDeadLetter {
     lastSeenAt: (row.last_seen_at ?? row.created_at).toISOString(),
     resolvedAt: row.resolved_at?.toISOString() ?? null,
     resolvedRunId: row.resolved_run_id,
+    ...(row.sink ? { sink: row.sink } : {}),
   };
 }
 
 const COLUMNS = `id, stream, run_id, key, reason, payload, tombstone, status, created_at, occurrences,
-  last_seen_at, resolved_at, resolved_run_id`;
+  last_seen_at, resolved_at, resolved_run_id, sink`;
 
 /** One statement of a page commit: `$1` stream, `$2` run, `$3` the commit's time, then its own. */
 export interface DeadLetterStatement {
@@ -114,7 +118,7 @@ export function deadLetterStatements(c: PageCommit): DeadLetterStatement[] {
   if (keys.length > 0) {
     statements.push({
       sql: `UPDATE syncline_failed SET status = 'resolved', resolved_at = $3::timestamptz, resolved_run_id = $2
-      WHERE stream = $1 AND status = 'open' AND key = ANY($4::text[])`,
+      WHERE stream = $1 AND status = 'open' AND sink IS NULL AND key = ANY($4::text[])`,
       params: [...base, keys],
     });
   }
@@ -147,7 +151,7 @@ export class PostgresDeadLetters implements DeadLetterStore {
       'reading open dead letters',
       args.stream,
       `SELECT ${COLUMNS} FROM syncline_failed
-      WHERE stream = $1 AND status = 'open' AND id > $2 AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))
+      WHERE stream = $1 AND status = 'open' AND sink IS NULL AND id > $2 AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))
       ORDER BY id LIMIT $4`,
       [args.stream, args.afterId, args.ids ?? null, args.limit],
     );
@@ -158,11 +162,39 @@ export class PostgresDeadLetters implements DeadLetterStore {
     const rows = await this.#db.query<{ key: string }>(
       'reading the keys of open dead letters',
       stream,
-      `SELECT DISTINCT key FROM syncline_failed WHERE stream = $1 AND status = 'open' AND key IS NOT NULL
+      `SELECT DISTINCT key FROM syncline_failed WHERE stream = $1 AND status = 'open' AND sink IS NULL AND key IS NOT NULL
       LIMIT $2`,
       [stream, max + 1],
     );
     return rows.length > max ? null : rows.map((r) => r.key);
+  }
+
+  async addSinkDeadLetters(args: AddSinkDeadLetters): Promise<void> {
+    if (args.letters.length === 0) return;
+    const l = args.letters;
+    await this.#db.query(
+      'dead-lettering refused events',
+      undefined,
+      `INSERT INTO syncline_failed
+        (stream, run_id, key, reason, payload, tombstone, fingerprint, occurrences, created_at, last_seen_at, sink)
+      SELECT u.stream, u.run_id, u.key, u.reason, u.payload, false, u.fingerprint, 1, $6::timestamptz,
+        $6::timestamptz, $7
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $8::text[])
+        AS u(stream, run_id, key, reason, payload, fingerprint)
+      ON CONFLICT (stream, fingerprint) WHERE status = 'open' DO UPDATE SET
+        occurrences = syncline_failed.occurrences + 1, reason = EXCLUDED.reason,
+        last_seen_at = EXCLUDED.last_seen_at`,
+      [
+        l.map((x) => x.stream),
+        l.map((x) => x.runId),
+        l.map((x) => x.key),
+        l.map((x) => x.reason),
+        l.map((x) => x.payload),
+        args.at,
+        args.sink,
+        l.map((x) => sinkFingerprint(args.sink, x.eventId)),
+      ],
+    );
   }
 
   async ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {

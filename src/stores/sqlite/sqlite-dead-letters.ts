@@ -1,5 +1,6 @@
 import { foldDeadLetters } from '../../core/dead-letter-fold.ts';
 import type {
+  AddSinkDeadLetters,
   DeadLetterStore,
   IgnoreDeadLetters,
   ListDeadLetters,
@@ -7,6 +8,7 @@ import type {
   PageCommit,
 } from '../../core/store.ts';
 import type { DeadLetterStatus, StoredDeadLetter } from '../../core/types.ts';
+import { sinkFingerprint } from '../sink-fingerprint.ts';
 import type { StoreRuntime } from '../store-runtime.ts';
 import type { SqliteSession } from './sqlite-session.ts';
 import type { SqlValue, WriteStep } from './sqlite-write-program.ts';
@@ -26,6 +28,7 @@ export interface DeadLetterRow {
   resolved_at: string | null;
   resolved_run_id: string | null;
   tombstone: number;
+  sink: string | null;
 }
 
 export function toStoredDeadLetter(row: DeadLetterRow): StoredDeadLetter {
@@ -43,6 +46,7 @@ export function toStoredDeadLetter(row: DeadLetterRow): StoredDeadLetter {
     lastSeenAt: row.last_seen_at ?? row.created_at,
     resolvedAt: row.resolved_at,
     resolvedRunId: row.resolved_run_id,
+    ...(row.sink ? { sink: row.sink } : {}),
   };
 }
 
@@ -57,6 +61,13 @@ const ADD_SQL = `INSERT INTO syncline_failed
     occurrences = occurrences + excluded.occurrences, reason = excluded.reason,
     run_id = excluded.run_id, last_seen_at = excluded.last_seen_at`;
 
+/** An event a sink's target refused: a letter, or one more occurrence of its open one. */
+const ADD_SINK_SQL = `INSERT INTO syncline_failed
+    (stream, run_id, key, reason, payload, tombstone, fingerprint, occurrences, created_at, last_seen_at, sink)
+  VALUES (?, ?, ?, ?, ?, 0, ?, 1, ?, ?, ?)
+  ON CONFLICT (stream, fingerprint) WHERE status = 'open' DO UPDATE SET
+    occurrences = occurrences + 1, reason = excluded.reason, last_seen_at = excluded.last_seen_at`;
+
 /** A replayed record failed again: its letter counts it and says why now. */
 const REPLAY_FAILED_SQL = `UPDATE syncline_failed SET occurrences = occurrences + ?, reason = ?, run_id = ?,
     last_seen_at = ? WHERE id = ? AND stream = ?`;
@@ -65,7 +76,7 @@ const REPLAYED_SQL = `UPDATE syncline_failed SET status = 'replayed', resolved_a
   WHERE id = ? AND stream = ? AND status = 'open'`;
 
 const RESOLVED_SQL = `UPDATE syncline_failed SET status = 'resolved', resolved_at = ?, resolved_run_id = ?
-  WHERE stream = ? AND key = ? AND status = 'open'`;
+  WHERE stream = ? AND key = ? AND status = 'open' AND sink IS NULL`;
 
 /** The steps of a page commit that write its dead letters and settle those it resolves. */
 export function deadLetterSteps(c: PageCommit): WriteStep[] {
@@ -144,7 +155,7 @@ export class SqliteDeadLetters implements DeadLetterStore {
     return this.#runtime.guard('read open dead letters', args.stream, (s) =>
       s
         .sql<SqlValue[], DeadLetterRow>(
-          `SELECT * FROM syncline_failed WHERE stream = ? AND status = 'open' AND id > ? ${only} ORDER BY id LIMIT ?`,
+          `SELECT * FROM syncline_failed WHERE stream = ? AND status = 'open' AND sink IS NULL AND id > ? ${only} ORDER BY id LIMIT ?`,
         )
         .all(...params, args.limit)
         .map(toStoredDeadLetter),
@@ -155,12 +166,34 @@ export class SqliteDeadLetters implements DeadLetterStore {
     const keys = this.#runtime.guard('read the keys of open dead letters', stream, (s) =>
       s
         .sql<[string, number], string>(
-          "SELECT DISTINCT key FROM syncline_failed WHERE stream = ? AND status = 'open' AND key IS NOT NULL LIMIT ?",
+          "SELECT DISTINCT key FROM syncline_failed WHERE stream = ? AND status = 'open' AND sink IS NULL AND key IS NOT NULL LIMIT ?",
         )
         .pluck()
         .all(stream, max + 1),
     );
     return keys.length > max ? null : keys;
+  }
+
+  async addSinkDeadLetters(args: AddSinkDeadLetters): Promise<void> {
+    if (args.letters.length === 0) return;
+    this.#runtime.guard('dead-lettering refused events', undefined, (s) => {
+      const add = s.sql<SqlValue[]>(ADD_SINK_SQL);
+      s.db.transaction(() => {
+        for (const l of args.letters) {
+          add.run(
+            l.stream,
+            l.runId,
+            l.key,
+            l.reason,
+            l.payload,
+            sinkFingerprint(args.sink, l.eventId),
+            args.at,
+            args.at,
+            args.sink,
+          );
+        }
+      })();
+    });
   }
 
   async ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { sinkConsumer } from '../../core/sink.ts';
+import type { ChangeFeed } from '../../core/store.ts';
+import { prepareSinks, selectSinks } from '../../runtime/sinks.ts';
+import { CliContext } from '../cli-context.ts';
+import { EXIT } from '../exit-codes.ts';
+import { formatCount, formatTable } from '../format-table.ts';
+
+/** `sinks status` counts the rows beyond an offset up to this many, then says "10,000+". */
+const LAG_COUNT_LIMIT = 10_000;
+
+export function registerSinksCommand(program: Command): void {
+  const sinks = program
+    .command('sinks')
+    .description('deliver the change log to the config’s sinks (webhooks), or show where each one is');
+  sinks
+    .command('run [names...]')
+    .description(
+      'deliver every change to the sinks (all of them, or those named) until SIGTERM or Ctrl-C; ' +
+        'each resumes after the last event its target confirmed',
+    )
+    .action(async (names: string[], _options: unknown, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        process.exitCode = await run(ctx, names);
+      } finally {
+        await ctx.close();
+      }
+    });
+  sinks
+    .command('status')
+    .description('each sink’s offset (the last seq its target confirmed) and the changes still to deliver')
+    .action(async (_options: unknown, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        const config = await ctx.config();
+        const store = await ctx.store('read');
+        const rows: string[][] = [];
+        for (const sink of selectSinks(config, [])) {
+          const offset = await store.consumerOffset(sinkConsumer(sink.name));
+          const lag = await countAfter(store, offset?.seq ?? 0);
+          rows.push([
+            sink.name,
+            sink.type,
+            offset === null ? 'not started' : String(offset.seq),
+            lag > LAG_COUNT_LIMIT ? `${formatCount(LAG_COUNT_LIMIT)}+` : formatCount(lag),
+            offset?.updatedAt ?? '-',
+          ]);
+        }
+        ctx.print(formatTable(['SINK', 'TYPE', 'OFFSET', 'LAG', 'UPDATED'], rows));
+      } finally {
+        await ctx.close();
+      }
+    });
+}
+
+async function run(ctx: CliContext, names: readonly string[]): Promise<number> {
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const config = await ctx.config();
+  const selected = selectSinks(config, names);
+  // Built first: a bad target or a missing secret is told before the store is opened.
+  const prepared = await prepareSinks({ sinks: selected, log: ctx.log });
+  const store = await ctx.store('write');
+  // No sync runs in this process: the sinks poll for what other processes commit.
+  const running = prepared.start(store);
+  ctx.log.info({ sinks: selected.map((s) => s.name) }, 'syncline sinks run: delivering');
+  const fatal = running.done.then(
+    () => null,
+    (error: unknown) => error,
+  );
+  const ended = await Promise.race([signalled.then(() => null), fatal]);
+  await running.stop();
+  if (ended !== null) throw ended;
+  ctx.log.info({ sinks: running.status() }, 'syncline sinks run: stopped');
+  return EXIT.ok;
+}
+
+/** Change-log rows after `seq`, counted up to `LAG_COUNT_LIMIT + 1`. */
+async function countAfter(feed: ChangeFeed, seq: number): Promise<number> {
+  return (await feed.readChanges({ afterSeq: seq, limit: LAG_COUNT_LIMIT + 1 })).length;
+}

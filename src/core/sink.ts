@@ -1,0 +1,47 @@
+import type { FeedChange } from './feed-change.ts';
+
+/**
+ * A sink delivers events (changes of the change log, `FeedChange`) to one target: a webhook
+ * endpoint now; SSE, NATS, Redis later. It is a named consumer of the change log (`sink:<name>`)
+ * whose offset the runner (sinks/sink-runner.ts) moves only after `deliver` confirmed a batch, so
+ * a sink itself keeps no position and may be built afresh after a restart.
+ */
+export interface Sink {
+  readonly name: string;
+  /**
+   * Delivers `events` (in seq order, at least one). Resolving means the target confirmed every
+   * event but those in `rejected`. Throws `TransientError` (with `retryAfterMs` when the target
+   * asked for a wait) when the same batch may succeed later; any other error is fatal for this
+   * sink. Aborting `signal` cancels what is in flight (then it throws).
+   */
+  deliver(events: readonly FeedChange[], signal: AbortSignal): Promise<DeliveryResult>;
+  /** Releases what the sink holds (sockets, timers). */
+  close(): Promise<void>;
+}
+
+export interface DeliveryResult {
+  /** Events the target refused for good (a 4xx): they become delivery dead letters. */
+  readonly rejected: readonly { readonly event: FeedChange; readonly reason: string }[];
+}
+
+/** The consumer name of sink `name` in `syncline_consumers`. */
+export function sinkConsumer(name: string): string {
+  return `sink:${name}`;
+}
+
+/** What a sink's runner is doing, for `status()`, the CLI and the API. */
+export interface SinkStatus {
+  readonly name: string;
+  /**
+   * `running`: delivering or waiting for changes; `retrying`: the last delivery failed and the same
+   * batch waits for its retry; `paused`: failing for longer than `pauseAfter`, waits for `resume()`;
+   * `stopped`: the runner ended.
+   */
+  readonly state: 'running' | 'retrying' | 'paused' | 'stopped';
+  /** The highest seq the target confirmed (the consumer's offset). */
+  readonly offset: number;
+  /** The last failure's message, null once a delivery succeeds. */
+  readonly lastError: string | null;
+  /** When the current run of failures began (ISO-8601), null when not failing. */
+  readonly failingSince: string | null;
+}

@@ -1,0 +1,138 @@
+import { type ResolvedConfig, type ResolvedSink, readSinkSecret } from '../config/load-config.ts';
+import { ConfigError, describeError } from '../core/errors.ts';
+import type { SyncEventBus } from '../core/events.ts';
+import { type Sink, type SinkStatus, sinkConsumer } from '../core/sink.ts';
+import type { ChangeFeed, DeadLetterStore } from '../core/store.ts';
+import type { Logger } from '../core/types.ts';
+import { runSink, type SinkRunner, wakeOnCommit } from '../sinks/sink-runner.ts';
+import { createWebhookSink } from '../sinks/webhook/webhook-sink.ts';
+
+/** How often a sink looks for changes committed by another process when nothing woke it. */
+export const SINK_POLL_MS = 500;
+
+/** Builds one sink of the config, by its `type`: the registry of sink kinds. */
+export async function buildSink(sink: ResolvedSink): Promise<Sink> {
+  switch (sink.type) {
+    case 'webhook':
+      return createWebhookSink({
+        name: sink.name,
+        urls: sink.urls,
+        secret: readSinkSecret(sink.name, sink.secretEnv),
+        batchSize: sink.batchSize,
+        timeoutMs: sink.timeoutMs,
+        allowPrivateTargets: sink.allowPrivateTargets,
+        ...(sink.rateLimit !== null ? { rateLimit: sink.rateLimit } : {}),
+      });
+  }
+}
+
+/** The config's sinks named in `names` (all of them when empty); an unknown name is a ConfigError. */
+export function selectSinks(config: ResolvedConfig, names: readonly string[]): ResolvedSink[] {
+  if (config.sinks.length === 0) {
+    throw new ConfigError(`${config.file}: defines no sinks; add a sinks: list (see README "Events")`);
+  }
+  for (const name of names) {
+    if (!config.sinks.some((s) => s.name === name)) {
+      throw new ConfigError(
+        `unknown sink "${name}"; the config's sinks are ${config.sinks.map((s) => s.name).join(', ')}`,
+      );
+    }
+  }
+  return config.sinks.filter((s) => names.length === 0 || names.includes(s.name));
+}
+
+/** The config's sinks, running. */
+export interface RunningSinks {
+  status(): SinkStatus[];
+  /** Resumes the paused sink of that name (all paused ones without a name). */
+  resume(name?: string): void;
+  /** Resolves once every runner ended; rejects with the first fatal error. */
+  readonly done: Promise<void>;
+  /** Stops every runner (the deliveries in flight are cancelled) and closes the sinks. */
+  stop(): Promise<void>;
+}
+
+/** What runners use of the store: the change feed, and dead letters for refused events. */
+export type SinkStore = ChangeFeed & Pick<DeadLetterStore, 'addSinkDeadLetters'>;
+
+export interface StartSinksArgs {
+  readonly sinks: readonly ResolvedSink[];
+  readonly events?: SyncEventBus;
+  readonly log: Logger;
+}
+
+/**
+ * Builds every sink (its targets checked, its secret read), so a bad one stops a start with its
+ * one-line error before anything runs; `start(feed)` then runs a runner per sink, each woken by
+ * commits on `events` or every `SINK_POLL_MS`.
+ */
+export async function prepareSinks(args: StartSinksArgs): Promise<{ start(store: SinkStore): RunningSinks }> {
+  const built: { config: ResolvedSink; sink: Sink }[] = [];
+  for (const config of args.sinks) built.push({ config, sink: await buildSink(config) });
+  return { start: (store) => runBuilt(args, store, built) };
+}
+
+function runBuilt(
+  args: StartSinksArgs,
+  store: SinkStore,
+  built: readonly { config: ResolvedSink; sink: Sink }[],
+): RunningSinks {
+  const abort = new AbortController();
+  const runners: SinkRunner[] = built.map(({ config, sink }) =>
+    runSink({
+      feed: store,
+      onRejected: async (rejected) => {
+        for (const { event, reason } of rejected) {
+          args.log.warn(
+            { sink: config.name, id: event.id, reason },
+            'a sink refused an event: dead-lettered',
+          );
+        }
+        await store.addSinkDeadLetters({
+          sink: config.name,
+          at: new Date().toISOString(),
+          letters: rejected.map(({ event, reason }) => ({
+            stream: event.stream,
+            key: event.key,
+            eventId: event.id,
+            runId: event.run,
+            reason,
+            payload: JSON.stringify(event),
+          })),
+        });
+      },
+      sink,
+      consumer: sinkConsumer(config.name),
+      filter: { streams: config.streams, kinds: config.kinds },
+      data: config.data,
+      batchSize: config.batchSize,
+      wake: wakeOnCommit(args.events, SINK_POLL_MS),
+      stop: abort.signal,
+      retry: config.retry,
+      pauseAfterMs: config.pauseAfterMs,
+      log: args.log,
+      ...(args.events ? { events: args.events } : {}),
+    }),
+  );
+  const done = Promise.all(
+    runners.map((r, i) =>
+      r.done.catch((error: unknown) => {
+        args.log.error({ sink: built[i]!.config.name, err: describeError(error) }, 'sink stopped');
+        throw error;
+      }),
+    ),
+  ).then(() => undefined);
+  done.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
+  return {
+    status: () => runners.map((r) => r.status()),
+    resume(name) {
+      for (const r of runners) if (name === undefined || r.status().name === name) r.resume();
+    },
+    done,
+    async stop() {
+      abort.abort();
+      await Promise.allSettled(runners.map((r) => r.done));
+      await Promise.allSettled(built.map(({ sink }) => sink.close()));
+    },
+  };
+}

@@ -1,0 +1,281 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError, TransientError } from '../core/errors.ts';
+import type { SyncEventBus } from '../core/events.ts';
+import { type FeedChange, feedChange } from '../core/feed-change.ts';
+import type { Sink, SinkStatus } from '../core/sink.ts';
+import type { ChangeFeed } from '../core/store.ts';
+import type { ChangeKind, Logger } from '../core/types.ts';
+
+/** Rows read from the change log at once: several batches' worth, filtered rows included. */
+const READ_ROWS = 500;
+
+/** A change the sink's target refused for good, with why. */
+export interface RejectedEvent {
+  readonly event: FeedChange;
+  readonly reason: string;
+}
+
+export interface RunSinkOptions {
+  readonly feed: ChangeFeed;
+  readonly sink: Sink;
+  /** Its consumer name in the change log (`sinkConsumer(sink.name)`). */
+  readonly consumer: string;
+  /** Only these streams / kinds are delivered; the others still move the offset. Default: all. */
+  readonly filter: { readonly streams?: readonly string[]; readonly kinds?: readonly ChangeKind[] };
+  /** Read each change with its key's data (`FeedChange.data`); false leaves `data` out of events. */
+  readonly data: boolean;
+  /** Events per `deliver` call, at most. */
+  readonly batchSize: number;
+  /** Resolves when there may be new changes (a commit in this process, or a poll interval passed). */
+  wake(): Promise<void>;
+  /** Aborting ends the runner after the delivery in flight is cancelled; its batch comes again next time. */
+  readonly stop: AbortSignal;
+  /** Backoff of a failing delivery: full jitter over `min(maxMs, baseMs * 2^(attempt-1))`. */
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  /** A sink failing for longer than this pauses until `resume()`. */
+  readonly pauseAfterMs: number;
+  readonly events?: SyncEventBus;
+  readonly log: Logger;
+  /**
+   * Where rejected events go (delivery dead letters). Default: each is logged at `error` with its
+   * id and reason. Called before the offset moves past them, so a crash repeats, never loses them.
+   */
+  readonly onRejected?: (rejected: readonly RejectedEvent[]) => Promise<void>;
+  /** Epoch ms. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Default `Math.random` (the backoff's jitter). */
+  readonly random?: () => number;
+}
+
+/** A running sink: what it does, and the operator's lever on a paused one. */
+export interface SinkRunner {
+  status(): SinkStatus;
+  /** A paused sink tries its batch again now; elsewhere nothing happens. */
+  resume(): void;
+  /**
+   * Resolves when the runner stopped on `stop`; rejects with the error that was fatal for the sink
+   * (then its state is `stopped` and `lastError` says why).
+   */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Tails the change log for one sink: registers its consumer (at the oldest row kept, for a new
+ * one), reads after its offset, filters, delivers in seq order in batches and acknowledges each
+ * batch once the target confirmed it, so a restart resumes after the last confirmed event and
+ * nothing is skipped (at least once: the batch in flight at a crash comes again). A transient
+ * failure retries the same batch with backoff; failing past `pauseAfterMs` pauses the sink.
+ */
+export function runSink(options: RunSinkOptions): SinkRunner {
+  const { feed, sink, consumer, stop, log } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const kinds = options.filter.kinds?.length ? new Set(options.filter.kinds) : null;
+  const streams = options.filter.streams?.length ? new Set(options.filter.streams) : null;
+  let state: SinkStatus['state'] = 'running';
+  let offset = 0;
+  let lastError: string | null = null;
+  let failingSince: number | null = null;
+  let resumed: (() => void) | null = null;
+
+  const wanted = (c: FeedChange) => (!streams || streams.has(c.stream)) && (!kinds || kinds.has(c.kind));
+  const onRejected =
+    options.onRejected ??
+    (async (rejected: readonly RejectedEvent[]) => {
+      for (const { event, reason } of rejected) {
+        log.error({ sink: sink.name, id: event.id, reason }, 'sink: the target refused an event for good');
+      }
+    });
+
+  const ack = async (seq: number) => {
+    if (seq <= offset) return;
+    offset = (await feed.ackChanges({ consumer, seq, at: new Date(now()).toISOString() })).seq;
+  };
+
+  /** Until the target confirms `batch`: true, or false when stopped. Throws what is fatal. */
+  const deliver = async (batch: readonly FeedChange[]): Promise<boolean> => {
+    let attempt = 0;
+    for (;;) {
+      if (stop.aborted) return false;
+      try {
+        const result = await options.sink.deliver(batch, stop);
+        state = 'running';
+        lastError = null;
+        failingSince = null;
+        if (result.rejected.length > 0) {
+          await onRejected(
+            result.rejected.map(({ event, reason }) => ({ event, reason: `sink ${sink.name}: ${reason}` })),
+          );
+        }
+        return true;
+      } catch (error) {
+        if (stop.aborted) return false;
+        if (!(error instanceof TransientError)) throw error;
+        attempt += 1;
+        lastError = describeError(error);
+        failingSince ??= now();
+        if (now() - failingSince >= options.pauseAfterMs) {
+          state = 'paused';
+          options.events?.emit('sink:failed', { sink: sink.name, reason: lastError, attempt, delayMs: 0 });
+          log.error(
+            { sink: sink.name, err: lastError, failingSinceMs: now() - failingSince },
+            'sink paused: its target has been failing for longer than pauseAfter; resume it once the target is back',
+          );
+          if (!(await untilResumed())) return false;
+          attempt = 0;
+          failingSince = null;
+          state = 'running';
+          continue;
+        }
+        const delayMs = backoff(attempt, error);
+        state = 'retrying';
+        options.events?.emit('sink:failed', { sink: sink.name, reason: lastError, attempt, delayMs });
+        log.warn({ sink: sink.name, err: lastError, attempt, delayMs }, 'sink delivery failed; retrying');
+        try {
+          await sleep(delayMs, undefined, { signal: stop });
+        } catch {
+          return false;
+        }
+      }
+    }
+  };
+
+  const backoff = (attempt: number, error: TransientError): number => {
+    if (error.retryAfterMs !== undefined && Number.isFinite(error.retryAfterMs)) {
+      return Math.min(options.retry.maxMs, Math.max(0, error.retryAfterMs));
+    }
+    const ceiling = Math.min(options.retry.maxMs, options.retry.baseMs * 2 ** Math.min(30, attempt - 1));
+    return Math.floor(random() * ceiling);
+  };
+
+  const untilResumed = () =>
+    new Promise<boolean>((resolve) => {
+      const onAbort = () => resolve(false);
+      stop.addEventListener('abort', onAbort, { once: true });
+      resumed = () => {
+        stop.removeEventListener('abort', onAbort);
+        resolve(true);
+      };
+    });
+
+  /** One read of the log and its delivery; returns whether there were rows. */
+  const step = async (): Promise<boolean> => {
+    const rows = await feed.readChanges({ afterSeq: offset, limit: READ_ROWS, withData: options.data });
+    const lastRow = rows.at(-1);
+    options.events?.emit('sink:read', { sink: sink.name, offset, lag: rows.length });
+    if (lastRow === undefined) return false;
+    let batch: FeedChange[] = [];
+    for (const row of rows) {
+      const change = feedChange(row);
+      if (wanted(change)) batch.push(options.data ? change : withoutData(change));
+      if (batch.length === options.batchSize) {
+        if (!(await deliver(batch))) return false;
+        await ack(row.seq);
+        options.events?.emit('sink:delivered', { sink: sink.name, events: batch.length, lastSeq: row.seq });
+        batch = [];
+      }
+    }
+    if (batch.length > 0) {
+      if (!(await deliver(batch))) return false;
+      options.events?.emit('sink:delivered', {
+        sink: sink.name,
+        events: batch.length,
+        lastSeq: lastRow.seq,
+      });
+    }
+    await ack(lastRow.seq); // filtered rows after the last delivered event move the offset too
+    return true;
+  };
+
+  const loop = async () => {
+    const registered = await feed.registerConsumer({
+      consumer,
+      afterSeq: 0,
+      at: new Date(now()).toISOString(),
+    });
+    offset = registered.seq;
+    const stopped = aborted(stop);
+    let storeFailures = 0;
+    while (!stop.aborted) {
+      let more: boolean;
+      try {
+        more = await step();
+        storeFailures = 0;
+      } catch (error) {
+        // The target's transient failures are retried inside `deliver`: this one is the store's
+        // (a dropped connection). Wait and read again from the offset; anything else is fatal.
+        if (!(error instanceof TransientError) || stop.aborted) throw error;
+        storeFailures += 1;
+        lastError = describeError(error);
+        const delayMs = backoff(storeFailures, error);
+        log.warn({ sink: sink.name, err: lastError, delayMs }, 'sink: the store failed; reading again');
+        await sleep(delayMs, undefined, { signal: stop }).catch(() => undefined);
+        continue;
+      }
+      if (more) continue;
+      if (stop.aborted) break;
+      await Promise.race([options.wake(), stopped]);
+    }
+  };
+
+  const done = loop().then(
+    () => {
+      state = 'stopped';
+    },
+    (error: unknown) => {
+      state = 'stopped';
+      lastError = describeError(error);
+      throw error;
+    },
+  );
+
+  return {
+    status: () => ({
+      name: sink.name,
+      state,
+      offset,
+      lastError,
+      failingSince: failingSince === null ? null : new Date(failingSince).toISOString(),
+    }),
+    resume() {
+      const go = resumed;
+      resumed = null;
+      go?.();
+    },
+    done,
+  };
+}
+
+/** A change without its data: `data: false` sinks never read it. */
+function withoutData(change: FeedChange): FeedChange {
+  const { data: _data, ...rest } = change;
+  return rest as FeedChange;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/**
+ * A `wake` for `runSink`: resolves at the next `page:committed` on `events` (a commit in this
+ * process), or after `pollMs` (a commit by another process: a manual sync, another worker).
+ * PostgreSQL's LISTEN/NOTIFY could wake readers of other processes sooner: a later step.
+ */
+export function wakeOnCommit(events: SyncEventBus | undefined, pollMs = 500): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      let off: (() => void) | undefined;
+      const timer = setTimeout(() => {
+        off?.();
+        resolve();
+      }, pollMs);
+      off = events?.on('page:committed', () => {
+        clearTimeout(timer);
+        off?.();
+        resolve();
+      });
+    });
+}
