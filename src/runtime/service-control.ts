@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config/load-config.ts';
 import { describeError, NotFoundError } from '../core/errors.ts';
+import type { SinkStatus } from '../core/sink.ts';
 import type { Store } from '../core/store.ts';
 import type { RunRecord, StreamStatus } from '../core/types.ts';
 import { lagMs } from './lag.ts';
@@ -18,6 +19,8 @@ export interface ServiceControlDeps {
   readonly config: ResolvedConfig;
   readonly scheduler: SchedulerHandle;
   readonly metrics: MetricsHandle;
+  /** The sinks the service runs, once started (null before, or without sinks). */
+  readonly sinks?: () => { status(): SinkStatus[]; resume(name?: string): void } | null;
   /** The clock for lag and freshness (ms since the epoch). Default `Date.now`. */
   readonly now?: () => number;
   /** How long `ready()` waits for the store before it says it is not reachable. Default 2 s. */
@@ -132,6 +135,35 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
       return scheduler.trigger(requireConfigured(stream), { mode });
     },
 
+    async sinks() {
+      const running = deps.sinks?.() ?? null;
+      if (running) return running.status();
+      // Not started yet: each configured sink, before its first read.
+      return config.sinks.map((sink) => ({
+        name: sink.name,
+        state: 'stopped' as const,
+        offset: 0,
+        lastError: null,
+        failingSince: null,
+      }));
+    },
+    async resumeSink(name) {
+      if (!config.sinks.some((sink) => sink.name === name)) {
+        throw new NotFoundError(
+          `unknown sink "${name}"; the config's sinks: ${config.sinks.map((s) => s.name).join(', ') || 'none'}`,
+        );
+      }
+      const running = deps.sinks?.() ?? null;
+      const before = running?.status().find((s) => s.name === name);
+      if (!running || before?.state !== 'paused') {
+        return { resumed: false, message: `sink "${name}" is not paused; nothing to resume` };
+      }
+      running.resume(name);
+      return {
+        resumed: true,
+        message: `resumed sink "${name}": it delivers again from offset ${before.offset}`,
+      };
+    },
     async approve(stream) {
       const outcome = await approveStream(store, stream);
       // The scheduler keeps its own pause (it stops scheduling a paused stream); lifting it is what

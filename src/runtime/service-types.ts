@@ -1,3 +1,4 @@
+import type { SinkStatus } from '../core/sink.ts';
 import type {
   Json,
   RunCounters,
@@ -125,6 +126,10 @@ export interface ServiceControl {
   reset(stream: string): Promise<{ readonly message: string }>;
   /** Queues a replay of open dead letters: of `ids`, or of a stream, or of every stream. */
   replay(query: { stream?: string; ids?: number[] }): Promise<{ readonly queued: TriggerResult[] }>;
+  /** The config's sinks as they deliver (empty without sinks). */
+  sinks(): Promise<SinkStatus[]>;
+  /** Resumes a paused sink (one that failed longer than its `pauseAfter`); unknown: `NotFoundError`. */
+  resumeSink(name: string): Promise<{ readonly resumed: boolean; readonly message: string }>;
   /** Store reachable and scheduler running. */
   ready(): Promise<{ readonly ready: boolean; readonly checks: Record<string, string> }>;
   metrics(): Promise<{ readonly contentType: string; readonly body: string }>;

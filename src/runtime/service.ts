@@ -90,7 +90,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const metrics = createMetrics({ events, queueDepth: () => scheduler.queueDepth() });
   await seedMetrics(metrics, store);
 
-  const control = createServiceControl({ store, config, scheduler, metrics });
+  const control = createServiceControl({ store, config, scheduler, metrics, sinks: () => sinks });
   const timers: NodeJS.Timeout[] = [];
   // Built now, so a bad sink (a private target, a missing secret) stops the start with its error;
   // they deliver once `start()` is called, woken by the commits of this service's runs.

@@ -146,6 +146,11 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
       202,
     );
   });
+  app.get(API_ROUTES.sinks.path, async (c) => c.json(await control.sinks()));
+  app.post(API_ROUTES.resumeSink.path, async (c) => {
+    const { name } = parse(API_ROUTES.resumeSink.params, c.req.param(), 'path');
+    return c.json(await control.resumeSink(name));
+  });
   return app;
 }
 

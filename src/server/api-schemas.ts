@@ -144,3 +144,17 @@ export const TriggerResultSchema = z.object({
 export const ApproveResponse = z.object({ approved: z.boolean(), message: z.string() });
 export const ResetResponse = z.object({ message: z.string() });
 export const ReplayResponse = z.object({ queued: z.array(TriggerResultSchema) });
+
+export const SinkParams = z.object({ name: z.string().min(1).max(200).describe('the sink') });
+
+export const SinkStatusSchema = z.object({
+  name: z.string(),
+  state: z
+    .enum(['running', 'retrying', 'paused', 'stopped'])
+    .describe('paused: failing for longer than its pauseAfter, waits for resume'),
+  offset: z.number().int().describe('the highest seq the target confirmed'),
+  lastError: z.string().nullable(),
+  failingSince: z.string().nullable(),
+});
+
+export const ResumeSinkResponse = z.object({ resumed: z.boolean(), message: z.string() });

@@ -97,6 +97,14 @@ describe('syncline sinks errors', () => {
         project.dir,
       );
       expect(unknown.stderr).toContain('unknown sink "nope"; the config\'s sinks are hooks');
+      // `sinks resume` asks the running service; with none at the address, exit 2 and what to do.
+      const resume = await runCli(['sinks', 'resume', 'hooks', '--url', 'http://127.0.0.1:1'], project.dir, {
+        SYNCLINE_LOG_FORMAT: 'pretty',
+      });
+      expect(resume.code).toBe(2);
+      expect(resume.stderr.trim()).toBe(
+        'syncline: no syncline run answers at http://127.0.0.1:1: start it, or pass --url <its API>',
+      );
     } finally {
       project.cleanup();
     }

@@ -4,6 +4,7 @@ import type { FeedChange } from '../../src/core/feed-change.ts';
 import { defineConfig, defineStream } from '../../src/index.ts';
 import { createRuntime, type Runtime } from '../../src/runtime/create-runtime.ts';
 import { type Service, startService } from '../../src/runtime/service.ts';
+import { createApiApp } from '../../src/server/api-app.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
 import { SECRET, startReceiver } from '../helpers/webhook-receiver.ts';
 
@@ -66,5 +67,62 @@ describe('sinks inside the service', () => {
     expect(metrics).toMatch(/syncline_sink_delivered_total\{sink="hooks"\} [1-9]/);
     await service.stop();
     expect(service.sinks()!.status()[0]!.state).toBe('stopped');
+  });
+
+  it('pauses a sink whose endpoint keeps failing, shows it on GET /v1/sinks, and resumes it on POST .../resume', async () => {
+    t = await makeTestStore('sqlite');
+    await t.store.close();
+    let down = true;
+    receiver = await startReceiver(() => (down ? 503 : 200));
+    process.env.SERVICE_SINK_SECRET = SECRET;
+    const config = defineConfig({
+      store: t.location,
+      service: { schedule: { every: '1h', jitter: 0 } },
+      sinks: [
+        {
+          name: 'hooks',
+          type: 'webhook',
+          url: receiver.url,
+          secretEnv: 'SERVICE_SINK_SECRET',
+          allowPrivateTargets: true,
+          retry: { base: '10ms', max: '20ms' },
+          pauseAfter: '100ms',
+        },
+      ],
+      streams: [
+        defineStream({
+          name: 'ticks',
+          key: 'id',
+          async *source() {
+            yield { records: [{ id: 1 }, { id: 2 }], checkpoint: null };
+          },
+        }),
+      ],
+    });
+    runtime = createRuntime({ config: { code: config } });
+    service = await startService({ runtime, log: silent });
+    const api = createApiApp(service.control, { token: null, log: silent });
+    const sinks = async () =>
+      (await (await api.request('/v1/sinks')).json()) as { name: string; state: string }[];
+    expect(await sinks()).toEqual([expect.objectContaining({ name: 'hooks', state: 'stopped' })]);
+    service.start();
+    const end = Date.now() + 20_000;
+    while ((await sinks())[0]!.state !== 'paused' && Date.now() < end) await sleep(20);
+    expect((await sinks())[0]!.state).toBe('paused');
+    const asked = receiver.requests();
+    await sleep(300);
+    expect(receiver.requests()).toBe(asked); // paused: no more attempts
+    down = false;
+    const resumed = await api.request('/v1/sinks/hooks/resume', { method: 'POST' });
+    expect(resumed.status).toBe(200);
+    expect(((await resumed.json()) as { resumed: boolean }).resumed).toBe(true);
+    while ((receiver.accepted as FeedChange[]).length < 2 && Date.now() < end) await sleep(20);
+    expect((receiver.accepted as FeedChange[]).map((e) => e.id)).toEqual(['ticks:1', 'ticks:2']);
+    // Not paused any more: nothing to resume; an unknown sink is a 404.
+    const again = (await (await api.request('/v1/sinks/hooks/resume', { method: 'POST' })).json()) as {
+      resumed: boolean;
+    };
+    expect(again.resumed).toBe(false);
+    expect((await api.request('/v1/sinks/nope/resume', { method: 'POST' })).status).toBe(404);
   });
 });

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { readApiToken } from '../../config/load-config.ts';
+import { ConfigError } from '../../core/errors.ts';
 import { sinkConsumer } from '../../core/sink.ts';
 import type { ChangeFeed } from '../../core/store.ts';
 import { prepareSinks, selectSinks } from '../../runtime/sinks.ts';
@@ -52,6 +54,52 @@ export function registerSinksCommand(program: Command): void {
         await ctx.close();
       }
     });
+  sinks
+    .command('resume <name>')
+    .description(
+      'resume a sink the running service (`syncline run`) paused after failing longer than its pauseAfter; ' +
+        'asks the service over its HTTP API (SYNCLINE_API_TOKEN when it has one)',
+    )
+    .option('--url <url>', 'the service API (default: http:// + the config’s service.listen)')
+    .action(async (name: string, options: { url?: string }, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        const config = await ctx.config();
+        const base = options.url ?? `http://${config.service.listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+        ctx.print(await resumeThroughApi(base, name));
+      } finally {
+        await ctx.close();
+      }
+    });
+}
+
+/** POSTs `/v1/sinks/<name>/resume` to a running service; its answer's message, or a one-line ConfigError. */
+async function resumeThroughApi(base: string, name: string): Promise<string> {
+  const token = readApiToken();
+  const url = `${base.replace(/\/+$/, '')}/v1/sinks/${encodeURIComponent(name)}/resume`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch {
+    throw new ConfigError(`no syncline run answers at ${base}: start it, or pass --url <its API>`);
+  }
+  const body = (await res.json().catch(() => null)) as {
+    message?: string;
+    error?: { message?: string };
+  } | null;
+  if (res.status === 401) {
+    throw new ConfigError(`the service at ${base} wants its API token: set SYNCLINE_API_TOKEN`);
+  }
+  if (!res.ok) {
+    throw new ConfigError(
+      `the service at ${base} answered ${res.status}: ${body?.error?.message ?? 'no message'}`,
+    );
+  }
+  return body?.message ?? `resumed sink "${name}"`;
 }
 
 async function run(ctx: CliContext, names: readonly string[]): Promise<number> {
