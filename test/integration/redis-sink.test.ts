@@ -62,9 +62,9 @@ describe('the Redis Streams sink', () => {
     const keys = await admin.keys(`${prefix}*`);
     if (keys.length > 0) await admin.del(keys);
   });
-  const sink = (extra: { maxLen?: number; url?: string } = {}) => {
+  const sink = (extra: { maxLen?: number; url?: string; name?: string } = {}) => {
     const built = createRedisSink({
-      name: 'redis',
+      name: extra.name ?? 'redis',
       url: extra.url ?? REDIS_URL,
       keyTemplate: `${prefix}{stream}`,
       maxLen: extra.maxLen ?? null,
@@ -187,6 +187,26 @@ describe('the Redis Streams sink', () => {
       expect(message).not.toContain('s3cr3t-pw');
       expect(message.split('\n')).toHaveLength(1);
     }
+  });
+
+  it('survives a killed connection: a failure is transient, and a delivery connects again', async () => {
+    const name = `redis-${randomUUID()}`;
+    const target = sink({ name });
+    const signal = new AbortController().signal;
+    await target.deliver([event(1)], signal);
+    const line = (await admin.clientList()).find((c) => c.name === `syncline-sink:${name}`);
+    expect(line).toBeDefined();
+    await admin.sendCommand(['CLIENT', 'KILL', 'ID', String(line!.id)]);
+    // Whether the sink notices the close before or during the next delivery, it recovers, and
+    // what failed is transient (the runner retries the same batch).
+    for (let attempt = 1; ; attempt += 1) {
+      const error = await target.deliver([event(2), event(3)], signal).catch((e: unknown) => e);
+      if (!(error instanceof Error)) break;
+      expect(error).toBeInstanceOf(TransientError);
+      expect(attempt).toBeLessThan(3);
+    }
+    const seqs = (await entries('items')).map((m) => m.seq);
+    expect([...new Set(seqs)]).toEqual(['1', '2', '3']);
   });
 
   it('is built from the config by buildSink, defaults applied', async () => {

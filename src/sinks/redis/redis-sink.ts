@@ -20,9 +20,11 @@ export interface RedisSinkOptions {
  * A client with no offline queue and no reconnecting: a command on a broken connection fails at
  * once, and the runner's retry (with its backoff and pauseAfter) is the only retry loop.
  */
-function newClient(url: string, connectTimeoutMs: number) {
+function newClient(url: string, name: string, connectTimeoutMs: number) {
   return createClient({
     url,
+    // CLIENT LIST shows which sink a connection belongs to.
+    name: `syncline-sink:${name}`,
     disableOfflineQueue: true,
     socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: false },
   });
@@ -61,7 +63,7 @@ export function createRedisSink(options: RedisSinkOptions): Sink {
   const connected = async (): Promise<Client> => {
     if (client?.isReady) return client;
     if (client) drop(client);
-    const fresh = newClient(options.url, options.connectTimeoutMs ?? 5000);
+    const fresh = newClient(options.url, options.name, options.connectTimeoutMs ?? 5000);
     // Without a listener, an 'error' event (the socket closing) would crash the process.
     fresh.on('error', () => drop(fresh));
     try {
