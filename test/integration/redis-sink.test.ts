@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
@@ -8,6 +11,7 @@ import type { FeedChange } from '../../src/core/feed-change.ts';
 import type { Sink } from '../../src/core/sink.ts';
 import { defineStream } from '../../src/core/stream-definition.ts';
 import type { Logger } from '../../src/core/types.ts';
+import { loadProjectConfig } from '../../src/runtime/load-project-config.ts';
 import { buildSink } from '../../src/runtime/sinks.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { createRedisSink } from '../../src/sinks/redis/redis-sink.ts';
@@ -274,5 +278,40 @@ describe('the Redis sink in the config', () => {
       retry: { baseMs: 1000, maxMs: 300_000 },
       pauseAfterMs: 900_000,
     });
+  });
+
+  it('takes the url from the environment in a YAML config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncline-redis-'));
+    try {
+      const file = join(dir, 'syncline.config.yaml');
+      writeFileSync(
+        file,
+        [
+          'streams:',
+          '  - name: items',
+          '    key: id',
+          '    request: { baseUrl: http://127.0.0.1:4010, path: /items }',
+          '    pagination: { type: cursor, tokenPath: next, hasMorePath: more }',
+          'sinks:',
+          '  - name: events',
+          '    type: redis',
+          '    url: $' + '{REDIS_URL}',
+          '    maxLen: 1000',
+          '',
+        ].join('\n'),
+      );
+      const config = await loadProjectConfig({
+        file,
+        cwd: dir,
+        vars: { REDIS_URL: 'redis://u:pw@127.0.0.1:6379/2' },
+      });
+      expect(config.sinks[0]).toMatchObject({
+        type: 'redis',
+        url: 'redis://u:pw@127.0.0.1:6379/2',
+        maxLen: 1000,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
