@@ -166,40 +166,66 @@ const streamSchema = strictObject({
 
 const positiveInt = z.number().int().positive();
 
-/**
- * A webhook sink (`type: 'webhook'`): POSTs the change log's events, signed (Standard Webhooks).
- * `sinks` is a union discriminated on `type`, so SSE, NATS and Redis sinks can join as members.
- */
-const webhookSinkSchema = strictObject({
+/** What every sink kind accepts: its name, which changes it gets, its batches, its retries. */
+const sinkCommonFields = {
   name: z
     .string()
     .regex(/^[a-z][a-z0-9_-]*$/, 'must be lower-case letters, digits, "_" and "-", starting with a letter'),
-  type: z.literal('webhook'),
   streams: z.array(z.string().min(1)).min(1, 'must list at least one stream').optional(),
   kinds: z
     .array(z.enum(['insert', 'update', 'delete'], { error: 'must be insert, update or delete' }))
     .min(1, 'must list at least one kind')
     .optional(),
   data: z.boolean().optional(),
+  batchSize: z.number().int().min(1).max(1000, 'must be at most 1000').optional(),
+  retry: strictObject({
+    base: positiveDurationSchema.optional(),
+    max: positiveDurationSchema.optional(),
+  }).optional(),
+  pauseAfter: positiveDurationSchema.optional(),
+};
+
+/**
+ * A webhook sink (`type: 'webhook'`): POSTs the change log's events, signed (Standard Webhooks).
+ * `sinks` is a union discriminated on `type`, so SSE and NATS sinks can join as members.
+ */
+const webhookSinkSchema = strictObject({
+  ...sinkCommonFields,
+  type: z.literal('webhook'),
   url: z.union([z.url(), z.array(z.url()).min(1, 'must list at least one URL')], {
     error: 'must be a URL or a non-empty list of URLs',
   }),
   secretEnv: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must name an environment variable (the secret itself stays there)'),
-  batchSize: z.number().int().min(1).max(1000, 'must be at most 1000').optional(),
   timeout: positiveDurationSchema.optional(),
-  retry: strictObject({
-    base: positiveDurationSchema.optional(),
-    max: positiveDurationSchema.optional(),
-  }).optional(),
-  pauseAfter: positiveDurationSchema.optional(),
   rateLimit: z.number().positive().optional(),
   allowPrivateTargets: z.boolean().optional(),
 });
 
-export const sinkSchema = z.discriminatedUnion('type', [webhookSinkSchema], {
-  error: 'type must be one of: webhook',
+/** A Redis Streams sink (`type: 'redis'`): XADDs each event to a Redis stream per Syncline stream. */
+const redisSinkSchema = strictObject({
+  ...sinkCommonFields,
+  type: z.literal('redis'),
+  // The message never repeats the value: a redis:// URL may hold a password.
+  url: z
+    .string({ error: 'must be a redis:// or rediss:// URL' })
+    .refine(isRedisUrl, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379/0'),
+  stream: z.string().min(1, 'must not be empty').optional(),
+  maxLen: z.number().int().positive().optional(),
+});
+
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+export const sinkSchema = z.discriminatedUnion('type', [webhookSinkSchema, redisSinkSchema], {
+  error: 'type must be one of: webhook, redis',
 });
 
 export const configSchema = strictObject({

@@ -20,8 +20,8 @@ export interface SynclineConfig {
   readonly sinks?: readonly SinkSettings[];
 }
 
-/** A sink, by `type`. Only webhooks for now; SSE, NATS and Redis are planned. */
-export type SinkSettings = WebhookSinkSettings;
+/** A sink, by `type`: webhooks and Redis Streams for now; SSE and NATS are planned. */
+export type SinkSettings = WebhookSinkSettings | RedisSinkSettings;
 
 export interface WebhookSinkSettings {
   /** Lower-case, unique: the sink's consumer in the change log is `sink:<name>`. */
@@ -49,6 +49,33 @@ export interface WebhookSinkSettings {
   readonly rateLimit?: number;
   /** Allow loopback, private and link-local addresses (an internal receiver). Default false. */
   readonly allowPrivateTargets?: boolean;
+}
+
+export interface RedisSinkSettings {
+  /** Lower-case, unique: the sink's consumer in the change log is `sink:<name>`. */
+  readonly name: string;
+  readonly type: 'redis';
+  /** Only the changes of these streams. Default: every stream. */
+  readonly streams?: readonly string[];
+  /** Only these kinds of change. Default: all three. */
+  readonly kinds?: readonly ('insert' | 'update' | 'delete')[];
+  /** Send each key's latest record as `data`. Default true; false leaves `data` out. */
+  readonly data?: boolean;
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). Its password is never printed. */
+  readonly url: string;
+  /** The Redis stream key; `{stream}` is the Syncline stream's name. Default `syncline:{stream}`. */
+  readonly stream?: string;
+  /**
+   * Trim each Redis stream to about this many entries (`XADD ... MAXLEN ~ n`). Default: no
+   * trimming. Trimming drops the oldest entries, read or not, so a slow consumer can miss some.
+   */
+  readonly maxLen?: number;
+  /** Events per MULTI (one XADD each). Default 100, at most 1000. */
+  readonly batchSize?: number;
+  /** Backoff between attempts of a failing delivery. Defaults `1s` and `5m`. */
+  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
+  /** Redis failing for longer than this pauses the sink until resumed. Default `15m`. */
+  readonly pauseAfter?: string | number;
 }
 
 export type { ScheduleSettings };

@@ -54,22 +54,47 @@ export interface ResolvedConfig {
   readonly sinks: readonly ResolvedSink[];
 }
 
-/** A sink ready to build: durations in ms, URLs a list, the secret still in its variable. */
-export interface ResolvedSink {
+/** A sink ready to build, by `type`: durations in ms, defaults applied. */
+export type ResolvedSink = ResolvedWebhookSink | ResolvedRedisSink;
+
+/** What the runner needs of every sink, whatever its kind. */
+interface ResolvedSinkCommon {
   readonly name: string;
-  readonly type: 'webhook';
   readonly streams: readonly string[];
   readonly kinds: readonly ('insert' | 'update' | 'delete')[];
   readonly data: boolean;
-  readonly urls: readonly string[];
-  readonly secretEnv: string;
   readonly batchSize: number;
-  readonly timeoutMs: number;
   readonly retry: { readonly baseMs: number; readonly maxMs: number };
   readonly pauseAfterMs: number;
+}
+
+/** A webhook sink: URLs a list, the secret still in its variable. */
+export interface ResolvedWebhookSink extends ResolvedSinkCommon {
+  readonly type: 'webhook';
+  readonly urls: readonly string[];
+  readonly secretEnv: string;
+  readonly timeoutMs: number;
   readonly rateLimit: number | null;
   readonly allowPrivateTargets: boolean;
 }
+
+/** A Redis Streams sink. `url` may hold a password: print it only through `redactUrl`. */
+export interface ResolvedRedisSink extends ResolvedSinkCommon {
+  readonly type: 'redis';
+  readonly url: string;
+  /** The Redis stream key template (`{stream}`: the Syncline stream). */
+  readonly keyTemplate: string;
+  /** `MAXLEN ~ n` on every XADD; null: no trimming. */
+  readonly maxLen: number | null;
+}
+
+/** A Redis Streams sink's defaults: batches of 100 (one MULTI each), keys `syncline:<stream>`. */
+export const DEFAULT_REDIS_SINK = {
+  batchSize: 100,
+  stream: 'syncline:{stream}',
+  retry: { base: '1s', max: '5m' },
+  pauseAfter: '15m',
+} as const;
 
 /** A webhook sink's defaults. */
 export const DEFAULT_WEBHOOK_SINK = {
@@ -253,7 +278,7 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
 }
 
 function resolveSink(sink: SinkSettings, file: string): ResolvedSink {
-  const d = DEFAULT_WEBHOOK_SINK;
+  const d = sink.type === 'redis' ? DEFAULT_REDIS_SINK : DEFAULT_WEBHOOK_SINK;
   const baseMs = parseDuration(sink.retry?.base ?? d.retry.base);
   const maxMs = parseDuration(sink.retry?.max ?? d.retry.max);
   if (maxMs < baseMs) {
@@ -261,18 +286,30 @@ function resolveSink(sink: SinkSettings, file: string): ResolvedSink {
       `${file}: sink "${sink.name}": retry.max: must be at least retry.base (${baseMs} ms); raise max or lower base`,
     );
   }
-  return Object.freeze({
+  const common = {
     name: sink.name,
-    type: sink.type,
     streams: Object.freeze([...(sink.streams ?? [])]),
     kinds: Object.freeze([...(sink.kinds ?? [])]),
     data: sink.data ?? true,
-    urls: Object.freeze(typeof sink.url === 'string' ? [sink.url] : [...sink.url]),
-    secretEnv: sink.secretEnv,
     batchSize: sink.batchSize ?? d.batchSize,
-    timeoutMs: parseDuration(sink.timeout ?? d.timeout),
     retry: Object.freeze({ baseMs, maxMs }),
     pauseAfterMs: parseDuration(sink.pauseAfter ?? d.pauseAfter),
+  };
+  if (sink.type === 'redis') {
+    return Object.freeze({
+      ...common,
+      type: sink.type,
+      url: sink.url,
+      keyTemplate: sink.stream ?? DEFAULT_REDIS_SINK.stream,
+      maxLen: sink.maxLen ?? null,
+    });
+  }
+  return Object.freeze({
+    ...common,
+    type: sink.type,
+    urls: Object.freeze(typeof sink.url === 'string' ? [sink.url] : [...sink.url]),
+    secretEnv: sink.secretEnv,
+    timeoutMs: parseDuration(sink.timeout ?? DEFAULT_WEBHOOK_SINK.timeout),
     rateLimit: sink.rateLimit ?? null,
     allowPrivateTargets: sink.allowPrivateTargets ?? false,
   });

@@ -4,6 +4,7 @@ import type { SyncEventBus } from '../core/events.ts';
 import { type Sink, type SinkStatus, sinkConsumer } from '../core/sink.ts';
 import type { ChangeFeed, DeadLetterStore } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
+import { createRedisSink } from '../sinks/redis/redis-sink.ts';
 import { runSink, type SinkRunner, wakeOnCommit } from '../sinks/sink-runner.ts';
 import { createWebhookSink } from '../sinks/webhook/webhook-sink.ts';
 
@@ -22,6 +23,13 @@ export async function buildSink(sink: ResolvedSink): Promise<Sink> {
         timeoutMs: sink.timeoutMs,
         allowPrivateTargets: sink.allowPrivateTargets,
         ...(sink.rateLimit !== null ? { rateLimit: sink.rateLimit } : {}),
+      });
+    case 'redis':
+      return createRedisSink({
+        name: sink.name,
+        url: sink.url,
+        keyTemplate: sink.keyTemplate,
+        maxLen: sink.maxLen,
       });
   }
 }
