@@ -4,6 +4,8 @@
  * the time it was due, and the CPU the process uses while no run is in progress (the scheduler's
  * own overhead: its timer, its bookkeeping, the idle event loop).
  */
+
+import { SILENT_LOGGER } from '../src/core/types.ts';
 import { defineConfig, http } from '../src/index.ts';
 import { createRuntime } from '../src/runtime/create-runtime.ts';
 import { type Service, startService } from '../src/runtime/service.ts';
@@ -81,7 +83,7 @@ async function main(): Promise<ServiceChildResult> {
       if (s.state !== 'running' && s.nextRunAt) dueAt.set(s.stream, Date.parse(s.nextRunAt));
     }
   };
-  service = await startService({ runtime, log: silent, onChange: capture });
+  service = await startService({ runtime, log: SILENT_LOGGER, onChange: capture });
   service.start();
   capture();
   service.events.on('run:started', ({ stream }) => {
@@ -142,7 +144,5 @@ async function main(): Promise<ServiceChildResult> {
   );
   return result;
 }
-
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 runChildMain(main);

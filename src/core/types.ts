@@ -50,6 +50,9 @@ export interface Logger {
   readonly level?: string;
 }
 
+/** A logger that writes nothing: the default where no one asked for logs (the library, tests). */
+export const SILENT_LOGGER: Logger = Object.freeze({ debug() {}, info() {}, warn() {}, error() {} });
+
 /** The value of a version or cursor field as stored: numbers and strings, as text. */
 export type ScalarText = string;
 

@@ -11,6 +11,7 @@ import {
 import { ConfigError } from '../core/errors.ts';
 import type { Store, StoreOpenOptions } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
+import { SILENT_LOGGER } from '../core/types.ts';
 import { loadProjectConfig } from './load-project-config.ts';
 import { openStore } from './open-store.ts';
 import { type RunStreamsArgs, runStreams, type StreamOutcome } from './run-streams.ts';
@@ -37,8 +38,6 @@ export interface RuntimeOptions {
 /** What a command or the library does with the store: `StoreOpenOptions.mode`. */
 export type StoreMode = NonNullable<StoreOpenOptions['mode']>;
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 /**
  * The composition root: the one place that turns a config into running objects. The CLI, the
  * library's `sync()` and the demo all build one and ask it for the config, the store and runs; the
@@ -54,7 +53,7 @@ export class Runtime {
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
-    this.log = options.log ?? silent;
+    this.log = options.log ?? SILENT_LOGGER;
   }
 
   /** The resolved config (validated, store location resolved, frozen), loaded once. */

@@ -6,9 +6,10 @@ import type { Page, SourceArgs } from '../../src/core/source.ts';
 import type { Store } from '../../src/core/store.ts';
 import type { AnyStreamDefinition } from '../../src/core/stream-definition.ts';
 import type { Logger, RunRecord } from '../../src/core/types.ts';
+import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { runStream } from '../../src/engine/stream-runner.ts';
 
-export const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silent: Logger = SILENT_LOGGER;
 
 interface Person {
   id: number;

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SynclineConfig } from '../../src/config/define-config.ts';
 import type { Page, SourceArgs } from '../../src/core/source.ts';
+import { defineStream } from '../../src/core/stream-definition.ts';
 
 export interface TestRecord {
   id: number;
@@ -48,5 +50,26 @@ export function arraySource<R>(
       yield { records: records.slice(next, end), checkpoint: { after: end } };
       next = end;
     }
+  };
+}
+
+/**
+ * The config of one test stream over `records` (key `id`, version and deleted fields, pages of
+ * `pageSize` from `arraySource`): what the change-feed, sink and event tests sync.
+ */
+export function testStreamConfig(
+  records: readonly TestRecord[],
+  options: { name?: string; pageSize?: number } = {},
+): SynclineConfig {
+  return {
+    streams: [
+      defineStream<TestRecord>({
+        name: options.name ?? 'items',
+        key: 'id',
+        version: 'version',
+        deleted: 'deleted',
+        source: arraySource(records, { pageSize: options.pageSize ?? 40 }),
+      }),
+    ],
   };
 }

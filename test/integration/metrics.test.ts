@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newHolderId } from '../../src/core/clock.ts';
 import { SyncEventBus } from '../../src/core/events.ts';
-import type { Logger } from '../../src/core/types.ts';
+import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { type RunResult, runStream } from '../../src/engine/stream-runner.ts';
 import { createMetrics, type Metrics } from '../../src/runtime/metrics.ts';
 import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
@@ -14,8 +14,6 @@ import {
   sumSamples,
 } from '../helpers/prometheus-text.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Every name the lead documents for `GET /metrics`, with its type. */
 const DOCUMENTED = {
@@ -75,7 +73,7 @@ describe('metrics of real syncs (SQLite, the simulator with 429s and 503s)', () 
       }),
       holder: newHolderId(),
       events,
-      log: silent,
+      log: SILENT_LOGGER,
       options: { retry: { baseDelayMs: 5, maxDelayMs: 50, minDelayMs: 1, maxAttempts: 12 } },
     });
   }

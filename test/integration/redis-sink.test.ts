@@ -9,34 +9,24 @@ import { resolveConfig } from '../../src/config/load-config.ts';
 import { ConfigError, FatalError, TransientError } from '../../src/core/errors.ts';
 import type { FeedChange } from '../../src/core/feed-change.ts';
 import type { Sink } from '../../src/core/sink.ts';
-import { defineStream } from '../../src/core/stream-definition.ts';
-import type { Logger } from '../../src/core/types.ts';
+import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { loadProjectConfig } from '../../src/runtime/load-project-config.ts';
 import { buildSink } from '../../src/runtime/sinks.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { createRedisSink } from '../../src/sinks/redis/redis-sink.ts';
 import { runSink, wakeOnCommit } from '../../src/sinks/sink-runner.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
-import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
+import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const DOWN =
   'Redis is not answering on 127.0.0.1:6379; start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no';
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function config(name: string, n: number, rev = 0): SynclineConfig {
-  const records = Array.from({ length: n }, (_, i) => testRecord(i, rev));
-  return {
-    streams: [
-      defineStream<TestRecord>({
-        name,
-        key: 'id',
-        version: 'version',
-        deleted: 'deleted',
-        source: arraySource(records, { pageSize: 40 }),
-      }),
-    ],
-  };
+  return testStreamConfig(
+    Array.from({ length: n }, (_, i) => testRecord(i, rev)),
+    { name },
+  );
 }
 
 const admin = createClient({ url: REDIS_URL, socket: { connectTimeout: 2000, reconnectStrategy: false } });
@@ -110,7 +100,7 @@ describe('the Redis Streams sink', () => {
         stop: stop.signal,
         retry: { baseMs: 5, maxMs: 20 },
         pauseAfterMs: 60_000,
-        log: quiet,
+        log: SILENT_LOGGER,
       });
     const until = async (cond: () => boolean, ms = 10_000) => {
       const end = Date.now() + ms;

@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedChange } from '../../src/core/feed-change.ts';
+import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { defineConfig, defineStream } from '../../src/index.ts';
 import { createRuntime, type Runtime } from '../../src/runtime/create-runtime.ts';
 import { type Service, startService } from '../../src/runtime/service.ts';
 import { createApiApp } from '../../src/server/api-app.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
 import { SECRET, startReceiver } from '../helpers/webhook-receiver.ts';
-
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 describe('sinks inside the service', () => {
   let t: TestStore | null = null;
@@ -55,7 +54,7 @@ describe('sinks inside the service', () => {
       ],
     });
     runtime = createRuntime({ config: { code: config } });
-    service = await startService({ runtime, log: silent });
+    service = await startService({ runtime, log: SILENT_LOGGER });
     expect(service.sinks()).toBeNull();
     service.start();
     const ids = () => (receiver!.accepted as FeedChange[]).map((e) => e.id);
@@ -100,8 +99,8 @@ describe('sinks inside the service', () => {
       ],
     });
     runtime = createRuntime({ config: { code: config } });
-    service = await startService({ runtime, log: silent });
-    const api = createApiApp(service.control, { token: null, log: silent });
+    service = await startService({ runtime, log: SILENT_LOGGER });
+    const api = createApiApp(service.control, { token: null, log: SILENT_LOGGER });
     const sinks = async () =>
       (await (await api.request('/v1/sinks')).json()) as { name: string; state: string }[];
     expect(await sinks()).toEqual([expect.objectContaining({ name: 'hooks', state: 'stopped' })]);

@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { defineConfig, defineStream } from '../../src/index.ts';
 import { createRuntime, type Runtime } from '../../src/runtime/create-runtime.ts';
 import { openStore } from '../../src/runtime/open-store.ts';
 import { type Service, startService } from '../../src/runtime/service.ts';
 import { approveStream } from '../../src/runtime/stream-operations.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
-
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function until(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
   const end = Date.now() + timeoutMs;
@@ -65,7 +64,7 @@ describe.each(STORE_KINDS)('the service on %s', (kind) => {
       ],
     });
     runtime = createRuntime({ config: { code: config } });
-    service = await startService({ runtime, log: silent });
+    service = await startService({ runtime, log: SILENT_LOGGER });
     service.start();
     const state = (stream: string) => service!.scheduler.status().find((s) => s.stream === stream)!;
 

@@ -4,8 +4,7 @@ import { FatalError, TransientError } from '../../src/core/errors.ts';
 import { SyncEventBus } from '../../src/core/events.ts';
 import type { FeedChange } from '../../src/core/feed-change.ts';
 import type { DeliveryResult, Sink } from '../../src/core/sink.ts';
-import { defineStream } from '../../src/core/stream-definition.ts';
-import type { Logger } from '../../src/core/types.ts';
+import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { openStore } from '../../src/runtime/open-store.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import {
@@ -16,23 +15,13 @@ import {
 } from '../../src/sinks/sink-runner.ts';
 import { withPgClient } from '../helpers/postgres.ts';
 import { freshLocation, makeTestStore, type TestStore } from '../helpers/stores.ts';
-import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
-
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
 
 function config(name: string, n: number, rev = 0): SynclineConfig {
-  const records = Array.from({ length: n }, (_, i) => testRecord(i, rev));
-  return {
-    streams: [
-      defineStream<TestRecord>({
-        name,
-        key: 'id',
-        version: 'version',
-        deleted: 'deleted',
-        source: arraySource(records, { pageSize: 40 }),
-      }),
-    ],
-  };
+  return testStreamConfig(
+    Array.from({ length: n }, (_, i) => testRecord(i, rev)),
+    { name },
+  );
 }
 
 /** A sink that keeps what it was given; `fail` decides per call whether (and how) it fails. */
@@ -82,7 +71,7 @@ describe('the sink runner on SQLite', () => {
       stop: stop.signal,
       retry: { baseMs: 5, maxMs: 20 },
       pauseAfterMs: 60_000,
-      log: quiet,
+      log: SILENT_LOGGER,
       ...extra,
     });
 
@@ -248,7 +237,7 @@ describe('the sink runner on PostgreSQL', () => {
         stop: stop.signal,
         retry: { baseMs: 5, maxMs: 20 },
         pauseAfterMs: 60_000,
-        log: { ...quiet, warn: (_o: unknown, msg?: string) => warnings.push(msg ?? '') },
+        log: { ...SILENT_LOGGER, warn: (_o: unknown, msg?: string) => warnings.push(msg ?? '') },
       });
       const end = Date.now() + 15_000;
       while (runner.status().offset !== 20 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));

@@ -5,31 +5,18 @@ import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { resolveConfig } from '../../src/config/load-config.ts';
 import { ConfigError, TransientError } from '../../src/core/errors.ts';
 import type { FeedChange } from '../../src/core/feed-change.ts';
-import { defineStream } from '../../src/core/stream-definition.ts';
-import type { Logger } from '../../src/core/types.ts';
+import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { prepareSinks } from '../../src/runtime/sinks.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { runSink, wakeOnCommit } from '../../src/sinks/sink-runner.ts';
 import { guardedLookup, isPrivateAddress, PrivateTargetError } from '../../src/sinks/webhook/target-guard.ts';
 import { createWebhookSink } from '../../src/sinks/webhook/webhook-sink.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
-import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
+import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
 import { SECRET, startReceiver } from '../helpers/webhook-receiver.ts';
 
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 function config(n: number): SynclineConfig {
-  const records = Array.from({ length: n }, (_, i) => testRecord(i));
-  return {
-    streams: [
-      defineStream<TestRecord>({
-        name: 'items',
-        key: 'id',
-        version: 'version',
-        deleted: 'deleted',
-        source: arraySource(records, { pageSize: 40 }),
-      }),
-    ],
-  };
+  return testStreamConfig(Array.from({ length: n }, (_, i) => testRecord(i)));
 }
 
 const event = (seq: number): FeedChange => ({
@@ -215,7 +202,7 @@ describe.each(STORE_KINDS)('webhook delivery from the change log on %s', (kind) 
         stop: stop.signal,
         retry: { baseMs: 5, maxMs: 20 },
         pauseAfterMs: 60_000,
-        log: quiet,
+        log: SILENT_LOGGER,
         onRejected: async (r) => {
           rejected.push(...r.map((x) => `${x.event.id} ${x.reason}`));
         },
@@ -253,7 +240,7 @@ describe.each(STORE_KINDS)('webhook delivery from the change log on %s', (kind) 
           },
         ],
       });
-      const prepared = await prepareSinks({ sinks: resolved.sinks, log: quiet });
+      const prepared = await prepareSinks({ sinks: resolved.sinks, log: SILENT_LOGGER });
       const running = prepared.start(t.store);
       await until(() => running.status()[0]!.offset === 5);
       await running.stop();
