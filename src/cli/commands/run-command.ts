@@ -8,6 +8,7 @@ import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { reportProgress } from '../progress-reporter.ts';
 import { drawLiveTable } from '../service-table.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 interface RunFlags {
   readonly listen?: string | false;
@@ -43,10 +44,7 @@ export function registerRunCommand(program: Command): void {
 
 async function run(ctx: CliContext, options: RunFlags): Promise<number> {
   // Listening from the start: a SIGTERM while the store opens still stops cleanly, with exit 0.
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const stop = stopSignal();
   const config = await ctx.config();
   const events = new SyncEventBus();
   let redraw = () => {};
@@ -97,13 +95,8 @@ async function run(ctx: CliContext, options: RunFlags): Promise<number> {
     server ? `syncline run: serving ${server.url}` : 'syncline run: started (no HTTP API)',
   );
 
-  const signal = await signalled;
-  const again = (signal: NodeJS.Signals) => {
-    stopDrawing();
-    process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
-  };
-  process.once('SIGINT', again);
-  process.once('SIGTERM', again);
+  const signal = await stop.first;
+  stop.onSecond(() => stopDrawing());
   ctx.log.warn(
     { signal },
     'stopping: no new runs; runs in progress finish their page (send again to exit at once)',
@@ -111,8 +104,7 @@ async function run(ctx: CliContext, options: RunFlags): Promise<number> {
   const inTime = await service.stop();
   await server?.close();
   stopDrawing();
-  process.off('SIGINT', again);
-  process.off('SIGTERM', again);
+  stop.dispose();
   ctx.log.info({ inTime }, 'syncline run: stopped');
   // Runs that outlived the shutdown timeout are dropped with their pages in flight, as a second
   // signal would: their checkpoints did not move, the next start re-reads those pages.

@@ -7,6 +7,7 @@ import { prepareSinks, selectSinks } from '../../runtime/sinks.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatCount, formatTable } from '../format-table.ts';
+import { stopSignal } from '../stop-signal.ts';
 
 /** `sinks status` counts the rows beyond an offset up to this many, then says "10,000+". */
 const LAG_COUNT_LIMIT = 10_000;
@@ -103,10 +104,7 @@ async function resumeThroughApi(base: string, name: string): Promise<string> {
 }
 
 async function run(ctx: CliContext, names: readonly string[]): Promise<number> {
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const stop = stopSignal();
   const config = await ctx.config();
   const selected = selectSinks(config, names);
   // Built first: a bad target or a missing secret is told before the store is opened.
@@ -119,8 +117,10 @@ async function run(ctx: CliContext, names: readonly string[]): Promise<number> {
     () => null,
     (error: unknown) => error,
   );
-  const ended = await Promise.race([signalled.then(() => null), fatal]);
+  const ended = await Promise.race([stop.first.then(() => null), fatal]);
+  // A second signal exits without waiting for the deliveries in flight (their events come again).
   await running.stop();
+  stop.dispose();
   if (ended !== null) throw ended;
   ctx.log.info({ sinks: running.status() }, 'syncline sinks run: stopped');
   return EXIT.ok;
