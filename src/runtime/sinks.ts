@@ -4,17 +4,20 @@ import type { SyncEventBus } from '../core/events.ts';
 import { type Sink, type SinkStatus, sinkConsumer } from '../core/sink.ts';
 import type { ChangeFeed, DeadLetterStore } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
-import { createRedisSink } from '../sinks/redis/redis-sink.ts';
 import { runSink, type SinkRunner, wakeOnCommit } from '../sinks/sink-runner.ts';
-import { createWebhookSink } from '../sinks/webhook/webhook-sink.ts';
 
 /** How often a sink looks for changes committed by another process when nothing woke it. */
 export const SINK_POLL_MS = 500;
 
-/** Builds one sink of the config, by its `type`: the registry of sink kinds. */
+/**
+ * Builds one sink of the config, by its `type`: the registry of sink kinds. Each kind's module is
+ * loaded when a sink of that kind is built, so its client library (redis, undici) costs nothing to
+ * the commands that deliver nothing.
+ */
 export async function buildSink(sink: ResolvedSink): Promise<Sink> {
   switch (sink.type) {
-    case 'webhook':
+    case 'webhook': {
+      const { createWebhookSink } = await import('../sinks/webhook/webhook-sink.ts');
       return createWebhookSink({
         name: sink.name,
         urls: sink.urls,
@@ -24,13 +27,16 @@ export async function buildSink(sink: ResolvedSink): Promise<Sink> {
         allowPrivateTargets: sink.allowPrivateTargets,
         ...(sink.rateLimit !== null ? { rateLimit: sink.rateLimit } : {}),
       });
-    case 'redis':
+    }
+    case 'redis': {
+      const { createRedisSink } = await import('../sinks/redis/redis-sink.ts');
       return createRedisSink({
         name: sink.name,
         url: sink.url,
         keyTemplate: sink.keyTemplate,
         maxLen: sink.maxLen,
       });
+    }
   }
 }
 

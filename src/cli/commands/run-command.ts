@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
 import { readApiToken } from '../../config/load-config.ts';
 import { SyncEventBus } from '../../core/events.ts';
-import { startService } from '../../runtime/service.ts';
-import { createApiApp } from '../../server/api-app.ts';
-import { startApiServer } from '../../server/start-api-server.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { reportProgress } from '../progress-reporter.ts';
@@ -43,6 +40,13 @@ export function registerRunCommand(program: Command): void {
 }
 
 async function run(ctx: CliContext, options: RunFlags): Promise<number> {
+  // Loaded here, not at the top: the service, its metrics and the HTTP server pull in modules
+  // (prom-client, hono) that every other command would otherwise pay for at start-up.
+  const [{ startService }, { createApiApp }, { startApiServer }] = await Promise.all([
+    import('../../runtime/service.ts'),
+    import('../../server/api-app.ts'),
+    import('../../server/start-api-server.ts'),
+  ]);
   // Listening from the start: a SIGTERM while the store opens still stops cleanly, with exit 0.
   const stop = stopSignal();
   const config = await ctx.config();
