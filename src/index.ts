@@ -61,7 +61,13 @@ export {
   type Watermark,
   type WatermarkSettings,
 } from './core/watermark.ts';
-export { type ChangesOptions, changes } from './runtime/changes.ts';
+export {
+  type ChangesOptions,
+  changes,
+  type SubscribeOptions,
+  type Subscription,
+  subscribe,
+} from './runtime/changes.ts';
 export { loadProjectConfig } from './runtime/load-project-config.ts';
 export { openStore } from './runtime/open-store.ts';
 export type { ChangeBatch } from './runtime/read-change-feed.ts';

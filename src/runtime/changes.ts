@@ -1,4 +1,5 @@
 import type { SynclineConfig } from '../config/define-config.ts';
+import type { FeedChange } from '../core/feed-change.ts';
 import { createRuntime } from './create-runtime.ts';
 import { type ChangeBatch, type ReadChangeFeedOptions, readChangeFeed } from './read-change-feed.ts';
 import { selectStreams } from './run-streams.ts';
@@ -40,4 +41,67 @@ export async function* changes(
   } finally {
     await runtime.close();
   }
+}
+
+/** What `subscribe` follows: the options of `changes()`, always following the log. */
+export type SubscribeOptions = Omit<ChangesOptions, 'follow' | 'limit'>;
+
+/** A running `subscribe`. */
+export interface Subscription {
+  /**
+   * Resolves when the subscription ended by `stop()` or `signal`; rejects with the first error of
+   * the handler or the store (the batch it was handling is not acknowledged: it comes again).
+   */
+  readonly done: Promise<void>;
+  /** Ends the subscription after the batch in hand and resolves once it ended; never rejects. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Follows the change feed of a config's store and calls `handler` with each batch of changes, in
+ * commit order; a batch is acknowledged (for `consumer`) once `handler` resolved, so a restart
+ * resumes after the last batch handled and a failed one comes again (at least once: dedupe on `id`).
+ *
+ * ```ts
+ * const events = new SyncEventBus();
+ * const subscription = subscribe(config, { consumer: 'search-index', events }, async (batch) => {
+ *   await index(batch);
+ * });
+ * await sync(config, { events }); // the subscription hears of each commit at once
+ * await subscription.stop();
+ * ```
+ *
+ * With `events` (the bus of syncs in this process) a commit wakes it at once; commits of other
+ * processes are found by polling every `pollMs` (default 1000 ms).
+ */
+export function subscribe(
+  config: SynclineConfig,
+  options: SubscribeOptions,
+  handler: (changes: readonly FeedChange[]) => unknown,
+): Subscription {
+  const abort = new AbortController();
+  const outer = options.signal;
+  const onOuterAbort = () => abort.abort();
+  if (outer?.aborted) abort.abort();
+  else outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const follow = async () => {
+    try {
+      for await (const batch of changes(config, { ...options, follow: true, signal: abort.signal })) {
+        await handler(batch.changes);
+        await batch.ack();
+        if (abort.signal.aborted) return;
+      }
+    } finally {
+      outer?.removeEventListener('abort', onOuterAbort);
+    }
+  };
+  const done = follow();
+  done.catch(() => undefined); // observed by whoever awaits `done`; never an unhandled rejection
+  return {
+    done,
+    async stop() {
+      abort.abort();
+      await done.catch(() => undefined);
+    },
+  };
 }

@@ -1,8 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { nowIso } from '../core/clock.ts';
 import { ConfigError } from '../core/errors.ts';
+import type { SyncEventBus } from '../core/events.ts';
 import { type FeedChange, feedChange } from '../core/feed-change.ts';
 import type { ChangeFeed } from '../core/store.ts';
+import { wakeOnCommit } from '../sinks/sink-runner.ts';
 
 /** How the change feed is read (`changes()`, `syncline changes`). */
 export interface ReadChangeFeedOptions {
@@ -28,6 +29,11 @@ export interface ReadChangeFeedOptions {
   readonly batchSize?: number;
   /** With `follow`, how long to wait after finding nothing new before reading again. Default 1000 ms. */
   readonly pollMs?: number;
+  /**
+   * With `follow`, the event bus of syncs in this process (`sync(config, { events })`): a commit
+   * there wakes the feed at once instead of at the next poll.
+   */
+  readonly events?: SyncEventBus;
   /** End after this many changes in all. Default no limit. */
   readonly limit?: number;
 }
@@ -66,6 +72,7 @@ export async function* readChangeFeed(
     const offset = await store.registerConsumer({ consumer, afterSeq: after, at: nowIso() });
     after = Math.max(after, offset.seq);
   }
+  const wake = wakeOnCommit(options.events, pollMs);
   let left = options.limit ?? Number.POSITIVE_INFINITY;
   const stream = options.streams?.length ? { stream: options.streams } : {};
   while (left > 0 && !signal?.aborted) {
@@ -78,12 +85,8 @@ export async function* readChangeFeed(
     const last = rows.at(-1);
     if (last === undefined) {
       if (!options.follow) return;
-      try {
-        await sleep(pollMs, undefined, signal ? { signal } : {});
-      } catch {
-        return; // aborted while waiting
-      }
-      continue;
+      await wake(signal);
+      continue; // the loop ends when the wait ended by `signal`
     }
     after = last.seq;
     left -= rows.length;

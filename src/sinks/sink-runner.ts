@@ -260,22 +260,26 @@ function aborted(signal: AbortSignal): Promise<void> {
 }
 
 /**
- * A `wake` for `runSink`: resolves at the next `page:committed` on `events` (a commit in this
- * process), or after `pollMs` (a commit by another process: a manual sync, another worker).
- * PostgreSQL's LISTEN/NOTIFY could wake readers of other processes sooner: a later step.
+ * A `wake` for `runSink` and the followed change feed: resolves at the next `page:committed` on
+ * `events` (a commit in this process), after `pollMs` (a commit by another process: a manual sync,
+ * another worker), or when `signal` aborts; whichever comes first, leaving no timer or listener.
  */
-export function wakeOnCommit(events: SyncEventBus | undefined, pollMs = 500): () => Promise<void> {
-  return () =>
+export function wakeOnCommit(
+  events: SyncEventBus | undefined,
+  pollMs = 500,
+): (signal?: AbortSignal) => Promise<void> {
+  return (signal) =>
     new Promise<void>((resolve) => {
       let off: (() => void) | undefined;
-      const timer = setTimeout(() => {
-        off?.();
-        resolve();
-      }, pollMs);
-      off = events?.on('page:committed', () => {
+      const done = () => {
         clearTimeout(timer);
         off?.();
+        signal?.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, pollMs);
+      off = events?.on('page:committed', done);
+      if (signal?.aborted) done();
+      else signal?.addEventListener('abort', done, { once: true });
     });
 }

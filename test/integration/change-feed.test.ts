@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { ConfigError } from '../../src/core/errors.ts';
+import { SyncEventBus } from '../../src/core/events.ts';
 import type { FeedChange } from '../../src/core/feed-change.ts';
 import { defineStream } from '../../src/core/stream-definition.ts';
 import type { Json } from '../../src/core/types.ts';
-import { type ChangesOptions, changes } from '../../src/runtime/changes.ts';
+import { type ChangesOptions, changes, subscribe } from '../../src/runtime/changes.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { arraySource, type TestRecord, testRecord } from '../helpers/test-sources.ts';
@@ -161,5 +162,44 @@ describe.each(STORE_KINDS)('the change feed from code on %s', (kind) => {
     await run(c);
     await run(config(records(50, 1)));
     expect(await t.store.readChanges({ afterSeq: 0, limit: 1000 })).toHaveLength(100);
+  });
+
+  it('subscribe: a sync in the same process wakes it at once, batches are acknowledged after the handler', async () => {
+    const c = config(records(120));
+    const events = new SyncEventBus();
+    const seen: FeedChange[] = [];
+    let resolveAll: () => void = () => undefined;
+    const all = new Promise<void>((r) => {
+      resolveAll = r;
+    });
+    // A poll of a minute: only the in-process commit can wake it in time.
+    const subscription = subscribe(c, { store: t.location, consumer: 'live', events, pollMs: 60_000 }, (batch) => {
+      seen.push(...batch);
+      if (seen.length === 120) resolveAll();
+    });
+    await new Promise((r) => setTimeout(r, 200)); // subscribed, waiting at the end of an empty log
+    const [outcome] = await sync(c, { store: t.location, events });
+    expect(outcome?.status).toBe('ok');
+    await all;
+    await subscription.stop();
+    await subscription.done;
+    expect(seen.map((ch) => ch.key)).toEqual(records(120).map((r) => String(r.id)));
+    expect((await t.store.consumerOffset('live'))?.seq).toBe(seen.at(-1)?.seq);
+  });
+
+  it('subscribe: a handler that throws ends it unacknowledged, and the batch comes again', async () => {
+    const c = config(records(30));
+    await run(c);
+    const failing = subscribe(c, { store: t.location, consumer: 'flaky', batchSize: 10 }, (batch) => {
+      if (batch[0]?.key === String(testRecord(10).id)) throw new Error('index down');
+    });
+    await expect(failing.done).rejects.toThrow('index down');
+    const again: FeedChange[] = [];
+    const retry = subscribe(c, { store: t.location, consumer: 'flaky', batchSize: 10, pollMs: 20 }, (batch) => {
+      again.push(...batch);
+    });
+    await expect.poll(() => again.length).toBe(20);
+    await retry.stop();
+    expect(again[0]?.key).toBe(String(testRecord(10).id));
   });
 });
