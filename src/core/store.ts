@@ -5,6 +5,7 @@ import type {
   Json,
   Lease,
   LeaseConflict,
+  LogRow,
   RecordWrite,
   RunCounters,
   RunMode,
@@ -422,6 +423,11 @@ export interface PruneChanges {
 export interface ChangeFeed {
   /** Change-log rows with `seq > afterSeq`, ascending. */
   readChanges(args: ReadChanges): Promise<ChangeRow[]>;
+  /**
+   * The same rows with the finished runs' rows among them (`RunLogRow`, kind `run`), in seq order:
+   * what sinks deliver. `readChanges` leaves the run rows out.
+   */
+  readEvents(args: ReadChanges): Promise<LogRow[]>;
   /** The consumer's offset, or null when no consumer of that name is registered. */
   consumerOffset(consumer: string): Promise<ConsumerOffset | null>;
   /**

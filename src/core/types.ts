@@ -326,6 +326,26 @@ export interface StoredRecord {
 }
 
 /** A row of the change log (`syncline_changes`). `seq` increases strictly with each change. */
+/**
+ * A change-log row that records a finished run (kind `run`), written by `finishRun` in the same
+ * transaction as the run's end, after every change of the run: sinks that ask for `run` events get
+ * it in seq order with the rest. Only runs that changed something or did not end `ok` leave one (a
+ * service polling quiet streams every few seconds would otherwise fill the log).
+ */
+export interface RunLogRow {
+  readonly seq: number;
+  readonly stream: string;
+  readonly kind: 'run';
+  readonly runId: string;
+  /** When the run finished. */
+  readonly at: string;
+  /** The run as the run log holds it; null if its record is gone (a reset stream). */
+  readonly run: RunRecord | null;
+}
+
+/** A row of the change log as sinks read it: a record's change, or a finished run. */
+export type LogRow = ChangeRow | RunLogRow;
+
 export interface ChangeRow {
   readonly seq: number;
   readonly stream: string;

@@ -24,6 +24,7 @@ import type {
   ChangeRow,
   Lease,
   LeaseConflict,
+  LogRow,
   RunRecord,
   StoredDeadLetter,
   StoredRecord,
@@ -146,6 +147,10 @@ export abstract class StoreRoles
 
   readChanges(args: ReadChanges): Promise<ChangeRow[]> {
     return this.#r.changes.readChanges(args);
+  }
+
+  readEvents(args: ReadChanges): Promise<LogRow[]> {
+    return this.#r.changes.readEvents(args);
   }
 
   consumerOffset(consumer: string): Promise<ConsumerOffset | null> {

@@ -1,11 +1,12 @@
 import type { QueryResultRow } from 'pg';
 import type { ChangeFeed, ConsumerOffset, PruneChanges, ReadChanges } from '../../core/store.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
-import type { ChangeRow, Json } from '../../core/types.ts';
+import type { ChangeRow, Json, LogRow, RunRecord } from '../../core/types.ts';
 import { ackPastTheEnd, consumerNotRegistered } from '../change-feed-errors.ts';
 import { keysByStream } from '../keys-by-stream.ts';
+import { mergeRunRows } from '../run-log-rows.ts';
 import type { PostgresQueries } from './postgres-queries.ts';
-import { type ChangeLogRow, iso, toChangeRow } from './postgres-rows.ts';
+import { type ChangeLogRow, iso, type RunRow, toChangeRow, toRunRecord } from './postgres-rows.ts';
 
 /** A `syncline_consumers` row. */
 interface ConsumerRow {
@@ -83,19 +84,40 @@ export class PostgresChangeFeed implements ChangeFeed {
    * read: always at least as new as the row, whose data committed with it.
    */
   async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
+    const rows = (await this.#rows(args, false)).map(toChangeRow);
+    return args.withData ? this.withData(rows) : rows;
+  }
+
+  async readEvents(args: ReadChanges): Promise<LogRow[]> {
+    const rows = await this.#rows(args, true);
+    const changes = rows.filter((r) => r.kind !== 'run').map(toChangeRow);
+    const withData = args.withData ? await this.withData(changes) : changes;
+    const runIds = rows.filter((r) => r.kind === 'run').map((r) => r.run_id);
+    const runs = new Map<string, RunRecord>();
+    if (runIds.length > 0) {
+      const found = await this.#query<RunRow>(
+        'reading the runs of the change log',
+        'SELECT * FROM syncline_runs WHERE run_id = ANY($1::text[])',
+        [runIds],
+      );
+      for (const run of found) runs.set(run.run_id, toRunRecord(run));
+    }
+    return mergeRunRows(rows, withData, runs);
+  }
+
+  /** The log's rows after `afterSeq`, the run rows only when `runs`. */
+  async #rows(args: ReadChanges, runs: boolean): Promise<ChangeLogRow[]> {
     const named = typeof args.stream === 'string' ? args.stream : undefined;
     const streams =
       args.stream === undefined ? null : typeof args.stream === 'string' ? [args.stream] : args.stream;
-    const rows = (
-      await this.#query<ChangeLogRow>(
-        'reading the change log',
-        `SELECT seq, stream, key, kind, hash, version, run_id, at FROM syncline_changes
-        WHERE seq > $1::bigint AND ($3::text[] IS NULL OR stream = ANY($3::text[])) ORDER BY seq LIMIT $2`,
-        [args.afterSeq, args.limit, streams],
-        named,
-      )
-    ).map(toChangeRow);
-    return args.withData ? this.withData(rows) : rows;
+    return this.#query<ChangeLogRow>(
+      'reading the change log',
+      `SELECT seq, stream, key, kind, hash, version, run_id, at FROM syncline_changes
+      WHERE seq > $1::bigint AND ($3::text[] IS NULL OR stream = ANY($3::text[]))${runs ? '' : " AND kind <> 'run'"}
+      ORDER BY seq LIMIT $2`,
+      [args.afterSeq, args.limit, streams],
+      named,
+    );
   }
 
   /** `rows` with the data of their keys: one lookup per stream of the batch. */

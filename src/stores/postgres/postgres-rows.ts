@@ -129,7 +129,8 @@ export interface ChangeLogRow {
   seq: string;
   stream: string;
   key: string;
-  kind: ChangeKind;
+  /** `run` for a finished run's row (`RunLogRow`). */
+  kind: ChangeKind | 'run';
   hash: string;
   version: string | null;
   run_id: string;
@@ -141,7 +142,7 @@ export function toChangeRow(row: ChangeLogRow): ChangeRow {
     seq: Number(row.seq),
     stream: row.stream,
     key: row.key,
-    kind: row.kind,
+    kind: row.kind as ChangeKind, // run rows are mapped by mergeRunRows, never here
     hash: row.hash,
     version: row.version,
     runId: row.run_id,

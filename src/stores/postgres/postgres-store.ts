@@ -103,7 +103,7 @@ export class PostgresStore extends StoreRoles implements Store {
     this.#tables = tables;
     this.useRoles({
       leases: new PostgresLeases(db),
-      runLog: new PostgresRunLog(db),
+      runLog: new PostgresRunLog(db, this.#schema),
       scans: new PostgresScans(db, this.#schema, (stream) => tables.hasHistory(stream)),
       states: new PostgresStreamStates(db),
       deadLetters: new PostgresDeadLetters(db),

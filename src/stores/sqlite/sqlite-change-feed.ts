@@ -1,11 +1,12 @@
 import type Database from 'better-sqlite3';
 import type { ChangeFeed, ConsumerOffset, PruneChanges, ReadChanges } from '../../core/store.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
-import type { ChangeRow, Json } from '../../core/types.ts';
+import type { ChangeRow, Json, LogRow, RunRecord } from '../../core/types.ts';
 import { ackPastTheEnd, consumerNotRegistered } from '../change-feed-errors.ts';
 import { keysByStream } from '../keys-by-stream.ts';
+import { mergeRunRows } from '../run-log-rows.ts';
 import type { StoreRuntime } from '../store-runtime.ts';
-import { type ChangeLogRow, toChangeRow } from './sqlite-rows.ts';
+import { type ChangeLogRow, type RunRow, toChangeRow, toRunRecord } from './sqlite-rows.ts';
 import type { SqlCache, SqliteSession } from './sqlite-session.ts';
 
 /** A `syncline_consumers` row. */
@@ -60,25 +61,45 @@ export class SqliteChangeFeed {
    */
   read(args: ReadChanges): ChangeRow[] {
     const read = this.db.transaction((): ChangeRow[] => {
-      const rows = this.rows(args).map(toChangeRow);
+      const rows = this.rows(args, false).map(toChangeRow);
       return args.withData ? this.withData(rows) : rows;
     });
     return read.deferred();
   }
 
-  private rows({ afterSeq, limit, stream }: ReadChanges): ChangeLogRow[] {
+  /** As `read`, with the run rows, each with its run's record. */
+  readEvents(args: ReadChanges): LogRow[] {
+    const read = this.db.transaction((): LogRow[] => {
+      const rows = this.rows(args, true);
+      const changes = rows.filter((r) => r.kind !== 'run').map(toChangeRow);
+      const withData = args.withData ? this.withData(changes) : changes;
+      const runIds = rows.filter((r) => r.kind === 'run').map((r) => r.run_id);
+      const runs = new Map<string, RunRecord>();
+      if (runIds.length > 0) {
+        const found = this.sql<[string], RunRow>(
+          'SELECT * FROM syncline_runs WHERE run_id IN (SELECT value FROM json_each(?))',
+        ).all(JSON.stringify(runIds));
+        for (const run of found) runs.set(run.run_id, toRunRecord(run));
+      }
+      return mergeRunRows(rows, withData, runs);
+    });
+    return read.deferred();
+  }
+
+  private rows({ afterSeq, limit, stream }: ReadChanges, runs: boolean): ChangeLogRow[] {
+    const kind = runs ? '' : " AND kind <> 'run'";
     if (stream === undefined) {
       return this.sql<[number, number], ChangeLogRow>(
-        'SELECT * FROM syncline_changes WHERE seq > ? ORDER BY seq LIMIT ?',
+        `SELECT * FROM syncline_changes WHERE seq > ?${kind} ORDER BY seq LIMIT ?`,
       ).all(afterSeq, limit);
     }
     if (typeof stream === 'string') {
       return this.sql<[number, string, number], ChangeLogRow>(
-        'SELECT * FROM syncline_changes WHERE seq > ? AND stream = ? ORDER BY seq LIMIT ?',
+        `SELECT * FROM syncline_changes WHERE seq > ? AND stream = ?${kind} ORDER BY seq LIMIT ?`,
       ).all(afterSeq, stream, limit);
     }
     return this.sql<[number, string, number], ChangeLogRow>(
-      `SELECT * FROM syncline_changes WHERE seq > ? AND stream IN (SELECT value FROM json_each(?))
+      `SELECT * FROM syncline_changes WHERE seq > ? AND stream IN (SELECT value FROM json_each(?))${kind}
       ORDER BY seq LIMIT ?`,
     ).all(afterSeq, JSON.stringify(stream), limit);
   }
@@ -169,6 +190,11 @@ export class SqliteChanges implements ChangeFeed {
   async readChanges(args: ReadChanges): Promise<ChangeRow[]> {
     const stream = typeof args.stream === 'string' ? args.stream : undefined;
     return this.#runtime.guard('read the change log', stream, (s) => feed(s).read(args));
+  }
+
+  async readEvents(args: ReadChanges): Promise<LogRow[]> {
+    const stream = typeof args.stream === 'string' ? args.stream : undefined;
+    return this.#runtime.guard('read the change log', stream, (s) => feed(s).readEvents(args));
   }
 
   async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {

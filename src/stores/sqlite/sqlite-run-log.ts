@@ -35,20 +35,31 @@ export class SqliteRunLog implements RunLog {
   }
 
   async finishRun(args: FinishRun): Promise<void> {
+    // One transaction: the run's end, and its row in the change log (see RunLogRow).
     const finished = this.#runtime.guard('finish a run', undefined, (s) =>
-      s
-        .sql(
-          `UPDATE syncline_runs SET status = ?, ended_at = ?, error = ?, evidence = ?,
-         checkpoint_after = ${stateCheckpoint(args.slot)}, ${ADD_COUNTERS_SQL} WHERE run_id = ?`,
-        )
-        .run(
-          args.status,
-          args.at,
-          args.error,
-          checkpointText(args.evidence ?? null),
-          ...counterValues(args.counters),
-          args.runId,
-        ),
+      s.db
+        .transaction(() => {
+          const updated = s
+            .sql(
+              `UPDATE syncline_runs SET status = ?, ended_at = ?, error = ?, evidence = ?,
+             checkpoint_after = ${stateCheckpoint(args.slot)}, ${ADD_COUNTERS_SQL} WHERE run_id = ?`,
+            )
+            .run(
+              args.status,
+              args.at,
+              args.error,
+              checkpointText(args.evidence ?? null),
+              ...counterValues(args.counters),
+              args.runId,
+            );
+          s.sql<[string, string]>(
+            `INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
+            SELECT stream, run_id, 'run', '', NULL, run_id, ? FROM syncline_runs
+            WHERE run_id = ? AND (status <> 'ok' OR inserted + updated + deleted > 0)`,
+          ).run(args.at, args.runId);
+          return updated;
+        })
+        .immediate(),
     );
     if (finished.changes === 0)
       throw new FatalError(`run "${args.runId}" is not recorded; it cannot be finished`);
