@@ -343,6 +343,12 @@ function resolveSink(sink: SinkSettings, file: string): ResolvedSink {
   if (sink.type === 'nats') {
     const subjectTemplate = sink.subject ?? DEFAULT_NATS_SINK.subject;
     const create = sink.createStream;
+    const filter = natsSubjectFilter(subjectTemplate);
+    if (create?.subjects && !create.subjects.some((subject) => natsSubjectCovers(subject, filter))) {
+      throw new ConfigError(
+        `${file}: sink "${sink.name}": createStream.subjects: none captures the sink's subjects (${filter}); add one such as ${filter.split('.')[0]}.>`,
+      );
+    }
     return Object.freeze({
       ...common,
       type: sink.type,
@@ -358,7 +364,7 @@ function resolveSink(sink: SinkSettings, file: string): ResolvedSink {
       createStream: create
         ? Object.freeze({
             name: create.name,
-            subjects: Object.freeze([...(create.subjects ?? [natsSubjectFilter(subjectTemplate)])]),
+            subjects: Object.freeze([...(create.subjects ?? [filter])]),
             maxAgeMs: create.maxAge !== undefined ? parseDuration(create.maxAge) : null,
             duplicateWindowMs:
               create.duplicateWindow !== undefined ? parseDuration(create.duplicateWindow) : null,
@@ -515,6 +521,18 @@ export function natsSubjectFilter(template: string): string {
     .split('.')
     .map((token) => (token.includes('{') ? '*' : token))
     .join('.');
+}
+
+/** Whether NATS subject filter `filter` captures every subject `pattern` (with `*` tokens) matches. */
+export function natsSubjectCovers(filter: string, pattern: string): boolean {
+  const f = filter.split('.');
+  const p = pattern.split('.');
+  for (let i = 0; i < f.length; i += 1) {
+    if (f[i] === '>') return p.length > i;
+    if (i >= p.length) return false;
+    if (f[i] !== '*' && (f[i] !== p[i] || p[i] === '*')) return false;
+  }
+  return f.length === p.length;
 }
 
 /** `SYNCLINE_DEBUG=1` prints stack traces of unexpected errors. */

@@ -244,6 +244,24 @@ describe('the NATS JetStream sink', () => {
     expect(message.split('\n')).toHaveLength(1);
   });
 
+  it('is transient when an ack does not come in time', async () => {
+    // A plain subscriber on a subject no stream captures: the publish has a responder that never acks.
+    const subject = `slow${prefix}`;
+    const sub = admin.subscribe(`${subject}.>`);
+    try {
+      const error = await sink({ subject: `${subject}.{stream}`, ackTimeoutMs: 200 })
+        .deliver([event(1), event(2)], new AbortController().signal)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as Error).message).toContain(
+        `publish to "${subject}.items" failed: no PubAck before the timeout`,
+      );
+      expect((error as Error).message).toContain('2 of 2 events not confirmed');
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it('gives up on the acks in flight when the signal aborts', async () => {
     // A plain subscriber on a subject no stream captures: the publish has a responder that never acks.
     const subject = `hang${prefix}`;
@@ -385,6 +403,20 @@ describe('the NATS sink in the config', () => {
       `${at}createStream.name: must be a JetStream`,
     );
     expect(await message({ batchSize: 1001 })).toBe(`${at}batchSize: must be at most 1000`);
+    expect(
+      await message({
+        subject: 'app.{stream}',
+        createStream: { name: 'S', subjects: ['syncline.>', 'app.x'] },
+      }),
+    ).toBe(
+      'syncline.config.ts: sink "events": createStream.subjects: none captures the sink\'s subjects (app.*); add one such as app.>',
+    );
+    expect(
+      resolve({ subject: 'app.{stream}.x', createStream: { name: 'S', subjects: ['app.*.x'] } }).sinks,
+    ).toHaveLength(1);
+    expect(
+      resolve({ subject: 'a.b-{kind}', createStream: { name: 'S', subjects: ['a.>'] } }).sinks,
+    ).toHaveLength(1);
   });
 
   it('refuses a missing credential variable in one line, naming the sink and the variable', async () => {

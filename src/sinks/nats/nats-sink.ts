@@ -169,7 +169,7 @@ export function createNatsSink(options: NatsSinkOptions): Sink {
       if (transient !== null) {
         const { index, error } = transient as { index: number; error: unknown };
         const what = isNoResponders(error)
-          ? `no JetStream stream captures subject "${subjects[index]}" (503 no responders); create one (the sink's createStream, or the nats CLI) whose subjects match it`
+          ? `no JetStream stream captures subject "${subjects[index]}" (503 no responders); create one whose subjects match it (the sink's createStream, or any JetStream client), and check that JetStream is on (nats-server -js)`
           : `publish to "${subjects[index]}" failed: ${safe(describeNatsError(error))}`;
         throw new TransientError(
           `${prefix}: NATS at ${where}: ${what} (${failed} of ${events.length} events not confirmed)`,
