@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
@@ -243,6 +243,62 @@ describe('the NATS JetStream sink', () => {
     expect(message).not.toContain('s3cr3t-pw');
     expect(message.split('\n')).toHaveLength(1);
   });
+
+  it('is transient when the connection is lost mid-batch; the retry reconnects and stores each event once', async () => {
+    // A TCP proxy to the server that can swallow the server's replies (the PubAcks) and then cut.
+    const port = await closedPort();
+    let hold = false;
+    const sockets = new Set<Socket>();
+    const startProxy = async () => {
+      const server = createServer((client) => {
+        const upstream = tcpConnect(4222, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('error', () => undefined);
+          s.on('close', () => sockets.delete(s));
+        }
+        client.on('data', (d) => upstream.write(d));
+        upstream.on('data', (d) => {
+          if (!hold) client.write(d);
+        });
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+      return server;
+    };
+    const closeProxy = async (server: Server) => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    };
+    let proxy = await startProxy();
+    try {
+      const target = sink({ url: `nats://127.0.0.1:${port}`, ackTimeoutMs: 1500 });
+      const signal = new AbortController().signal;
+      await target.deliver([event(1)], signal);
+      hold = true;
+      const batch = [event(2), event(3), event(4)];
+      const pending = target.deliver(batch, signal).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 200)); // the publishes reached the server; their acks did not come back
+      await closeProxy(proxy);
+      hold = false;
+      const error = await pending;
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as Error).message).toContain('3 of 3 events not confirmed');
+      proxy = await startProxy();
+      // The runner's retry of the same batch, until the client has reconnected.
+      const end = Date.now() + 15_000;
+      for (;;) {
+        const outcome = await target.deliver(batch, signal).catch((e: unknown) => e);
+        if (!(outcome instanceof Error)) break;
+        expect(outcome).toBeInstanceOf(TransientError);
+        if (Date.now() > end) throw outcome;
+      }
+      expect((await messages()).map((m) => m.msgId)).toEqual(['items:1', 'items:2', 'items:3', 'items:4']);
+    } finally {
+      await closeProxy(proxy);
+    }
+  }, 30_000);
 
   it('is transient when an ack does not come in time', async () => {
     // A plain subscriber on a subject no stream captures: the publish has a responder that never acks.
