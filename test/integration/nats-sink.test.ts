@@ -370,6 +370,12 @@ describe('the NATS JetStream sink', () => {
       `c${prefix}.items.insert`,
       `c${prefix}.items.delete`,
     ]);
+    // Deleted behind its back: the delivery fails (transient), and its retry creates the stream again.
+    await jsm.streams.delete(name);
+    const error = await built.deliver([event(3)], new AbortController().signal).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    await built.deliver([event(3)], new AbortController().signal);
+    expect((await messages(name)).map((m) => m.msgId)).toEqual(['items:3']);
   });
 
   it('logs in with the token and user/password read from the environment', async () => {

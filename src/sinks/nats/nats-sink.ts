@@ -168,6 +168,8 @@ export function createNatsSink(options: NatsSinkOptions): Sink {
       if (fatal) throw fatal;
       if (transient !== null) {
         const { index, error } = transient as { index: number; error: unknown };
+        // The stream to create may have been deleted since: look again before the retry.
+        if (isNoResponders(error) && options.createStream) streamReady = false;
         const what = isNoResponders(error)
           ? `no JetStream stream captures subject "${subjects[index]}" (503 no responders); create one whose subjects match it (the sink's createStream, or any JetStream client), and check that JetStream is on (nats-server -js)`
           : `publish to "${subjects[index]}" failed: ${safe(describeNatsError(error))}`;
