@@ -187,7 +187,7 @@ const sinkCommonFields = {
 
 /**
  * A webhook sink (`type: 'webhook'`): POSTs the change log's events, signed (Standard Webhooks).
- * `sinks` is a union discriminated on `type`, so SSE and NATS sinks can join as members.
+ * `sinks` is a union discriminated on `type`: each kind of sink is a member.
  */
 const webhookSinkSchema = strictObject({
   ...sinkCommonFields,
@@ -224,8 +224,79 @@ function isRedisUrl(value: string): boolean {
   }
 }
 
-export const sinkSchema = z.discriminatedUnion('type', [webhookSinkSchema, redisSinkSchema], {
-  error: 'type must be one of: webhook, redis',
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envNameSchema = z
+  .string()
+  .regex(ENV_NAME, 'must name an environment variable (the secret itself stays there)');
+
+/**
+ * A NATS JetStream sink (`type: 'nats'`): publishes each event to a subject made from its stream
+ * and kind, with `Nats-Msg-Id` = the event's id.
+ */
+const natsSinkSchema = strictObject({
+  ...sinkCommonFields,
+  type: z.literal('nats'),
+  // The message never repeats the value: a nats:// URL may hold a password or a token.
+  url: z
+    .string({ error: 'must be a nats:// or tls:// URL' })
+    .refine(isNatsUrl, 'must be a nats:// or tls:// URL, e.g. nats://127.0.0.1:4222')
+    .optional(),
+  subject: z.string().superRefine(checkSubjectTemplate).optional(),
+  tokenEnv: envNameSchema.optional(),
+  userEnv: envNameSchema.optional(),
+  passwordEnv: envNameSchema.optional(),
+  timeout: positiveDurationSchema.optional(),
+  createStream: strictObject({
+    name: z
+      .string()
+      .regex(/^[^\s.*>/\\]+$/, 'must be a JetStream stream name: no spaces, ".", "*", ">", "/" or "\\"'),
+    subjects: z
+      .array(z.string().regex(/^[^\s.]+(\.[^\s.]+)*$/, 'must be NATS subjects like syncline.>'))
+      .min(1, 'must list at least one subject')
+      .optional(),
+    maxAge: positiveDurationSchema.optional(),
+    duplicateWindow: positiveDurationSchema.optional(),
+  }).optional(),
+})
+  .refine((s) => s.tokenEnv === undefined || (s.userEnv === undefined && s.passwordEnv === undefined), {
+    message: 'give tokenEnv, or userEnv and passwordEnv, not both',
+    path: ['tokenEnv'],
+  })
+  .refine((s) => (s.userEnv === undefined) === (s.passwordEnv === undefined), {
+    message: 'userEnv and passwordEnv go together: give both or neither',
+    path: ['userEnv'],
+  });
+
+function isNatsUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'nats:' || url.protocol === 'tls:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A subject template: NATS tokens, placeholders `{stream}` and `{kind}` only, no wildcards. */
+function checkSubjectTemplate(value: string, ctx: z.RefinementCtx): void {
+  const unknown = [...value.matchAll(/\{([^}]*)\}/g)].find((m) => m[1] !== 'stream' && m[1] !== 'kind');
+  if (unknown) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown placeholder {${unknown[1]}}; a subject may use {stream} and {kind}`,
+    });
+    return;
+  }
+  const filled = value.replaceAll('{stream}', 's').replaceAll('{kind}', 'k');
+  if (!/^[^\s.*>{}]+(\.[^\s.*>{}]+)*$/.test(filled)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be a NATS subject: tokens separated by ".", no spaces, wildcards (*, >) or empty tokens',
+    });
+  }
+}
+
+export const sinkSchema = z.discriminatedUnion('type', [webhookSinkSchema, redisSinkSchema, natsSinkSchema], {
+  error: 'type must be one of: webhook, redis, nats',
 });
 
 export const configSchema = strictObject({

@@ -20,8 +20,8 @@ export interface SynclineConfig {
   readonly sinks?: readonly SinkSettings[];
 }
 
-/** A sink, by `type`: webhooks and Redis Streams for now; SSE and NATS are planned. */
-export type SinkSettings = WebhookSinkSettings | RedisSinkSettings;
+/** A sink, by `type`: webhooks, Redis Streams and NATS JetStream for now; SSE is planned. */
+export type SinkSettings = WebhookSinkSettings | RedisSinkSettings | NatsSinkSettings;
 
 export interface WebhookSinkSettings {
   /** Lower-case, unique: the sink's consumer in the change log is `sink:<name>`. */
@@ -75,6 +75,46 @@ export interface RedisSinkSettings {
   /** Backoff between attempts of a failing delivery. Defaults `1s` and `5m`. */
   readonly retry?: { readonly base?: string | number; readonly max?: string | number };
   /** Redis failing for longer than this pauses the sink until resumed. Default `15m`. */
+  readonly pauseAfter?: string | number;
+}
+
+export interface NatsSinkSettings {
+  /** Lower-case, unique: the sink's consumer in the change log is `sink:<name>`. */
+  readonly name: string;
+  readonly type: 'nats';
+  /** Only the changes of these streams. Default: every stream. */
+  readonly streams?: readonly string[];
+  /** Only these kinds of change. Default: all three. */
+  readonly kinds?: readonly ('insert' | 'update' | 'delete')[];
+  /** Send each key's latest record as `data`. Default true; false leaves `data` out. */
+  readonly data?: boolean;
+  /** `nats://[user:password@]host:port` (or `tls://`). Default `nats://127.0.0.1:4222`; never printed whole. */
+  readonly url?: string;
+  /** Each event's subject; `{stream}` and `{kind}` are the event's. Default `syncline.{stream}.{kind}`. */
+  readonly subject?: string;
+  /** The environment variable holding the server's auth token. */
+  readonly tokenEnv?: string;
+  /** The environment variables holding the user and password (both or neither). */
+  readonly userEnv?: string;
+  readonly passwordEnv?: string;
+  /** How long a publish waits for its PubAck. Default `5s`. */
+  readonly timeout?: string | number;
+  /**
+   * The JetStream stream to create when absent (an existing one is left as it is). Default: none,
+   * the stream must exist. `subjects` defaults to the subject template with each placeholder token
+   * a `*` (`syncline.*.*`); `duplicateWindow` to the server's 2 minutes.
+   */
+  readonly createStream?: {
+    readonly name: string;
+    readonly subjects?: readonly string[];
+    readonly maxAge?: string | number;
+    readonly duplicateWindow?: string | number;
+  };
+  /** Events per batch, all published at once. Default 100, at most 1000. */
+  readonly batchSize?: number;
+  /** Backoff between attempts of a failing delivery. Defaults `1s` and `5m`. */
+  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
+  /** NATS failing for longer than this pauses the sink until resumed. Default `15m`. */
   readonly pauseAfter?: string | number;
 }
 

@@ -55,7 +55,7 @@ export interface ResolvedConfig {
 }
 
 /** A sink ready to build, by `type`: durations in ms, defaults applied. */
-export type ResolvedSink = ResolvedWebhookSink | ResolvedRedisSink;
+export type ResolvedSink = ResolvedWebhookSink | ResolvedRedisSink | ResolvedNatsSink;
 
 /** What the runner needs of every sink, whatever its kind. */
 interface ResolvedSinkCommon {
@@ -87,6 +87,37 @@ export interface ResolvedRedisSink extends ResolvedSinkCommon {
   /** `MAXLEN ~ n` on every XADD; null: no trimming. */
   readonly maxLen: number | null;
 }
+
+/** A NATS JetStream sink. `url` may hold a password: print it only through `redactUrl`. */
+export interface ResolvedNatsSink extends ResolvedSinkCommon {
+  readonly type: 'nats';
+  readonly url: string;
+  /** The subject template (`{stream}`, `{kind}`). */
+  readonly subjectTemplate: string;
+  /** Credentials, still in their variables (read when the sink is built); null: none. */
+  readonly auth:
+    | { readonly tokenEnv: string }
+    | { readonly userEnv: string; readonly passwordEnv: string }
+    | null;
+  readonly ackTimeoutMs: number;
+  /** The JetStream stream to create when absent; null: it must exist. */
+  readonly createStream: {
+    readonly name: string;
+    readonly subjects: readonly string[];
+    readonly maxAgeMs: number | null;
+    readonly duplicateWindowMs: number | null;
+  } | null;
+}
+
+/** A NATS sink's defaults: the local server, one subject per stream and kind, batches of 100. */
+export const DEFAULT_NATS_SINK = {
+  url: 'nats://127.0.0.1:4222',
+  subject: 'syncline.{stream}.{kind}',
+  timeout: '5s',
+  batchSize: 100,
+  retry: { base: '1s', max: '5m' },
+  pauseAfter: '15m',
+} as const;
 
 /** A Redis Streams sink's defaults: batches of 100 (one MULTI each), keys `syncline:<stream>`. */
 export const DEFAULT_REDIS_SINK = {
@@ -278,7 +309,12 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
 }
 
 function resolveSink(sink: SinkSettings, file: string): ResolvedSink {
-  const d = sink.type === 'redis' ? DEFAULT_REDIS_SINK : DEFAULT_WEBHOOK_SINK;
+  const d =
+    sink.type === 'redis'
+      ? DEFAULT_REDIS_SINK
+      : sink.type === 'nats'
+        ? DEFAULT_NATS_SINK
+        : DEFAULT_WEBHOOK_SINK;
   const baseMs = parseDuration(sink.retry?.base ?? d.retry.base);
   const maxMs = parseDuration(sink.retry?.max ?? d.retry.max);
   if (maxMs < baseMs) {
@@ -302,6 +338,38 @@ function resolveSink(sink: SinkSettings, file: string): ResolvedSink {
       url: sink.url,
       keyTemplate: sink.stream ?? DEFAULT_REDIS_SINK.stream,
       maxLen: sink.maxLen ?? null,
+    });
+  }
+  if (sink.type === 'nats') {
+    const subjectTemplate = sink.subject ?? DEFAULT_NATS_SINK.subject;
+    const create = sink.createStream;
+    const filter = natsSubjectFilter(subjectTemplate);
+    if (create?.subjects && !create.subjects.some((subject) => natsSubjectCovers(subject, filter))) {
+      throw new ConfigError(
+        `${file}: sink "${sink.name}": createStream.subjects: none captures the sink's subjects (${filter}); add one such as ${filter.split('.')[0]}.>`,
+      );
+    }
+    return Object.freeze({
+      ...common,
+      type: sink.type,
+      url: sink.url ?? DEFAULT_NATS_SINK.url,
+      subjectTemplate,
+      auth:
+        sink.tokenEnv !== undefined
+          ? Object.freeze({ tokenEnv: sink.tokenEnv })
+          : sink.userEnv !== undefined && sink.passwordEnv !== undefined
+            ? Object.freeze({ userEnv: sink.userEnv, passwordEnv: sink.passwordEnv })
+            : null,
+      ackTimeoutMs: parseDuration(sink.timeout ?? DEFAULT_NATS_SINK.timeout),
+      createStream: create
+        ? Object.freeze({
+            name: create.name,
+            subjects: Object.freeze([...(create.subjects ?? [filter])]),
+            maxAgeMs: create.maxAge !== undefined ? parseDuration(create.maxAge) : null,
+            duplicateWindowMs:
+              create.duplicateWindow !== undefined ? parseDuration(create.duplicateWindow) : null,
+          })
+        : null,
     });
   }
   return Object.freeze({
@@ -430,6 +498,41 @@ export function readSinkSecret(sink: string, name: string): string {
     );
   }
   return value;
+}
+
+/**
+ * A sink's credential from the environment variable `name` (its config field `field`): a
+ * ConfigError naming the sink and the variable (never a value) when it is unset or empty.
+ */
+export function readSinkEnv(sink: string, field: string, name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new ConfigError(`sink "${sink}": environment variable ${name} (${field}) is not set`);
+  }
+  return value;
+}
+
+/**
+ * The subject filter that captures every subject of a NATS subject `template`: each token holding
+ * a placeholder becomes `*` (`syncline.{stream}.{kind}` → `syncline.*.*`).
+ */
+export function natsSubjectFilter(template: string): string {
+  return template
+    .split('.')
+    .map((token) => (token.includes('{') ? '*' : token))
+    .join('.');
+}
+
+/** Whether NATS subject filter `filter` captures every subject `pattern` (with `*` tokens) matches. */
+export function natsSubjectCovers(filter: string, pattern: string): boolean {
+  const f = filter.split('.');
+  const p = pattern.split('.');
+  for (let i = 0; i < f.length; i += 1) {
+    if (f[i] === '>') return p.length > i;
+    if (i >= p.length) return false;
+    if (f[i] !== '*' && (f[i] !== p[i] || p[i] === '*')) return false;
+  }
+  return f.length === p.length;
 }
 
 /** `SYNCLINE_DEBUG=1` prints stack traces of unexpected errors. */

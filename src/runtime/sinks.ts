@@ -1,4 +1,9 @@
-import { type ResolvedConfig, type ResolvedSink, readSinkSecret } from '../config/load-config.ts';
+import {
+  type ResolvedConfig,
+  type ResolvedSink,
+  readSinkEnv,
+  readSinkSecret,
+} from '../config/load-config.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import { type Sink, type SinkStatus, sinkConsumer } from '../core/sink.ts';
@@ -11,7 +16,7 @@ export const SINK_POLL_MS = 500;
 
 /**
  * Builds one sink of the config, by its `type`: the registry of sink kinds. Each kind's module is
- * loaded when a sink of that kind is built, so its client library (redis, undici) costs nothing to
+ * loaded when a sink of that kind is built, so its client library (redis, undici, nats) costs nothing to
  * the commands that deliver nothing.
  */
 export async function buildSink(sink: ResolvedSink): Promise<Sink> {
@@ -35,6 +40,27 @@ export async function buildSink(sink: ResolvedSink): Promise<Sink> {
         url: sink.url,
         keyTemplate: sink.keyTemplate,
         maxLen: sink.maxLen,
+      });
+    }
+    case 'nats': {
+      // Credentials are read before the client library loads: a missing one is a ConfigError.
+      const auth =
+        sink.auth === null
+          ? null
+          : 'tokenEnv' in sink.auth
+            ? { token: readSinkEnv(sink.name, 'tokenEnv', sink.auth.tokenEnv) }
+            : {
+                user: readSinkEnv(sink.name, 'userEnv', sink.auth.userEnv),
+                pass: readSinkEnv(sink.name, 'passwordEnv', sink.auth.passwordEnv),
+              };
+      const { createNatsSink } = await import('../sinks/nats/nats-sink.ts');
+      return createNatsSink({
+        name: sink.name,
+        url: sink.url,
+        subjectTemplate: sink.subjectTemplate,
+        auth,
+        createStream: sink.createStream,
+        ackTimeoutMs: sink.ackTimeoutMs,
       });
     }
   }
