@@ -173,7 +173,7 @@ const sinkCommonFields = {
     .regex(/^[a-z][a-z0-9_-]*$/, 'must be lower-case letters, digits, "_" and "-", starting with a letter'),
   streams: z.array(z.string().min(1)).min(1, 'must list at least one stream').optional(),
   kinds: z
-    .array(z.enum(['insert', 'update', 'delete'], { error: 'must be insert, update or delete' }))
+    .array(z.enum(['insert', 'update', 'delete', 'run'], { error: 'must be insert, update, delete or run' }))
     .min(1, 'must list at least one kind')
     .optional(),
   data: z.boolean().optional(),

@@ -1,4 +1,5 @@
 import type { ScheduleSettings } from '../core/schedule.ts';
+import type { SinkEventKind } from '../core/sink.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import type { RetrySettings } from '../core/types.ts';
 
@@ -20,19 +21,25 @@ export interface SynclineConfig {
   readonly sinks?: readonly SinkSettings[];
 }
 
-/** A sink, by `type`: webhooks, Redis Streams and NATS JetStream for now; SSE is planned. */
+/** A sink, by `type`: webhooks, Redis Streams and NATS JetStream; SSE is planned. */
 export type SinkSettings = WebhookSinkSettings | RedisSinkSettings | NatsSinkSettings;
 
-export interface WebhookSinkSettings {
+/** What every sink kind accepts. */
+export interface SinkCommonSettings {
   /** Lower-case, unique: the sink's consumer in the change log is `sink:<name>`. */
   readonly name: string;
-  readonly type: 'webhook';
-  /** Only the changes of these streams. Default: every stream. */
+  /** Only the events of these streams. Default: every stream. */
   readonly streams?: readonly string[];
-  /** Only these kinds of change. Default: all three. */
-  readonly kinds?: readonly ('insert' | 'update' | 'delete')[];
+  /** Only these kinds of event. Default: the record changes (`insert`, `update`, `delete`); add `run` for run events. */
+  readonly kinds?: readonly SinkEventKind[];
   /** Send each key's latest record as `data`. Default true; false leaves `data` out. */
   readonly data?: boolean;
+  /** Backoff between attempts of a failing delivery. Defaults `1s` and `5m`. */
+  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
+}
+
+export interface WebhookSinkSettings extends SinkCommonSettings {
+  readonly type: 'webhook';
   /** Where to POST; with several, each must confirm (2xx) for an event to count as delivered. */
   readonly url: string | readonly string[];
   /** The environment variable holding the Standard Webhooks secret (`whsec_...`). */
@@ -41,8 +48,6 @@ export interface WebhookSinkSettings {
   readonly batchSize?: number;
   /** How long a request may take. Default `10s`. */
   readonly timeout?: string | number;
-  /** Backoff between attempts of a failing delivery. Defaults `1s` and `5m`. */
-  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
   /** An endpoint failing for longer than this pauses the sink until resumed. Default `15m`. */
   readonly pauseAfter?: string | number;
   /** Requests per second to each URL, at most. Default: no limit. */
@@ -51,16 +56,8 @@ export interface WebhookSinkSettings {
   readonly allowPrivateTargets?: boolean;
 }
 
-export interface RedisSinkSettings {
-  /** Lower-case, unique: the sink's consumer in the change log is `sink:<name>`. */
-  readonly name: string;
+export interface RedisSinkSettings extends SinkCommonSettings {
   readonly type: 'redis';
-  /** Only the changes of these streams. Default: every stream. */
-  readonly streams?: readonly string[];
-  /** Only these kinds of change. Default: all three. */
-  readonly kinds?: readonly ('insert' | 'update' | 'delete')[];
-  /** Send each key's latest record as `data`. Default true; false leaves `data` out. */
-  readonly data?: boolean;
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). Its password is never printed. */
   readonly url: string;
   /** The Redis stream key; `{stream}` is the Syncline stream's name. Default `syncline:{stream}`. */
@@ -72,22 +69,12 @@ export interface RedisSinkSettings {
   readonly maxLen?: number;
   /** Events per MULTI (one XADD each). Default 100, at most 1000. */
   readonly batchSize?: number;
-  /** Backoff between attempts of a failing delivery. Defaults `1s` and `5m`. */
-  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
   /** Redis failing for longer than this pauses the sink until resumed. Default `15m`. */
   readonly pauseAfter?: string | number;
 }
 
-export interface NatsSinkSettings {
-  /** Lower-case, unique: the sink's consumer in the change log is `sink:<name>`. */
-  readonly name: string;
+export interface NatsSinkSettings extends SinkCommonSettings {
   readonly type: 'nats';
-  /** Only the changes of these streams. Default: every stream. */
-  readonly streams?: readonly string[];
-  /** Only these kinds of change. Default: all three. */
-  readonly kinds?: readonly ('insert' | 'update' | 'delete')[];
-  /** Send each key's latest record as `data`. Default true; false leaves `data` out. */
-  readonly data?: boolean;
   /** `nats://[user:password@]host:port` (or `tls://`). Default `nats://127.0.0.1:4222`; never printed whole. */
   readonly url?: string;
   /** Each event's subject; `{stream}` and `{kind}` are the event's. Default `syncline.{stream}.{kind}`. */
@@ -112,13 +99,11 @@ export interface NatsSinkSettings {
   };
   /** Events per batch, all published at once. Default 100, at most 1000. */
   readonly batchSize?: number;
-  /** Backoff between attempts of a failing delivery. Defaults `1s` and `5m`. */
-  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
   /** NATS failing for longer than this pauses the sink until resumed. Default `15m`. */
   readonly pauseAfter?: string | number;
 }
 
-export type { ScheduleSettings };
+export type { ScheduleSettings, SinkEventKind };
 
 export interface ServiceSettings {
   /**

@@ -8,7 +8,7 @@ import type { StreamSchedule } from '../core/schedule.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { viewColumns } from '../core/view-columns.ts';
 import { validateConfig } from './config-schema.ts';
-import type { SinkSettings, SynclineConfig, SyncSettings } from './define-config.ts';
+import type { SinkEventKind, SinkSettings, SynclineConfig, SyncSettings } from './define-config.ts';
 import { resolveRunningSyncline } from './resolve-running-syncline.ts';
 import { resolveStreamSchedules } from './resolve-schedules.ts';
 import { columnsFromSchema } from './schema-columns.ts';
@@ -61,7 +61,8 @@ export type ResolvedSink = ResolvedWebhookSink | ResolvedRedisSink | ResolvedNat
 interface ResolvedSinkCommon {
   readonly name: string;
   readonly streams: readonly string[];
-  readonly kinds: readonly ('insert' | 'update' | 'delete')[];
+  /** Empty: the record changes (every kind but `run`). */
+  readonly kinds: readonly SinkEventKind[];
   readonly data: boolean;
   readonly batchSize: number;
   readonly retry: { readonly baseMs: number; readonly maxMs: number };

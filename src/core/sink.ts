@@ -1,7 +1,7 @@
-import type { FeedChange } from './feed-change.ts';
+import type { FeedEvent } from './feed-change.ts';
 
 /**
- * A sink delivers events (changes of the change log, `FeedChange`) to one target: a webhook
+ * A sink delivers events (changes of the change log, `FeedEvent`) to one target: a webhook
  * endpoint, Redis Streams or NATS JetStream now; SSE later. It is a named consumer of the change log
  * (`sink:<name>`) whose offset the runner (sinks/sink-runner.ts) moves only after `deliver`
  * confirmed a batch, so a sink itself keeps no position and may be built afresh after a restart.
@@ -14,17 +14,23 @@ export interface Sink {
    * asked for a wait) when the same batch may succeed later; any other error is fatal for this
    * sink. Aborting `signal` cancels what is in flight (then it throws).
    */
-  deliver(events: readonly FeedChange[], signal: AbortSignal): Promise<DeliveryResult>;
+  deliver(events: readonly FeedEvent[], signal: AbortSignal): Promise<DeliveryResult>;
   /** Releases what the sink holds (sockets, timers). */
   close(): Promise<void>;
 }
 
 export interface DeliveryResult {
   /** Events the target refused for good (a 4xx): they become delivery dead letters. */
-  readonly rejected: readonly { readonly event: FeedChange; readonly reason: string }[];
+  readonly rejected: readonly { readonly event: FeedEvent; readonly reason: string }[];
 }
 
 /** The consumer name of sink `name` in `syncline_consumers`. */
+/**
+ * What a sink's events can be: a record's change, or `run` (a finished run that changed something
+ * or failed: its status, counters and checkpoints).
+ */
+export type SinkEventKind = 'insert' | 'update' | 'delete' | 'run';
+
 export function sinkConsumer(name: string): string {
   return `sink:${name}`;
 }

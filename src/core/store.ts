@@ -242,6 +242,12 @@ export interface FinishRun {
   readonly evidence?: Json | null;
   /** Sets `checkpointAfter` from this slot's checkpoint. Default `main`. */
   readonly slot?: CheckpointSlot;
+  /**
+   * Also appends the run's row to the change log (`RunLogRow`), in the same transaction, when the
+   * run changed something or did not end `ok`. Set when a sink of the config asks for `run` events.
+   * Default false.
+   */
+  readonly logRun?: boolean;
 }
 
 export interface ListRuns {

@@ -36,6 +36,8 @@ export interface RunOptions {
    * `partial` (the next run continues there). Default: no limit.
    */
   readonly maxDurationMs?: number;
+  /** Append the finished run to the change log, for sinks of `run` events (`FinishRun.logRun`). Default false. */
+  readonly logRun?: boolean;
   /**
    * What the run is asked to do: `{ mode: 'sync' }` (the default) reads from the last checkpoint;
    * the other modes are described at `RunRequest` and wired in `RUN_MODES` (run-modes.ts).
@@ -199,7 +201,15 @@ export async function runStream(args: RunStreamArgs): Promise<RunResult> {
     const unflushed = pipeline?.takeReport() ?? {};
     addCounters(totals, unflushed);
     try {
-      await store.finishRun({ runId, status, at: nowIso(), error, counters: unflushed, evidence });
+      await store.finishRun({
+        runId,
+        status,
+        at: nowIso(),
+        error,
+        counters: unflushed,
+        evidence,
+        logRun: args.options?.logRun ?? false,
+      });
       // An approval lets runs through until one of them completes.
       if (approved && status === 'ok') await store.setApproval(stream.name, false, nowIso());
     } catch (finishError) {

@@ -138,6 +138,7 @@ async function runOnce(
       options: {
         request,
         maxPagesInFlight: args.config.sync.maxPagesInFlight,
+        logRun: args.config.sinks.some((sink) => sink.kinds.includes('run')),
         lease: { ttlMs: args.config.sync.leaseTtlMs, waitMs: args.waitMs ?? 0 },
         ...(args.config.sync.retry ? { retry: args.config.sync.retry } : {}),
         ...(args.config.sync.maxRunDurationMs !== undefined

@@ -1,17 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, TransientError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import { type FeedChange, feedChange } from '../core/feed-change.ts';
-import type { Sink, SinkStatus } from '../core/sink.ts';
+import { type FeedEvent, feedEvent } from '../core/feed-change.ts';
+import type { Sink, SinkEventKind, SinkStatus } from '../core/sink.ts';
 import type { ChangeFeed } from '../core/store.ts';
-import type { ChangeKind, Logger } from '../core/types.ts';
+import type { Logger } from '../core/types.ts';
+
+/** What a sink delivers without a `kinds` filter: the record changes, not the run events. */
+const RECORD_KINDS = ['insert', 'update', 'delete'] as const;
 
 /** Rows read from the change log at once: several batches' worth, filtered rows included. */
 const READ_ROWS = 500;
 
 /** A change the sink's target refused for good, with why. */
 export interface RejectedEvent {
-  readonly event: FeedChange;
+  readonly event: FeedEvent;
   readonly reason: string;
 }
 
@@ -20,9 +23,12 @@ export interface RunSinkOptions {
   readonly sink: Sink;
   /** Its consumer name in the change log (`sinkConsumer(sink.name)`). */
   readonly consumer: string;
-  /** Only these streams / kinds are delivered; the others still move the offset. Default: all. */
-  readonly filter: { readonly streams?: readonly string[]; readonly kinds?: readonly ChangeKind[] };
-  /** Read each change with its key's data (`FeedChange.data`); false leaves `data` out of events. */
+  /**
+   * Only these streams / kinds are delivered; the others still move the offset. Default: every
+   * stream, and the record changes (every kind but `run`).
+   */
+  readonly filter: { readonly streams?: readonly string[]; readonly kinds?: readonly SinkEventKind[] };
+  /** Read each change with its key's data (`FeedEvent.data`); false leaves `data` out of events. */
   readonly data: boolean;
   /** Events per `deliver` call, at most. */
   readonly batchSize: number;
@@ -70,7 +76,7 @@ export function runSink(options: RunSinkOptions): SinkRunner {
   const { feed, sink, consumer, stop, log } = options;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const kinds = options.filter.kinds?.length ? new Set(options.filter.kinds) : null;
+  const kinds = new Set<string>(options.filter.kinds?.length ? options.filter.kinds : RECORD_KINDS);
   const streams = options.filter.streams?.length ? new Set(options.filter.streams) : null;
   let state: SinkStatus['state'] = 'running';
   let offset = 0;
@@ -78,7 +84,7 @@ export function runSink(options: RunSinkOptions): SinkRunner {
   let failingSince: number | null = null;
   let resumed: (() => void) | null = null;
 
-  const wanted = (c: FeedChange) => (!streams || streams.has(c.stream)) && (!kinds || kinds.has(c.kind));
+  const wanted = (c: FeedEvent) => (!streams || streams.has(c.stream)) && kinds.has(c.kind);
   const onRejected =
     options.onRejected ??
     (async (rejected: readonly RejectedEvent[]) => {
@@ -93,7 +99,7 @@ export function runSink(options: RunSinkOptions): SinkRunner {
   };
 
   /** Until the target confirms `batch`: true, or false when stopped. Throws what is fatal. */
-  const deliver = async (batch: readonly FeedChange[]): Promise<boolean> => {
+  const deliver = async (batch: readonly FeedEvent[]): Promise<boolean> => {
     let attempt = 0;
     for (;;) {
       if (stop.aborted) return false;
@@ -160,14 +166,14 @@ export function runSink(options: RunSinkOptions): SinkRunner {
 
   /** One read of the log and its delivery; returns whether there were rows. */
   const step = async (): Promise<boolean> => {
-    const rows = await feed.readChanges({ afterSeq: offset, limit: READ_ROWS, withData: options.data });
+    const rows = await feed.readEvents({ afterSeq: offset, limit: READ_ROWS, withData: options.data });
     const lastRow = rows.at(-1);
     options.events?.emit('sink:read', { sink: sink.name, offset, lag: rows.length });
     if (lastRow === undefined) return false;
-    let batch: FeedChange[] = [];
+    let batch: FeedEvent[] = [];
     for (const row of rows) {
-      const change = feedChange(row);
-      if (wanted(change)) batch.push(options.data ? change : withoutData(change));
+      const event = feedEvent(row);
+      if (event !== null && wanted(event)) batch.push(options.data ? event : withoutData(event));
       if (batch.length === options.batchSize) {
         if (!(await deliver(batch))) return false;
         await ack(row.seq);
@@ -246,10 +252,11 @@ export function runSink(options: RunSinkOptions): SinkRunner {
   };
 }
 
-/** A change without its data: `data: false` sinks never read it. */
-function withoutData(change: FeedChange): FeedChange {
-  const { data: _data, ...rest } = change;
-  return rest as FeedChange;
+/** A change without its data: `data: false` sinks never read it. A run event has none. */
+function withoutData(event: FeedEvent): FeedEvent {
+  if (event.kind === 'run') return event;
+  const { data: _data, ...rest } = event;
+  return rest as FeedEvent;
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
@@ -260,9 +267,10 @@ function aborted(signal: AbortSignal): Promise<void> {
 }
 
 /**
- * A `wake` for `runSink` and the followed change feed: resolves at the next `page:committed` on
- * `events` (a commit in this process), after `pollMs` (a commit by another process: a manual sync,
- * another worker), or when `signal` aborts; whichever comes first, leaving no timer or listener.
+ * A `wake` for `runSink` and the followed change feed: resolves at the next `page:committed` or
+ * `run:finished` on `events` (a commit in this process), after `pollMs` (a commit by another
+ * process: a manual sync, another worker), or when `signal` aborts; whichever comes first, leaving
+ * no timer or listener.
  */
 export function wakeOnCommit(
   events: SyncEventBus | undefined,
@@ -270,15 +278,17 @@ export function wakeOnCommit(
 ): (signal?: AbortSignal) => Promise<void> {
   return (signal) =>
     new Promise<void>((resolve) => {
-      let off: (() => void) | undefined;
       const done = () => {
         clearTimeout(timer);
-        off?.();
+        offCommit?.();
+        offRun?.();
         signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, pollMs);
-      off = events?.on('page:committed', done);
+      // A run's end can be a row of the log too (RunLogRow), written after its last page.
+      const offCommit = events?.on('page:committed', done);
+      const offRun = events?.on('run:finished', done);
       if (signal?.aborted) done();
       else signal?.addEventListener('abort', done, { once: true });
     });

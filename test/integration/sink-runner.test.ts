@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { FatalError, TransientError } from '../../src/core/errors.ts';
 import { SyncEventBus } from '../../src/core/events.ts';
-import type { FeedChange } from '../../src/core/feed-change.ts';
+import type { FeedChange, FeedEvent, RunEvent } from '../../src/core/feed-change.ts';
 import type { DeliveryResult, Sink } from '../../src/core/sink.ts';
 import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { openStore } from '../../src/runtime/open-store.ts';
@@ -14,7 +14,7 @@ import {
   wakeOnCommit,
 } from '../../src/sinks/sink-runner.ts';
 import { withPgClient } from '../helpers/postgres.ts';
-import { freshLocation, makeTestStore, type TestStore } from '../helpers/stores.ts';
+import { freshLocation, makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
 
 function config(name: string, n: number, rev = 0): SynclineConfig {
@@ -253,5 +253,79 @@ describe('the sink runner on PostgreSQL', () => {
       await store.close();
       await drop();
     }
+  });
+});
+
+describe.each(STORE_KINDS)('run events on %s', (kind) => {
+  let t: TestStore;
+  let stop: AbortController;
+  beforeEach(async () => {
+    t = await makeTestStore(kind);
+    stop = new AbortController();
+  });
+  afterEach(async () => {
+    stop.abort();
+    await t.dispose();
+  });
+
+  /** `config(...)` with a sink asking for run events: its runs leave their rows in the log. */
+  const withRunSink = (c: SynclineConfig): SynclineConfig => ({
+    ...c,
+    sinks: [
+      { name: 'runs', type: 'redis', url: 'redis://127.0.0.1:6379', kinds: ['insert', 'update', 'run'] },
+    ],
+  });
+
+  it('delivers a run event after the run’s changes when a sink asks for them; quiet runs leave none', async () => {
+    await sync(withRunSink(config('items', 12)), { store: t.location });
+    await sync(withRunSink(config('items', 12)), { store: t.location }); // changes nothing: no run row
+    await t.store.resetCheckpoint('items', new Date().toISOString()); // read from the start again
+    await sync(withRunSink(config('items', 3, 1)), { store: t.location }); // 3 updates
+    const log = await t.store.readEvents({ afterSeq: 0, limit: 1000 });
+    expect(log.filter((r) => r.kind === 'run')).toHaveLength(2);
+    // readChanges (the change feed, `syncline changes`) leaves run rows out.
+    expect(await t.store.readChanges({ afterSeq: 0, limit: 1000 })).toHaveLength(15);
+
+    const sink = new TestSink();
+    const runner = runSink({
+      feed: t.store,
+      sink,
+      consumer: 'sink:runs',
+      filter: { kinds: ['update', 'run'] },
+      data: false,
+      batchSize: 50,
+      wake: wakeOnCommit(undefined, 20),
+      stop: stop.signal,
+      retry: { baseMs: 5, maxMs: 20 },
+      pauseAfterMs: 60_000,
+      log: SILENT_LOGGER,
+    });
+    const last = log.at(-1)!.seq;
+    const end = Date.now() + 10_000;
+    while (runner.status().offset !== last && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    const delivered = sink.delivered as unknown as FeedEvent[];
+    expect(delivered.map((e) => e.kind)).toEqual(['run', 'update', 'update', 'update', 'run']);
+    const [first, , , , second] = delivered;
+    expect(first).toMatchObject({
+      kind: 'run',
+      stream: 'items',
+      mode: 'sync',
+      status: 'ok',
+      checkpointMoved: true,
+      error: null,
+      counters: expect.objectContaining({ inserted: 12, updated: 0 }),
+    });
+    expect(second).toMatchObject({
+      kind: 'run',
+      counters: expect.objectContaining({ inserted: 0, updated: 3 }),
+    });
+    expect(first!.id).toBe(`items:${first!.seq}`);
+    expect(first!.key).toBe((first as RunEvent).run);
+  });
+
+  it('writes no run rows when no sink asks for run events', async () => {
+    await sync(config('items', 12), { store: t.location });
+    const log = await t.store.readEvents({ afterSeq: 0, limit: 1000 });
+    expect(log.map((r) => r.kind)).toEqual(Array(12).fill('insert'));
   });
 });

@@ -1,7 +1,7 @@
 import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { FatalError, TransientError } from '../../core/errors.ts';
-import type { FeedChange } from '../../core/feed-change.ts';
+import type { FeedEvent } from '../../core/feed-change.ts';
 import { redactUrl, scrubSecret } from '../../core/redact-url.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
 
@@ -33,7 +33,7 @@ export interface NatsSinkOptions {
 }
 
 /** The subject of `event` under `template` (`{stream}`, `{kind}`). */
-export function natsSubject(template: string, event: Pick<FeedChange, 'stream' | 'kind'>): string {
+export function natsSubject(template: string, event: Pick<FeedEvent, 'stream' | 'kind'>): string {
   return template.replaceAll('{stream}', event.stream).replaceAll('{kind}', event.kind);
 }
 
@@ -135,7 +135,7 @@ export function createNatsSink(options: NatsSinkOptions): Sink {
 
   return {
     name: options.name,
-    async deliver(events: readonly FeedChange[], signal: AbortSignal): Promise<DeliveryResult> {
+    async deliver(events: readonly FeedEvent[], signal: AbortSignal): Promise<DeliveryResult> {
       signal.throwIfAborted();
       const conn = await abortable(connected(), signal);
       await abortable(ensureStream(conn.nc), signal);
@@ -144,7 +144,7 @@ export function createNatsSink(options: NatsSinkOptions): Sink {
         conn.js.publish(subjects[i]!, encoder.encode(JSON.stringify(event)), { msgID: event.id }),
       );
       const settled = await abortable(Promise.allSettled(publishes), signal);
-      const rejected: { event: FeedChange; reason: string }[] = [];
+      const rejected: { event: FeedEvent; reason: string }[] = [];
       let fatal: FatalError | null = null;
       let transient: { index: number; error: unknown } | null = null;
       let failed = 0;

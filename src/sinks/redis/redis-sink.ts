@@ -1,6 +1,6 @@
 import { createClient, MultiErrorReply } from 'redis';
 import { FatalError, TransientError } from '../../core/errors.ts';
-import type { FeedChange } from '../../core/feed-change.ts';
+import type { FeedEvent } from '../../core/feed-change.ts';
 import { redactUrl, scrubSecret } from '../../core/redact-url.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
 
@@ -81,7 +81,7 @@ export function createRedisSink(options: RedisSinkOptions): Sink {
 
   return {
     name: options.name,
-    async deliver(events: readonly FeedChange[], signal: AbortSignal): Promise<DeliveryResult> {
+    async deliver(events: readonly FeedEvent[], signal: AbortSignal): Promise<DeliveryResult> {
       signal.throwIfAborted();
       const redis = await connected();
       const keys = events.map((event) => redisStreamKey(options.keyTemplate, event.stream));

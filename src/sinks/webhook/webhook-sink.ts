@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { Agent, fetch, type Response } from 'undici';
 import { FatalError, TransientError } from '../../core/errors.ts';
-import type { FeedChange } from '../../core/feed-change.ts';
+import type { FeedEvent } from '../../core/feed-change.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
 import { checkTarget, guardedLookup, PrivateTargetError } from './target-guard.ts';
 
@@ -123,8 +123,8 @@ export async function createWebhookSink(options: WebhookSinkOptions): Promise<Si
 
   return {
     name: options.name,
-    async deliver(events: readonly FeedChange[], signal: AbortSignal): Promise<DeliveryResult> {
-      const rejected: { event: FeedChange; reason: string }[] = [];
+    async deliver(events: readonly FeedEvent[], signal: AbortSignal): Promise<DeliveryResult> {
+      const rejected: { event: FeedEvent; reason: string }[] = [];
       if (options.batchSize === 1) {
         for (const event of events) {
           const refused = await send(event.id, JSON.stringify(event), signal);

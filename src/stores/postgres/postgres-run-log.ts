@@ -31,35 +31,39 @@ export class PostgresRunLog implements RunLog {
   }
 
   async finishRun(args: FinishRun): Promise<void> {
-    // One statement, so one transaction: the run's end, and its row in the change log (see
-    // RunLogRow) appended under the lock that keeps seqs in commit order (postgres-page-commit.ts).
+    // One statement, so one transaction: the run's end, and (`logRun`) its row in the change log
+    // (see RunLogRow), appended under the lock that keeps seqs in commit order (postgres-page-commit.ts).
     const counters = counterValues(args.counters);
-    const lockKey = 6 + counters.length;
+    const update = `UPDATE syncline_runs AS r SET status = $2, ended_at = $3::timestamptz, error = $4, evidence = $5::jsonb,
+          checkpoint_after = (SELECT s.${SLOT_COLUMN[args.slot ?? 'main']} FROM syncline_state AS s WHERE s.stream = r.stream),
+          ${counterIncrements(6)}
+        WHERE run_id = $1`;
+    const values = [
+      args.runId,
+      args.status,
+      args.at,
+      args.error,
+      jsonParam(args.evidence ?? null),
+      ...counters,
+    ];
+    if (!args.logRun) {
+      await this.#db.query('finishing a run', undefined, update, values);
+      return;
+    }
     await this.#db.query(
       'finishing a run',
       undefined,
       `WITH r AS (
-        UPDATE syncline_runs AS r SET status = $2, ended_at = $3::timestamptz, error = $4, evidence = $5::jsonb,
-          checkpoint_after = (SELECT s.${SLOT_COLUMN[args.slot ?? 'main']} FROM syncline_state AS s WHERE s.stream = r.stream),
-          ${counterIncrements(6)}
-        WHERE run_id = $1
+        ${update}
         RETURNING r.stream, r.run_id, r.status, r.inserted, r.updated, r.deleted
       ), evented AS (
         SELECT * FROM r WHERE r.status <> 'ok' OR r.inserted + r.updated + r.deleted > 0
       ), l AS MATERIALIZED (
-        SELECT pg_advisory_xact_lock(hashtextextended($${lockKey}, 0)) FROM evented
+        SELECT pg_advisory_xact_lock(hashtextextended($${values.length + 1}, 0)) FROM evented
       )
       INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
       SELECT e.stream, e.run_id, 'run', '', NULL, e.run_id, $3::timestamptz FROM evented AS e, l`,
-      [
-        args.runId,
-        args.status,
-        args.at,
-        args.error,
-        jsonParam(args.evidence ?? null),
-        ...counters,
-        `syncline:changes:${this.#schema}`,
-      ],
+      [...values, `syncline:changes:${this.#schema}`],
     );
   }
 

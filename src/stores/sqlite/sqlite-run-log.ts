@@ -35,7 +35,7 @@ export class SqliteRunLog implements RunLog {
   }
 
   async finishRun(args: FinishRun): Promise<void> {
-    // One transaction: the run's end, and its row in the change log (see RunLogRow).
+    // One transaction: the run's end, and (`logRun`) its row in the change log (see RunLogRow).
     const finished = this.#runtime.guard('finish a run', undefined, (s) =>
       s.db
         .transaction(() => {
@@ -52,11 +52,13 @@ export class SqliteRunLog implements RunLog {
               ...counterValues(args.counters),
               args.runId,
             );
-          s.sql<[string, string]>(
-            `INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
-            SELECT stream, run_id, 'run', '', NULL, run_id, ? FROM syncline_runs
-            WHERE run_id = ? AND (status <> 'ok' OR inserted + updated + deleted > 0)`,
-          ).run(args.at, args.runId);
+          if (args.logRun) {
+            s.sql<[string, string]>(
+              `INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
+              SELECT stream, run_id, 'run', '', NULL, run_id, ? FROM syncline_runs
+              WHERE run_id = ? AND (status <> 'ok' OR inserted + updated + deleted > 0)`,
+            ).run(args.at, args.runId);
+          }
           return updated;
         })
         .immediate(),
