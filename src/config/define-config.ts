@@ -20,8 +20,35 @@ export interface SynclineConfig {
   readonly sinks?: readonly SinkSettings[];
 }
 
-/** A sink, by `type`: webhooks and Redis Streams for now; SSE and NATS are planned. */
-export type SinkSettings = WebhookSinkSettings | RedisSinkSettings;
+/** A sink, by `type`: webhooks, Redis Streams and server-sent events; NATS is planned. */
+export type SinkSettings = WebhookSinkSettings | RedisSinkSettings | SseSinkSettings;
+
+/**
+ * Server-sent events: `syncline run` serves the change log at `GET /v1/events` on its HTTP API. Not
+ * run by `syncline sinks run` and keeps no offset: each client resumes with `Last-Event-ID`. At
+ * most one per config.
+ */
+export interface SseSinkSettings {
+  /** Lower-case, unique. */
+  readonly name: string;
+  readonly type: 'sse';
+  /** Only the changes of these streams (a client may narrow them further). Default: every stream. */
+  readonly streams?: readonly string[];
+  /** Only these kinds of change (a client may narrow them further). Default: all three. */
+  readonly kinds?: readonly ('insert' | 'update' | 'delete')[];
+  /** Send each key's latest record as `data`. Default true; false leaves `data` out. */
+  readonly data?: boolean;
+  /** A comment line (`: heartbeat`) this often, so proxies keep the connection. Default `15s`. */
+  readonly heartbeat?: string | number;
+  /**
+   * Events queued for one client that its connection has not taken yet. When that many wait, one
+   * more is due and the client takes none for a heartbeat interval, it is disconnected (too slow).
+   * Default 1000.
+   */
+  readonly maxBuffered?: number;
+  /** Clients connected at once; one more is answered 503. Default 100. */
+  readonly maxClients?: number;
+}
 
 export interface WebhookSinkSettings {
   /** Lower-case, unique: the sink's consumer in the change log is `sink:<name>`. */

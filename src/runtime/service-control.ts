@@ -138,14 +138,17 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
     async sinks() {
       const running = deps.sinks?.() ?? null;
       if (running) return running.status();
-      // Not started yet: each configured sink, before its first read.
-      return config.sinks.map((sink) => ({
-        name: sink.name,
-        state: 'stopped' as const,
-        offset: 0,
-        lastError: null,
-        failingSince: null,
-      }));
+      // Not started yet: each configured sink a runner delivers to, before its first read (the
+      // sse sink has no runner, no offset: GET /v1/events serves it).
+      return config.sinks
+        .filter((sink) => sink.type !== 'sse')
+        .map((sink) => ({
+          name: sink.name,
+          state: 'stopped' as const,
+          offset: 0,
+          lastError: null,
+          failingSince: null,
+        }));
     },
     async resumeSink(name) {
       if (!config.sinks.some((sink) => sink.name === name)) {

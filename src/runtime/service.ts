@@ -11,7 +11,7 @@ import { pruneChangeLog } from './prune-change-log.ts';
 import { Scheduler } from './scheduler.ts';
 import { createServiceControl } from './service-control.ts';
 import type { RunOutcomeStatus, ServiceControl } from './service-types.ts';
-import { prepareSinks, type RunningSinks } from './sinks.ts';
+import { isDeliveringSink, prepareSinks, type RunningSinks } from './sinks.ts';
 
 /** How often the change log's retention is applied while the service runs. */
 const PRUNE_EVERY_MS = 60_000;
@@ -95,8 +95,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Built now, so a bad sink (a private target, a missing secret) stops the start with its error;
   // they deliver once `start()` is called, woken by the commits of this service's runs.
   let sinks: RunningSinks | null = null;
-  const preparedSinks =
-    config.sinks.length > 0 ? await prepareSinks({ sinks: config.sinks, events, log }) : null;
+  const preparedSinks = config.sinks.some(isDeliveringSink)
+    ? await prepareSinks({ sinks: config.sinks, events, log })
+    : null;
   const start = () => {
     if (timers.length > 0) return;
     scheduler.start();

@@ -2,6 +2,7 @@ import type {
   AcquireLease,
   AddSinkDeadLetters,
   ChangeFeed,
+  ChangeLogBounds,
   CheckpointSlot,
   CompleteScan,
   ConsumerOffset,
@@ -146,6 +147,10 @@ export abstract class StoreRoles
 
   readChanges(args: ReadChanges): Promise<ChangeRow[]> {
     return this.#r.changes.readChanges(args);
+  }
+
+  changeLogBounds(): Promise<ChangeLogBounds> {
+    return this.#r.changes.changeLogBounds();
   }
 
   consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
