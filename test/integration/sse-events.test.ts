@@ -334,6 +334,22 @@ describe.each(['sqlite', 'postgres'] as const)('GET /v1/events (the sse sink) on
       expect(body.error.message).toContain(
         'the config has no sse sink: add `- name: events, type: sse` under sinks:',
       );
+      const doc = (await (await fetch(`${w.url}/v1/openapi.json`)).json()) as {
+        paths: Record<string, { get: { parameters: { name: string; in: string }[]; responses: object } }>;
+      };
+      const events = doc.paths['/v1/events']!.get;
+      expect(events.parameters.map((p) => `${p.in} ${p.name}`)).toEqual([
+        'query streams',
+        'query kinds',
+        'query since',
+        'header Last-Event-ID',
+      ]);
+      expect(events.responses).toMatchObject({
+        200: { content: { 'text/event-stream': {} } },
+        401: {},
+        404: { description: 'The config has no sse sink' },
+        503: {},
+      });
     },
   );
 });

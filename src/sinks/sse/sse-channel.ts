@@ -97,6 +97,8 @@ export function createSseChannel(options: SseChannelOptions): SseChannel {
   const pollMs = options.pollMs ?? 500;
   const batchSize = options.batchSize ?? 100;
   const live = new Set<Client>();
+  /** Clients admitted but not connected yet (their bounds are being read). */
+  let opening = 0;
   let closed = false;
   const offCommit = options.events?.on('page:committed', () => {
     for (const client of live) client.wake();
@@ -130,14 +132,21 @@ export function createSseChannel(options: SseChannelOptions): SseChannel {
           : request.since !== undefined
             ? [parseSeq(request.since, 'since'), 'since']
             : [null, null];
-      if (live.size >= options.maxClients) {
+      if (live.size + opening >= options.maxClients) {
         throw new SseRefused(
           503,
           'too_many_clients',
           `sse sink "${options.name}" serves at most ${options.maxClients} clients at once (maxClients) and has that many; try again later, or raise maxClients`,
         );
       }
-      const bounds = await options.feed.changeLogBounds();
+      // The slot is held while the bounds are read, so clients connecting at once cannot pass the cap.
+      opening++;
+      let bounds: Awaited<ReturnType<SseChannelOptions['feed']['changeLogBounds']>>;
+      try {
+        bounds = await options.feed.changeLogBounds();
+      } finally {
+        opening--;
+      }
       if (from !== null && from > bounds.highestSeq) {
         throw new SseRefused(
           400,
@@ -269,6 +278,8 @@ class Client {
   #pulled = false;
   /** The pump waits for the connection to take something. */
   #full = false;
+  /** Woken while not waiting. */
+  #woken = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #cutTimer: NodeJS.Timeout | undefined;
   readonly #onAbort = () => this.end(null);
@@ -322,11 +333,16 @@ class Client {
   wake(): void {
     const wakeUp = this.#wakeUp;
     this.#wakeUp = null;
-    wakeUp?.();
+    if (wakeUp) wakeUp();
+    else this.#woken = true; // a commit while the pump was reading: its next wait returns at once
   }
 
   /** Waits for a wake-up or `ms`; true when woken. */
   #wait(ms: number): Promise<boolean> {
+    if (this.#woken) {
+      this.#woken = false;
+      return Promise.resolve(true);
+    }
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         this.#wakeUp = null;
