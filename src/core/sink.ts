@@ -2,7 +2,8 @@ import type { FeedChange } from './feed-change.ts';
 
 /**
  * A sink delivers events (changes of the change log, `FeedChange`) to one target: a webhook
- * endpoint or Redis Streams now; SSE and NATS later. It is a named consumer of the change log
+ * endpoint or Redis Streams now; NATS later. (The `sse` sink is no `Sink`: `syncline run` serves
+ * it, each client at its own position; see sinks/sse/sse-channel.ts.) It is a named consumer of the change log
  * (`sink:<name>`) whose offset the runner (sinks/sink-runner.ts) moves only after `deliver`
  * confirmed a batch, so a sink itself keeps no position and may be built afresh after a restart.
  */
