@@ -295,9 +295,29 @@ function checkSubjectTemplate(value: string, ctx: z.RefinementCtx): void {
   }
 }
 
-export const sinkSchema = z.discriminatedUnion('type', [webhookSinkSchema, redisSinkSchema, natsSinkSchema], {
-  error: 'type must be one of: webhook, redis, nats',
+/**
+ * A server-sent events sink (`type: 'sse'`): `syncline run` serves the change log at
+ * `GET /v1/events`. No runner and no offset: each client holds its own position (`Last-Event-ID`),
+ * so it has only the filters and the per-client bounds. At most one per config.
+ */
+const sseSinkSchema = strictObject({
+  name: sinkCommonFields.name,
+  streams: sinkCommonFields.streams,
+  kinds: sinkCommonFields.kinds,
+  data: sinkCommonFields.data,
+  type: z.literal('sse'),
+  heartbeat: positiveDurationSchema.optional(),
+  maxBuffered: z.number().int().min(1).max(100_000, 'must be at most 100000').optional(),
+  maxClients: z.number().int().min(1).max(10_000, 'must be at most 10000').optional(),
 });
+
+export const sinkSchema = z.discriminatedUnion(
+  'type',
+  [webhookSinkSchema, redisSinkSchema, natsSinkSchema, sseSinkSchema],
+  {
+    error: 'type must be one of: webhook, redis, nats, sse',
+  },
+);
 
 export const configSchema = strictObject({
   store: z.string().min(1).optional(),
@@ -351,9 +371,18 @@ export function validateConfig(value: unknown, file: string): SynclineConfig {
     seen.add(stream.name);
   }
   const sinks = new Set<string>();
+  let sse: string | null = null;
   for (const sink of (value as SynclineConfig).sinks ?? []) {
     if (sinks.has(sink.name)) throw new ConfigError(`${file}: sink "${sink.name}" is defined twice`);
     sinks.add(sink.name);
+    if (sink.type === 'sse') {
+      if (sse !== null) {
+        throw new ConfigError(
+          `${file}: sink "${sink.name}": only one sse sink is allowed and "${sse}" is one already (GET /v1/events serves it); remove one`,
+        );
+      }
+      sse = sink.name;
+    }
     const unknown = sink.streams?.find((name) => !seen.has(name));
     if (unknown !== undefined) {
       throw new ConfigError(

@@ -21,8 +21,27 @@ export interface SynclineConfig {
   readonly sinks?: readonly SinkSettings[];
 }
 
-/** A sink, by `type`: webhooks, Redis Streams and NATS JetStream; SSE is planned. */
-export type SinkSettings = WebhookSinkSettings | RedisSinkSettings | NatsSinkSettings;
+/** A sink, by `type`: webhooks, Redis Streams, NATS JetStream and server-sent events. */
+export type SinkSettings = WebhookSinkSettings | RedisSinkSettings | NatsSinkSettings | SseSinkSettings;
+
+/**
+ * Server-sent events: `syncline run` serves the change log at `GET /v1/events` on its HTTP API. Not
+ * run by `syncline sinks run` and keeps no offset: each client resumes with `Last-Event-ID`. At
+ * most one per config.
+ */
+export interface SseSinkSettings extends Omit<SinkCommonSettings, 'retry'> {
+  readonly type: 'sse';
+  /** A comment line (`: heartbeat`) this often, so proxies keep the connection. Default `15s`. */
+  readonly heartbeat?: string | number;
+  /**
+   * Events queued for one client that its connection has not taken yet. When that many wait, one
+   * more is due and the client takes none for a heartbeat interval, it is disconnected (too slow).
+   * Default 1000.
+   */
+  readonly maxBuffered?: number;
+  /** Clients connected at once; one more is answered 503. Default 100. */
+  readonly maxClients?: number;
+}
 
 /** What every sink kind accepts. */
 export interface SinkCommonSettings {

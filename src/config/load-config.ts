@@ -55,7 +55,31 @@ export interface ResolvedConfig {
 }
 
 /** A sink ready to build, by `type`: durations in ms, defaults applied. */
-export type ResolvedSink = ResolvedWebhookSink | ResolvedRedisSink | ResolvedNatsSink;
+export type ResolvedSink = ResolvedWebhookSink | ResolvedRedisSink | ResolvedNatsSink | ResolvedSseSink;
+
+/** The sinks a runner delivers to (`syncline sinks run`, and inside `syncline run`): all but sse. */
+export type ResolvedDeliveringSink = ResolvedWebhookSink | ResolvedRedisSink | ResolvedNatsSink;
+
+/** The sse sink: served by `syncline run` at `GET /v1/events`, no runner, no offset. */
+export interface ResolvedSseSink {
+  readonly type: 'sse';
+  readonly name: string;
+  /** Empty: every stream. */
+  readonly streams: readonly string[];
+  /** Empty: the record changes (every kind but `run`). */
+  readonly kinds: readonly SinkEventKind[];
+  readonly data: boolean;
+  readonly heartbeatMs: number;
+  readonly maxBuffered: number;
+  readonly maxClients: number;
+}
+
+/** The sse sink's defaults. */
+export const DEFAULT_SSE_SINK = {
+  heartbeat: '15s',
+  maxBuffered: 1000,
+  maxClients: 100,
+} as const;
 
 /** What the runner needs of every sink, whatever its kind. */
 interface ResolvedSinkCommon {
@@ -310,6 +334,18 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
 }
 
 function resolveSink(sink: SinkSettings, file: string): ResolvedSink {
+  if (sink.type === 'sse') {
+    return Object.freeze({
+      type: sink.type,
+      name: sink.name,
+      streams: Object.freeze([...(sink.streams ?? [])]),
+      kinds: Object.freeze([...(sink.kinds ?? [])]),
+      data: sink.data ?? true,
+      heartbeatMs: parseDuration(sink.heartbeat ?? DEFAULT_SSE_SINK.heartbeat),
+      maxBuffered: sink.maxBuffered ?? DEFAULT_SSE_SINK.maxBuffered,
+      maxClients: sink.maxClients ?? DEFAULT_SSE_SINK.maxClients,
+    });
+  }
   const d =
     sink.type === 'redis'
       ? DEFAULT_REDIS_SINK

@@ -101,4 +101,34 @@ describe('sinks in the config', () => {
     );
     expect(message([hook({ type: 'kafka' })])).toMatch(/type must be one of: webhook/);
   });
+
+  it('resolves an sse sink with its defaults; a second one, or a runner-only field, is refused in one line', () => {
+    const sse = (extra: Record<string, unknown> = {}) => ({ name: 'events', type: 'sse', ...extra });
+    expect(resolveConfig({ streams, sinks: [sse()] } as never).sinks).toEqual([
+      {
+        type: 'sse',
+        name: 'events',
+        streams: [],
+        kinds: [],
+        data: true,
+        heartbeatMs: 15_000,
+        maxBuffered: 1000,
+        maxClients: 100,
+      },
+    ]);
+    expect(
+      resolveConfig({
+        streams,
+        sinks: [sse({ streams: ['orders'], data: false, heartbeat: '2s', maxBuffered: 10, maxClients: 3 })],
+      } as never).sinks[0],
+    ).toMatchObject({ streams: ['orders'], data: false, heartbeatMs: 2000, maxBuffered: 10, maxClients: 3 });
+    const twice = message([sse(), sse({ name: 'more' })]);
+    expect(twice).toBe(
+      'syncline.config.ts: sink "more": only one sse sink is allowed and "events" is one already (GET /v1/events serves it); remove one',
+    );
+    expect(message([sse({ batchSize: 10 })])).toMatch(/sink "events" \(sinks\[0\]\): .*batchSize/);
+    expect(message([sse({ maxBuffered: 0 })])).toMatch(/maxBuffered: /);
+    expect(message([sse({ heartbeat: '0s' })])).toMatch(/heartbeat: /);
+    expect(message([sse({ streams: ['nope'] })])).toContain('unknown stream "nope"');
+  });
 });

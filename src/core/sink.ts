@@ -1,8 +1,9 @@
 import type { FeedEvent } from './feed-change.ts';
 
 /**
- * A sink delivers events (changes of the change log, `FeedEvent`) to one target: a webhook
- * endpoint, Redis Streams or NATS JetStream now; SSE later. It is a named consumer of the change log
+ * A sink delivers events (changes and finished runs of the change log, `FeedEvent`) to one target:
+ * a webhook endpoint, Redis Streams or NATS JetStream. (The `sse` sink is no `Sink`: `syncline run`
+ * serves it, each client at its own position; see sinks/sse/sse-channel.ts.) It is a named consumer of the change log
  * (`sink:<name>`) whose offset the runner (sinks/sink-runner.ts) moves only after `deliver`
  * confirmed a batch, so a sink itself keeps no position and may be built afresh after a restart.
  */

@@ -413,6 +413,19 @@ export interface ConsumerOffset {
   readonly updatedAt: string;
 }
 
+/** Where the change log starts and ends now. */
+export interface ChangeLogBounds {
+  /** The oldest row's seq the log still holds (retention deletes a prefix); null when it is empty. */
+  readonly oldestSeq: number | null;
+  /** The newest committed row's seq; null when the log is empty. */
+  readonly newestSeq: number | null;
+  /**
+   * The highest seq ever assigned, kept when rows are pruned (0 before the first). On PostgreSQL it
+   * may include commits still in flight or rolled back: seqs have gaps there.
+   */
+  readonly highestSeq: number;
+}
+
 export interface PruneChanges {
   /** Only rows committed before this time (`at < olderThan`, the retention window's start). */
   readonly olderThan: string;
@@ -434,6 +447,8 @@ export interface ChangeFeed {
    * what sinks deliver. `readChanges` leaves the run rows out.
    */
   readEvents(args: ReadChanges): Promise<LogRow[]>;
+  /** The log's oldest and newest row and the highest seq it assigned, in index steps. */
+  changeLogBounds(): Promise<ChangeLogBounds>;
   /** The consumer's offset, or null when no consumer of that name is registered. */
   consumerOffset(consumer: string): Promise<ConsumerOffset | null>;
   /**

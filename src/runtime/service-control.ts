@@ -3,6 +3,7 @@ import { describeError, NotFoundError } from '../core/errors.ts';
 import type { SinkStatus } from '../core/sink.ts';
 import type { Store } from '../core/store.ts';
 import type { RunRecord, StreamStatus } from '../core/types.ts';
+import type { SseChannel } from '../sinks/sse/sse-channel.ts';
 import { lagMs } from './lag.ts';
 import type {
   MetricsHandle,
@@ -21,6 +22,8 @@ export interface ServiceControlDeps {
   readonly metrics: MetricsHandle;
   /** The sinks the service runs, once started (null before, or without sinks). */
   readonly sinks?: () => { status(): SinkStatus[]; resume(name?: string): void } | null;
+  /** The sse sink's channel (`GET /v1/events`), null without an sse sink. */
+  readonly events?: SseChannel | null;
   /** The clock for lag and freshness (ms since the epoch). Default `Date.now`. */
   readonly now?: () => number;
   /** How long `ready()` waits for the store before it says it is not reachable. Default 2 s. */
@@ -138,14 +141,17 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
     async sinks() {
       const running = deps.sinks?.() ?? null;
       if (running) return running.status();
-      // Not started yet: each configured sink, before its first read.
-      return config.sinks.map((sink) => ({
-        name: sink.name,
-        state: 'stopped' as const,
-        offset: 0,
-        lastError: null,
-        failingSince: null,
-      }));
+      // Not started yet: each configured sink a runner delivers to, before its first read (the
+      // sse sink has no runner, no offset: GET /v1/events serves it).
+      return config.sinks
+        .filter((sink) => sink.type !== 'sse')
+        .map((sink) => ({
+          name: sink.name,
+          state: 'stopped' as const,
+          offset: 0,
+          lastError: null,
+          failingSince: null,
+        }));
     },
     async resumeSink(name) {
       if (!config.sinks.some((sink) => sink.name === name)) {
@@ -219,6 +225,10 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
 
     metrics() {
       return metrics.render();
+    },
+
+    events() {
+      return deps.events ?? null;
     },
   };
 }

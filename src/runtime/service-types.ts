@@ -8,6 +8,7 @@ import type {
   RunStatus,
   StoredDeadLetter,
 } from '../core/types.ts';
+import type { SseChannel } from '../sinks/sse/sse-channel.ts';
 
 /**
  * The types `syncline run` (the service) is assembled from: the scheduler, the metrics and the HTTP
@@ -133,4 +134,6 @@ export interface ServiceControl {
   /** Store reachable and scheduler running. */
   ready(): Promise<{ readonly ready: boolean; readonly checks: Record<string, string> }>;
   metrics(): Promise<{ readonly contentType: string; readonly body: string }>;
+  /** The sse sink's channel (`GET /v1/events`), or null when the config has no sse sink. */
+  events?(): SseChannel | null;
 }

@@ -5,13 +5,14 @@ import { SyncEventBus } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
 import type { Logger, RunRequest } from '../core/types.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
+import { createSseChannel } from '../sinks/sse/sse-channel.ts';
 import type { Runtime } from './create-runtime.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { pruneChangeLog } from './prune-change-log.ts';
 import { Scheduler } from './scheduler.ts';
 import { createServiceControl } from './service-control.ts';
 import type { RunOutcomeStatus, ServiceControl } from './service-types.ts';
-import { prepareSinks, type RunningSinks } from './sinks.ts';
+import { isDeliveringSink, prepareSinks, type RunningSinks } from './sinks.ts';
 
 /** How often the change log's retention is applied while the service runs. */
 const PRUNE_EVERY_MS = 60_000;
@@ -90,13 +91,38 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const metrics = createMetrics({ events, queueDepth: () => scheduler.queueDepth() });
   await seedMetrics(metrics, store);
 
-  const control = createServiceControl({ store, config, scheduler, metrics, sinks: () => sinks });
+  // The sse sink needs no runner: each client of GET /v1/events reads the log at its own position.
+  const sse = config.sinks.find((sink) => sink.type === 'sse');
+  const sseChannel = sse
+    ? createSseChannel({
+        name: sse.name,
+        streams: sse.streams,
+        kinds: sse.kinds,
+        data: sse.data,
+        heartbeatMs: sse.heartbeatMs,
+        maxBuffered: sse.maxBuffered,
+        maxClients: sse.maxClients,
+        knownStreams: config.streams.map((s) => s.name),
+        feed: store,
+        events,
+        log,
+      })
+    : null;
+  const control = createServiceControl({
+    store,
+    config,
+    scheduler,
+    metrics,
+    sinks: () => sinks,
+    events: sseChannel,
+  });
   const timers: NodeJS.Timeout[] = [];
   // Built now, so a bad sink (a private target, a missing secret) stops the start with its error;
   // they deliver once `start()` is called, woken by the commits of this service's runs.
   let sinks: RunningSinks | null = null;
-  const preparedSinks =
-    config.sinks.length > 0 ? await prepareSinks({ sinks: config.sinks, events, log }) : null;
+  const preparedSinks = config.sinks.some(isDeliveringSink)
+    ? await prepareSinks({ sinks: config.sinks, events, log })
+    : null;
   const start = () => {
     if (timers.length > 0) return;
     scheduler.start();
@@ -138,6 +164,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let stopping: Promise<boolean> | null = null;
   const stop = () => {
     stopping ??= (async () => {
+      // First: open event streams end now rather than hold the HTTP server's close.
+      sseChannel?.close();
       for (const t of timers) clearInterval(t);
       const ended = scheduler.stop();
       abort.abort();

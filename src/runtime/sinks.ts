@@ -1,5 +1,6 @@
 import {
   type ResolvedConfig,
+  type ResolvedDeliveringSink,
   type ResolvedSink,
   readSinkEnv,
   readSinkSecret,
@@ -63,22 +64,47 @@ export async function buildSink(sink: ResolvedSink): Promise<Sink> {
         ackTimeoutMs: sink.ackTimeoutMs,
       });
     }
+    case 'sse':
+      // No runner delivers to it: `syncline run` serves it at GET /v1/events (server/sse-route.ts).
+      throw new ConfigError(
+        `sink "${sink.name}" is an sse sink: \`syncline run\` serves it, nothing builds it`,
+      );
   }
 }
 
-/** The config's sinks named in `names` (all of them when empty); an unknown name is a ConfigError. */
-export function selectSinks(config: ResolvedConfig, names: readonly string[]): ResolvedSink[] {
+/** Whether a runner delivers to the sink: every kind but `sse`, which `syncline run` serves. */
+export function isDeliveringSink(sink: ResolvedSink): sink is ResolvedDeliveringSink {
+  return sink.type !== 'sse';
+}
+
+/**
+ * The config's sinks a runner delivers to, named in `names` (all of them when empty); an unknown
+ * name, or the name of the sse sink (served by `syncline run`, no runner), is a ConfigError.
+ */
+export function selectSinks(config: ResolvedConfig, names: readonly string[]): ResolvedDeliveringSink[] {
   if (config.sinks.length === 0) {
     throw new ConfigError(`${config.file}: defines no sinks; add a sinks: list (see README "Events")`);
   }
   for (const name of names) {
-    if (!config.sinks.some((s) => s.name === name)) {
+    const sink = config.sinks.find((s) => s.name === name);
+    if (!sink) {
       throw new ConfigError(
         `unknown sink "${name}"; the config's sinks are ${config.sinks.map((s) => s.name).join(', ')}`,
       );
     }
+    if (!isDeliveringSink(sink)) {
+      throw new ConfigError(
+        `sink "${name}" is an sse sink: \`syncline run\` serves it at GET /v1/events; \`sinks run\` has nothing to deliver for it`,
+      );
+    }
   }
-  return config.sinks.filter((s) => names.length === 0 || names.includes(s.name));
+  const delivering = config.sinks.filter(isDeliveringSink);
+  if (delivering.length === 0) {
+    throw new ConfigError(
+      `${config.file}: defines no sinks that \`sinks run\` delivers to: the sse sink is served by \`syncline run\` (GET /v1/events)`,
+    );
+  }
+  return delivering.filter((s) => names.length === 0 || names.includes(s.name));
 }
 
 /** The config's sinks, running. */
@@ -96,6 +122,7 @@ export interface RunningSinks {
 export type SinkStore = ChangeFeed & Pick<DeadLetterStore, 'addSinkDeadLetters'>;
 
 export interface StartSinksArgs {
+  /** The sinks to run; an sse sink among them is left out (`syncline run` serves it, no runner). */
   readonly sinks: readonly ResolvedSink[];
   readonly events?: SyncEventBus;
   readonly log: Logger;
@@ -107,15 +134,17 @@ export interface StartSinksArgs {
  * commits on `events` or every `SINK_POLL_MS`.
  */
 export async function prepareSinks(args: StartSinksArgs): Promise<{ start(store: SinkStore): RunningSinks }> {
-  const built: { config: ResolvedSink; sink: Sink }[] = [];
-  for (const config of args.sinks) built.push({ config, sink: await buildSink(config) });
+  const built: { config: ResolvedDeliveringSink; sink: Sink }[] = [];
+  for (const config of args.sinks.filter(isDeliveringSink)) {
+    built.push({ config, sink: await buildSink(config) });
+  }
   return { start: (store) => runBuilt(args, store, built) };
 }
 
 function runBuilt(
   args: StartSinksArgs,
   store: SinkStore,
-  built: readonly { config: ResolvedSink; sink: Sink }[],
+  built: readonly { config: ResolvedDeliveringSink; sink: Sink }[],
 ): RunningSinks {
   const abort = new AbortController();
   const runners: SinkRunner[] = built.map(({ config, sink }) =>

@@ -1,9 +1,11 @@
+import type { ServerResponse } from 'node:http';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { describeError } from '../core/errors.ts';
 import type { Logger } from '../core/types.ts';
 import type { ServiceControl } from '../runtime/service-types.ts';
+import { SseRefused } from '../sinks/sse/sse-channel.ts';
 import { ApiError, badInput, toApiError } from './api-errors.ts';
 import { API_ROUTES } from './api-routes.ts';
 import { hasBearerToken } from './bearer-token.ts';
@@ -145,6 +147,43 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
       }),
       202,
     );
+  });
+  app.get(API_ROUTES.events.path, async (c) => {
+    const channel = control.events?.() ?? null;
+    if (channel === null) {
+      throw new ApiError(
+        404,
+        'not_found',
+        'the config has no sse sink: add `- name: events, type: sse` under sinks: to serve GET /v1/events (see README "Server-sent events")',
+      );
+    }
+    const query = parse(API_ROUTES.events.query, c.req.query(), 'query');
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    let body: ReadableStream<Uint8Array>;
+    try {
+      body = await channel.open({
+        streams: query.streams,
+        kinds: query.kinds,
+        since: query.since,
+        lastEventId: c.req.header('last-event-id'),
+        signal: c.req.raw.signal,
+        // On Node, a client that takes nothing is cut by destroying its socket (an errored body
+        // would be logged by the adapter as a failure of the server).
+        ...(outgoing ? { cut: () => void (outgoing.writableFinished || outgoing.destroy()) } : {}),
+      });
+    } catch (error) {
+      if (error instanceof SseRefused) throw new ApiError(error.status, error.code, error.message);
+      throw error;
+    }
+    return new Response(body, {
+      status: 200,
+      headers: {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache',
+        // nginx and similar proxies would otherwise buffer the stream.
+        'X-Accel-Buffering': 'no',
+      },
+    });
   });
   app.get(API_ROUTES.sinks.path, async (c) => c.json(await control.sinks()));
   app.post(API_ROUTES.resumeSink.path, async (c) => {

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   ApproveResponse,
   DeadLetterSchema,
+  EventsQuery,
   FailedQuery,
   HealthResponse,
   ReadyResponse,
@@ -37,6 +38,10 @@ export interface RouteSpec {
   readonly response: z.ZodType | { readonly text: string };
   /** Answers 503 with the same shape when the service is not ready. */
   readonly unavailable?: boolean;
+  /** Request headers it reads, by name: what each means. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Error answers beyond the usual ones (400, 401, 500, 504), by status: when. */
+  readonly errors?: Readonly<Partial<Record<404 | 503, string>>>;
 }
 
 export const API_ROUTES = {
@@ -153,6 +158,23 @@ export const API_ROUTES = {
     params: SinkParams,
     status: 200,
     response: ResumeSinkResponse,
+  },
+  events: {
+    method: 'get',
+    path: '/v1/events',
+    summary:
+      'The change log as server-sent events (the sse sink): `id: <seq>`, `event: change`, `data: <change JSON>`, in seq order; resume with Last-Event-ID',
+    auth: true,
+    query: EventsQuery,
+    headers: {
+      'Last-Event-ID': 'the seq of the last event received: the stream resumes after it (wins over since)',
+    },
+    status: 200,
+    response: { text: 'text/event-stream' },
+    errors: {
+      404: 'The config has no sse sink',
+      503: 'The sse sink has maxClients clients already, or the service is stopping',
+    },
   },
   openapi: {
     method: 'get',

@@ -28,6 +28,25 @@ export const StreamParams = z.object({ name: streamName.describe('the stream') }
 
 export const RunsQuery = z.strictObject({ limit: limit(20) });
 
+/** `GET /v1/events`: narrows the sse sink's filters; `since` resumes (the `Last-Event-ID` header wins). */
+export const EventsQuery = z.strictObject({
+  streams: z
+    .string()
+    .optional()
+    .describe("only these streams, comma-separated (each among the sse sink's streams)"),
+  kinds: z
+    .string()
+    .optional()
+    .describe("only these kinds (insert, update, delete, run), comma-separated (among the sink's kinds)"),
+  since: z
+    .string()
+    .regex(/^\d+$/, 'must be a seq (a whole number)')
+    .optional()
+    .describe(
+      'start after this seq (the `Last-Event-ID` header wins); without either, only changes committed from now',
+    ),
+});
+
 export const FailedQuery = z.strictObject({
   stream: streamName.optional().describe('only this stream'),
   limit: limit(50),

@@ -54,6 +54,9 @@ function operation(route: RouteSpec): JsonSchema {
   if (route.params || route.query || route.body) responses['400'] = errorResponse('Bad input');
   if (route.auth) responses['401'] = errorResponse('Missing or wrong bearer token');
   if (route.params) responses['404'] = errorResponse('Unknown stream');
+  for (const [status, description] of Object.entries(route.errors ?? {})) {
+    responses[status] = errorResponse(description);
+  }
   if (route.body) responses['413'] = errorResponse('Body too large');
   responses['500'] = errorResponse('Internal error (details are in the service log)');
   responses['504'] = errorResponse('The request took too long');
@@ -61,7 +64,17 @@ function operation(route: RouteSpec): JsonSchema {
     summary: route.summary,
     operationId: Object.entries(API_ROUTES).find(([, r]) => r === route)?.[0],
     ...(route.auth ? {} : { security: [] }),
-    parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
+    parameters: [
+      ...parameters(route.params, 'path'),
+      ...parameters(route.query, 'query'),
+      ...Object.entries(route.headers ?? {}).map(([name, description]) => ({
+        name,
+        in: 'header',
+        required: false,
+        description,
+        schema: { type: 'string' },
+      })),
+    ],
     ...(route.body
       ? {
           requestBody: {

@@ -228,6 +228,26 @@ export function describeChangeFeedContract(title: string, makeStore: () => Promi
       );
     });
 
+    it('tells where the log starts and ends, and the highest seq it assigned, before and after a prune', async () => {
+      expect(await store.changeLogBounds()).toEqual({ oldestSeq: null, newestSeq: null, highestSeq: 0 });
+      await commitPages('customers', [{ writes: [write('a'), write('b')], at: T0 }]);
+      await commitPages('orders', [{ writes: [write('c')], at: T2 }]);
+      const all = await seqs();
+      expect(await store.changeLogBounds()).toEqual({
+        oldestSeq: all[0],
+        newestSeq: all[2],
+        highestSeq: all[2],
+      });
+      expect(await store.pruneChanges({ olderThan: T1, limit: 100 })).toBe(2);
+      expect(await store.changeLogBounds()).toEqual({
+        oldestSeq: all[2],
+        newestSeq: all[2],
+        highestSeq: all[2],
+      });
+      expect(await store.pruneChanges({ olderThan: T3, limit: 100 })).toBe(1);
+      expect(await store.changeLogBounds()).toEqual({ oldestSeq: null, newestSeq: null, highestSeq: all[2] });
+    });
+
     it('lets a reader tailing by seq see every row in order, none skipped, while two instances commit at once', async () => {
       const writers = [store, await handle.another()];
       const streams = ['customers', 'orders'];

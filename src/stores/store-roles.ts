@@ -2,6 +2,7 @@ import type {
   AcquireLease,
   AddSinkDeadLetters,
   ChangeFeed,
+  ChangeLogBounds,
   CheckpointSlot,
   CompleteScan,
   ConsumerOffset,
@@ -151,6 +152,10 @@ export abstract class StoreRoles
 
   readEvents(args: ReadChanges): Promise<LogRow[]> {
     return this.#r.changes.readEvents(args);
+  }
+
+  changeLogBounds(): Promise<ChangeLogBounds> {
+    return this.#r.changes.changeLogBounds();
   }
 
   consumerOffset(consumer: string): Promise<ConsumerOffset | null> {

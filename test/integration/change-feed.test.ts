@@ -173,10 +173,14 @@ describe.each(STORE_KINDS)('the change feed from code on %s', (kind) => {
       resolveAll = r;
     });
     // A poll of a minute: only the in-process commit can wake it in time.
-    const subscription = subscribe(c, { store: t.location, consumer: 'live', events, pollMs: 60_000 }, (batch) => {
-      seen.push(...batch);
-      if (seen.length === 120) resolveAll();
-    });
+    const subscription = subscribe(
+      c,
+      { store: t.location, consumer: 'live', events, pollMs: 60_000 },
+      (batch) => {
+        seen.push(...batch);
+        if (seen.length === 120) resolveAll();
+      },
+    );
     await new Promise((r) => setTimeout(r, 200)); // subscribed, waiting at the end of an empty log
     const [outcome] = await sync(c, { store: t.location, events });
     expect(outcome?.status).toBe('ok');
@@ -195,9 +199,13 @@ describe.each(STORE_KINDS)('the change feed from code on %s', (kind) => {
     });
     await expect(failing.done).rejects.toThrow('index down');
     const again: FeedChange[] = [];
-    const retry = subscribe(c, { store: t.location, consumer: 'flaky', batchSize: 10, pollMs: 20 }, (batch) => {
-      again.push(...batch);
-    });
+    const retry = subscribe(
+      c,
+      { store: t.location, consumer: 'flaky', batchSize: 10, pollMs: 20 },
+      (batch) => {
+        again.push(...batch);
+      },
+    );
     await expect.poll(() => again.length).toBe(20);
     await retry.stop();
     expect(again[0]?.key).toBe(String(testRecord(10).id));

@@ -39,7 +39,14 @@ export function registerSinksCommand(program: Command): void {
         const config = await ctx.config();
         const store = await ctx.store('read');
         const rows: string[][] = [];
-        for (const sink of selectSinks(config, [])) {
+        if (config.sinks.length === 0) selectSinks(config, []); // its "defines no sinks" error
+        for (const sink of config.sinks) {
+          if (sink.type === 'sse') {
+            // No offset: each client holds its own position. Its clients are the running
+            // service's to count (not read here, where no service may run).
+            rows.push([sink.name, sink.type, '-', '-', 'served by syncline run (GET /v1/events)']);
+            continue;
+          }
           const offset = await store.consumerOffset(sinkConsumer(sink.name));
           const lag = await countAfter(store, offset?.seq ?? 0);
           rows.push([

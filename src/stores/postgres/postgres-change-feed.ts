@@ -1,5 +1,11 @@
 import type { QueryResultRow } from 'pg';
-import type { ChangeFeed, ConsumerOffset, PruneChanges, ReadChanges } from '../../core/store.ts';
+import type {
+  ChangeFeed,
+  ChangeLogBounds,
+  ConsumerOffset,
+  PruneChanges,
+  ReadChanges,
+} from '../../core/store.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
 import type { ChangeRow, Json, LogRow, RunRecord } from '../../core/types.ts';
 import { ackPastTheEnd, consumerNotRegistered } from '../change-feed-errors.ts';
@@ -144,6 +150,20 @@ export class PostgresChangeFeed implements ChangeFeed {
     );
     for (const row of live) found.set(row._key, row._data);
     return found;
+  }
+
+  async changeLogBounds(): Promise<ChangeLogBounds> {
+    const [row] = await this.#query<{ oldest: string | null; newest: string | null; highest: string }>(
+      'reading the bounds of the change log',
+      `SELECT (SELECT min(seq) FROM syncline_changes) AS oldest, (SELECT max(seq) FROM syncline_changes) AS newest,
+      ${HIGHEST_SEQ} AS highest`,
+      [],
+    );
+    return {
+      oldestSeq: row?.oldest == null ? null : Number(row.oldest),
+      newestSeq: row?.newest == null ? null : Number(row.newest),
+      highestSeq: Number(row?.highest ?? 0),
+    };
   }
 
   async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {

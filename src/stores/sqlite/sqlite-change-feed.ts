@@ -1,5 +1,11 @@
 import type Database from 'better-sqlite3';
-import type { ChangeFeed, ConsumerOffset, PruneChanges, ReadChanges } from '../../core/store.ts';
+import type {
+  ChangeFeed,
+  ChangeLogBounds,
+  ConsumerOffset,
+  PruneChanges,
+  ReadChanges,
+} from '../../core/store.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
 import type { ChangeRow, Json, LogRow, RunRecord } from '../../core/types.ts';
 import { ackPastTheEnd, consumerNotRegistered } from '../change-feed-errors.ts';
@@ -128,6 +134,15 @@ export class SqliteChangeFeed {
     return found;
   }
 
+  bounds(): ChangeLogBounds {
+    // Three index steps (a lone min or max is one seek; AUTOINCREMENT's counter is one row).
+    const row = this.sql<[], { oldest: number | null; newest: number | null; highest: number | null }>(
+      `SELECT (SELECT min(seq) FROM syncline_changes) AS oldest, (SELECT max(seq) FROM syncline_changes) AS newest,
+      (SELECT seq FROM sqlite_sequence WHERE name = 'syncline_changes') AS highest`,
+    ).get();
+    return { oldestSeq: row?.oldest ?? null, newestSeq: row?.newest ?? null, highestSeq: row?.highest ?? 0 };
+  }
+
   offset(consumer: string): ConsumerOffset | null {
     const row = this.sql<[string], ConsumerRow>(CONSUMER_SQL).get(consumer);
     return row ? toConsumerOffset(row) : null;
@@ -195,6 +210,10 @@ export class SqliteChanges implements ChangeFeed {
   async readEvents(args: ReadChanges): Promise<LogRow[]> {
     const stream = typeof args.stream === 'string' ? args.stream : undefined;
     return this.#runtime.guard('read the change log', stream, (s) => feed(s).readEvents(args));
+  }
+
+  async changeLogBounds(): Promise<ChangeLogBounds> {
+    return this.#runtime.guard('read the bounds of the change log', undefined, (s) => feed(s).bounds());
   }
 
   async consumerOffset(consumer: string): Promise<ConsumerOffset | null> {
