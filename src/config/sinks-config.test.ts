@@ -88,7 +88,9 @@ describe('sinks in the config', () => {
       /^syncline\.config\.ts: sink "Hooks" \(sinks\[0\]\): name: must be lower-case/,
     );
     expect(message([hook({ batchSize: 1001 })])).toBe(`${at}batchSize: must be at most 1000`);
-    expect(message([hook({ kinds: ['upsert'] })])).toBe(`${at}kinds.0: must be insert, update, delete or run`);
+    expect(message([hook({ kinds: ['upsert'] })])).toBe(
+      `${at}kinds.0: must be insert, update, delete or run`,
+    );
     expect(message([hook({ url: 'not a url' })])).toMatch(
       new RegExp(`^${at.replace(/[()[\]]/g, '\\$&')}url: `),
     );

@@ -63,6 +63,17 @@ export interface RunStore
   readonly capabilities: StoreCapabilities;
 }
 
+/**
+ * A store that hears of commits by other processes (PostgreSQL: `LISTEN`/`NOTIFY`), so readers of
+ * the change log (sinks) wake at once rather than at their next poll. Optional: a store without it
+ * (SQLite) is polled. A watch may miss a commit while its connection is down; readers keep a slow
+ * poll as the net under it.
+ */
+export interface CommitWatcher {
+  /** Calls `onCommit` soon after any process commits to the change log; `close()` stops it. */
+  watchCommits(onCommit: () => void): { close(): Promise<void> };
+}
+
 export interface StoreCapabilities {
   /** 'sqlite' | 'postgres' */
   readonly kind: string;

@@ -8,7 +8,7 @@ import {
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import { type Sink, type SinkStatus, sinkConsumer } from '../core/sink.ts';
-import type { ChangeFeed, DeadLetterStore } from '../core/store.ts';
+import type { ChangeFeed, CommitWatcher, DeadLetterStore } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 import { runSink, type SinkRunner, wakeOnCommit } from '../sinks/sink-runner.ts';
 
@@ -119,7 +119,7 @@ export interface RunningSinks {
 }
 
 /** What runners use of the store: the change feed, and dead letters for refused events. */
-export type SinkStore = ChangeFeed & Pick<DeadLetterStore, 'addSinkDeadLetters'>;
+export type SinkStore = ChangeFeed & Pick<DeadLetterStore, 'addSinkDeadLetters'> & Partial<CommitWatcher>;
 
 export interface StartSinksArgs {
   /** The sinks to run; an sse sink among them is left out (`syncline run` serves it, no runner). */
@@ -147,6 +147,16 @@ function runBuilt(
   built: readonly { config: ResolvedDeliveringSink; sink: Sink }[],
 ): RunningSinks {
   const abort = new AbortController();
+  // Commits of other processes (a `syncline sync`, another worker) wake the runners at once where
+  // the store can tell (PostgreSQL LISTEN); the poll stays as the net under it.
+  const waiting = new Set<() => void>();
+  const watch = store.watchCommits?.(() => {
+    for (const wake of [...waiting]) wake();
+  });
+  const otherCommits = (listener: () => void) => {
+    waiting.add(listener);
+    return () => waiting.delete(listener);
+  };
   const runners: SinkRunner[] = built.map(({ config, sink }) =>
     runSink({
       feed: store,
@@ -175,7 +185,7 @@ function runBuilt(
       filter: { streams: config.streams, kinds: config.kinds },
       data: config.data,
       batchSize: config.batchSize,
-      wake: wakeOnCommit(args.events, SINK_POLL_MS),
+      wake: wakeOnCommit(args.events, SINK_POLL_MS, watch ? otherCommits : undefined),
       stop: abort.signal,
       retry: config.retry,
       pauseAfterMs: config.pauseAfterMs,
@@ -201,7 +211,7 @@ function runBuilt(
     async stop() {
       abort.abort();
       await Promise.allSettled(runners.map((r) => r.done));
-      await Promise.allSettled(built.map(({ sink }) => sink.close()));
+      await Promise.allSettled([...built.map(({ sink }) => sink.close()), watch?.close()]);
     },
   };
 }

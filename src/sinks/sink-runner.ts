@@ -268,13 +268,16 @@ function aborted(signal: AbortSignal): Promise<void> {
 
 /**
  * A `wake` for `runSink` and the followed change feed: resolves at the next `page:committed` or
- * `run:finished` on `events` (a commit in this process), after `pollMs` (a commit by another
- * process: a manual sync, another worker), or when `signal` aborts; whichever comes first, leaving
- * no timer or listener.
+ * `run:finished` on `events` (a commit in this process), at a commit of another process that
+ * `otherCommits` reports (PostgreSQL's NOTIFY), after `pollMs` (a commit by another process the
+ * store cannot report: SQLite), or when `signal` aborts; whichever comes first, leaving no timer or
+ * listener.
  */
 export function wakeOnCommit(
   events: SyncEventBus | undefined,
   pollMs = 500,
+  /** Commits of other processes, when the store hears of them (`CommitWatcher`): subscribe, get `off`. */
+  otherCommits?: (listener: () => void) => () => void,
 ): (signal?: AbortSignal) => Promise<void> {
   return (signal) =>
     new Promise<void>((resolve) => {
@@ -282,6 +285,7 @@ export function wakeOnCommit(
         clearTimeout(timer);
         offCommit?.();
         offRun?.();
+        offOther?.();
         signal?.removeEventListener('abort', done);
         resolve();
       };
@@ -289,6 +293,7 @@ export function wakeOnCommit(
       // A run's end can be a row of the log too (RunLogRow), written after its last page.
       const offCommit = events?.on('page:committed', done);
       const offRun = events?.on('run:finished', done);
+      const offOther = otherCommits?.(done);
       if (signal?.aborted) done();
       else signal?.addEventListener('abort', done, { once: true });
     });

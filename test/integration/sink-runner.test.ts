@@ -13,6 +13,7 @@ import {
   runSink,
   wakeOnCommit,
 } from '../../src/sinks/sink-runner.ts';
+import type { PostgresStore } from '../../src/stores/postgres/postgres-store.ts';
 import { withPgClient } from '../helpers/postgres.ts';
 import { freshLocation, makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
@@ -198,6 +199,58 @@ describe('the sink runner on SQLite', () => {
 });
 
 describe('the sink runner on PostgreSQL', () => {
+  it('wakes at a commit of another connection (LISTEN/NOTIFY) long before its poll', async () => {
+    const { location, drop } = await freshLocation('postgres');
+    const store = (await openStore(location)) as PostgresStore;
+    const other = await freshLocation('postgres'); // commits to another schema must not wake it
+    const stop = new AbortController();
+    let wakes = 0;
+    const waiting = new Set<() => void>();
+    const watch = store.watchCommits(() => {
+      wakes += 1;
+      for (const wake of [...waiting]) wake();
+    });
+    try {
+      const sink = new TestSink();
+      const runner = runSink({
+        feed: store,
+        sink,
+        consumer: 'sink:test',
+        filter: {},
+        data: true,
+        batchSize: 50,
+        // A poll of a minute: only the notification can wake it within the test's time.
+        wake: wakeOnCommit(undefined, 60_000, (listener) => {
+          waiting.add(listener);
+          return () => waiting.delete(listener);
+        }),
+        stop: stop.signal,
+        retry: { baseMs: 5, maxMs: 20 },
+        pauseAfterMs: 60_000,
+        log: SILENT_LOGGER,
+      });
+      const waitFor = async (cond: () => boolean) => {
+        const end = Date.now() + 20_000;
+        while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      };
+      await waitFor(() => wakes > 0); // listening (the watch calls once when it connects)
+      const before = wakes;
+      await sync(config('items', 5), { store: other.location });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(wakes).toBe(before);
+      await sync(config('items', 20), { store: location }); // its own connections: another "process"
+      await waitFor(() => runner.status().offset === 20);
+      expect(runner.status().offset).toBe(20);
+      expect(sink.delivered).toHaveLength(20);
+    } finally {
+      stop.abort();
+      await watch.close();
+      await store.close();
+      await drop();
+      await other.drop();
+    }
+  });
+
   it('goes on after the server dropped its store connections mid-delivery, delivering everything', async () => {
     const { location, drop } = await freshLocation('postgres');
     const name = `sink_${Math.random().toString(36).slice(2, 10)}`;

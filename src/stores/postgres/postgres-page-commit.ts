@@ -5,6 +5,7 @@ import { RECORD_COLUMNS } from '../record-columns.ts';
 import { counterValues } from '../run-counters.ts';
 import { allWrites, type WriteColumns, writeColumns } from '../write-columns.mjs';
 import type { WriterFailure } from '../writer-thread.ts';
+import { COMMIT_CHANNEL } from './postgres-commit-watch.ts';
 import { deadLetterStatements } from './postgres-dead-letters.ts';
 import { storeError } from './postgres-errors.ts';
 import { historyTableQuery, pageHistoryStatement } from './postgres-history.ts';
@@ -159,8 +160,9 @@ export function pageProgram(commit: PageCommit, schema: string, history: boolean
     steps.push(
       {
         role: 'lock',
-        sql: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
-        params: [`syncline:changes:${schema}`],
+        // The notification is delivered at COMMIT, to readers listening (postgres-commit-watch.ts).
+        sql: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), pg_notify('${COMMIT_CHANNEL}', $2)`,
+        params: [`syncline:changes:${schema}`, schema],
       },
       {
         role: 'changes',

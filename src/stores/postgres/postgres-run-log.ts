@@ -2,6 +2,7 @@ import { LeaseLostError } from '../../core/errors.ts';
 import type { FinishRun, ListRuns, RunLog, StartRun } from '../../core/store.ts';
 import type { RunRecord } from '../../core/types.ts';
 import { counterValues } from '../run-counters.ts';
+import { COMMIT_CHANNEL } from './postgres-commit-watch.ts';
 import type { PostgresQueries } from './postgres-queries.ts';
 import { counterIncrements, jsonParam, type RunRow, SLOT_COLUMN, toRunRecord } from './postgres-rows.ts';
 
@@ -59,11 +60,12 @@ export class PostgresRunLog implements RunLog {
       ), evented AS (
         SELECT * FROM r WHERE r.status <> 'ok' OR r.inserted + r.updated + r.deleted > 0
       ), l AS MATERIALIZED (
-        SELECT pg_advisory_xact_lock(hashtextextended($${values.length + 1}, 0)) FROM evented
+        SELECT pg_advisory_xact_lock(hashtextextended($${values.length + 1}, 0)),
+          pg_notify('${COMMIT_CHANNEL}', $${values.length + 2}) FROM evented
       )
       INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
       SELECT e.stream, e.run_id, 'run', '', NULL, e.run_id, $3::timestamptz FROM evented AS e, l`,
-      [...values, `syncline:changes:${this.#schema}`],
+      [...values, `syncline:changes:${this.#schema}`, this.#schema],
     );
   }
 

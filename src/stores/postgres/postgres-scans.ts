@@ -2,6 +2,7 @@ import type { PoolClient } from 'pg';
 import { FatalError, LeaseLostError } from '../../core/errors.ts';
 import type { CompleteScan, ScanStore } from '../../core/store.ts';
 import { assertStreamName } from '../../core/stream-name.ts';
+import { COMMIT_CHANNEL } from './postgres-commit-watch.ts';
 import type { PostgresQueries } from './postgres-queries.ts';
 
 /**
@@ -154,11 +155,13 @@ async function completeScanTx(
     await client.query(DROP_SCAN_SQL, [stream, scanId]);
     if (deleted > 0) {
       await client.query(
-        `WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtextextended($1, 0)))
+        `WITH l AS MATERIALIZED (
+          SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), pg_notify('${COMMIT_CHANNEL}', $5)
+        )
         INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
         SELECT $2, u.key, 'delete', u.hash, u.version, $3, $4::timestamptz
         FROM l, pg_temp.syncline_unseen AS u ORDER BY u.key`,
-        [`syncline:changes:${schema}`, stream, runId, at],
+        [`syncline:changes:${schema}`, stream, runId, at, schema],
       );
     }
     await client.query('COMMIT');

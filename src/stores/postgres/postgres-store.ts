@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import { ConfigError } from '../../core/errors.ts';
 import type {
+  CommitWatcher,
   PageCommit,
   Store,
   StoreCapabilities,
@@ -14,6 +15,7 @@ import { StoreRuntime } from '../store-runtime.ts';
 import { WriterThread } from '../writer-thread.ts';
 import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
 import { PostgresChangeFeed } from './postgres-change-feed.ts';
+import { type CommitWatch, watchPgCommits } from './postgres-commit-watch.ts';
 import { PostgresDeadLetters } from './postgres-dead-letters.ts';
 import { CONNECT_TIMEOUT_MS, storeError } from './postgres-errors.ts';
 import { PostgresInspector } from './postgres-inspector.ts';
@@ -60,7 +62,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * are hot); each other role is a module of its own on the same `StoreRuntime` (through
  * `PostgresQueries`), to which `StoreRoles` delegates.
  */
-export class PostgresStore extends StoreRoles implements Store {
+export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
   readonly capabilities: StoreCapabilities = { kind: 'postgres', bulkInsert: true, storesNul: false };
   readonly #url: string;
   readonly #schema: string;
@@ -118,6 +120,11 @@ export class PostgresStore extends StoreRoles implements Store {
 
   close(): Promise<void> {
     return this.#runtime.close();
+  }
+
+  /** Commits of every process to this schema's change log, by `LISTEN` (see CommitWatcher). */
+  watchCommits(onCommit: () => void): CommitWatch {
+    return watchPgCommits({ url: this.#url, schema: this.#schema, onCommit });
   }
 
   async ensureStream(stream: string, options: StreamTableOptions = {}): Promise<void> {
