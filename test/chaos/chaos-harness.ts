@@ -127,8 +127,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     mutations: { ratePerSecond: 4, burstSize: 400, mix: { regress: options.regressWeight ?? 0.3 } },
   });
   const daemon = options.process === 'run';
-  const observers: SinkObserver[] = options.sinks ? sinkObservers(options.seed) : [];
+  const observers: SinkObserver[] = options.sinks ? sinkObservers(options.seed, styles.map(streamName)) : [];
   const started: SinkObserver[] = [];
+  let delivery: SinkDelivery | undefined;
   const problems: string[] = [];
   let kills = 0;
   let terms = 0;
@@ -184,11 +185,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         );
       }
       log(
-        `cycle ${cycles}: ${mutations} mutations, ${action.kind}${'afterMs' in action ? ` after ${action.afterMs} ms` : ''} -> ${result.signal ?? result.code}`,
+        `cycle ${cycles}: ${mutations} mutations, ${action.kind}${'afterMs' in action ? ` after ${action.afterMs} ms` : ''} -> ${result.signal ?? result.code}${
+          options.log && observers.length > 0
+            ? `; sink offsets ${await sinkOffsets(location, observers)}`
+            : ''
+        }`,
       );
     }
     // The end: no more changes; a clean sync must finish through the faults.
     sim.setMutations({ ratePerSecond: 0 });
+    if (observers.length > 0) delivery = deliverTheRest(dir, location, env, observers);
     await sleep(1100); // past the safety lag, so the watermark may reach the newest change
     await finalSync(dir, location, problems, 'final sync', 'sync', env);
     const store = await openStore(location);
@@ -201,12 +207,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // The reconciliation: a full scan per stream that repairs what no incremental pass can see
       // (changes that kept an old updated_at) and soft-deletes what the source hard-deleted.
       await finalSync(dir, location, problems, 'reconciliation', 'reconcile', env);
-      const sinks = await checkSinks(store, dir, location, env, observers, problems);
+      const sinks = (await delivery?.finish(store, problems, log)) ?? [];
       return await compare(store, sim, styles, options, { kills, terms, cycles, problems, before, sinks });
     } finally {
       await store.close();
     }
   } finally {
+    delivery?.kill();
     for (const observer of started) await observer.stop().catch(() => undefined);
     await sim.close();
     await drop();
@@ -223,51 +230,89 @@ interface Tally {
   sinks: readonly SinkCheck[];
 }
 
+/** Each sink's offset and the log's newest seq, for the progress lines. */
+async function sinkOffsets(location: string, observers: readonly SinkObserver[]): Promise<string> {
+  const store = await openStore(location);
+  try {
+    const newest = (await readWholeLog(store)).at(-1)?.seq ?? 0;
+    const offsets = await Promise.all(
+      observers.map(
+        async (o) => `${o.name} ${(await store.consumerOffset(sinkConsumer(o.name)))?.seq ?? '-'}`,
+      ),
+    );
+    return `${offsets.join(', ')} of ${newest}`;
+  } finally {
+    await store.close();
+  }
+}
+
 /** How long the sinks may take to deliver the rest of the log after the last sync. */
 const SINK_CATCH_UP_MS = 180_000;
 
+/** The `syncline sinks run` of the end of a `sinks` run. */
+interface SinkDelivery {
+  /**
+   * Once the final syncs ended: waits (bounded) until every sink's offset in `syncline_consumers`
+   * reaches the log's newest seq, stops the process with SIGTERM, and checks each sink's consumer
+   * against the whole log.
+   */
+  finish(store: Store, problems: string[], say: (line: string) => void): Promise<SinkCheck[]>;
+  /** SIGKILLs the process if it still runs (a run that failed before `finish`). */
+  kill(): void;
+}
+
 /**
- * The end of a `sinks` run: `syncline sinks run` delivers what the killed services left (the final
- * syncs add changes too) until every sink's offset in `syncline_consumers` reaches the log's
- * newest seq (bounded), is stopped with SIGTERM, and each sink's consumer is checked against the
- * whole log.
+ * The end of a `sinks` run: `syncline sinks run` delivers what the killed services left, started
+ * when the chaos ends, so it delivers beside the final syncs (another process committing, as a
+ * deployment with a separate delivery process has) and the changes they add.
  */
-async function checkSinks(
-  store: Store,
+function deliverTheRest(
   dir: string,
   location: string,
   env: Readonly<Record<string, string>>,
   observers: readonly SinkObserver[],
-  problems: string[],
-): Promise<SinkCheck[]> {
-  if (observers.length === 0) return [];
-  const log = await readWholeLog(store);
-  const last = log.at(-1)?.seq ?? 0;
+): SinkDelivery {
   const child = spawnCli(['sinks', 'run', '--store', location], dir, env);
   const exit = waitExit(child);
-  const deadline = Date.now() + SINK_CATCH_UP_MS;
-  const offsets = async () =>
-    Promise.all(observers.map(async (o) => (await store.consumerOffset(sinkConsumer(o.name)))?.seq ?? 0));
-  let behind = await offsets();
   let exited = false;
   void exit.then(() => {
     exited = true;
   });
-  while (behind.some((seq) => seq < last) && Date.now() < deadline && !exited) {
-    await sleep(250);
-    behind = await offsets();
-  }
-  child.kill('SIGTERM');
-  const result = await withTimeout(exit, 30_000, () => child.kill('SIGKILL'));
-  if (result.code !== 0)
-    problems.push(`syncline sinks run exited ${result.code}: ${lastLine(result.stderr)}`);
-  observers.forEach((o, i) => {
-    if (behind[i]! < last)
-      problems.push(
-        `sink ${o.name} did not catch up: offset ${behind[i]} of ${last} after ${SINK_CATCH_UP_MS / 1000} s`,
-      );
-  });
-  return Promise.all(observers.map((o) => checkSink(o, log)));
+  return {
+    kill: () => {
+      if (!exited) child.kill('SIGKILL');
+    },
+    async finish(store, problems, say) {
+      const log = await readWholeLog(store);
+      const last = log.at(-1)?.seq ?? 0;
+      const deadline = Date.now() + SINK_CATCH_UP_MS;
+      const offsets = async () =>
+        Promise.all(observers.map(async (o) => (await store.consumerOffset(sinkConsumer(o.name)))?.seq ?? 0));
+      let behind = await offsets();
+      const startedAt = Date.now();
+      say(`sinks: offsets ${behind.join(', ')} of ${last} when the last sync ended`);
+      while (behind.some((seq) => seq < last) && Date.now() < deadline && !exited) {
+        await sleep(250);
+        behind = await offsets();
+      }
+      say(`sinks: offsets ${behind.join(', ')} of ${last} ${Date.now() - startedAt} ms later`);
+      child.kill('SIGTERM');
+      const result = await withTimeout(exit, 30_000, () => child.kill('SIGKILL'));
+      if (result.code !== 0) {
+        problems.push(
+          `syncline sinks run exited ${result.signal ?? result.code}: ${lastLine(result.stderr)}`,
+        );
+      }
+      observers.forEach((o, i) => {
+        if (behind[i]! < last) {
+          problems.push(
+            `sink ${o.name} did not catch up: offset ${behind[i]} of ${last}, ${SINK_CATCH_UP_MS / 1000} s after the last sync`,
+          );
+        }
+      });
+      return Promise.all(observers.map((o) => checkSink(o, log)));
+    },
+  };
 }
 
 async function compare(
