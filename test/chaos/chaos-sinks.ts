@@ -167,9 +167,9 @@ export const REDIS_HOWTO =
  * A Redis sink to 127.0.0.1:6379 under a key prefix of its own (one Redis stream per Syncline
  * stream), read back with XRANGE at the end; its keys are deleted on `stop()`.
  */
-export function redisObserver(): SinkObserver {
+export function redisObserver(url = REDIS_URL): SinkObserver {
   const prefix = `syncline-chaos:${process.pid}-${randomBytes(4).toString('hex')}:`;
-  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+  const client = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
   client.on('error', () => undefined);
   const keys = async () => {
     const found: string[] = [];
@@ -182,7 +182,7 @@ export function redisObserver(): SinkObserver {
     config: () => ({
       name: 'chaos_redis',
       type: 'redis',
-      url: REDIS_URL,
+      url,
       stream: `${prefix}{stream}`,
       batchSize: 100,
       retry: { base: '50ms', max: '1s' },
@@ -194,7 +194,7 @@ export function redisObserver(): SinkObserver {
       } catch (error) {
         if (client.isOpen) client.destroy();
         throw new Error(
-          `the chaos run's redis sink needs Redis at 127.0.0.1:6379 (${(error as Error).message}); ${REDIS_HOWTO}`,
+          `the chaos run's redis sink needs Redis at ${url} (${(error as Error).message}); ${REDIS_HOWTO}`,
         );
       }
     },
