@@ -172,6 +172,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       const result = await withTimeout(exit, 60_000, () => child.kill('SIGKILL'));
       cycles++;
+      for (const line of result.sinkTrouble) problems.push(`cycle ${cycles}: ${line.slice(0, 300)}`);
       // Exit 143 after the page in progress; killed by the signal itself only outside a sync (start-up,
       // after the last run), where there is nothing to finish.
       if (action.kind === 'term' && ![0, 143].includes(result.code ?? -1) && result.signal !== 'SIGTERM') {
@@ -303,6 +304,7 @@ function deliverTheRest(
           `syncline sinks run exited ${result.signal ?? result.code}: ${lastLine(result.stderr)}`,
         );
       }
+      for (const line of result.sinkTrouble) problems.push(`syncline sinks run: ${line.slice(0, 300)}`);
       observers.forEach((o, i) => {
         if (behind[i]! < last) {
           problems.push(
@@ -660,15 +662,26 @@ interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stderr: string;
+  /** Log lines saying a sink stopped for good, paused or dead-lettered an event: none may occur. */
+  readonly sinkTrouble: string[];
 }
+
+/** What a sink logs when it stops, pauses or rejects events: never right in a chaos run. */
+const SINK_TROUBLE = /"msg":"(sink stopped|sink paused|a sink refused an event|sink: the target refused)/;
 
 function waitExit(child: ChildProcess): Promise<Exit> {
   let stderr = '';
+  let partial = '';
+  const sinkTrouble: string[] = [];
   child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
+    const text = d.toString();
+    stderr = (stderr + text).slice(-4000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (SINK_TROUBLE.test(line) && sinkTrouble.length < 3) sinkTrouble.push(line);
   });
   return new Promise((resolvePromise) =>
-    child.on('close', (code, signal) => resolvePromise({ code, signal, stderr })),
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stderr, sinkTrouble })),
   );
 }
 
