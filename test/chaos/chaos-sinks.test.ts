@@ -32,7 +32,7 @@ function observer(events: ReceivedEvent[], config: Record<string, unknown> = {},
   } satisfies SinkObserver;
 }
 
-describe('checkSink (the chaos run`s check of a sink against the change log)', () => {
+describe("checkSink (the chaos run's check of a sink against the change log)", () => {
   const log = [row(1), row(2, 'b'), row(3), row(5, 'b', 'delete')];
 
   it('passes at-least-once delivery in order, counting duplicates', async () => {

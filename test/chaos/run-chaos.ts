@@ -4,13 +4,15 @@
  *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks] [--verbose]`
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
- * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook to a receiver
- * the harness runs on 127.0.0.1 (it verifies every request's Standard Webhooks signature and answers
- * 500/503 or hangs past the timeout for 5% of them, seeded) and a Redis stream per stream at
- * 127.0.0.1:6379 (under a key prefix of the run's own, deleted after). At the end `syncline sinks run`
- * delivers the rest, and each sink must have received every change-log row at least once, nothing
- * else, the first receipts in seq order; the summary counts events, receipts and duplicates per sink.
- * Needs a Redis: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+ * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
+ * the first two streams) to a receiver the harness runs on 127.0.0.1, which verifies every request's
+ * Standard Webhooks signature and answers 500/503 or hangs past the timeout for 5% of them (seeded),
+ * and a Redis stream per stream at 127.0.0.1:6379 (under a key prefix of the run's own, deleted
+ * after). When the chaos ends, `syncline sinks run` delivers the rest beside the final syncs; then
+ * each sink must have received every change-log row at least once (no gap), nothing else, the first
+ * receipts in seq order; the summary counts events, receipts and duplicates per sink. A sink that
+ * stops, pauses or dead-letters an event is a problem. Needs a Redis:
+ *   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
