@@ -90,9 +90,15 @@ export function chaosConfigYaml(
   pageSize: number,
   /** For `syncline run`: every stream's schedule (jitter included). */
   schedule?: { every: string; jitter: string },
+  /** The config's `sinks:` entries (`--sinks`); none by default. */
+  sinks: readonly Record<string, unknown>[] = [],
 ): string {
   return stringify({
     ...(schedule ? { service: { schedule, shutdownTimeout: '20s' } } : {}),
+    // The sinks' check compares what they received with the whole change log, read at the end: a
+    // retention far longer than any chaos run keeps every row (registered consumers would hold
+    // back a prune anyway, but the check needs the rows they passed too).
+    ...(sinks.length > 0 ? { sinks, changes: { retention: '7d' } } : {}),
     streams: styles.map((style) => ({
       name: streamName(style),
       key: 'id',

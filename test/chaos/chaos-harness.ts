@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contentHash } from '../../src/core/canonical-json.ts';
+import { sinkConsumer } from '../../src/core/sink.ts';
 import type { Store } from '../../src/core/store.ts';
 import type { RunRecord, StoredDeadLetter } from '../../src/core/types.ts';
 import { openStore } from '../../src/runtime/open-store.ts';
@@ -23,6 +24,7 @@ import {
   streamName,
 } from './chaos-config.ts';
 import { ChaosRandom, nextCycle } from './chaos-schedule.ts';
+import { checkSink, readWholeLog, type SinkCheck, type SinkObserver, sinkObservers } from './chaos-sinks.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
 
@@ -46,6 +48,12 @@ export interface ChaosOptions {
    * every stream scheduled every second, killed or stopped while its runs overlap).
    */
   readonly process?: 'sync' | 'run';
+  /**
+   * With `process: 'run'`: the config also has sinks (a webhook to a verifying receiver that fails
+   * now and then, a Redis stream per stream), delivered by the killed services; at the end each
+   * must have received every change-log row at least once, nothing else, and in seq order.
+   */
+  readonly sinks?: boolean;
 }
 
 export interface ChaosReport {
@@ -77,6 +85,8 @@ export interface ChaosReport {
   readonly problems: string[];
   /** The first differing keys, with source and local versions. */
   readonly differences: string[];
+  /** Per sink (`sinks: true`): what its consumer received against the change log. */
+  readonly sinks: readonly SinkCheck[];
 }
 
 /**
@@ -117,25 +127,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     mutations: { ratePerSecond: 4, burstSize: 400, mix: { regress: options.regressWeight ?? 0.3 } },
   });
   const daemon = options.process === 'run';
-  writeFileSync(
-    join(dir, 'syncline.config.yaml'),
-    chaosConfigYaml(
-      sim.url,
-      styles,
-      options.pageSize ?? 200,
-      daemon ? { every: '1s', jitter: '300ms' } : undefined,
-    ),
-  );
+  const observers: SinkObserver[] = options.sinks ? sinkObservers(options.seed, styles.map(streamName)) : [];
+  const started: SinkObserver[] = [];
+  let delivery: SinkDelivery | undefined;
   const problems: string[] = [];
   let kills = 0;
   let terms = 0;
   let cycles = 0;
   try {
+    if (options.sinks && !daemon)
+      throw new Error('sinks: true needs process: "run" (the service delivers them)');
+    for (const observer of observers) {
+      await observer.start();
+      started.push(observer);
+    }
+    writeFileSync(
+      join(dir, 'syncline.config.yaml'),
+      chaosConfigYaml(
+        sim.url,
+        styles,
+        options.pageSize ?? 200,
+        daemon ? { every: '1s', jitter: '300ms' } : undefined,
+        observers.map((o) => o.config()),
+      ),
+    );
+    const env = Object.assign({}, ...observers.map((o) => o.env)) as Record<string, string>;
     const end = Date.now() + options.durationMs;
     while (Date.now() < end) {
       const { mutations, action } = nextCycle(random, daemon);
       sim.mutate(mutations);
-      const child = daemon ? spawnService(dir, location) : spawnSync(dir, location);
+      const child = daemon ? spawnService(dir, location, env) : spawnSync(dir, location);
       const exit = waitExit(child);
       if (daemon && action.kind === 'finish') {
         // The service never finishes on its own: let it run a few schedules, then stop it.
@@ -151,6 +172,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       const result = await withTimeout(exit, 60_000, () => child.kill('SIGKILL'));
       cycles++;
+      for (const line of result.sinkTrouble) problems.push(`cycle ${cycles}: ${line.slice(0, 300)}`);
       // Exit 143 after the page in progress; killed by the signal itself only outside a sync (start-up,
       // after the last run), where there is nothing to finish.
       if (action.kind === 'term' && ![0, 143].includes(result.code ?? -1) && result.signal !== 'SIGTERM') {
@@ -164,28 +186,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         );
       }
       log(
-        `cycle ${cycles}: ${mutations} mutations, ${action.kind}${'afterMs' in action ? ` after ${action.afterMs} ms` : ''} -> ${result.signal ?? result.code}`,
+        `cycle ${cycles}: ${mutations} mutations, ${action.kind}${'afterMs' in action ? ` after ${action.afterMs} ms` : ''} -> ${result.signal ?? result.code}${
+          options.log && observers.length > 0
+            ? `; sink offsets ${await sinkOffsets(location, observers)}`
+            : ''
+        }`,
       );
     }
     // The end: no more changes; a clean sync must finish through the faults.
     sim.setMutations({ ratePerSecond: 0 });
+    if (observers.length > 0) delivery = deliverTheRest(dir, location, env, observers);
     await sleep(1100); // past the safety lag, so the watermark may reach the newest change
-    await finalSync(dir, location, problems, 'final sync');
+    await finalSync(dir, location, problems, 'final sync', 'sync', env);
     const store = await openStore(location);
     try {
       // One clean run must bring an incremental stream up to date within its window...
       const before = await incrementalMisses(store, sim, styles);
       // ...while a full-refresh stream whose run only completed a pass begun before the source
       // stopped changing needs one more run: its next pass walks everything again.
-      await finalSync(dir, location, problems, 'second final sync');
+      await finalSync(dir, location, problems, 'second final sync', 'sync', env);
       // The reconciliation: a full scan per stream that repairs what no incremental pass can see
       // (changes that kept an old updated_at) and soft-deletes what the source hard-deleted.
-      await finalSync(dir, location, problems, 'reconciliation', 'reconcile');
-      return await compare(store, sim, styles, options, { kills, terms, cycles, problems, before });
+      await finalSync(dir, location, problems, 'reconciliation', 'reconcile', env);
+      const sinks = (await delivery?.finish(store, problems, log)) ?? [];
+      return await compare(store, sim, styles, options, { kills, terms, cycles, problems, before, sinks });
     } finally {
       await store.close();
     }
   } finally {
+    delivery?.kill();
+    for (const observer of started) await observer.stop().catch(() => undefined);
     await sim.close();
     await drop();
     rmSync(dir, { recursive: true, force: true });
@@ -198,6 +228,93 @@ interface Tally {
   cycles: number;
   problems: string[];
   before: { missing: number; stale: number; notDeleted: number; differences: string[] };
+  sinks: readonly SinkCheck[];
+}
+
+/** Each sink's offset and the log's newest seq, for the progress lines. */
+async function sinkOffsets(location: string, observers: readonly SinkObserver[]): Promise<string> {
+  const store = await openStore(location);
+  try {
+    const newest = (await readWholeLog(store)).at(-1)?.seq ?? 0;
+    const offsets = await Promise.all(
+      observers.map(
+        async (o) => `${o.name} ${(await store.consumerOffset(sinkConsumer(o.name)))?.seq ?? '-'}`,
+      ),
+    );
+    return `${offsets.join(', ')} of ${newest}`;
+  } finally {
+    await store.close();
+  }
+}
+
+/** How long the sinks may take to deliver the rest of the log after the last sync. */
+const SINK_CATCH_UP_MS = 180_000;
+
+/** The `syncline sinks run` of the end of a `sinks` run. */
+interface SinkDelivery {
+  /**
+   * Once the final syncs ended: waits (bounded) until every sink's offset in `syncline_consumers`
+   * reaches the log's newest seq, stops the process with SIGTERM, and checks each sink's consumer
+   * against the whole log.
+   */
+  finish(store: Store, problems: string[], say: (line: string) => void): Promise<SinkCheck[]>;
+  /** SIGKILLs the process if it still runs (a run that failed before `finish`). */
+  kill(): void;
+}
+
+/**
+ * The end of a `sinks` run: `syncline sinks run` delivers what the killed services left, started
+ * when the chaos ends, so it delivers beside the final syncs (another process committing, as a
+ * deployment with a separate delivery process has) and the changes they add.
+ */
+function deliverTheRest(
+  dir: string,
+  location: string,
+  env: Readonly<Record<string, string>>,
+  observers: readonly SinkObserver[],
+): SinkDelivery {
+  const child = spawnCli(['sinks', 'run', '--store', location], dir, env);
+  const exit = waitExit(child);
+  let exited = false;
+  void exit.then(() => {
+    exited = true;
+  });
+  return {
+    kill: () => {
+      if (!exited) child.kill('SIGKILL');
+    },
+    async finish(store, problems, say) {
+      const log = await readWholeLog(store);
+      const last = log.at(-1)?.seq ?? 0;
+      const deadline = Date.now() + SINK_CATCH_UP_MS;
+      const offsets = async () =>
+        Promise.all(observers.map(async (o) => (await store.consumerOffset(sinkConsumer(o.name)))?.seq ?? 0));
+      let behind = await offsets();
+      const startedAt = Date.now();
+      say(`sinks: offsets ${behind.join(', ')} of ${last} when the last sync ended`);
+      while (behind.some((seq) => seq < last) && Date.now() < deadline && !exited) {
+        await sleep(250);
+        behind = await offsets();
+      }
+      say(`sinks: offsets ${behind.join(', ')} of ${last} ${Date.now() - startedAt} ms later`);
+      child.kill('SIGTERM');
+      const result = await withTimeout(exit, 30_000, () => child.kill('SIGKILL'));
+      if (result.code !== 0) {
+        problems.push(
+          `syncline sinks run exited ${result.signal ?? result.code}: ${lastLine(result.stderr)}`,
+        );
+      }
+      for (const line of result.sinkTrouble) problems.push(`syncline sinks run: ${line.slice(0, 300)}`);
+      observers.forEach((o, i) => {
+        if (behind[i]! < last) {
+          problems.push(
+            `sink ${o.name} did not catch up: offset ${behind[i]} of ${last}, ${SINK_CATCH_UP_MS / 1000} s after the last sync`,
+          );
+        }
+      });
+      return Promise.all(observers.map((o) => checkSink(o, log)));
+    },
+  };
 }
 
 async function compare(
@@ -274,8 +391,18 @@ async function compare(
     if (CHANGES_FEED_STYLES.has(style)) regressions += tokenRegressions(runs, differences, stream);
   }
   const made = sim.stats().mutations.regress;
+  const sinkBad = tally.sinks.reduce((sum, s) => sum + s.missing + s.unknown + s.invalid + s.outOfOrder, 0);
+  for (const sink of tally.sinks) differences.push(...sink.differences);
   const bad =
-    missing + duplicated + stale + notDeleted + extra + regressions + deadLetters + tally.problems.length;
+    missing +
+    duplicated +
+    stale +
+    notDeleted +
+    extra +
+    regressions +
+    deadLetters +
+    sinkBad +
+    tally.problems.length;
   const n = (x: number) => x.toLocaleString('en-US');
   const summary =
     `chaos seed=${options.seed} store=${options.store}${options.process === 'run' ? ' process=run' : ''} style=${styles.length === CHAOS_STYLES.length ? 'all' : styles.join(',')}: ` +
@@ -284,7 +411,14 @@ async function compare(
     `${n(regressions)} checkpoint regressions, ${n(deadLetters)} dead letters; ` +
     `${n(made)} version regressions at the source: ${n(accepted)} accepted, ${n(deadLettered)} dead-lettered ` +
     `(failing ${n(deadLetteredRows)} times in all), ` +
-    `${n(held)} held back at the end`;
+    `${n(held)} held back at the end` +
+    tally.sinks
+      .map(
+        (s) =>
+          `; sink ${s.name}: ${n(s.inLog)} events in the log, ${n(s.received)} received (${n(s.duplicates)} duplicates), ` +
+          `${n(s.missing)} missing, ${n(s.unknown)} unknown, ${n(s.outOfOrder)} out of order${s.invalid ? `, ${n(s.invalid)} failing verification` : ''} (${s.notes})`,
+      )
+      .join('');
   return {
     ok: bad === 0,
     summary,
@@ -305,6 +439,7 @@ async function compare(
     heldBack: held,
     problems: tally.problems,
     differences,
+    sinks: tally.sinks,
   };
 }
 
@@ -496,8 +631,9 @@ async function finalSync(
   problems: string[],
   what: string,
   command: 'sync' | 'reconcile' = 'sync',
+  env: Readonly<Record<string, string>> = {},
 ): Promise<void> {
-  const result = await runCli([command, '--store', location], dir, 180_000);
+  const result = await runCli([command, '--store', location], dir, 180_000, env);
   if (result.code !== 0) problems.push(`${what} exited ${result.code}: ${lastLine(result.stderr)}`);
 }
 
@@ -506,14 +642,18 @@ function spawnSync(dir: string, location: string): ChildProcess {
 }
 
 /** `syncline run` with its API on a free loopback port (several cycles never share one). */
-function spawnService(dir: string, location: string): ChildProcess {
-  return spawnCli(['run', '--store', location, '--listen', '127.0.0.1:0'], dir);
+function spawnService(dir: string, location: string, env: Readonly<Record<string, string>>): ChildProcess {
+  return spawnCli(['run', '--store', location, '--listen', '127.0.0.1:0'], dir, env);
 }
 
-function spawnCli(args: readonly string[], dir: string): ChildProcess {
+function spawnCli(
+  args: readonly string[],
+  dir: string,
+  env: Readonly<Record<string, string>> = {},
+): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
     cwd: dir,
-    env: { ...process.env, SYNCLINE_LOG_FORMAT: 'json' },
+    env: { ...process.env, ...env, SYNCLINE_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }
@@ -522,20 +662,36 @@ interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stderr: string;
+  /** Log lines saying a sink stopped for good, paused or dead-lettered an event: none may occur. */
+  readonly sinkTrouble: string[];
 }
+
+/** What a sink logs when it stops, pauses or rejects events: never right in a chaos run. */
+const SINK_TROUBLE = /"msg":"(sink stopped|sink paused|a sink refused an event|sink: the target refused)/;
 
 function waitExit(child: ChildProcess): Promise<Exit> {
   let stderr = '';
+  let partial = '';
+  const sinkTrouble: string[] = [];
   child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
+    const text = d.toString();
+    stderr = (stderr + text).slice(-4000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (SINK_TROUBLE.test(line) && sinkTrouble.length < 3) sinkTrouble.push(line);
   });
   return new Promise((resolvePromise) =>
-    child.on('close', (code, signal) => resolvePromise({ code, signal, stderr })),
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stderr, sinkTrouble })),
   );
 }
 
-async function runCli(args: readonly string[], dir: string, timeoutMs = 60_000): Promise<Exit> {
-  const child = spawnCli(args, dir);
+async function runCli(
+  args: readonly string[],
+  dir: string,
+  timeoutMs = 60_000,
+  env: Readonly<Record<string, string>> = {},
+): Promise<Exit> {
+  const child = spawnCli(args, dir, env);
   return withTimeout(waitExit(child), timeoutMs, () => child.kill('SIGKILL'));
 }
 

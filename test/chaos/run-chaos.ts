@@ -1,9 +1,18 @@
 /**
  * `npm run chaos -- --seed N --minutes M --store sqlite|postgres
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
- *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--verbose]`
+ *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks] [--verbose]`
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
+ * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
+ * the first two streams) to a receiver the harness runs on 127.0.0.1, which verifies every request's
+ * Standard Webhooks signature and answers 500/503 or hangs past the timeout for 5% of them (seeded),
+ * and a Redis stream per stream at 127.0.0.1:6379 (under a key prefix of the run's own, deleted
+ * after). When the chaos ends, `syncline sinks run` delivers the rest beside the final syncs; then
+ * each sink must have received every change-log row at least once (no gap), nothing else, the first
+ * receipts in seq order; the summary counts events, receipts and duplicates per sink. A sink that
+ * stops, pauses or dead-letters an event is a problem. Needs a Redis:
+ *   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
@@ -19,6 +28,7 @@ const { values } = parseArgs({
     records: { type: 'string', default: '3000' },
     regress: { type: 'string', default: '0.3' },
     process: { type: 'string', default: 'sync' },
+    sinks: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -41,6 +51,8 @@ if (values.store !== 'sqlite' && values.store !== 'postgres')
   fail(`--store must be sqlite or postgres, got "${values.store}"`);
 if (values.process !== 'sync' && values.process !== 'run')
   fail(`--process must be sync or run, got "${values.process}"`);
+if (values.sinks && values.process !== 'run')
+  fail('--sinks needs --process run (the service delivers the sinks)');
 const styles: readonly ChaosStyle[] =
   values.style === 'all'
     ? CHAOS_STYLES
@@ -58,6 +70,7 @@ const report = await runChaos({
   records,
   regressWeight,
   process: values.process,
+  sinks: values.sinks,
   ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 });
 process.stdout.write(`${report.summary}\n`);
