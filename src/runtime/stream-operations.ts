@@ -1,5 +1,5 @@
 import { nowIso } from '../core/clock.ts';
-import { NotFoundError } from '../core/errors.ts';
+import { ConfigError, NotFoundError } from '../core/errors.ts';
 import type { Store } from '../core/store.ts';
 import type { RunRecord, StreamState } from '../core/types.ts';
 
@@ -65,7 +65,8 @@ export interface ReplayTarget {
 
 /**
  * Which streams a replay runs: the streams of the letters `ids` (each letter must be open, and of
- * `stream` when given: else `NotFoundError`), or `stream`, or every stream of `configStreams` with
+ * `stream` when given: else `NotFoundError`; a sink's letter is a ConfigError naming `syncline sinks
+ * replay`), or `stream`, or every stream of `configStreams` with
  * open letters. A stream the store has but the config no longer defines cannot be run, so it is
  * left out of the last case.
  */
@@ -83,6 +84,16 @@ export async function replayTargets(
         `no open dead letter with id ${missing.join(', ')}${stream ? ` in stream "${stream}"` : ''}; ` +
           'see `syncline failed`',
         stream ? { stream } : {},
+      );
+    }
+    // A sink's letter holds an event for its target, not a record to apply: say where it goes.
+    const events = letters.filter((d) => d.sink !== undefined);
+    if (events.length > 0) {
+      const sinks = [...new Set(events.map((d) => d.sink))];
+      throw new ConfigError(
+        `dead letter${events.length === 1 ? '' : 's'} ${events.map((d) => d.id).join(', ')} ` +
+          `${events.length === 1 ? 'is an event' : 'are events'} a sink refused, not records: redeliver with ` +
+          sinks.map((name) => `\`syncline sinks replay ${name} --id <ids...>\``).join(' or '),
       );
     }
     const byStream = new Map<string, number[]>();
