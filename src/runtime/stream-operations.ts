@@ -92,7 +92,7 @@ export async function replayTargets(
       const sinks = [...new Set(events.map((d) => d.sink))];
       throw new ConfigError(
         `dead letter${events.length === 1 ? '' : 's'} ${events.map((d) => d.id).join(', ')} ` +
-          `${events.length === 1 ? 'is an event' : 'are events'} a sink refused, not records: redeliver with ` +
+          `${events.length === 1 ? 'is an event a sink refused, not a record' : 'are events a sink refused, not records'}: redeliver with ` +
           sinks.map((name) => `\`syncline sinks replay ${name} --id <ids...>\``).join(' or '),
       );
     }
