@@ -131,6 +131,17 @@ export async function replaySinkLetters(args: ReplaySinkArgs): Promise<SinkRepla
   }
 }
 
+/**
+ * The outcome in one line: `sink "hooks": redelivered 3, refused again 1, left 0`, or that there
+ * was nothing to redeliver; a transient failure's reason is not in it (`error` holds it).
+ */
+export function describeSinkReplay(o: SinkReplayOutcome): string {
+  if (o.redelivered + o.refusedAgain + o.left === 0) {
+    return `sink "${o.sink}" has no open dead letters to redeliver`;
+  }
+  return `sink "${o.sink}": redelivered ${o.redelivered}, refused again ${o.refusedAgain}, left ${o.left}`;
+}
+
 /** Letters read at once. */
 const PAGE = 500;
 

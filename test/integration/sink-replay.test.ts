@@ -5,10 +5,13 @@ import { ConfigError, NotFoundError } from '../../src/core/errors.ts';
 import type { FeedChange } from '../../src/core/feed-change.ts';
 import { sinkConsumer } from '../../src/core/sink.ts';
 import { SILENT_LOGGER } from '../../src/core/types.ts';
+import { createServiceControl } from '../../src/runtime/service-control.ts';
+import type { MetricsHandle, SchedulerHandle } from '../../src/runtime/service-types.ts';
 import { replayableSink, replaySinkLetters } from '../../src/runtime/sink-replay.ts';
 import { prepareSinks } from '../../src/runtime/sinks.ts';
 import { replayTargets } from '../../src/runtime/stream-operations.ts';
 import { sync } from '../../src/runtime/sync.ts';
+import { createApiApp } from '../../src/server/api-app.ts';
 import { makeTestStore } from '../helpers/stores.ts';
 import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
 import { SECRET, startReceiver } from '../helpers/webhook-receiver.ts';
@@ -186,5 +189,47 @@ describe('syncline sinks replay: redelivering a sink’s dead letters', () => {
         `dead letter ${letter!.id} is an event a sink refused, not a record: redeliver with \`syncline sinks replay hooks --id <ids...>\``,
       ),
     );
+  });
+
+  it('POST /v1/sinks/:name/replay redelivers through the same function: ids, then the rest; 404 and 400 for what it cannot', async () => {
+    const s = await setUp('sqlite', ['1', '4'], 1);
+    const [one] = await s.letters();
+    s.answer(() => 200);
+    const control = createServiceControl({
+      store: s.t.store,
+      config: s.config,
+      // Neither is used by a sink's replay.
+      scheduler: {} as SchedulerHandle,
+      metrics: {} as MetricsHandle,
+    });
+    const api = createApiApp(control, { token: null, log: SILENT_LOGGER });
+    const post = async (path: string, body?: unknown) => {
+      const res = await api.request(path, {
+        method: 'POST',
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await post('/v1/sinks/hooks/replay', { ids: [one!.id] })).toEqual({
+      status: 200,
+      body: {
+        sink: 'hooks',
+        redelivered: 1,
+        refusedAgain: 0,
+        left: 0,
+        error: null,
+        message: 'sink "hooks": redelivered 1, refused again 0, left 0',
+      },
+    });
+    expect((await post('/v1/sinks/hooks/replay')).body).toMatchObject({ redelivered: 1 });
+    expect((await post('/v1/sinks/hooks/replay')).body).toMatchObject({
+      redelivered: 0,
+      message: 'sink "hooks" has no open dead letters to redeliver',
+    });
+    expect(s.redelivered().map((e) => e.key)).toEqual(['1', '4']);
+    expect((await post('/v1/sinks/nope/replay')).status).toBe(404);
+    expect((await post('/v1/sinks/hooks/replay', { ids: [one!.id] })).status).toBe(404);
+    expect((await post('/v1/sinks/events/replay')).status).toBe(400);
+    expect((await post('/v1/sinks/hooks/replay', { ids: [] })).status).toBe(400);
   });
 });

@@ -3,7 +3,7 @@ import { readApiToken } from '../../config/load-config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { sinkConsumer } from '../../core/sink.ts';
 import type { ChangeFeed } from '../../core/store.ts';
-import { replayableSink, replaySinkLetters } from '../../runtime/sink-replay.ts';
+import { describeSinkReplay, replayableSink, replaySinkLetters } from '../../runtime/sink-replay.ts';
 import { prepareSinks, selectSinks } from '../../runtime/sinks.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -149,15 +149,7 @@ async function replay(
     sink,
     ...(options.id ? { ids: options.id } : {}),
   });
-  if (o.redelivered + o.refusedAgain + o.left === 0) {
-    ctx.print(`sink "${name}" has no open dead letters to redeliver`);
-    return EXIT.ok;
-  }
-  ctx.print(
-    `sink "${name}": redelivered ${formatCount(o.redelivered)}, refused again ${formatCount(o.refusedAgain)}, ` +
-      `left ${formatCount(o.left)}` +
-      (o.refusedAgain + o.left > 0 ? `\n  still open: \`syncline failed\`` : ''),
-  );
+  ctx.print(describeSinkReplay(o) + (o.refusedAgain + o.left > 0 ? '\n  still open: `syncline failed`' : ''));
   if (o.error !== null) process.stderr.write(`syncline: the replay stopped: ${o.error}\n`);
   return o.refusedAgain + o.left > 0 ? EXIT.failed : EXIT.ok;
 }
