@@ -17,7 +17,10 @@ const LAG_COUNT_LIMIT = 10_000;
 export function registerSinksCommand(program: Command): void {
   const sinks = program
     .command('sinks')
-    .description('deliver the change log to the config’s sinks (webhooks), or show where each one is');
+    .description(
+      'deliver the change log to the config’s sinks (webhooks), show where each one is, ' +
+        'or redeliver the events a target refused',
+    );
   sinks
     .command('run [names...]')
     .description(
