@@ -109,3 +109,21 @@ export async function replayTargets(
     .filter((s) => s.openFailures > 0 && names.has(s.stream))
     .map((s) => ({ stream: s.stream }));
 }
+
+/**
+ * One line for a record replay that was not given ids: how many open letters (of `stream`, or of
+ * every stream) are events sinks refused, which no record replay applies, and the command that
+ * redelivers them; null when there are none.
+ */
+export async function sinkLettersHint(store: Store, stream?: string): Promise<string | null> {
+  const open = await store.listDeadLetters({ ...(stream ? { stream } : {}), limit: 10_000 });
+  const bySink = new Map<string, number>();
+  for (const d of open) if (d.sink !== undefined) bySink.set(d.sink, (bySink.get(d.sink) ?? 0) + 1);
+  if (bySink.size === 0) return null;
+  const count = [...bySink.values()].reduce((a, b) => a + b, 0);
+  return (
+    `${count} open letter${count === 1 ? ' is an event' : 's are events'} a sink refused, not ` +
+    `${count === 1 ? 'a record' : 'records'}: redeliver with ` +
+    [...bySink.keys()].map((name) => `\`syncline sinks replay ${name} --all\``).join(' or ')
+  );
+}

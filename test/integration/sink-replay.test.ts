@@ -9,7 +9,7 @@ import { createServiceControl } from '../../src/runtime/service-control.ts';
 import type { MetricsHandle, SchedulerHandle } from '../../src/runtime/service-types.ts';
 import { replayableSink, replaySinkLetters } from '../../src/runtime/sink-replay.ts';
 import { prepareSinks } from '../../src/runtime/sinks.ts';
-import { replayTargets } from '../../src/runtime/stream-operations.ts';
+import { replayTargets, sinkLettersHint } from '../../src/runtime/stream-operations.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { createApiApp } from '../../src/server/api-app.ts';
 import { makeTestStore } from '../helpers/stores.ts';
@@ -189,6 +189,10 @@ describe('syncline sinks replay: redelivering a sink’s dead letters', () => {
         `dead letter ${letter!.id} is an event a sink refused, not a record: redeliver with \`syncline sinks replay hooks --id <ids...>\``,
       ),
     );
+    expect(await sinkLettersHint(s.t.store, 'items')).toBe(
+      '1 open letter is an event a sink refused, not a record: redeliver with `syncline sinks replay hooks --all`',
+    );
+    expect(await sinkLettersHint(s.t.store, 'other')).toBeNull();
   });
 
   it('POST /v1/sinks/:name/replay redelivers through the same function: ids, then the rest; 404 and 400 for what it cannot', async () => {
