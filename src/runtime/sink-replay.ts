@@ -2,7 +2,7 @@ import type { ResolvedConfig, ResolvedDeliveringSink } from '../config/load-conf
 import { nowIso } from '../core/clock.ts';
 import { ConfigError, describeError, FatalError, NotFoundError, TransientError } from '../core/errors.ts';
 import type { FeedEvent } from '../core/feed-change.ts';
-import type { Sink } from '../core/sink.ts';
+import type { DeliveryResult, Sink } from '../core/sink.ts';
 import type { DeadLetterStore } from '../core/store.ts';
 import type { StoredDeadLetter } from '../core/types.ts';
 import { buildSink } from './sinks.ts';
@@ -92,7 +92,7 @@ export async function replaySinkLetters(args: ReplaySinkArgs): Promise<SinkRepla
     for (let i = 0; i < letters.length; i += config.batchSize) {
       const batch = letters.slice(i, i + config.batchSize);
       const events = batch.map(toEvent);
-      let refused: readonly { event: FeedEvent; reason: string }[];
+      let refused: DeliveryResult['rejected'];
       try {
         refused = (await sink.deliver(events, signal)).rejected;
       } catch (error) {
@@ -101,23 +101,27 @@ export async function replaySinkLetters(args: ReplaySinkArgs): Promise<SinkRepla
         outcome.error = describeError(error);
         return outcome;
       }
-      const refusedIds = new Set(refused.map((r) => r.event.id));
+      // Refused again: through addSinkDeadLetters, whose fingerprint (sink, event id) finds the
+      // letter still open and counts it, with the new reason; the letter's own fields are kept.
+      const reasons = new Map(refused.map((r) => [r.event.id, r.reason]));
       const at = now();
-      if (refused.length > 0) {
-        await store.addSinkDeadLetters({
-          sink: config.name,
-          at,
-          letters: refused.map(({ event, reason }) => ({
-            stream: event.stream,
-            key: event.key,
-            eventId: event.id,
-            runId: event.run,
-            reason: `sink ${config.name}: ${reason}`,
-            payload: JSON.stringify(event),
-          })),
-        });
-      }
-      const confirmed = batch.filter((_, j) => !refusedIds.has(events[j]!.id)).map((d) => d.id);
+      const again = batch.flatMap((letter, j) => {
+        const reason = reasons.get(events[j]!.id);
+        return reason === undefined
+          ? []
+          : [
+              {
+                stream: letter.stream,
+                key: letter.key ?? events[j]!.key,
+                eventId: events[j]!.id,
+                runId: letter.runId,
+                reason: `sink ${config.name}: ${reason}`,
+                payload: letter.payload,
+              },
+            ];
+      });
+      if (again.length > 0) await store.addSinkDeadLetters({ sink: config.name, at, letters: again });
+      const confirmed = batch.filter((_, j) => !reasons.has(events[j]!.id)).map((d) => d.id);
       outcome.redelivered += await store.markSinkDeadLettersRedelivered({
         sink: config.name,
         ids: confirmed,
