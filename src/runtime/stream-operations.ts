@@ -67,8 +67,8 @@ export interface ReplayTarget {
  * Which streams a replay runs: the streams of the letters `ids` (each letter must be open, and of
  * `stream` when given: else `NotFoundError`; a sink's letter is a ConfigError naming `syncline sinks
  * replay`), or `stream`, or every stream of `configStreams` with
- * open letters. A stream the store has but the config no longer defines cannot be run, so it is
- * left out of the last case.
+ * open record letters (not only a sink's). A stream the store has but the config no longer defines
+ * cannot be run, so it is left out of the last case.
  */
 export async function replayTargets(
   store: Store,
@@ -105,9 +105,14 @@ export async function replayTargets(
   }
   if (stream) return [{ stream }];
   const names = new Set(configStreams);
-  return (await store.listStreams())
-    .filter((s) => s.openFailures > 0 && names.has(s.stream))
-    .map((s) => ({ stream: s.stream }));
+  const targets: ReplayTarget[] = [];
+  for (const s of await store.listStreams()) {
+    if (s.openFailures === 0 || !names.has(s.stream)) continue;
+    // Open failures count the events sinks refused too: a stream with only those has no record to apply.
+    const records = await store.openDeadLetters({ stream: s.stream, afterId: 0, limit: 1 });
+    if (records.length > 0) targets.push({ stream: s.stream });
+  }
+  return targets;
 }
 
 /**
