@@ -344,6 +344,19 @@ export interface AddSinkDeadLetters {
   readonly at: string;
 }
 
+export interface OpenSinkDeadLetters {
+  readonly sink: string;
+  readonly afterId: number;
+  readonly limit: number;
+  readonly ids?: readonly number[];
+}
+
+export interface RedeliveredSinkDeadLetters {
+  readonly sink: string;
+  readonly ids: readonly number[];
+  readonly at: string;
+}
+
 export interface IgnoreDeadLetters {
   readonly stream?: string;
   readonly ids?: readonly number[];
@@ -381,6 +394,17 @@ export interface DeadLetterStore {
    * these letters alone: they hold events, not records.
    */
   addSinkDeadLetters(args: AddSinkDeadLetters): Promise<void>;
+  /**
+   * Open dead letters of sink `args.sink` with `id > afterId`, oldest first (what `syncline sinks
+   * replay` redelivers), only those with `ids` when given.
+   */
+  openSinkDeadLetters(args: OpenSinkDeadLetters): Promise<StoredDeadLetter[]>;
+  /**
+   * Marks open letters of the sink whose events its target has now confirmed `replayed`, at `at`
+   * (no run: `resolvedRunId` stays null). A letter refused again stays open: `addSinkDeadLetters`
+   * counts it. Returns how many were marked.
+   */
+  markSinkDeadLettersRedelivered(args: RedeliveredSinkDeadLetters): Promise<number>;
 }
 
 /** A stream's row in `syncline_state`, and the operator's controls over it. */

@@ -13,6 +13,7 @@ import type {
   StreamView,
   TriggerResult,
 } from './service-types.ts';
+import { describeSinkReplay, replayableSink, replaySinkLetters } from './sink-replay.ts';
 import { approveStream, replayTargets, resetStream } from './stream-operations.ts';
 
 export interface ServiceControlDeps {
@@ -169,6 +170,19 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
         resumed: true,
         message: `resumed sink "${name}": it delivers again from offset ${before.offset}`,
       };
+    },
+    async replaySink(name, query) {
+      if (!config.sinks.some((sink) => sink.name === name)) {
+        throw new NotFoundError(
+          `unknown sink "${name}"; the config's sinks: ${config.sinks.map((s) => s.name).join(', ') || 'none'}`,
+        );
+      }
+      const outcome = await replaySinkLetters({
+        store,
+        sink: replayableSink(config, name),
+        ...(query.ids ? { ids: query.ids } : {}),
+      });
+      return { ...outcome, message: describeSinkReplay(outcome) };
     },
     async approve(stream) {
       const outcome = await approveStream(store, stream);

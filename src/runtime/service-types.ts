@@ -9,6 +9,7 @@ import type {
   StoredDeadLetter,
 } from '../core/types.ts';
 import type { SseChannel } from '../sinks/sse/sse-channel.ts';
+import type { SinkReplayOutcome } from './sink-replay.ts';
 
 /**
  * The types `syncline run` (the service) is assembled from: the scheduler, the metrics and the HTTP
@@ -131,6 +132,14 @@ export interface ServiceControl {
   sinks(): Promise<SinkStatus[]>;
   /** Resumes a paused sink (one that failed longer than its `pauseAfter`); unknown: `NotFoundError`. */
   resumeSink(name: string): Promise<{ readonly resumed: boolean; readonly message: string }>;
+  /**
+   * Redelivers the sink's open dead letters (all, or `ids`) now, as `syncline sinks replay` does;
+   * unknown sink or letter: `NotFoundError`; the sse sink: `ConfigError`.
+   */
+  replaySink(
+    name: string,
+    query: { ids?: readonly number[] },
+  ): Promise<SinkReplayOutcome & { readonly message: string }>;
   /** Store reachable and scheduler running. */
   ready(): Promise<{ readonly ready: boolean; readonly checks: Record<string, string> }>;
   metrics(): Promise<{ readonly contentType: string; readonly body: string }>;

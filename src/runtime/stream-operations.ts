@@ -1,5 +1,5 @@
 import { nowIso } from '../core/clock.ts';
-import { NotFoundError } from '../core/errors.ts';
+import { ConfigError, NotFoundError } from '../core/errors.ts';
 import type { Store } from '../core/store.ts';
 import type { RunRecord, StreamState } from '../core/types.ts';
 
@@ -65,9 +65,10 @@ export interface ReplayTarget {
 
 /**
  * Which streams a replay runs: the streams of the letters `ids` (each letter must be open, and of
- * `stream` when given: else `NotFoundError`), or `stream`, or every stream of `configStreams` with
- * open letters. A stream the store has but the config no longer defines cannot be run, so it is
- * left out of the last case.
+ * `stream` when given: else `NotFoundError`; a sink's letter is a ConfigError naming `syncline sinks
+ * replay`), or `stream`, or every stream of `configStreams` with
+ * open record letters (not only a sink's). A stream the store has but the config no longer defines
+ * cannot be run, so it is left out of the last case.
  */
 export async function replayTargets(
   store: Store,
@@ -85,6 +86,16 @@ export async function replayTargets(
         stream ? { stream } : {},
       );
     }
+    // A sink's letter holds an event for its target, not a record to apply: say where it goes.
+    const events = letters.filter((d) => d.sink !== undefined);
+    if (events.length > 0) {
+      const sinks = [...new Set(events.map((d) => d.sink))];
+      throw new ConfigError(
+        `dead letter${events.length === 1 ? '' : 's'} ${events.map((d) => d.id).join(', ')} ` +
+          `${events.length === 1 ? 'is an event a sink refused, not a record' : 'are events a sink refused, not records'}: redeliver with ` +
+          sinks.map((name) => `\`syncline sinks replay ${name} --id <ids...>\``).join(' or '),
+      );
+    }
     const byStream = new Map<string, number[]>();
     for (const id of ids) {
       const letter = letters.find((d) => d.id === id)!;
@@ -94,7 +105,30 @@ export async function replayTargets(
   }
   if (stream) return [{ stream }];
   const names = new Set(configStreams);
-  return (await store.listStreams())
-    .filter((s) => s.openFailures > 0 && names.has(s.stream))
-    .map((s) => ({ stream: s.stream }));
+  const targets: ReplayTarget[] = [];
+  for (const s of await store.listStreams()) {
+    if (s.openFailures === 0 || !names.has(s.stream)) continue;
+    // Open failures count the events sinks refused too: a stream with only those has no record to apply.
+    const records = await store.openDeadLetters({ stream: s.stream, afterId: 0, limit: 1 });
+    if (records.length > 0) targets.push({ stream: s.stream });
+  }
+  return targets;
+}
+
+/**
+ * One line for a record replay that was not given ids: how many open letters (of `stream`, or of
+ * every stream) are events sinks refused, which no record replay applies, and the command that
+ * redelivers them; null when there are none.
+ */
+export async function sinkLettersHint(store: Store, stream?: string): Promise<string | null> {
+  const open = await store.listDeadLetters({ ...(stream ? { stream } : {}), limit: 10_000 });
+  const bySink = new Map<string, number>();
+  for (const d of open) if (d.sink !== undefined) bySink.set(d.sink, (bySink.get(d.sink) ?? 0) + 1);
+  if (bySink.size === 0) return null;
+  const count = [...bySink.values()].reduce((a, b) => a + b, 0);
+  return (
+    `${count} open letter${count === 1 ? ' is an event' : 's are events'} a sink refused, not ` +
+    `${count === 1 ? 'a record' : 'records'}: redeliver with ` +
+    [...bySink.keys()].map((name) => `\`syncline sinks replay ${name} --all\``).join(' or ')
+  );
 }

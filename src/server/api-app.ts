@@ -190,6 +190,11 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
     const { name } = parse(API_ROUTES.resumeSink.params, c.req.param(), 'path');
     return c.json(await control.resumeSink(name));
   });
+  app.post(API_ROUTES.replaySink.path, async (c) => {
+    const { name } = parse(API_ROUTES.replaySink.params, c.req.param(), 'path');
+    const body = parse(API_ROUTES.replaySink.body, await jsonBody(c), 'body');
+    return c.json(await control.replaySink(name, body.ids ? { ids: body.ids } : {}));
+  });
   return app;
 }
 

@@ -8,6 +8,8 @@ import {
   ReadyResponse,
   ReplayBody,
   ReplayResponse,
+  ReplaySinkBody,
+  ReplaySinkResponse,
   ResetResponse,
   ResumeSinkResponse,
   RunRecordSchema,
@@ -158,6 +160,18 @@ export const API_ROUTES = {
     params: SinkParams,
     status: 200,
     response: ResumeSinkResponse,
+  },
+  replaySink: {
+    method: 'post',
+    path: '/v1/sinks/:name/replay',
+    summary:
+      "Redeliver the sink's dead letters (events its target refused) oldest first, in the sink's batches; its offset stays",
+    auth: true,
+    params: SinkParams,
+    body: ReplaySinkBody,
+    status: 200,
+    response: ReplaySinkResponse,
+    errors: { 404: 'No such sink, or an id that is no open letter of the sink' },
   },
   events: {
     method: 'get',

@@ -152,6 +152,7 @@ export const DeadLetterSchema = z.object({
   lastSeenAt: isoTime,
   resolvedAt: isoTime.nullable(),
   resolvedRunId: z.string().nullable(),
+  sink: z.string().optional().describe('set on an event a sink refused: the sink (the payload is the event)'),
 });
 
 export const TriggerResultSchema = z.object({
@@ -177,3 +178,26 @@ export const SinkStatusSchema = z.object({
 });
 
 export const ResumeSinkResponse = z.object({ resumed: z.boolean(), message: z.string() });
+
+export const ReplaySinkBody = z.strictObject({
+  ids: z
+    .array(z.number({ error: ID_MESSAGE }).int(ID_MESSAGE).positive(ID_MESSAGE), {
+      error: 'must be a list of dead letter ids (positive integers)',
+    })
+    .min(1, 'must list at least one dead letter id')
+    .max(500, 'must list at most 500 dead letter ids')
+    .optional()
+    .describe('only these letters (ids from GET /v1/failed; default: every open letter of the sink)'),
+});
+
+export const ReplaySinkResponse = z.object({
+  sink: z.string(),
+  redelivered: z.number().int().describe('letters whose events the target confirmed: now replayed'),
+  refusedAgain: z
+    .number()
+    .int()
+    .describe('letters the target refused again: still open, with the new reason'),
+  left: z.number().int().describe('letters not tried after a transient failure: still open'),
+  error: z.string().nullable().describe('the transient failure (5xx, timeout) that stopped the replay'),
+  message: z.string(),
+});

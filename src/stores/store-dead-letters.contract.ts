@@ -129,6 +129,49 @@ export function describeDeadLetterContract(title: string, makeStore: () => Promi
       expect(await store.ignoreDeadLetters({ ids, at: T3 })).toBe(1);
     });
 
+    it("reads a sink's open letters oldest first and marks the redelivered ones replayed, only those", async () => {
+      const event = (seq: number, reason = 'sink hooks: 400') => ({
+        stream: 'customers',
+        key: String(seq),
+        eventId: `customers:${seq}`,
+        runId: 'r1',
+        reason,
+        payload: JSON.stringify({ id: `customers:${seq}` }),
+      });
+      await store.addSinkDeadLetters({ sink: 'hooks', letters: [event(1), event(2), event(3)], at: T1 });
+      await store.addSinkDeadLetters({ sink: 'other', letters: [event(1)], at: T1 });
+      const open = await store.openSinkDeadLetters({ sink: 'hooks', afterId: 0, limit: 10 });
+      expect(open.map((d) => d.key)).toEqual(['1', '2', '3']);
+      expect(open.every((d) => d.sink === 'hooks')).toBe(true);
+      const [first, second, third] = open;
+      expect(
+        (await store.openSinkDeadLetters({ sink: 'hooks', afterId: first!.id, limit: 1 })).map((d) => d.id),
+      ).toEqual([second!.id]);
+      expect(
+        (
+          await store.openSinkDeadLetters({ sink: 'hooks', afterId: 0, limit: 10, ids: [third!.id, 999] })
+        ).map((d) => d.id),
+      ).toEqual([third!.id]);
+      // Another sink's letter is not this sink's to mark.
+      const otherId = (await store.openSinkDeadLetters({ sink: 'other', afterId: 0, limit: 10 }))[0]!.id;
+      expect(
+        await store.markSinkDeadLettersRedelivered({ sink: 'hooks', ids: [first!.id, otherId], at: T2 }),
+      ).toBe(1);
+      expect(await store.markSinkDeadLettersRedelivered({ sink: 'hooks', ids: [first!.id], at: T2 })).toBe(0);
+      expect(await store.markSinkDeadLettersRedelivered({ sink: 'hooks', ids: [], at: T2 })).toBe(0);
+      // Refused again: the open letter counts it and says why now.
+      await store.addSinkDeadLetters({ sink: 'hooks', letters: [event(2, 'sink hooks: 410')], at: T3 });
+      const all = await store.listDeadLetters({ all: true, limit: 10 });
+      const byId = (id: number) => all.find((d) => d.id === id)!;
+      expect(byId(first!.id)).toMatchObject({ status: 'replayed', resolvedRunId: null });
+      expect(Date.parse(byId(first!.id).resolvedAt!)).toBe(Date.parse(T2));
+      expect(byId(second!.id)).toMatchObject({ status: 'open', occurrences: 2, reason: 'sink hooks: 410' });
+      expect(byId(otherId).status).toBe('open');
+      expect(
+        (await store.openSinkDeadLetters({ sink: 'hooks', afterId: 0, limit: 10 })).map((d) => d.id),
+      ).toEqual([second!.id, third!.id]);
+    });
+
     it('reads open letters oldest first for a replay, marks replayed ones, and counts failed replays', async () => {
       const l = await lease();
       await startedRun(l, 'r1');

@@ -13,8 +13,10 @@ import type {
   ListDeadLetters,
   ListRuns,
   OpenDeadLetters,
+  OpenSinkDeadLetters,
   PruneChanges,
   ReadChanges,
+  RedeliveredSinkDeadLetters,
   RunLog,
   ScanStore,
   StartRun,
@@ -136,6 +138,14 @@ export abstract class StoreRoles
 
   addSinkDeadLetters(args: AddSinkDeadLetters): Promise<void> {
     return this.#r.deadLetters.addSinkDeadLetters(args);
+  }
+
+  openSinkDeadLetters(args: OpenSinkDeadLetters): Promise<StoredDeadLetter[]> {
+    return this.#r.deadLetters.openSinkDeadLetters(args);
+  }
+
+  markSinkDeadLettersRedelivered(args: RedeliveredSinkDeadLetters): Promise<number> {
+    return this.#r.deadLetters.markSinkDeadLettersRedelivered(args);
   }
 
   listStreams(): Promise<StreamStatus[]> {

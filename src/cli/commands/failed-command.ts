@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { nowIso } from '../../core/clock.ts';
 import { ConfigError } from '../../core/errors.ts';
 import type { StreamOutcome } from '../../runtime/run-streams.ts';
-import { replayTargets } from '../../runtime/stream-operations.ts';
+import { replayTargets, sinkLettersHint } from '../../runtime/stream-operations.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT, exitCodeFor } from '../exit-codes.ts';
 import { formatCount, formatTable } from '../format-table.ts';
@@ -121,9 +121,11 @@ async function replay(
     });
     if (outcome) outcomes.push(outcome);
   }
+  // Letters the ids named are records (replayTargets refused any sink's); without ids, say what was left.
+  const hint = options.id ? null : await sinkLettersHint(store, stream);
   if (options.json) {
     ctx.printJson(outcomes.map(({ cause: _cause, ...rest }) => rest));
-  } else if (outcomes.length === 0) {
+  } else if (outcomes.length === 0 && hint === null) {
     ctx.print('no open dead letters to replay');
   }
   let code: number = EXIT.ok;
@@ -149,5 +151,6 @@ async function replay(
           : exitCodeFor(o.cause);
     if (code === EXIT.ok) code = own;
   }
+  if (hint !== null && !options.json) ctx.print(hint);
   return code;
 }

@@ -3,11 +3,13 @@ import { readApiToken } from '../../config/load-config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { sinkConsumer } from '../../core/sink.ts';
 import type { ChangeFeed } from '../../core/store.ts';
+import { describeSinkReplay, replayableSink, replaySinkLetters } from '../../runtime/sink-replay.ts';
 import { prepareSinks, selectSinks } from '../../runtime/sinks.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatCount, formatTable } from '../format-table.ts';
 import { stopSignal } from '../stop-signal.ts';
+import { parseIds } from './parse-limit.ts';
 
 /** `sinks status` counts the rows beyond an offset up to this many, then says "10,000+". */
 const LAG_COUNT_LIMIT = 10_000;
@@ -15,7 +17,10 @@ const LAG_COUNT_LIMIT = 10_000;
 export function registerSinksCommand(program: Command): void {
   const sinks = program
     .command('sinks')
-    .description('deliver the change log to the config’s sinks (webhooks), or show where each one is');
+    .description(
+      'deliver the change log to the config’s sinks (webhooks), show where each one is, ' +
+        'or redeliver the events a target refused',
+    );
   sinks
     .command('run [names...]')
     .description(
@@ -58,6 +63,22 @@ export function registerSinksCommand(program: Command): void {
           ]);
         }
         ctx.print(formatTable(['SINK', 'TYPE', 'OFFSET', 'LAG', 'UPDATED'], rows));
+      } finally {
+        await ctx.close();
+      }
+    });
+  sinks
+    .command('replay <name>')
+    .description(
+      'send the events the sink’s target refused for good (its dead letters, `syncline failed`) again, ' +
+        'oldest first, once the target is fixed; confirmed ones are settled, its offset stays where it is',
+    )
+    .option('--id <ids...>', 'only these letters (ids from `syncline failed`)', parseIds)
+    .option('--all', 'every open letter of the sink')
+    .action(async (name: string, options: { id?: number[]; all?: boolean }, command: Command) => {
+      const ctx = CliContext.of(command);
+      try {
+        process.exitCode = await replay(ctx, name, options);
       } finally {
         await ctx.close();
       }
@@ -108,6 +129,32 @@ async function resumeThroughApi(base: string, name: string): Promise<string> {
     );
   }
   return body?.message ?? `resumed sink "${name}"`;
+}
+
+/** Redelivers the sink's letters; exit 1 when some were refused again or a transient failure stopped it. */
+async function replay(
+  ctx: CliContext,
+  name: string,
+  options: { id?: number[]; all?: boolean },
+): Promise<number> {
+  if (options.id && options.all) {
+    throw new ConfigError('sinks replay takes --id <ids...> or --all, not both');
+  }
+  if (!options.id && !options.all) {
+    throw new ConfigError(
+      `sinks replay needs --all or --id <ids...>: which letters of sink "${name}" should be redelivered?`,
+    );
+  }
+  const sink = replayableSink(await ctx.config(), name);
+  // Ctrl-C ends the process: a batch in flight stays open, and a later replay sends it again.
+  const o = await replaySinkLetters({
+    store: await ctx.store(),
+    sink,
+    ...(options.id ? { ids: options.id } : {}),
+  });
+  ctx.print(describeSinkReplay(o) + (o.refusedAgain + o.left > 0 ? '\n  still open: `syncline failed`' : ''));
+  if (o.error !== null) process.stderr.write(`syncline: the replay stopped: ${o.error}\n`);
+  return o.refusedAgain + o.left > 0 ? EXIT.failed : EXIT.ok;
 }
 
 async function run(ctx: CliContext, names: readonly string[]): Promise<number> {

@@ -5,7 +5,9 @@ import type {
   IgnoreDeadLetters,
   ListDeadLetters,
   OpenDeadLetters,
+  OpenSinkDeadLetters,
   PageCommit,
+  RedeliveredSinkDeadLetters,
 } from '../../core/store.ts';
 import type { DeadLetterStatus, StoredDeadLetter } from '../../core/types.ts';
 import { sinkFingerprint } from '../sink-fingerprint.ts';
@@ -195,6 +197,31 @@ export class PostgresDeadLetters implements DeadLetterStore {
         l.map((x) => sinkFingerprint(args.sink, x.eventId)),
       ],
     );
+  }
+
+  async openSinkDeadLetters(args: OpenSinkDeadLetters): Promise<StoredDeadLetter[]> {
+    const rows = await this.#db.query<DeadLetterRow>(
+      'reading open dead letters of a sink',
+      undefined,
+      `SELECT ${COLUMNS} FROM syncline_failed
+      WHERE sink = $1 AND status = 'open' AND id > $2 AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))
+      ORDER BY id LIMIT $4`,
+      [args.sink, args.afterId, args.ids ?? null, args.limit],
+    );
+    return rows.map(toDeadLetter);
+  }
+
+  async markSinkDeadLettersRedelivered(args: RedeliveredSinkDeadLetters): Promise<number> {
+    if (args.ids.length === 0) return 0;
+    const rows = await this.#db.query(
+      'marking redelivered dead letters',
+      undefined,
+      `UPDATE syncline_failed SET status = 'replayed', resolved_at = $1::timestamptz, resolved_run_id = NULL
+      WHERE sink = $2 AND status = 'open' AND id = ANY($3::bigint[])
+      RETURNING id`,
+      [args.at, args.sink, args.ids],
+    );
+    return rows.length;
   }
 
   async ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {

@@ -5,7 +5,9 @@ import type {
   IgnoreDeadLetters,
   ListDeadLetters,
   OpenDeadLetters,
+  OpenSinkDeadLetters,
   PageCommit,
+  RedeliveredSinkDeadLetters,
 } from '../../core/store.ts';
 import type { DeadLetterStatus, StoredDeadLetter } from '../../core/types.ts';
 import { sinkFingerprint } from '../sink-fingerprint.ts';
@@ -194,6 +196,34 @@ export class SqliteDeadLetters implements DeadLetterStore {
         }
       })();
     });
+  }
+
+  async openSinkDeadLetters(args: OpenSinkDeadLetters): Promise<StoredDeadLetter[]> {
+    const only = args.ids ? 'AND id IN (SELECT value FROM json_each(?))' : '';
+    const params: SqlValue[] = [args.sink, args.afterId, ...(args.ids ? [JSON.stringify(args.ids)] : [])];
+    return this.#runtime.guard('read open dead letters of a sink', undefined, (s) =>
+      s
+        .sql<SqlValue[], DeadLetterRow>(
+          `SELECT * FROM syncline_failed WHERE sink = ? AND status = 'open' AND id > ? ${only} ORDER BY id LIMIT ?`,
+        )
+        .all(...params, args.limit)
+        .map(toStoredDeadLetter),
+    );
+  }
+
+  async markSinkDeadLettersRedelivered(args: RedeliveredSinkDeadLetters): Promise<number> {
+    if (args.ids.length === 0) return 0;
+    return this.#runtime.guard(
+      'mark redelivered dead letters',
+      undefined,
+      (s) =>
+        s
+          .sql<SqlValue[]>(
+            `UPDATE syncline_failed SET status = 'replayed', resolved_at = ?, resolved_run_id = NULL
+            WHERE sink = ? AND status = 'open' AND id IN (SELECT value FROM json_each(?))`,
+          )
+          .run(args.at, args.sink, JSON.stringify(args.ids)).changes,
+    );
   }
 
   async ignoreDeadLetters(args: IgnoreDeadLetters): Promise<number> {
