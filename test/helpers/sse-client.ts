@@ -54,7 +54,7 @@ export async function connectSse(url: string, headers: Record<string, string> = 
       messages
         .filter((m) => m.event === 'change')
         .map((m) => ({ id: m.id!, data: JSON.parse(m.data!) as Record<string, unknown> })),
-    async until(check, timeoutMs = 4000) {
+    async until(check, timeoutMs = 15_000) {
       const end = Date.now() + timeoutMs;
       while (!check(messages)) {
         if (Date.now() > end) {
