@@ -6,8 +6,13 @@ import { join, resolve } from 'node:path';
 import { afterEach } from 'vitest';
 
 export const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
-/** The library's entry, for configs of temp projects to import. */
-export const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
+/**
+ * What configs of temp projects import the library as: the bare name, as a user's config does. The
+ * CLI resolves it to the copy that runs (config/resolve-running-syncline.ts); importing
+ * `src/index.ts` by path instead made tsx compile a second whole copy of Syncline in every
+ * process, ~0.8 s each. test/cli/config-imports-syncline.test.ts covers imports by path.
+ */
+export const INDEX = 'syncline';
 
 export interface CliResult {
   readonly code: number | null;

@@ -1,11 +1,9 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli-harness.ts';
-
-const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
+import { INDEX, runCli } from './cli-harness.ts';
 
 /** A working list API (one empty page), so a config that slips through would sync and exit 0. */
 let api: Server;

@@ -1,10 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli-harness.ts';
-
-const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
+import { INDEX, runCli } from './cli-harness.ts';
 
 /**
  * A project whose `syncline.config.ts` imports Syncline by a path rather than by its package name

@@ -1,13 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli-harness.ts';
+import { INDEX, runCli } from './cli-harness.ts';
 
 // Slow (about a minute): a dozen real `syncline` processes per case, the way an operator works
 // through dead letters.
-
-const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
 
 /**
  * A project with one incremental stream, `people`: 30 records, every tenth with an email the
