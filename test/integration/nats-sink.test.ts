@@ -11,13 +11,11 @@ import { resolveConfig } from '../../src/config/load-config.ts';
 import { ConfigError, TransientError } from '../../src/core/errors.ts';
 import type { FeedChange } from '../../src/core/feed-change.ts';
 import type { Sink } from '../../src/core/sink.ts';
-import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { loadProjectConfig } from '../../src/runtime/load-project-config.ts';
 import { buildSink } from '../../src/runtime/sinks.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { createNatsSink } from '../../src/sinks/nats/nats-sink.ts';
-import { runSink, wakeOnCommit } from '../../src/sinks/sink-runner.ts';
-import { makeTestStore, type TestStore } from '../helpers/stores.ts';
+import { fakeEvent, useDeliveryRig } from '../helpers/sink-rig.ts';
 import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
 
 const NATS_URL = 'nats://127.0.0.1:4222';
@@ -100,53 +98,15 @@ describe('the NATS JetStream sink', () => {
     }
     return out;
   };
-  const event = (seq: number, stream = 'items', extra: Partial<FeedChange> = {}): FeedChange =>
-    ({
-      id: `${stream}:${seq}`,
-      seq,
-      stream,
-      key: String(seq),
-      kind: 'insert',
-      ...extra,
-    }) as unknown as FeedChange;
+  const event = fakeEvent;
 
   describe('delivering from the change log on SQLite', () => {
-    let t: TestStore;
-    let stop: AbortController;
-    beforeEach(async () => {
-      t = await makeTestStore('sqlite');
-      stop = new AbortController();
-    });
-    afterEach(async () => {
-      stop.abort();
-      await t.dispose();
-    });
-    const start = (target: Sink) =>
-      runSink({
-        feed: t.store,
-        sink: target,
-        consumer: 'sink:nats',
-        filter: {},
-        data: true,
-        batchSize: 10,
-        wake: wakeOnCommit(undefined, 20),
-        stop: stop.signal,
-        retry: { baseMs: 5, maxMs: 20 },
-        pauseAfterMs: 60_000,
-        log: SILENT_LOGGER,
-      });
-    const until = async (cond: () => boolean, ms = 10_000) => {
-      const end = Date.now() + ms;
-      while (!cond()) {
-        if (Date.now() > end) throw new Error('timed out');
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
-    const highestSeq = async () => (await t.store.readChanges({ afterSeq: 0, limit: 100_000 })).at(-1)!.seq;
+    const rig = useDeliveryRig('sink:nats');
+    const { start, until, highestSeq } = rig;
 
     it('publishes every change in seq order to <prefix>.<stream>.<kind>, with Nats-Msg-Id = the event id', async () => {
-      await sync(config('items', 25), { store: t.location });
-      await sync(config('others', 7), { store: t.location });
+      await sync(config('items', 25), { store: rig.t.location });
+      await sync(config('others', 7), { store: rig.t.location });
       // The source resumes after index 25: two updates and a delete of items already sent.
       const later = [
         ...Array.from({ length: 25 }, (_, i) => testRecord(i)),
@@ -154,12 +114,12 @@ describe('the NATS JetStream sink', () => {
         testRecord(1, 1),
       ];
       later.push({ ...testRecord(2, 1), deleted: true });
-      await sync(testStreamConfig(later, { name: 'items' }), { store: t.location });
+      await sync(testStreamConfig(later, { name: 'items' }), { store: rig.t.location });
       const runner = start(sink());
       const last = await highestSeq();
       await until(() => runner.status().offset === last);
       const stored = await messages();
-      const all = await t.store.readChanges({ afterSeq: 0, limit: 100_000 });
+      const all = await rig.t.store.readChanges({ afterSeq: 0, limit: 100_000 });
       expect(stored.map((m) => m.event.seq)).toEqual(all.map((c) => c.seq));
       for (const m of stored) {
         expect(m.subject).toBe(`${prefix}.${m.event.stream}.${m.event.kind}`);
@@ -182,19 +142,18 @@ describe('the NATS JetStream sink', () => {
     });
 
     it('moves the offset only after the acks: it stays put while NATS is unreachable, then delivers', async () => {
-      await sync(config('items', 12), { store: t.location });
+      await sync(config('items', 12), { store: rig.t.location });
       const last = await highestSeq();
       const failing = start(sink({ url: `nats://127.0.0.1:${await closedPort()}` }));
       await until(() => failing.status().state === 'retrying');
       await new Promise((r) => setTimeout(r, 200));
       expect(failing.status()).toMatchObject({ state: 'retrying', offset: 0 });
       expect(failing.status().lastError).toContain('cannot connect to NATS at nats://127.0.0.1:');
-      expect((await t.store.readChanges({ afterSeq: 0, limit: 100 })).length).toBe(12);
-      stop.abort();
+      expect((await rig.t.store.readChanges({ afterSeq: 0, limit: 100 })).length).toBe(12);
+      rig.stop();
       await failing.done;
       expect(await messages()).toHaveLength(0);
 
-      stop = new AbortController();
       const working = start(sink());
       await until(() => working.status().offset === last);
       expect((await messages()).map((m) => m.event.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));

@@ -9,13 +9,11 @@ import { resolveConfig } from '../../src/config/load-config.ts';
 import { ConfigError, FatalError, TransientError } from '../../src/core/errors.ts';
 import type { FeedChange } from '../../src/core/feed-change.ts';
 import type { Sink } from '../../src/core/sink.ts';
-import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { loadProjectConfig } from '../../src/runtime/load-project-config.ts';
 import { buildSink } from '../../src/runtime/sinks.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { createRedisSink } from '../../src/sinks/redis/redis-sink.ts';
-import { runSink, wakeOnCommit } from '../../src/sinks/sink-runner.ts';
-import { makeTestStore, type TestStore } from '../helpers/stores.ts';
+import { fakeEvent, useDeliveryRig } from '../helpers/sink-rig.ts';
 import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -68,52 +66,15 @@ describe('the Redis Streams sink', () => {
   };
   const entries = async (stream: string) =>
     ((await admin.xRange(`${prefix}${stream}`, '-', '+')) ?? []).map((e) => e.message ?? {});
-  const event = (seq: number, stream = 'items'): FeedChange =>
-    ({
-      id: `${stream}:${seq}`,
-      seq,
-      stream,
-      key: String(seq),
-      kind: 'insert',
-    }) as unknown as FeedChange;
+  const event = fakeEvent;
 
   describe('delivering from the change log on SQLite', () => {
-    let t: TestStore;
-    let stop: AbortController;
-    beforeEach(async () => {
-      t = await makeTestStore('sqlite');
-      stop = new AbortController();
-    });
-    afterEach(async () => {
-      stop.abort();
-      await t.dispose();
-    });
-    const start = (target: Sink) =>
-      runSink({
-        feed: t.store,
-        sink: target,
-        consumer: 'sink:redis',
-        filter: {},
-        data: true,
-        batchSize: 10,
-        wake: wakeOnCommit(undefined, 20),
-        stop: stop.signal,
-        retry: { baseMs: 5, maxMs: 20 },
-        pauseAfterMs: 60_000,
-        log: SILENT_LOGGER,
-      });
-    const until = async (cond: () => boolean, ms = 10_000) => {
-      const end = Date.now() + ms;
-      while (!cond()) {
-        if (Date.now() > end) throw new Error('timed out');
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
-    const highestSeq = async () => (await t.store.readChanges({ afterSeq: 0, limit: 100_000 })).at(-1)!.seq;
+    const rig = useDeliveryRig('sink:redis');
+    const { start, until, highestSeq } = rig;
 
     it('adds every change to its stream’s Redis stream in seq order, once, with id, seq and event', async () => {
-      await sync(config('items', 25), { store: t.location });
-      await sync(config('others', 7), { store: t.location });
+      await sync(config('items', 25), { store: rig.t.location });
+      await sync(config('others', 7), { store: rig.t.location });
       const runner = start(sink());
       const last = await highestSeq();
       await until(() => runner.status().offset === last);
@@ -128,13 +89,12 @@ describe('the Redis Streams sink', () => {
     });
 
     it('resumes after the acknowledged offset when started again', async () => {
-      await sync(config('items', 5), { store: t.location });
+      await sync(config('items', 5), { store: rig.t.location });
       const first = start(sink());
       await until(() => first.status().offset === 5);
-      stop.abort();
+      rig.stop();
       await first.done;
-      stop = new AbortController();
-      await sync(config('items', 8, 1), { store: t.location });
+      await sync(config('items', 8, 1), { store: rig.t.location });
       const again = start(sink());
       const last = await highestSeq();
       await until(() => again.status().offset === last);

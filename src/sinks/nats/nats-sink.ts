@@ -4,6 +4,7 @@ import { FatalError, TransientError } from '../../core/errors.ts';
 import type { FeedEvent } from '../../core/feed-change.ts';
 import { redactUrl, scrubSecret } from '../../core/redact-url.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
+import { abortable, reason } from '../sink-support.ts';
 
 /** The JetStream stream a sink creates when it is absent (an existing one is left as it is). */
 export interface NatsStreamToCreate {
@@ -234,23 +235,4 @@ function splitCredentials(url: string): { servers: string; user: string; pass: s
 
 function tokenOf(auth: NatsSinkOptions['auth']): string {
   return auth && 'token' in auth ? auth.token : '';
-}
-
-/** `promise`, or the abort's reason as soon as `signal` aborts (the outcome is then ignored). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  promise.catch(() => undefined);
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function reason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0]!.trim() || 'no reason given';
 }

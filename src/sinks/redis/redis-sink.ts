@@ -3,6 +3,7 @@ import { FatalError, TransientError } from '../../core/errors.ts';
 import type { FeedEvent } from '../../core/feed-change.ts';
 import { redactUrl, scrubSecret } from '../../core/redact-url.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
+import { abortable, reason } from '../sink-support.ts';
 
 export interface RedisSinkOptions {
   readonly name: string;
@@ -119,21 +120,6 @@ export function createRedisSink(options: RedisSinkOptions): Sink {
       if (open?.isOpen) await open.close().catch(() => open.destroy());
     },
   };
-}
-
-/** `promise`, or the abort's reason as soon as `signal` aborts (the reply is then ignored). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  promise.catch(() => undefined);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function reason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0]!.trim() || 'no reason given';
 }
 
 function passwordOf(url: string): string {
