@@ -24,7 +24,14 @@ import {
   streamName,
 } from './chaos-config.ts';
 import { ChaosRandom, nextCycle } from './chaos-schedule.ts';
-import { checkSink, readWholeLog, type SinkCheck, type SinkObserver, sinkObservers } from './chaos-sinks.ts';
+import {
+  checkSink,
+  readWholeLog,
+  type SinkCheck,
+  type SinkObserver,
+  sinkObservers,
+  wantedRows,
+} from './chaos-sinks.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
 
@@ -156,7 +163,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     while (Date.now() < end) {
       const { mutations, action } = nextCycle(random, daemon);
       sim.mutate(mutations);
-      const child = daemon ? spawnService(dir, location, env) : spawnSync(dir, location);
+      const child = daemon ? spawnService(dir, location, env, observers) : spawnSync(dir, location);
       const exit = waitExit(child);
       if (daemon && action.kind === 'finish') {
         // The service never finishes on its own: let it run a few schedules, then stop it.
@@ -195,7 +202,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     // The end: no more changes; a clean sync must finish through the faults.
     sim.setMutations({ ratePerSecond: 0 });
-    if (observers.length > 0) delivery = deliverTheRest(dir, location, env, observers);
+    if (observers.length > 0) {
+      // The config of the brief service that lets the sse client catch up at the end: no schedule,
+      // so it serves the log without adding to it.
+      writeFileSync(
+        join(dir, SERVE_CONFIG),
+        chaosConfigYaml(
+          sim.url,
+          styles,
+          options.pageSize ?? 200,
+          undefined,
+          observers.map((o) => o.config()),
+        ),
+      );
+      delivery = deliverTheRest(dir, location, env, observers);
+    }
     await sleep(1100); // past the safety lag, so the watermark may reach the newest change
     await finalSync(dir, location, problems, 'final sync', 'sync', env);
     const store = await openStore(location);
@@ -237,8 +258,10 @@ async function sinkOffsets(location: string, observers: readonly SinkObserver[])
   try {
     const newest = (await readWholeLog(store)).at(-1)?.seq ?? 0;
     const offsets = await Promise.all(
-      observers.map(
-        async (o) => `${o.name} ${(await store.consumerOffset(sinkConsumer(o.name)))?.seq ?? '-'}`,
+      observers.map(async (o) =>
+        o.position
+          ? `${o.name} ${o.position()}`
+          : `${o.name} ${(await store.consumerOffset(sinkConsumer(o.name)))?.seq ?? '-'}`,
       ),
     );
     return `${offsets.join(', ')} of ${newest}`;
@@ -250,22 +273,27 @@ async function sinkOffsets(location: string, observers: readonly SinkObserver[])
 /** How long the sinks may take to deliver the rest of the log after the last sync. */
 const SINK_CATCH_UP_MS = 180_000;
 
+/** The config (no schedule) of the `syncline run` that serves the sse client the end of the log. */
+const SERVE_CONFIG = 'syncline.serve.yaml';
+
 /** The `syncline sinks run` of the end of a `sinks` run. */
 interface SinkDelivery {
   /**
    * Once the final syncs ended: waits (bounded) until every sink's offset in `syncline_consumers`
-   * reaches the log's newest seq, stops the process with SIGTERM, and checks each sink's consumer
-   * against the whole log.
+   * reaches the log's newest seq, stops the process with SIGTERM; then, for the sinks `syncline
+   * run` serves (sse), starts one without a schedule until their clients received the log's newest
+   * seq they select; and checks each sink's consumer against the whole log.
    */
   finish(store: Store, problems: string[], say: (line: string) => void): Promise<SinkCheck[]>;
-  /** SIGKILLs the process if it still runs (a run that failed before `finish`). */
+  /** SIGKILLs the processes if they still run (a run that failed before `finish`). */
   kill(): void;
 }
 
 /**
  * The end of a `sinks` run: `syncline sinks run` delivers what the killed services left, started
  * when the chaos ends, so it delivers beside the final syncs (another process committing, as a
- * deployment with a separate delivery process has) and the changes they add.
+ * deployment with a separate delivery process has) and the changes they add. It serves no sse
+ * client: a brief `syncline run` does, after it.
  */
 function deliverTheRest(
   dir: string,
@@ -273,22 +301,26 @@ function deliverTheRest(
   env: Readonly<Record<string, string>>,
   observers: readonly SinkObserver[],
 ): SinkDelivery {
+  const offsetted = observers.filter((o) => !o.servedByService);
+  const served = observers.filter((o) => o.servedByService);
   const child = spawnCli(['sinks', 'run', '--store', location], dir, env);
   const exit = waitExit(child);
   let exited = false;
   void exit.then(() => {
     exited = true;
   });
+  let service: { child: ChildProcess; exited: boolean } | null = null;
   return {
     kill: () => {
       if (!exited) child.kill('SIGKILL');
+      if (service && !service.exited) service.child.kill('SIGKILL');
     },
     async finish(store, problems, say) {
       const log = await readWholeLog(store);
       const last = log.at(-1)?.seq ?? 0;
       const deadline = Date.now() + SINK_CATCH_UP_MS;
       const offsets = async () =>
-        Promise.all(observers.map(async (o) => (await store.consumerOffset(sinkConsumer(o.name)))?.seq ?? 0));
+        Promise.all(offsetted.map(async (o) => (await store.consumerOffset(sinkConsumer(o.name)))?.seq ?? 0));
       let behind = await offsets();
       const startedAt = Date.now();
       say(`sinks: offsets ${behind.join(', ')} of ${last} when the last sync ended`);
@@ -305,13 +337,45 @@ function deliverTheRest(
         );
       }
       for (const line of result.sinkTrouble) problems.push(`syncline sinks run: ${line.slice(0, 300)}`);
-      observers.forEach((o, i) => {
+      offsetted.forEach((o, i) => {
         if (behind[i]! < last) {
           problems.push(
             `sink ${o.name} did not catch up: offset ${behind[i]} of ${last}, ${SINK_CATCH_UP_MS / 1000} s after the last sync`,
           );
         }
       });
+      if (served.length > 0) {
+        const targets = served.map((o) => wantedRows(o.config(), log).at(-1)?.seq ?? 0);
+        const positions = () => served.map((o) => o.position?.() ?? 0);
+        const serveStart = Date.now();
+        const serving = spawnService(dir, location, env, served, SERVE_CONFIG);
+        const serveExit = waitExit(serving);
+        service = { child: serving, exited: false };
+        const current = service;
+        void serveExit.then(() => {
+          current.exited = true;
+        });
+        while (positions().some((p, i) => p < targets[i]!) && Date.now() < deadline && !current.exited) {
+          await sleep(100);
+        }
+        say(
+          `sinks: ${served.map((o, i) => `${o.name} at ${positions()[i]} of ${targets[i]}`).join(', ')} ${Date.now() - serveStart} ms after a service started for them`,
+        );
+        serving.kill('SIGTERM');
+        const ended = await withTimeout(serveExit, 30_000, () => serving.kill('SIGKILL'));
+        if (ended.code !== 0) {
+          problems.push(
+            `the syncline run serving ${served.map((o) => o.name).join(', ')} at the end exited ${ended.signal ?? ended.code}: ${lastLine(ended.stderr)}`,
+          );
+        }
+        served.forEach((o, i) => {
+          if (positions()[i]! < targets[i]!) {
+            problems.push(
+              `sink ${o.name} did not catch up: its client reached seq ${positions()[i]} of ${targets[i]}`,
+            );
+          }
+        });
+      }
       return Promise.all(observers.map((o) => checkSink(o, log)));
     },
   };
@@ -641,9 +705,40 @@ function spawnSync(dir: string, location: string): ChildProcess {
   return spawnCli(['sync', '--store', location], dir);
 }
 
-/** `syncline run` with its API on a free loopback port (several cycles never share one). */
-function spawnService(dir: string, location: string, env: Readonly<Record<string, string>>): ChildProcess {
-  return spawnCli(['run', '--store', location, '--listen', '127.0.0.1:0'], dir, env);
+/**
+ * `syncline run` with its API on a free loopback port (several cycles never share one); the
+ * observers a service serves (sse) are told its URL once it serves.
+ */
+function spawnService(
+  dir: string,
+  location: string,
+  env: Readonly<Record<string, string>>,
+  observers: readonly SinkObserver[] = [],
+  config?: string,
+): ChildProcess {
+  const child = spawnCli(
+    [...(config ? ['--config', config] : []), 'run', '--store', location, '--listen', '127.0.0.1:0'],
+    dir,
+    env,
+  );
+  const served = observers.filter((o) => o.serviceListening);
+  if (served.length > 0) {
+    let partial = '';
+    const onData = (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        // `{"api":"http://127.0.0.1:port","msg":"syncline run: serving ..."}` (the logger redacts
+        // the `url` of its "API listening" line).
+        if (!line.includes('"msg":"syncline run: serving')) continue;
+        const url = (JSON.parse(line) as { api?: string }).api;
+        if (url) for (const o of served) o.serviceListening!(url);
+        child.stderr?.off('data', onData);
+      }
+    };
+    child.stderr?.on('data', onData);
+  }
+  return child;
 }
 
 function spawnCli(

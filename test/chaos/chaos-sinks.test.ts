@@ -1,6 +1,21 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
+import { feedChange } from '../../src/core/feed-change.ts';
 import type { ChangeRow } from '../../src/core/types.ts';
-import { checkSink, type ReceivedEvent, redisObserver, type SinkObserver } from './chaos-sinks.ts';
+import { createNatsSink } from '../../src/sinks/nats/nats-sink.ts';
+import {
+  checkSink,
+  NATS_URL,
+  natsObserver,
+  type ReceivedEvent,
+  redisObserver,
+  type SinkObserver,
+  sseObserver,
+} from './chaos-sinks.ts';
 
 function row(seq: number, stream = 'a', kind: ChangeRow['kind'] = 'insert'): ChangeRow {
   return {
@@ -81,5 +96,143 @@ describe("checkSink (the chaos run's check of a sink against the change log)", (
     await expect(redisObserver('redis://127.0.0.1:1').start()).rejects.toThrow(
       /needs Redis at redis:\/\/127\.0\.0\.1:1 .*redis-server --daemonize yes --bind 127\.0\.0\.1 --port 6379/,
     );
+  });
+
+  it('says how to start NATS when there is none', async () => {
+    await expect(natsObserver('nats://127.0.0.1:1').start()).rejects.toThrow(
+      /needs NATS with JetStream at nats:\/\/127\.0\.0\.1:1 .*start-stop-daemon --start --oknodo --background --exec \/usr\/sbin\/nats-server -- -a 127\.0\.0\.1 -p 4222 -js -sd \/var\/lib\/nats-server/,
+    );
+  });
+});
+
+describe("the chaos run's NATS observer", () => {
+  it('reads back every message of the stream the sink created, in stream order, and deletes it (needs NATS at 127.0.0.1:4222)', async () => {
+    const observer = natsObserver();
+    await observer.start();
+    const config = observer.config() as {
+      subject: string;
+      createStream: { name: string; subjects: string[] };
+    };
+    const sink = createNatsSink({
+      name: 'chaos_nats',
+      url: NATS_URL,
+      subjectTemplate: config.subject,
+      createStream: { ...config.createStream, maxAgeMs: null, duplicateWindowMs: null },
+    });
+    const log = [row(1), row(2, 'b'), row(3), row(5, 'b', 'delete')];
+    try {
+      expect(await observer.events()).toEqual([]); // no stream yet: nothing delivered
+      const signal = new AbortController().signal;
+      await sink.deliver(log.slice(0, 2).map(feedChange), signal);
+      await sink.deliver(log.map(feedChange), signal); // a retry: the first two are dropped as duplicates
+      const check = await checkSink(observer, log);
+      expect(check).toMatchObject({
+        inLog: 4,
+        received: 4,
+        duplicates: 0,
+        missing: 0,
+        unknown: 0,
+        outOfOrder: 0,
+      });
+      expect(check.notes).toMatch(/4 messages/);
+    } finally {
+      await sink.close();
+      await observer.stop();
+    }
+    const nc = await connect({ servers: NATS_URL });
+    try {
+      await expect((await jetstreamManager(nc)).streams.info(config.createStream.name)).rejects.toThrow(
+        /not found/i,
+      );
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+/**
+ * A stand-in for `syncline run`'s GET /v1/events: serves `log` after the client's position, then
+ * (per `plan`) cuts the connection after some events, or answers with a reset.
+ */
+function fakeService(log: readonly ChangeRow[], plan: { cutAfter?: number; reset?: boolean } = {}) {
+  const requests: { since?: string | null; lastEventId?: string }[] = [];
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const lastEventId = req.headers['last-event-id'] as string | undefined;
+    requests.push({ since: url.searchParams.get('since'), lastEventId });
+    const after = Number(lastEventId ?? url.searchParams.get('since') ?? Number.POSITIVE_INFINITY);
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (plan.reset && requests.length === 1) {
+      res.end(`event: reset\ndata: {"reason":"retention","oldestSeq":3}\n\n`);
+      return;
+    }
+    let sent = 0;
+    for (const r of log.filter((x) => x.seq > after)) {
+      res.write(`id: ${r.seq}\nevent: change\ndata: ${JSON.stringify(feedChange(r))}\n\n`);
+      if (++sent === plan.cutAfter && requests.length === 1) {
+        res.end(); // the service stopped mid-stream
+        return;
+      }
+    }
+    // then stays open, as a service does
+  });
+  return {
+    requests,
+    async listen() {
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+describe("the chaos run's SSE observer", () => {
+  const log = [row(1), row(2, 'b'), row(3), row(5, 'b', 'delete')];
+
+  async function until(check: () => boolean) {
+    const end = Date.now() + 4000;
+    while (!check()) {
+      if (Date.now() > end) throw new Error('timed out');
+      await sleep(20);
+    }
+  }
+
+  it('starts from since=0, retries until a service answers, and resumes with Last-Event-ID after a cut', async () => {
+    const observer = sseObserver({ retryMs: 20 });
+    const service = fakeService(log, { cutAfter: 2 });
+    await observer.start();
+    try {
+      observer.serviceListening!('http://127.0.0.1:1'); // nothing there: retried
+      await sleep(100);
+      observer.serviceListening!(await service.listen());
+      await until(() => observer.position!() === 5);
+      expect(service.requests[0]).toEqual({ since: '0', lastEventId: undefined });
+      expect(service.requests[1]).toEqual({ since: null, lastEventId: '2' });
+      const check = await checkSink(observer, log);
+      expect(check).toMatchObject({ inLog: 4, received: 4, missing: 0, unknown: 0, outOfOrder: 0 });
+      expect(check.notes).toMatch(/^2 connections, .*last seq 5$/);
+    } finally {
+      await observer.stop();
+      await service.close();
+    }
+  });
+
+  it('counts an event: reset as a problem', async () => {
+    const observer = sseObserver({ retryMs: 20 });
+    const service = fakeService(log, { reset: true });
+    await observer.start();
+    try {
+      observer.serviceListening!(await service.listen());
+      await until(() => observer.position!() === 5);
+      const check = await checkSink(observer, log);
+      expect(check.invalid).toBe(1);
+      expect(check.differences[0]).toMatch(/chaos_sse: event: reset after seq 0/);
+    } finally {
+      await observer.stop();
+      await service.close();
+    }
   });
 });

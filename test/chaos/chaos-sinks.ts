@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createClient } from 'redis';
 import { Webhook } from 'standardwebhooks';
 import type { ChangeFeed } from '../../src/core/store.ts';
 import type { ChangeRow } from '../../src/core/types.ts';
+import { connectSse, type SseConnection } from '../helpers/sse-client.ts';
 import { ChaosRandom } from './chaos-schedule.ts';
 
 /** One event as a consumer received it (every receipt, duplicates included, in receipt order). */
@@ -45,6 +48,15 @@ export interface SinkObserver {
   problems(): readonly string[];
   /** Stops and removes what it made (servers, keys). */
   stop(): Promise<void>;
+  /**
+   * A sink `syncline run` serves to clients itself (sse): no offset in `syncline_consumers`, so
+   * the harness waits for `position()` instead, and `syncline sinks run` does not serve it.
+   */
+  readonly servedByService?: boolean;
+  /** The API URL of a `syncline run` that just started listening (`servedByService` observers). */
+  serviceListening?(url: string): void;
+  /** The highest seq received so far (`servedByService` observers): caught up once it reaches the log's. */
+  position?(): number;
 }
 
 /**
@@ -53,7 +65,12 @@ export interface SinkObserver {
  * events, would take a minute over the whole initial load) and a Redis stream per stream, all of them.
  */
 export function sinkObservers(seed: number, streams: readonly string[]): SinkObserver[] {
-  return [webhookObserver(seed, streams.length > 2 ? streams.slice(0, 2) : undefined), redisObserver()];
+  return [
+    webhookObserver(seed, streams.length > 2 ? streams.slice(0, 2) : undefined),
+    redisObserver(),
+    natsObserver(),
+    sseObserver(),
+  ];
 }
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -227,6 +244,198 @@ export function redisObserver(url = REDIS_URL): SinkObserver {
   };
 }
 
+/** How to start the NATS server (with JetStream) the `--sinks` chaos runs need. */
+export const NATS_HOWTO =
+  'start it with: start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server';
+
+export const NATS_URL = 'nats://127.0.0.1:4222';
+
+/**
+ * A NATS sink into a JetStream stream of this run's own (its name and subject prefix are random),
+ * created by the sink's `createStream`; read back at the end with an ordered consumer (the stream's
+ * order, which is the order JetStream stored the publishes in) and deleted on `stop()`.
+ */
+export function natsObserver(url = NATS_URL): SinkObserver {
+  const tag = `${process.pid}${randomBytes(4).toString('hex')}`;
+  const streamName = `SYNCLINE_CHAOS_${tag}`;
+  const prefix = `chaos${tag}`;
+  let nc: NatsConnection | null = null;
+  let stored = 0;
+  return {
+    name: 'chaos_nats',
+    env: {},
+    config: () => ({
+      name: 'chaos_nats',
+      type: 'nats',
+      url,
+      subject: `${prefix}.{stream}.{kind}`,
+      createStream: { name: streamName, subjects: [`${prefix}.>`] },
+      batchSize: 100,
+      timeout: '2s',
+      retry: { base: '50ms', max: '1s' },
+    }),
+    async start() {
+      try {
+        nc = await connect({ servers: url, timeout: 2000, reconnect: false, name: 'syncline-chaos' });
+        await (await jetstreamManager(nc, { timeout: 2000 })).getAccountInfo();
+      } catch (error) {
+        await nc?.close().catch(() => undefined);
+        nc = null;
+        throw new Error(
+          `the chaos run's nats sink needs NATS with JetStream at ${url} (${(error as Error).message}); ${NATS_HOWTO}`,
+        );
+      }
+    },
+    async events() {
+      if (!nc) return [];
+      const jsm = await jetstreamManager(nc);
+      try {
+        stored = (await jsm.streams.info(streamName)).state.messages;
+      } catch (error) {
+        if ((error as Error).name === 'StreamNotFoundError') return []; // the sink never delivered
+        throw error;
+      }
+      const received: ReceivedEvent[] = [];
+      if (stored === 0) return received;
+      const consumer = await jetstream(nc).consumers.get(streamName); // ordered, from the first message
+      const messages = await consumer.consume({ max_messages: 1000 });
+      for await (const m of messages) {
+        const event = m.json<Record<string, unknown>>();
+        const msgId = m.headers?.get('Nats-Msg-Id');
+        const subject = `${prefix}.${String(event.stream)}.${String(event.kind)}`;
+        received.push(
+          msgId !== event.id || m.subject !== subject
+            ? { ...receivedOf(event, 'nats'), id: `mismatched header or subject ${m.subject} #${m.seq}` }
+            : receivedOf(event, 'nats'),
+        );
+        if (m.info.pending === 0) break;
+      }
+      messages.stop();
+      return received;
+    },
+    notes: () => `stream ${streamName}, ${stored} messages`,
+    problems: () => [],
+    async stop() {
+      const open = nc;
+      nc = null;
+      if (!open) return;
+      try {
+        await (await jetstreamManager(open)).streams.delete(streamName);
+      } catch {
+        // never created, or already gone
+      }
+      await open.close().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * An sse sink (`GET /v1/events` of `syncline run`) and a client of it: it connects to each service
+ * the harness starts (`serviceListening`), from the start with `?since=0`, and after every
+ * disconnect (a kill, a stop) again with `Last-Event-ID` = the last seq it received, every 200 ms
+ * until a service answers. An `event: reset` (retention) never may happen here: a problem.
+ */
+export function sseObserver(options: { readonly retryMs?: number } = {}): SinkObserver {
+  const retryMs = options.retryMs ?? 200;
+  const kinds = ['insert', 'update', 'delete'];
+  const received: ReceivedEvent[] = [];
+  const problems: string[] = [];
+  const counts = { connections: 0, failed: 0, refused: 0, errors: 0 };
+  let url: string | null = null;
+  let last = 0;
+  let connection: SseConnection | null = null;
+  let stopped = false;
+  let loop: Promise<void> | null = null;
+  const token = process.env.SYNCLINE_API_TOKEN;
+
+  const take = (message: { id?: string; event?: string; data?: string }) => {
+    if (message.event === 'change') {
+      const event = JSON.parse(message.data ?? '{}') as Record<string, unknown>;
+      if (String(event.seq) !== message.id) {
+        received.push({ ...receivedOf(event, 'sse'), id: `mismatched id: ${message.id}` });
+      } else {
+        received.push(receivedOf(event, 'sse'));
+        last = Math.max(last, Number(event.seq));
+      }
+    } else if (message.event === 'reset') {
+      problems.push(`event: reset after seq ${last}: ${message.data}`);
+    } else if (message.event === 'error') {
+      counts.errors++;
+    } else if (message.event !== undefined && problems.length < 4) {
+      problems.push(`unexpected event: ${message.event}`);
+    }
+  };
+
+  const follow = async () => {
+    while (!stopped) {
+      const base = url;
+      if (base === null) {
+        await sleep(retryMs);
+        continue;
+      }
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      if (last > 0) headers['last-event-id'] = String(last);
+      let conn: SseConnection;
+      try {
+        conn = await connectSse(`${base}/v1/events${last > 0 ? '' : '?since=0'}`, headers);
+      } catch {
+        counts.failed++;
+        await sleep(retryMs); // no service there (killed, not started yet)
+        continue;
+      }
+      if (!conn.response.ok) {
+        counts.refused++; // 503: stopping, or still starting
+        if (conn.response.status !== 503 && problems.length < 4) {
+          problems.push(`GET /v1/events answered ${conn.response.status}`);
+        }
+        conn.close();
+        await sleep(retryMs);
+        continue;
+      }
+      counts.connections++;
+      connection = conn;
+      let taken = 0;
+      let ended = false;
+      void conn.ended.then(() => {
+        ended = true;
+      });
+      for (;;) {
+        const done = ended;
+        while (taken < conn.messages.length) take(conn.messages[taken++]!);
+        if (done || stopped) break;
+        await Promise.race([conn.ended, sleep(50)]);
+      }
+      conn.messages.length = 0;
+      conn.close();
+      connection = null;
+      if (!stopped) await sleep(retryMs);
+    }
+  };
+
+  return {
+    name: 'chaos_sse',
+    env: {},
+    servedByService: true,
+    config: () => ({ name: 'chaos_sse', type: 'sse', kinds, data: false, heartbeat: '2s' }),
+    async start() {
+      loop = follow();
+    },
+    serviceListening(next) {
+      url = next;
+    },
+    position: () => last,
+    events: async () => received,
+    notes: () =>
+      `${counts.connections} connections, ${counts.failed} failed to connect, ${counts.refused} refused, ${counts.errors} too-slow errors, last seq ${last}`,
+    problems: () => problems,
+    async stop() {
+      stopped = true;
+      connection?.close();
+      await loop;
+    },
+  };
+}
+
 function receivedOf(event: Record<string, unknown>, channel: string): ReceivedEvent {
   return {
     id: String(event.id),
@@ -272,16 +481,20 @@ export async function readWholeLog(feed: ChangeFeed): Promise<ChangeRow[]> {
   }
 }
 
+/** The change-log rows a sink's config entry selects (its `streams` and `kinds`). */
+export function wantedRows(config: Record<string, unknown>, log: readonly ChangeRow[]): ChangeRow[] {
+  const streams = Array.isArray(config.streams) ? new Set(config.streams as string[]) : null;
+  const kinds = Array.isArray(config.kinds) ? new Set(config.kinds as string[]) : null;
+  return log.filter((r) => (!streams || streams.has(r.stream)) && (!kinds || kinds.has(r.kind)));
+}
+
 /**
  * Checks one sink's receipts against the log: every row its filter selects received at least once
  * (no gap), nothing received that the log (filtered) does not hold, and on each channel the first
  * receipts in increasing seq order; duplicates are counted, not wrong.
  */
 export async function checkSink(observer: SinkObserver, log: readonly ChangeRow[]): Promise<SinkCheck> {
-  const config = observer.config();
-  const streams = Array.isArray(config.streams) ? new Set(config.streams as string[]) : null;
-  const kinds = Array.isArray(config.kinds) ? new Set(config.kinds as string[]) : null;
-  const wanted = log.filter((r) => (!streams || streams.has(r.stream)) && (!kinds || kinds.has(r.kind)));
+  const wanted = wantedRows(observer.config(), log);
   const byId = new Map(wanted.map((r) => [`${r.stream}:${r.seq}`, r]));
   const received = await observer.events();
   const differences = observer

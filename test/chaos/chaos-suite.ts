@@ -37,15 +37,21 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
     process.stdout.write(`${report.summary}\n`);
   }, 240_000);
 
-  // The services also deliver the sinks (a webhook, Redis streams): Redis must run at 127.0.0.1:6379,
-  // and a missing one fails the test saying how to start it.
+  // The services also deliver the sinks (a webhook, Redis streams, a NATS JetStream stream) and serve
+  // an SSE client: Redis must run at 127.0.0.1:6379 and NATS (JetStream) at 127.0.0.1:4222, and a
+  // missing one fails the test saying how to start it.
   it(`loses, duplicates and keeps stale nothing on ${store} when the service (syncline run) is killed and stopped, and its sinks deliver every change in order`, async () => {
     const report = await runChaos({ seed: 11, durationMs: 30_000, store, process: 'run', sinks: true });
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.kills).toBeGreaterThan(2);
-    expect(report.sinks.map((s) => s.name)).toEqual(['chaos_webhook', 'chaos_redis']);
+    expect(report.sinks.map((s) => s.name)).toEqual([
+      'chaos_webhook',
+      'chaos_redis',
+      'chaos_nats',
+      'chaos_sse',
+    ]);
     for (const sink of report.sinks) {
       expect(sink.inLog).toBeGreaterThan(0);
       expect({

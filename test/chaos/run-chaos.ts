@@ -6,13 +6,18 @@
  * one `syncline sync` after another.
  * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
  * the first two streams) to a receiver the harness runs on 127.0.0.1, which verifies every request's
- * Standard Webhooks signature and answers 500/503 or hangs past the timeout for 5% of them (seeded),
- * and a Redis stream per stream at 127.0.0.1:6379 (under a key prefix of the run's own, deleted
- * after). When the chaos ends, `syncline sinks run` delivers the rest beside the final syncs; then
- * each sink must have received every change-log row at least once (no gap), nothing else, the first
- * receipts in seq order; the summary counts events, receipts and duplicates per sink. A sink that
- * stops, pauses or dead-letters an event is a problem. Needs a Redis:
+ * Standard Webhooks signature and answers 500/503 or hangs past the timeout for 5% of them (seeded);
+ * a Redis stream per stream at 127.0.0.1:6379 (under a key prefix of the run's own, deleted after);
+ * a NATS JetStream stream of the run's own at 127.0.0.1:4222 (created by the sink, read back with an
+ * ordered consumer, deleted after); and an sse sink whose client follows every service (since=0,
+ * then Last-Event-ID after each kill or stop). When the chaos ends, `syncline sinks run` delivers the
+ * rest beside the final syncs, then a `syncline run` without a schedule serves the SSE client the
+ * end of the log; each sink must have received every change-log row at least once (no gap), nothing
+ * else, the first receipts in seq order; the summary counts events, receipts and duplicates per
+ * sink. A sink that stops, pauses or dead-letters an event, or an SSE `event: reset`, is a problem.
+ * Needs a Redis and a NATS with JetStream:
  *   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+ *   start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';

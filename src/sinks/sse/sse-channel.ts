@@ -150,6 +150,9 @@ export function createSseChannel(options: SseChannelOptions): SseChannel {
       } finally {
         opening--;
       }
+      // Closed while the bounds were read: `close()` ended the clients it saw, not this one, which
+      // would stream on and hold the service's HTTP server open until its request timeout.
+      if (closed) throw new SseRefused(503, 'unavailable', 'the service is stopping; reconnect later');
       if (from !== null && from > bounds.highestSeq) {
         throw new SseRefused(
           400,
