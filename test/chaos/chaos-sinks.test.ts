@@ -154,7 +154,7 @@ describe("the chaos run's NATS observer", () => {
  * A stand-in for `syncline run`'s GET /v1/events: serves `log` after the client's position, then
  * (per `plan`) cuts the connection after some events, or answers with a reset.
  */
-function fakeService(log: readonly ChangeRow[], plan: { cutAfter?: number; reset?: boolean } = {}) {
+function fakeService(log: readonly ChangeRow[], plan: { cutAfter?: number; resetAt?: number } = {}) {
   const requests: { since?: string | null; lastEventId?: string }[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -162,8 +162,8 @@ function fakeService(log: readonly ChangeRow[], plan: { cutAfter?: number; reset
     requests.push({ since: url.searchParams.get('since'), lastEventId });
     const after = Number(lastEventId ?? url.searchParams.get('since') ?? Number.POSITIVE_INFINITY);
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    if (plan.reset && requests.length === 1) {
-      res.end(`event: reset\ndata: {"reason":"retention","oldestSeq":3}\n\n`);
+    if (plan.resetAt === requests.length) {
+      res.end(`event: reset\ndata: {"reason":"retention","oldestSeq":${log[0]?.seq ?? null}}\n\n`);
       return;
     }
     let sent = 0;
@@ -220,19 +220,38 @@ describe("the chaos run's SSE observer", () => {
     }
   });
 
-  it('counts an event: reset as a problem', async () => {
+  it('counts an event: reset after events as a problem', async () => {
     const observer = sseObserver({ retryMs: 20 });
-    const service = fakeService(log, { reset: true });
+    const service = fakeService(log, { cutAfter: 2, resetAt: 2 });
     await observer.start();
     try {
       observer.serviceListening!(await service.listen());
-      await until(() => observer.position!() === 5);
+      await until(() => service.requests.length >= 2 && observer.problems().length > 0);
       const check = await checkSink(observer, log);
       expect(check.invalid).toBe(1);
-      expect(check.differences[0]).toMatch(/chaos_sse: event: reset after seq 0/);
+      expect(check.differences[0]).toMatch(/chaos_sse: event: reset after seq 2/);
     } finally {
       await observer.stop();
       await service.close();
     }
   });
+
+  it('starts after the oldest seq when the first answer is a reset (a PostgreSQL log whose seq 1 was never used)', async () => {
+    const observer = sseObserver({ retryMs: 20 });
+    const unused = [row(3), row(5, 'b', 'delete')];
+    const service = fakeService(unused, { resetAt: 1 });
+    await observer.start();
+    try {
+      observer.serviceListening!(await service.listen());
+      await until(() => observer.position!() === 5);
+      expect(service.requests[1]).toEqual({ since: '2', lastEventId: undefined });
+      const check = await checkSink(observer, unused);
+      expect(check).toMatchObject({ inLog: 2, received: 2, missing: 0, invalid: 0 });
+      expect(check.notes).toMatch(/1 resets before the first event/);
+    } finally {
+      await observer.stop();
+      await service.close();
+    }
+  });
+
 });

@@ -340,9 +340,11 @@ export function sseObserver(options: { readonly retryMs?: number } = {}): SinkOb
   const kinds = ['insert', 'update', 'delete'];
   const received: ReceivedEvent[] = [];
   const problems: string[] = [];
-  const counts = { connections: 0, failed: 0, refused: 0, errors: 0 };
+  const counts = { connections: 0, failed: 0, refused: 0, errors: 0, firstResets: 0 };
   let url: string | null = null;
   let last = 0;
+  /** Where the first connection starts (`since`): 0, or past the seqs a PostgreSQL log never used. */
+  let startAfter = 0;
   let connection: SseConnection | null = null;
   let stopped = false;
   let loop: Promise<void> | null = null;
@@ -358,7 +360,16 @@ export function sseObserver(options: { readonly retryMs?: number } = {}): SinkOb
         last = Math.max(last, Number(event.seq));
       }
     } else if (message.event === 'reset') {
-      problems.push(`event: reset after seq ${last}: ${message.data}`);
+      // Nothing is pruned here (retention 7d), but on PostgreSQL a first transaction that was
+      // killed leaves seq 1 unused, and `since=0` then looks pruned (documented: errs towards a
+      // reset). Only before the first event is that expected: start again after its oldest seq.
+      const oldest = (JSON.parse(message.data ?? '{}') as { oldestSeq?: number | null }).oldestSeq;
+      if (last === 0 && typeof oldest === 'number' && oldest > 1) {
+        counts.firstResets++;
+        startAfter = oldest - 1;
+      } else {
+        problems.push(`event: reset after seq ${last}: ${message.data}`);
+      }
     } else if (message.event === 'error') {
       counts.errors++;
     } else if (message.event !== undefined && problems.length < 4) {
@@ -377,7 +388,7 @@ export function sseObserver(options: { readonly retryMs?: number } = {}): SinkOb
       if (last > 0) headers['last-event-id'] = String(last);
       let conn: SseConnection;
       try {
-        conn = await connectSse(`${base}/v1/events${last > 0 ? '' : '?since=0'}`, headers);
+        conn = await connectSse(`${base}/v1/events${last > 0 ? '' : `?since=${startAfter}`}`, headers);
       } catch {
         counts.failed++;
         await sleep(retryMs); // no service there (killed, not started yet)
@@ -426,7 +437,7 @@ export function sseObserver(options: { readonly retryMs?: number } = {}): SinkOb
     position: () => last,
     events: async () => received,
     notes: () =>
-      `${counts.connections} connections, ${counts.failed} failed to connect, ${counts.refused} refused, ${counts.errors} too-slow errors, last seq ${last}`,
+      `${counts.connections} connections, ${counts.failed} failed to connect, ${counts.refused} refused, ${counts.errors} too-slow errors, ${counts.firstResets} resets before the first event, last seq ${last}`,
     problems: () => problems,
     async stop() {
       stopped = true;
