@@ -7,7 +7,16 @@ import { REPO_ROOT } from './child-process.ts';
  * derives from one number, so `--size tiny` runs every code path of the full bench in seconds.
  */
 
-export const SECTIONS = ['limits', 'baseline', 'sqlite', 'postgres', 'medium', 'large', 'service'] as const;
+export const SECTIONS = [
+  'limits',
+  'baseline',
+  'sqlite',
+  'postgres',
+  'medium',
+  'large',
+  'service',
+  'events',
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export const SECTION_HELP: Record<Section, string> = {
@@ -19,6 +28,8 @@ export const SECTION_HELP: Record<Section, string> = {
   large: 'Syncline into SQLite at five times the size: memory must not grow with the stream',
   service:
     'syncline run keeping 100 small streams fresh every 5 s: scheduler CPU while idle, lateness of runs',
+  events:
+    'sinks delivering a synced change log to NATS JetStream and a webhook receiver vs the raw clients; commit -> receiver latency at 1,000 changes/s (needs NATS)',
 };
 
 export interface Sizes {
