@@ -31,6 +31,8 @@ export interface LatencyChildArgs {
   readonly rate: number;
   /** Records per page (one commit each). */
   readonly pageSize: number;
+  /** Changes written (at the same rate) before the judged ones: the connection, JIT, first reads. */
+  readonly warmupMs: number;
   readonly durationMs: number;
   readonly batchSize: number;
   /** Wait for the other process's sink (consumer `sink:<pollSink>`) before writing. */
@@ -47,7 +49,9 @@ export interface LatencyStats {
 }
 
 export interface LatencyChildResult {
+  /** Changes judged (those written after the warm-up's). */
   readonly changes: number;
+  readonly warmupChanges: number;
   /** Changes per second actually committed (from the first commit to the last). */
   readonly committedRate: number;
   readonly pageSize: number;
@@ -89,9 +93,17 @@ async function untilReceived(url: string, path: string, n: number): Promise<void
   }
 }
 
-async function latencies(url: string, path: string, committedAt: Float64Array): Promise<LatencyStats> {
+async function latencies(
+  url: string,
+  path: string,
+  committedAt: Float64Array,
+  judgedFrom: number,
+): Promise<LatencyStats> {
   const got = await arrivals(url, path);
-  const ms = got.arrivals.map(([key, at]) => at - committedAt[Number(key)]!).sort((a, b) => a - b);
+  const ms = got.arrivals
+    .filter(([key]) => Number(key) >= judgedFrom)
+    .map(([key, at]) => at - committedAt[Number(key)]!)
+    .sort((a, b) => a - b);
   return {
     events: ms.length,
     p50: percentile(ms, 50),
@@ -112,7 +124,8 @@ async function untilRegistered(store: Store, consumer: string): Promise<void> {
 
 async function main(): Promise<LatencyChildResult> {
   const args = childArgs<LatencyChildArgs>();
-  const total = Math.round((args.rate * args.durationMs) / 1000);
+  const warmup = Math.round((args.rate * args.warmupMs) / 1000);
+  const total = warmup + Math.round((args.rate * args.durationMs) / 1000);
   const pageMs = (args.pageSize / args.rate) * 1000;
   const committedAt = new Float64Array(total);
   const store = await openStore(args.store);
@@ -150,8 +163,10 @@ async function main(): Promise<LatencyChildResult> {
     bus.on('page:committed', ({ stream, totals }) => {
       if (stream !== STREAM) return;
       const at = Date.now();
-      first ||= at;
-      last = at;
+      if (written >= warmup) {
+        first ||= at;
+        last = at;
+      }
       for (; written < totals.inserted && written < total; written++) committedAt[written] = at;
     });
     const source = async function* (_args: SourceArgs): AsyncGenerator<Page<Change>> {
@@ -173,8 +188,13 @@ async function main(): Promise<LatencyChildResult> {
         yield { records, checkpoint: { after: from + records.length } };
       }
     };
-    progress(`${total} changes at ${args.rate}/s in pages of ${args.pageSize}`);
-    const cpu = cpuSeconds();
+    progress(
+      `${total} changes at ${args.rate}/s in pages of ${args.pageSize}, the first ${warmup} not judged`,
+    );
+    let cpu = cpuSeconds();
+    bus.on('page:committed', () => {
+      if (written === warmup) cpu = cpuSeconds();
+    });
     const [outcome] = await sync(
       { streams: [defineStream<Change>({ name: STREAM, key: 'id', source })] },
       { store: args.store, events: bus },
@@ -187,17 +207,18 @@ async function main(): Promise<LatencyChildResult> {
     }
     await untilReceived(args.receiverUrl, '/inproc', total);
     if (args.pollSink !== null) await untilReceived(args.receiverUrl, '/poll', total);
-    const inProcess = await latencies(args.receiverUrl, '/inproc', committedAt);
+    const inProcess = await latencies(args.receiverUrl, '/inproc', committedAt, warmup);
     const crossProcess =
-      args.pollSink === null ? null : await latencies(args.receiverUrl, '/poll', committedAt);
+      args.pollSink === null ? null : await latencies(args.receiverUrl, '/poll', committedAt, warmup);
     const seconds = (last - first) / 1000;
     progress(
       `in process: p50 ${inProcess.p50} ms, p99 ${inProcess.p99} ms` +
         (crossProcess ? `; other process: p50 ${crossProcess.p50} ms, p99 ${crossProcess.p99} ms` : ''),
     );
     return {
-      changes: total,
-      committedRate: seconds > 0 ? (total - args.pageSize) / seconds : total,
+      changes: total - warmup,
+      warmupChanges: warmup,
+      committedRate: seconds > 0 ? (total - warmup - args.pageSize) / seconds : total - warmup,
       pageSize: args.pageSize,
       inProcess,
       crossProcess,

@@ -35,6 +35,8 @@ export interface EventsShape {
   /** The latency run: changes per second, records per commit, for how long. */
   readonly rate: number;
   readonly pageSize: number;
+  /** Written first and not judged: the sink's connection, JIT, the first reads. */
+  readonly warmupMs: number;
   readonly durationMs: number;
 }
 
@@ -54,6 +56,7 @@ export function eventsShape(sizes: Sizes): EventsShape {
     batchSize: 100,
     rate: 1000,
     pageSize: 20,
+    warmupMs: full ? 5000 : 2000,
     durationMs: full ? 20_000 : 3000,
   };
 }
@@ -150,7 +153,7 @@ async function runLatency(
   const children: BenchChild[] = [receiver.child];
   try {
     log(
-      `events: latency, ${shape.rate} changes/s for ${shape.durationMs / 1000} s, sinks in the writer's process and in another`,
+      `events: latency, ${shape.rate} changes/s for ${shape.durationMs / 1000} s after ${shape.warmupMs / 1000} s of warm-up, sinks in the writer's process and in another`,
     );
     const pollSink = 'bench-poll';
     const args: LatencyChildArgs = {
@@ -159,6 +162,7 @@ async function runLatency(
       secret,
       rate: shape.rate,
       pageSize: shape.pageSize,
+      warmupMs: shape.warmupMs,
       durationMs: shape.durationMs,
       batchSize: shape.batchSize,
       pollSink,

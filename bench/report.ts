@@ -296,7 +296,7 @@ function eventsSection(results: BenchResults): string[] {
     row('webhook (local receiver)', 'signed undici POST per batch', t.webhook.sink, t.webhook.raw),
     '',
     `Latency, commit -> receiver: ${int(l.changes)} changes committed at ${int(l.committedRate)}/s in pages of ` +
-      `${l.pageSize} (one commit each), delivered by a webhook sink in batches of at most ${e.shape.batchSize}. ` +
+      `${l.pageSize} (one commit each), after ${int(l.warmupChanges)} not judged (warm-up), delivered by a webhook sink in batches of at most ${e.shape.batchSize}. ` +
       "From the writer's clock when the page's commit returned to the receiver's clock when the request's body " +
       `arrived (same machine). Writer process CPU: ${l.cpuPercent.toFixed(0)}% of a core.`,
     '',
