@@ -18,6 +18,11 @@ export const SECTIONS = [
   'events',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
+/**
+ * What runs without `--only`: every section but `events`, which needs a NATS server and adds
+ * several minutes at full size (`--only events`, or list it with the others).
+ */
+export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((s) => s !== 'events');
 
 export const SECTION_HELP: Record<Section, string> = {
   limits: 'raw fetch, raw PostgreSQL COPY, raw SQLite INSERT of the full source',
@@ -69,7 +74,7 @@ export function changesFor(records: number): number {
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   let sizeName = 'full';
   let outDir = resolve(REPO_ROOT, 'bench');
-  let only: Set<Section> = new Set(SECTIONS);
+  let only: Set<Section> = new Set(DEFAULT_SECTIONS);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchUsageError } from '../../bench/bench-error.ts';
-import { parseBenchArgs } from '../../bench/bench-options.ts';
+import { parseBenchArgs, SECTIONS } from '../../bench/bench-options.ts';
 import { withPgClient } from '../helpers/postgres.ts';
 import { readPng } from './png-check.ts';
 
-// Slow (45-60 s): `npm run bench` itself at its tiny size, every section, as a child process. The
+// Slow (45-60 s): `npm run bench` itself at its tiny size, every section (`--only` all of them, the
+// opt-in events section included), as a child process. The
 // events section needs NATS with JetStream on 127.0.0.1:4222, as test/integration/nats-sink.test.ts.
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -76,6 +77,9 @@ describe('bench options', () => {
       baseline: 500,
     });
     expect([...parseBenchArgs(['--only', 'limits,large']).only]).toEqual(['limits', 'large']);
+    // events is opt-in: it needs NATS and adds minutes at full size.
+    expect([...parseBenchArgs([]).only]).not.toContain('events');
+    expect([...parseBenchArgs(['--only', 'events']).only]).toEqual(['events']);
   });
 
   it('refuses unknown options, sections and sizes', () => {
@@ -89,10 +93,16 @@ describe('bench options', () => {
 describe('npm run bench -- --size tiny', () => {
   it('measures everything, writes RESULTS.md and a valid chart, and leaves no schema behind', async () => {
     const out = mkdtempSync(join(tmpdir(), 'syncline-bench-test-'));
-    const child = spawn(process.execPath, [...benchCommand(), '--size', 'tiny', '--out', out], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    // Every section, the opt-in events section too.
+    const only = SECTIONS.join(',');
+    const child = spawn(
+      process.execPath,
+      [...benchCommand(), '--size', 'tiny', '--out', out, '--only', only],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
