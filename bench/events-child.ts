@@ -68,6 +68,12 @@ const LOG: Logger = {
   error: (obj, msg) => progress(`error: ${msg ?? ''} ${JSON.stringify(obj)}`),
 };
 
+/** Deletes the bench's JetStream stream when the bench stops this child (SIGTERM) mid-way. */
+let onStop: (() => Promise<void>) | null = null;
+process.once('SIGTERM', () => {
+  void (onStop?.() ?? Promise.resolve()).finally(() => process.exit(143));
+});
+
 async function timed(events: number, fn: () => Promise<void>): Promise<DeliveryRate> {
   const cpu = cpuSeconds();
   const began = performance.now();
@@ -154,6 +160,7 @@ async function measureNats(
   const admin = await connect({ servers: args.natsUrl, timeout: 5000, reconnect: false });
   const jsm = await jetstreamManager(admin, { timeout: 5000 });
   await jsm.streams.add({ name: streamName, subjects: [`syncline-bench-${tag}.>`] });
+  onStop = () => jsm.streams.delete(streamName).then(() => undefined);
   try {
     const subjects = pool.map((e) => natsSubject(template, e));
     const encoder = new TextEncoder();
@@ -189,6 +196,7 @@ async function measureNats(
     progress(`NATS sink: ${rateText(sinkRate)}`);
     return { sink: sinkRate, raw };
   } finally {
+    onStop = null;
     await jsm.streams.delete(streamName).catch(() => undefined);
     await admin.close();
   }
