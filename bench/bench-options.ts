@@ -7,8 +7,22 @@ import { REPO_ROOT } from './child-process.ts';
  * derives from one number, so `--size tiny` runs every code path of the full bench in seconds.
  */
 
-export const SECTIONS = ['limits', 'baseline', 'sqlite', 'postgres', 'medium', 'large', 'service'] as const;
+export const SECTIONS = [
+  'limits',
+  'baseline',
+  'sqlite',
+  'postgres',
+  'medium',
+  'large',
+  'service',
+  'events',
+] as const;
 export type Section = (typeof SECTIONS)[number];
+/**
+ * What runs without `--only`: every section but `events`, which needs a NATS server and adds
+ * several minutes at full size (`--only events`, or list it with the others).
+ */
+export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((s) => s !== 'events');
 
 export const SECTION_HELP: Record<Section, string> = {
   limits: 'raw fetch, raw PostgreSQL COPY, raw SQLite INSERT of the full source',
@@ -19,6 +33,8 @@ export const SECTION_HELP: Record<Section, string> = {
   large: 'Syncline into SQLite at five times the size: memory must not grow with the stream',
   service:
     'syncline run keeping 100 small streams fresh every 5 s: scheduler CPU while idle, lateness of runs',
+  events:
+    'sinks delivering a synced change log to NATS JetStream and a webhook receiver vs the raw clients; commit -> receiver latency at 1,000 changes/s (needs NATS)',
 };
 
 export interface Sizes {
@@ -58,7 +74,7 @@ export function changesFor(records: number): number {
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   let sizeName = 'full';
   let outDir = resolve(REPO_ROOT, 'bench');
-  let only: Set<Section> = new Set(SECTIONS);
+  let only: Set<Section> = new Set(DEFAULT_SECTIONS);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[i + 1];

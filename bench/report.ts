@@ -1,6 +1,9 @@
 import { SIM_EPOCH_MS, SIM_HISTORY_END_MS } from '../src/simulator/record-kind.ts';
 import type { Sizes } from './bench-options.ts';
 import { LOOKBACK_MS } from './customers-stream.ts';
+import type { DeliveryRate } from './events-child.ts';
+import type { LatencyStats } from './events-latency-child.ts';
+import type { EventsScenario } from './events-scenario.ts';
 import { int, rate, shortCount, storeName } from './format.ts';
 import type { MachineInfo } from './machine.ts';
 import { PAGE_SIZE } from './page-walk.ts';
@@ -23,6 +26,8 @@ export interface BenchResults {
   readonly scenarios: readonly SyncScenario[];
   /** The service section (`syncline run`), when it ran. */
   readonly service: ServiceScenario | null;
+  /** The events section (sinks), when it ran. */
+  readonly events: EventsScenario | null;
   readonly totalMs: number;
   /** 1-minute load average when the measurements ended. */
   readonly loadAtEnd: number;
@@ -266,6 +271,43 @@ function serviceSection(results: BenchResults): string[] {
   ];
 }
 
+const perSec = (r: DeliveryRate): number => rate(r.events, r.ms);
+
+function eventsSection(results: BenchResults): string[] {
+  const e = results.events;
+  if (!e) return [];
+  const t = e.throughput;
+  const l = e.latency;
+  const row = (target: string, client: string, sink: DeliveryRate, raw: DeliveryRate) =>
+    `| ${target} | ${int(sink.events)} | ${int(perSec(sink))} | ${sink.cpuSeconds.toFixed(1)} | ${client} | ${int(perSec(raw))} | ${raw.cpuSeconds.toFixed(1)} | ${pct(perSec(sink) / perSec(raw))} |`;
+  const latencyRow = (where: string, s: LatencyStats) =>
+    `| ${where} | ${int(s.events)} | ${int(s.p50)} | ${int(s.p95)} | ${int(s.p99)} | ${int(s.max)} |`;
+  return [
+    '## Events',
+    '',
+    `Delivery of the change log of a ${int(e.shape.records)}-record SQLite sync (full sync ${sec(e.sync.wallMs)} s; ` +
+      `${int(t.events)} insert events of ${int(t.eventBytes)} bytes on average, \`data\` included) by a sink runner ` +
+      `in batches of ${e.shape.batchSize}, against the same client publishing as many pre-built payloads of the same ` +
+      'size in the same process (no store read, no JSON). CPU: seconds of the delivering process.',
+    '',
+    '| target | events | sink events/s | sink CPU s | raw client | raw events/s | raw CPU s | sink / raw |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+    row('NATS JetStream', 'publish with msgID, acks awaited per batch', t.nats.sink, t.nats.raw),
+    row('webhook (local receiver)', 'signed undici POST per batch', t.webhook.sink, t.webhook.raw),
+    '',
+    `Latency, commit -> receiver: ${int(l.changes)} changes committed at ${int(l.committedRate)}/s in pages of ` +
+      `${l.pageSize} (one commit each), after ${int(l.warmupChanges)} not judged (warm-up), delivered by a webhook sink in batches of at most ${e.shape.batchSize}. ` +
+      "From the writer's clock when the page's commit returned to the receiver's clock when the request's body " +
+      `arrived (same machine). Writer process CPU: ${l.cpuPercent.toFixed(0)}% of a core.`,
+    '',
+    '| sink | events | p50 ms | p95 ms | p99 ms | max ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    latencyRow("in the writer's process (woken by page:committed)", l.inProcess),
+    ...(l.crossProcess ? [latencyRow('in another process (500 ms poll)', l.crossProcess)] : []),
+    '',
+  ];
+}
+
 function targetsSection(targets: readonly TargetLine[]): string[] {
   const lines = ['## Targets', ''];
   for (const t of targets) lines.push(`- **${t.verdict}** ${t.text}`);
@@ -285,6 +327,7 @@ export function renderResults(results: BenchResults): string {
     ...lookbackSection(results),
     ...memorySection(results),
     ...serviceSection(results),
+    ...eventsSection(results),
     ...targetsSection(evaluateTargets(results)),
   ].join('\n');
 }

@@ -16,6 +16,9 @@ export interface TargetLine {
 const RSS_LIMIT_MB = 200;
 const IDLE_CPU_LIMIT = 2;
 const LATENESS_LIMIT_MS = 500;
+const SINK_RAW_RATIO = 0.5;
+/** Sequin reports 253 ms p99 for its CDC-to-sink path. */
+const EVENT_P99_LIMIT_MS = 250;
 
 const judge = (pass: boolean, text: string): TargetLine => ({ verdict: pass ? 'PASS' : 'MISS', text });
 const notMeasured = (text: string): TargetLine => ({
@@ -131,5 +134,36 @@ export function evaluateTargets(results: BenchResults): TargetLine[] {
   } else {
     lines.push(notMeasured(idleTarget), notMeasured(lateTarget));
   }
+
+  const events = results.events;
+  for (const [target, key] of [
+    ['NATS JetStream', 'nats'],
+    ['webhook', 'webhook'],
+  ] as const) {
+    const text = `events: ${target} sink >= ${SINK_RAW_RATIO * 100}% of the raw publish rate of the same client`;
+    if (!events) {
+      lines.push(notMeasured(text));
+      continue;
+    }
+    const { sink, raw } = events.throughput[key];
+    const sinkRate = rate(sink.events, sink.ms);
+    const rawRate = rate(raw.events, raw.ms);
+    lines.push(
+      judge(
+        sinkRate / rawRate >= SINK_RAW_RATIO,
+        `${text}: ${int(sinkRate)} events/s = ${((sinkRate / rawRate) * 100).toFixed(0)}% of ${int(rawRate)} events/s`,
+      ),
+    );
+  }
+  const latencyTarget = `events: commit -> webhook receiver p99 < ${EVENT_P99_LIMIT_MS} ms at 1,000 changes/s, sink in the writer's process`;
+  if (events) {
+    const l = events.latency;
+    lines.push(
+      judge(
+        l.inProcess.p99 < EVENT_P99_LIMIT_MS,
+        `${latencyTarget}: p99 ${int(l.inProcess.p99)} ms (p50 ${int(l.inProcess.p50)} ms) over ${int(l.inProcess.events)} events at ${int(l.committedRate)}/s`,
+      ),
+    );
+  } else lines.push(notMeasured(latencyTarget));
   return lines;
 }

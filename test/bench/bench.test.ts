@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchUsageError } from '../../bench/bench-error.ts';
-import { parseBenchArgs } from '../../bench/bench-options.ts';
+import { parseBenchArgs, SECTIONS } from '../../bench/bench-options.ts';
 import { withPgClient } from '../helpers/postgres.ts';
 import { readPng } from './png-check.ts';
 
-// Slow (30-45 s): `npm run bench` itself at its tiny size, every section, as a child process.
+// Slow (45-60 s): `npm run bench` itself at its tiny size, every section (`--only` all of them, the
+// opt-in events section included), as a child process. The
+// events section needs NATS with JetStream on 127.0.0.1:4222, as test/integration/nats-sink.test.ts.
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -75,6 +77,9 @@ describe('bench options', () => {
       baseline: 500,
     });
     expect([...parseBenchArgs(['--only', 'limits,large']).only]).toEqual(['limits', 'large']);
+    // events is opt-in: it needs NATS and adds minutes at full size.
+    expect([...parseBenchArgs([]).only]).not.toContain('events');
+    expect([...parseBenchArgs(['--only', 'events']).only]).toEqual(['events']);
   });
 
   it('refuses unknown options, sections and sizes', () => {
@@ -88,10 +93,16 @@ describe('bench options', () => {
 describe('npm run bench -- --size tiny', () => {
   it('measures everything, writes RESULTS.md and a valid chart, and leaves no schema behind', async () => {
     const out = mkdtempSync(join(tmpdir(), 'syncline-bench-test-'));
-    const child = spawn(process.execPath, [...benchCommand(), '--size', 'tiny', '--out', out], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    // Every section, the opt-in events section too.
+    const only = SECTIONS.join(',');
+    const child = spawn(
+      process.execPath,
+      [...benchCommand(), '--size', 'tiny', '--out', out, '--only', only],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -121,6 +132,7 @@ describe('npm run bench -- --size tiny', () => {
         '## The lookback window',
         '## Memory',
         '## The service',
+        '## Events',
         '## Targets',
       ]) {
         expect(md).toContain(`\n${heading}\n`);
@@ -163,8 +175,28 @@ describe('npm run bench -- --size tiny', () => {
       expect(num(service![5])).toBeGreaterThan(0); // idle seconds
       expect(num(service![4])).toBe(0); // runs not ok
 
+      // The events section: both targets delivered the whole log, raw and sink rates measured;
+      // then the latency table (the sink in the writer's process, and in another).
+      const events = tableRows(md, '## Events');
+      expect(events.map((r) => r[0])).toEqual([
+        'NATS JetStream',
+        'webhook (local receiver)',
+        'sink',
+        "in the writer's process (woken by page:committed)",
+        'in another process (500 ms poll)',
+      ]);
+      for (const row of events.slice(0, 2)) {
+        expect(num(row[1]), row[0]).toBe(2000); // events: the tiny sync's whole log
+        expect(num(row[2]), row[0]).toBeGreaterThan(0); // sink events/s
+        expect(num(row[5]), row[0]).toBeGreaterThan(0); // raw events/s
+      }
+      for (const row of events.slice(3)) {
+        expect(num(row[1]), row[0]).toBe(3000); // every judged change arrived
+        expect(num(row[4]), row[0]).toBeGreaterThanOrEqual(num(row[2])); // p99 >= p50
+      }
+
       const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
-      expect(targets).toHaveLength(12);
+      expect(targets).toHaveLength(15);
       for (const line of targets) expect(line).toMatch(/^- \*\*(PASS|MISS)\*\* .*\d/);
 
       const png = readPng(readFileSync(join(out, 'results.png')));
