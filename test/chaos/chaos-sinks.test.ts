@@ -253,5 +253,4 @@ describe("the chaos run's SSE observer", () => {
       await service.close();
     }
   });
-
 });
