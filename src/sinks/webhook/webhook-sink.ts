@@ -1,10 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
-import { Agent, fetch, type Response } from 'undici';
-import { FatalError, TransientError } from '../../core/errors.ts';
+import { FatalError } from '../../core/errors.ts';
 import type { FeedEvent } from '../../core/feed-change.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
-import { checkTarget, guardedLookup, PrivateTargetError } from './target-guard.ts';
+import { createHttpTarget } from '../http-target.ts';
+import { checkTarget } from './target-guard.ts';
 
 export interface WebhookSinkOptions {
   readonly name: string;
@@ -43,20 +42,16 @@ export async function createWebhookSink(options: WebhookSinkOptions): Promise<Si
       `sink "${options.name}": the secret is not a Standard Webhooks secret (whsec_<base64>)`,
     );
   }
-  // Without allowPrivateTargets, every connection checks the addresses again (DNS rebinding).
-  const agent = new Agent(options.allowPrivateTargets ? {} : { connect: { lookup: guardedLookup } });
-  const gapMs = options.rateLimit ? 1000 / options.rateLimit : 0;
-  const nextAt = new Map<string, number>();
+  const target = createHttpTarget({
+    owner: `sink "${options.name}"`,
+    timeoutMs: options.timeoutMs,
+    allowPrivateTargets: options.allowPrivateTargets ?? false,
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+  });
   /** Which URLs confirmed the batch in flight: a retry does not post again where it was confirmed. */
   let confirmed: { id: string; urls: Set<string> } | null = null;
 
   const post = async (url: URL, id: string, body: string, signal: AbortSignal): Promise<string | null> => {
-    if (gapMs > 0) {
-      const at = Date.now();
-      const wait = (nextAt.get(url.href) ?? 0) - at;
-      nextAt.set(url.href, Math.max(at, nextAt.get(url.href) ?? 0) + gapMs);
-      if (wait > 0) await sleep(wait, undefined, { signal });
-    }
     const timestamp = new Date();
     const headers = {
       'content-type': 'application/json',
@@ -65,43 +60,8 @@ export async function createWebhookSink(options: WebhookSinkOptions): Promise<Si
       'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
       'webhook-signature': signer.sign(id, timestamp, body),
     };
-    const where = `${url.host}${url.pathname}`;
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers,
-        body,
-        redirect: 'manual',
-        dispatcher: agent,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]),
-      });
-      await response.arrayBuffer().catch(() => undefined);
-    } catch (error) {
-      if (signal.aborted) throw error;
-      const refused = causes(error).find((c) => c instanceof PrivateTargetError);
-      if (refused) {
-        throw new FatalError(
-          `sink "${options.name}": url ${where}: ${refused.message}; set allowPrivateTargets: true if that is meant`,
-        );
-      }
-      const timedOut = (error as Error).name === 'TimeoutError';
-      const why = timedOut ? `no answer within ${options.timeoutMs} ms` : 'no answer (connection failed)';
-      throw new TransientError(`sink "${options.name}": POST ${where}: ${why}`, {
-        summary: `${where}: ${why}`,
-      });
-    }
-    const { status } = response;
-    if (status >= 200 && status < 300) return null;
-    if (status === 408 || status === 429 || status >= 500) {
-      const retryAfterMs = retryAfter(response.headers.get('retry-after'));
-      throw new TransientError(`sink "${options.name}": POST ${where}: ${status}`, {
-        summary: `${status} from ${where}`,
-        throttled: status === 429,
-        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-      });
-    }
-    return `${status} from ${where}`;
+    const answer = await target.call({ method: 'POST', url, headers, body, paceKey: url.href }, signal);
+    return answer.status >= 200 && answer.status < 300 ? null : `${answer.status} from ${answer.where}`;
   };
 
   /** One request (one event, or a batch): null when every URL confirmed, else why it was refused. */
@@ -137,28 +97,7 @@ export async function createWebhookSink(options: WebhookSinkOptions): Promise<Si
       return { rejected: refused === null ? [] : events.map((event) => ({ event, reason: refused })) };
     },
     async close() {
-      await agent.close();
+      await target.close();
     },
   };
-}
-
-/** `Retry-After` in ms: seconds, or an HTTP date. */
-function retryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-/** The error and its causes, outermost first. */
-function causes(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (
-    let e = error;
-    e !== undefined && e !== null && chain.length < 10;
-    e = (e as { cause?: unknown }).cause
-  ) {
-    chain.push(e);
-  }
-  return chain;
 }

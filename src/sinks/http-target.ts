@@ -1,0 +1,123 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, fetch } from 'undici';
+import { FatalError, TransientError } from '../core/errors.ts';
+import { guardedLookup, PrivateTargetError } from './webhook/target-guard.ts';
+
+/**
+ * An HTTP API a sink writes to (a webhook receiver, a destination): one undici agent, the SSRF
+ * guard on every connection unless private targets are allowed, a per-host pace, and the
+ * classification every such sink shares: an answer comes back (2xx or a 4xx the caller judges);
+ * 408, 429, 5xx, a timeout or no answer is a `TransientError` (with the `Retry-After`); a private
+ * address refused by the guard is a `FatalError`.
+ */
+export interface HttpTarget {
+  call(request: TargetRequest, signal: AbortSignal): Promise<TargetAnswer>;
+  close(): Promise<void>;
+}
+
+export interface TargetRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /** What the rate limit counts per: default the URL's origin (a webhook sink paces each URL). */
+  readonly paceKey?: string;
+}
+
+/** An answer that is not transient: a 2xx, or a 4xx other than 408 and 429. */
+export interface TargetAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+  /** `host/path`, for messages (never the query, which may hold a secret). */
+  readonly where: string;
+}
+
+export function createHttpTarget(options: {
+  /** Who calls, for messages: `sink "crm"`, `destination "crm"`. */
+  readonly owner: string;
+  readonly timeoutMs: number;
+  /** Requests per second per pace key (`TargetRequest.paceKey`), at most. Default: no limit. */
+  readonly rateLimit?: number;
+  readonly allowPrivateTargets: boolean;
+}): HttpTarget {
+  // Without allowPrivateTargets, every connection checks the addresses again (DNS rebinding).
+  const agent = new Agent(options.allowPrivateTargets ? {} : { connect: { lookup: guardedLookup } });
+  const gapMs = options.rateLimit ? 1000 / options.rateLimit : 0;
+  const nextAt = new Map<string, number>();
+
+  const pace = async (key: string, signal: AbortSignal) => {
+    if (gapMs === 0) return;
+    const at = Date.now();
+    const wait = (nextAt.get(key) ?? 0) - at;
+    nextAt.set(key, Math.max(at, nextAt.get(key) ?? 0) + gapMs);
+    if (wait > 0) await sleep(wait, undefined, { signal });
+  };
+
+  return {
+    async call(request, signal) {
+      await pace(request.paceKey ?? request.url.origin, signal);
+      const where = `${request.url.host}${request.url.pathname}`;
+      let response: Awaited<ReturnType<typeof fetch>>;
+      let body: string;
+      try {
+        response = await fetch(request.url, {
+          method: request.method,
+          headers: request.headers,
+          ...(request.body !== undefined ? { body: request.body } : {}),
+          redirect: 'manual',
+          dispatcher: agent,
+          signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]),
+        });
+        body = await response.text().catch(() => '');
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const refused = causes(error).find((c) => c instanceof PrivateTargetError);
+        if (refused) {
+          throw new FatalError(
+            `${options.owner}: url ${where}: ${refused.message}; set allowPrivateTargets: true if that is meant`,
+          );
+        }
+        const timedOut = (error as Error).name === 'TimeoutError';
+        const why = timedOut ? `no answer within ${options.timeoutMs} ms` : 'no answer (connection failed)';
+        throw new TransientError(`${options.owner}: ${request.method} ${where}: ${why}`, {
+          summary: `${where}: ${why}`,
+        });
+      }
+      const { status } = response;
+      if (status === 408 || status === 429 || status >= 500) {
+        const retryAfterMs = retryAfter(response.headers.get('retry-after'));
+        throw new TransientError(`${options.owner}: ${request.method} ${where}: ${status}`, {
+          summary: `${status} from ${where}`,
+          throttled: status === 429,
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        });
+      }
+      return { status, headers: response.headers as unknown as Headers, body, where };
+    },
+    async close() {
+      await agent.close();
+    },
+  };
+}
+
+/** `Retry-After` in ms: seconds, or an HTTP date. */
+function retryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** The error and its causes, outermost first. */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (
+    let e = error;
+    e !== undefined && e !== null && chain.length < 10;
+    e = (e as { cause?: unknown }).cause
+  ) {
+    chain.push(e);
+  }
+  return chain;
+}
