@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, fetch } from 'undici';
 import { FatalError, TransientError } from '../core/errors.ts';
-import { guardedLookup, PrivateTargetError } from './webhook/target-guard.ts';
+import { guardedLookup, PrivateTargetError } from './target-guard.ts';
 
 /**
  * An HTTP API a sink writes to (a webhook receiver, a destination): one undici agent, the SSRF

@@ -9,7 +9,7 @@ import { SILENT_LOGGER } from '../../src/core/types.ts';
 import { prepareSinks } from '../../src/runtime/sinks.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { runSink, wakeOnCommit } from '../../src/sinks/sink-runner.ts';
-import { guardedLookup, isPrivateAddress, PrivateTargetError } from '../../src/sinks/webhook/target-guard.ts';
+import { guardedLookup, isPrivateAddress, PrivateTargetError } from '../../src/sinks/target-guard.ts';
 import { createWebhookSink } from '../../src/sinks/webhook/webhook-sink.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';

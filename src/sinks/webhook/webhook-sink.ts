@@ -3,7 +3,7 @@ import { FatalError } from '../../core/errors.ts';
 import type { FeedEvent } from '../../core/feed-change.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
 import { createHttpTarget } from '../http-target.ts';
-import { checkTarget } from './target-guard.ts';
+import { checkTarget } from '../target-guard.ts';
 
 export interface WebhookSinkOptions {
   readonly name: string;
@@ -33,7 +33,8 @@ export async function createWebhookSink(options: WebhookSinkOptions): Promise<Si
       throw new FatalError(`sink "${options.name}": url is not a URL`);
     }
   });
-  for (const url of urls) await checkTarget(options.name, url, options.allowPrivateTargets ?? false);
+  for (const url of urls)
+    await checkTarget(`sink "${options.name}"`, url, options.allowPrivateTargets ?? false);
   let signer: Webhook;
   try {
     signer = new Webhook(options.secret);

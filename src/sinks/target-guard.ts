@@ -1,7 +1,7 @@
 import { lookup as lookupCallback } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /**
  * Addresses a webhook sink may not post to unless `allowPrivateTargets`: loopback, private
@@ -31,13 +31,14 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 /**
- * Checks a sink's URL at start: http(s), and (without `allowPrivate`) every address its host
- * resolves to is public. One-line `ConfigError` naming the sink and the URL otherwise.
+ * Checks the URL of a sink or destination (`owner`: `sink "crm"`) at start: http(s), and (without
+ * `allowPrivate`) every address its host resolves to is public. One-line `ConfigError` naming the
+ * owner and the URL otherwise.
  */
-export async function checkTarget(sink: string, url: URL, allowPrivate: boolean): Promise<void> {
+export async function checkTarget(owner: string, url: URL, allowPrivate: boolean): Promise<void> {
   const shown = `${url.protocol}//${url.host}${url.pathname}`;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`sink "${sink}": url ${shown}: must be http:// or https://`);
+    throw new ConfigError(`${owner}: url ${shown}: must be http:// or https://`);
   }
   if (allowPrivate) return;
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -46,13 +47,13 @@ export async function checkTarget(sink: string, url: URL, allowPrivate: boolean)
     addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
   } catch (error) {
     throw new ConfigError(
-      `sink "${sink}": url ${shown}: its host does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      `${owner}: url ${shown}: its host does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     );
   }
   const inside = addresses.find(isPrivateAddress);
   if (inside !== undefined) {
     throw new ConfigError(
-      `sink "${sink}": url ${shown}: resolves to ${inside}, a loopback, private or link-local address; ` +
+      `${owner}: url ${shown}: resolves to ${inside}, a loopback, private or link-local address; ` +
         'set allowPrivateTargets: true if that is meant',
     );
   }

@@ -1,0 +1,113 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, FatalError, TransientError } from '../../src/core/errors.ts';
+import {
+  createHttpDestinationClient,
+  type HttpDestinationClient,
+  type HttpDestinationClientOptions,
+} from '../../src/sinks/destinations/http-destination-client.ts';
+import { idempotencyKey } from '../../src/sinks/destinations/record-map.ts';
+import { FakeCrm } from '../helpers/fake-crm.ts';
+
+const signal = new AbortController().signal;
+const ada = { stream: 'customers', key: 'cus_1', record: { id: 'cus_1', email: 'ada@example.com' } };
+const keyOf = (version: string) =>
+  idempotencyKey({ destination: 'crm', stream: 'customers', key: 'cus_1', version, hash: 'h' });
+
+describe('the HTTP destination client against a CRM over loopback', () => {
+  let crm: FakeCrm;
+  let client: HttpDestinationClient;
+  const make = (extra: Partial<HttpDestinationClientOptions> = {}) =>
+    createHttpDestinationClient({
+      name: 'crm',
+      baseUrl: crm.url,
+      headers: { authorization: `Bearer ${crm.token}` },
+      operations: {
+        create: { path: '/contacts', idPath: 'id' },
+        update: { path: '/contacts/{externalId}' },
+        find: { path: '/contacts', query: { external_id: '{key}' }, idPath: 'results.0.id' },
+        delete: { path: '/contacts/{externalId}' },
+      },
+      timeoutMs: 2000,
+      allowPrivateTargets: true,
+      ...extra,
+    });
+  beforeEach(async () => {
+    crm = await new FakeCrm().start();
+    client = await make();
+  });
+  afterEach(async () => {
+    await client.close();
+    await crm.stop();
+  });
+
+  it('creates with the idempotency key, so a retried create gives the same object, not a second one', async () => {
+    const payload = { email: 'ada@example.com', external_id: 'cus_1' };
+    const first = await client.create(payload, keyOf('1'), ada, signal);
+    const again = await client.create(payload, keyOf('1'), ada, signal);
+    expect(first).toEqual({ ok: true, externalId: 'c_1' });
+    expect(again).toEqual(first);
+    expect(crm.contacts.size).toBe(1);
+    expect(crm.requests.map((r) => r.idempotencyKey)).toEqual([keyOf('1'), keyOf('1')]);
+    expect(await client.create(payload, keyOf('2'), ada, signal)).toEqual({ ok: true, externalId: 'c_2' });
+  });
+
+  it('finds an object by a templated query, and says none when there is none', async () => {
+    expect(await client.find(ada, signal)).toBeNull();
+    await client.create({ email: 'ada@example.com', external_id: 'cus_1' }, keyOf('1'), ada, signal);
+    expect(await client.find(ada, signal)).toBe('c_1');
+    expect(crm.requests.at(-1)).toMatchObject({ method: 'GET', path: '/contacts?external_id=cus_1' });
+  });
+
+  it('updates and removes by external id; an update of a vanished object says gone, a remove of one is done', async () => {
+    const created = await client.create({ email: 'ada@example.com' }, keyOf('1'), ada, signal);
+    if (!created.ok) throw new Error('not created');
+    expect(await client.update(created.externalId, { email: 'ada@lovelace.org' }, ada, signal)).toEqual(
+      created,
+    );
+    expect(crm.contacts.get('c_1')?.email).toBe('ada@lovelace.org');
+    expect(await client.remove('c_1', ada, signal)).toEqual({ ok: true, externalId: 'c_1' });
+    expect(crm.contacts.size).toBe(0);
+    expect(await client.update('c_1', { email: 'x@example.com' }, ada, signal)).toEqual({
+      ok: false,
+      gone: true,
+    });
+    expect(await client.remove('c_1', ada, signal)).toEqual({ ok: true, externalId: 'c_1' });
+    expect(crm.requests.find((r) => r.method === 'PATCH')?.path).toBe('/contacts/c_1');
+  });
+
+  it('refuses the record for good on a validation error, with the answer and without the credentials', async () => {
+    const outcome = await client.create({ name: 'no email' }, keyOf('1'), ada, signal);
+    expect(outcome).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^422 from 127\.0\.0\.1:\d+\/contacts: /),
+    });
+    expect(JSON.stringify(outcome)).toContain('email is required');
+    expect(JSON.stringify(outcome)).not.toContain(crm.token);
+  });
+
+  it('stops on 401 and 403 with what to check, and leaves 429 / 5xx to retries with the Retry-After', async () => {
+    crm.failNext(401);
+    const denied = await client.create({ email: 'a@example.com' }, keyOf('1'), ada, signal).catch((e) => e);
+    expect(denied).toBeInstanceOf(FatalError);
+    expect(String(denied.message)).toMatch(
+      /destination "crm": POST 127\.0\.0\.1:\d+\/contacts answered 401: the destination refused the credentials/,
+    );
+    crm.failNext(429, 1, '3');
+    const throttled = await client
+      .create({ email: 'a@example.com' }, keyOf('1'), ada, signal)
+      .catch((e) => e);
+    expect(throttled).toBeInstanceOf(TransientError);
+    expect(throttled.retryAfterMs).toBe(3000);
+    crm.failNext(503);
+    expect(await client.find(ada, signal).catch((e) => e)).toBeInstanceOf(TransientError);
+    expect(crm.contacts.size).toBe(0);
+  });
+
+  it('refuses a loopback destination unless private targets are allowed', async () => {
+    const refused = await make({ allowPrivateTargets: false }).catch((e) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect(String(refused.message)).toMatch(
+      /^destination "crm": url http:\/\/127\.0\.0\.1:\d+\/: resolves to 127\.0\.0\.1, a loopback, private or link-local address; set allowPrivateTargets: true if that is meant$/,
+    );
+  });
+});
