@@ -23,6 +23,23 @@ export interface Sink {
 export interface DeliveryResult {
   /** Events the target refused for good (a 4xx): they become delivery dead letters. */
   readonly rejected: readonly { readonly event: FeedEvent; readonly reason: string }[];
+  /**
+   * A destination's results: the external-ID map rows its writes produced, stored with the
+   * consumer's offset in one transaction (`RunSinkOptions.confirm`). Sinks leave it out.
+   */
+  readonly writes?: readonly DestinationWrite[];
+}
+
+/** One row of a destination's external-ID map, as a confirmed write leaves it. */
+export interface DestinationWrite {
+  readonly stream: string;
+  readonly key: string;
+  /** The object's id in the destination. */
+  readonly externalId: string;
+  /** `contentHash` of the payload last sent: an unchanged mapping sends nothing. */
+  readonly payloadHash: string;
+  /** `deleted` once a mirrored delete removed the object. */
+  readonly status: 'synced' | 'deleted';
 }
 
 /** The consumer name of sink `name` in `syncline_consumers`. */

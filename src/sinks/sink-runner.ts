@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, TransientError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import { type FeedEvent, feedEvent } from '../core/feed-change.ts';
-import type { Sink, SinkEventKind, SinkStatus } from '../core/sink.ts';
+import type { DeliveryResult, DestinationWrite, Sink, SinkEventKind, SinkStatus } from '../core/sink.ts';
 import type { ChangeFeed } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 
@@ -47,6 +47,15 @@ export interface RunSinkOptions {
    * id and reason. Called before the offset moves past them, so a crash repeats, never loses them.
    */
   readonly onRejected?: (rejected: readonly RejectedEvent[]) => Promise<void>;
+  /**
+   * How a confirmed batch moves the offset. Default `feed.ackChanges`; a destination stores its
+   * external-ID map rows (`DeliveryResult.writes`) with the offset, in one transaction.
+   */
+  readonly confirm?: (args: {
+    readonly seq: number;
+    readonly writes: readonly DestinationWrite[];
+    readonly at: string;
+  }) => Promise<{ readonly seq: number }>;
   /** Epoch ms. Default `Date.now`. */
   readonly now?: () => number;
   /** Default `Math.random` (the backoff's jitter). */
@@ -93,16 +102,21 @@ export function runSink(options: RunSinkOptions): SinkRunner {
       }
     });
 
-  const ack = async (seq: number) => {
+  const ack = async (seq: number, writes: readonly DestinationWrite[] = []) => {
     if (seq <= offset) return;
-    offset = (await feed.ackChanges({ consumer, seq, at: new Date(now()).toISOString() })).seq;
+    const at = new Date(now()).toISOString();
+    offset = (
+      options.confirm
+        ? await options.confirm({ seq, writes, at })
+        : await feed.ackChanges({ consumer, seq, at })
+    ).seq;
   };
 
-  /** Until the target confirms `batch`: true, or false when stopped. Throws what is fatal. */
-  const deliver = async (batch: readonly FeedEvent[]): Promise<boolean> => {
+  /** Until the target confirms `batch`: its result, or null when stopped. Throws what is fatal. */
+  const deliver = async (batch: readonly FeedEvent[]): Promise<DeliveryResult | null> => {
     let attempt = 0;
     for (;;) {
-      if (stop.aborted) return false;
+      if (stop.aborted) return null;
       try {
         const result = await options.sink.deliver(batch, stop);
         state = 'running';
@@ -113,9 +127,9 @@ export function runSink(options: RunSinkOptions): SinkRunner {
             result.rejected.map(({ event, reason }) => ({ event, reason: `sink ${sink.name}: ${reason}` })),
           );
         }
-        return true;
+        return result;
       } catch (error) {
-        if (stop.aborted) return false;
+        if (stop.aborted) return null;
         if (!(error instanceof TransientError)) throw error;
         attempt += 1;
         lastError = describeError(error);
@@ -127,7 +141,7 @@ export function runSink(options: RunSinkOptions): SinkRunner {
             { sink: sink.name, err: lastError, failingSinceMs: now() - failingSince },
             'sink paused: its target has been failing for longer than pauseAfter; resume it once the target is back',
           );
-          if (!(await untilResumed())) return false;
+          if (!(await untilResumed())) return null;
           attempt = 0;
           failingSince = null;
           state = 'running';
@@ -140,7 +154,7 @@ export function runSink(options: RunSinkOptions): SinkRunner {
         try {
           await sleep(delayMs, undefined, { signal: stop });
         } catch {
-          return false;
+          return null;
         }
       }
     }
@@ -175,21 +189,25 @@ export function runSink(options: RunSinkOptions): SinkRunner {
       const event = feedEvent(row);
       if (event !== null && wanted(event)) batch.push(options.data ? event : withoutData(event));
       if (batch.length === options.batchSize) {
-        if (!(await deliver(batch))) return false;
-        await ack(row.seq);
+        const result = await deliver(batch);
+        if (!result) return false;
+        await ack(row.seq, result.writes);
         options.events?.emit('sink:delivered', { sink: sink.name, events: batch.length, lastSeq: row.seq });
         batch = [];
       }
     }
+    let writes: readonly DestinationWrite[] = [];
     if (batch.length > 0) {
-      if (!(await deliver(batch))) return false;
+      const result = await deliver(batch);
+      if (!result) return false;
+      writes = result.writes ?? [];
       options.events?.emit('sink:delivered', {
         sink: sink.name,
         events: batch.length,
         lastSeq: lastRow.seq,
       });
     }
-    await ack(lastRow.seq); // filtered rows after the last delivered event move the offset too
+    await ack(lastRow.seq, writes); // filtered rows after the last delivered event move the offset too
     return true;
   };
 
