@@ -1,4 +1,5 @@
 import type { FeedEvent } from './feed-change.ts';
+import type { DestinationWrite } from './store.ts';
 
 /**
  * A sink delivers events (changes and finished runs of the change log, `FeedEvent`) to one target:
@@ -28,18 +29,6 @@ export interface DeliveryResult {
    * consumer's offset in one transaction (`RunSinkOptions.confirm`). Sinks leave it out.
    */
   readonly writes?: readonly DestinationWrite[];
-}
-
-/** One row of a destination's external-ID map, as a confirmed write leaves it. */
-export interface DestinationWrite {
-  readonly stream: string;
-  readonly key: string;
-  /** The object's id in the destination. */
-  readonly externalId: string;
-  /** `contentHash` of the payload last sent: an unchanged mapping sends nothing. */
-  readonly payloadHash: string;
-  /** `deleted` once a mirrored delete removed the object. */
-  readonly status: 'synced' | 'deleted';
 }
 
 /** The consumer name of sink `name` in `syncline_consumers`. */

@@ -27,13 +27,13 @@ import type { ViewColumn } from './view-columns.ts';
  * (`engine/`) on `RunStore` (records, leases, the run log, scans, the stream's state, dead letters);
  * a function that only looks records up on `RecordStore`; a replay's source on `DeadLetterStore`;
  * the CLI's status and listings on `StoreInspector`; consumers of the change log read and
- * acknowledge through `ChangeFeed`. Only the composition root (`runtime/`) opens
+ * acknowledge through `ChangeFeed`; destinations keep their external ids in `DestinationMapStore`. Only the composition root (`runtime/`) opens
  * and closes a store (`StoreLifecycle`) and hands out the whole `Store`.
  *
  * Layout (both stores): one table per stream, named after it, with `_key` (primary key), `_data`,
  * `_hash`, `_version`, `_cursor`, `_first_synced_at`, `_synced_at`, `_deleted_at`, `_run_id`; and
  * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_consumers`, `syncline_failed` (the dead
- * letters),
+ * letters), `syncline_destination_map`,
  * `syncline_schema`.
  *
  * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests;
@@ -48,7 +48,8 @@ export interface Store
     StreamStateStore,
     DeadLetterStore,
     StoreInspector,
-    ChangeFeed {
+    ChangeFeed,
+    DestinationMapStore {
   readonly capabilities: StoreCapabilities;
 }
 
@@ -513,4 +514,69 @@ export interface ChangeFeed {
    * deletes a prefix of the log: a row too young stops it, even if rows behind it are old enough.
    */
   pruneChanges(args: PruneChanges): Promise<number>;
+}
+
+/** What a destination knows of one record it wrote: the external record's id and what was sent. */
+export interface DestinationMapping {
+  /** The id the external API gave the record. */
+  readonly externalId: string;
+  /** The hash of the payload last confirmed. */
+  readonly payloadHash: string;
+  /** `synced`: the external record exists; `deleted`: the destination deleted it. */
+  readonly status: DestinationMappingStatus;
+  /** The first confirmed write of the key, kept by later ones. */
+  readonly firstSyncedAt: string;
+  /** The latest confirmed write. */
+  readonly syncedAt: string;
+}
+
+export type DestinationMappingStatus = 'synced' | 'deleted';
+
+/** One write the external API confirmed (2xx), to record with the destination's checkpoint. */
+export interface DestinationWrite {
+  readonly stream: string;
+  readonly key: string;
+  readonly externalId: string;
+  readonly payloadHash: string;
+  readonly status: DestinationMappingStatus;
+}
+
+export interface ConfirmDestinationWrites {
+  readonly destination: string;
+  /** The destination's consumer of the change log (`destination:<name>`). */
+  readonly consumer: string;
+  /** The seq the consumer's offset moves to, as `ChangeFeed.ackChanges` moves it. */
+  readonly seq: number;
+  /** `synced_at` of the writes (and `first_synced_at` of new keys), and the offset's update time. */
+  readonly at: string;
+  /** At most one per stream and key; when a key repeats, its last write is kept. */
+  readonly writes: readonly DestinationWrite[];
+}
+
+/**
+ * Destinations (issue 22) write records into an external API; per destination, stream and key they
+ * keep the external record's id and the hash of what was sent, in `syncline_destination_map`. The
+ * rule is "confirm then checkpoint": the destination's offset in the change log moves only with the
+ * mappings of the writes the API confirmed, in ONE transaction, so a crash between the two never
+ * loses an external id (which would create the record twice) nor skips a change.
+ */
+export interface DestinationMapStore {
+  /** The mappings of those `keys` of the destination's stream that have one (one query for the batch). */
+  lookupMappings(args: {
+    readonly destination: string;
+    readonly stream: string;
+    readonly keys: readonly string[];
+  }): Promise<Map<string, DestinationMapping>>;
+  /**
+   * In ONE transaction: upserts every write (an existing key keeps its `firstSyncedAt`) and moves the
+   * consumer's offset to `seq` exactly as `ackChanges` does (never backwards; `FatalError` for a
+   * consumer that is not registered or a `seq` past the highest the log assigned). Returns the
+   * offset. When any part fails, neither the mappings nor the offset move.
+   */
+  confirmDestinationWrites(args: ConfirmDestinationWrites): Promise<ConsumerOffset>;
+  /**
+   * Deletes the destination's mappings (of one stream, when given), for a reset: the next writes
+   * create the external records again. Returns how many. The offset is left alone.
+   */
+  forgetMappings(args: { readonly destination: string; readonly stream?: string }): Promise<number>;
 }

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, TransientError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import { type FeedEvent, feedEvent } from '../core/feed-change.ts';
-import type { DeliveryResult, DestinationWrite, Sink, SinkEventKind, SinkStatus } from '../core/sink.ts';
-import type { ChangeFeed } from '../core/store.ts';
+import type { DeliveryResult, Sink, SinkEventKind, SinkStatus } from '../core/sink.ts';
+import type { ChangeFeed, DestinationWrite } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 
 /** What a sink delivers without a `kinds` filter: the record changes, not the run events. */

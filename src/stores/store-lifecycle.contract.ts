@@ -48,6 +48,16 @@ export function describeLifecycleContract(title: string, makeStore: () => Promis
         listStreams: () => s.listStreams(),
         scanRecords: () => s.scanRecords('customers', { limit: 1 }),
         readChanges: () => s.readChanges({ afterSeq: 0, limit: 1 }),
+        lookupMappings: () => s.lookupMappings({ destination: 'd', stream: 'customers', keys: ['a'] }),
+        confirmDestinationWrites: () =>
+          s.confirmDestinationWrites({
+            destination: 'd',
+            consumer: 'destination:d',
+            seq: 0,
+            at: T0,
+            writes: [],
+          }),
+        forgetMappings: () => s.forgetMappings({ destination: 'd' }),
       };
     }
 

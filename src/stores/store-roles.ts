@@ -5,8 +5,11 @@ import type {
   ChangeLogBounds,
   CheckpointSlot,
   CompleteScan,
+  ConfirmDestinationWrites,
   ConsumerOffset,
   DeadLetterStore,
+  DestinationMapping,
+  DestinationMapStore,
   FinishRun,
   IgnoreDeadLetters,
   LeaseStore,
@@ -44,6 +47,7 @@ export interface RoleModules {
   readonly deadLetters: DeadLetterStore;
   readonly inspector: StoreInspector;
   readonly changes: ChangeFeed;
+  readonly destinations: DestinationMapStore;
 }
 
 /**
@@ -52,7 +56,15 @@ export interface RoleModules {
  * the commit path and lookups, which are hot and stay direct).
  */
 export abstract class StoreRoles
-  implements LeaseStore, RunLog, ScanStore, StreamStateStore, DeadLetterStore, StoreInspector, ChangeFeed
+  implements
+    LeaseStore,
+    RunLog,
+    ScanStore,
+    StreamStateStore,
+    DeadLetterStore,
+    StoreInspector,
+    ChangeFeed,
+    DestinationMapStore
 {
   #roles: RoleModules | undefined;
 
@@ -182,5 +194,21 @@ export abstract class StoreRoles
 
   pruneChanges(args: PruneChanges): Promise<number> {
     return this.#r.changes.pruneChanges(args);
+  }
+
+  lookupMappings(args: {
+    destination: string;
+    stream: string;
+    keys: readonly string[];
+  }): Promise<Map<string, DestinationMapping>> {
+    return this.#r.destinations.lookupMappings(args);
+  }
+
+  confirmDestinationWrites(args: ConfirmDestinationWrites): Promise<ConsumerOffset> {
+    return this.#r.destinations.confirmDestinationWrites(args);
+  }
+
+  forgetMappings(args: { destination: string; stream?: string }): Promise<number> {
+    return this.#r.destinations.forgetMappings(args);
   }
 }

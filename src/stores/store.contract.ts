@@ -5,6 +5,7 @@ import type { Store } from '../core/store.ts';
 import { describeChangeFeedContract } from './store-change-feed.contract.ts';
 import { contractSteps, type StoreHandle, T0, T1, T2, write } from './store-contract-support.ts';
 import { describeDeadLetterContract } from './store-dead-letters.contract.ts';
+import { describeDestinationMapContract } from './store-destination-map.contract.ts';
 import { describeLifecycleContract } from './store-lifecycle.contract.ts';
 import { describeReconciliationContract } from './store-reconcile.contract.ts';
 import { describeTypedViewContract } from './store-typed-view.contract.ts';
@@ -522,4 +523,5 @@ export function describeStoreContract(
   describeDeadLetterContract(title, makeStore);
   describeTypedViewContract(title, makeStore);
   describeChangeFeedContract(title, makeStore);
+  describeDestinationMapContract(title, makeStore);
 }

@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
-import type { DestinationWrite } from '../../src/core/sink.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import {
   createDestinationSink,
@@ -27,12 +26,12 @@ function config(n: number, rev = 0, noEmailEvery = 0): SynclineConfig {
 describe('a destination over the sink runner: the change log into a CRM over loopback', () => {
   const rig = useDeliveryRig('destination:crm');
   let crm: FakeCrm;
-  /** The external-ID map, as the store will keep it (kept here until the store role lands). */
-  let map: Map<string, DestinationWrite>;
   let confirms: number;
+  /** The store's external-ID map row of an `items` key. */
+  const mapped = async (key: string) =>
+    (await rig.t.store.lookupMappings({ destination: 'crm', stream: 'items', keys: [key] })).get(key);
   beforeEach(async () => {
     crm = await new FakeCrm().start();
-    map = new Map();
     confirms = 0;
   });
   afterEach(async () => {
@@ -60,21 +59,19 @@ describe('a destination over the sink runner: the change log into a CRM over loo
         timeoutMs: 2000,
         allowPrivateTargets: true,
       }),
-      lookup: async (stream, keys) => {
-        const found = new Map<string, KnownMapping>();
-        for (const key of keys) {
-          const row = map.get(`${stream}/${key}`);
-          if (row) found.set(key, row);
-        }
-        return found;
-      },
+      lookup: (stream, keys) => rig.t.store.lookupMappings({ destination: 'crm', stream, keys }),
     });
   const start = async (mode?: DestinationMode, rejected: RejectedEvent[] = []) =>
     rig.start(await destination(mode), {
       confirm: async ({ seq, writes, at }) => {
         confirms += 1;
-        for (const w of writes) map.set(`${w.stream}/${w.key}`, w);
-        return rig.t.store.ackChanges({ consumer: 'destination:crm', seq, at });
+        return rig.t.store.confirmDestinationWrites({
+          destination: 'crm',
+          consumer: 'destination:crm',
+          seq,
+          at,
+          writes,
+        });
       },
       onRejected: async (r) => {
         rejected.push(...r);
@@ -86,7 +83,7 @@ describe('a destination over the sink runner: the change log into a CRM over loo
     let runner = await start();
     await rig.until(() => runner.status().offset === 25);
     expect(crm.contacts.size).toBe(25);
-    expect(map.get('items/3')).toMatchObject({
+    expect(await mapped('3')).toMatchObject({
       externalId: expect.stringMatching(/^c_\d+$/),
       status: 'synced',
     });
@@ -97,14 +94,12 @@ describe('a destination over the sink runner: the change log into a CRM over loo
     rig.stop();
     await runner.done;
     await rig.t.store.resetCheckpoint('items', new Date().toISOString());
-    const changed = config(25).streams; // same records...
-    void changed;
     await sync(
       testStreamConfig(
         Array.from({ length: 3 }, (_, i) => ({
           ...testRecord(i, 1),
           email: i === 2 ? `p${i}@example.com` : `new${i}@example.com`,
-        })),
+        })) as ReturnType<typeof testRecord>[],
       ),
       { store: rig.t.location },
     );
@@ -113,33 +108,36 @@ describe('a destination over the sink runner: the change log into a CRM over loo
     const last = await rig.highestSeq();
     await rig.until(() => runner.status().offset === last);
     const after = crm.requests.slice(before);
-    // Records 0 and 1: new email and name (PATCH); record 2: only its name changed... and name is mapped.
-    expect(after.filter((r) => r.method === 'PATCH').map((r) => r.path)).toEqual([
-      `/contacts/${map.get('items/0')!.externalId}`,
-      `/contacts/${map.get('items/1')!.externalId}`,
-      `/contacts/${map.get('items/2')!.externalId}`,
-    ]);
+    // Every one of the three changed a mapped field (the name holds the revision): three PATCHes.
+    const ids = await Promise.all(['0', '1', '2'].map(async (k) => (await mapped(k))!.externalId));
+    expect(after.filter((r) => r.method === 'PATCH').map((r) => r.path)).toEqual(
+      ids.map((id) => `/contacts/${id}`),
+    );
     expect(after.filter((r) => r.method === 'POST')).toHaveLength(0);
-    expect(crm.contacts.get(map.get('items/0')!.externalId)?.email).toBe('new0@example.com');
+    expect(crm.contacts.get(ids[0]!)?.email).toBe('new0@example.com');
 
     // The map is lost (a restored store): the next change finds the object instead of creating one.
     rig.stop();
     await runner.done;
-    map.clear();
+    expect(await rig.t.store.forgetMappings({ destination: 'crm' })).toBe(25);
     await rig.t.store.resetCheckpoint('items', new Date().toISOString());
-    await sync(testStreamConfig([{ ...testRecord(5, 2), email: 'five@example.com' }]), {
-      store: rig.t.location,
-    });
+    await sync(
+      testStreamConfig([{ ...testRecord(5, 2), email: 'five@example.com' } as ReturnType<typeof testRecord>]),
+      {
+        store: rig.t.location,
+      },
+    );
     runner = await start();
     const end = await rig.highestSeq();
     await rig.until(() => runner.status().offset === end);
     expect(crm.contacts.size).toBe(25);
-    expect(map.get('items/5')?.externalId).toBe(
+    expect((await mapped('5'))?.externalId).toBe(
       [...crm.contacts.values()].find((c) => c.external_id === '5')?.id,
     );
+    expect(crm.requests.filter((r) => r.method === 'GET').at(-1)?.path).toBe('/contacts?external_id=5');
   });
 
-  it('dead-letters a record the API refuses (422) and goes on; update-only creates nothing', async () => {
+  it('dead-letters a record the API refuses (422) and goes on', async () => {
     await sync(config(12, 0, 5), { store: rig.t.location }); // records 5 and 10 have no email
     const rejected: RejectedEvent[] = [];
     const runner = await start('upsert', rejected);
@@ -159,5 +157,48 @@ describe('a destination over the sink runner: the change log into a CRM over loo
     await rig.until(() => runner.status().offset === 10);
     expect(crm.contacts.size).toBe(10);
     expect(new Set([...crm.contacts.values()].map((c) => c.external_id)).size).toBe(10);
+  });
+
+  it('update-only creates nothing; mirror deletes the object of a deleted record', async () => {
+    await sync(config(4), { store: rig.t.location });
+    let runner = await start('update-only');
+    await rig.until(() => runner.status().offset === 4);
+    expect(crm.contacts.size).toBe(0);
+    rig.stop();
+    await runner.done;
+    // Mirror from the start: creates the four, then follows a delete.
+    await rig.t.store.registerConsumer({
+      consumer: 'destination:crm2',
+      afterSeq: 0,
+      at: new Date().toISOString(),
+    });
+    runner = rig.start(
+      await (async () => {
+        const sink = await destination('mirror');
+        return { ...sink, name: 'crm' };
+      })(),
+      {
+        consumer: 'destination:crm2',
+        confirm: ({ seq, writes, at }) =>
+          rig.t.store.confirmDestinationWrites({
+            destination: 'crm',
+            consumer: 'destination:crm2',
+            seq,
+            at,
+            writes,
+          }),
+      },
+    );
+    await rig.until(() => runner.status().offset === 4);
+    expect(crm.contacts.size).toBe(4);
+    await rig.t.store.resetCheckpoint('items', new Date().toISOString());
+    await sync(testStreamConfig([{ ...testRecord(2, 1), deleted: true } as ReturnType<typeof testRecord>]), {
+      store: rig.t.location,
+    });
+    const last = await rig.highestSeq();
+    await rig.until(() => runner.status().offset === last);
+    expect(crm.contacts.size).toBe(3);
+    expect(await mapped('2')).toMatchObject({ status: 'deleted' });
+    expect(crm.requests.at(-1)).toMatchObject({ method: 'DELETE' });
   });
 });

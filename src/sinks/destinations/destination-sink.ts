@@ -1,6 +1,7 @@
 import { contentHash } from '../../core/canonical-json.ts';
 import type { FeedEvent } from '../../core/feed-change.ts';
-import type { DeliveryResult, DestinationWrite, Sink } from '../../core/sink.ts';
+import type { DeliveryResult, Sink } from '../../core/sink.ts';
+import type { DestinationMapping, DestinationWrite } from '../../core/store.ts';
 import type { Json } from '../../core/types.ts';
 import type { HttpDestinationClient, WriteContext } from './http-destination-client.ts';
 import { idempotencyKey, type RecordMap } from './record-map.ts';
@@ -15,11 +16,7 @@ import { idempotencyKey, type RecordMap } from './record-map.ts';
 export type DestinationMode = 'upsert' | 'update-only' | 'create-only' | 'mirror';
 
 /** A row of the external-ID map as the destination reads it. */
-export interface KnownMapping {
-  readonly externalId: string;
-  readonly payloadHash: string;
-  readonly status: 'synced' | 'deleted';
-}
+export type KnownMapping = Pick<DestinationMapping, 'externalId' | 'payloadHash' | 'status'>;
 
 export interface DestinationSinkOptions {
   readonly name: string;

@@ -63,6 +63,28 @@ const PRUNE_SQL = `WITH head AS (
   )
   SELECT count(*)::int AS deleted FROM gone`;
 
+/** Runs one statement and returns its rows: on a pooled connection, or on a transaction's client. */
+export type RunStatement = <R extends QueryResultRow>(text: string, values: unknown[]) => Promise<R[]>;
+
+/**
+ * `ackChanges` with `run`: on the pool (`PostgresChangeFeed`), or on the client of a transaction
+ * that moves the offset with other writes (a destination's confirmation). It throws, so that
+ * transaction rolls back, for an unregistered consumer or a seq past the end.
+ */
+export async function acknowledge(
+  run: RunStatement,
+  args: { consumer: string; seq: number; at: string },
+): Promise<ConsumerOffset> {
+  const [row] = await run<ConsumerRow>(ACK_SQL, [args.consumer, args.seq, args.at]);
+  if (row) return toConsumerOffset(row);
+  const [known] = await run<{ name: string }>('SELECT name FROM syncline_consumers WHERE name = $1', [
+    args.consumer,
+  ]);
+  if (!known) throw consumerNotRegistered(args.consumer);
+  const [end] = await run<{ highest: string }>(`SELECT ${HIGHEST_SEQ} AS highest`, []);
+  throw ackPastTheEnd(args.consumer, args.seq, Number(end?.highest ?? 0));
+}
+
 /**
  * The change feed of the PostgreSQL store (`ChangeFeed` in core/store.ts): reading the change log
  * with each key's latest data, consumers' offsets and retention. Each method is one or two
@@ -188,19 +210,7 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 
   async ackChanges(args: { consumer: string; seq: number; at: string }): Promise<ConsumerOffset> {
-    const [row] = await this.#query<ConsumerRow>('acknowledging changes', ACK_SQL, [
-      args.consumer,
-      args.seq,
-      args.at,
-    ]);
-    if (row) return toConsumerOffset(row);
-    if ((await this.consumerOffset(args.consumer)) === null) throw consumerNotRegistered(args.consumer);
-    const [end] = await this.#query<{ highest: string }>(
-      'acknowledging changes',
-      `SELECT ${HIGHEST_SEQ} AS highest`,
-      [],
-    );
-    throw ackPastTheEnd(args.consumer, args.seq, Number(end?.highest ?? 0));
+    return acknowledge((text, values) => this.#query('acknowledging changes', text, values), args);
   }
 
   async pruneChanges(args: PruneChanges): Promise<number> {

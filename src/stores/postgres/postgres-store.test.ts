@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshPgSchema, withPgClient } from '../../../test/helpers/postgres.ts';
-import { LeaseLostError, StoreUnavailableError, TransientError } from '../../core/errors.ts';
+import { FatalError, LeaseLostError, StoreUnavailableError, TransientError } from '../../core/errors.ts';
 import type { Lease } from '../../core/types.ts';
 import { describeStoreContract, type StoreHandle, write } from '../store.contract.ts';
 import {
@@ -587,6 +587,37 @@ describe('PostgresStore', () => {
       await store.close();
       await fresh.drop();
     }
+  });
+
+  it("rolls a destination's mappings back when its ack is refused mid-transaction, leaving the pool usable", async () => {
+    await withLeasedStream(async (store, lease, handle) => {
+      await store.commitPage(page(lease, [write('a'), write('b')], 1));
+      const highest = (await store.changeLogBounds()).highestSeq;
+      const confirm = (consumer: string, seq: number, externalId: string) =>
+        store.confirmDestinationWrites({
+          destination: 'crm',
+          consumer,
+          seq,
+          at: T1,
+          writes: [{ stream: 'customers', key: 'a', externalId, payloadHash: 'h', status: 'synced' }],
+        });
+      // More refusals than the pool has clients: each reuses a client whose transaction must have
+      // been rolled back, or a later confirm would commit what a refused one wrote.
+      for (let i = 0; i < 6; i++) {
+        await expect(confirm('destination:crm', highest, 'never')).rejects.toBeInstanceOf(FatalError);
+      }
+      expect(await handle.query('SELECT * FROM syncline_destination_map')).toEqual([]);
+      await store.registerConsumer({ consumer: 'destination:crm', afterSeq: 0, at: T0 });
+      for (let i = 0; i < 6; i++) {
+        await expect(confirm('destination:crm', highest + 1, 'never')).rejects.toBeInstanceOf(FatalError);
+      }
+      expect(await handle.query('SELECT * FROM syncline_destination_map')).toEqual([]);
+      expect(await store.consumerOffset('destination:crm')).toMatchObject({ seq: 0 });
+      expect(await confirm('destination:crm', highest, 'ext-a')).toMatchObject({ seq: highest });
+      expect(await handle.query('SELECT key, external_id FROM syncline_destination_map')).toEqual([
+        { key: 'a', external_id: 'ext-a' },
+      ]);
+    });
   });
 
   it('creates the same stream from two processes at once', async () => {

@@ -17,6 +17,7 @@ import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
 import { PostgresChangeFeed } from './postgres-change-feed.ts';
 import { type CommitWatch, watchPgCommits } from './postgres-commit-watch.ts';
 import { PostgresDeadLetters } from './postgres-dead-letters.ts';
+import { PostgresDestinationMap } from './postgres-destination-map.ts';
 import { CONNECT_TIMEOUT_MS, storeError } from './postgres-errors.ts';
 import { PostgresInspector } from './postgres-inspector.ts';
 import { PostgresLeases } from './postgres-leases.ts';
@@ -111,6 +112,7 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
       deadLetters: new PostgresDeadLetters(db),
       inspector: new PostgresInspector(db),
       changes: new PostgresChangeFeed(db),
+      destinations: new PostgresDestinationMap(db),
     });
   }
 

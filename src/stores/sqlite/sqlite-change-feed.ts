@@ -160,21 +160,26 @@ export class SqliteChangeFeed {
   }
 
   ack(args: { consumer: string; seq: number; at: string }): ConsumerOffset {
-    const ack = this.db.transaction((): ConsumerOffset => {
-      const current = this.mustExist(args.consumer);
-      if (args.seq <= current.seq) return current;
-      // AUTOINCREMENT's counter: the highest seq ever assigned, kept when rows are deleted.
-      const highest =
-        this.sql<[], number>("SELECT seq FROM sqlite_sequence WHERE name = 'syncline_changes'")
-          .pluck()
-          .get() ?? 0;
-      if (args.seq > highest) throw ackPastTheEnd(args.consumer, args.seq, highest);
-      this.sql<[number, string, string]>(
-        'UPDATE syncline_consumers SET acked_seq = ?, updated_at = ? WHERE name = ?',
-      ).run(args.seq, args.at, args.consumer);
-      return this.mustExist(args.consumer);
-    });
-    return ack.immediate();
+    return this.db.transaction(() => this.ackWithin(args)).immediate();
+  }
+
+  /**
+   * The acknowledgement's statements, to run inside a write transaction the caller holds (`ack`'s
+   * own, or a destination's confirmation, which moves the offset with its mappings): throws, and
+   * so rolls the caller's transaction back, for an unregistered consumer or a seq past the end.
+   */
+  ackWithin(args: { consumer: string; seq: number; at: string }): ConsumerOffset {
+    const current = this.mustExist(args.consumer);
+    if (args.seq <= current.seq) return current;
+    // AUTOINCREMENT's counter: the highest seq ever assigned, kept when rows are deleted.
+    const highest =
+      this.sql<[], number>("SELECT seq FROM sqlite_sequence WHERE name = 'syncline_changes'").pluck().get() ??
+      0;
+    if (args.seq > highest) throw ackPastTheEnd(args.consumer, args.seq, highest);
+    this.sql<[number, string, string]>(
+      'UPDATE syncline_consumers SET acked_seq = ?, updated_at = ? WHERE name = ?',
+    ).run(args.seq, args.at, args.consumer);
+    return this.mustExist(args.consumer);
   }
 
   prune(args: PruneChanges): number {
@@ -240,6 +245,6 @@ export class SqliteChanges implements ChangeFeed {
 }
 
 /** The change feed's statements on an open connection (prepared once, in its statement cache). */
-function feed(session: SqliteSession): SqliteChangeFeed {
+export function feed(session: SqliteSession): SqliteChangeFeed {
   return new SqliteChangeFeed(session.db, session.sql);
 }

@@ -12,6 +12,7 @@ import { WriterThread } from '../writer-thread.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
 import { SqliteChanges } from './sqlite-change-feed.ts';
 import { SqliteDeadLetters } from './sqlite-dead-letters.ts';
+import { SqliteDestinationMap } from './sqlite-destination-map.ts';
 import { toSyncError } from './sqlite-errors.ts';
 import { SqliteInspector } from './sqlite-inspector.ts';
 import { SqliteLeases } from './sqlite-leases.ts';
@@ -114,6 +115,7 @@ export class SqliteStore extends StoreRoles implements Store {
       deadLetters: new SqliteDeadLetters(runtime),
       inspector: new SqliteInspector(runtime),
       changes: new SqliteChanges(runtime),
+      destinations: new SqliteDestinationMap(runtime),
     });
   }
 

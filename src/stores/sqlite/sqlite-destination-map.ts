@@ -1,0 +1,107 @@
+import type {
+  ConfirmDestinationWrites,
+  ConsumerOffset,
+  DestinationMapping,
+  DestinationMappingStatus,
+  DestinationMapStore,
+} from '../../core/store.ts';
+import type { StoreRuntime } from '../store-runtime.ts';
+import { feed } from './sqlite-change-feed.ts';
+import type { SqliteSession } from './sqlite-session.ts';
+
+/** A `syncline_destination_map` row, as `lookupMappings` reads it. */
+interface MappingRow {
+  key: string;
+  external_id: string;
+  payload_hash: string;
+  status: DestinationMappingStatus;
+  first_synced_at: string;
+  synced_at: string;
+}
+
+/** A new key's row, or an existing key's with its `first_synced_at` kept. */
+const UPSERT_SQL = `INSERT INTO syncline_destination_map
+  (destination, stream, key, external_id, payload_hash, status, first_synced_at, synced_at)
+  VALUES (@destination, @stream, @key, @externalId, @payloadHash, @status, @at, @at)
+  ON CONFLICT (destination, stream, key) DO UPDATE SET external_id = excluded.external_id,
+    payload_hash = excluded.payload_hash, status = excluded.status, synced_at = excluded.synced_at`;
+
+/**
+ * Destinations' external ids in the SQLite store (`DestinationMapStore` in core/store.ts). A
+ * confirmation writes its mappings and moves the consumer's offset with the change feed's own
+ * acknowledgement (`SqliteChangeFeed.ackWithin`), in one `BEGIN IMMEDIATE` transaction.
+ */
+export class SqliteDestinationMap implements DestinationMapStore {
+  readonly #runtime: StoreRuntime<SqliteSession>;
+
+  constructor(runtime: StoreRuntime<SqliteSession>) {
+    this.#runtime = runtime;
+  }
+
+  async lookupMappings(args: {
+    destination: string;
+    stream: string;
+    keys: readonly string[];
+  }): Promise<Map<string, DestinationMapping>> {
+    const found = new Map<string, DestinationMapping>();
+    if (args.keys.length === 0) return found;
+    const rows = this.#runtime.guard(
+      `read the mappings of destination "${args.destination}"`,
+      args.stream,
+      (s) =>
+        s
+          .sql<[string, string, string], MappingRow>(
+            `SELECT key, external_id, payload_hash, status, first_synced_at, synced_at
+            FROM syncline_destination_map
+            WHERE destination = ? AND stream = ? AND key IN (SELECT value FROM json_each(?))`,
+          )
+          .all(args.destination, args.stream, JSON.stringify(args.keys)),
+    );
+    for (const row of rows) {
+      found.set(row.key, {
+        externalId: row.external_id,
+        payloadHash: row.payload_hash,
+        status: row.status,
+        firstSyncedAt: row.first_synced_at,
+        syncedAt: row.synced_at,
+      });
+    }
+    return found;
+  }
+
+  async confirmDestinationWrites(args: ConfirmDestinationWrites): Promise<ConsumerOffset> {
+    return this.#runtime.guard(`confirm the writes of destination "${args.destination}"`, undefined, (s) => {
+      const upsert = s.sql(UPSERT_SQL);
+      const confirm = s.db.transaction((): ConsumerOffset => {
+        // The mappings first: a refused acknowledgement throws after them, rolling them back.
+        for (const w of args.writes) {
+          upsert.run({
+            destination: args.destination,
+            stream: w.stream,
+            key: w.key,
+            externalId: w.externalId,
+            payloadHash: w.payloadHash,
+            status: w.status,
+            at: args.at,
+          });
+        }
+        return feed(s).ackWithin({ consumer: args.consumer, seq: args.seq, at: args.at });
+      });
+      return confirm.immediate();
+    });
+  }
+
+  async forgetMappings(args: { destination: string; stream?: string }): Promise<number> {
+    return this.#runtime.guard(
+      `forget the mappings of destination "${args.destination}"`,
+      args.stream,
+      (s) =>
+        s
+          .sql<[{ destination: string; stream: string | null }]>(
+            `DELETE FROM syncline_destination_map
+            WHERE destination = @destination AND (@stream IS NULL OR stream = @stream)`,
+          )
+          .run({ destination: args.destination, stream: args.stream ?? null }).changes,
+    );
+  }
+}
