@@ -4,7 +4,6 @@ import { sync } from '../../src/runtime/sync.ts';
 import {
   createDestinationSink,
   type DestinationMode,
-  type KnownMapping,
 } from '../../src/sinks/destinations/destination-sink.ts';
 import { createHttpDestinationClient } from '../../src/sinks/destinations/http-destination-client.ts';
 import { compileRecordMap } from '../../src/sinks/destinations/record-map.ts';
