@@ -9,6 +9,7 @@ import { registerCheckCommand } from './commands/check-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerFailedCommand } from './commands/failed-command.ts';
 import { registerInitCommand } from './commands/init-command.ts';
+import { registerPushCommand } from './commands/push-command.ts';
 import { registerRefreshCommand } from './commands/refresh-command.ts';
 import { registerResetCommand } from './commands/reset-command.ts';
 import { registerRunCommand } from './commands/run-command.ts';
@@ -53,6 +54,7 @@ export function createProgram(): Command {
     registerRunsCommand,
     registerChangesCommand,
     registerSinksCommand,
+    registerPushCommand,
     registerFailedCommand,
     registerResetCommand,
     registerApproveCommand,

@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseDuration } from '../core/cursor-time.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
+import type { RecordMapSpec } from '../core/record-map-spec.ts';
 import type { ScheduleSettings } from '../core/schedule.ts';
 import { STREAM_NAME } from '../core/stream-name.ts';
 import { firstIssue, type SchemaIssue, strictObject } from '../core/strict-object.ts';
@@ -319,6 +320,72 @@ export const sinkSchema = z.discriminatedUnion(
   },
 );
 
+const pathSchema = z.string().min(1, 'must be a non-empty path');
+
+/** Where a destination field's value comes from (see core/record-map-spec.ts). */
+const fieldSourceSchema = z.union(
+  [
+    z.string().min(1),
+    strictObject({ path: z.string().min(1) }),
+    strictObject({ const: z.json() }),
+    strictObject({ template: z.string() }),
+  ],
+  { error: 'must be a record path, { path }, { const } or { template }' },
+);
+
+/**
+ * A destination (`destinations:`, issue 22): writes the records of its streams into an HTTP API
+ * through `map`, keeping each object's id in the external-ID map.
+ */
+const destinationSchema = strictObject({
+  name: sinkCommonFields.name,
+  type: z.literal('http', { error: 'must be http (the one kind of destination so far)' }),
+  streams: z.array(z.string().min(1)).min(1, 'must list at least one stream'),
+  baseUrl: z.url({ error: 'must be a URL' }),
+  headers: z.record(z.string(), z.string()).optional(),
+  tokenEnv: envNameSchema.optional(),
+  map: z.union([
+    z.record(z.string(), fieldSourceSchema),
+    z.custom<Extract<RecordMapSpec, (...args: never[]) => unknown>>(
+      (v) => typeof v === 'function',
+      'must be an object of fields, or a function',
+    ),
+  ]),
+  create: strictObject({
+    method: z.enum(['POST', 'PUT']).optional(),
+    path: pathSchema,
+    idPath: pathSchema.optional(),
+  }),
+  update: strictObject({ method: z.enum(['PATCH', 'PUT', 'POST']).optional(), path: pathSchema }).optional(),
+  find: strictObject({
+    path: pathSchema,
+    query: z.record(z.string(), z.string()).optional(),
+    idPath: pathSchema,
+  }).optional(),
+  delete: strictObject({ path: pathSchema }).optional(),
+  mode: z.enum(['upsert', 'update-only', 'create-only', 'mirror']).optional(),
+  idempotencyHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
+    .optional(),
+  batchSize: sinkCommonFields.batchSize,
+  concurrency: z.number().int().min(1).max(64, 'must be at most 64').optional(),
+  rateLimit: z.number().positive().optional(),
+  timeout: positiveDurationSchema.optional(),
+  retry: sinkCommonFields.retry,
+  pauseAfter: sinkCommonFields.pauseAfter,
+  allowPrivateTargets: z.boolean().optional(),
+})
+  .refine((d) => d.mode !== 'mirror' || d.delete !== undefined, {
+    message: 'mode mirror deletes objects: add delete: { path }',
+    path: ['delete'],
+  })
+  .refine((d) => d.mode === 'create-only' || d.update !== undefined, {
+    message:
+      'add update: { path } (with {externalId}) to change the objects it made, or set mode: create-only',
+    path: ['update'],
+  });
+
 export const configSchema = strictObject({
   store: z.string().min(1).optional(),
   streams: z.array(streamSchema).min(1, 'must define at least one stream'),
@@ -354,6 +421,7 @@ export const configSchema = strictObject({
     }).optional(),
   }).optional(),
   sinks: z.array(sinkSchema).optional(),
+  destinations: z.array(destinationSchema).optional(),
 });
 
 /**
@@ -390,6 +458,24 @@ export function validateConfig(value: unknown, file: string): SynclineConfig {
       );
     }
   }
+  const destinations = new Set<string>();
+  for (const destination of (value as SynclineConfig).destinations ?? []) {
+    if (destinations.has(destination.name)) {
+      throw new ConfigError(`${file}: destination "${destination.name}" is defined twice`);
+    }
+    destinations.add(destination.name);
+    if (sinks.has(destination.name)) {
+      throw new ConfigError(
+        `${file}: destination "${destination.name}": a sink has that name too; give it another (status, resume and metrics name them alike)`,
+      );
+    }
+    const unknown = destination.streams.find((name) => !seen.has(name));
+    if (unknown !== undefined) {
+      throw new ConfigError(
+        `${file}: destination "${destination.name}": streams: unknown stream "${unknown}"; the config's streams are ${[...seen].join(', ')}`,
+      );
+    }
+  }
   return value as SynclineConfig;
 }
 
@@ -404,6 +490,13 @@ function where(value: unknown, path: readonly PropertyKey[]): string {
     const name = typeof stream?.name === 'string' ? `stream "${stream.name}" ` : 'stream ';
     const rest = path.slice(2).join('.');
     return `${name}(streams[${path[1]}])${rest ? `: ${rest}` : ''}: `;
+  }
+  if (path[0] === 'destinations' && typeof path[1] === 'number') {
+    const destination = (value as { destinations: { name?: unknown }[] }).destinations[path[1]];
+    const name =
+      typeof destination?.name === 'string' ? `destination "${destination.name}" ` : 'destination ';
+    const rest = path.slice(2).join('.');
+    return `${name}(destinations[${path[1]}])${rest ? `: ${rest}` : ''}: `;
   }
   if (path[0] === 'sinks' && typeof path[1] === 'number') {
     const sink = (value as { sinks: { name?: unknown }[] }).sinks[path[1]];

@@ -1,3 +1,4 @@
+import type { RecordMapSpec } from '../core/record-map-spec.ts';
 import type { ScheduleSettings } from '../core/schedule.ts';
 import type { SinkEventKind } from '../core/sink.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
@@ -19,6 +20,8 @@ export interface SynclineConfig {
   readonly service?: ServiceSettings;
   /** Where the change log's events go (`syncline sinks run`, and inside `syncline run`). */
   readonly sinks?: readonly SinkSettings[];
+  /** Where records are written into other APIs (README "Destinations"). */
+  readonly destinations?: readonly DestinationSettings[];
 }
 
 /** A sink, by `type`: webhooks, Redis Streams, NATS JetStream and server-sent events. */
@@ -123,6 +126,55 @@ export interface NatsSinkSettings extends SinkCommonSettings {
 }
 
 export type { ScheduleSettings, SinkEventKind };
+
+/**
+ * A destination: writes the records of its streams into an HTTP API (create, update, find,
+ * delete), remembering each object's id (`syncline_destination_map`). Paths and query values are
+ * templates: `{externalId}`, `{key}`, `{stream}`, or a path of the record.
+ */
+export interface DestinationSettings {
+  /** Lower-case, unique: its consumer in the change log is `destination:<name>`. */
+  readonly name: string;
+  readonly type: 'http';
+  readonly streams: readonly string[];
+  readonly baseUrl: string;
+  /** Sent with every request. Put no secret here: use `tokenEnv`. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The environment variable holding a bearer token (`Authorization: Bearer <token>`). */
+  readonly tokenEnv?: string;
+  /** The payload: per field, where its value comes from; or a function (TypeScript configs). */
+  readonly map: RecordMapSpec;
+  /** Makes an object; its id is read from the answer at `idPath` (default `id`). Method default POST. */
+  readonly create: { readonly method?: 'POST' | 'PUT'; readonly path: string; readonly idPath?: string };
+  /** Changes an object by `{externalId}`. Method default PATCH. Needed unless mode is create-only. */
+  readonly update?: { readonly method?: 'PATCH' | 'PUT' | 'POST'; readonly path: string };
+  /** Looks a record's object up before creating it: a GET with the id at `idPath`; none: absent or 404. */
+  readonly find?: {
+    readonly path: string;
+    readonly query?: Readonly<Record<string, string>>;
+    readonly idPath: string;
+  };
+  /** Removes an object by `{externalId}` (mode mirror). */
+  readonly delete?: { readonly path: string };
+  /** `upsert` (default), `update-only`, `create-only` or `mirror` (deletes follow). */
+  readonly mode?: 'upsert' | 'update-only' | 'create-only' | 'mirror';
+  /** The header of a create's idempotency key. Default `Idempotency-Key`. */
+  readonly idempotencyHeader?: string;
+  /** Changes per batch (their map rows and offset commit together). Default 50, at most 1000. */
+  readonly batchSize?: number;
+  /** Keys written at once; each key's changes stay in order. Default 4. */
+  readonly concurrency?: number;
+  /** Requests per second, at most. Default: no limit. */
+  readonly rateLimit?: number;
+  /** How long a request may take. Default `30s`. */
+  readonly timeout?: string | number;
+  /** Backoff between attempts of a failing batch. Defaults `1s` and `5m`. */
+  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
+  /** Failing for longer than this pauses the destination until resumed. Default `15m`. */
+  readonly pauseAfter?: string | number;
+  /** Allow loopback, private and link-local addresses. Default false. */
+  readonly allowPrivateTargets?: boolean;
+}
 
 export interface ServiceSettings {
   /**

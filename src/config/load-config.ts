@@ -4,11 +4,18 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDuration } from '../core/cursor-time.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
+import type { RecordMapSpec } from '../core/record-map-spec.ts';
 import type { StreamSchedule } from '../core/schedule.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { viewColumns } from '../core/view-columns.ts';
 import { validateConfig } from './config-schema.ts';
-import type { SinkEventKind, SinkSettings, SynclineConfig, SyncSettings } from './define-config.ts';
+import type {
+  DestinationSettings,
+  SinkEventKind,
+  SinkSettings,
+  SynclineConfig,
+  SyncSettings,
+} from './define-config.ts';
 import { resolveRunningSyncline } from './resolve-running-syncline.ts';
 import { resolveStreamSchedules } from './resolve-schedules.ts';
 import { columnsFromSchema } from './schema-columns.ts';
@@ -52,7 +59,49 @@ export interface ResolvedConfig {
   readonly schedules: readonly StreamSchedule[];
   /** The sinks (`sinks`), defaults applied; empty when none. */
   readonly sinks: readonly ResolvedSink[];
+  readonly destinations: readonly ResolvedDestination[];
 }
+
+/** A destination ready to build: durations in ms, defaults applied, its token not read yet. */
+export interface ResolvedDestination {
+  readonly type: 'http';
+  readonly name: string;
+  readonly streams: readonly string[];
+  readonly baseUrl: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly tokenEnv: string | null;
+  readonly map: RecordMapSpec;
+  readonly operations: {
+    readonly create: { readonly method?: 'POST' | 'PUT'; readonly path: string; readonly idPath?: string };
+    readonly update?: { readonly method?: 'PATCH' | 'PUT' | 'POST'; readonly path: string };
+    readonly find?: {
+      readonly path: string;
+      readonly query?: Readonly<Record<string, string>>;
+      readonly idPath: string;
+    };
+    readonly delete?: { readonly path: string };
+  };
+  readonly mode: 'upsert' | 'update-only' | 'create-only' | 'mirror';
+  readonly idempotencyHeader: string;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly rateLimit: number | null;
+  readonly timeoutMs: number;
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  readonly pauseAfterMs: number;
+  readonly allowPrivateTargets: boolean;
+}
+
+/** A destination's defaults. */
+export const DEFAULT_DESTINATION = {
+  mode: 'upsert',
+  idempotencyHeader: 'Idempotency-Key',
+  batchSize: 50,
+  concurrency: 4,
+  timeout: '30s',
+  retry: { base: '1s', max: '5m' },
+  pauseAfter: '15m',
+} as const;
 
 /** A sink ready to build, by `type`: durations in ms, defaults applied. */
 export type ResolvedSink = ResolvedWebhookSink | ResolvedRedisSink | ResolvedNatsSink | ResolvedSseSink;
@@ -330,6 +379,41 @@ export function resolveConfig(config: SynclineConfig, file = '<code>', storeFlag
     service: resolveService(config, file),
     schedules: Object.freeze(resolveStreamSchedules(config.streams, config.service?.schedule)),
     sinks: Object.freeze((config.sinks ?? []).map((sink) => resolveSink(sink, file))),
+    destinations: Object.freeze((config.destinations ?? []).map((d) => resolveDestination(d, file))),
+  });
+}
+
+function resolveDestination(d: DestinationSettings, file: string): ResolvedDestination {
+  const baseMs = parseDuration(d.retry?.base ?? DEFAULT_DESTINATION.retry.base);
+  const maxMs = parseDuration(d.retry?.max ?? DEFAULT_DESTINATION.retry.max);
+  if (maxMs < baseMs) {
+    throw new ConfigError(
+      `${file}: destination "${d.name}": retry.max: must be at least retry.base (${baseMs} ms); raise max or lower base`,
+    );
+  }
+  return Object.freeze({
+    type: d.type,
+    name: d.name,
+    streams: Object.freeze([...d.streams]),
+    baseUrl: d.baseUrl,
+    headers: Object.freeze({ ...(d.headers ?? {}) }),
+    tokenEnv: d.tokenEnv ?? null,
+    map: d.map,
+    operations: Object.freeze({
+      create: d.create,
+      ...(d.update ? { update: d.update } : {}),
+      ...(d.find ? { find: d.find } : {}),
+      ...(d.delete ? { delete: d.delete } : {}),
+    }),
+    mode: d.mode ?? DEFAULT_DESTINATION.mode,
+    idempotencyHeader: d.idempotencyHeader ?? DEFAULT_DESTINATION.idempotencyHeader,
+    batchSize: d.batchSize ?? DEFAULT_DESTINATION.batchSize,
+    concurrency: d.concurrency ?? DEFAULT_DESTINATION.concurrency,
+    rateLimit: d.rateLimit ?? null,
+    timeoutMs: parseDuration(d.timeout ?? DEFAULT_DESTINATION.timeout),
+    retry: Object.freeze({ baseMs, maxMs }),
+    pauseAfterMs: parseDuration(d.pauseAfter ?? DEFAULT_DESTINATION.pauseAfter),
+    allowPrivateTargets: d.allowPrivateTargets ?? false,
   });
 }
 
@@ -542,9 +626,17 @@ export function readSinkSecret(sink: string, name: string): string {
  * ConfigError naming the sink and the variable (never a value) when it is unset or empty.
  */
 export function readSinkEnv(sink: string, field: string, name: string): string {
+  return readCredentialEnv(`sink "${sink}"`, field, name);
+}
+
+/**
+ * A credential from the environment variable `name` (config field `field`) of `owner` (`sink "x"`,
+ * `destination "x"`): a ConfigError naming both (never a value) when it is unset or empty.
+ */
+export function readCredentialEnv(owner: string, field: string, name: string): string {
   const value = process.env[name];
   if (value === undefined || value === '') {
-    throw new ConfigError(`sink "${sink}": environment variable ${name} (${field}) is not set`);
+    throw new ConfigError(`${owner}: environment variable ${name} (${field}) is not set`);
   }
   return value;
 }

@@ -117,12 +117,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     events: sseChannel,
   });
   const timers: NodeJS.Timeout[] = [];
-  // Built now, so a bad sink (a private target, a missing secret) stops the start with its error;
-  // they deliver once `start()` is called, woken by the commits of this service's runs.
+  // Built now, so a bad sink or destination (a private target, a missing secret) stops the start
+  // with its error; they deliver once `start()` is called, woken by the commits of this service's runs.
   let sinks: RunningSinks | null = null;
-  const preparedSinks = config.sinks.some(isDeliveringSink)
-    ? await prepareSinks({ sinks: config.sinks, events, log })
-    : null;
+  const preparedSinks =
+    config.sinks.some(isDeliveringSink) || config.destinations.length > 0
+      ? await prepareSinks({ sinks: config.sinks, destinations: config.destinations, events, log })
+      : null;
   const start = () => {
     if (timers.length > 0) return;
     scheduler.start();

@@ -1,14 +1,16 @@
 import {
   type ResolvedConfig,
   type ResolvedDeliveringSink,
+  type ResolvedDestination,
   type ResolvedSink,
+  readCredentialEnv,
   readSinkEnv,
   readSinkSecret,
 } from '../config/load-config.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import { type Sink, type SinkStatus, sinkConsumer } from '../core/sink.ts';
-import type { ChangeFeed, CommitWatcher, DeadLetterStore } from '../core/store.ts';
+import { type Sink, type SinkEventKind, type SinkStatus, sinkConsumer } from '../core/sink.ts';
+import type { ChangeFeed, CommitWatcher, DeadLetterStore, DestinationMapStore } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 import { runSink, type SinkRunner, wakeOnCommit } from '../sinks/sink-runner.ts';
 
@@ -118,14 +120,42 @@ export interface RunningSinks {
   stop(): Promise<void>;
 }
 
-/** What runners use of the store: the change feed, and dead letters for refused events. */
-export type SinkStore = ChangeFeed & Pick<DeadLetterStore, 'addSinkDeadLetters'> & Partial<CommitWatcher>;
+/**
+ * What runners use of the store: the change feed, dead letters for refused events, and the
+ * external-ID map of destinations.
+ */
+export type SinkStore = ChangeFeed &
+  Pick<DeadLetterStore, 'addSinkDeadLetters'> &
+  Pick<DestinationMapStore, 'lookupMappings' | 'confirmDestinationWrites'> &
+  Partial<CommitWatcher>;
 
 export interface StartSinksArgs {
   /** The sinks to run; an sse sink among them is left out (`syncline run` serves it, no runner). */
   readonly sinks: readonly ResolvedSink[];
+  /** The destinations to run beside them. Default none. */
+  readonly destinations?: readonly ResolvedDestination[];
   readonly events?: SyncEventBus;
   readonly log: Logger;
+}
+
+/** The consumer name of destination `name` in `syncline_consumers`. */
+export function destinationConsumer(name: string): string {
+  return `destination:${name}`;
+}
+
+/** One runner to start: a sink, or a destination (whose sink needs the store, so is made at start). */
+interface Prepared {
+  readonly name: string;
+  readonly consumer: string;
+  readonly streams: readonly string[];
+  readonly kinds: readonly SinkEventKind[];
+  readonly data: boolean;
+  readonly batchSize: number;
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  readonly pauseAfterMs: number;
+  /** Set for a destination: its map rows commit with its offset. */
+  readonly destination: boolean;
+  make(store: SinkStore): Sink;
 }
 
 /**
@@ -134,18 +164,59 @@ export interface StartSinksArgs {
  * commits on `events` or every `SINK_POLL_MS`.
  */
 export async function prepareSinks(args: StartSinksArgs): Promise<{ start(store: SinkStore): RunningSinks }> {
-  const built: { config: ResolvedDeliveringSink; sink: Sink }[] = [];
+  const prepared: Prepared[] = [];
   for (const config of args.sinks.filter(isDeliveringSink)) {
-    built.push({ config, sink: await buildSink(config) });
+    const sink = await buildSink(config);
+    prepared.push({ ...config, consumer: sinkConsumer(config.name), destination: false, make: () => sink });
   }
-  return { start: (store) => runBuilt(args, store, built) };
+  for (const config of args.destinations ?? []) {
+    const make = await prepareDestination(config);
+    prepared.push({
+      ...config,
+      consumer: destinationConsumer(config.name),
+      kinds: [],
+      data: true,
+      destination: true,
+      make,
+    });
+  }
+  return { start: (store) => runBuilt(args, store, prepared) };
 }
 
-function runBuilt(
-  args: StartSinksArgs,
-  store: SinkStore,
-  built: readonly { config: ResolvedDeliveringSink; sink: Sink }[],
-): RunningSinks {
+/** Checks a destination (its URL, its token) and returns what makes its sink over a store. */
+async function prepareDestination(config: ResolvedDestination): Promise<(store: SinkStore) => Sink> {
+  const owner = `destination "${config.name}"`;
+  const token = config.tokenEnv === null ? null : readCredentialEnv(owner, 'tokenEnv', config.tokenEnv);
+  const [{ createHttpDestinationClient }, { createDestinationSink }, { compileRecordMap }] =
+    await Promise.all([
+      import('../sinks/destinations/http-destination-client.ts'),
+      import('../sinks/destinations/destination-sink.ts'),
+      import('../sinks/destinations/record-map.ts'),
+    ]);
+  const map = compileRecordMap(config.map, owner);
+  const client = await createHttpDestinationClient({
+    name: config.name,
+    baseUrl: config.baseUrl,
+    headers: { ...config.headers, ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+    operations: config.operations,
+    idempotencyHeader: config.idempotencyHeader,
+    timeoutMs: config.timeoutMs,
+    allowPrivateTargets: config.allowPrivateTargets,
+    ...(config.rateLimit !== null ? { rateLimit: config.rateLimit } : {}),
+  });
+  return (store) =>
+    createDestinationSink({
+      name: config.name,
+      mode: config.mode,
+      map,
+      client,
+      concurrency: config.concurrency,
+      lookup: (stream, keys) => store.lookupMappings({ destination: config.name, stream, keys }),
+    });
+}
+
+function runBuilt(args: StartSinksArgs, store: SinkStore, prepared: readonly Prepared[]): RunningSinks {
+  const built = prepared.map((config) => ({ config, sink: config.make(store) }));
   const abort = new AbortController();
   // Commits of other processes (a `syncline sync`, another worker) wake the runners at once where
   // the store can tell (PostgreSQL LISTEN); the poll stays as the net under it.
@@ -164,7 +235,9 @@ function runBuilt(
         for (const { event, reason } of rejected) {
           args.log.warn(
             { sink: config.name, id: event.id, reason },
-            'a sink refused an event: dead-lettered',
+            config.destination
+              ? 'a destination refused a record: dead-lettered'
+              : 'a sink refused an event: dead-lettered',
           );
         }
         await store.addSinkDeadLetters({
@@ -181,7 +254,19 @@ function runBuilt(
         });
       },
       sink,
-      consumer: sinkConsumer(config.name),
+      consumer: config.consumer,
+      ...(config.destination
+        ? {
+            confirm: ({ seq, writes, at }) =>
+              store.confirmDestinationWrites({
+                destination: config.name,
+                consumer: config.consumer,
+                seq,
+                at,
+                writes,
+              }),
+          }
+        : {}),
       filter: { streams: config.streams, kinds: config.kinds },
       data: config.data,
       batchSize: config.batchSize,
