@@ -57,7 +57,7 @@ describe('validateConfig', () => {
 
   it('lists the valid keys when no key is close to the unknown one', () => {
     expect(message({ streams: [people()], colour: 'blue' })).toBe(
-      'syncline.config.ts: colour: unknown key; valid keys: store, streams, sync, changes, service, sinks',
+      'syncline.config.ts: colour: unknown key; valid keys: store, streams, sync, changes, service, sinks, destinations',
     );
   });
 
