@@ -1,8 +1,8 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseDuration } from '../core/cursor-time.ts';
+import type { RecordMapSpec } from '../core/destination-spec.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
-import type { RecordMapSpec } from '../core/record-map-spec.ts';
 import type { ScheduleSettings } from '../core/schedule.ts';
 import { STREAM_NAME } from '../core/stream-name.ts';
 import { firstIssue, type SchemaIssue, strictObject } from '../core/strict-object.ts';
@@ -322,7 +322,7 @@ export const sinkSchema = z.discriminatedUnion(
 
 const pathSchema = z.string().min(1, 'must be a non-empty path');
 
-/** Where a destination field's value comes from (see core/record-map-spec.ts). */
+/** Where a destination field's value comes from (see core/destination-spec.ts). */
 const fieldSourceSchema = z.union(
   [
     z.string().min(1),

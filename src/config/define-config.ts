@@ -1,4 +1,4 @@
-import type { RecordMapSpec } from '../core/record-map-spec.ts';
+import type { DestinationOperations, RecordMapSpec } from '../core/destination-spec.ts';
 import type { ScheduleSettings } from '../core/schedule.ts';
 import type { SinkEventKind } from '../core/sink.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
@@ -132,7 +132,7 @@ export type { ScheduleSettings, SinkEventKind };
  * delete), remembering each object's id (`syncline_destination_map`). Paths and query values are
  * templates: `{externalId}`, `{key}`, `{stream}`, or a path of the record.
  */
-export interface DestinationSettings {
+export interface DestinationSettings extends DestinationOperations {
   /** Lower-case, unique: its consumer in the change log is `destination:<name>`. */
   readonly name: string;
   readonly type: 'http';
@@ -144,18 +144,6 @@ export interface DestinationSettings {
   readonly tokenEnv?: string;
   /** The payload: per field, where its value comes from; or a function (TypeScript configs). */
   readonly map: RecordMapSpec;
-  /** Makes an object; its id is read from the answer at `idPath` (default `id`). Method default POST. */
-  readonly create: { readonly method?: 'POST' | 'PUT'; readonly path: string; readonly idPath?: string };
-  /** Changes an object by `{externalId}`. Method default PATCH. Needed unless mode is create-only. */
-  readonly update?: { readonly method?: 'PATCH' | 'PUT' | 'POST'; readonly path: string };
-  /** Looks a record's object up before creating it: a GET with the id at `idPath`; none: absent or 404. */
-  readonly find?: {
-    readonly path: string;
-    readonly query?: Readonly<Record<string, string>>;
-    readonly idPath: string;
-  };
-  /** Removes an object by `{externalId}` (mode mirror). */
-  readonly delete?: { readonly path: string };
   /** `upsert` (default), `update-only`, `create-only` or `mirror` (deletes follow). */
   readonly mode?: 'upsert' | 'update-only' | 'create-only' | 'mirror';
   /** The header of a create's idempotency key. Default `Idempotency-Key`. */

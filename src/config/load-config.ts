@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDuration } from '../core/cursor-time.ts';
+import type { DestinationOperations, RecordMapSpec } from '../core/destination-spec.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
-import type { RecordMapSpec } from '../core/record-map-spec.ts';
 import type { StreamSchedule } from '../core/schedule.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { viewColumns } from '../core/view-columns.ts';
@@ -71,16 +71,7 @@ export interface ResolvedDestination {
   readonly headers: Readonly<Record<string, string>>;
   readonly tokenEnv: string | null;
   readonly map: RecordMapSpec;
-  readonly operations: {
-    readonly create: { readonly method?: 'POST' | 'PUT'; readonly path: string; readonly idPath?: string };
-    readonly update?: { readonly method?: 'PATCH' | 'PUT' | 'POST'; readonly path: string };
-    readonly find?: {
-      readonly path: string;
-      readonly query?: Readonly<Record<string, string>>;
-      readonly idPath: string;
-    };
-    readonly delete?: { readonly path: string };
-  };
+  readonly operations: DestinationOperations;
   readonly mode: 'upsert' | 'update-only' | 'create-only' | 'mirror';
   readonly idempotencyHeader: string;
   readonly batchSize: number;

@@ -1,3 +1,4 @@
+import type { DestinationOperations } from '../../core/destination-spec.ts';
 import { FatalError } from '../../core/errors.ts';
 import { readPath } from '../../core/field-path.ts';
 import type { Json } from '../../core/types.ts';
@@ -5,29 +6,8 @@ import { createHttpTarget, type HttpTarget, type TargetAnswer } from '../http-ta
 import { checkTarget } from '../target-guard.ts';
 import { compileTemplate } from './record-map.ts';
 
-/**
- * The requests of an HTTP destination. Paths and query values are templates: `{externalId}` (the
- * object's id in the destination), `{key}` (the record's key), `{stream}`, and any other name a
- * path of the record (`{email}`, `{address.city}`), each URL-encoded.
- */
-export interface HttpDestinationOperations {
-  /** Makes an object; its id is read from the answer at `idPath` (default `id`). Method default POST. */
-  readonly create: { readonly method?: 'POST' | 'PUT'; readonly path: string; readonly idPath?: string };
-  /** Changes the object by its id. Method default PATCH. */
-  readonly update?: { readonly method?: 'PATCH' | 'PUT' | 'POST'; readonly path: string };
-  /**
-   * Looks the record's object up before a create (a lost map, a create that timed out after the
-   * destination wrote it): a GET whose answer holds the id at `idPath` (`results.0.id`); absent,
-   * null or a 404 means there is none.
-   */
-  readonly find?: {
-    readonly path: string;
-    readonly query?: Readonly<Record<string, string>>;
-    readonly idPath: string;
-  };
-  /** Removes the object by its id (a 404 counts as removed). Method DELETE. */
-  readonly delete?: { readonly path: string };
-}
+/** The requests of an HTTP destination (see `DestinationOperations`). */
+export type HttpDestinationOperations = DestinationOperations;
 
 export interface HttpDestinationClientOptions {
   /** The destination's name, in messages. */

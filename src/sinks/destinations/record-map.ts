@@ -1,7 +1,7 @@
 import { canonicalJson, hashText } from '../../core/canonical-json.ts';
+import type { FieldSource, MapContext, RecordMapSpec } from '../../core/destination-spec.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { readPath } from '../../core/field-path.ts';
-import type { FieldSource, MapContext, RecordMapSpec } from '../../core/record-map-spec.ts';
 import type { Json } from '../../core/types.ts';
 
 export type { FieldSource, MapContext, RecordMapSpec };
