@@ -18,7 +18,7 @@ export function registerSinksCommand(program: Command): void {
   const sinks = program
     .command('sinks')
     .description(
-      'deliver the change log to the config’s sinks (webhooks), show where each one is, ' +
+      'deliver the change log to the config’s sinks (webhooks, Redis, NATS), show where each one is, ' +
         'or redeliver the events a target refused',
     );
   sinks
