@@ -81,6 +81,9 @@ describe('syncline push', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('destination "crm": caught up at seq 20 of 20');
     expect(crm.requests.length).toBe(requests);
+    const status = await runCli(['sinks', 'status'], p.dir, env);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^crm\s+destination\s+20\s+0\s/m);
 
     // A new revision changes every name: PATCHes only, no second object.
     expect((await runCli(['sync'], p.dir, { ...env, TEST_REV: '1' })).code).toBe(0);

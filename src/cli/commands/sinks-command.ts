@@ -4,7 +4,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { sinkConsumer } from '../../core/sink.ts';
 import type { ChangeFeed } from '../../core/store.ts';
 import { describeSinkReplay, replayableSink, replaySinkLetters } from '../../runtime/sink-replay.ts';
-import { prepareSinks, selectSinks } from '../../runtime/sinks.ts';
+import { destinationConsumer, prepareSinks, selectSinks } from '../../runtime/sinks.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatCount, formatTable } from '../format-table.ts';
@@ -37,26 +37,37 @@ export function registerSinksCommand(program: Command): void {
     });
   sinks
     .command('status')
-    .description('each sink’s offset (the last seq its target confirmed) and the changes still to deliver')
+    .description(
+      'each sink’s and destination’s offset (the last seq its target confirmed) and the changes still to deliver',
+    )
     .action(async (_options: unknown, command: Command) => {
       const ctx = CliContext.of(command);
       try {
         const config = await ctx.config();
         const store = await ctx.store('read');
         const rows: string[][] = [];
-        if (config.sinks.length === 0) selectSinks(config, []); // its "defines no sinks" error
-        for (const sink of config.sinks) {
+        // With neither, its "defines no sinks" error.
+        if (config.sinks.length === 0 && config.destinations.length === 0) selectSinks(config, []);
+        const consumers = [
+          ...config.sinks.map((s) => ({ ...s, consumer: sinkConsumer(s.name), shown: s.type as string })),
+          ...config.destinations.map((d) => ({
+            ...d,
+            consumer: destinationConsumer(d.name),
+            shown: 'destination',
+          })),
+        ];
+        for (const sink of consumers) {
           if (sink.type === 'sse') {
             // No offset: each client holds its own position. Its clients are the running
             // service's to count (not read here, where no service may run).
             rows.push([sink.name, sink.type, '-', '-', 'served by syncline run (GET /v1/events)']);
             continue;
           }
-          const offset = await store.consumerOffset(sinkConsumer(sink.name));
+          const offset = await store.consumerOffset(sink.consumer);
           const lag = await countAfter(store, offset?.seq ?? 0);
           rows.push([
             sink.name,
-            sink.type,
+            sink.shown,
             offset === null ? 'not started' : String(offset.seq),
             lag > LAG_COUNT_LIMIT ? `${formatCount(LAG_COUNT_LIMIT)}+` : formatCount(lag),
             offset?.updatedAt ?? '-',
