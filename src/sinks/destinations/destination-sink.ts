@@ -52,7 +52,9 @@ export function createDestinationSink(options: DestinationSinkOptions): Sink {
       for (const event of events) {
         if (event.kind === 'run') continue;
         const id = `${event.stream}\u0000${event.key}`;
-        byKey.set(id, [...(byKey.get(id) ?? []), event]);
+        const changes = byKey.get(id);
+        if (changes) changes.push(event);
+        else byKey.set(id, [event]);
       }
       const writes = new Map<string, DestinationWrite>();
       const rejected: { event: FeedEvent; reason: string }[] = [];
