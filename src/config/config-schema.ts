@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseDuration } from '../core/cursor-time.ts';
+import type { Destination } from '../core/destination.ts';
 import type { RecordMapSpec } from '../core/destination-spec.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { ScheduleSettings } from '../core/schedule.ts';
@@ -333,29 +334,41 @@ const fieldSourceSchema = z.union(
   { error: 'must be a record path, { path }, { const } or { template }' },
 );
 
-/**
- * A destination (`destinations:`, issue 22): writes the records of its streams into an HTTP API
- * through `map`, keeping each object's id in the external-ID map.
- */
-const destinationSchema = strictObject({
+/** A destination's mapping: fields from the record, or (TypeScript) a function. */
+const recordMapSchema = z.union([
+  z.record(z.string(), fieldSourceSchema),
+  z.custom<Extract<RecordMapSpec, (...args: never[]) => unknown>>(
+    (v) => typeof v === 'function',
+    'must be an object of fields, or a function',
+  ),
+]);
+
+/** What every kind of destination has. */
+const destinationCommonFields = {
   name: sinkCommonFields.name,
-  type: z.literal('http', { error: 'must be http (the one kind of destination so far)' }),
   streams: z.array(z.string().min(1)).min(1, 'must list at least one stream'),
+  mode: z.enum(['upsert', 'update-only', 'create-only', 'mirror']).optional(),
+  batchSize: sinkCommonFields.batchSize,
+  retry: sinkCommonFields.retry,
+  pauseAfter: sinkCommonFields.pauseAfter,
+};
+
+/**
+ * An HTTP destination (`destinations:`, `type: http`): writes the records of its streams into an
+ * HTTP API through `map`, keeping each object's id in the external-ID map.
+ */
+const httpDestinationSchema = strictObject({
+  ...destinationCommonFields,
+  type: z.literal('http'),
   baseUrl: z.url({ error: 'must be a URL' }),
   headers: z.record(z.string(), z.string()).optional(),
   tokenEnv: envNameSchema.optional(),
-  map: z.union([
-    z.record(z.string(), fieldSourceSchema),
-    z.custom<Extract<RecordMapSpec, (...args: never[]) => unknown>>(
-      (v) => typeof v === 'function',
-      'must be an object of fields, or a function',
-    ),
-  ]),
+  map: recordMapSchema,
   create: strictObject({
     method: z.enum(['POST', 'PUT']).optional(),
     path: pathSchema,
     idPath: pathSchema.optional(),
-  }),
+  }).optional(),
   update: strictObject({ method: z.enum(['PATCH', 'PUT', 'POST']).optional(), path: pathSchema }).optional(),
   find: strictObject({
     path: pathSchema,
@@ -363,28 +376,61 @@ const destinationSchema = strictObject({
     idPath: pathSchema,
   }).optional(),
   delete: strictObject({ path: pathSchema }).optional(),
-  mode: z.enum(['upsert', 'update-only', 'create-only', 'mirror']).optional(),
+  batch: strictObject({
+    path: pathSchema,
+    maxSize: z.number().int().min(1).max(1000, 'must be at most 1000').optional(),
+    itemsField: z.string().min(1).optional(),
+    resultsPath: pathSchema.optional(),
+    idPath: pathSchema.optional(),
+    errorPath: pathSchema.optional(),
+  }).optional(),
   idempotencyHeader: z
     .string()
     .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
     .optional(),
-  batchSize: sinkCommonFields.batchSize,
   concurrency: z.number().int().min(1).max(64, 'must be at most 64').optional(),
   rateLimit: z.number().positive().optional(),
   timeout: positiveDurationSchema.optional(),
-  retry: sinkCommonFields.retry,
-  pauseAfter: sinkCommonFields.pauseAfter,
   allowPrivateTargets: z.boolean().optional(),
 })
   .refine((d) => d.mode !== 'mirror' || d.delete !== undefined, {
     message: 'mode mirror deletes objects: add delete: { path }',
     path: ['delete'],
   })
-  .refine((d) => d.mode === 'create-only' || d.update !== undefined, {
+  .refine((d) => d.create !== undefined || d.batch !== undefined, {
+    message: 'add create: { path } to make objects (or batch: { path } for a bulk upsert endpoint)',
+    path: ['create'],
+  })
+  .refine((d) => d.batch !== undefined || d.mode === 'create-only' || d.update !== undefined, {
     message:
       'add update: { path } (with {externalId}) to change the objects it made, or set mode: create-only',
     path: ['update'],
-  });
+  })
+  .refine(
+    (d) => d.batch === undefined || d.mode === undefined || d.mode === 'upsert' || d.mode === 'mirror',
+    {
+      message: 'a bulk upsert endpoint creates and updates alike: use mode upsert or mirror with it',
+      path: ['mode'],
+    },
+  );
+
+/**
+ * A custom destination (`type: custom`, TypeScript configs): `destination` is an object with
+ * `write(batch, ctx)` (any SDK behind it); Syncline keeps the map, the position and the retries.
+ */
+const customDestinationSchema = strictObject({
+  ...destinationCommonFields,
+  type: z.literal('custom'),
+  destination: z.custom<Destination>(
+    (v) => typeof v === 'object' && v !== null && typeof (v as Destination).write === 'function',
+    'must be an object with a write(batch, ctx) method (a TypeScript config)',
+  ),
+  map: recordMapSchema.optional(),
+});
+
+const destinationSchema = z.discriminatedUnion('type', [httpDestinationSchema, customDestinationSchema], {
+  error: 'must be http or custom (custom: a TypeScript config)',
+});
 
 export const configSchema = strictObject({
   store: z.string().min(1).optional(),

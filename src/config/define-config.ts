@@ -1,3 +1,4 @@
+import type { Destination, DestinationMode } from '../core/destination.ts';
 import type { DestinationOperations, RecordMapSpec } from '../core/destination-spec.ts';
 import type { ScheduleSettings } from '../core/schedule.ts';
 import type { SinkEventKind } from '../core/sink.ts';
@@ -127,16 +128,28 @@ export interface NatsSinkSettings extends SinkCommonSettings {
 
 export type { ScheduleSettings, SinkEventKind };
 
-/**
- * A destination: writes the records of its streams into an HTTP API (create, update, find,
- * delete), remembering each object's id (`syncline_destination_map`). Paths and query values are
- * templates: `{externalId}`, `{key}`, `{stream}`, or a path of the record.
- */
-export interface DestinationSettings extends DestinationOperations {
+/** What every kind of destination has. */
+interface DestinationCommonSettings {
   /** Lower-case, unique: its consumer in the change log is `destination:<name>`. */
   readonly name: string;
-  readonly type: 'http';
   readonly streams: readonly string[];
+  /** `upsert` (default), `update-only`, `create-only` or `mirror` (deletes follow). */
+  readonly mode?: DestinationMode;
+  /** Changes per batch (their map rows and offset commit together). Default 50, at most 1000. */
+  readonly batchSize?: number;
+  /** Backoff between attempts of a failing batch. Defaults `1s` and `5m`. */
+  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
+  /** Failing for longer than this pauses the destination until resumed. Default `15m`. */
+  readonly pauseAfter?: string | number;
+}
+
+/**
+ * A destination: writes the records of its streams into an HTTP API (create, update, find,
+ * delete, or a bulk upsert endpoint), remembering each object's id (`syncline_destination_map`).
+ * Paths and query values are templates: `{externalId}`, `{key}`, `{stream}`, or a path of the record.
+ */
+export interface HttpDestinationSettings extends DestinationCommonSettings, DestinationOperations {
+  readonly type: 'http';
   readonly baseUrl: string;
   /** Sent with every request. Put no secret here: use `tokenEnv`. */
   readonly headers?: Readonly<Record<string, string>>;
@@ -144,24 +157,38 @@ export interface DestinationSettings extends DestinationOperations {
   readonly tokenEnv?: string;
   /** The payload: per field, where its value comes from; or a function (TypeScript configs). */
   readonly map: RecordMapSpec;
-  /** `upsert` (default), `update-only`, `create-only` or `mirror` (deletes follow). */
-  readonly mode?: 'upsert' | 'update-only' | 'create-only' | 'mirror';
   /** The header of a create's idempotency key. Default `Idempotency-Key`. */
   readonly idempotencyHeader?: string;
-  /** Changes per batch (their map rows and offset commit together). Default 50, at most 1000. */
-  readonly batchSize?: number;
-  /** Keys written at once; each key's changes stay in order. Default 4. */
+  /** Requests in flight at once (one per record; a key is never written twice at once). Default 4. */
   readonly concurrency?: number;
-  /** Requests per second, at most. Default: no limit. */
+  /**
+   * Requests per second, at most. Default: no limit. Either way the destination waits when the
+   * API says its budget is spent (`X-RateLimit-Remaining: 0` / `RateLimit-Remaining: 0` until the
+   * reset, a 429's `Retry-After`).
+   */
   readonly rateLimit?: number;
   /** How long a request may take. Default `30s`. */
   readonly timeout?: string | number;
-  /** Backoff between attempts of a failing batch. Defaults `1s` and `5m`. */
-  readonly retry?: { readonly base?: string | number; readonly max?: string | number };
-  /** Failing for longer than this pauses the destination until resumed. Default `15m`. */
-  readonly pauseAfter?: string | number;
   /** Allow loopback, private and link-local addresses. Default false. */
   readonly allowPrivateTargets?: boolean;
+}
+
+/**
+ * A custom destination (TypeScript configs): `destination.write(batch, ctx)` writes with any SDK
+ * and answers `ok(externalId)`, `skipped()`, `retry(reason)` or `fail(reason)` per record.
+ */
+export interface CustomDestinationSettings extends DestinationCommonSettings {
+  readonly type: 'custom';
+  readonly destination: Destination;
+  /** The payload each item carries. Default: the record as it is. */
+  readonly map?: RecordMapSpec;
+}
+
+export type DestinationSettings = HttpDestinationSettings | CustomDestinationSettings;
+
+/** Types an HTTP destination in a TypeScript config: `http.destination({ name, baseUrl, ... })`. */
+export function httpDestination(settings: Omit<HttpDestinationSettings, 'type'>): HttpDestinationSettings {
+  return { ...settings, type: 'http' };
 }
 
 export interface ServiceSettings {

@@ -67,7 +67,7 @@ describe('destinations in the config', () => {
       `${at}update: add update: { path } (with {externalId}) to change the objects it made, or set mode: create-only`,
     );
     expect(message([crm({ type: 'grpc' })])).toBe(
-      `${at}type: must be http (the one kind of destination so far)`,
+      `${at}type: must be http or custom (custom: a TypeScript config)`,
     );
     expect(message([crm({ map: 3 })])).toMatch(new RegExp(`^${at.replace(/[()[\]]/g, '\\$&')}map: `));
     expect(message([crm({ tokenEnv: 'not a name' })])).toMatch(/tokenEnv: must name an environment variable/);

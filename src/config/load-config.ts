@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDuration } from '../core/cursor-time.ts';
+import type { Destination, DestinationMode } from '../core/destination.ts';
 import type { DestinationOperations, RecordMapSpec } from '../core/destination-spec.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { StreamSchedule } from '../core/schedule.ts';
@@ -62,26 +63,39 @@ export interface ResolvedConfig {
   readonly destinations: readonly ResolvedDestination[];
 }
 
-/** A destination ready to build: durations in ms, defaults applied, its token not read yet. */
-export interface ResolvedDestination {
-  readonly type: 'http';
+/** What every resolved destination has. */
+interface ResolvedDestinationCommon {
   readonly name: string;
   readonly streams: readonly string[];
+  readonly mode: DestinationMode;
+  readonly batchSize: number;
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  readonly pauseAfterMs: number;
+}
+
+/** An HTTP destination ready to build: durations in ms, defaults applied, its token not read yet. */
+export interface ResolvedHttpDestination extends ResolvedDestinationCommon {
+  readonly type: 'http';
   readonly baseUrl: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly tokenEnv: string | null;
   readonly map: RecordMapSpec;
   readonly operations: DestinationOperations;
-  readonly mode: 'upsert' | 'update-only' | 'create-only' | 'mirror';
   readonly idempotencyHeader: string;
-  readonly batchSize: number;
   readonly concurrency: number;
   readonly rateLimit: number | null;
   readonly timeoutMs: number;
-  readonly retry: { readonly baseMs: number; readonly maxMs: number };
-  readonly pauseAfterMs: number;
   readonly allowPrivateTargets: boolean;
 }
+
+/** A custom destination (TypeScript): its `write` object, and the map (null: the record as it is). */
+export interface ResolvedCustomDestination extends ResolvedDestinationCommon {
+  readonly type: 'custom';
+  readonly destination: Destination;
+  readonly map: RecordMapSpec | null;
+}
+
+export type ResolvedDestination = ResolvedHttpDestination | ResolvedCustomDestination;
 
 /** A destination's defaults. */
 export const DEFAULT_DESTINATION = {
@@ -382,28 +396,35 @@ function resolveDestination(d: DestinationSettings, file: string): ResolvedDesti
       `${file}: destination "${d.name}": retry.max: must be at least retry.base (${baseMs} ms); raise max or lower base`,
     );
   }
-  return Object.freeze({
-    type: d.type,
+  const common = {
     name: d.name,
     streams: Object.freeze([...d.streams]),
+    mode: d.mode ?? DEFAULT_DESTINATION.mode,
+    batchSize: d.batchSize ?? DEFAULT_DESTINATION.batchSize,
+    retry: Object.freeze({ baseMs, maxMs }),
+    pauseAfterMs: parseDuration(d.pauseAfter ?? DEFAULT_DESTINATION.pauseAfter),
+  };
+  if (d.type === 'custom') {
+    return Object.freeze({ ...common, type: d.type, destination: d.destination, map: d.map ?? null });
+  }
+  return Object.freeze({
+    ...common,
+    type: d.type,
     baseUrl: d.baseUrl,
     headers: Object.freeze({ ...(d.headers ?? {}) }),
     tokenEnv: d.tokenEnv ?? null,
     map: d.map,
     operations: Object.freeze({
-      create: d.create,
+      ...(d.create ? { create: d.create } : {}),
       ...(d.update ? { update: d.update } : {}),
       ...(d.find ? { find: d.find } : {}),
       ...(d.delete ? { delete: d.delete } : {}),
+      ...(d.batch ? { batch: d.batch } : {}),
     }),
-    mode: d.mode ?? DEFAULT_DESTINATION.mode,
     idempotencyHeader: d.idempotencyHeader ?? DEFAULT_DESTINATION.idempotencyHeader,
-    batchSize: d.batchSize ?? DEFAULT_DESTINATION.batchSize,
     concurrency: d.concurrency ?? DEFAULT_DESTINATION.concurrency,
     rateLimit: d.rateLimit ?? null,
     timeoutMs: parseDuration(d.timeout ?? DEFAULT_DESTINATION.timeout),
-    retry: Object.freeze({ baseMs, maxMs }),
-    pauseAfterMs: parseDuration(d.pauseAfter ?? DEFAULT_DESTINATION.pauseAfter),
     allowPrivateTargets: d.allowPrivateTargets ?? false,
   });
 }

@@ -34,8 +34,11 @@ export type RecordMapSpec =
  * path of the record (`{email}`, `{address.city}`), each URL-encoded.
  */
 export interface DestinationOperations {
-  /** Makes an object; its id is read from the answer at `idPath` (default `id`). Method default POST. */
-  readonly create: { readonly method?: 'POST' | 'PUT'; readonly path: string; readonly idPath?: string };
+  /**
+   * Makes an object; its id is read from the answer at `idPath` (default `id`). Method default POST.
+   * Needed unless `batch` writes every record.
+   */
+  readonly create?: { readonly method?: 'POST' | 'PUT'; readonly path: string; readonly idPath?: string };
   /** Changes the object by `{externalId}`. Method default PATCH. Needed unless mode is create-only. */
   readonly update?: { readonly method?: 'PATCH' | 'PUT' | 'POST'; readonly path: string };
   /**
@@ -50,4 +53,26 @@ export interface DestinationOperations {
   };
   /** Removes the object by `{externalId}` (mode mirror; a 404 counts as removed). Method DELETE. */
   readonly delete?: { readonly path: string };
+  /**
+   * A bulk upsert endpoint: records are POSTed `maxSize` at a time as `{ <itemsField>: [payload,
+   * ...] }`, and the answer's array at `resultsPath` holds one entry per payload, in order: an id at
+   * `idPath`, or a refusal at `errorPath`. The API must upsert by a natural key in the payload (an
+   * `external_id` field), so a retried request makes nothing twice. Used for every created or
+   * changed record; deletes still go one by one through `delete`.
+   */
+  readonly batch?: DestinationBatch;
+}
+
+export interface DestinationBatch {
+  readonly path: string;
+  /** Records per request. Default 100. */
+  readonly maxSize?: number;
+  /** The request's array field. Default `inputs`. */
+  readonly itemsField?: string;
+  /** Where the answer's array is. Default `results`. */
+  readonly resultsPath?: string;
+  /** An entry's id. Default `id`. */
+  readonly idPath?: string;
+  /** An entry's refusal (present: the record was refused). Default `error`. */
+  readonly errorPath?: string;
 }

@@ -7,11 +7,12 @@ import {
   readSinkEnv,
   readSinkSecret,
 } from '../config/load-config.ts';
+import type { Destination } from '../core/destination.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
 import { type Sink, type SinkEventKind, type SinkStatus, sinkConsumer } from '../core/sink.ts';
 import type { ChangeFeed, CommitWatcher, DeadLetterStore, DestinationMapStore } from '../core/store.ts';
-import type { Logger } from '../core/types.ts';
+import type { Json, Logger } from '../core/types.ts';
 import { runSink, type SinkRunner, wakeOnCommit } from '../sinks/sink-runner.ts';
 
 /** How often a sink looks for changes committed by another process when nothing woke it. */
@@ -183,34 +184,40 @@ export async function prepareSinks(args: StartSinksArgs): Promise<{ start(store:
   return { start: (store) => runBuilt(args, store, prepared) };
 }
 
-/** Checks a destination (its URL, its token) and returns what makes its sink over a store. */
+/**
+ * Checks a destination (an HTTP one's URL and token) and returns what makes its sink over a store.
+ * A custom destination's records carry the record itself when it has no map.
+ */
 async function prepareDestination(config: ResolvedDestination): Promise<(store: SinkStore) => Sink> {
   const owner = `destination "${config.name}"`;
-  const token = config.tokenEnv === null ? null : readCredentialEnv(owner, 'tokenEnv', config.tokenEnv);
-  const [{ createHttpDestinationClient }, { createDestinationSink }, { compileRecordMap }] =
-    await Promise.all([
-      import('../sinks/destinations/http-destination-client.ts'),
-      import('../sinks/destinations/destination-sink.ts'),
-      import('../sinks/destinations/record-map.ts'),
-    ]);
-  const map = compileRecordMap(config.map, owner);
-  const client = await createHttpDestinationClient({
-    name: config.name,
-    baseUrl: config.baseUrl,
-    headers: { ...config.headers, ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
-    operations: config.operations,
-    idempotencyHeader: config.idempotencyHeader,
-    timeoutMs: config.timeoutMs,
-    allowPrivateTargets: config.allowPrivateTargets,
-    ...(config.rateLimit !== null ? { rateLimit: config.rateLimit } : {}),
-  });
+  const [{ createHttpDestination }, { createDestinationSink }, { compileRecordMap }] = await Promise.all([
+    import('../sinks/destinations/http-destination.ts'),
+    import('../sinks/destinations/destination-sink.ts'),
+    import('../sinks/destinations/record-map.ts'),
+  ]);
+  let destination: Destination;
+  if (config.type === 'custom') destination = config.destination;
+  else {
+    const token = config.tokenEnv === null ? null : readCredentialEnv(owner, 'tokenEnv', config.tokenEnv);
+    destination = await createHttpDestination({
+      name: config.name,
+      baseUrl: config.baseUrl,
+      headers: { ...config.headers, ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+      operations: config.operations,
+      idempotencyHeader: config.idempotencyHeader,
+      timeoutMs: config.timeoutMs,
+      allowPrivateTargets: config.allowPrivateTargets,
+      concurrency: config.concurrency,
+      ...(config.rateLimit !== null ? { rateLimit: config.rateLimit } : {}),
+    });
+  }
+  const map = config.map === null ? async (record: Json) => record : compileRecordMap(config.map, owner);
   return (store) =>
     createDestinationSink({
       name: config.name,
       mode: config.mode,
       map,
-      client,
-      concurrency: config.concurrency,
+      destination,
       lookup: (stream, keys) => store.lookupMappings({ destination: config.name, stream, keys }),
     });
 }

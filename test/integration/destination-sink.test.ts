@@ -5,7 +5,7 @@ import {
   createDestinationSink,
   type DestinationMode,
 } from '../../src/sinks/destinations/destination-sink.ts';
-import { createHttpDestinationClient } from '../../src/sinks/destinations/http-destination-client.ts';
+import { createHttpDestination } from '../../src/sinks/destinations/http-destination.ts';
 import { compileRecordMap } from '../../src/sinks/destinations/record-map.ts';
 import type { RejectedEvent } from '../../src/sinks/sink-runner.ts';
 import { FakeCrm } from '../helpers/fake-crm.ts';
@@ -45,7 +45,7 @@ describe('a destination over the sink runner: the change log into a CRM over loo
         { email: 'email', name: 'name', external_id: { template: '{id}' } },
         'destination "crm"',
       ),
-      client: await createHttpDestinationClient({
+      destination: await createHttpDestination({
         name: 'crm',
         baseUrl: crm.url,
         headers: { authorization: `Bearer ${crm.token}` },

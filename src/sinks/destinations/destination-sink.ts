@@ -1,149 +1,183 @@
 import { contentHash } from '../../core/canonical-json.ts';
-import type { FeedEvent } from '../../core/feed-change.ts';
+import type {
+  Destination,
+  DestinationItem,
+  DestinationMode,
+  DestinationResult,
+} from '../../core/destination.ts';
+import { FatalError, TransientError } from '../../core/errors.ts';
+import type { FeedChange, FeedEvent } from '../../core/feed-change.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
 import type { DestinationMapping, DestinationWrite } from '../../core/store.ts';
-import type { Json } from '../../core/types.ts';
-import type { HttpDestinationClient, WriteContext } from './http-destination-client.ts';
 import { idempotencyKey, type RecordMap } from './record-map.ts';
 
-/**
- * What a destination does with the changes it gets:
- * - `upsert` (default): creates what has no object yet (after `find`), updates the rest;
- * - `update-only`: updates objects it knows or finds, creates nothing;
- * - `create-only`: creates objects for keys it has none for, never changes one;
- * - `mirror`: as `upsert`, and a deleted record's object is deleted too.
- */
-export type DestinationMode = 'upsert' | 'update-only' | 'create-only' | 'mirror';
+export type { DestinationMode };
 
 /** A row of the external-ID map as the destination reads it. */
 export type KnownMapping = Pick<DestinationMapping, 'externalId' | 'payloadHash' | 'status'>;
+
+/**
+ * What became of one record of a batch, as counted in metrics: written (`ok`), nothing to send
+ * (`unchanged`: same payload as last confirmed, or the mode leaves it), `skipped` by the
+ * destination, to `retry`, or refused for good (`fail`).
+ */
+export type DestinationOutcome = 'ok' | 'unchanged' | 'skipped' | 'retry' | 'fail';
 
 export interface DestinationSinkOptions {
   readonly name: string;
   readonly mode: DestinationMode;
   readonly map: RecordMap;
-  readonly client: HttpDestinationClient;
+  readonly destination: Destination;
   /** The map rows of `keys` of `stream` (the store's `lookupMappings`). */
   lookup(stream: string, keys: readonly string[]): Promise<ReadonlyMap<string, KnownMapping>>;
-  /** Keys written at once (each key's changes stay in order). Default 4. */
-  readonly concurrency?: number;
+  /** Told how each record of a batch went (metrics). */
+  readonly onOutcome?: (outcome: DestinationOutcome, count: number) => void;
 }
 
 /**
- * A destination as a sink: for each change, the mapped payload goes to the API as a create, an
- * update, a delete or nothing (unchanged since the last write: same payload hash), and the results
+ * A destination as a sink of the change log. A batch of changes becomes one `write` of items: each
+ * key once (its latest state: a feed change carries the key's current record, so earlier changes
+ * of a key in the batch say nothing more), mapped, looked up in the external-ID map, and dropped
+ * when the destination holds that payload already (same hash) or the mode leaves it. The results
  * come back as `writes`, which the runner stores with the offset in one transaction (confirm then
- * checkpoint). A key with no mapping is looked up (`find`) before it is created, and a create
- * carries an idempotency key, so neither a lost map nor a create that timed out after the API
- * wrote it makes a second object. A refused write is a rejected event (a dead letter); a transient
- * failure fails the batch, which comes again (what was written is then found, or deduplicated).
+ * checkpoint); a refused item is a rejected change (a dead letter); an item to retry fails the
+ * batch, which comes again. Writes confirmed in a batch that then failed are kept in memory and
+ * stored with the batch once it passes, so a retry does not send them again.
  */
 export function createDestinationSink(options: DestinationSinkOptions): Sink {
-  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const count = options.onOutcome ?? (() => undefined);
+  /** Confirmed writes of batches that failed since: not stored yet. */
+  const pending = new Map<string, DestinationWrite>();
   return {
     name: options.name,
     async deliver(events, signal): Promise<DeliveryResult> {
-      const known = new Map<string, KnownMapping>();
-      for (const [stream, keys] of keysByStream(events)) {
-        for (const [key, mapping] of await options.lookup(stream, keys))
-          known.set(`${stream}\u0000${key}`, mapping);
-      }
-      const byKey = new Map<string, FeedEvent[]>();
+      const latest = new Map<string, FeedChange>();
       for (const event of events) {
         if (event.kind === 'run') continue;
-        const id = `${event.stream}\u0000${event.key}`;
-        const changes = byKey.get(id);
-        if (changes) changes.push(event);
-        else byKey.set(id, [event]);
+        const id = idOf(event.stream, event.key);
+        latest.delete(id); // re-inserted at the end: the map keeps the order of last changes
+        latest.set(id, event);
+      }
+      const known = new Map<string, KnownMapping>();
+      for (const [stream, keys] of keysByStream(latest.values())) {
+        for (const [key, mapping] of await options.lookup(stream, keys))
+          known.set(idOf(stream, key), mapping);
+      }
+      for (const [id, write] of pending) if (latest.has(id)) known.set(id, write);
+
+      const items: { item: DestinationItem; event: FeedChange; hash: string }[] = [];
+      let unchanged = 0;
+      for (const [id, event] of latest) {
+        const next = await itemFor(options, event, known.get(id));
+        if (next === null) unchanged++;
+        else items.push({ ...next, event });
+      }
+      count('unchanged', unchanged);
+
+      const results = items.length
+        ? await options.destination.write(
+            items.map((i) => i.item),
+            { destination: options.name, mode: options.mode, signal },
+          )
+        : [];
+      if (!Array.isArray(results) || results.length !== items.length) {
+        throw new FatalError(
+          `destination "${options.name}": write returned ${Array.isArray(results) ? results.length : 'no'} results for ${items.length} records; return one result per record, in order`,
+        );
       }
       const writes = new Map<string, DestinationWrite>();
       const rejected: { event: FeedEvent; reason: string }[] = [];
-      const queue = [...byKey.entries()];
-      const worker = async () => {
-        for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-          const [id, changes] = next;
-          for (const event of changes) {
-            if (signal.aborted) throw signal.reason;
-            const current = writes.get(id) ?? known.get(id);
-            const outcome = await writeOne(options, event, current, signal);
-            if (outcome === null) continue;
-            if ('reason' in outcome) rejected.push({ event, reason: outcome.reason });
-            else writes.set(id, outcome);
-          }
+      const retries: Extract<DestinationResult, { status: 'retry' }>[] = [];
+      results.forEach((result, i) => {
+        const { item, event, hash } = items[i]!;
+        const id = idOf(item.stream, item.key);
+        count(result.status, 1);
+        if (result.status === 'ok') {
+          writes.set(id, {
+            stream: item.stream,
+            key: item.key,
+            externalId: result.externalId,
+            payloadHash: hash,
+            status: item.op === 'delete' ? 'deleted' : 'synced',
+          });
+        } else if (result.status === 'fail') rejected.push({ event, reason: result.reason });
+        else if (result.status === 'retry') retries.push(result);
+        else if (result.status !== 'skipped') {
+          throw new FatalError(
+            `destination "${options.name}": write returned an unknown result for key "${item.key}"; use ok(), skipped(), retry() or fail()`,
+          );
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+      });
+      if (retries.length > 0) {
+        for (const [id, write] of writes) pending.set(id, write);
+        const waits = retries.flatMap((r) => (r.retryAfterMs === undefined ? [] : [r.retryAfterMs]));
+        throw new TransientError(
+          `destination "${options.name}": ${retries.length} of ${items.length} records to retry: ${retries[0]!.reason}`,
+          {
+            summary: `${retries.length} to retry: ${retries[0]!.reason}`,
+            ...(waits.length ? { retryAfterMs: Math.max(...waits) } : {}),
+          },
+        );
+      }
+      for (const id of latest.keys()) {
+        const kept = pending.get(id);
+        if (kept && !writes.has(id)) writes.set(id, kept);
+        pending.delete(id);
+      }
       return { rejected, writes: [...writes.values()] };
     },
-    close: () => options.client.close(),
+    close: async () => {
+      await options.destination.close?.();
+    },
   };
 }
 
-/** The write one change needs; null when none (unchanged, or the mode leaves it). */
-async function writeOne(
+/** The item a change needs, with its payload's hash; null when none (unchanged, or the mode leaves it). */
+async function itemFor(
   options: DestinationSinkOptions,
-  event: FeedEvent,
-  known: KnownMapping | DestinationWrite | undefined,
-  signal: AbortSignal,
-): Promise<DestinationWrite | { reason: string } | null> {
-  if (event.kind === 'run') return null;
-  const { client, mode } = options;
-  const record = 'data' in event ? event.data : null;
-  const context: WriteContext = { stream: event.stream, key: event.key, record };
+  event: FeedChange,
+  known: KnownMapping | undefined,
+): Promise<{ item: DestinationItem; hash: string } | null> {
   const live = known?.status === 'synced' ? known : undefined;
-  const row = (externalId: string, payloadHash: string, status: 'synced' | 'deleted' = 'synced') => ({
-    stream: event.stream,
-    key: event.key,
-    externalId,
-    payloadHash,
-    status,
-  });
-
-  // Deleted (the change is a delete, or the key is gone by now): only a mirror follows.
+  const record = event.data;
+  const base = { stream: event.stream, key: event.key };
   if (event.kind === 'delete' || record === null) {
-    if (mode !== 'mirror' || !live) return null;
-    const removed = await client.remove(live.externalId, context, signal);
-    return removed.ok ? row(live.externalId, live.payloadHash, 'deleted') : { reason: removed.reason };
+    // Deleted (the change is a delete, or the key is gone by now): only a mirror follows.
+    if (options.mode !== 'mirror' || !live) return null;
+    const item: DestinationItem = {
+      ...base,
+      op: 'delete',
+      externalId: live.externalId,
+      payload: null,
+      record: null,
+      idempotencyKey: idempotencyKey({ destination: options.name, ...base, version: null, hash: 'delete' }),
+    };
+    return { item, hash: live.payloadHash };
   }
-
-  const payload: Json = await options.map(record, { stream: event.stream, key: event.key });
+  const payload = await options.map(record, base);
   const hash = contentHash(payload);
-  if (live && live.payloadHash === hash) return null; // sent already: nothing changed for the API
-
-  let externalId = live?.externalId ?? null;
-  if (externalId !== null) {
-    if (mode === 'create-only') return null;
-    const updated = await client.update(externalId, payload, context, signal);
-    if (updated.ok) return row(externalId, hash);
-    if (!('gone' in updated)) return { reason: updated.reason };
-    externalId = null; // the object vanished in the API: look it up again, or create it anew
-  }
-  const found = await client.find(context, signal);
-  if (found !== null) {
-    if (mode === 'create-only') return row(found, hash);
-    const updated = await client.update(found, payload, context, signal);
-    if (updated.ok) return row(found, hash);
-    if (!('gone' in updated)) return { reason: updated.reason };
-  }
-  if (mode === 'update-only') return null;
-  const key = idempotencyKey({
-    destination: options.name,
-    stream: event.stream,
-    key: event.key,
-    version: event.version,
-    hash,
-  });
-  const created = await client.create(payload, key, context, signal);
-  return created.ok ? row(created.externalId, hash) : { reason: created.reason };
+  if (live && (live.payloadHash === hash || options.mode === 'create-only')) return null;
+  const item: DestinationItem = {
+    ...base,
+    op: 'upsert',
+    externalId: live?.externalId ?? null,
+    payload,
+    record,
+    idempotencyKey: idempotencyKey({ destination: options.name, ...base, version: event.version, hash }),
+  };
+  return { item, hash };
 }
 
-function keysByStream(events: readonly FeedEvent[]): Map<string, string[]> {
-  const out = new Map<string, Set<string>>();
+function idOf(stream: string, key: string): string {
+  return `${stream}\u0000${key}`;
+}
+
+function keysByStream(events: Iterable<FeedChange>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
   for (const event of events) {
-    if (event.kind === 'run') continue;
-    const keys = out.get(event.stream) ?? new Set<string>();
-    keys.add(event.key);
-    out.set(event.stream, keys);
+    const keys = out.get(event.stream);
+    if (keys) keys.push(event.key);
+    else out.set(event.stream, [event.key]);
   }
-  return new Map([...out].map(([stream, keys]) => [stream, [...keys]]));
+  return out;
 }

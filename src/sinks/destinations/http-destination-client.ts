@@ -52,6 +52,15 @@ export interface HttpDestinationClient {
     signal: AbortSignal,
   ): Promise<WriteOutcome | { readonly ok: false; readonly gone: true }>;
   remove(externalId: string, context: WriteContext, signal: AbortSignal): Promise<WriteOutcome>;
+  /**
+   * Upserts `payloads` in one request of the `batch` operation: one outcome per payload, in order,
+   * or one refusal for all (a 4xx of the whole request).
+   */
+  bulk(
+    payloads: readonly Json[],
+    idempotencyKey: string,
+    signal: AbortSignal,
+  ): Promise<readonly WriteOutcome[] | { readonly ok: false; readonly reason: string }>;
   close(): Promise<void>;
 }
 
@@ -83,7 +92,8 @@ export async function createHttpDestinationClient(
   const ops = options.operations;
   const path = (template: string, at: string) =>
     compileTemplate(template, `${owner}: ${at}`, encodeURIComponent);
-  const createPath = path(ops.create.path, 'create.path');
+  const createPath = ops.create ? path(ops.create.path, 'create.path') : null;
+  const batchPath = ops.batch ? path(ops.batch.path, 'batch.path') : null;
   const updatePath = ops.update ? path(ops.update.path, 'update.path') : null;
   const deletePath = ops.delete ? path(ops.delete.path, 'delete.path') : null;
   const findPath = ops.find ? path(ops.find.path, 'find.path') : null;
@@ -122,16 +132,17 @@ export async function createHttpDestinationClient(
     const excerpt = answer.body.replace(/\s+/g, ' ').trim().slice(0, BODY_CHARS);
     return `${answer.status} from ${answer.where}${excerpt ? `: ${excerpt}` : ''}`;
   };
-  const idFrom = (answer: TargetAnswer, idPath: string, method: string): string => {
-    let body: unknown;
+  const parse = (answer: TargetAnswer, method: string, wanted: string): unknown => {
     try {
-      body = answer.body === '' ? null : JSON.parse(answer.body);
+      return answer.body === '' ? null : JSON.parse(answer.body);
     } catch {
       throw new FatalError(
-        `${owner}: ${method} ${answer.where} answered ${answer.status} with a body that is not JSON; cannot read ${idPath}`,
+        `${owner}: ${method} ${answer.where} answered ${answer.status} with a body that is not JSON; cannot read ${wanted}`,
       );
     }
-    const id = readPath(body, idPath);
+  };
+  const idFrom = (answer: TargetAnswer, idPath: string, method: string): string => {
+    const id = readPath(parse(answer, method, idPath), idPath);
     if (typeof id !== 'string' && typeof id !== 'number') {
       throw new FatalError(
         `${owner}: ${method} ${answer.where} answered ${answer.status} without an id at ${idPath}; set idPath`,
@@ -164,6 +175,9 @@ export async function createHttpDestinationClient(
     },
 
     async create(payload, idempotencyKey, context, signal) {
+      if (!createPath || !ops.create) {
+        throw new FatalError(`${owner}: has no create operation; add create: { path } to make objects`);
+      }
       const method = ops.create.method ?? 'POST';
       const answer = await target.call(
         {
@@ -210,6 +224,45 @@ export async function createHttpDestinationClient(
       if (answer.status === 404) return { ok: true, externalId };
       const judged = judge(answer, 'DELETE');
       return typeof judged === 'string' ? { ok: false, reason: judged } : { ok: true, externalId };
+    },
+
+    async bulk(payloads, idempotencyKey, signal) {
+      if (!batchPath || !ops.batch) throw new FatalError(`${owner}: has no batch operation`);
+      const spec = ops.batch;
+      const answer = await target.call(
+        {
+          method: 'POST',
+          url: url(batchPath(() => undefined)),
+          headers: headers({ ...json, [idempotencyHeader]: idempotencyKey }),
+          body: JSON.stringify({ [spec.itemsField ?? 'inputs']: payloads }),
+        },
+        signal,
+      );
+      const judged = judge(answer, 'POST');
+      if (typeof judged === 'string') return { ok: false, reason: judged };
+      const resultsPath = spec.resultsPath ?? 'results';
+      const entries = readPath(parse(judged, 'POST', resultsPath), resultsPath);
+      if (!Array.isArray(entries) || entries.length !== payloads.length) {
+        throw new FatalError(
+          `${owner}: batch: POST ${judged.where} answered ${Array.isArray(entries) ? `${entries.length} entries` : 'no array'} at ${resultsPath} for ${payloads.length} records; set batch.resultsPath to the array of per-record results`,
+        );
+      }
+      const idPath = spec.idPath ?? 'id';
+      const errorPath = spec.errorPath ?? 'error';
+      return entries.map((entry): WriteOutcome => {
+        const refusal = readPath(entry, errorPath);
+        if (refusal !== undefined && refusal !== null) {
+          const text = typeof refusal === 'string' ? refusal : JSON.stringify(refusal);
+          return { ok: false, reason: `refused by ${judged.where}: ${text.slice(0, BODY_CHARS)}` };
+        }
+        const id = readPath(entry, idPath);
+        if (typeof id !== 'string' && typeof id !== 'number') {
+          throw new FatalError(
+            `${owner}: batch: POST ${judged.where} answered an entry with neither an id at ${idPath} nor an error at ${errorPath}; set batch.idPath / batch.errorPath`,
+          );
+        }
+        return { ok: true, externalId: String(id) };
+      });
     },
 
     close: () => target.close(),
