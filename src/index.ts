@@ -3,9 +3,15 @@
  * else is internal and may change.
  */
 
+import { httpDestination } from './config/define-config.ts';
+import { http as httpSources } from './sources/http/index.ts';
+
 export {
   type ChangeSettings,
+  type CustomDestinationSettings,
+  type DestinationSettings,
   defineConfig,
+  type HttpDestinationSettings,
   type ScheduleSettings,
   type ServiceSettings,
   type SynclineConfig,
@@ -13,6 +19,23 @@ export {
 } from './config/define-config.ts';
 export { loadConfig, type ResolvedConfig, resolveConfig } from './config/load-config.ts';
 export { canonicalJson, contentHash } from './core/canonical-json.ts';
+export {
+  type Destination,
+  type DestinationItem,
+  type DestinationMode,
+  type DestinationResult,
+  type DestinationWriteContext,
+  fail,
+  ok,
+  retry,
+  skipped,
+} from './core/destination.ts';
+export type {
+  DestinationBatch,
+  DestinationOperations,
+  FieldSource,
+  RecordMapSpec,
+} from './core/destination-spec.ts';
 export {
   ConfigError,
   FatalError,
@@ -82,4 +105,8 @@ export type {
   IncrementalConfig,
   PaginationConfig,
 } from './sources/http/index.ts';
-export { http } from './sources/http/index.ts';
+/**
+ * Declarative HTTP: `http.stream({...})` reads an API (a source), `http.destination({...})` writes
+ * records into one.
+ */
+export const http = { ...httpSources, destination: httpDestination } as const;

@@ -45,18 +45,31 @@ export function createHttpTarget(options: {
   const agent = new Agent(options.allowPrivateTargets ? {} : { connect: { lookup: guardedLookup } });
   const gapMs = options.rateLimit ? 1000 / options.rateLimit : 0;
   const nextAt = new Map<string, number>();
+  /** Per pace key: until when the API said its budget is spent (rate-limit headers, a 429). */
+  const blockedUntil = new Map<string, number>();
 
   const pace = async (key: string, signal: AbortSignal) => {
+    for (;;) {
+      const blocked = (blockedUntil.get(key) ?? 0) - Date.now();
+      if (blocked <= 0) break;
+      await sleep(blocked, undefined, { signal });
+    }
     if (gapMs === 0) return;
     const at = Date.now();
     const wait = (nextAt.get(key) ?? 0) - at;
     nextAt.set(key, Math.max(at, nextAt.get(key) ?? 0) + gapMs);
     if (wait > 0) await sleep(wait, undefined, { signal });
   };
+  const block = (key: string, ms: number | undefined) => {
+    if (ms === undefined || ms <= 0) return;
+    const until = Date.now() + Math.min(ms, MAX_BLOCK_MS);
+    if (until > (blockedUntil.get(key) ?? 0)) blockedUntil.set(key, until);
+  };
 
   return {
     async call(request, signal) {
-      await pace(request.paceKey ?? request.url.origin, signal);
+      const paceKey = request.paceKey ?? request.url.origin;
+      await pace(paceKey, signal);
       const where = `${request.url.host}${request.url.pathname}`;
       let response: Awaited<ReturnType<typeof fetch>>;
       let body: string;
@@ -85,8 +98,10 @@ export function createHttpTarget(options: {
         });
       }
       const { status } = response;
+      block(paceKey, spentFor(response.headers));
       if (status === 408 || status === 429 || status >= 500) {
         const retryAfterMs = retryAfter(response.headers.get('retry-after'));
+        if (status === 429) block(paceKey, retryAfterMs);
         throw new TransientError(`${options.owner}: ${request.method} ${where}: ${status}`, {
           summary: `${status} from ${where}`,
           throttled: status === 429,
@@ -99,6 +114,22 @@ export function createHttpTarget(options: {
       await agent.close();
     },
   };
+}
+
+/** The longest an API's rate-limit headers make requests wait. */
+const MAX_BLOCK_MS = 5 * 60_000;
+
+/**
+ * How long the API's budget stays spent, in ms, when its rate-limit headers say it is
+ * (`X-RateLimit-Remaining: 0` or the IETF draft's `RateLimit-Remaining: 0`, with a reset in
+ * seconds from now or as epoch seconds); undefined when they do not.
+ */
+function spentFor(headers: { get(name: string): string | null }): number | undefined {
+  const remaining = headers.get('x-ratelimit-remaining') ?? headers.get('ratelimit-remaining');
+  if (remaining === null || Number(remaining.trim()) > 0) return undefined;
+  const reset = Number((headers.get('x-ratelimit-reset') ?? headers.get('ratelimit-reset') ?? '').trim());
+  if (!Number.isFinite(reset) || reset <= 0) return undefined;
+  return reset > 1e9 ? reset * 1000 - Date.now() : reset * 1000;
 }
 
 /** `Retry-After` in ms: seconds, or an HTTP date. */

@@ -92,12 +92,12 @@ describe('the HTTP destination client against a CRM over loopback', () => {
     expect(String(denied.message)).toMatch(
       /destination "crm": POST 127\.0\.0\.1:\d+\/contacts answered 401: the destination refused the credentials/,
     );
-    crm.failNext(429, 1, '3');
+    crm.failNext(429, 1, '1');
     const throttled = await client
       .create({ email: 'a@example.com' }, keyOf('1'), ada, signal)
       .catch((e) => e);
     expect(throttled).toBeInstanceOf(TransientError);
-    expect(throttled.retryAfterMs).toBe(3000);
+    expect(throttled.retryAfterMs).toBe(1000);
     crm.failNext(503);
     expect(await client.find(ada, signal).catch((e) => e)).toBeInstanceOf(TransientError);
     expect(crm.contacts.size).toBe(0);
