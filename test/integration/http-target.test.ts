@@ -20,7 +20,7 @@ describe('an HTTP target adapts to the rate-limit headers of the API it calls', 
   beforeEach(async () => {
     arrivals = [];
     answers = [];
-    server = createServer((req, res) => {
+    server = createServer((_req, res) => {
       arrivals.push(Date.now());
       const next = answers.shift() ?? { status: 200, headers: {} };
       res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
