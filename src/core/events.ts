@@ -118,6 +118,15 @@ export interface SyncEvents {
   'sink:failed': { sink: string; reason: string; attempt: number; delayMs: number };
   /** A sink read the change log: `lag` rows of its streams lie beyond its offset, at least. */
   'sink:read': { sink: string; offset: number; lag: number };
+  /**
+   * A destination's batch came back: `count` of its records went `outcome` (`ok`: written;
+   * `unchanged`: nothing to send; `skipped`; `retry`; `fail`: refused, dead-lettered).
+   */
+  'destination:written': {
+    destination: string;
+    outcome: 'ok' | 'unchanged' | 'skipped' | 'retry' | 'fail';
+    count: number;
+  };
 }
 
 /** A typed event emitter over `SyncEvents`. */

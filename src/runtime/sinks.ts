@@ -171,7 +171,7 @@ export async function prepareSinks(args: StartSinksArgs): Promise<{ start(store:
     prepared.push({ ...config, consumer: sinkConsumer(config.name), destination: false, make: () => sink });
   }
   for (const config of args.destinations ?? []) {
-    const make = await prepareDestination(config);
+    const make = await prepareDestination(config, args.events);
     prepared.push({
       ...config,
       consumer: destinationConsumer(config.name),
@@ -188,7 +188,10 @@ export async function prepareSinks(args: StartSinksArgs): Promise<{ start(store:
  * Checks a destination (an HTTP one's URL and token) and returns what makes its sink over a store.
  * A custom destination's records carry the record itself when it has no map.
  */
-async function prepareDestination(config: ResolvedDestination): Promise<(store: SinkStore) => Sink> {
+async function prepareDestination(
+  config: ResolvedDestination,
+  events: SyncEventBus | undefined,
+): Promise<(store: SinkStore) => Sink> {
   const owner = `destination "${config.name}"`;
   const [{ createHttpDestination }, { createDestinationSink }, { compileRecordMap }] = await Promise.all([
     import('../sinks/destinations/http-destination.ts'),
@@ -219,6 +222,9 @@ async function prepareDestination(config: ResolvedDestination): Promise<(store: 
       map,
       destination,
       lookup: (stream, keys) => store.lookupMappings({ destination: config.name, stream, keys }),
+      onOutcome: (outcome, count) => {
+        if (count > 0) events?.emit('destination:written', { destination: config.name, outcome, count });
+      },
     });
 }
 
