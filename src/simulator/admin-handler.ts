@@ -43,6 +43,14 @@ export async function handleAdmin(
   if (route === 'GET /_admin/stats') return json(req, res, sim.stats());
   if (route === 'GET /_admin/faults') return json(req, res, sim.faults);
   if (route === 'POST /_admin/faults') return json(req, res, sim.setFaults((await readJson(req)) as object));
+  if (route === 'GET /_admin/crm/contacts') return json(req, res, { contacts: sim.crm.contacts() });
+  if (route === 'GET /_admin/crm/stats') return json(req, res, sim.crm.stats());
+  if (route === 'GET /_admin/crm') return json(req, res, sim.crm.settings);
+  if (route === 'POST /_admin/crm') return json(req, res, sim.crm.configure((await readJson(req)) as object));
+  if (route === 'POST /_admin/crm/reset') {
+    sim.crm.reset();
+    return json(req, res, { ok: true });
+  }
   if (route === 'GET /_admin/mutations') return json(req, res, sim.mutations);
   if (route === 'POST /_admin/mutations')
     return json(req, res, sim.setMutations((await readJson(req)) as object));

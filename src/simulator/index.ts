@@ -4,11 +4,13 @@
  * nothing of the engine. See docs/simulator.md.
  */
 export type { CandleOptions } from './candle-kind.ts';
+export { Crm, type CrmContact, type CrmFaultKind, type CrmStats } from './crm.ts';
+export { type CrmConfig, type CrmFaults, type CrmPatch, DEFAULT_CRM } from './crm-options.ts';
 export type { GroundTruthEntry, Tombstone } from './dataset.ts';
 export { FAULT_KINDS, type FaultKind } from './fault-injector.ts';
 export { LIST_STYLES, type ListStyle } from './list-handler.ts';
 export type { MutationCounts } from './mutation-engine.ts';
-export { SimulatorConfigError, SimulatorRequestError } from './simulator-errors.ts';
+export { CrmRequestError, SimulatorConfigError, SimulatorRequestError } from './simulator-errors.ts';
 export {
   type AuthOptions,
   type DatasetSizes,

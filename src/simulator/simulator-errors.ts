@@ -17,3 +17,16 @@ export class SimulatorRequestError extends Error {
     this.status = status;
   }
 }
+
+/**
+ * A CRM request is refused; answered with `status` and `{"error":{"code","message"}}`, the error
+ * shape of the CRM (unlike the pulled API's), as destinations parse it.
+ */
+export class CrmRequestError extends SimulatorRequestError {
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message, status);
+    this.name = 'CrmRequestError';
+    this.code = code;
+  }
+}

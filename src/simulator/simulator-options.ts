@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CandleOptions } from './candle-kind.ts';
+import type { CrmPatch } from './crm-options.ts';
 import { SimulatorConfigError } from './simulator-errors.ts';
 
 const share = z.number().min(0).max(1);
@@ -109,6 +110,8 @@ export interface SimulatorOptions {
   /** Page size when the request names none. Default 100. */
   defaultPageSize?: number;
   auth?: AuthOptions;
+  /** The CRM at `/crm/...` that destinations push into (always served; these are its settings). */
+  crm?: CrmPatch;
   /** The time source for `updated_at` of mutations, in epoch ms. Default `Date.now`. */
   clock?: () => number;
 }

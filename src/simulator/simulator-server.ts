@@ -4,6 +4,7 @@ import { handleAdmin } from './admin-handler.ts';
 import { candleKind } from './candle-kind.ts';
 import { handleChanges } from './changes-handler.ts';
 import { ClientRateLimiter } from './client-rate-limiter.ts';
+import { Crm } from './crm.ts';
 import { customerKind } from './customer-kind.ts';
 import { Dataset, type GroundTruthEntry } from './dataset.ts';
 import { type FaultDecision, FaultInjector, type FaultKind } from './fault-injector.ts';
@@ -70,6 +71,8 @@ export class SimulatorServer {
   private address = '';
   private readonly limits: ListLimits;
   private readonly prefetcher: PagePrefetcher;
+  /** The CRM that destinations push into (`/crm/...`); its contacts are the push ground truth. */
+  readonly crm: Crm;
 
   constructor(options: SimulatorOptions) {
     this.options = options;
@@ -110,6 +113,7 @@ export class SimulatorServer {
       mergeMutations(DEFAULT_MUTATIONS, options.mutations ?? {}),
       this.clock,
     );
+    this.crm = new Crm(this.seed, options.crm ?? {}, this.clock);
     this.counters = {
       requests: {},
       statuses: {},
@@ -210,6 +214,7 @@ export class SimulatorServer {
   async close(): Promise<void> {
     this.engine.stop();
     this.prefetcher.close();
+    this.crm.close();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -236,6 +241,16 @@ export class SimulatorServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+    if (url.pathname === '/crm' || url.pathname.startsWith('/crm/')) {
+      // The CRM keeps its own stats, auth, limits and faults; the pulled API's are untouched.
+      this.crm.handle(req, res, url).catch(() => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8' });
+          res.end(JSON.stringify({ error: { code: 'server_error', message: 'internal error' } }));
+        } else res.destroy();
+      });
+      return;
+    }
     res.on('finish', () => this.count(this.counters.statuses, String(res.statusCode)));
     if (url.pathname.startsWith('/_admin/')) {
       this.count(

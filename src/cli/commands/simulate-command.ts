@@ -25,6 +25,13 @@ function clientLimit(raw: string): { capacity: number; refillPerSecond: number }
   return { capacity: Number(match[1]), refillPerSecond: Number(match[2]) };
 }
 
+/** `--crm-idempotency on|off`. */
+function onOff(raw: string): boolean {
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new InvalidArgumentError(`--crm-idempotency must be on or off, got "${raw}"`);
+}
+
 /** Fault options: CLI flag -> fault knob. Shares are probabilities per request in [0, 1]. */
 const FAULT_FLAGS = [
   ['--rate-limit <share>', 'rateLimit', 'share of requests answered 429 with Retry-After'],
@@ -57,6 +64,8 @@ interface SimulateOptions {
   clientLimit?: { capacity: number; refillPerSecond: number };
   bearerToken?: string[];
   apiKey?: string[];
+  crmToken?: string;
+  crmIdempotency?: boolean;
   [fault: string]: unknown;
 }
 
@@ -88,7 +97,9 @@ export function registerSimulateCommand(program: Command): void {
     )
     .option('--client-limit <capacity/refill>', 'per-client token bucket, e.g. 10/5', clientLimit)
     .option('--bearer-token <token...>', 'require one of these bearer tokens')
-    .option('--api-key <key...>', 'require one of these API keys (X-API-Key header or api_key query)');
+    .option('--api-key <key...>', 'require one of these API keys (X-API-Key header or api_key query)')
+    .option('--crm-token <token>', 'the CRM at /crm needs Authorization: Bearer <token>')
+    .option('--crm-idempotency <on|off>', 'honour Idempotency-Key on CRM creates (default on)', onOff);
   for (const [flag, , help] of FAULT_FLAGS) command.option(flag, help, number(flag.split(' ')[0]!));
   command.action(async (options: SimulateOptions) => {
     const faults: Record<string, unknown> = {};
@@ -112,6 +123,10 @@ export function registerSimulateCommand(program: Command): void {
       mutations,
       maxPageSize: options.maxPageSize,
       auth: { bearerTokens: options.bearerToken ?? [], apiKeys: options.apiKey ?? [] },
+      crm: {
+        ...(options.crmToken === undefined ? {} : { token: options.crmToken }),
+        ...(options.crmIdempotency === undefined ? {} : { idempotency: options.crmIdempotency }),
+      },
     });
     process.stdout.write(`${sim.url}\n`);
     await new Promise<void>((resolve) => {
