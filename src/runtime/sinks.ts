@@ -164,7 +164,12 @@ interface Prepared {
  * one-line error before anything runs; `start(feed)` then runs a runner per sink, each woken by
  * commits on `events` or every `SINK_POLL_MS`.
  */
-export async function prepareSinks(args: StartSinksArgs): Promise<{ start(store: SinkStore): RunningSinks }> {
+/** Sinks and destinations built and checked, to start over a store. */
+export interface PreparedSinks {
+  start(store: SinkStore): RunningSinks;
+}
+
+export async function prepareSinks(args: StartSinksArgs): Promise<PreparedSinks> {
   const prepared: Prepared[] = [];
   for (const config of args.sinks.filter(isDeliveringSink)) {
     const sink = await buildSink(config);

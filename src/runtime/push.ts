@@ -1,0 +1,143 @@
+import type { SynclineConfig } from '../config/define-config.ts';
+import type { ResolvedConfig, ResolvedDestination } from '../config/load-config.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { SyncEventBus } from '../core/events.ts';
+import type { Store } from '../core/store.ts';
+import type { Logger } from '../core/types.ts';
+import { createRuntime } from './create-runtime.ts';
+import { type PreparedSinks, prepareSinks } from './sinks.ts';
+
+/** How often a push looks whether every destination caught up. */
+const CHECK_MS = 100;
+
+/** How one destination's push ended. */
+export interface PushOutcome {
+  readonly destination: string;
+  /** The destination's offset in the change log when the push ended. */
+  readonly offset: number;
+  /** The end of the change log when the push began: caught up once `offset` reaches it. */
+  readonly end: number;
+  readonly caughtUp: boolean;
+  /** Records the API refused during this push (new dead letters of the destination). */
+  readonly refused: number;
+}
+
+export interface PushOptions {
+  /** Names of the destinations to push; all when omitted. */
+  readonly destinations?: readonly string[];
+  /** Overrides `config.store`. */
+  readonly store?: string;
+  /** Destination outcomes (`destination:written`) and sink events are emitted here. */
+  readonly events?: SyncEventBus;
+  /** Defaults to silence. */
+  readonly log?: Logger;
+  /** Abort to stop: the writes in flight end, what they confirmed is stored. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Writes what the syncs changed into a config's destinations once, from code (`syncline push`
+ * does the same): each goes on from the last write its API confirmed to the end of the change log
+ * as it was when the push began. Throws the error that stopped a destination (a refused token:
+ * `FatalError`); records the API refused are counted in `refused` (and are dead letters).
+ */
+export async function push(config: SynclineConfig, options: PushOptions = {}): Promise<PushOutcome[]> {
+  const runtime = createRuntime({
+    config: { code: config },
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  try {
+    const resolved = await runtime.config();
+    const selected = selectDestinations(resolved, options.destinations ?? []);
+    const prepared = await prepareSinks({
+      sinks: [],
+      destinations: selected,
+      log: options.log ?? runtime.log,
+      ...(options.events ? { events: options.events } : {}),
+    });
+    return await pushPrepared(await runtime.store('write'), selected, prepared, options.signal);
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** The config's destinations named in `names` (all of them when empty); an unknown name is a ConfigError. */
+export function selectDestinations(config: ResolvedConfig, names: readonly string[]): ResolvedDestination[] {
+  if (config.destinations.length === 0) {
+    throw new ConfigError(
+      `${config.file}: defines no destinations; add a destinations: list (see README "Destinations")`,
+    );
+  }
+  for (const name of names) {
+    if (!config.destinations.some((d) => d.name === name)) {
+      throw new ConfigError(
+        `unknown destination "${name}"; the config's destinations are ${config.destinations.map((d) => d.name).join(', ')}`,
+      );
+    }
+  }
+  return config.destinations.filter((d) => names.length === 0 || names.includes(d.name));
+}
+
+/**
+ * Runs prepared destinations over `store` until each reached the change log's end as of now, one
+ * stopped (its error is thrown), or `signal` aborts; then stops them and says how each ended.
+ */
+export async function pushPrepared(
+  store: Store,
+  destinations: readonly ResolvedDestination[],
+  prepared: PreparedSinks,
+  signal?: AbortSignal,
+): Promise<PushOutcome[]> {
+  const lettersBefore = await openLetters(store, destinations);
+  const end = (await store.changeLogBounds()).newestSeq ?? 0;
+  const running = prepared.start(store);
+  const fatal = running.done.then(
+    () => null,
+    (error: unknown) => error,
+  );
+  const aborted = new Promise<'stopped'>((resolve) => {
+    if (signal?.aborted) resolve('stopped');
+    signal?.addEventListener('abort', () => resolve('stopped'), { once: true });
+  });
+  for (;;) {
+    if (running.status().every((s) => s.offset >= end)) break;
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      fatal,
+      aborted,
+      new Promise<'wait'>((resolve) => {
+        timer = setTimeout(() => resolve('wait'), CHECK_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (ended !== 'wait') break; // a fatal error (or, null, every runner ended), or a stop
+  }
+  const status = running.status();
+  await running.stop();
+  const error = await Promise.race([fatal, Promise.resolve(null)]);
+  if (error !== null) throw error;
+  const lettersAfter = await openLetters(store, destinations);
+  return status.map((s) => ({
+    destination: s.name,
+    offset: s.offset,
+    end,
+    caughtUp: s.offset >= end,
+    refused: (lettersAfter.get(s.name) ?? 0) - (lettersBefore.get(s.name) ?? 0),
+  }));
+}
+
+/** Open dead letters per destination (a destination's letters carry its name as their sink). */
+async function openLetters(
+  store: Store,
+  destinations: readonly ResolvedDestination[],
+): Promise<Map<string, number>> {
+  const letters = await store.listDeadLetters({ limit: 1_000_000 });
+  const names = new Set(destinations.map((d) => d.name));
+  const counts = new Map<string, number>();
+  for (const letter of letters) {
+    if (letter.sink !== undefined && names.has(letter.sink))
+      counts.set(letter.sink, (counts.get(letter.sink) ?? 0) + 1);
+  }
+  return counts;
+}
