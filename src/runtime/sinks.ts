@@ -183,8 +183,21 @@ export async function prepareSinks(args: StartSinksArgs): Promise<{ start(store:
   return { start: (store) => runBuilt(args, store, prepared) };
 }
 
+/**
+ * Builds one destination's sink over `store` (its URL checked, its token read), as `prepareSinks`
+ * builds the live one: what `syncline sinks replay <destination>` redelivers through.
+ */
+export async function buildDestination(
+  config: ResolvedDestination,
+  store: Pick<DestinationMapStore, 'lookupMappings'>,
+): Promise<Sink> {
+  return (await prepareDestination(config))(store);
+}
+
 /** Checks a destination (its URL, its token) and returns what makes its sink over a store. */
-async function prepareDestination(config: ResolvedDestination): Promise<(store: SinkStore) => Sink> {
+async function prepareDestination(
+  config: ResolvedDestination,
+): Promise<(store: Pick<DestinationMapStore, 'lookupMappings'>) => Sink> {
   const owner = `destination "${config.name}"`;
   const token = config.tokenEnv === null ? null : readCredentialEnv(owner, 'tokenEnv', config.tokenEnv);
   const [{ createHttpDestinationClient }, { createDestinationSink }, { compileRecordMap }] =
