@@ -553,6 +553,14 @@ export interface ConfirmDestinationWrites {
   readonly writes: readonly DestinationWrite[];
 }
 
+export interface StoreDestinationMappings {
+  readonly destination: string;
+  /** `synced_at` of the writes (and `first_synced_at` of new keys). */
+  readonly at: string;
+  /** When a key repeats, its last write is kept. */
+  readonly writes: readonly DestinationWrite[];
+}
+
 /**
  * Destinations (issue 22) write records into an external API; per destination, stream and key they
  * keep the external record's id and the hash of what was sent, in `syncline_destination_map`. The
@@ -574,6 +582,12 @@ export interface DestinationMapStore {
    * offset. When any part fails, neither the mappings nor the offset move.
    */
   confirmDestinationWrites(args: ConfirmDestinationWrites): Promise<ConsumerOffset>;
+  /**
+   * Upserts the writes (in one transaction, as `confirmDestinationWrites` does) without touching any
+   * consumer's offset: for writes of old changes, such as a redelivery of the destination's dead
+   * letters (`syncline sinks replay <destination>`), which the live consumer has long passed.
+   */
+  storeDestinationMappings(args: StoreDestinationMappings): Promise<void>;
   /**
    * Deletes the destination's mappings (of one stream, when given), for a reset: the next writes
    * create the external records again. Returns how many. The offset is left alone.

@@ -12,7 +12,7 @@ import { createMetrics } from './metrics.ts';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 
-function setup(queueDepth?: () => number) {
+function setup(queueDepth?: () => number, destinations?: readonly string[]) {
   const events = new SyncEventBus();
   let clock = T0;
   const metrics = createMetrics({
@@ -20,6 +20,7 @@ function setup(queueDepth?: () => number) {
     now: () => clock,
     processMetrics: false,
     ...(queueDepth ? { queueDepth } : {}),
+    ...(destinations ? { destinations } : {}),
   });
   return {
     events,
@@ -381,5 +382,21 @@ describe('sink metrics', () => {
     expect(sampleValue(m, 'syncline_sink_delivered_total', { sink: 'hooks' })).toBe(10);
     expect(sampleValue(m, 'syncline_sink_failures_total', { sink: 'hooks' })).toBe(1);
     expect(sampleValue(m, 'syncline_sink_lag_events', { sink: 'hooks' })).toBe(20);
+  });
+
+  it("shows a destination's lag as syncline_destination_lag_events, not as a sink's", async () => {
+    const { events, scrape } = setup(undefined, ['crm']);
+    events.emit('sink:read', { sink: 'hooks', offset: 0, lag: 5 });
+    events.emit('sink:read', { sink: 'crm', offset: 0, lag: 12 });
+    let m = await scrape();
+    expect(sampleValue(m, 'syncline_destination_lag_events', { destination: 'crm' })).toBe(12);
+    expect(sampleValue(m, 'syncline_sink_lag_events', { sink: 'hooks' })).toBe(5);
+    expect(m.get('syncline_sink_lag_events')!.samples.map((x) => x.labels.sink)).toEqual(['hooks']);
+    expect(m.get('syncline_destination_lag_events')!.type).toBe('gauge');
+    events.emit('sink:delivered', { sink: 'crm', events: 12, lastSeq: 12 });
+    m = await scrape();
+    expect(sampleValue(m, 'syncline_destination_lag_events', { destination: 'crm' })).toBe(0);
+    expect(sampleValue(m, 'syncline_sink_delivered_total', { sink: 'crm' })).toBe(12);
+    expect(sampleValue(m, 'syncline_sink_lag_events', { sink: 'hooks' })).toBe(5);
   });
 });

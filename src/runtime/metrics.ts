@@ -15,6 +15,11 @@ export interface MetricsOptions {
   readonly prefix?: 'syncline_';
   /** Process metrics (CPU, memory, event loop, GC) beside ours. Default true. */
   readonly processMetrics?: boolean;
+  /**
+   * The config's destination names: their runners' `sink:*` events feed
+   * `syncline_destination_lag_events` instead of `syncline_sink_lag_events`. Default none.
+   */
+  readonly destinations?: readonly string[];
 }
 
 /**
@@ -205,6 +210,20 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   /** Per sink: change-log rows its last read found beyond its offset, less those delivered since. */
   const sinkLag = new Map<string, number>();
+  /** The same per destination (its runner tells the same `sink:*` events under its name). */
+  const destinationLag = new Map<string, number>();
+  const destinationNames = new Set(options.destinations ?? []);
+  const lagOf = (name: string) => (destinationNames.has(name) ? destinationLag : sinkLag);
+  new Gauge({
+    name: `${p}destination_lag_events`,
+    help: "Change-log rows beyond a destination's offset, as of its last read (at most one read's worth, 500), per destination.",
+    labelNames: ['destination'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [destination, lag] of destinationLag) this.set({ destination }, lag);
+    },
+  });
   new Gauge({
     name: `${p}sink_lag_events`,
     help: "Change-log rows beyond a sink's offset, as of its last read (at most one read's worth, 500), per sink.",
@@ -264,15 +283,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
       leaseLosses.inc({ stream });
     }),
     events.on('sink:read', (e) => {
-      if (!sinkLag.has(e.sink)) {
+      const lag = lagOf(e.sink);
+      if (!lag.has(e.sink)) {
         sinkDelivered.inc({ sink: e.sink }, 0);
         sinkFailures.inc({ sink: e.sink }, 0);
       }
-      sinkLag.set(e.sink, e.lag);
+      lag.set(e.sink, e.lag);
     }),
     events.on('sink:delivered', (e) => {
       sinkDelivered.inc({ sink: e.sink }, e.events);
-      sinkLag.set(e.sink, Math.max(0, (sinkLag.get(e.sink) ?? 0) - e.events));
+      const lag = lagOf(e.sink);
+      lag.set(e.sink, Math.max(0, (lag.get(e.sink) ?? 0) - e.events));
     }),
     events.on('sink:failed', (e) => sinkFailures.inc({ sink: e.sink })),
     events.on('run:finished', (e) => {

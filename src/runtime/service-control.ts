@@ -140,19 +140,20 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
     },
 
     async sinks() {
+      const destinations = new Set(config.destinations.map((d) => d.name));
+      const kind = (name: string) => (destinations.has(name) ? ('destination' as const) : ('sink' as const));
       const running = deps.sinks?.() ?? null;
-      if (running) return running.status();
-      // Not started yet: each configured sink a runner delivers to, before its first read (the
-      // sse sink has no runner, no offset: GET /v1/events serves it).
-      return config.sinks
-        .filter((sink) => sink.type !== 'sse')
-        .map((sink) => ({
-          name: sink.name,
-          state: 'stopped' as const,
-          offset: 0,
-          lastError: null,
-          failingSince: null,
-        }));
+      if (running) return running.status().map((s) => ({ ...s, kind: kind(s.name) }));
+      // Not started yet: each configured sink a runner delivers to and each destination, before
+      // its first read (the sse sink has no runner, no offset: GET /v1/events serves it).
+      return [...config.sinks.filter((sink) => sink.type !== 'sse'), ...config.destinations].map((sink) => ({
+        name: sink.name,
+        kind: kind(sink.name),
+        state: 'stopped' as const,
+        offset: 0,
+        lastError: null,
+        failingSince: null,
+      }));
     },
     async resumeSink(name) {
       if (!config.sinks.some((sink) => sink.name === name)) {
@@ -172,9 +173,15 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
       };
     },
     async replaySink(name, query) {
-      if (!config.sinks.some((sink) => sink.name === name)) {
+      if (
+        !config.sinks.some((sink) => sink.name === name) &&
+        !config.destinations.some((d) => d.name === name)
+      ) {
         throw new NotFoundError(
-          `unknown sink "${name}"; the config's sinks: ${config.sinks.map((s) => s.name).join(', ') || 'none'}`,
+          `unknown sink "${name}"; the config's sinks: ${config.sinks.map((s) => s.name).join(', ') || 'none'}` +
+            (config.destinations.length > 0
+              ? `; its destinations: ${config.destinations.map((d) => d.name).join(', ')}`
+              : ''),
         );
       }
       const outcome = await replaySinkLetters({
@@ -206,7 +213,12 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
 
     async replay(query) {
       if (query.stream !== undefined) requireConfigured(query.stream);
-      const targets = await replayTargets(store, query, configured);
+      const targets = await replayTargets(
+        store,
+        query,
+        configured,
+        config.destinations.map((d) => d.name),
+      );
       // Check every target before queuing any, so a refused request queues nothing.
       for (const target of targets) requireConfigured(target.stream);
       const queued: TriggerResult[] = targets.map((target) =>

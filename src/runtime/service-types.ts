@@ -119,6 +119,12 @@ export interface StreamView
  * What the HTTP API asks of the running service. Unknown streams throw `NotFoundError`; bad input
  * throws `ConfigError` (400).
  */
+/** A sink's or destination's runner as `GET /v1/sinks` lists it. */
+export type SinkView = SinkStatus & {
+  /** `destination`: one of the config's `destinations:`; `sink`: a webhook, redis or nats sink. */
+  readonly kind: 'sink' | 'destination';
+};
+
 export interface ServiceControl {
   streams(): Promise<StreamView[]>;
   runs(stream: string, limit: number): Promise<RunRecord[]>;
@@ -128,13 +134,13 @@ export interface ServiceControl {
   reset(stream: string): Promise<{ readonly message: string }>;
   /** Queues a replay of open dead letters: of `ids`, or of a stream, or of every stream. */
   replay(query: { stream?: string; ids?: number[] }): Promise<{ readonly queued: TriggerResult[] }>;
-  /** The config's sinks as they deliver (empty without sinks). */
-  sinks(): Promise<SinkStatus[]>;
+  /** The config's sinks and destinations as they deliver (empty without either). */
+  sinks(): Promise<SinkView[]>;
   /** Resumes a paused sink (one that failed longer than its `pauseAfter`); unknown: `NotFoundError`. */
   resumeSink(name: string): Promise<{ readonly resumed: boolean; readonly message: string }>;
   /**
-   * Redelivers the sink's open dead letters (all, or `ids`) now, as `syncline sinks replay` does;
-   * unknown sink or letter: `NotFoundError`; the sse sink: `ConfigError`.
+   * Redelivers the open dead letters of a sink or destination (all, or `ids`) now, as `syncline
+   * sinks replay` does; unknown sink or letter: `NotFoundError`; the sse sink: `ConfigError`.
    */
   replaySink(
     name: string,

@@ -88,7 +88,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     log,
     ...(options.onChange ? { onChange: options.onChange } : {}),
   });
-  const metrics = createMetrics({ events, queueDepth: () => scheduler.queueDepth() });
+  const metrics = createMetrics({
+    events,
+    queueDepth: () => scheduler.queueDepth(),
+    destinations: config.destinations.map((d) => d.name),
+  });
   await seedMetrics(metrics, store);
 
   // The sse sink needs no runner: each client of GET /v1/events reads the log at its own position.

@@ -1,27 +1,40 @@
-import type { ResolvedConfig, ResolvedDeliveringSink } from '../config/load-config.ts';
+import type { ResolvedConfig, ResolvedDeliveringSink, ResolvedDestination } from '../config/load-config.ts';
 import { nowIso } from '../core/clock.ts';
 import { ConfigError, describeError, FatalError, NotFoundError, TransientError } from '../core/errors.ts';
 import type { FeedEvent } from '../core/feed-change.ts';
 import type { DeliveryResult, Sink } from '../core/sink.ts';
-import type { DeadLetterStore } from '../core/store.ts';
+import type { DeadLetterStore, DestinationMapStore } from '../core/store.ts';
 import type { StoredDeadLetter } from '../core/types.ts';
-import { buildSink } from './sinks.ts';
+import { buildDestination, buildSink } from './sinks.ts';
 
 /**
- * Redelivering a sink's dead letters (`syncline sinks replay <sink>`): the events its target refused
- * for good, sent again through the sink built from the config once the target is fixed. The sink's
- * consumer offset is not touched: these events are old, and the live runner goes on past them.
+ * Redelivering a sink's or a destination's dead letters (`syncline sinks replay <name>`): the events
+ * its target refused for good, sent again through the sink built from the config (for a destination,
+ * the same sink `syncline push` writes through) once the target is fixed. The consumer offset is not
+ * touched: these events are old, and the live runner goes on past them. A destination's confirmed
+ * writes are stored in its external-ID map (`storeDestinationMappings`, no offset beside them).
  */
+
+/** What `sinks replay` redelivers to: a sink a runner delivers to, or a destination. */
+export type ReplayableTarget = ResolvedDeliveringSink | ResolvedDestination;
+
+/** Whether the target is a destination (the one kind whose `type` is `http`). */
+export function isDestinationTarget(target: ReplayableTarget): target is ResolvedDestination {
+  return target.type === 'http';
+}
 
 /** What a redelivery uses of the store. */
 export type SinkReplayStore = Pick<
   DeadLetterStore,
   'openSinkDeadLetters' | 'addSinkDeadLetters' | 'markSinkDeadLettersRedelivered'
->;
+> &
+  Pick<DestinationMapStore, 'lookupMappings' | 'storeDestinationMappings'>;
 
 /** What a redelivery did. */
 export interface SinkReplayOutcome {
   readonly sink: string;
+  /** Whether `sink` names a sink or a destination. */
+  readonly kind: 'sink' | 'destination';
   /** Letters whose events the target confirmed: now `replayed`. */
   readonly redelivered: number;
   /** Letters whose events the target refused again: still open, with the new reason. */
@@ -33,17 +46,23 @@ export interface SinkReplayOutcome {
 }
 
 /**
- * The config's sink `name`, when it is one whose letters can be redelivered; an unknown name or the
- * sse sink (served by `syncline run`: its clients read the log themselves and refuse nothing) is a
- * ConfigError.
+ * The config's sink or destination `name`, when it is one whose letters can be redelivered; an
+ * unknown name or the sse sink (served by `syncline run`: its clients read the log themselves and
+ * refuse nothing) is a ConfigError.
  */
-export function replayableSink(config: ResolvedConfig, name: string): ResolvedDeliveringSink {
+export function replayableSink(config: ResolvedConfig, name: string): ReplayableTarget {
+  const destination = config.destinations.find((d) => d.name === name);
+  if (destination) return destination;
   const sink = config.sinks.find((s) => s.name === name);
   if (!sink) {
+    const sinks = config.sinks.map((s) => s.name).join(', ');
+    const destinations = config.destinations.map((d) => d.name).join(', ');
     throw new ConfigError(
-      config.sinks.length === 0
-        ? `unknown sink "${name}": ${config.file} defines no sinks`
-        : `unknown sink "${name}"; the config's sinks are ${config.sinks.map((s) => s.name).join(', ')}`,
+      destinations !== ''
+        ? `unknown sink or destination "${name}"; the config's sinks are ${sinks || 'none'}, its destinations ${destinations}`
+        : sinks === ''
+          ? `unknown sink "${name}": ${config.file} defines no sinks`
+          : `unknown sink "${name}"; the config's sinks are ${sinks}`,
     );
   }
   if (sink.type === 'sse') {
@@ -56,11 +75,14 @@ export function replayableSink(config: ResolvedConfig, name: string): ResolvedDe
 
 export interface ReplaySinkArgs {
   readonly store: SinkReplayStore;
-  readonly sink: ResolvedDeliveringSink;
+  readonly sink: ReplayableTarget;
   /** Only these letters (each must be an open letter of the sink: else NotFoundError); all when absent. */
   readonly ids?: readonly number[];
-  /** Builds the sink. Default `buildSink` (its targets checked, its secret read). */
-  readonly build?: (sink: ResolvedDeliveringSink) => Promise<Sink>;
+  /**
+   * Builds the sink. Default `buildSink`, or `buildDestination` over the store for a destination
+   * (its targets checked, its secret or token read).
+   */
+  readonly build?: (sink: ReplayableTarget) => Promise<Sink>;
   /** Cancels the delivery in flight (its letters stay open). */
   readonly signal?: AbortSignal;
   /** ISO-8601 now. Default the clock. */
@@ -77,24 +99,28 @@ export interface ReplaySinkArgs {
 export async function replaySinkLetters(args: ReplaySinkArgs): Promise<SinkReplayOutcome> {
   const { store, sink: config } = args;
   const now = args.now ?? nowIso;
-  const letters = await readLetters(store, config.name, args.ids);
+  const destination = isDestinationTarget(config);
+  const letters = await readLetters(store, config.name, destination ? 'destination' : 'sink', args.ids);
   const outcome = {
     sink: config.name,
+    kind: destination ? ('destination' as const) : ('sink' as const),
     redelivered: 0,
     refusedAgain: 0,
     left: 0,
     error: null as string | null,
   };
   if (letters.length === 0) return outcome;
-  const sink = await (args.build ?? buildSink)(config);
+  const sink = await (
+    args.build ?? ((t) => (isDestinationTarget(t) ? buildDestination(t, store) : buildSink(t)))
+  )(config);
   const signal = args.signal ?? new AbortController().signal;
   try {
     for (let i = 0; i < letters.length; i += config.batchSize) {
       const batch = letters.slice(i, i + config.batchSize);
       const events = batch.map(toEvent);
-      let refused: DeliveryResult['rejected'];
+      let result: DeliveryResult;
       try {
-        refused = (await sink.deliver(events, signal)).rejected;
+        result = await sink.deliver(events, signal);
       } catch (error) {
         if (!(error instanceof TransientError)) throw error;
         outcome.left = letters.length - i;
@@ -103,8 +129,13 @@ export async function replaySinkLetters(args: ReplaySinkArgs): Promise<SinkRepla
       }
       // Refused again: through addSinkDeadLetters, whose fingerprint (sink, event id) finds the
       // letter still open and counts it, with the new reason; the letter's own fields are kept.
-      const reasons = new Map(refused.map((r) => [r.event.id, r.reason]));
+      const reasons = new Map(result.rejected.map((r) => [r.event.id, r.reason]));
       const at = now();
+      // A destination's external ids first: a crash before the letters are settled replays them
+      // again, and the map turns the creates into updates (never a second external record).
+      if (destination && result.writes && result.writes.length > 0) {
+        await store.storeDestinationMappings({ destination: config.name, at, writes: result.writes });
+      }
       const again = batch.flatMap((letter, j) => {
         const reason = reasons.get(events[j]!.id);
         return reason === undefined
@@ -141,9 +172,9 @@ export async function replaySinkLetters(args: ReplaySinkArgs): Promise<SinkRepla
  */
 export function describeSinkReplay(o: SinkReplayOutcome): string {
   if (o.redelivered + o.refusedAgain + o.left === 0) {
-    return `sink "${o.sink}" has no open dead letters to redeliver`;
+    return `${o.kind} "${o.sink}" has no open dead letters to redeliver`;
   }
-  return `sink "${o.sink}": redelivered ${o.redelivered}, refused again ${o.refusedAgain}, left ${o.left}`;
+  return `${o.kind} "${o.sink}": redelivered ${o.redelivered}, refused again ${o.refusedAgain}, left ${o.left}`;
 }
 
 /** Letters read at once. */
@@ -152,6 +183,7 @@ const PAGE = 500;
 async function readLetters(
   store: SinkReplayStore,
   sink: string,
+  kind: 'sink' | 'destination',
   ids: readonly number[] | undefined,
 ): Promise<StoredDeadLetter[]> {
   const letters: StoredDeadLetter[] = [];
@@ -166,7 +198,7 @@ async function readLetters(
     const missing = [...new Set(ids)].filter((id) => !letters.some((d) => d.id === id));
     if (missing.length > 0) {
       throw new NotFoundError(
-        `no open dead letter of sink "${sink}" with id ${missing.join(', ')}; see \`syncline failed\``,
+        `no open dead letter of ${kind} "${sink}" with id ${missing.join(', ')}; see \`syncline failed\``,
       );
     }
   }
@@ -178,6 +210,6 @@ function toEvent(letter: StoredDeadLetter): FeedEvent {
   try {
     return JSON.parse(letter.payload) as FeedEvent;
   } catch {
-    throw new FatalError(`dead letter ${letter.id} of sink "${letter.sink}" holds no event JSON`);
+    throw new FatalError(`dead letter ${letter.id} of "${letter.sink}" holds no event JSON`);
   }
 }

@@ -190,13 +190,25 @@ export async function prepareSinks(args: StartSinksArgs): Promise<PreparedSinks>
 }
 
 /**
+ * Builds one destination's sink over `store` (its URL checked, its token read), as `prepareSinks`
+ * builds the live one: what `syncline sinks replay <destination>` redelivers through.
+ */
+export async function buildDestination(
+  config: ResolvedDestination,
+  store: Pick<DestinationMapStore, 'lookupMappings'>,
+  events?: SyncEventBus,
+): Promise<Sink> {
+  return (await prepareDestination(config, events))(store);
+}
+
+/**
  * Checks a destination (an HTTP one's URL and token) and returns what makes its sink over a store.
  * A custom destination's records carry the record itself when it has no map.
  */
 async function prepareDestination(
   config: ResolvedDestination,
   events: SyncEventBus | undefined,
-): Promise<(store: SinkStore) => Sink> {
+): Promise<(store: Pick<DestinationMapStore, 'lookupMappings'>) => Sink> {
   const owner = `destination "${config.name}"`;
   const [{ createHttpDestination }, { createDestinationSink }, { compileRecordMap }] = await Promise.all([
     import('../sinks/destinations/http-destination.ts'),

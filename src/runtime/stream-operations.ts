@@ -74,6 +74,8 @@ export async function replayTargets(
   store: Store,
   query: { readonly stream?: string; readonly ids?: readonly number[] },
   configStreams: readonly string[],
+  /** The config's destination names, so their letters are named as a destination's. */
+  destinations: readonly string[] = [],
 ): Promise<ReplayTarget[]> {
   const { stream, ids } = query;
   if (ids) {
@@ -92,7 +94,8 @@ export async function replayTargets(
       const sinks = [...new Set(events.map((d) => d.sink))];
       throw new ConfigError(
         `dead letter${events.length === 1 ? '' : 's'} ${events.map((d) => d.id).join(', ')} ` +
-          `${events.length === 1 ? 'is an event a sink refused, not a record' : 'are events a sink refused, not records'}: redeliver with ` +
+          `${events.length === 1 ? 'is an event' : 'are events'} ${refuser(sinks, destinations)} refused, ` +
+          `${events.length === 1 ? 'not a record' : 'not records'}: redeliver with ` +
           sinks.map((name) => `\`syncline sinks replay ${name} --id <ids...>\``).join(' or '),
       );
     }
@@ -120,15 +123,26 @@ export async function replayTargets(
  * every stream) are events sinks refused, which no record replay applies, and the command that
  * redelivers them; null when there are none.
  */
-export async function sinkLettersHint(store: Store, stream?: string): Promise<string | null> {
+export async function sinkLettersHint(
+  store: Store,
+  stream?: string,
+  destinations: readonly string[] = [],
+): Promise<string | null> {
   const open = await store.listDeadLetters({ ...(stream ? { stream } : {}), limit: 10_000 });
   const bySink = new Map<string, number>();
   for (const d of open) if (d.sink !== undefined) bySink.set(d.sink, (bySink.get(d.sink) ?? 0) + 1);
   if (bySink.size === 0) return null;
   const count = [...bySink.values()].reduce((a, b) => a + b, 0);
   return (
-    `${count} open letter${count === 1 ? ' is an event' : 's are events'} a sink refused, not ` +
+    `${count} open letter${count === 1 ? ' is an event' : 's are events'} ${refuser([...bySink.keys()], destinations)} refused, not ` +
     `${count === 1 ? 'a record' : 'records'}: redeliver with ` +
     [...bySink.keys()].map((name) => `\`syncline sinks replay ${name} --all\``).join(' or ')
   );
+}
+
+/** Who refused the letters of these sink names: `a sink`, `a destination`, or `a sink or destination`. */
+function refuser(names: readonly (string | undefined)[], destinations: readonly string[]): string {
+  const ofDestinations = names.filter((n) => n !== undefined && destinations.includes(n)).length;
+  if (ofDestinations === 0) return 'a sink';
+  return ofDestinations === names.length ? 'a destination' : 'a sink or destination';
 }

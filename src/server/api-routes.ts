@@ -147,7 +147,8 @@ export const API_ROUTES = {
   sinks: {
     method: 'get',
     path: '/v1/sinks',
-    summary: "The config's sinks: state (running, retrying, paused, stopped), offset, last error",
+    summary:
+      "The config's sinks and destinations (kind): state (running, retrying, paused, stopped), offset, last error",
     auth: true,
     status: 200,
     response: SinkStatusSchema.array(),
@@ -165,13 +166,13 @@ export const API_ROUTES = {
     method: 'post',
     path: '/v1/sinks/:name/replay',
     summary:
-      "Redeliver the sink's dead letters (events its target refused) oldest first, in the sink's batches; its offset stays",
+      'Redeliver the dead letters of a sink or destination (events its target refused) oldest first, in its batches; its offset stays',
     auth: true,
     params: SinkParams,
     body: ReplaySinkBody,
     status: 200,
     response: ReplaySinkResponse,
-    errors: { 404: 'No such sink, or an id that is no open letter of the sink' },
+    errors: { 404: 'No such sink or destination, or an id that is no open letter of it' },
   },
   events: {
     method: 'get',

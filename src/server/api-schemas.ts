@@ -169,6 +169,9 @@ export const SinkParams = z.object({ name: z.string().min(1).max(200).describe('
 
 export const SinkStatusSchema = z.object({
   name: z.string(),
+  kind: z
+    .enum(['sink', 'destination'])
+    .describe('sink: a webhook, redis or nats sink; destination: a destination (`destinations:`)'),
   state: z
     .enum(['running', 'retrying', 'paused', 'stopped'])
     .describe('paused: failing for longer than its pauseAfter, waits for resume'),
@@ -192,6 +195,7 @@ export const ReplaySinkBody = z.strictObject({
 
 export const ReplaySinkResponse = z.object({
   sink: z.string(),
+  kind: z.enum(['sink', 'destination']),
   redelivered: z.number().int().describe('letters whose events the target confirmed: now replayed'),
   refusedAgain: z
     .number()

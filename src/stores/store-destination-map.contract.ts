@@ -211,6 +211,49 @@ export function describeDestinationMapContract(title: string, makeStore: () => P
       expect(await store.consumerOffset('destination:erp')).toMatchObject({ seq: seqs[1] });
     });
 
+    it('stores mappings without an offset: the consumer stays where it is, registered or not', async () => {
+      await store.storeDestinationMappings({ destination: 'crm', at: T1, writes: [confirmed('a')] });
+      expect((await lookup(['a'])).get('a')).toMatchObject({ externalId: 'ext-a', firstSyncedAt: T1 });
+      expect(await store.consumerOffset(CONSUMER)).toBeNull();
+
+      await store.registerConsumer({ consumer: CONSUMER, afterSeq: 0, at: T0 });
+      await store.confirmDestinationWrites({
+        destination: 'crm',
+        consumer: CONSUMER,
+        seq: seqs[2]!,
+        at: T2,
+        writes: [],
+      });
+      await store.storeDestinationMappings({
+        destination: 'crm',
+        at: T3,
+        writes: [
+          confirmed('a', { externalId: 'ext-a2' }),
+          confirmed('b'),
+          confirmed('b', { payloadHash: 'h-b-last' }),
+        ],
+      });
+      await store.storeDestinationMappings({ destination: 'crm', at: T3, writes: [] });
+      const found = await lookup(['a', 'b']);
+      expect(found.get('a')).toEqual({
+        externalId: 'ext-a2',
+        payloadHash: 'h-a',
+        status: 'synced',
+        firstSyncedAt: T1,
+        syncedAt: T3,
+      });
+      expect(found.get('b')).toMatchObject({ payloadHash: 'h-b-last', firstSyncedAt: T3 });
+      expect(await store.consumerOffset(CONSUMER)).toMatchObject({ seq: seqs[2], updatedAt: T2 });
+    });
+
+    it('stores none of the mappings when the database refuses one of them', async () => {
+      const bad = { ...confirmed('b'), status: 'gone' } as unknown as DestinationWrite;
+      await expect(
+        store.storeDestinationMappings({ destination: 'crm', at: T1, writes: [confirmed('a'), bad] }),
+      ).rejects.toThrow();
+      expect((await lookup(['a', 'b'])).size).toBe(0);
+    });
+
     it("forgets a destination's mappings, of one stream or all, and leaves the rest and the offset", async () => {
       await store.registerConsumer({ consumer: CONSUMER, afterSeq: 0, at: T0 });
       await store.registerConsumer({ consumer: 'destination:erp', afterSeq: 0, at: T0 });

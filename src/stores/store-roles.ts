@@ -23,6 +23,7 @@ import type {
   RunLog,
   ScanStore,
   StartRun,
+  StoreDestinationMappings,
   StoreInspector,
   StreamStateStore,
 } from '../core/store.ts';
@@ -206,6 +207,10 @@ export abstract class StoreRoles
 
   confirmDestinationWrites(args: ConfirmDestinationWrites): Promise<ConsumerOffset> {
     return this.#r.destinations.confirmDestinationWrites(args);
+  }
+
+  storeDestinationMappings(args: StoreDestinationMappings): Promise<void> {
+    return this.#r.destinations.storeDestinationMappings(args);
   }
 
   forgetMappings(args: { destination: string; stream?: string }): Promise<number> {

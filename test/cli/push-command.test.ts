@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/runtime/open-store.ts';
 import { FakeCrm } from '../helpers/fake-crm.ts';
 import { INDEX, runCli } from './cli-harness.ts';
 
@@ -93,6 +94,84 @@ describe('syncline push', () => {
     const sent = crm.requests.slice(requests);
     expect(sent.filter((r) => r.method === 'PATCH')).toHaveLength(18);
     expect(sent.every((r) => r.authorization === `Bearer ${crm.token}`)).toBe(true);
+  });
+
+  it('redelivers the records the CRM refused with `sinks replay <destination>` once it accepts them: created once, mapped, settled, offset kept', async () => {
+    const env = { CRM_TOKEN: crm.token };
+    expect((await runCli(['sync'], p.dir, env)).code).toBe(0);
+    expect((await runCli(['push'], p.dir, env)).code).toBe(1); // 7 and 14: 422, no email
+    expect(crm.contacts.size).toBe(18);
+
+    // status: the destination beside the streams, caught up, with its two refused records.
+    const status = await runCli(['status'], p.dir, env);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^DESTINATION\s+OFFSET\s+LAG\s+FAILED\s+UPDATED$/m);
+    expect(status.stdout).toMatch(/^crm\s+20\s+0\s+2\s+\d{4}-/m);
+    expect(status.stdout).toContain('`syncline sinks replay crm --all`');
+
+    // A record replay does not write to the CRM: it says which command does.
+    const letters = JSON.parse((await runCli(['failed', '--json'], p.dir, env)).stdout) as {
+      id: number;
+      key: string;
+      sink: string;
+    }[];
+    expect(letters.map((d) => [d.key, d.sink]).sort()).toEqual([
+      ['14', 'crm'],
+      ['7', 'crm'],
+    ]);
+    const records = await runCli(['failed', 'replay', '--id', String(letters[0]!.id)], p.dir, env);
+    expect(records.code).toBe(2);
+    expect(records.stderr.trim()).toBe(
+      `syncline: dead letter ${letters[0]!.id} is an event a destination refused, not a record: redeliver with \`syncline sinks replay crm --id <ids...>\``,
+    );
+    const all = await runCli(['failed', 'replay'], p.dir, env);
+    expect(all.code).toBe(0);
+    expect(all.stdout.trim()).toBe(
+      '2 open letters are events a destination refused, not records: redeliver with `syncline sinks replay crm --all`',
+    );
+
+    // Still refused: open, with the new reason (exit 1); a refused token: one line, exit 1.
+    const refused = await runCli(['sinks', 'replay', 'crm', '--all'], p.dir, env);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('destination "crm": redelivered 0, refused again 2, left 0');
+    const badToken = await runCli(['sinks', 'replay', 'crm', '--all'], p.dir, { CRM_TOKEN: 'wrong-token' });
+    expect(badToken.code).toBe(1);
+    expect(badToken.stderr.trim()).toMatch(
+      /^syncline: destination "crm": \w+ 127\.0\.0\.1:\d+\/contacts\S* answered 401: the destination refused the credentials(;[^\n]*)?$/,
+    );
+    expect(badToken.stderr).not.toContain('wrong-token');
+
+    crm.requireEmail = false;
+    const posts = () => crm.requests.filter((r) => r.method === 'POST').length;
+    const postsBefore = posts();
+    const fixed = await runCli(['sinks', 'replay', 'crm', '--all'], p.dir, env);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(fixed.stdout.trim()).toBe('destination "crm": redelivered 2, refused again 0, left 0');
+    expect(posts() - postsBefore).toBe(2);
+    expect(crm.contacts.size).toBe(20);
+    const again = await runCli(['sinks', 'replay', 'crm', '--all'], p.dir, env);
+    expect(again.stdout.trim()).toBe('destination "crm" has no open dead letters to redeliver');
+
+    const store = await openStore(join(p.dir, 'syncline.db'), { mode: 'read' });
+    try {
+      const mapped = await store.lookupMappings({ destination: 'crm', stream: 'people', keys: ['7', '14'] });
+      const ids = [...crm.contacts.values()].filter((c) => c.email === undefined).map((c) => c.id);
+      expect([...mapped.values()].map((m) => m.externalId).sort()).toEqual(ids.sort());
+      const settled = await store.listDeadLetters({ ids: letters.map((d) => d.id), limit: 10, all: true });
+      expect(settled.map((d) => d.status)).toEqual(['replayed', 'replayed']);
+      expect(settled[0]!.reason).toContain('422');
+      // The replay moved no offset: push had left it at 20.
+      expect((await store.consumerOffset('destination:crm'))?.seq).toBe(20);
+    } finally {
+      await store.close();
+    }
+
+    // The next push has nothing to send: no request at all.
+    const requests = crm.requests.length;
+    const push = await runCli(['push'], p.dir, env);
+    expect(push.code, push.stderr).toBe(0);
+    expect(push.stdout).toContain('destination "crm": caught up at seq 20 of 20');
+    expect(crm.requests.length).toBe(requests);
   });
 
   it('names what is wrong in one line: a missing token (exit 2), an unknown destination (exit 2), a refused token (exit 1)', async () => {

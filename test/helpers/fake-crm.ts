@@ -6,7 +6,7 @@ export type Contact = { id: string } & Record<string, unknown>;
 
 /**
  * A small CRM over loopback HTTP, the kind of API destinations write to: contacts created by
- * `POST /contacts` (deduplicated by `Idempotency-Key`; 422 without an email), found by
+ * `POST /contacts` (deduplicated by `Idempotency-Key`; 422 without an email, while `requireEmail`), found by
  * `GET /contacts?external_id=`, changed by `PATCH /contacts/:id`, removed by `DELETE /contacts/:id`;
  * every request needs `authorization: Bearer <token>`. Failures can be injected per request.
  */
@@ -17,6 +17,8 @@ export class FakeCrm {
   #byKey = new Map<string, string>();
   #next = 1;
   #failures: { status: number; retryAfter?: string; times: number }[] = [];
+  /** Whether `POST /contacts` refuses a contact without an email (422). Set false to accept it. */
+  requireEmail = true;
   #server: Server;
   url = '';
 
@@ -77,7 +79,8 @@ export class FakeCrm {
       if (idempotencyKey && this.#byKey.has(idempotencyKey)) {
         return send(200, this.contacts.get(this.#byKey.get(idempotencyKey)!));
       }
-      if (typeof body.email !== 'string') return send(422, { error: 'email is required' });
+      if (this.requireEmail && typeof body.email !== 'string')
+        return send(422, { error: 'email is required' });
       const contact: Contact = { ...body, id: `c_${this.#next++}` };
       this.contacts.set(contact.id, contact);
       if (idempotencyKey) this.#byKey.set(idempotencyKey, contact.id);

@@ -6,6 +6,8 @@ import { defineConfig, defineStream } from '../../src/index.ts';
 import { createRuntime, type Runtime } from '../../src/runtime/create-runtime.ts';
 import { type Service, startService } from '../../src/runtime/service.ts';
 import { createApiApp } from '../../src/server/api-app.ts';
+import { FakeCrm } from '../helpers/fake-crm.ts';
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
 import { SECRET, startReceiver } from '../helpers/webhook-receiver.ts';
 
@@ -20,6 +22,7 @@ describe('sinks inside the service', () => {
     await t?.dispose();
     await receiver?.close();
     delete process.env.SERVICE_SINK_SECRET;
+    delete process.env.SERVICE_CRM_TOKEN;
   });
 
   it('starts a runner per sink, delivers what scheduled runs commit, and stops with the service', async () => {
@@ -123,5 +126,90 @@ describe('sinks inside the service', () => {
     };
     expect(again.resumed).toBe(false);
     expect((await api.request('/v1/sinks/nope/resume', { method: 'POST' })).status).toBe(404);
+  });
+
+  it('lists a destination on GET /v1/sinks (kind destination), shows its lag as syncline_destination_lag_events, and redelivers its letters on POST .../replay', async () => {
+    t = await makeTestStore('sqlite');
+    await t.store.close();
+    const crm = await new FakeCrm().start();
+    try {
+      process.env.SERVICE_CRM_TOKEN = crm.token;
+      const config = defineConfig({
+        store: t.location,
+        service: { schedule: { every: '1h', jitter: 0 } },
+        streams: [
+          defineStream({
+            name: 'people',
+            key: 'id',
+            async *source() {
+              yield {
+                records: [{ id: 1, email: 'a@example.com' }, { id: 2 }, { id: 3, email: 'c@example.com' }],
+                checkpoint: null,
+              };
+            },
+          }),
+        ],
+        destinations: [
+          {
+            name: 'crm',
+            type: 'http',
+            streams: ['people'],
+            baseUrl: crm.url,
+            tokenEnv: 'SERVICE_CRM_TOKEN',
+            allowPrivateTargets: true,
+            map: { email: 'email', external_id: { template: '{id}' } },
+            create: { path: '/contacts', idPath: 'id' },
+            update: { path: '/contacts/{externalId}' },
+            find: { path: '/contacts', query: { external_id: '{key}' }, idPath: 'results.0.id' },
+          },
+        ],
+      });
+      runtime = createRuntime({ config: { code: config } });
+      service = await startService({ runtime, log: SILENT_LOGGER });
+      const api = createApiApp(service.control, { token: null, log: SILENT_LOGGER });
+      const sinks = async () =>
+        (await (await api.request('/v1/sinks')).json()) as { name: string; kind: string; offset: number }[];
+      expect(await sinks()).toEqual([
+        {
+          name: 'crm',
+          kind: 'destination',
+          state: 'stopped',
+          offset: 0,
+          lastError: null,
+          failingSince: null,
+        },
+      ]);
+      service.start();
+      const end = Date.now() + 20_000;
+      while ((await sinks())[0]!.offset < 3 && Date.now() < end) await sleep(20);
+      expect(await sinks()).toEqual([
+        expect.objectContaining({ name: 'crm', kind: 'destination', offset: 3 }),
+      ]);
+      expect(crm.contacts.size).toBe(2); // 2 has no email: 422, dead-lettered
+      const metrics = parsePrometheusText((await service.metrics.render()).body);
+      expect(sampleValue(metrics, 'syncline_destination_lag_events', { destination: 'crm' })).toBe(0);
+      expect(metrics.get('syncline_sink_lag_events')?.samples ?? []).toEqual([]);
+
+      crm.requireEmail = false;
+      const res = await api.request('/v1/sinks/crm/replay', { method: 'POST' });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        sink: 'crm',
+        kind: 'destination',
+        redelivered: 1,
+        refusedAgain: 0,
+        left: 0,
+        error: null,
+        message: 'destination "crm": redelivered 1, refused again 0, left 0',
+      });
+      expect(crm.contacts.size).toBe(3);
+      const store = await runtime.store();
+      const mapped = await store.lookupMappings({ destination: 'crm', stream: 'people', keys: ['2'] });
+      expect(crm.contacts.get(mapped.get('2')!.externalId)).toMatchObject({ external_id: '2' });
+      expect((await api.request('/v1/sinks/erp/replay', { method: 'POST' })).status).toBe(404);
+    } finally {
+      await service?.stop();
+      await crm.stop();
+    }
   });
 });

@@ -108,7 +108,14 @@ describe('syncline sinks replay: redelivering a sink’s dead letters', () => {
       s.answer(() => 200);
       const at = '2026-06-01T00:00:00.000Z';
       const outcome = await replaySinkLetters({ store: s.t.store, sink: s.sink, now: () => at });
-      expect(outcome).toEqual({ sink: 'hooks', redelivered: 4, refusedAgain: 0, left: 0, error: null });
+      expect(outcome).toEqual({
+        sink: 'hooks',
+        kind: 'sink',
+        redelivered: 4,
+        refusedAgain: 0,
+        left: 0,
+        error: null,
+      });
       // Two signed requests of two events (the receiver verifies the Standard Webhooks signature).
       expect(s.receiver.bad).toEqual([]);
       expect(s.receiver.accepted.slice(-2).map((b) => eventsOf(b).map((e) => e.seq))).toEqual([
@@ -128,7 +135,14 @@ describe('syncline sinks replay: redelivering a sink’s dead letters', () => {
       expect(await s.t.store.consumerOffset(sinkConsumer('hooks'))).toEqual(offset);
 
       const again = await replaySinkLetters({ store: s.t.store, sink: s.sink });
-      expect(again).toEqual({ sink: 'hooks', redelivered: 0, refusedAgain: 0, left: 0, error: null });
+      expect(again).toEqual({
+        sink: 'hooks',
+        kind: 'sink',
+        redelivered: 0,
+        refusedAgain: 0,
+        left: 0,
+        error: null,
+      });
       expect(s.redelivered()).toHaveLength(4);
     },
   );
@@ -143,7 +157,14 @@ describe('syncline sinks replay: redelivering a sink’s dead letters', () => {
     expect(s.redelivered().map((e) => e.key)).toEqual(['8']);
 
     const rest = await replaySinkLetters({ store: s.t.store, sink: s.sink });
-    expect(rest).toEqual({ sink: 'hooks', redelivered: 1, refusedAgain: 1, left: 0, error: null });
+    expect(rest).toEqual({
+      sink: 'hooks',
+      kind: 'sink',
+      redelivered: 1,
+      refusedAgain: 1,
+      left: 0,
+      error: null,
+    });
     const letters = await s.letters();
     expect(letters.find((d) => d.id === one!.id)?.status).toBe('replayed');
     const refused = letters.find((d) => d.id === four!.id)!;
@@ -220,6 +241,7 @@ describe('syncline sinks replay: redelivering a sink’s dead letters', () => {
       status: 200,
       body: {
         sink: 'hooks',
+        kind: 'sink',
         redelivered: 1,
         refusedAgain: 0,
         left: 0,

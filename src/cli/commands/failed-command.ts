@@ -59,7 +59,8 @@ export function registerFailedCommand(program: Command): void {
     .command('replay')
     .description(
       'apply open dead letters again through the normal path (validate, key, classify, commit under the ' +
-        "stream's lease), after fixing the config or the source; the checkpoint stays where it is",
+        "stream's lease), after fixing the config or the source; the checkpoint stays where it is. " +
+        'Letters of a sink or destination (events its target refused) are redelivered by `syncline sinks replay <name>`',
     )
     .argument('[stream]', 'only this stream (default: every stream of the config with open letters)')
     .option('--id <ids...>', 'only these letters (ids from `syncline failed`)', parseIds)
@@ -112,6 +113,7 @@ async function replay(
     store,
     { ...(stream ? { stream } : {}), ...(options.id ? { ids: options.id } : {}) },
     config.streams.map((s) => s.name),
+    config.destinations.map((d) => d.name),
   );
   const outcomes: StreamOutcome[] = [];
   for (const target of targets) {
@@ -122,7 +124,13 @@ async function replay(
     if (outcome) outcomes.push(outcome);
   }
   // Letters the ids named are records (replayTargets refused any sink's); without ids, say what was left.
-  const hint = options.id ? null : await sinkLettersHint(store, stream);
+  const hint = options.id
+    ? null
+    : await sinkLettersHint(
+        store,
+        stream,
+        config.destinations.map((d) => d.name),
+      );
   if (options.json) {
     ctx.printJson(outcomes.map(({ cause: _cause, ...rest }) => rest));
   } else if (outcomes.length === 0 && hint === null) {

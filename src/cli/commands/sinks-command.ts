@@ -81,11 +81,12 @@ export function registerSinksCommand(program: Command): void {
   sinks
     .command('replay <name>')
     .description(
-      'send the events the sink’s target refused for good (its dead letters, `syncline failed`) again, ' +
-        'oldest first, once the target is fixed; confirmed ones are settled, its offset stays where it is',
+      'send the events a sink’s or destination’s target refused for good (its dead letters, `syncline failed`) ' +
+        'again, oldest first, once the target is fixed; confirmed ones are settled (a destination stores the ' +
+        'external ids it created), its offset stays where it is',
     )
     .option('--id <ids...>', 'only these letters (ids from `syncline failed`)', parseIds)
-    .option('--all', 'every open letter of the sink')
+    .option('--all', 'every open letter of the sink or destination')
     .action(async (name: string, options: { id?: number[]; all?: boolean }, command: Command) => {
       const ctx = CliContext.of(command);
       try {
@@ -153,7 +154,7 @@ async function replay(
   }
   if (!options.id && !options.all) {
     throw new ConfigError(
-      `sinks replay needs --all or --id <ids...>: which letters of sink "${name}" should be redelivered?`,
+      `sinks replay needs --all or --id <ids...>: which letters of "${name}" should be redelivered?`,
     );
   }
   const sink = replayableSink(await ctx.config(), name);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Json } from '../../core/types.ts';
+import { DESTINATION_COUNT_LIMIT, destinationStates } from '../../runtime/destination-status.ts';
 import { lagMs } from '../../runtime/lag.ts';
 import { CliContext } from '../cli-context.ts';
 import { formatCheckpoint, formatCount, formatDuration, formatTable } from '../format-table.ts';
@@ -7,12 +8,16 @@ import { formatCheckpoint, formatCount, formatDuration, formatTable } from '../f
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('per stream: last run, status, records, checkpoint, lag, failed records')
+    .description(
+      'per stream: last run, status, records, checkpoint, lag, failed records; per destination: ' +
+        'offset, changes still to write (lag) and records its API refused',
+    )
     .option('--json', 'print JSON on stdout')
     .action(async (options: { json?: boolean }, command: Command) => {
       const ctx = CliContext.of(command);
       try {
-        const streams = await (await ctx.store('read')).listStreams();
+        const store = await ctx.store('read');
+        const streams = await store.listStreams();
         const now = Date.now();
         const rows = streams.map((s) => ({
           stream: s.stream,
@@ -29,9 +34,31 @@ export function registerStatusCommand(program: Command): void {
           warnings: runWarnings(s.lastRun?.evidence ?? null),
         }));
         if (options.json) return ctx.printJson(rows);
-        if (rows.length === 0) return ctx.print('no streams synced yet; run `syncline sync`');
-        const paused = rows.filter((r) => r.status === 'paused_backfill');
+        // Destinations beside the streams (`syncline push` writes them): read only with a config.
+        const config = ctx.runtime.hasConfig() ? await ctx.config() : null;
+        const destinations = await destinationStates(store, config?.destinations ?? []);
         const { out } = ctx;
+        const count = (n: number) =>
+          n > DESTINATION_COUNT_LIMIT ? `${formatCount(DESTINATION_COUNT_LIMIT)}+` : formatCount(n);
+        const destinationTable =
+          destinations.length === 0
+            ? null
+            : formatTable(
+                ['DESTINATION', 'OFFSET', 'LAG', 'FAILED', 'UPDATED'],
+                destinations.map((d) => [
+                  d.destination,
+                  d.offset === null ? out.muted('not started') : String(d.offset),
+                  count(d.lag),
+                  d.openDeadLetters > 0 ? out.bad(count(d.openDeadLetters)) : '0',
+                  d.updatedAt === null ? out.muted('-') : d.updatedAt,
+                ]),
+              );
+        if (rows.length === 0) {
+          ctx.print('no streams synced yet; run `syncline sync`');
+          if (destinationTable !== null) ctx.print(`\n${destinationTable}`);
+          return;
+        }
+        const paused = rows.filter((r) => r.status === 'paused_backfill');
         ctx.print(
           formatTable(
             ['STREAM', 'LAST RUN', 'STATUS', 'RECORDS', 'CHECKPOINT', 'LAG', 'FAILED'],
@@ -46,6 +73,15 @@ export function registerStatusCommand(program: Command): void {
             ]),
           ),
         );
+        if (destinationTable !== null) ctx.print(`\n${destinationTable}`);
+        for (const d of destinations) {
+          if (d.openDeadLetters > 0) {
+            ctx.print(
+              `\n${out.warn('REFUSED')}: destination ${d.destination}: ${count(d.openDeadLetters)} record(s) its API refused: ` +
+                `see \`syncline failed\`, then \`syncline sinks replay ${d.destination} --all\``,
+            );
+          }
+        }
         for (const r of rows) {
           for (const warning of r.warnings) ctx.print(`\n${out.warn('WARNING')}: ${r.stream}: ${warning}`);
         }

@@ -5,6 +5,7 @@ import type {
   DestinationMappingStatus,
   DestinationMapStore,
   DestinationWrite,
+  StoreDestinationMappings,
 } from '../../core/store.ts';
 import { acknowledge } from './postgres-change-feed.ts';
 import type { PostgresQueries } from './postgres-queries.ts';
@@ -37,6 +38,23 @@ function lastPerKey(writes: readonly DestinationWrite[]): DestinationWrite[] {
   const last = new Map<string, DestinationWrite>();
   for (const w of writes) last.set(JSON.stringify([w.stream, w.key]), w);
   return [...last.values()];
+}
+
+/** The upsert of the writes (one row per key, the last), as text and values. */
+function upsertQuery(destination: string, at: string, all: readonly DestinationWrite[]): [string, unknown[]] {
+  const writes = lastPerKey(all);
+  return [
+    UPSERT_SQL,
+    [
+      destination,
+      at,
+      writes.map((w) => w.stream),
+      writes.map((w) => w.key),
+      writes.map((w) => w.externalId),
+      writes.map((w) => w.payloadHash),
+      writes.map((w) => w.status),
+    ],
+  ];
 }
 
 /**
@@ -83,24 +101,24 @@ export class PostgresDestinationMap implements DestinationMapStore {
       undefined,
       async (client) => {
         // The mappings first: a refused acknowledgement throws after them, and ROLLBACK undoes them.
-        const writes = lastPerKey(args.writes);
-        if (writes.length > 0) {
-          await client.query(UPSERT_SQL, [
-            args.destination,
-            args.at,
-            writes.map((w) => w.stream),
-            writes.map((w) => w.key),
-            writes.map((w) => w.externalId),
-            writes.map((w) => w.payloadHash),
-            writes.map((w) => w.status),
-          ]);
-        }
+        if (args.writes.length > 0)
+          await client.query(...upsertQuery(args.destination, args.at, args.writes));
         return acknowledge(async (text, values) => (await client.query(text, values)).rows, {
           consumer: args.consumer,
           seq: args.seq,
           at: args.at,
         });
       },
+    );
+  }
+
+  async storeDestinationMappings(args: StoreDestinationMappings): Promise<void> {
+    if (args.writes.length === 0) return;
+    // One statement: atomic on its own, no offset beside it.
+    await this.#db.query(
+      `storing the writes of destination "${args.destination}"`,
+      undefined,
+      ...upsertQuery(args.destination, args.at, args.writes),
     );
   }
 

@@ -4,6 +4,8 @@ import type {
   DestinationMapping,
   DestinationMappingStatus,
   DestinationMapStore,
+  DestinationWrite,
+  StoreDestinationMappings,
 } from '../../core/store.ts';
 import type { StoreRuntime } from '../store-runtime.ts';
 import { feed } from './sqlite-change-feed.ts';
@@ -71,23 +73,19 @@ export class SqliteDestinationMap implements DestinationMapStore {
 
   async confirmDestinationWrites(args: ConfirmDestinationWrites): Promise<ConsumerOffset> {
     return this.#runtime.guard(`confirm the writes of destination "${args.destination}"`, undefined, (s) => {
-      const upsert = s.sql(UPSERT_SQL);
       const confirm = s.db.transaction((): ConsumerOffset => {
         // The mappings first: a refused acknowledgement throws after them, rolling them back.
-        for (const w of args.writes) {
-          upsert.run({
-            destination: args.destination,
-            stream: w.stream,
-            key: w.key,
-            externalId: w.externalId,
-            payloadHash: w.payloadHash,
-            status: w.status,
-            at: args.at,
-          });
-        }
+        upsertAll(s, args.destination, args.at, args.writes);
         return feed(s).ackWithin({ consumer: args.consumer, seq: args.seq, at: args.at });
       });
       return confirm.immediate();
+    });
+  }
+
+  async storeDestinationMappings(args: StoreDestinationMappings): Promise<void> {
+    if (args.writes.length === 0) return;
+    this.#runtime.guard(`store the writes of destination "${args.destination}"`, undefined, (s) => {
+      s.db.transaction(() => upsertAll(s, args.destination, args.at, args.writes)).immediate();
     });
   }
 
@@ -103,5 +101,26 @@ export class SqliteDestinationMap implements DestinationMapStore {
           )
           .run({ destination: args.destination, stream: args.stream ?? null }).changes,
     );
+  }
+}
+
+/** Upserts the writes in order (a repeated key ends with its last write), inside the caller's transaction. */
+function upsertAll(
+  s: SqliteSession,
+  destination: string,
+  at: string,
+  writes: readonly DestinationWrite[],
+): void {
+  const upsert = s.sql(UPSERT_SQL);
+  for (const w of writes) {
+    upsert.run({
+      destination,
+      stream: w.stream,
+      key: w.key,
+      externalId: w.externalId,
+      payloadHash: w.payloadHash,
+      status: w.status,
+      at,
+    });
   }
 }
