@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { SyncEventBus, SyncEvents } from '../core/events.ts';
 import type { RunCounters, StreamStatus } from '../core/types.ts';
+import type { DestinationTally } from './destination-tally.ts';
 import { lagMs } from './lag.ts';
 import type { MetricsHandle } from './service-types.ts';
 
@@ -20,6 +21,8 @@ export interface MetricsOptions {
    * `syncline_destination_lag_events` instead of `syncline_sink_lag_events`. Default none.
    */
   readonly destinations?: readonly string[];
+  /** Feeds `syncline_destination_error_ratio`; without it the gauge is not exported. */
+  readonly destinationTally?: DestinationTally;
 }
 
 /**
@@ -214,6 +217,32 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const destinationLag = new Map<string, number>();
   const destinationNames = new Set(options.destinations ?? []);
   const lagOf = (name: string) => (destinationNames.has(name) ? destinationLag : sinkLag);
+  const destinationRequests = new Counter({
+    name: `${p}destination_requests_total`,
+    help: 'Records a destination handled, per outcome: ok (written), unchanged (nothing to send), skipped, retry (tried again with its batch), fail (refused: dead-lettered).',
+    labelNames: ['destination', 'outcome'] as const,
+    registers,
+  });
+  for (const destination of destinationNames) {
+    for (const outcome of ['ok', 'unchanged', 'skipped', 'retry', 'fail'] as const)
+      destinationRequests.inc({ destination, outcome }, 0);
+  }
+  const tally = options.destinationTally;
+  if (tally) {
+    new Gauge({
+      name: `${p}destination_error_ratio`,
+      help: 'Share of the records a destination attempted in the last 5 minutes that were retried or refused, per destination (absent: none attempted).',
+      labelNames: ['destination'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const destination of destinationNames) {
+          const rate = tally.errorRate(destination);
+          if (rate !== null) this.set({ destination }, rate);
+        }
+      },
+    });
+  }
   new Gauge({
     name: `${p}destination_lag_events`,
     help: "Change-log rows beyond a destination's offset, as of its last read (at most one read's worth, 500), per destination.",
@@ -296,6 +325,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
       lag.set(e.sink, Math.max(0, (lag.get(e.sink) ?? 0) - e.events));
     }),
     events.on('sink:failed', (e) => sinkFailures.inc({ sink: e.sink })),
+    events.on('destination:written', (e) =>
+      destinationRequests.inc({ destination: e.destination, outcome: e.outcome }, e.count),
+    ),
     events.on('run:finished', (e) => {
       know(e.stream);
       const labels = { stream: e.stream, mode: e.mode, status: e.status };

@@ -4,6 +4,7 @@ import type { SinkStatus } from '../core/sink.ts';
 import type { Store } from '../core/store.ts';
 import type { RunRecord, StreamStatus } from '../core/types.ts';
 import type { SseChannel } from '../sinks/sse/sse-channel.ts';
+import type { DestinationTally } from './destination-tally.ts';
 import { lagMs } from './lag.ts';
 import type {
   MetricsHandle,
@@ -25,6 +26,8 @@ export interface ServiceControlDeps {
   readonly sinks?: () => { status(): SinkStatus[]; resume(name?: string): void } | null;
   /** The sse sink's channel (`GET /v1/events`), null without an sse sink. */
   readonly events?: SseChannel | null;
+  /** What each destination's writes came to (totals, error rate), for `sinks()`. */
+  readonly destinationTally?: DestinationTally;
   /** The clock for lag and freshness (ms since the epoch). Default `Date.now`. */
   readonly now?: () => number;
   /** How long `ready()` waits for the store before it says it is not reachable. Default 2 s. */
@@ -142,8 +145,13 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
     async sinks() {
       const destinations = new Set(config.destinations.map((d) => d.name));
       const kind = (name: string) => (destinations.has(name) ? ('destination' as const) : ('sink' as const));
+      const tally = deps.destinationTally;
+      const writes = (name: string) =>
+        destinations.has(name) && tally
+          ? { writes: tally.totals(name), errorRate: tally.errorRate(name) }
+          : {};
       const running = deps.sinks?.() ?? null;
-      if (running) return running.status().map((s) => ({ ...s, kind: kind(s.name) }));
+      if (running) return running.status().map((s) => ({ ...s, kind: kind(s.name), ...writes(s.name) }));
       // Not started yet: each configured sink a runner delivers to and each destination, before
       // its first read (the sse sink has no runner, no offset: GET /v1/events serves it).
       return [...config.sinks.filter((sink) => sink.type !== 'sse'), ...config.destinations].map((sink) => ({
@@ -153,6 +161,7 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
         offset: 0,
         lastError: null,
         failingSince: null,
+        ...writes(sink.name),
       }));
     },
     async resumeSink(name) {

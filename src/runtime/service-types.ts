@@ -9,6 +9,7 @@ import type {
   StoredDeadLetter,
 } from '../core/types.ts';
 import type { SseChannel } from '../sinks/sse/sse-channel.ts';
+import type { DestinationOutcomeName } from './destination-tally.ts';
 import type { SinkReplayOutcome } from './sink-replay.ts';
 
 /**
@@ -123,6 +124,10 @@ export interface StreamView
 export type SinkView = SinkStatus & {
   /** `destination`: one of the config's `destinations:`; `sink`: a webhook, redis or nats sink. */
   readonly kind: 'sink' | 'destination';
+  /** A destination's records per outcome since the service started. */
+  readonly writes?: Readonly<Record<DestinationOutcomeName, number>>;
+  /** A destination's retried and refused records per record attempted in the last 5 minutes; null if none. */
+  readonly errorRate?: number | null;
 };
 
 export interface ServiceControl {

@@ -7,6 +7,7 @@ import type { Logger, RunRequest } from '../core/types.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
 import { createSseChannel } from '../sinks/sse/sse-channel.ts';
 import type { Runtime } from './create-runtime.ts';
+import { DestinationTally } from './destination-tally.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { pruneChangeLog } from './prune-change-log.ts';
 import { Scheduler } from './scheduler.ts';
@@ -88,10 +89,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     log,
     ...(options.onChange ? { onChange: options.onChange } : {}),
   });
+  const destinationTally = new DestinationTally(events);
   const metrics = createMetrics({
     events,
     queueDepth: () => scheduler.queueDepth(),
     destinations: config.destinations.map((d) => d.name),
+    destinationTally,
   });
   await seedMetrics(metrics, store);
 
@@ -119,6 +122,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     metrics,
     sinks: () => sinks,
     events: sseChannel,
+    destinationTally,
   });
   const timers: NodeJS.Timeout[] = [];
   // Built now, so a bad sink or destination (a private target, a missing secret) stops the start

@@ -178,6 +178,21 @@ export const SinkStatusSchema = z.object({
   offset: z.number().int().describe('the highest seq the target confirmed'),
   lastError: z.string().nullable(),
   failingSince: z.string().nullable(),
+  writes: z
+    .object({
+      ok: z.number().int(),
+      unchanged: z.number().int(),
+      skipped: z.number().int(),
+      retry: z.number().int(),
+      fail: z.number().int(),
+    })
+    .optional()
+    .describe("a destination's records per outcome since the service started"),
+  errorRate: z
+    .number()
+    .nullable()
+    .optional()
+    .describe("a destination's retried and refused records per record attempted, last 5 minutes; null: none"),
 });
 
 export const ResumeSinkResponse = z.object({ resumed: z.boolean(), message: z.string() });

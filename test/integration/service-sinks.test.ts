@@ -177,17 +177,31 @@ describe('sinks inside the service', () => {
           offset: 0,
           lastError: null,
           failingSince: null,
+          writes: { ok: 0, unchanged: 0, skipped: 0, retry: 0, fail: 0 },
+          errorRate: null,
         },
       ]);
       service.start();
       const end = Date.now() + 20_000;
       while ((await sinks())[0]!.offset < 3 && Date.now() < end) await sleep(20);
       expect(await sinks()).toEqual([
-        expect.objectContaining({ name: 'crm', kind: 'destination', offset: 3 }),
+        expect.objectContaining({
+          name: 'crm',
+          kind: 'destination',
+          offset: 3,
+          writes: { ok: 2, unchanged: 0, skipped: 0, retry: 0, fail: 1 },
+          errorRate: 1 / 3,
+        }),
       ]);
       expect(crm.contacts.size).toBe(2); // 2 has no email: 422, dead-lettered
       const metrics = parsePrometheusText((await service.metrics.render()).body);
       expect(sampleValue(metrics, 'syncline_destination_lag_events', { destination: 'crm' })).toBe(0);
+      const requests = (outcome: string) =>
+        sampleValue(metrics, 'syncline_destination_requests_total', { destination: 'crm', outcome });
+      expect([requests('ok'), requests('fail'), requests('retry')]).toEqual([2, 1, 0]);
+      expect(sampleValue(metrics, 'syncline_destination_error_ratio', { destination: 'crm' })).toBeCloseTo(
+        1 / 3,
+      );
       expect(metrics.get('syncline_sink_lag_events')?.samples ?? []).toEqual([]);
 
       crm.requireEmail = false;
