@@ -116,7 +116,21 @@ export async function replaySinkLetters(args: ReplaySinkArgs): Promise<SinkRepla
   const signal = args.signal ?? new AbortController().signal;
   try {
     for (let i = 0; i < letters.length; i += config.batchSize) {
-      const batch = letters.slice(i, i + config.batchSize);
+      let batch = letters.slice(i, i + config.batchSize);
+      if (destination) {
+        // A letter holds the record as it was refused; once a later version of that record was
+        // written, sending the old one would undo it: such a letter is settled without a write.
+        const superseded = await supersededLetters(store, config.name, batch);
+        if (superseded.size > 0) {
+          outcome.redelivered += await store.markSinkDeadLettersRedelivered({
+            sink: config.name,
+            ids: [...superseded],
+            at: now(),
+          });
+          batch = batch.filter((letter) => !superseded.has(letter.id));
+          if (batch.length === 0) continue;
+        }
+      }
       const events = batch.map(toEvent);
       let result: DeliveryResult;
       try {
@@ -146,7 +160,7 @@ export async function replaySinkLetters(args: ReplaySinkArgs): Promise<SinkRepla
                 key: letter.key ?? events[j]!.key,
                 eventId: events[j]!.id,
                 runId: letter.runId,
-                reason: `sink ${config.name}: ${reason}`,
+                reason: `${destination ? 'destination' : 'sink'} ${config.name}: ${reason}`,
                 payload: letter.payload,
               },
             ];
@@ -203,6 +217,29 @@ async function readLetters(
     }
   }
   return letters;
+}
+
+/** The ids of a destination's letters whose record the destination confirmed since they were refused. */
+async function supersededLetters(
+  store: SinkReplayStore,
+  destination: string,
+  letters: readonly StoredDeadLetter[],
+): Promise<Set<number>> {
+  const byStream = new Map<string, StoredDeadLetter[]>();
+  for (const letter of letters) {
+    if (letter.key === undefined || letter.key === null) continue;
+    byStream.set(letter.stream, [...(byStream.get(letter.stream) ?? []), letter]);
+  }
+  const out = new Set<number>();
+  for (const [stream, list] of byStream) {
+    const keys = [...new Set(list.map((l) => l.key as string))];
+    const mappings = await store.lookupMappings({ destination, stream, keys });
+    for (const letter of list) {
+      const mapping = mappings.get(letter.key as string);
+      if (mapping && mapping.syncedAt > letter.lastSeenAt) out.add(letter.id);
+    }
+  }
+  return out;
 }
 
 /** The event a letter holds (its payload is the event as the sink was handed it). */

@@ -124,7 +124,10 @@ export function runSink(options: RunSinkOptions): SinkRunner {
         failingSince = null;
         if (result.rejected.length > 0) {
           await onRejected(
-            result.rejected.map(({ event, reason }) => ({ event, reason: `sink ${sink.name}: ${reason}` })),
+            result.rejected.map(({ event, reason }) => ({
+              event,
+              reason: `${options.confirm ? 'destination' : 'sink'} ${sink.name}: ${reason}`,
+            })),
           );
         }
         return result;

@@ -143,7 +143,7 @@ describe('a destination over the sink runner: the change log into a CRM over loo
     await rig.until(() => runner.status().offset === 12);
     expect(rejected.map((r) => r.event.key)).toEqual(['5', '10']);
     expect(rejected[0]!.reason).toMatch(
-      /^sink crm: 422 from 127\.0\.0\.1:\d+\/contacts: .*email is required/,
+      /^destination crm: 422 from 127\.0\.0\.1:\d+\/contacts: .*email is required/,
     );
     expect(crm.contacts.size).toBe(10);
     expect(confirms).toBeGreaterThan(0);
