@@ -76,4 +76,47 @@ describe('destinations in the config', () => {
       'syncline.config.ts: destination "crm": a sink has that name too; give it another (status, resume and metrics name them alike)',
     );
   });
+
+  it('takes a bulk upsert endpoint, and refuses it beside a mode it cannot keep', () => {
+    const batch = { path: '/contacts/batch', maxSize: 100 };
+    const [resolved] = resolveConfig({
+      streams,
+      destinations: [crm({ create: undefined, update: undefined, batch })],
+    } as never).destinations;
+    expect(resolved).toMatchObject({ type: 'http', operations: { batch } });
+    const at = 'syncline.config.ts: destination "crm" (destinations[0]): ';
+    expect(message([crm({ batch, mode: 'update-only' })])).toBe(
+      `${at}mode: a bulk upsert endpoint creates and updates alike: use mode upsert or mirror with it`,
+    );
+    expect(message([crm({ create: undefined })])).toBe(
+      `${at}create: add create: { path } to make objects (or batch: { path } for a bulk upsert endpoint)`,
+    );
+    expect(message([crm({ batch: { path: '/b', maxSize: 5000 } })])).toBe(
+      `${at}batch.maxSize: must be at most 1000`,
+    );
+  });
+
+  it('takes a custom destination (an object with write) and refuses one without write', () => {
+    const destination = { write: async () => [] };
+    const [resolved] = resolveConfig({
+      streams,
+      destinations: [{ name: 'erp', type: 'custom', streams: ['orders'], destination }],
+    } as never).destinations;
+    expect(resolved).toEqual({
+      type: 'custom',
+      name: 'erp',
+      streams: ['orders'],
+      destination,
+      map: null,
+      mode: 'upsert',
+      batchSize: 50,
+      retry: { baseMs: 1000, maxMs: 300_000 },
+      pauseAfterMs: 900_000,
+    });
+    expect(
+      message([{ name: 'erp', type: 'custom', streams: ['orders'], destination: { send: () => null } }]),
+    ).toBe(
+      'syncline.config.ts: destination "erp" (destinations[0]): destination: must be an object with a write(batch, ctx) method (a TypeScript config)',
+    );
+  });
 });

@@ -7,6 +7,7 @@ import { push } from '../../src/runtime/push.ts';
 import { replaySinkLetters } from '../../src/runtime/sink-replay.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
+import { CrmClient, crmDestination } from '../helpers/crm-sdk-destination.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
 
 const TOKEN = 'push-crm-token';
@@ -210,6 +211,35 @@ describe('customers pushed into the simulator CRM', () => {
     expect(stats.maxRequestsPerSecond).toBeLessThanOrEqual(51);
     expect(stats.maxRequestsPerSecond).toBeGreaterThan(20);
     expect(await expectMirrored()).toBe(100);
+  });
+
+  it('writes through a custom destination (a client library behind write) as through the HTTP one', async () => {
+    await setUp({ idempotency: false });
+    const base = config();
+    const cfg: SynclineConfig = {
+      ...base,
+      destinations: [
+        {
+          name: 'crm',
+          type: 'custom',
+          streams: ['customers'],
+          mode: 'mirror',
+          map: MAP,
+          retry: { base: '50ms', max: '500ms' },
+          destination: crmDestination(new CrmClient(`${sim!.url}/crm`, TOKEN)),
+        },
+      ],
+    };
+    await sync(cfg);
+    sim!.crm.configure({ faults: { lostResponse: 0.1 } });
+    expect(await push(cfg)).toEqual([expect.objectContaining({ caughtUp: true, refused: 0 })]);
+    sim!.crm.configure({ faults: { lostResponse: 0 } });
+    expect(await expectMirrored()).toBe(400);
+    sim!.setMutations({ mix: { burst: 0, regress: 0 } });
+    sim!.mutate(100);
+    await sync(cfg);
+    await push(cfg);
+    await expectMirrored();
   });
 
   it('stops with one line when the CRM refuses the token', async () => {
