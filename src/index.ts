@@ -93,6 +93,7 @@ export {
 } from './runtime/changes.ts';
 export { loadProjectConfig } from './runtime/load-project-config.ts';
 export { openStore } from './runtime/open-store.ts';
+export { type PushOptions, type PushOutcome, push } from './runtime/push.ts';
 export type { ChangeBatch } from './runtime/read-change-feed.ts';
 export type { StreamOutcome } from './runtime/run-streams.ts';
 export { type SyncOptions, sync } from './runtime/sync.ts';

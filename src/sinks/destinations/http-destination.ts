@@ -73,7 +73,7 @@ async function transient<T>(
     return await run();
   } catch (error) {
     if (error instanceof TransientError && !context.signal.aborted)
-      return retry(error.message, error.retryAfterMs);
+      return retry(error.summary ?? error.message, error.retryAfterMs);
     throw error;
   }
 }
