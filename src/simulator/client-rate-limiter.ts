@@ -61,3 +61,12 @@ export class ClientRateLimiter {
     };
   }
 }
+
+/** The `X-RateLimit-*` headers of a verdict, sent with every answer of a limited API. */
+export function rateLimitHeaders(verdict: RateLimitVerdict): Record<string, string> {
+  return {
+    'X-RateLimit-Limit': String(verdict.limit),
+    'X-RateLimit-Remaining': String(verdict.remaining),
+    'X-RateLimit-Reset': String(verdict.resetSec),
+  };
+}

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ClientRateLimiter } from './client-rate-limiter.ts';
+import { ClientRateLimiter, rateLimitHeaders } from './client-rate-limiter.ts';
 import { type CrmConfig, type CrmPatch, DEFAULT_CRM, mergeCrm } from './crm-options.ts';
 import { Prng } from './prng.ts';
 import { CrmRequestError } from './simulator-errors.ts';
@@ -202,11 +202,7 @@ export class Crm {
     const now = Date.now();
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const verdict = this.limiter.take(bearer ?? req.socket.remoteAddress ?? 'unknown', now);
-    const rate: Record<string, string> = {
-      'X-RateLimit-Limit': String(verdict.limit),
-      'X-RateLimit-Remaining': String(verdict.remaining),
-      'X-RateLimit-Reset': String(verdict.resetSec),
-    };
+    const rate = rateLimitHeaders(verdict);
     if (!verdict.allowed) {
       this.counters.faults.clientLimit++;
       return reply({

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { handleAdmin } from './admin-handler.ts';
 import { candleKind } from './candle-kind.ts';
 import { handleChanges } from './changes-handler.ts';
-import { ClientRateLimiter } from './client-rate-limiter.ts';
+import { ClientRateLimiter, rateLimitHeaders } from './client-rate-limiter.ts';
 import { Crm } from './crm.ts';
 import { customerKind } from './customer-kind.ts';
 import { Dataset, type GroundTruthEntry } from './dataset.ts';
@@ -308,11 +308,7 @@ export class SimulatorServer {
       return;
     }
     const verdict = this.limiter.take(credential || (req.socket.remoteAddress ?? 'unknown'), now);
-    const rate: Record<string, string> = {
-      'X-RateLimit-Limit': String(verdict.limit),
-      'X-RateLimit-Remaining': String(verdict.remaining),
-      'X-RateLimit-Reset': String(verdict.resetSec),
-    };
+    const rate = rateLimitHeaders(verdict);
     if (!verdict.allowed) {
       this.counters.faults.clientLimit++;
       const headers = { ...rate, 'Retry-After': String(verdict.retryAfterSec) };

@@ -43,7 +43,9 @@ export function createHttpTarget(options: {
 }): HttpTarget {
   // Without allowPrivateTargets, every connection checks the addresses again (DNS rebinding).
   const agent = new Agent(options.allowPrivateTargets ? {} : { connect: { lookup: guardedLookup } });
-  const gapMs = options.rateLimit ? 1000 / options.rateLimit : 0;
+  // 2% wider than 1000 / rate: n + 1 requests then span more than a second by 20 ms of timer and
+  // network jitter, so no one-second window (as the API counts) holds more than `rateLimit`.
+  const gapMs = options.rateLimit ? (1000 / options.rateLimit) * 1.02 : 0;
   const nextAt = new Map<string, number>();
   /** Per pace key: until when the API said its budget is spent (rate-limit headers, a 429). */
   const blockedUntil = new Map<string, number>();
@@ -55,10 +57,14 @@ export function createHttpTarget(options: {
       await sleep(blocked, undefined, { signal });
     }
     if (gapMs === 0) return;
-    const at = Date.now();
-    const wait = (nextAt.get(key) ?? 0) - at;
-    nextAt.set(key, Math.max(at, nextAt.get(key) ?? 0) + gapMs);
-    if (wait > 0) await sleep(wait, undefined, { signal });
+    // A slot is taken when it is due, not booked ahead: timers that fire late together (a busy
+    // event loop) then go one gap apart instead of in a burst.
+    for (;;) {
+      const wait = (nextAt.get(key) ?? 0) - Date.now();
+      if (wait <= 0) break;
+      await sleep(wait, undefined, { signal });
+    }
+    nextAt.set(key, Date.now() + gapMs);
   };
   const block = (key: string, ms: number | undefined) => {
     if (ms === undefined || ms <= 0) return;
