@@ -1,11 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SynclineConfig } from '../config/define-config.ts';
 import type { ResolvedConfig, ResolvedDestination } from '../config/load-config.ts';
-import { ConfigError } from '../core/errors.ts';
-import type { SyncEventBus } from '../core/events.ts';
+import { ConfigError, TransientError } from '../core/errors.ts';
+import { SyncEventBus } from '../core/events.ts';
+import type { FeedChange } from '../core/feed-change.ts';
 import type { Store } from '../core/store.ts';
 import type { Logger } from '../core/types.ts';
 import { createRuntime } from './create-runtime.ts';
-import { type PreparedSinks, prepareSinks } from './sinks.ts';
+import { buildDestination, type PreparedSinks, prepareSinks } from './sinks.ts';
 
 /** How often a push looks whether every destination caught up. */
 const CHECK_MS = 100;
@@ -20,7 +22,25 @@ export interface PushOutcome {
   readonly caughtUp: boolean;
   /** Records the API refused during this push (new dead letters of the destination). */
   readonly refused: number;
+  /** The full pass before it (`full: true`). */
+  readonly full?: FullPassOutcome;
 }
+
+/** What a full pass of one destination did. */
+export interface FullPassOutcome {
+  readonly destination: string;
+  /** Records of its streams compared (deleted ones included). */
+  readonly records: number;
+  /** Written: created, updated, or (mirror) deleted. */
+  readonly written: number;
+  /** Already as the destination last confirmed: nothing sent. */
+  readonly unchanged: number;
+  /** Refused by the API: dead letters of the destination. */
+  readonly refused: number;
+}
+
+/** A batch of a full pass that keeps failing transiently is tried this many times. */
+const FULL_PASS_ATTEMPTS = 8;
 
 export interface PushOptions {
   /** Names of the destinations to push; all when omitted. */
@@ -33,6 +53,11 @@ export interface PushOptions {
   readonly log?: Logger;
   /** Abort to stop: the writes in flight end, what they confirmed is stored. */
   readonly signal?: AbortSignal;
+  /**
+   * First compare every record of the destinations' streams with what each destination last
+   * confirmed, and write the differences (`fullPass`), then push the change log as usual.
+   */
+  readonly full?: boolean;
 }
 
 /**
@@ -56,7 +81,23 @@ export async function push(config: SynclineConfig, options: PushOptions = {}): P
       log: options.log ?? runtime.log,
       ...(options.events ? { events: options.events } : {}),
     });
-    return await pushPrepared(await runtime.store('write'), selected, prepared, options.signal);
+    const store = await runtime.store('write');
+    const passes: FullPassOutcome[] = [];
+    if (options.full) {
+      for (const destination of selected) {
+        passes.push(
+          await fullPass(store, destination, {
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.events ? { events: options.events } : {}),
+          }),
+        );
+      }
+    }
+    const outcomes = await pushPrepared(store, selected, prepared, options.signal);
+    return outcomes.map((o) => {
+      const pass = passes.find((p) => p.destination === o.destination);
+      return pass ? { ...o, refused: o.refused + pass.refused, full: pass } : o;
+    });
   } finally {
     await runtime.close();
   }
@@ -140,4 +181,90 @@ async function openLetters(
       counts.set(letter.sink, (counts.get(letter.sink) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * The destination's reconciliation: every record of its streams (soft-deleted ones as deletes) goes
+ * through the destination as the change log's changes do, so what it holds matches the store again
+ * after a change of `map`, a change log pruned past an offline destination, or a map reset. Records
+ * whose payload is the one last confirmed send nothing. The map rows of what was written are
+ * stored; the destination's offset does not move (the change log's own push follows).
+ */
+export async function fullPass(
+  store: Store,
+  destination: ResolvedDestination,
+  options: { readonly signal?: AbortSignal; readonly events?: SyncEventBus } = {},
+): Promise<FullPassOutcome> {
+  const signal = options.signal ?? new AbortController().signal;
+  const counts = new SyncEventBus();
+  const outcome = { destination: destination.name, records: 0, written: 0, unchanged: 0, refused: 0 };
+  counts.on('destination:written', (e) => {
+    options.events?.emit('destination:written', e);
+    if (e.outcome === 'ok') outcome.written += e.count;
+    if (e.outcome === 'unchanged') outcome.unchanged += e.count;
+  });
+  const sink = await buildDestination(destination, store, counts);
+  try {
+    for (const stream of destination.streams) {
+      for (let afterKey: string | undefined; ; ) {
+        if (signal.aborted) return outcome;
+        const rows = await store.scanRecords(stream, {
+          limit: destination.batchSize,
+          ...(afterKey !== undefined ? { afterKey } : {}),
+        });
+        if (rows.length === 0) break;
+        afterKey = rows.at(-1)!.key;
+        outcome.records += rows.length;
+        const events: FeedChange[] = rows.map((row) => ({
+          id: `${stream}:full:${row.key}`,
+          seq: 0,
+          stream,
+          key: row.key,
+          kind: row.deletedAt === null ? 'update' : 'delete',
+          version: row.version,
+          hash: row.hash,
+          run: row.runId,
+          committedAt: row.syncedAt,
+          data: row.deletedAt === null ? row.data : null,
+        }));
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const result = await sink.deliver(events, signal);
+            const at = new Date().toISOString();
+            if (result.writes?.length) {
+              await store.storeDestinationMappings({
+                destination: destination.name,
+                at,
+                writes: result.writes,
+              });
+            }
+            if (result.rejected.length > 0) {
+              outcome.refused += result.rejected.length;
+              await store.addSinkDeadLetters({
+                sink: destination.name,
+                at,
+                letters: result.rejected.map(({ event, reason }) => ({
+                  stream: event.stream,
+                  key: event.key,
+                  eventId: event.id,
+                  runId: event.run,
+                  reason: `destination ${destination.name}: ${reason}`,
+                  payload: JSON.stringify(event),
+                })),
+              });
+            }
+            break;
+          } catch (error) {
+            if (!(error instanceof TransientError) || attempt >= FULL_PASS_ATTEMPTS || signal.aborted)
+              throw error;
+            const backoff = Math.min(destination.retry.maxMs, destination.retry.baseMs * 2 ** (attempt - 1));
+            await sleep(error.retryAfterMs ?? backoff * (0.5 + Math.random() / 2), undefined, { signal });
+          }
+        }
+      }
+    }
+    return outcome;
+  } finally {
+    await sink.close().catch(() => undefined);
+  }
 }

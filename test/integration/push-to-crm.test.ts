@@ -229,6 +229,29 @@ describe('customers pushed into the simulator CRM', () => {
     await expectMirrored();
   });
 
+  it('re-sends what a changed map changes with a full pass, and nothing once the CRM matches', async () => {
+    await setUp({}, 200);
+    await sync(config());
+    await push(config());
+    const remapped = config({ map: { ...MAP, source: { const: 'syncline' } } });
+    // The change log holds nothing new: a plain push sends nothing, whatever the map says now.
+    const before = sim!.crm.stats().requests;
+    await push(remapped);
+    expect(sim!.crm.stats().requests).toEqual(before);
+    const [outcome] = await push(remapped, { full: true });
+    expect(outcome!.full).toEqual({
+      destination: 'crm',
+      records: 200,
+      written: 200,
+      unchanged: 0,
+      refused: 0,
+    });
+    expect(sim!.crm.contacts().every((c) => c.source === 'syncline')).toBe(true);
+    expect(await expectMirrored()).toBe(200);
+    const [again] = await push(remapped, { full: true });
+    expect(again!.full).toMatchObject({ written: 0, unchanged: 200 });
+  });
+
   it('stops with one line when the CRM refuses the token', async () => {
     await setUp();
     process.env.PUSH_CRM_BAD = 'wrong';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { pushPrepared, selectDestinations } from '../../runtime/push.ts';
+import { fullPass, pushPrepared, selectDestinations } from '../../runtime/push.ts';
 import { prepareSinks } from '../../runtime/sinks.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -19,17 +19,22 @@ export function registerPushCommand(program: Command): void {
         'records the API refused (`syncline failed` lists them); 130/143 on Ctrl-C / SIGTERM (the writes in ' +
         'flight are confirmed again by the next push: finds and idempotency keys keep them single).',
     )
-    .action(async (names: string[], _options: unknown, command: Command) => {
+    .option(
+      '--full',
+      'first compare every record of the destinations’ streams with what each last confirmed and write the ' +
+        'differences (after a change of map, or a change log pruned past an offline destination)',
+    )
+    .action(async (names: string[], options: { full?: boolean }, command: Command) => {
       const ctx = CliContext.of(command);
       try {
-        process.exitCode = await push(ctx, names);
+        process.exitCode = await push(ctx, names, options.full ?? false);
       } finally {
         await ctx.close();
       }
     });
 }
 
-async function push(ctx: CliContext, names: readonly string[]): Promise<number> {
+async function push(ctx: CliContext, names: readonly string[], full: boolean): Promise<number> {
   const config = await ctx.config();
   const selected = selectDestinations(config, names);
   // Built first: a bad URL or a missing token is told before the store is opened.
@@ -43,6 +48,19 @@ async function push(ctx: CliContext, names: readonly string[]): Promise<number> 
     abort.abort();
   });
   try {
+    let refusedInFull = 0;
+    if (full) {
+      for (const destination of selected) {
+        if (abort.signal.aborted) break;
+        const pass = await fullPass(store, destination, { signal: abort.signal });
+        refusedInFull += pass.refused;
+        ctx.print(
+          `destination "${pass.destination}": full pass: ${formatCount(pass.records)} record(s) compared, ` +
+            `${formatCount(pass.written)} written, ${formatCount(pass.unchanged)} unchanged` +
+            (pass.refused > 0 ? `, ${formatCount(pass.refused)} refused: \`syncline failed\`` : ''),
+        );
+      }
+    }
     const outcomes = await pushPrepared(store, selected, prepared, abort.signal);
     for (const o of outcomes) {
       ctx.print(
@@ -51,7 +69,7 @@ async function push(ctx: CliContext, names: readonly string[]): Promise<number> 
       );
     }
     if (signalled !== null) return signalled === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-    return outcomes.some((o) => o.refused > 0) ? EXIT.failed : EXIT.ok;
+    return refusedInFull > 0 || outcomes.some((o) => o.refused > 0) ? EXIT.failed : EXIT.ok;
   } finally {
     stop.dispose();
   }
