@@ -4,6 +4,7 @@
  * store, run until the destination confirmed the last change. Timed from the runners' start to
  * that confirmation: the engine's work, not Node's or the CLI's start-up, nor opening the store.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SyncEventBus } from '../src/core/events.ts';
 import type { Logger } from '../src/core/types.ts';
 import { defineConfig, http, resolveConfig } from '../src/index.ts';
@@ -91,6 +92,8 @@ async function main(): Promise<DestinationsChildResult> {
           throw new BenchError('the destination stopped before it caught up');
         }),
       ]);
+      // `sink:delivered` comes before the map rows and the offset commit: wait for that commit too.
+      while (running.status()[0]!.offset < end) await sleep(1);
     } finally {
       await running.stop();
     }
