@@ -16,13 +16,17 @@ export const SECTIONS = [
   'large',
   'service',
   'events',
+  'destinations',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 /**
  * What runs without `--only`: every section but `events`, which needs a NATS server and adds
- * several minutes at full size (`--only events`, or list it with the others).
+ * several minutes at full size, and `destinations`, which adds about eight (`--only events`, or
+ * list it with the others).
  */
-export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter((s) => s !== 'events');
+export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter(
+  (s) => s !== 'events' && s !== 'destinations',
+);
 
 export const SECTION_HELP: Record<Section, string> = {
   limits: 'raw fetch, raw PostgreSQL COPY, raw SQLite INSERT of the full source',
@@ -35,6 +39,8 @@ export const SECTION_HELP: Record<Section, string> = {
     'syncline run keeping 100 small streams fresh every 5 s: scheduler CPU while idle, lateness of runs',
   events:
     'sinks delivering a synced change log to NATS JetStream and a webhook receiver vs the raw clients; commit -> receiver latency at 1,000 changes/s (needs NATS)',
+  destinations:
+    'an HTTP destination pushing synced customers into the simulator CRM (20 ms per answer) at concurrency 1, 8, 32 and in bulk, vs its service rate and a hand-written fetch loop',
 };
 
 export interface Sizes {

@@ -1,6 +1,7 @@
 import { SIM_EPOCH_MS, SIM_HISTORY_END_MS } from '../src/simulator/record-kind.ts';
 import type { Sizes } from './bench-options.ts';
 import { LOOKBACK_MS } from './customers-stream.ts';
+import { type DestinationsScenario, serviceRate } from './destinations-scenario.ts';
 import type { DeliveryRate } from './events-child.ts';
 import type { LatencyStats } from './events-latency-child.ts';
 import type { EventsScenario } from './events-scenario.ts';
@@ -28,6 +29,8 @@ export interface BenchResults {
   readonly service: ServiceScenario | null;
   /** The events section (sinks), when it ran. */
   readonly events: EventsScenario | null;
+  /** The destinations section (pushing into the CRM), when it ran. */
+  readonly destinations: DestinationsScenario | null;
   readonly totalMs: number;
   /** 1-minute load average when the measurements ended. */
   readonly loadAtEnd: number;
@@ -308,6 +311,66 @@ function eventsSection(results: BenchResults): string[] {
   ];
 }
 
+function destinationsSection(results: BenchResults): string[] {
+  const d = results.destinations;
+  if (!d) return [];
+  const { latencyMs, records } = d.shape;
+  const row = (
+    what: string,
+    flight: number,
+    batch: string,
+    ms: number,
+    requests: number,
+    peak: number | null,
+    cpu: number,
+  ) => {
+    const service = serviceRate(flight, latencyMs);
+    const reqRate = rate(requests, ms);
+    return (
+      `| ${what} | ${flight} | ${batch} | ${sec(ms)} | ${int(rate(records, ms))} | ${int(requests)} | ` +
+      `${(requests / records).toFixed(2)} | ${int(reqRate)} | ${peak === null ? '' : int(peak)} | ${int(service)} | ` +
+      `${pct(reqRate / service)} | ${int(service / (requests / records))} | ${cpu.toFixed(1)} |`
+    );
+  };
+  const b = d.baseline;
+  return [
+    '## Destinations',
+    '',
+    `${int(records)} customers synced into SQLite (full sync ${sec(d.sync.wallMs)} s), then pushed into the ` +
+      `simulator's CRM, which answers every request ${latencyMs} ms after it arrived (no faults, idempotency on), ` +
+      'each run from a fresh CRM and a fresh copy of the store (no map, offset 0), through the library as ' +
+      '`syncline push` drives it (`prepareSinks` over the open store), timed until the last change was confirmed. ' +
+      `Every run left exactly ${int(records)} contacts, one per customer (the CRM's ground truth). ` +
+      `*Service rate*: what the CRM can answer with that many requests in flight (in flight x 1000 / ${latencyMs}); ` +
+      '*ceiling*: the records/s that rate allows at the requests per record the push needed. ' +
+      'CPU: seconds of the pushing process.',
+    '',
+    '| push | in flight | batch | s | records/s | CRM requests | requests/record | requests/s | CRM max req in 1 s | service rate req/s | of service rate | ceiling records/s | CPU s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...d.runs.map((r) =>
+      row(
+        `destination, ${r.plan.label}`,
+        r.inFlight,
+        String(r.plan.batchSize),
+        r.push.wallMs,
+        r.requests,
+        r.maxRequestsPerSecond,
+        r.push.cpuSeconds,
+      ),
+    ),
+    row(
+      'hand-written fetch loop (GET, then POST)',
+      1,
+      '',
+      b.result.wallMs,
+      b.requests,
+      null,
+      b.result.cpuSeconds,
+    ),
+    '',
+  ];
+}
+
 function targetsSection(targets: readonly TargetLine[]): string[] {
   const lines = ['## Targets', ''];
   for (const t of targets) lines.push(`- **${t.verdict}** ${t.text}`);
@@ -328,6 +391,7 @@ export function renderResults(results: BenchResults): string {
     ...memorySection(results),
     ...serviceSection(results),
     ...eventsSection(results),
+    ...destinationsSection(results),
     ...targetsSection(evaluateTargets(results)),
   ].join('\n');
 }

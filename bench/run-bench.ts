@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { BenchUsageError } from './bench-error.ts';
 import { type BenchOptions, parseBenchArgs } from './bench-options.ts';
 import { REPO_ROOT, stopAllChildren } from './child-process.ts';
+import { runDestinationsScenario } from './destinations-scenario.ts';
 import { runEventsScenario } from './events-scenario.ts';
 import { shortCount } from './format.ts';
 import { benchPgUrl, Locations } from './locations.ts';
@@ -61,6 +62,7 @@ async function runBench(options: BenchOptions, locations: Locations): Promise<Be
     scenarios,
     service: only.has('service') ? await runServiceScenario(locations, sizes, log) : null,
     events: only.has('events') ? await runEventsScenario(locations, sizes, log) : null,
+    destinations: only.has('destinations') ? await runDestinationsScenario(locations, sizes, log) : null,
     totalMs: performance.now() - began,
     loadAtEnd: loadavg()[0]!,
   };

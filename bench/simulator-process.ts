@@ -30,6 +30,22 @@ export interface ApiTraffic {
   readonly notModified: number;
 }
 
+/** The part of a CRM contact the bench checks. */
+export interface CrmContactLite {
+  readonly id: string;
+  readonly external_id?: unknown;
+}
+
+/** The part of `GET /_admin/crm/stats` the bench reads. */
+export interface CrmStatsLite {
+  readonly requests: Readonly<Record<string, number>>;
+  readonly statuses: Readonly<Record<string, number>>;
+  readonly creates: number;
+  readonly updates: number;
+  readonly idempotentReplays: number;
+  readonly maxRequestsPerSecond: number;
+}
+
 /**
  * The simulator child process and the admin calls the bench makes to it. The admin endpoints are
  * not API requests: `/_admin/stats` counts only `/v1/...` routes as API traffic.
@@ -79,6 +95,26 @@ export class SimulatorProcess {
   /** Applies `n` mutations now. */
   async mutate(n: number): Promise<MutationCounts> {
     return this.admin<MutationCounts>('POST', '/_admin/mutate', { n });
+  }
+
+  /** Changes the CRM's settings (`POST /_admin/crm`, a partial patch). */
+  async configureCrm(patch: Record<string, unknown>): Promise<void> {
+    await this.admin('POST', '/_admin/crm', patch);
+  }
+
+  /** Empties the CRM: contacts, idempotency keys, stats. */
+  async resetCrm(): Promise<void> {
+    await this.admin('POST', '/_admin/crm/reset', {});
+  }
+
+  /** The CRM's ground truth: every live contact. */
+  async crmContacts(): Promise<CrmContactLite[]> {
+    return (await this.admin<{ contacts: CrmContactLite[] }>('GET', '/_admin/crm/contacts')).contacts;
+  }
+
+  /** The CRM's counters (`GET /_admin/crm/stats`). */
+  async crmStats(): Promise<CrmStatsLite> {
+    return this.admin<CrmStatsLite>('GET', '/_admin/crm/stats');
   }
 
   /**

@@ -45,6 +45,12 @@ export const crmConfigSchema = z.strictObject({
     .strictObject({ capacity: z.number().int().min(1), refillPerSecond: z.number().positive() })
     .nullable()
     .default(null),
+  /**
+   * Service time: every `/crm` answer is sent no sooner than this many ms after its request
+   * arrived (the work is done at once; other requests are not held up), so requests in flight
+   * matter as against a real API. Default 0.
+   */
+  latencyMs: z.number().int().min(0).default(0),
   /** Most inputs one `POST /crm/contacts/batch` may carry (400 above). Default 100. */
   maxBatch: z.number().int().min(1).default(100),
   faults: crmFaultsSchema.default(crmFaultsSchema.parse({})),

@@ -168,7 +168,7 @@ export class Crm {
     this.limiter.configure(this.config.rateLimit);
   }
 
-  /** Drops pending slow answers (the server closes their sockets). */
+  /** Drops pending slow and delayed answers (the server closes their sockets). */
   close(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
@@ -187,8 +187,9 @@ export class Crm {
             ? '/crm/contacts/batch'
             : '/crm/contacts/:id';
     this.count(this.counters.requests, `${method} ${route}`);
-    this.arrived(performance.now());
-    const reply = (r: Reply): void => this.write(res, r);
+    const arrivedAt = performance.now();
+    this.arrived(arrivedAt);
+    const reply = (r: Reply): void => this.answer(res, r, arrivedAt);
 
     const token = this.config.token;
     if (token !== null && req.headers.authorization !== `Bearer ${token}`) {
@@ -479,6 +480,24 @@ export class Crm {
 
   private count(map: Record<string, number>, key: string): void {
     map[key] = (map[key] ?? 0) + 1;
+  }
+
+  /** Writes the answer once `latencyMs` has passed since the request arrived (at once when it has). */
+  private answer(res: ServerResponse, reply: Reply, arrivedAt: number): void {
+    const wait = this.config.latencyMs - (performance.now() - arrivedAt);
+    if (wait <= 0) {
+      this.write(res, reply);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!res.destroyed) this.write(res, reply);
+    }, wait);
+    this.timers.add(timer);
+    res.on('close', () => {
+      clearTimeout(timer);
+      this.timers.delete(timer);
+    });
   }
 
   private write(res: ServerResponse, reply: Reply): void {

@@ -393,6 +393,25 @@ describe('simulator CRM', () => {
     expect(again.body.id).toBe('c_1');
   });
 
+  it('answers after latencyMs without holding up other requests', async () => {
+    const sim = await crm();
+    await admin(sim, '', { latencyMs: 100 });
+    const began = performance.now();
+    const took = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const sent = performance.now();
+        const res = await call(sim, 'POST', '/crm/contacts', { email: `p${i}@example.com` });
+        expect(res.status).toBe(201);
+        return performance.now() - sent;
+      }),
+    );
+    const total = performance.now() - began;
+    // Timers may fire a millisecond early by the wall clock's rounding: 99 is still 100.
+    for (const ms of took) expect(ms).toBeGreaterThanOrEqual(99);
+    expect(total).toBeLessThan(1000);
+    expect(await groundTruth(sim)).toHaveLength(20);
+  });
+
   it('rejects invalid options with a clear message', async () => {
     await expect(crm({ faults: { lostResponse: 0.7, slow: 0.7 } })).rejects.toThrow(/add up to 1.4/);
     await expect(crm({ bogus: 1 } as CrmPatch)).rejects.toThrow(/invalid crm/);

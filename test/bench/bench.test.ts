@@ -9,8 +9,8 @@ import { parseBenchArgs, SECTIONS } from '../../bench/bench-options.ts';
 import { withPgClient } from '../helpers/postgres.ts';
 import { readPng } from './png-check.ts';
 
-// Slow (45-60 s): `npm run bench` itself at its tiny size, every section (`--only` all of them, the
-// opt-in events section included), as a child process. The
+// Slow (60-80 s): `npm run bench` itself at its tiny size, every section (`--only` all of them, the
+// opt-in events and destinations sections included), as a child process. The
 // events section needs NATS with JetStream on 127.0.0.1:4222, as test/integration/nats-sink.test.ts.
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -80,6 +80,9 @@ describe('bench options', () => {
     // events is opt-in: it needs NATS and adds minutes at full size.
     expect([...parseBenchArgs([]).only]).not.toContain('events');
     expect([...parseBenchArgs(['--only', 'events']).only]).toEqual(['events']);
+    // destinations is opt-in: its one-request-at-a-time runs add minutes at full size.
+    expect([...parseBenchArgs([]).only]).not.toContain('destinations');
+    expect([...parseBenchArgs(['--only', 'destinations']).only]).toEqual(['destinations']);
   });
 
   it('refuses unknown options, sections and sizes', () => {
@@ -133,6 +136,7 @@ describe('npm run bench -- --size tiny', () => {
         '## Memory',
         '## The service',
         '## Events',
+        '## Destinations',
         '## Targets',
       ]) {
         expect(md).toContain(`\n${heading}\n`);
@@ -193,6 +197,20 @@ describe('npm run bench -- --size tiny', () => {
       for (const row of events.slice(3)) {
         expect(num(row[1]), row[0]).toBe(3000); // every judged change arrived
         expect(num(row[4]), row[0]).toBeGreaterThanOrEqual(num(row[2])); // p99 >= p50
+      }
+
+      // The destinations section: every push and the hand-written loop measured (each left exactly
+      // one contact per customer, or the bench would have failed); find + create is 2 requests a record.
+      const destinations = tableRows(md, '## Destinations');
+      expect(destinations).toHaveLength(6);
+      for (const row of destinations) {
+        expect(num(row[4]), row[0]).toBeGreaterThan(0); // records/s
+        expect(num(row[10]), row[0]).toBeGreaterThan(0); // of service rate
+      }
+      for (const row of destinations.filter(
+        (r) => r[0]!.includes('find + create') || r[0]!.startsWith('hand'),
+      )) {
+        expect(num(row[6]), row[0]).toBe(2); // requests/record
       }
 
       const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
