@@ -21,7 +21,8 @@ export interface DestinationItem {
   readonly key: string;
   /**
    * The object's id in the destination when Syncline has one for this key, else null: the record
-   * may still exist there (a create whose answer was lost, a lost map), so look it up before a create.
+   * may still exist there (a create whose answer was lost, a lost map), so look it up before a
+   * create, and for a delete (answer `skipped()` when there is none).
    */
   readonly externalId: string | null;
   /** What to send (the `map` applied to the record); null for a delete. */

@@ -62,10 +62,13 @@ export function crmDestination(client: CrmClient): Destination {
   const writeOne = async (item: DestinationItem, mode: string) => {
     try {
       if (item.op === 'delete') {
-        await client.remove(item.externalId!).catch((error: unknown) => {
+        // Unknown to the map, the contact may exist all the same (a create whose answer was lost).
+        const id = item.externalId ?? (await client.findByExternalId(item.key));
+        if (id === null) return skipped();
+        await client.remove(id).catch((error: unknown) => {
           if (!(error instanceof CrmError && error.status === 404)) throw error; // gone already: done
         });
-        return ok(item.externalId!);
+        return ok(id);
       }
       const fields = item.payload as object;
       let id = item.externalId;

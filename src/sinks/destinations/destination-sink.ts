@@ -142,17 +142,19 @@ async function itemFor(
   const record = event.data;
   const base = { stream: event.stream, key: event.key };
   if (event.kind === 'delete' || record === null) {
-    // Deleted (the change is a delete, or the key is gone by now): only a mirror follows.
-    if (options.mode !== 'mirror' || !live) return null;
+    // Deleted (the change is a delete, or the key is gone by now): only a mirror follows. A key the
+    // map does not know may still have an object (a create whose answer was lost, then a crash):
+    // the destination looks it up. A key whose object was deleted already needs nothing.
+    if (options.mode !== 'mirror' || known?.status === 'deleted') return null;
     const item: DestinationItem = {
       ...base,
       op: 'delete',
-      externalId: live.externalId,
+      externalId: live?.externalId ?? null,
       payload: null,
       record: null,
       idempotencyKey: idempotencyKey({ destination: options.name, ...base, version: null, hash: 'delete' }),
     };
-    return { item, hash: live.payloadHash };
+    return { item, hash: live?.payloadHash ?? '' };
   }
   const payload = await options.map(record, base);
   const hash = contentHash(payload);

@@ -43,7 +43,7 @@ function upsert(key: string, name: string, externalId: string | null = null): De
   };
 }
 
-function remove(key: string, externalId: string): DestinationItem {
+function remove(key: string, externalId: string | null): DestinationItem {
   return {
     op: 'delete',
     stream: 'customers',
@@ -154,6 +154,15 @@ export function describeDestinationContract(
         expect(okIds(await write([remove('k1', id1!)]))).toEqual([id1]);
         const objects = await target.objects();
         expect([...objects.keys()]).toEqual([id2]);
+      });
+
+      it('deletes the object of a key the map does not know (its create answered nothing), and skips one with none', async () => {
+        const [created] = okIds(await write([upsert('k1', 'a')]));
+        // As after a create whose answer was lost: Syncline has no id for k1.
+        const [removed, none] = await write([remove('k1', null), remove('k9', null)]);
+        expect(removed).toEqual({ status: 'ok', externalId: created });
+        expect(none!.status).toBe('skipped');
+        expect((await target.objects()).size).toBe(0);
       });
     }
   });

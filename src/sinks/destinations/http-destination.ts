@@ -87,9 +87,11 @@ async function writeOne(
   const { signal, mode } = context;
   const about: WriteContext = { stream: item.stream, key: item.key, record: item.record };
   if (item.op === 'delete') {
-    if (item.externalId === null) return skipped();
-    const removed = await client.remove(item.externalId, about, signal);
-    return removed.ok ? ok(item.externalId) : fail(removed.reason);
+    // Unknown to the map, the object may exist all the same (a create whose answer was lost).
+    const externalId = item.externalId ?? (await client.find(about, signal));
+    if (externalId === null) return skipped();
+    const removed = await client.remove(externalId, about, signal);
+    return removed.ok ? ok(externalId) : fail(removed.reason);
   }
   const payload = item.payload as Json;
   if (item.externalId !== null) {
