@@ -45,6 +45,15 @@ export async function handleAdmin(
   if (route === 'POST /_admin/faults') return json(req, res, sim.setFaults((await readJson(req)) as object));
   if (route === 'GET /_admin/crm/contacts') return json(req, res, { contacts: sim.crm.contacts() });
   if (route === 'GET /_admin/crm/stats') return json(req, res, sim.crm.stats());
+  if (route === 'GET /_admin/crm/requests') return json(req, res, { requests: sim.crm.requests() });
+  if (route === 'DELETE /_admin/crm/requests') {
+    sim.crm.clearRequests();
+    return json(req, res, { ok: true });
+  }
+  if (route === 'POST /_admin/crm/fail-next') {
+    sim.crm.failNext((await readJson(req)) as { status: number });
+    return json(req, res, { ok: true });
+  }
   if (route === 'GET /_admin/crm') return json(req, res, sim.crm.settings);
   if (route === 'POST /_admin/crm') return json(req, res, sim.crm.configure((await readJson(req)) as object));
   if (route === 'POST /_admin/crm/reset') {

@@ -38,6 +38,11 @@ export const crmRejectSchema = z.strictObject({
 export const crmConfigSchema = z.strictObject({
   /** When set, every `/crm` request needs `Authorization: Bearer <token>` (401 otherwise). */
   token: z.string().min(1).nullable().default(null),
+  /**
+   * Refuse a contact whose `email` is not a string (422), on create, update and batch. Default
+   * true; false accepts contacts without one (the reject set still applies to the emails given).
+   */
+  requireEmail: z.boolean().default(true),
   /** Honour `Idempotency-Key` on `POST /crm/contacts`. Default true. */
   idempotency: z.boolean().default(true),
   /** A real token bucket per credential (bearer token, else remote address); null = unlimited. */
@@ -80,6 +85,28 @@ export function mergeCrm(current: CrmConfig, patch: unknown): CrmConfig {
   if (total > 1 + 1e-9) {
     throw new SimulatorConfigError(`crm fault shares add up to ${total}; they must be at most 1`);
   }
+  return result.data;
+}
+
+/**
+ * Injected answers (`Crm.failNext`, `POST /_admin/crm/fail-next`): the next `times` `/crm` requests
+ * that pass auth are answered `status` before anything else is done.
+ */
+export const crmFailNextSchema = z.strictObject({
+  /** An error status, 400 to 599. */
+  status: z.number().int().min(400).max(599),
+  /** How many requests in a row get it. Default 1. */
+  times: z.number().int().min(1).default(1),
+  /** Sent as `Retry-After`: seconds, or the header's text as is (an HTTP date). */
+  retryAfter: z.union([z.number().int().min(0), z.string().min(1)]).optional(),
+});
+export type CrmFailNext = z.input<typeof crmFailNextSchema>;
+
+/** Validates an injected answer. Throws `SimulatorConfigError`. */
+export function parseFailNext(value: unknown): z.infer<typeof crmFailNextSchema> {
+  const result = crmFailNextSchema.safeParse(value);
+  if (!result.success)
+    throw new SimulatorConfigError(`invalid crm fail-next: ${z.prettifyError(result.error)}`);
   return result.data;
 }
 

@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ClientRateLimiter, rateLimitHeaders } from './client-rate-limiter.ts';
-import { type CrmConfig, type CrmPatch, DEFAULT_CRM, mergeCrm } from './crm-options.ts';
+import {
+  type CrmConfig,
+  type CrmFailNext,
+  type CrmPatch,
+  DEFAULT_CRM,
+  mergeCrm,
+  parseFailNext,
+} from './crm-options.ts';
 import { Prng } from './prng.ts';
 import { CrmRequestError } from './simulator-errors.ts';
 
@@ -20,8 +27,11 @@ export interface CrmStats {
   requests: Record<string, number>;
   /** Answers by status (resets and lost responses are not answers and are not counted). */
   statuses: Record<string, number>;
-  /** Injected faults by kind; `clientLimit` counts real token-bucket rejections, `unauthorized` 401s. */
-  faults: Record<CrmFaultKind | 'clientLimit' | 'unauthorized', number>;
+  /**
+   * Injected faults by kind; `clientLimit` counts real token-bucket rejections, `unauthorized` 401s,
+   * `injected` the answers of `failNext`.
+   */
+  faults: Record<CrmFaultKind | 'clientLimit' | 'unauthorized' | 'injected', number>;
   creates: number;
   updates: number;
   deletes: number;
@@ -30,6 +40,23 @@ export interface CrmStats {
   /** The most `/crm` requests that arrived within any sliding 1-second window. */
   maxRequestsPerSecond: number;
 }
+
+/** One `/crm` request as the request log keeps it (never the token itself). */
+export interface CrmRequestLogEntry {
+  method: string;
+  /** Path with query, e.g. `/crm/contacts?external_id=cus_1`. */
+  path: string;
+  /** The `Idempotency-Key` header, when one was sent. */
+  idempotencyKey?: string;
+  /**
+   * `absent`: no `Authorization` header; `valid`: one that passes auth (any, when no token is set);
+   * `invalid`: one answered 401.
+   */
+  authorization: 'absent' | 'valid' | 'invalid';
+}
+
+/** How many requests the request log keeps (the latest). */
+export const CRM_REQUEST_LOG_SIZE = 1000;
 
 /** The largest request body accepted (413 above). */
 const MAX_BODY = 64 * 1024;
@@ -57,6 +84,7 @@ function emptyStats(): CrmStats {
       slow: 0,
       clientLimit: 0,
       unauthorized: 0,
+      injected: 0,
     },
     creates: 0,
     updates: 0,
@@ -119,6 +147,10 @@ export class Crm {
   private counters = emptyStats();
   /** Arrival times (ms) of the /crm requests of the last second, oldest first. */
   private arrivals: number[] = [];
+  /** The last `CRM_REQUEST_LOG_SIZE` requests, oldest first. */
+  private log: CrmRequestLogEntry[] = [];
+  /** Queued injected answers (`failNext`), the next first. */
+  private injections: { status: number; times: number; retryAfter?: string }[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly clock: () => number;
 
@@ -139,6 +171,30 @@ export class Crm {
     return structuredClone(this.counters);
   }
 
+  /** The last 1,000 `/crm` requests, oldest first (copies). */
+  requests(): CrmRequestLogEntry[] {
+    return this.log.map((entry) => ({ ...entry }));
+  }
+
+  /** Empties the request log only (contacts, keys and stats stay). */
+  clearRequests(): void {
+    this.log = [];
+  }
+
+  /**
+   * The next `times` (default 1) `/crm` requests that pass auth are answered `status` (with
+   * `Retry-After` when given) before anything else is done: no token taken, no fault drawn, no body
+   * read, nothing written. Calls queue up in order. Throws `SimulatorConfigError`.
+   */
+  failNext(answer: CrmFailNext): void {
+    const { status, times, retryAfter } = parseFailNext(answer);
+    this.injections.push({
+      status,
+      times,
+      ...(retryAfter === undefined ? {} : { retryAfter: String(retryAfter) }),
+    });
+  }
+
   get settings(): CrmConfig {
     return structuredClone(this.config);
   }
@@ -154,10 +210,13 @@ export class Crm {
   }
 
   /**
-   * Empties contacts, idempotency keys, stats and rate-limit buckets, restarts ids at `c_1` and
-   * re-seeds the fault stream, so a run after a reset sees the same faults as a fresh simulator.
+   * Empties contacts, idempotency keys, stats, the request log, queued injected answers and
+   * rate-limit buckets, restarts ids at `c_1` and re-seeds the fault stream, so a run after a reset
+   * sees the same faults as a fresh simulator.
    */
   reset(): void {
+    this.log = [];
+    this.injections = [];
     this.store.clear();
     this.byExternalId.clear();
     this.keys.clear();
@@ -174,7 +233,7 @@ export class Crm {
     this.timers.clear();
   }
 
-  /** Serves one `/crm...` request: auth, rate limit, fault draw, body, then the route. */
+  /** Serves one `/crm...` request: auth, injected answers, rate limit, fault draw, body, then the route. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
     const parts = url.pathname.split('/').filter((p) => p !== '');
@@ -192,12 +251,31 @@ export class Crm {
     const reply = (r: Reply): void => this.answer(res, r, arrivedAt);
 
     const token = this.config.token;
-    if (token !== null && req.headers.authorization !== `Bearer ${token}`) {
+    const authorization = req.headers.authorization;
+    const authorized = token === null || authorization === `Bearer ${token}`;
+    const idempotencyKey = req.headers['idempotency-key'];
+    this.logRequest({
+      method,
+      path: `${url.pathname}${url.search}`,
+      ...(typeof idempotencyKey === 'string' ? { idempotencyKey } : {}),
+      authorization: authorization === undefined ? 'absent' : authorized ? 'valid' : 'invalid',
+    });
+    if (!authorized) {
       this.counters.faults.unauthorized++;
       return reply({
         status: 401,
         body: { error: { code: 'unauthorized', message: 'a valid bearer token is required' } },
         headers: { 'WWW-Authenticate': 'Bearer realm="syncline-crm"' },
+      });
+    }
+    const injected = this.injections[0];
+    if (injected !== undefined) {
+      if (--injected.times === 0) this.injections.shift();
+      this.counters.faults.injected++;
+      return reply({
+        status: injected.status,
+        body: { error: { code: 'injected', message: `an injected ${injected.status}` } },
+        headers: injected.retryAfter === undefined ? {} : { 'Retry-After': injected.retryAfter },
       });
     }
     const now = Date.now();
@@ -343,10 +421,10 @@ export class Crm {
     return body;
   }
 
-  /** The 422s: an email is required; contacts in the reject set are refused. */
+  /** The 422s: an email is required (while `requireEmail`); contacts in the reject set are refused. */
   private validate(fields: Record<string, unknown>): void {
-    if (typeof fields.email !== 'string') throw validation('email is required');
-    if (this.config.reject.emails.includes(fields.email)) {
+    if (this.config.requireEmail && typeof fields.email !== 'string') throw validation('email is required');
+    if (typeof fields.email === 'string' && this.config.reject.emails.includes(fields.email)) {
       throw validation(`email ${fields.email} is rejected`);
     }
     const externalId = fields.external_id;
@@ -467,6 +545,12 @@ export class Crm {
     }
     this.prng.next();
     return null;
+  }
+
+  /** Appends to the request log, dropping the oldest entry past its size. */
+  private logRequest(entry: CrmRequestLogEntry): void {
+    this.log.push(entry);
+    if (this.log.length > CRM_REQUEST_LOG_SIZE) this.log.splice(0, this.log.length - CRM_REQUEST_LOG_SIZE);
   }
 
   /** Records an arrival and the largest count of arrivals within one second so far. */

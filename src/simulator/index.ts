@@ -4,8 +4,21 @@
  * nothing of the engine. See docs/simulator.md.
  */
 export type { CandleOptions } from './candle-kind.ts';
-export { Crm, type CrmContact, type CrmFaultKind, type CrmStats } from './crm.ts';
-export { type CrmConfig, type CrmFaults, type CrmPatch, DEFAULT_CRM } from './crm-options.ts';
+export {
+  CRM_REQUEST_LOG_SIZE,
+  Crm,
+  type CrmContact,
+  type CrmFaultKind,
+  type CrmRequestLogEntry,
+  type CrmStats,
+} from './crm.ts';
+export {
+  type CrmConfig,
+  type CrmFailNext,
+  type CrmFaults,
+  type CrmPatch,
+  DEFAULT_CRM,
+} from './crm-options.ts';
 export type { GroundTruthEntry, Tombstone } from './dataset.ts';
 export { FAULT_KINDS, type FaultKind } from './fault-injector.ts';
 export { LIST_STYLES, type ListStyle } from './list-handler.ts';

@@ -412,6 +412,98 @@ describe('simulator CRM', () => {
     expect(await groundTruth(sim)).toHaveLength(20);
   });
 
+  it('logs the last 1,000 requests with the idempotency key and whether auth was given and valid, never the token', async () => {
+    const sim = await crm({ token: 'secret' });
+    const auth = { Authorization: 'Bearer secret' };
+    await call(
+      sim,
+      'POST',
+      '/crm/contacts',
+      { email: 'a@example.com' },
+      { ...auth, 'Idempotency-Key': 'k1' },
+    );
+    await call(sim, 'GET', '/crm/contacts?external_id=cus_1', undefined, auth);
+    await call(sim, 'PATCH', '/crm/contacts/c_1', { name: 'x' }, { Authorization: 'Bearer wrong' });
+    await call(sim, 'DELETE', '/crm/contacts/c_1');
+    const expected = [
+      { method: 'POST', path: '/crm/contacts', idempotencyKey: 'k1', authorization: 'valid' },
+      { method: 'GET', path: '/crm/contacts?external_id=cus_1', authorization: 'valid' },
+      { method: 'PATCH', path: '/crm/contacts/c_1', authorization: 'invalid' },
+      { method: 'DELETE', path: '/crm/contacts/c_1', authorization: 'absent' },
+    ];
+    expect(sim.crm.requests()).toEqual(expected);
+    expect(await admin(sim, '/requests')).toEqual({ requests: expected });
+    expect(JSON.stringify(sim.crm.requests())).not.toContain('secret');
+    // Admin routes are not logged; clearing the log keeps contacts and stats.
+    expect((await call(sim, 'DELETE', '/_admin/crm/requests')).body).toEqual({ ok: true });
+    expect(sim.crm.requests()).toEqual([]);
+    expect(sim.crm.contacts()).toHaveLength(1);
+    expect(sim.crm.stats().requests['POST /crm/contacts']).toBe(1);
+
+    // Without a token any Authorization header is valid; the log keeps only the latest 1,000.
+    const open = await crm();
+    for (let i = 0; i < 1005; i++)
+      await call(open, 'GET', `/crm/contacts?external_id=e${i}`, undefined, auth);
+    const log = open.crm.requests();
+    expect(log).toHaveLength(1000);
+    expect(log[0]).toEqual({ method: 'GET', path: '/crm/contacts?external_id=e5', authorization: 'valid' });
+    expect(log.at(-1)!.path).toBe('/crm/contacts?external_id=e1004');
+    await admin(open, '/reset', {});
+    expect(open.crm.requests()).toEqual([]);
+  });
+
+  it('answers injected statuses to the next requests past auth, before the bucket, the faults and the work', async () => {
+    const sim = await crm({ token: 'secret', rateLimit: { capacity: 2, refillPerSecond: 0.001 } });
+    const auth = { Authorization: 'Bearer secret' };
+    sim.crm.failNext({ status: 503, times: 2 });
+    expect(await admin(sim, '/fail-next', { status: 429, retryAfter: 7 })).toEqual({ ok: true });
+    // A request that fails auth is answered 401 and leaves the injected answers queued.
+    expect((await call(sim, 'POST', '/crm/contacts', { email: 'a@example.com' })).status).toBe(401);
+    const answers: Answer[] = [];
+    for (let i = 0; i < 4; i++) {
+      answers.push(await call(sim, 'POST', '/crm/contacts', { email: `u${i}@example.com` }, auth));
+    }
+    expect(answers.map((a) => a.status)).toEqual([503, 503, 429, 201]);
+    expect(answers[0]!.body).toEqual({ error: { code: 'injected', message: 'an injected 503' } });
+    expect(answers[0]!.headers.get('retry-after')).toBeNull();
+    expect(answers[2]!.headers.get('retry-after')).toBe('7');
+    // Nothing was done for them: one contact, one token of the bucket taken, counted as injected.
+    expect(sim.crm.contacts().map((c) => c.email)).toEqual(['u3@example.com']);
+    expect(answers[3]!.headers.get('x-ratelimit-remaining')).toBe('1');
+    expect(sim.crm.stats().faults).toMatchObject({ injected: 3, unauthorized: 1, clientLimit: 0 });
+    expect(sim.crm.stats().creates).toBe(1);
+
+    sim.crm.failNext({ status: 500, retryAfter: 'Wed, 21 Oct 2026 07:28:00 GMT' });
+    const dated = await call(sim, 'GET', '/crm/contacts', undefined, auth);
+    expect([dated.status, dated.headers.get('retry-after')]).toEqual([500, 'Wed, 21 Oct 2026 07:28:00 GMT']);
+
+    // Invalid injections are refused; a reset drops queued ones.
+    expect(() => sim.crm.failNext({ status: 200 })).toThrow(/invalid crm fail-next/);
+    expect((await call(sim, 'POST', '/_admin/crm/fail-next', { status: 503, times: 0 })).status).toBe(400);
+    sim.crm.failNext({ status: 503, times: 5 });
+    sim.crm.reset();
+    expect((await call(sim, 'GET', '/crm/contacts', undefined, auth)).status).toBe(200);
+  });
+
+  it('accepts contacts without an email once requireEmail is off', async () => {
+    const sim = await crm({ reject: { emails: ['blocked@example.com'] } });
+    expect(sim.crm.settings.requireEmail).toBe(true);
+    expect((await call(sim, 'POST', '/crm/contacts', { name: 'no email' })).status).toBe(422);
+    expect(await admin(sim, '', { requireEmail: false })).toMatchObject({ requireEmail: false });
+    const created = await call(sim, 'POST', '/crm/contacts', { name: 'no email', external_id: 'e1' });
+    expect(created.status).toBe(201);
+    expect(created.body).not.toHaveProperty('email');
+    const batch = await call(sim, 'POST', '/crm/contacts/batch', { inputs: [{ external_id: 'e2' }] });
+    expect(batch.body.results[0]).toMatchObject({ external_id: 'e2', status: 'created' });
+    expect((await call(sim, 'PUT', '/crm/contacts/c_1', { name: 'still none' })).status).toBe(200);
+    // The reject set still applies to the emails given.
+    expect((await call(sim, 'POST', '/crm/contacts', { email: 'blocked@example.com' })).status).toBe(422);
+    sim.crm.configure({ requireEmail: true });
+    expect((await call(sim, 'PATCH', '/crm/contacts/c_1', { name: 'x' })).status).toBe(422);
+    expect(sim.crm.contacts()).toHaveLength(2);
+    await expect(crm({ requireEmail: 'no' } as unknown as CrmPatch)).rejects.toThrow(/requireEmail/);
+  });
+
   it('rejects invalid options with a clear message', async () => {
     await expect(crm({ faults: { lostResponse: 0.7, slow: 0.7 } })).rejects.toThrow(/add up to 1.4/);
     await expect(crm({ bogus: 1 } as CrmPatch)).rejects.toThrow(/invalid crm/);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { sync } from '../../src/runtime/sync.ts';
+import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
 import {
   createDestinationSink,
   type DestinationMode,
@@ -8,9 +9,10 @@ import {
 import { createHttpDestination } from '../../src/sinks/destinations/http-destination.ts';
 import { compileRecordMap } from '../../src/sinks/destinations/record-map.ts';
 import type { RejectedEvent } from '../../src/sinks/sink-runner.ts';
-import { FakeCrm } from '../helpers/fake-crm.ts';
 import { useDeliveryRig } from '../helpers/sink-rig.ts';
 import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
+
+const TOKEN = 'crm-token';
 
 /** `items` with `n` records; every record with id divisible by `noEmailEvery` has no email. */
 function config(n: number, rev = 0, noEmailEvery = 0): SynclineConfig {
@@ -24,17 +26,19 @@ function config(n: number, rev = 0, noEmailEvery = 0): SynclineConfig {
 
 describe('a destination over the sink runner: the change log into a CRM over loopback', () => {
   const rig = useDeliveryRig('destination:crm');
-  let crm: FakeCrm;
+  let sim: SimulatorServer;
+  /** The CRM's contact with this id. */
+  const contact = (id: string) => sim.crm.contacts().find((c) => c.id === id);
   let confirms: number;
   /** The store's external-ID map row of an `items` key. */
   const mapped = async (key: string) =>
     (await rig.t.store.lookupMappings({ destination: 'crm', stream: 'items', keys: [key] })).get(key);
   beforeEach(async () => {
-    crm = await new FakeCrm().start();
+    sim = await startSimulator({ datasets: {}, crm: { token: TOKEN } });
     confirms = 0;
   });
   afterEach(async () => {
-    await crm.stop();
+    await sim.close();
   });
 
   const destination = async (mode: DestinationMode = 'upsert') =>
@@ -47,8 +51,8 @@ describe('a destination over the sink runner: the change log into a CRM over loo
       ),
       destination: await createHttpDestination({
         name: 'crm',
-        baseUrl: crm.url,
-        headers: { authorization: `Bearer ${crm.token}` },
+        baseUrl: `${sim.url}/crm`,
+        headers: { authorization: `Bearer ${TOKEN}` },
         operations: {
           create: { path: '/contacts' },
           update: { path: '/contacts/{externalId}' },
@@ -81,12 +85,12 @@ describe('a destination over the sink runner: the change log into a CRM over loo
     await sync(config(25), { store: rig.t.location });
     let runner = await start();
     await rig.until(() => runner.status().offset === 25);
-    expect(crm.contacts.size).toBe(25);
+    expect(sim.crm.contacts()).toHaveLength(25);
     expect(await mapped('3')).toMatchObject({
       externalId: expect.stringMatching(/^c_\d+$/),
       status: 'synced',
     });
-    const posts = crm.requests.filter((r) => r.method === 'POST').length;
+    const posts = sim.crm.requests().filter((r) => r.method === 'POST').length;
     expect(posts).toBe(25);
 
     // Two records change in a way the mapping sees, one only outside it (no request for that one).
@@ -102,18 +106,18 @@ describe('a destination over the sink runner: the change log into a CRM over loo
       ),
       { store: rig.t.location },
     );
-    const before = crm.requests.length;
+    sim.crm.clearRequests();
     runner = await start();
     const last = await rig.highestSeq();
     await rig.until(() => runner.status().offset === last);
-    const after = crm.requests.slice(before);
+    const after = sim.crm.requests();
     // Every one of the three changed a mapped field (the name holds the revision): three PATCHes.
     const ids = await Promise.all(['0', '1', '2'].map(async (k) => (await mapped(k))!.externalId));
     expect(after.filter((r) => r.method === 'PATCH').map((r) => r.path)).toEqual(
-      ids.map((id) => `/contacts/${id}`),
+      ids.map((id) => `/crm/contacts/${id}`),
     );
     expect(after.filter((r) => r.method === 'POST')).toHaveLength(0);
-    expect(crm.contacts.get(ids[0]!)?.email).toBe('new0@example.com');
+    expect(contact(ids[0]!)?.email).toBe('new0@example.com');
 
     // The map is lost (a restored store): the next change finds the object instead of creating one.
     rig.stop();
@@ -129,11 +133,14 @@ describe('a destination over the sink runner: the change log into a CRM over loo
     runner = await start();
     const end = await rig.highestSeq();
     await rig.until(() => runner.status().offset === end);
-    expect(crm.contacts.size).toBe(25);
-    expect((await mapped('5'))?.externalId).toBe(
-      [...crm.contacts.values()].find((c) => c.external_id === '5')?.id,
-    );
-    expect(crm.requests.filter((r) => r.method === 'GET').at(-1)?.path).toBe('/contacts?external_id=5');
+    expect(sim.crm.contacts()).toHaveLength(25);
+    expect((await mapped('5'))?.externalId).toBe(sim.crm.contacts().find((c) => c.external_id === '5')?.id);
+    expect(
+      sim.crm
+        .requests()
+        .filter((r) => r.method === 'GET')
+        .at(-1)?.path,
+    ).toBe('/crm/contacts?external_id=5');
   });
 
   it('dead-letters a record the API refuses (422) and goes on', async () => {
@@ -143,26 +150,27 @@ describe('a destination over the sink runner: the change log into a CRM over loo
     await rig.until(() => runner.status().offset === 12);
     expect(rejected.map((r) => r.event.key)).toEqual(['5', '10']);
     expect(rejected[0]!.reason).toMatch(
-      /^destination crm: 422 from 127\.0\.0\.1:\d+\/contacts: .*email is required/,
+      /^destination crm: 422 from 127\.0\.0\.1:\d+\/crm\/contacts: .*email is required/,
     );
-    expect(crm.contacts.size).toBe(10);
+    expect(sim.crm.contacts()).toHaveLength(10);
     expect(confirms).toBeGreaterThan(0);
   });
 
   it('retries a batch after a 503 without creating anything twice (idempotency keys and find)', async () => {
     await sync(config(10), { store: rig.t.location });
-    crm.failNext(503, 2);
+    sim.crm.failNext({ status: 503, times: 2 });
     const runner = await start();
     await rig.until(() => runner.status().offset === 10);
-    expect(crm.contacts.size).toBe(10);
-    expect(new Set([...crm.contacts.values()].map((c) => c.external_id)).size).toBe(10);
+    expect(sim.crm.contacts()).toHaveLength(10);
+    expect(new Set(sim.crm.contacts().map((c) => c.external_id)).size).toBe(10);
+    expect(sim.crm.stats().faults.injected).toBe(2);
   });
 
   it('update-only creates nothing; mirror deletes the object of a deleted record', async () => {
     await sync(config(4), { store: rig.t.location });
     let runner = await start('update-only');
     await rig.until(() => runner.status().offset === 4);
-    expect(crm.contacts.size).toBe(0);
+    expect(sim.crm.contacts()).toHaveLength(0);
     rig.stop();
     await runner.done;
     // Mirror from the start: creates the four, then follows a delete.
@@ -189,15 +197,15 @@ describe('a destination over the sink runner: the change log into a CRM over loo
       },
     );
     await rig.until(() => runner.status().offset === 4);
-    expect(crm.contacts.size).toBe(4);
+    expect(sim.crm.contacts()).toHaveLength(4);
     await rig.t.store.resetCheckpoint('items', new Date().toISOString());
     await sync(testStreamConfig([{ ...testRecord(2, 1), deleted: true } as ReturnType<typeof testRecord>]), {
       store: rig.t.location,
     });
     const last = await rig.highestSeq();
     await rig.until(() => runner.status().offset === last);
-    expect(crm.contacts.size).toBe(3);
+    expect(sim.crm.contacts()).toHaveLength(3);
     expect(await mapped('2')).toMatchObject({ status: 'deleted' });
-    expect(crm.requests.at(-1)).toMatchObject({ method: 'DELETE' });
+    expect(sim.crm.requests().at(-1)).toMatchObject({ method: 'DELETE' });
   });
 });

@@ -1,26 +1,27 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, FatalError, TransientError } from '../../src/core/errors.ts';
+import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
 import {
   createHttpDestinationClient,
   type HttpDestinationClient,
   type HttpDestinationClientOptions,
 } from '../../src/sinks/destinations/http-destination-client.ts';
 import { idempotencyKey } from '../../src/sinks/destinations/record-map.ts';
-import { FakeCrm } from '../helpers/fake-crm.ts';
 
+const TOKEN = 'crm-token';
 const signal = new AbortController().signal;
 const ada = { stream: 'customers', key: 'cus_1', record: { id: 'cus_1', email: 'ada@example.com' } };
 const keyOf = (version: string) =>
   idempotencyKey({ destination: 'crm', stream: 'customers', key: 'cus_1', version, hash: 'h' });
 
 describe('the HTTP destination client against a CRM over loopback', () => {
-  let crm: FakeCrm;
+  let sim: SimulatorServer;
   let client: HttpDestinationClient;
   const make = (extra: Partial<HttpDestinationClientOptions> = {}) =>
     createHttpDestinationClient({
       name: 'crm',
-      baseUrl: crm.url,
-      headers: { authorization: `Bearer ${crm.token}` },
+      baseUrl: `${sim.url}/crm`,
+      headers: { authorization: `Bearer ${TOKEN}` },
       operations: {
         create: { path: '/contacts', idPath: 'id' },
         update: { path: '/contacts/{externalId}' },
@@ -32,12 +33,12 @@ describe('the HTTP destination client against a CRM over loopback', () => {
       ...extra,
     });
   beforeEach(async () => {
-    crm = await new FakeCrm().start();
+    sim = await startSimulator({ datasets: {}, crm: { token: TOKEN } });
     client = await make();
   });
   afterEach(async () => {
     await client.close();
-    await crm.stop();
+    await sim.close();
   });
 
   it('creates with the idempotency key, so a retried create gives the same object, not a second one', async () => {
@@ -46,8 +47,8 @@ describe('the HTTP destination client against a CRM over loopback', () => {
     const again = await client.create(payload, keyOf('1'), ada, signal);
     expect(first).toEqual({ ok: true, externalId: 'c_1' });
     expect(again).toEqual(first);
-    expect(crm.contacts.size).toBe(1);
-    expect(crm.requests.map((r) => r.idempotencyKey)).toEqual([keyOf('1'), keyOf('1')]);
+    expect(sim.crm.contacts()).toHaveLength(1);
+    expect(sim.crm.requests().map((r) => r.idempotencyKey)).toEqual([keyOf('1'), keyOf('1')]);
     expect(await client.create(payload, keyOf('2'), ada, signal)).toEqual({ ok: true, externalId: 'c_2' });
   });
 
@@ -55,7 +56,10 @@ describe('the HTTP destination client against a CRM over loopback', () => {
     expect(await client.find(ada, signal)).toBeNull();
     await client.create({ email: 'ada@example.com', external_id: 'cus_1' }, keyOf('1'), ada, signal);
     expect(await client.find(ada, signal)).toBe('c_1');
-    expect(crm.requests.at(-1)).toMatchObject({ method: 'GET', path: '/contacts?external_id=cus_1' });
+    expect(sim.crm.requests().at(-1)).toMatchObject({
+      method: 'GET',
+      path: '/crm/contacts?external_id=cus_1',
+    });
   });
 
   it('updates and removes by external id; an update of a vanished object says gone, a remove of one is done', async () => {
@@ -64,50 +68,50 @@ describe('the HTTP destination client against a CRM over loopback', () => {
     expect(await client.update(created.externalId, { email: 'ada@lovelace.org' }, ada, signal)).toEqual(
       created,
     );
-    expect(crm.contacts.get('c_1')?.email).toBe('ada@lovelace.org');
+    expect(sim.crm.contacts().find((c) => c.id === 'c_1')?.email).toBe('ada@lovelace.org');
     expect(await client.remove('c_1', ada, signal)).toEqual({ ok: true, externalId: 'c_1' });
-    expect(crm.contacts.size).toBe(0);
+    expect(sim.crm.contacts()).toHaveLength(0);
     expect(await client.update('c_1', { email: 'x@example.com' }, ada, signal)).toEqual({
       ok: false,
       gone: true,
     });
     expect(await client.remove('c_1', ada, signal)).toEqual({ ok: true, externalId: 'c_1' });
-    expect(crm.requests.find((r) => r.method === 'PATCH')?.path).toBe('/contacts/c_1');
+    expect(sim.crm.requests().find((r) => r.method === 'PATCH')?.path).toBe('/crm/contacts/c_1');
   });
 
   it('refuses the record for good on a validation error, with the answer and without the credentials', async () => {
     const outcome = await client.create({ name: 'no email' }, keyOf('1'), ada, signal);
     expect(outcome).toEqual({
       ok: false,
-      reason: expect.stringMatching(/^422 from 127\.0\.0\.1:\d+\/contacts: /),
+      reason: expect.stringMatching(/^422 from 127\.0\.0\.1:\d+\/crm\/contacts: /),
     });
     expect(JSON.stringify(outcome)).toContain('email is required');
-    expect(JSON.stringify(outcome)).not.toContain(crm.token);
+    expect(JSON.stringify(outcome)).not.toContain(TOKEN);
   });
 
   it('stops on 401 and 403 with what to check, and leaves 429 / 5xx to retries with the Retry-After', async () => {
-    crm.failNext(401);
+    sim.crm.failNext({ status: 401 });
     const denied = await client.create({ email: 'a@example.com' }, keyOf('1'), ada, signal).catch((e) => e);
     expect(denied).toBeInstanceOf(FatalError);
     expect(String(denied.message)).toMatch(
-      /destination "crm": POST 127\.0\.0\.1:\d+\/contacts answered 401: the destination refused the credentials/,
+      /destination "crm": POST 127\.0\.0\.1:\d+\/crm\/contacts answered 401: the destination refused the credentials/,
     );
-    crm.failNext(429, 1, '1');
+    sim.crm.failNext({ status: 429, retryAfter: 1 });
     const throttled = await client
       .create({ email: 'a@example.com' }, keyOf('1'), ada, signal)
       .catch((e) => e);
     expect(throttled).toBeInstanceOf(TransientError);
     expect(throttled.retryAfterMs).toBe(1000);
-    crm.failNext(503);
+    sim.crm.failNext({ status: 503 });
     expect(await client.find(ada, signal).catch((e) => e)).toBeInstanceOf(TransientError);
-    expect(crm.contacts.size).toBe(0);
+    expect(sim.crm.contacts()).toHaveLength(0);
   });
 
   it('refuses a loopback destination unless private targets are allowed', async () => {
     const refused = await make({ allowPrivateTargets: false }).catch((e) => e);
     expect(refused).toBeInstanceOf(ConfigError);
     expect(String(refused.message)).toMatch(
-      /^destination "crm": url http:\/\/127\.0\.0\.1:\d+\/: resolves to 127\.0\.0\.1, a loopback, private or link-local address; set allowPrivateTargets: true if that is meant$/,
+      /^destination "crm": url http:\/\/127\.0\.0\.1:\d+\/crm\/: resolves to 127\.0\.0\.1, a loopback, private or link-local address; set allowPrivateTargets: true if that is meant$/,
     );
   });
 });

@@ -6,7 +6,7 @@ import { defineConfig, defineStream } from '../../src/index.ts';
 import { createRuntime, type Runtime } from '../../src/runtime/create-runtime.ts';
 import { type Service, startService } from '../../src/runtime/service.ts';
 import { createApiApp } from '../../src/server/api-app.ts';
-import { FakeCrm } from '../helpers/fake-crm.ts';
+import { startSimulator } from '../../src/simulator/index.ts';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
 import { SECRET, startReceiver } from '../helpers/webhook-receiver.ts';
@@ -131,9 +131,10 @@ describe('sinks inside the service', () => {
   it('lists a destination on GET /v1/sinks (kind destination), shows its lag as syncline_destination_lag_events, and redelivers its letters on POST .../replay', async () => {
     t = await makeTestStore('sqlite');
     await t.store.close();
-    const crm = await new FakeCrm().start();
+    const token = 'crm-token';
+    const sim = await startSimulator({ datasets: {}, crm: { token } });
     try {
-      process.env.SERVICE_CRM_TOKEN = crm.token;
+      process.env.SERVICE_CRM_TOKEN = token;
       const config = defineConfig({
         store: t.location,
         service: { schedule: { every: '1h', jitter: 0 } },
@@ -154,7 +155,7 @@ describe('sinks inside the service', () => {
             name: 'crm',
             type: 'http',
             streams: ['people'],
-            baseUrl: crm.url,
+            baseUrl: `${sim.url}/crm`,
             tokenEnv: 'SERVICE_CRM_TOKEN',
             allowPrivateTargets: true,
             map: { email: 'email', external_id: { template: '{id}' } },
@@ -193,7 +194,7 @@ describe('sinks inside the service', () => {
           errorRate: 1 / 3,
         }),
       ]);
-      expect(crm.contacts.size).toBe(2); // 2 has no email: 422, dead-lettered
+      expect(sim.crm.contacts()).toHaveLength(2); // 2 has no email: 422, dead-lettered
       const metrics = parsePrometheusText((await service.metrics.render()).body);
       expect(sampleValue(metrics, 'syncline_destination_lag_events', { destination: 'crm' })).toBe(0);
       const requests = (outcome: string) =>
@@ -204,7 +205,7 @@ describe('sinks inside the service', () => {
       );
       expect(metrics.get('syncline_sink_lag_events')?.samples ?? []).toEqual([]);
 
-      crm.requireEmail = false;
+      sim.crm.configure({ requireEmail: false });
       const res = await api.request('/v1/sinks/crm/replay', { method: 'POST' });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({
@@ -216,14 +217,16 @@ describe('sinks inside the service', () => {
         error: null,
         message: 'destination "crm": redelivered 1, refused again 0, left 0',
       });
-      expect(crm.contacts.size).toBe(3);
+      expect(sim.crm.contacts()).toHaveLength(3);
       const store = await runtime.store();
       const mapped = await store.lookupMappings({ destination: 'crm', stream: 'people', keys: ['2'] });
-      expect(crm.contacts.get(mapped.get('2')!.externalId)).toMatchObject({ external_id: '2' });
+      expect(sim.crm.contacts().find((c) => c.id === mapped.get('2')!.externalId)).toMatchObject({
+        external_id: '2',
+      });
       expect((await api.request('/v1/sinks/erp/replay', { method: 'POST' })).status).toBe(404);
     } finally {
       await service?.stop();
-      await crm.stop();
+      await sim.close();
     }
   });
 });
