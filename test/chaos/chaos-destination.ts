@@ -86,6 +86,9 @@ export function crmChaosFaults(seed: number): Partial<CrmFaults> {
   };
 }
 
+/** Marks the differences of `skippedDeletes` (a zombie and its unmapped contact). */
+export const SKIPPED_DELETE = '(a delete without a map row: the unconfirmed create was never undone)';
+
 /** What the CRM holds against the store's final records of the destination's stream. */
 export interface DestinationCheck {
   readonly name: string;
@@ -105,6 +108,12 @@ export interface DestinationCheck {
   readonly zombie: number;
   /** Contacts the external-ID map does not point at, and map rows pointing at no (or another key's) contact. */
   readonly unmapped: number;
+  /**
+   * Of the zombies, those no map row points at: the CRM applied a create the destination never
+   * confirmed (its answer lost, or the process killed before the confirmation), then the record was
+   * deleted, and the delete found no map row to follow. Each is also one of `unmapped`.
+   */
+  readonly skippedDeletes: number;
   /** Dead letters of the destination (records the CRM refused): none may exist. */
   readonly deadLetters: number;
   readonly idempotency: boolean;
@@ -172,6 +181,11 @@ export async function checkDestination(
   let zombie = 0;
   let unmapped = 0;
   let live = 0;
+  const pointedAt = new Set(
+    [...mappings.values()].filter((m) => m.status === 'synced').map((m) => m.externalId),
+  );
+  /** Contacts of deleted records that no map row points at: see `skippedDeletes`. */
+  const skippedDeletes = new Set<string>();
   const known = new Set<string>();
   for (const record of records) {
     const data = record.data as Record<string, unknown>;
@@ -188,12 +202,14 @@ export async function checkDestination(
       );
     }
     if (record.deletedAt !== null) {
-      if (found.length > 0) {
+      for (const contact of found) {
         zombie++;
+        const skipped = !pointedAt.has(contact.id);
+        if (skipped) skippedDeletes.add(contact.id);
         note(
           kinds,
-          'zombie',
-          `${record.key} deleted locally at ${record.deletedAt}, contact ${found[0]!.id} (created ${found[0]!.created_at}, updated ${found[0]!.updated_at}) live`,
+          skipped ? `zombie ${SKIPPED_DELETE}` : 'zombie',
+          `${record.key} deleted locally at ${record.deletedAt}, contact ${contact.id} (created ${contact.created_at}, updated ${contact.updated_at}) live`,
         );
       }
     } else {
@@ -232,9 +248,6 @@ export async function checkDestination(
       }
     }
   }
-  const pointedAt = new Set(
-    [...mappings.values()].filter((m) => m.status === 'synced').map((m) => m.externalId),
-  );
   for (const contact of contacts) {
     const externalId = String(contact.external_id);
     if (!known.has(externalId)) {
@@ -245,7 +258,7 @@ export async function checkDestination(
       unmapped++;
       note(
         kinds,
-        'unmapped',
+        skippedDeletes.has(contact.id) ? `unmapped ${SKIPPED_DELETE}` : 'unmapped',
         `contact ${contact.id} (external_id ${externalId}) has no map row pointing at it`,
       );
     }
@@ -268,6 +281,7 @@ export async function checkDestination(
     stale,
     zombie,
     unmapped,
+    skippedDeletes: skippedDeletes.size,
     deadLetters: letters.length,
     idempotency,
     lostResponses: stats.faults.lostResponse + stats.faults.lostResponse504,
@@ -291,7 +305,7 @@ export function destinationSummary(check: DestinationCheck): string {
   return (
     `destination ${check.name}: ${n(check.liveRecords)} records, ${n(check.contacts)} contacts, ` +
     `${n(check.missing)} missing, ${n(check.duplicated)} duplicated, ${n(check.stale)} stale, ` +
-    `${n(check.zombie)} zombie, ${n(check.unmapped)} unmapped, ${n(check.deadLetters)} dead letters; ` +
+    `${n(check.zombie)} zombie${check.skippedDeletes ? ` (${n(check.skippedDeletes)} of them deletes without a map row)` : ''}, ${n(check.unmapped)} unmapped, ${n(check.deadLetters)} dead letters; ` +
     `CRM: ${n(check.lostResponses)} lost responses, ${n(check.serverErrors)} 5xx, ${n(check.resets)} resets, ` +
     `${n(check.creates)} creates (${n(check.idempotentReplays)} idempotent replays) in ${n(check.requests)} requests, ` +
     `idempotency ${check.idempotency ? 'on' : 'off'}`
