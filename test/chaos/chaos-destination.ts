@@ -209,7 +209,7 @@ export async function checkDestination(
         note(
           kinds,
           skipped ? `zombie ${SKIPPED_DELETE}` : 'zombie',
-          `${record.key} deleted locally at ${record.deletedAt}, contact ${contact.id} (created ${contact.created_at}, updated ${contact.updated_at}) live`,
+          `${record.key} deleted locally at ${record.deletedAt}, contact ${contact.id} (created ${contact.created_at}, updated ${contact.updated_at}) live; map: ${mapping ? `${mapping.status} ${mapping.externalId} at ${mapping.syncedAt}` : 'none'}`,
         );
       }
     } else {
