@@ -92,6 +92,8 @@ export function chaosConfigYaml(
   schedule?: { every: string; jitter: string },
   /** The config's `sinks:` entries (`--sinks`); none by default. */
   sinks: readonly Record<string, unknown>[] = [],
+  /** The config's `destinations:` entries (`--destination`); none by default. */
+  destinations: readonly Record<string, unknown>[] = [],
 ): string {
   return stringify({
     ...(schedule ? { service: { schedule, shutdownTimeout: '20s' } } : {}),
@@ -99,6 +101,7 @@ export function chaosConfigYaml(
     // retention far longer than any chaos run keeps every row (registered consumers would hold
     // back a prune anyway, but the check needs the rows they passed too).
     ...(sinks.length > 0 ? { sinks, changes: { retention: '7d' } } : {}),
+    ...(destinations.length > 0 ? { destinations } : {}),
     streams: styles.map((style) => ({
       name: streamName(style),
       key: 'id',

@@ -23,6 +23,17 @@ import {
   REGRESSION_POLICY,
   streamName,
 } from './chaos-config.ts';
+import {
+  CRM_TOKEN_ENV,
+  checkDestination,
+  crmChaosFaults,
+  crmToken,
+  type DestinationCheck,
+  destinationBad,
+  destinationConfig,
+  destinationSummary,
+  idempotencyForSeed,
+} from './chaos-destination.ts';
 import { ChaosRandom, nextCycle } from './chaos-schedule.ts';
 import {
   checkSink,
@@ -61,6 +72,15 @@ export interface ChaosOptions {
    * must have received every change-log row at least once, nothing else, and in seq order.
    */
   readonly sinks?: boolean;
+  /**
+   * With `process: 'run'`: the services also run a destination (mode mirror) of the first
+   * `accept` stream into the simulator's CRM, which loses answers of writes it applied, fails and
+   * resets now and then during the chaos; at the end `syncline push` must leave every live record
+   * exactly one up-to-date contact, deleted records none, and the external-ID map pointing at them.
+   */
+  readonly destination?: boolean;
+  /** The CRM honours `Idempotency-Key` (`destination: true`). Default: by seed (`idempotencyForSeed`). */
+  readonly crmIdempotency?: boolean;
 }
 
 export interface ChaosReport {
@@ -94,6 +114,8 @@ export interface ChaosReport {
   readonly differences: string[];
   /** Per sink (`sinks: true`): what its consumer received against the change log. */
   readonly sinks: readonly SinkCheck[];
+  /** The CRM against the store (`destination: true`), else null. */
+  readonly destination: DestinationCheck | null;
 }
 
 /**
@@ -112,7 +134,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const styles = options.styles ?? CHAOS_STYLES;
   const random = new ChaosRandom(options.seed);
   const log = options.log ?? (() => {});
+  if ((options.sinks || options.destination) && options.process !== 'run')
+    throw new Error('sinks and destination need process: "run" (the service delivers them)');
   const dir = mkdtempSync(join(tmpdir(), 'syncline-chaos-'));
+  const destinationStream = options.destination ? destinationStreamOf(styles) : null;
+  const crmIdempotency = options.crmIdempotency ?? idempotencyForSeed(options.seed);
+  const token = crmToken();
   const { location, drop } = await freshLocation(options.store);
   const sim = await startSimulator({
     seed: options.seed,
@@ -132,18 +159,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Every kind of change, hard deletes included (only a reconciliation can see those), and
     // version regressions (records restored from older backups).
     mutations: { ratePerSecond: 4, burstSize: 400, mix: { regress: options.regressWeight ?? 0.3 } },
+    ...(options.destination ? { crm: { token, idempotency: crmIdempotency } } : {}),
   });
   const daemon = options.process === 'run';
   const observers: SinkObserver[] = options.sinks ? sinkObservers(options.seed, styles.map(streamName)) : [];
   const started: SinkObserver[] = [];
+  const destinations = destinationStream ? [destinationConfig(sim.url, destinationStream)] : [];
   let delivery: SinkDelivery | undefined;
   const problems: string[] = [];
   let kills = 0;
   let terms = 0;
   let cycles = 0;
   try {
-    if (options.sinks && !daemon)
-      throw new Error('sinks: true needs process: "run" (the service delivers them)');
     for (const observer of observers) {
       await observer.start();
       started.push(observer);
@@ -156,9 +183,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         options.pageSize ?? 200,
         daemon ? { every: '1s', jitter: '300ms' } : undefined,
         observers.map((o) => o.config()),
+        destinations,
       ),
     );
-    const env = Object.assign({}, ...observers.map((o) => o.env)) as Record<string, string>;
+    const env = Object.assign(
+      destinationStream ? { [CRM_TOKEN_ENV]: token } : {},
+      ...observers.map((o) => o.env),
+    ) as Record<string, string>;
+    if (destinationStream) {
+      const faults = crmChaosFaults(options.seed);
+      sim.crm.configure({ faults });
+      log(`crm: idempotency ${crmIdempotency ? 'on' : 'off'}, faults ${JSON.stringify(faults)}`);
+    }
     const end = Date.now() + options.durationMs;
     while (Date.now() < end) {
       const { mutations, action } = nextCycle(random, daemon);
@@ -202,6 +238,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     // The end: no more changes; a clean sync must finish through the faults.
     sim.setMutations({ ratePerSecond: 0 });
+    if (destinationStream) sim.crm.configure({ faults: NO_CRM_FAULTS });
     if (observers.length > 0) {
       // The config of the brief service that lets the sse client catch up at the end: no schedule,
       // so it serves the log without adding to it.
@@ -213,6 +250,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           options.pageSize ?? 200,
           undefined,
           observers.map((o) => o.config()),
+          destinations,
         ),
       );
       delivery = deliverTheRest(dir, location, env, observers);
@@ -230,7 +268,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // (changes that kept an old updated_at) and soft-deletes what the source hard-deleted.
       await finalSync(dir, location, problems, 'reconciliation', 'reconcile', env);
       const sinks = (await delivery?.finish(store, problems, log)) ?? [];
-      return await compare(store, sim, styles, options, { kills, terms, cycles, problems, before, sinks });
+      let destination: DestinationCheck | null = null;
+      if (destinationStream) {
+        await pushUntilCaughtUp(dir, location, problems, env, log);
+        destination = await checkDestination(store, sim, destinationStream, crmIdempotency);
+      }
+      return await compare(store, sim, styles, options, {
+        kills,
+        terms,
+        cycles,
+        problems,
+        before,
+        sinks,
+        destination,
+      });
     } finally {
       await store.close();
     }
@@ -250,6 +301,52 @@ interface Tally {
   problems: string[];
   before: { missing: number; stale: number; notDeleted: number; differences: string[] };
   sinks: readonly SinkCheck[];
+  destination: DestinationCheck | null;
+}
+
+const NO_CRM_FAULTS = {
+  serverError: 0,
+  rateLimit: 0,
+  reset: 0,
+  lostResponse: 0,
+  lostResponse504: 0,
+  slow: 0,
+};
+
+/** The stream a destination run pushes: the first that applies regressions (it must equal the source). */
+function destinationStreamOf(styles: readonly ChaosStyle[]): string {
+  const style = styles.find((s) => REGRESSION_POLICY[s] === 'accept');
+  if (!style) throw new Error('destination: true needs a style whose stream accepts version regressions');
+  return streamName(style);
+}
+
+/** How many `syncline push` passes the end of a destination run may take to catch up. */
+const PUSH_ATTEMPTS = 5;
+
+/**
+ * The end of a destination run: `syncline push` (the CRM's faults off) until it exits 0, every
+ * destination caught up with the log the final syncs left.
+ */
+async function pushUntilCaughtUp(
+  dir: string,
+  location: string,
+  problems: string[],
+  env: Readonly<Record<string, string>>,
+  say: (line: string) => void,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const started = Date.now();
+    const result = await runCli(['push', '--store', location], dir, 180_000, env);
+    say(`push ${attempt}: exit ${result.signal ?? result.code} after ${Date.now() - started} ms`);
+    for (const line of result.sinkTrouble) problems.push(`syncline push: ${line.slice(0, 300)}`);
+    if (result.code === 0) return;
+    if (attempt === PUSH_ATTEMPTS) {
+      problems.push(
+        `syncline push exited ${result.signal ?? result.code} ${attempt} times: ${lastLine(result.stderr)}`,
+      );
+      return;
+    }
+  }
 }
 
 /** Each sink's offset and the log's newest seq, for the progress lines. */
@@ -412,7 +509,10 @@ async function compare(
       differences.push(`${stream}: ${(error as Error).message}`);
       continue;
     }
-    const letters = await store.listDeadLetters({ stream, limit: 100_000, all: true });
+    // A sink's or destination's letters (`sink` set) are theirs, checked with them.
+    const letters = (await store.listDeadLetters({ stream, limit: 100_000, all: true })).filter(
+      (letter) => letter.sink === undefined,
+    );
     const drops = await versionDrops(store, stream);
     if (REGRESSION_POLICY[style] === 'accept') {
       accepted += drops;
@@ -457,6 +557,8 @@ async function compare(
   const made = sim.stats().mutations.regress;
   const sinkBad = tally.sinks.reduce((sum, s) => sum + s.missing + s.unknown + s.invalid + s.outOfOrder, 0);
   for (const sink of tally.sinks) differences.push(...sink.differences);
+  const destinationDiffers = tally.destination ? destinationBad(tally.destination) : 0;
+  if (tally.destination) differences.push(...tally.destination.differences);
   const bad =
     missing +
     duplicated +
@@ -466,6 +568,7 @@ async function compare(
     regressions +
     deadLetters +
     sinkBad +
+    destinationDiffers +
     tally.problems.length;
   const n = (x: number) => x.toLocaleString('en-US');
   const summary =
@@ -482,7 +585,8 @@ async function compare(
           `; sink ${s.name}: ${n(s.inLog)} events in the log, ${n(s.received)} received (${n(s.duplicates)} duplicates), ` +
           `${n(s.missing)} missing, ${n(s.unknown)} unknown, ${n(s.outOfOrder)} out of order${s.invalid ? `, ${n(s.invalid)} failing verification` : ''} (${s.notes})`,
       )
-      .join('');
+      .join('') +
+    (tally.destination ? `; ${destinationSummary(tally.destination)}` : '');
   return {
     ok: bad === 0,
     summary,
@@ -504,6 +608,7 @@ async function compare(
     problems: tally.problems,
     differences,
     sinks: tally.sinks,
+    destination: tally.destination,
   };
 }
 
@@ -762,7 +867,8 @@ interface Exit {
 }
 
 /** What a sink logs when it stops, pauses or rejects events: never right in a chaos run. */
-const SINK_TROUBLE = /"msg":"(sink stopped|sink paused|a sink refused an event|sink: the target refused)/;
+const SINK_TROUBLE =
+  /"msg":"(sink stopped|sink paused|a sink refused an event|a destination refused a record|sink: the target refused)/;
 
 function waitExit(child: ChildProcess): Promise<Exit> {
   let stderr = '';

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { SKIPPED_DELETE } from './chaos-destination.ts';
 import { runChaos } from './chaos-harness.ts';
 
 /**
@@ -23,6 +24,22 @@ const REGRESSIONS: {
     why: 'a run resuming a killed pass missed changes behind its position',
   },
 ];
+
+/**
+ * The seeds of the destination case: even on SQLite (the CRM's idempotency off), odd on PostgreSQL
+ * (on); see `idempotencyForSeed`.
+ */
+const DESTINATION_SEEDS = { sqlite: 12, postgres: 13 } as const;
+
+/**
+ * A destination bug `--destination` found (reported to the destination's owner; seed 21 on
+ * postgres, seed 12 on sqlite): the CRM applies a create the destination never confirms (its answer
+ * lost, or the service killed before the confirmation), then the record is deleted; in mirror mode
+ * the delete finds no map row and sends nothing, so the contact stays (a zombie no map row points
+ * at). Whether a run meets it depends on kill timing, so while it stands the destination case
+ * tolerates such contacts, and only them; set this to false once deletes look the object up.
+ */
+const TOLERATE_SKIPPED_DELETES = true;
 
 export function describeChaos(store: 'sqlite' | 'postgres'): void {
   it(`loses, duplicates and keeps stale nothing on ${store} under kills, faults and a changing source`, async () => {
@@ -61,6 +78,33 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
         outOfOrder: sink.outOfOrder,
       }).toEqual({ sink: sink.name, missing: 0, unknown: 0, outOfOrder: 0 });
     }
+    process.stdout.write(`${report.summary}\n`);
+  }, 240_000);
+
+  // The services also push the customers into the simulator's CRM (a destination, mode mirror) while
+  // it loses the answers of writes it applied: each store runs a seed of its own, so one runs with the
+  // CRM's Idempotency-Key support off (find-before-create alone keeps contacts single) and one on.
+  it(`leaves every record exactly one current contact in the CRM on ${store} when the service pushing it is killed and the CRM loses answers`, async () => {
+    const seed = DESTINATION_SEEDS[store];
+    const report = await runChaos({ seed, durationMs: 25_000, store, process: 'run', destination: true });
+    const check = report.destination!;
+    const known = TOLERATE_SKIPPED_DELETES ? check.skippedDeletes : 0;
+    expect(report.problems).toEqual([]);
+    expect(report.differences.filter((d) => !d.includes(SKIPPED_DELETE))).toEqual([]);
+    expect(report.ok || known > 0).toBe(true);
+    expect(report.kills).toBeGreaterThan(1);
+    expect(check.idempotency).toBe(store === 'postgres');
+    expect({
+      missing: check.missing,
+      duplicated: check.duplicated,
+      stale: check.stale,
+      zombie: check.zombie - known,
+      unmapped: check.unmapped - known,
+      deadLetters: check.deadLetters,
+    }).toEqual({ missing: 0, duplicated: 0, stale: 0, zombie: 0, unmapped: 0, deadLetters: 0 });
+    expect(check.liveRecords).toBeGreaterThan(0);
+    expect(check.contacts).toBe(check.liveRecords + known);
+    expect(check.lostResponses).toBeGreaterThan(0);
     process.stdout.write(`${report.summary}\n`);
   }, 240_000);
 

@@ -1,7 +1,8 @@
 /**
  * `npm run chaos -- --seed N --minutes M --store sqlite|postgres
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
- *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks] [--verbose]`
+ *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks]
+ *   [--destination [--crm-idempotency on|off]] [--verbose]`
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
  * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
@@ -18,6 +19,20 @@
  * Needs a Redis and a NATS with JetStream:
  *   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
  *   start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server
+ * `--destination` (with `--process run`) adds a destination the killed services run: the first
+ * stream that accepts version regressions (customers_cursor with every style) into the simulator's
+ * CRM, mode mirror (deletes follow), find-before-create, its bearer token from the environment.
+ * During the chaos the CRM (seeded) loses the answers of writes it applied (the socket destroyed, or
+ * a 504) a few percent each, and answers 500/503, resets and answers slowly a little. Odd seeds run
+ * with its Idempotency-Key support on, even seeds off (`--crm-idempotency on|off` says which), so
+ * half of the runs rely on find-before-create alone. When the chaos ends: the faults off, the final
+ * syncs, then `syncline push` until it exits 0; then the CRM's contacts against the store's final
+ * records of the stream and the destination's external-ID map: missing (a live record without a
+ * contact), duplicated (two contacts of one key), stale (a contact whose mapped fields differ),
+ * zombie (a contact of a deleted record), unmapped (a contact no map row points at, or a map row
+ * pointing at no contact of its key), and dead letters of the destination: each is a difference.
+ * The summary ends `destination chaos_crm: 3,012 records, 2,977 contacts, 0 missing, ...; CRM: 41
+ * lost responses, 17 5xx, ..., idempotency off`.
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
@@ -34,6 +49,8 @@ const { values } = parseArgs({
     regress: { type: 'string', default: '0.3' },
     process: { type: 'string', default: 'sync' },
     sinks: { type: 'boolean', default: false },
+    destination: { type: 'boolean', default: false },
+    'crm-idempotency': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -58,6 +75,12 @@ if (values.process !== 'sync' && values.process !== 'run')
   fail(`--process must be sync or run, got "${values.process}"`);
 if (values.sinks && values.process !== 'run')
   fail('--sinks needs --process run (the service delivers the sinks)');
+if (values.destination && values.process !== 'run')
+  fail('--destination needs --process run (the service runs the destination)');
+const crmIdempotency = values['crm-idempotency'];
+if (crmIdempotency !== undefined && crmIdempotency !== 'on' && crmIdempotency !== 'off')
+  fail(`--crm-idempotency must be on or off, got "${crmIdempotency}"`);
+if (crmIdempotency !== undefined && !values.destination) fail('--crm-idempotency needs --destination');
 const styles: readonly ChaosStyle[] =
   values.style === 'all'
     ? CHAOS_STYLES
@@ -76,6 +99,8 @@ const report = await runChaos({
   regressWeight,
   process: values.process,
   sinks: values.sinks,
+  destination: values.destination,
+  ...(crmIdempotency !== undefined ? { crmIdempotency: crmIdempotency === 'on' } : {}),
   ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 });
 process.stdout.write(`${report.summary}\n`);
