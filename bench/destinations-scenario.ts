@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import { SYNC_NODE_OPTIONS } from '../src/runtime/heap-tuning.ts';
+import { CRM_FAULTS_OFF } from '../src/simulator/index.ts';
 import { BenchError } from './bench-error.ts';
 import type { Sizes } from './bench-options.ts';
 import { runChild } from './child-process.ts';
@@ -129,14 +130,7 @@ export async function runDestinationsScenario(
       idempotency: true,
       rateLimit: null,
       token: null,
-      faults: {
-        serverError: 0,
-        rateLimit: 0,
-        reset: 0,
-        lostResponse: 0,
-        lostResponse504: 0,
-        slow: 0,
-      },
+      faults: CRM_FAULTS_OFF,
     });
     const runs: PushRun[] = [];
     for (const plan of PUSH_PLANS) {

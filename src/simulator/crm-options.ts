@@ -29,6 +29,16 @@ export const crmFaultsSchema = z.strictObject({
 });
 export type CrmFaults = z.infer<typeof crmFaultsSchema>;
 
+/** Every CRM fault off (a `faults` patch that ends a faulty phase). */
+export const CRM_FAULTS_OFF = {
+  serverError: 0,
+  rateLimit: 0,
+  reset: 0,
+  lostResponse: 0,
+  lostResponse504: 0,
+  slow: 0,
+} as const satisfies Partial<CrmFaults>;
+
 /** Contacts the CRM refuses with 422, as a real CRM refuses bounced or blocked addresses. */
 export const crmRejectSchema = z.strictObject({
   emails: z.array(z.string()).default([]),

@@ -13,6 +13,7 @@ export {
   type CrmStats,
 } from './crm.ts';
 export {
+  CRM_FAULTS_OFF,
   type CrmConfig,
   type CrmFailNext,
   type CrmFaults,

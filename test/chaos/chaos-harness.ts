@@ -8,7 +8,12 @@ import { sinkConsumer } from '../../src/core/sink.ts';
 import type { Store } from '../../src/core/store.ts';
 import type { RunRecord, StoredDeadLetter } from '../../src/core/types.ts';
 import { openStore } from '../../src/runtime/open-store.ts';
-import { type GroundTruthEntry, type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
+import {
+  CRM_FAULTS_OFF,
+  type GroundTruthEntry,
+  type SimulatorServer,
+  startSimulator,
+} from '../../src/simulator/index.ts';
 import { compareCursorText, cursorTimeMs } from '../../src/sources/http/cursor-format.ts';
 import { diffWithGroundTruth } from '../helpers/ground-truth.ts';
 import { freshLocation } from '../helpers/stores.ts';
@@ -238,7 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     // The end: no more changes; a clean sync must finish through the faults.
     sim.setMutations({ ratePerSecond: 0 });
-    if (destinationStream) sim.crm.configure({ faults: NO_CRM_FAULTS });
+    if (destinationStream) sim.crm.configure({ faults: CRM_FAULTS_OFF });
     if (observers.length > 0) {
       // The config of the brief service that lets the sse client catch up at the end: no schedule,
       // so it serves the log without adding to it.
@@ -303,15 +308,6 @@ interface Tally {
   sinks: readonly SinkCheck[];
   destination: DestinationCheck | null;
 }
-
-const NO_CRM_FAULTS = {
-  serverError: 0,
-  rateLimit: 0,
-  reset: 0,
-  lostResponse: 0,
-  lostResponse504: 0,
-  slow: 0,
-};
 
 /** The stream a destination run pushes: the first that applies regressions (it must equal the source). */
 function destinationStreamOf(styles: readonly ChaosStyle[]): string {

@@ -2,6 +2,7 @@ import type { Destination } from '../../src/core/destination.ts';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { describeDestinationContract } from '../../src/sinks/destinations/destination.contract.ts';
 import { createHttpDestination } from '../../src/sinks/destinations/http-destination.ts';
+import { CRM_OPERATIONS } from '../helpers/crm-operations.ts';
 import { CrmClient, crmDestination } from '../helpers/crm-sdk-destination.ts';
 
 const TOKEN = 'contract-crm-token';
@@ -33,10 +34,7 @@ const http = (crmUrl: string, batch = false) =>
     baseUrl: crmUrl,
     headers: { authorization: `Bearer ${TOKEN}` },
     operations: {
-      create: { path: '/contacts' },
-      update: { path: '/contacts/{externalId}' },
-      find: { path: '/contacts', query: { external_id: '{key}' }, idPath: 'results.0.id' },
-      delete: { path: '/contacts/{externalId}' },
+      ...CRM_OPERATIONS,
       ...(batch ? { batch: { path: '/contacts/batch', maxSize: 2 } } : {}),
     },
     timeoutMs: 5000,

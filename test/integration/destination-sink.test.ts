@@ -9,6 +9,7 @@ import {
 import { createHttpDestination } from '../../src/sinks/destinations/http-destination.ts';
 import { compileRecordMap } from '../../src/sinks/destinations/record-map.ts';
 import type { RejectedEvent } from '../../src/sinks/sink-runner.ts';
+import { CRM_OPERATIONS } from '../helpers/crm-operations.ts';
 import { useDeliveryRig } from '../helpers/sink-rig.ts';
 import { testRecord, testStreamConfig } from '../helpers/test-sources.ts';
 
@@ -53,12 +54,7 @@ describe('a destination over the sink runner: the change log into a CRM over loo
         name: 'crm',
         baseUrl: `${sim.url}/crm`,
         headers: { authorization: `Bearer ${TOKEN}` },
-        operations: {
-          create: { path: '/contacts' },
-          update: { path: '/contacts/{externalId}' },
-          find: { path: '/contacts', query: { external_id: '{key}' }, idPath: 'results.0.id' },
-          delete: { path: '/contacts/{externalId}' },
-        },
+        operations: CRM_OPERATIONS,
         timeoutMs: 2000,
         allowPrivateTargets: true,
       }),

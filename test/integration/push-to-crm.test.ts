@@ -8,6 +8,7 @@ import { push } from '../../src/runtime/push.ts';
 import { replaySinkLetters } from '../../src/runtime/sink-replay.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
+import { CRM_OPERATIONS } from '../helpers/crm-operations.ts';
 import { CrmClient, crmDestination } from '../helpers/crm-sdk-destination.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
 
@@ -55,10 +56,7 @@ describe('customers pushed into the simulator CRM', () => {
           allowPrivateTargets: true,
           mode: 'mirror',
           map: MAP,
-          create: { path: '/contacts' },
-          update: { path: '/contacts/{externalId}' },
-          find: { path: '/contacts', query: { external_id: '{key}' }, idPath: 'results.0.id' },
-          delete: { path: '/contacts/{externalId}' },
+          ...CRM_OPERATIONS,
           timeout: '2s',
           retry: { base: '50ms', max: '500ms' },
           ...destination,
