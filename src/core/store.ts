@@ -594,3 +594,58 @@ export interface DestinationMapStore {
    */
   forgetMappings(args: { readonly destination: string; readonly stream?: string }): Promise<number>;
 }
+
+/** A pushed event as the receiver accepted it: verified, before it is applied. */
+export interface InboxEvent {
+  /** The stream it feeds (a webhook source is one stream: `POST /v1/webhooks/<stream>`). */
+  readonly stream: string;
+  /** The provider's id of the event (a header, a body field) or, without one, the body's hash. */
+  readonly eventId: string;
+  /** When the receiver accepted it (ISO-8601 UTC). */
+  readonly receivedAt: string;
+  /** The request headers the source needs later (the event type, a timestamp), lower-case names; never a signature or a credential. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The raw body, as UTF-8 text. */
+  readonly body: string;
+}
+
+/** An inbox row: the event, and its position in the inbox (increasing in commit order per store). */
+export interface StoredInboxEvent extends InboxEvent {
+  readonly id: number;
+}
+
+/**
+ * The durable inbox of push sources (`syncline_inbox`, issue 23): a webhook is written here before
+ * it is answered 2xx, so an accepted event is never lost, and is applied later by an ordinary run of
+ * its stream, which reads the inbox after its checkpoint (the last applied id) and commits records
+ * and checkpoint in one transaction. `(stream, eventId)` is unique: a redelivery is a duplicate.
+ */
+export interface InboxStore {
+  /**
+   * Appends the event unless the inbox has `(stream, eventId)` already (a redelivery, or a replay
+   * within the dedupe window); durable when it resolves. Returns its id (the existing row's for a
+   * duplicate) and whether it was one.
+   */
+  addInboxEvent(event: InboxEvent): Promise<{ readonly id: number; readonly duplicate: boolean }>;
+  /** Events of `stream` with `id > afterId`, oldest first, at most `limit`. */
+  readInbox(args: {
+    readonly stream: string;
+    readonly afterId: number;
+    readonly limit: number;
+  }): Promise<StoredInboxEvent[]>;
+  /** How many events of `stream` have `id > afterId` (not applied yet), counted up to `limit`. */
+  inboxBacklog(args: {
+    readonly stream: string;
+    readonly afterId: number;
+    readonly limit: number;
+  }): Promise<number>;
+  /**
+   * Deletes events of `stream` already applied (`id <= appliedUpTo`) and received before
+   * `receivedBefore` (their ids stay deduplicated until then). Returns how many.
+   */
+  pruneInbox(args: {
+    readonly stream: string;
+    readonly appliedUpTo: number;
+    readonly receivedBefore: string;
+  }): Promise<number>;
+}
