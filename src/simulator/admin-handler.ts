@@ -60,6 +60,11 @@ export async function handleAdmin(
     sim.crm.reset();
     return json(req, res, { ok: true });
   }
+  if (route === 'GET /_admin/ws') return json(req, res, sim.wsStatus());
+  if (route === 'POST /_admin/ws') {
+    sim.setWs((await readJson(req)) as object);
+    return json(req, res, sim.wsStatus());
+  }
   if (route === 'GET /_admin/mutations') return json(req, res, sim.mutations);
   if (route === 'POST /_admin/mutations')
     return json(req, res, sim.setMutations((await readJson(req)) as object));

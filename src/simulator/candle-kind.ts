@@ -23,6 +23,16 @@ const MORE_SYMBOLS = ['LINKUSDT', 'SOLUSDT', 'XRPUSDT'];
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
 const SERIES_SHIFT = 2 ** 32;
 
+/** The candles kind, with what the live feed needs to know of its series. */
+export interface CandleKind extends RecordKind {
+  readonly symbols: readonly string[];
+  readonly intervals: readonly string[];
+  /** The length of an interval (`1m` -> 60,000). */
+  intervalMs(interval: string): number;
+  /** The `draw` for `Dataset.insert` that appends the next candle of this series. */
+  drawFor(symbol: string, interval: string): number;
+}
+
 interface Series {
   symbol: string;
   interval: string;
@@ -43,9 +53,10 @@ function intervalMs(interval: string): number {
  * backwards from 2024-01-01; a candle's `updated_at` is its close plus up to 3 s, truncated to the
  * second, so candles of different series often share one `updated_at`. Updates are corrections:
  * new version, adjusted close/high/low/volume. Inserts append the next candle of a random series.
- * The `id` (`BTCUSDT-1m-1704067140000`) is the keyset tie-breaker.
+ * The `id` (`BTCUSDT-1m-1704067140000`) is the keyset tie-breaker. `closed` is false only for the
+ * candle the live feed (candle-feed.ts) is still forming; every generated candle is final.
  */
-export function candleKind(seed: number, options: CandleOptions): RecordKind {
+export function candleKind(seed: number, options: CandleOptions): CandleKind {
   const symbols = options.symbols ?? [...DEFAULT_SYMBOLS, ...MORE_SYMBOLS];
   const intervals = options.intervals ?? ['1m', '5m', '1h'];
   if (symbols.length === 0 || intervals.length === 0) {
@@ -93,6 +104,14 @@ export function candleKind(seed: number, options: CandleOptions): RecordKind {
   };
 
   return {
+    symbols: [...symbols],
+    intervals: [...intervals],
+    intervalMs,
+    drawFor(symbol, interval) {
+      const si = series.findIndex((s) => s.symbol === symbol && s.interval === interval);
+      if (si < 0) throw new SimulatorConfigError(`no candle series ${symbol} ${interval}`);
+      return (si + 0.5) / series.length;
+    },
     name: 'candles',
     keyFields: ['symbol', 'interval', 'open_time'],
     idOrderIsIndexOrder: false,
@@ -152,6 +171,7 @@ export function candleKind(seed: number, options: CandleOptions): RecordKind {
         close: c.toFixed(2),
         volume: ((1 + (hashInts(seed, si, slot, 5) % 100000) / 100) * (1 + fix * 10)).toFixed(3),
         trades: 1 + (hashInts(seed, si, slot, 6) % 5000),
+        closed: state.open !== true,
         updated_at: isoMs(state.updatedMs),
         version: state.version,
       };

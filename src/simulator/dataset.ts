@@ -110,22 +110,29 @@ export class Dataset {
     return index;
   }
 
-  /** Inserts a new record with version 1; returns its index. */
-  insert(nowMs: number, draw: number): number {
+  /** Inserts a new record with version 1 (still forming when `open`); returns its index. */
+  insert(nowMs: number, draw: number, open = false): number {
     const index = this.count++;
     const aux = this.kind.auxForInsert(index, draw, nowMs);
-    this.states.set(index, { version: 1, updatedMs: nowMs, status: 'live', aux });
+    const state: RecordState = { version: 1, updatedMs: nowMs, status: 'live', aux };
+    if (open) state.open = true;
+    this.states.set(index, state);
     this.index.changed(index, undefined);
     this.changes.stamp(index);
     this.touch(nowMs, nowMs);
     return index;
   }
 
-  /** A new version with new content; `updatedMs` is now, or a past time for a backdated update. */
-  update(index: number, updatedMs: number, nowMs: number): void {
+  /**
+   * A new version with new content; `updatedMs` is now, or a past time for a backdated update.
+   * `open` false makes a forming record final (the live feed closing its candle).
+   */
+  update(index: number, updatedMs: number, nowMs: number, open?: boolean): void {
     const state = this.own(index);
     const previousMs = state.updatedMs;
     state.version++;
+    if (open === true) state.open = true;
+    else if (open === false) delete state.open;
     state.updatedMs = updatedMs;
     this.index.changed(index, previousMs);
     this.changes.stamp(index);

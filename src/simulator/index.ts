@@ -3,6 +3,15 @@
  * reproducible from a seed. Used by tests, the chaos harness, benchmarks and the demo. It knows
  * nothing of the engine. See docs/simulator.md.
  */
+export {
+  CANDLE_FEED_PATH,
+  DEFAULT_WS_FEED,
+  MAX_AGE_CLOSE_CODE,
+  MAX_AGE_CLOSE_REASON,
+  type WsFeedConfig,
+  type WsFeedPatch,
+  type WsFeedStats,
+} from './candle-feed.ts';
 export type { CandleOptions } from './candle-kind.ts';
 export {
   CRM_REQUEST_LOG_SIZE,

@@ -15,6 +15,8 @@ export interface RecordState {
   status: RecordStatus;
   /** Kind-specific data fixed at insert time (candles: series and slot); 0 when unused. */
   aux: number;
+  /** True while the record is still forming (the live feed's open candle); absent = final. */
+  open?: boolean;
 }
 
 /** A generated record, exactly as the API serves it. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { WsFeedPatch } from './candle-feed.ts';
 import type { CandleOptions } from './candle-kind.ts';
 import type { CrmPatch } from './crm-options.ts';
 import { SimulatorConfigError } from './simulator-errors.ts';
@@ -112,6 +113,8 @@ export interface SimulatorOptions {
   auth?: AuthOptions;
   /** The CRM at `/crm/...` that destinations push into (always served; these are its settings). */
   crm?: CrmPatch;
+  /** The live candle feed at `/ws` (served with the `candles` dataset); misbehaviour is off by default. */
+  ws?: WsFeedPatch;
   /** The time source for `updated_at` of mutations, in epoch ms. Default `Date.now`. */
   clock?: () => number;
 }

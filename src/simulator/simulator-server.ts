@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleAdmin } from './admin-handler.ts';
+import { CandleFeed, type WsFeedConfig, type WsFeedStats } from './candle-feed.ts';
 import { candleKind } from './candle-kind.ts';
 import { handleChanges } from './changes-handler.ts';
 import { ClientRateLimiter, rateLimitHeaders } from './client-rate-limiter.ts';
@@ -73,6 +74,8 @@ export class SimulatorServer {
   private readonly prefetcher: PagePrefetcher;
   /** The CRM that destinations push into (`/crm/...`); its contacts are the push ground truth. */
   readonly crm: Crm;
+  /** The live candle feed at `/ws`; absent when the `candles` dataset is not served. */
+  private readonly feed: CandleFeed | undefined;
 
   constructor(options: SimulatorOptions) {
     this.options = options;
@@ -103,7 +106,12 @@ export class SimulatorServer {
     }
     if (sizes.candles !== undefined) {
       const candles = typeof sizes.candles === 'number' ? { count: sizes.candles } : sizes.candles;
-      this.add(new Dataset(candleKind(this.seed, { ...candles, count: check('candles', candles.count) })));
+      const kind = candleKind(this.seed, { ...candles, count: check('candles', candles.count) });
+      const dataset = new Dataset(kind);
+      this.add(dataset);
+      this.feed = new CandleFeed(dataset, kind, this.seed, options.ws ?? {}, this.clock, (req, url) =>
+        this.upgradeAllowed(req, url),
+      );
     }
     this.injector = new FaultInjector(this.seed, mergeFaults(DEFAULT_FAULTS, options.faults ?? {}));
     this.limiter.configure(this.injector.current.clientLimit);
@@ -131,6 +139,10 @@ export class SimulatorServer {
       mutations: this.engine.totals,
     };
     this.server = createServer((req, res) => this.handle(req, res));
+    this.server.on('upgrade', (req, socket, head) => {
+      if (this.feed !== undefined) this.feed.handleUpgrade(req, socket, head);
+      else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
   }
 
   /** `http://127.0.0.1:PORT`, without a trailing slash. */
@@ -183,6 +195,22 @@ export class SimulatorServer {
     return next;
   }
 
+  /** The live feed's knobs and counters (`GET /_admin/ws`). */
+  wsStatus(): { config: WsFeedConfig; stats: WsFeedStats } {
+    const feed = this.requireFeed();
+    return { config: feed.current, stats: feed.stats() };
+  }
+
+  /** Changes live-feed knobs; unnamed knobs keep their values. Throws `SimulatorConfigError`. */
+  setWs(patch: unknown): WsFeedConfig {
+    return this.requireFeed().configure(patch);
+  }
+
+  private requireFeed(): CandleFeed {
+    if (this.feed === undefined) throw new SimulatorConfigError('the live feed needs the candles dataset');
+    return this.feed;
+  }
+
   dataset(name: string): Dataset {
     const dataset = this.datasets.get(name);
     if (dataset === undefined) {
@@ -210,9 +238,10 @@ export class SimulatorServer {
     return structuredClone(this.counters);
   }
 
-  /** Stops mutations, drops every connection (hung ones included) and closes the port. */
+  /** Stops mutations and the feed, drops every connection (hung ones included) and closes the port. */
   async close(): Promise<void> {
     this.engine.stop();
+    await this.feed?.close();
     this.prefetcher.close();
     this.crm.close();
     for (const timer of this.timers) clearTimeout(timer);
@@ -401,6 +430,14 @@ export class SimulatorServer {
     const index = dataset.find(decodeURIComponent(sub));
     if (index === undefined) return errorAnswer(404, 'not_found', `no ${dataset.name} record ${sub}`);
     return { status: 200, headers: {}, body: dataset.json(index) };
+  }
+
+  /** A WebSocket upgrade: any credential the API accepts, or `?token=` holding one. */
+  private upgradeAllowed(req: IncomingMessage, url: URL): boolean {
+    if (this.credential(req, url) !== null) return true;
+    const token = url.searchParams.get('token');
+    const auth = this.options.auth;
+    return token !== null && (auth?.bearerTokens?.includes(token) || auth?.apiKeys?.includes(token)) === true;
   }
 
   /**
