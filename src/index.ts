@@ -106,6 +106,12 @@ export type {
   IncrementalConfig,
   PaginationConfig,
 } from './sources/http/index.ts';
+export {
+  type WebhookReceiveConfig,
+  type WebhookScheme,
+  type WebhookStreamConfig,
+  webhook,
+} from './sources/webhook/index.ts';
 /**
  * Declarative HTTP: `http.stream({...})` reads an API (a source), `http.destination({...})` writes
  * records into one.

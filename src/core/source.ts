@@ -5,6 +5,7 @@
  * those of the glossary in `types.ts`.
  */
 
+import type { InboxReader } from './push.ts';
 import type { Checkpoint, Logger, RunRequest } from './types.ts';
 
 /** A batch of records plus the checkpoint that resumes just after its last record. */
@@ -79,6 +80,8 @@ export interface SourceArgs {
   readonly deadline: number | null;
   /** Reads a secret (an environment variable); throws `ConfigError` naming it when unset. */
   readonly secret: (name: string) => string;
+  /** The store's inbox of pushed events, for push sources (webhook streams) to apply. */
+  readonly inbox?: InboxReader;
   /**
    * What the run was asked to do, and so what to read:
    * - `sync`: from `checkpoint` on (incrementally, when the source can);

@@ -60,7 +60,8 @@ export interface RunStore
     RunLog,
     ScanStore,
     StreamStateStore,
-    DeadLetterStore {
+    DeadLetterStore,
+    Pick<InboxStore, 'readInbox'> {
   readonly capabilities: StoreCapabilities;
 }
 

@@ -1,4 +1,5 @@
 import type { ScheduleSettings } from './schedule.ts';
+import type { PushReceiver } from './push.ts';
 import type { StreamSource } from './source.ts';
 import type { StandardSchemaV1 } from './standard-schema.ts';
 import type { ColumnType } from './view-columns.ts';
@@ -33,6 +34,12 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
    * pages carry `args.checkpoint` unchanged. Optional: a stream without it cannot be refreshed by key.
    */
   readonly fetchByKey?: StreamSource<unknown>;
+  /**
+   * A push source's receiving side (a webhook stream): given the secret reader, the receiver that
+   * checks each request before `syncline run` writes it into the inbox; the stream's `source` then
+   * applies what the inbox holds (`SourceArgs.inbox`). Absent for pulled streams.
+   */
+  readonly receive?: (secret: (name: string) => string) => PushReceiver;
   /**
    * Which fields the content hash covers. `exclude` drops noise fields (`fetched_at`, a request id)
    * so they cause no writes; `include` hashes only the fields named. Default: the whole record.

@@ -236,6 +236,7 @@ export class RunPipeline {
             deadline,
             secret: this.#args.secret,
             request: this.#args.request,
+            inbox: this.#args.store,
           });
           for await (const page of pages) {
             if (this.#abort.signal.aborted) break;

@@ -1,3 +1,4 @@
+import type { WebhookIntake } from './webhook-intake.ts';
 import type { ResolvedConfig } from '../config/load-config.ts';
 import { describeError, NotFoundError } from '../core/errors.ts';
 import type { SinkStatus } from '../core/sink.ts';
@@ -26,6 +27,8 @@ export interface ServiceControlDeps {
   readonly sinks?: () => { status(): SinkStatus[]; resume(name?: string): void } | null;
   /** The sse sink's channel (`GET /v1/events`), null without an sse sink. */
   readonly events?: SseChannel | null;
+  /** The receivers of the config's webhook streams, null without any. */
+  readonly webhooks?: WebhookIntake | null;
   /** What each destination's writes came to (totals, error rate), for `sinks()`. */
   readonly destinationTally?: DestinationTally;
   /** The clock for lag and freshness (ms since the epoch). Default `Date.now`. */
@@ -264,6 +267,10 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
 
     events() {
       return deps.events ?? null;
+    },
+
+    webhooks() {
+      return deps.webhooks ?? null;
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { WebhookIntake } from './webhook-intake.ts';
 import type { SinkStatus } from '../core/sink.ts';
 import type {
   Json,
@@ -156,4 +157,6 @@ export interface ServiceControl {
   metrics(): Promise<{ readonly contentType: string; readonly body: string }>;
   /** The sse sink's channel (`GET /v1/events`), or null when the config has no sse sink. */
   events?(): SseChannel | null;
+  /** The receivers of webhook streams (`POST /v1/webhooks/:name`), or null when the config has none. */
+  webhooks?(): WebhookIntake | null;
 }

@@ -9,6 +9,7 @@ import { createSseChannel } from '../sinks/sse/sse-channel.ts';
 import type { Runtime } from './create-runtime.ts';
 import { DestinationTally } from './destination-tally.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { createWebhookIntake } from './webhook-intake.ts';
 import { pruneChangeLog } from './prune-change-log.ts';
 import { Scheduler } from './scheduler.ts';
 import { createServiceControl } from './service-control.ts';
@@ -115,6 +116,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         log,
       })
     : null;
+  // Webhook streams: a verified event is written to the inbox, then a sync of its stream applies it.
+  const applyInbox = (stream: string) => {
+    try {
+      scheduler.trigger(stream, { mode: 'sync' });
+    } catch (error) {
+      // Stopping: the event is in the inbox; the next start applies it.
+      log.debug({ stream, err: describeError(error) }, 'webhook stored; its run waits for the next start');
+    }
+  };
+  const webhooks = config.streams.some((s) => s.receive)
+    ? createWebhookIntake({ config, store, apply: applyInbox, log })
+    : null;
   const control = createServiceControl({
     store,
     config,
@@ -122,6 +135,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     metrics,
     sinks: () => sinks,
     events: sseChannel,
+    webhooks,
     destinationTally,
   });
   const timers: NodeJS.Timeout[] = [];
@@ -135,6 +149,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const start = () => {
     if (timers.length > 0) return;
     scheduler.start();
+    // What webhooks left in the inbox before a stop is applied now.
+    for (const stream of config.streams) if (stream.receive) applyInbox(stream.name);
     sinks = preparedSinks?.start(store) ?? null;
     timers.push(
       setInterval(() => void prune(), PRUNE_EVERY_MS),

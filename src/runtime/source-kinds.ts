@@ -4,6 +4,9 @@ import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { httpStream } from '../sources/http/http-stream.ts';
 import type { HttpStreamConfig } from '../sources/http/http-stream-config.ts';
 import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
+import { webhookStream } from '../sources/webhook/webhook-stream.ts';
+import type { WebhookStreamConfig } from '../sources/webhook/webhook-stream-config.ts';
+import { webhookStreamSchema } from '../sources/webhook/webhook-stream-schema.ts';
 import { type Kind, KindRegistry } from './kind-registry.ts';
 
 /**
@@ -25,6 +28,10 @@ export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind').register
   kind: 'http',
   schema: httpStreamSchema.extend(streamBehaviourFields),
   create: (config) => httpStream(config as HttpStreamConfig),
+}).register({
+  kind: 'webhook',
+  schema: webhookStreamSchema.extend(streamBehaviourFields),
+  create: (config) => webhookStream(config as WebhookStreamConfig),
 });
 
 /** The `type:` a declarative stream without one has. */

@@ -26,6 +26,29 @@ export interface ApiAppOptions {
 
 /** Routes anyone may call: orchestrators probe them without credentials. */
 const OPEN_PATHS = new Set<string>([API_ROUTES.healthz.path, API_ROUTES.readyz.path]);
+/** Webhooks carry the provider's signature, not the service token, and have each stream's body limit. */
+const WEBHOOKS = '/v1/webhooks/';
+
+/** The request's body, or null once it is longer than `limit` bytes (read no further). */
+async function readBounded(request: Request, limit: number): Promise<Buffer | null> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) return null;
+  if (request.body === null) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(Buffer.from(value));
+  }
+  return Buffer.concat(chunks);
+}
 
 /**
  * The HTTP API of `syncline run` over a `ServiceControl`: status, runs, dead letters and the
@@ -72,7 +95,7 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
   });
   app.use(deadline(timeoutMs));
   app.use(async (c, next) => {
-    if (token === null || OPEN_PATHS.has(c.req.path)) return next();
+    if (token === null || OPEN_PATHS.has(c.req.path) || c.req.path.startsWith(WEBHOOKS)) return next();
     if (!hasBearerToken(c.req.header('authorization'), token)) {
       c.header('WWW-Authenticate', 'Bearer');
       throw new ApiError(
@@ -83,18 +106,17 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
     }
     return next();
   });
-  app.use(
-    bodyLimit({
-      maxSize: options.bodyLimitBytes ?? 1024 * 1024,
-      onError: () => {
-        throw new ApiError(
-          413,
-          'payload_too_large',
-          `the request body is larger than ${options.bodyLimitBytes ?? 1024 * 1024} bytes`,
-        );
-      },
-    }),
-  );
+  const limitBodies = bodyLimit({
+    maxSize: options.bodyLimitBytes ?? 1024 * 1024,
+    onError: () => {
+      throw new ApiError(
+        413,
+        'payload_too_large',
+        `the request body is larger than ${options.bodyLimitBytes ?? 1024 * 1024} bytes`,
+      );
+    },
+  });
+  app.use((c, next) => (c.req.path.startsWith(WEBHOOKS) ? next() : limitBodies(c, next)));
 
   app.get(API_ROUTES.healthz.path, (c) => c.json({ ok: true }));
   app.get(API_ROUTES.readyz.path, async (c) => {
@@ -184,6 +206,22 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
         'X-Accel-Buffering': 'no',
       },
     });
+  });
+  app.post(API_ROUTES.webhook.path, async (c) => {
+    const { name } = parse(API_ROUTES.webhook.params, c.req.param(), 'path');
+    const intake = control.webhooks?.() ?? null;
+    if (intake === null) {
+      throw new ApiError(
+        404,
+        'not_found',
+        `no webhook stream "${name}": the config has none (a stream with type: webhook)`,
+      );
+    }
+    const limit = intake.bodyLimit(name) ?? 0;
+    const body = await readBounded(c.req.raw, limit);
+    if (body === null) throw new ApiError(413, 'payload_too_large', `the body is larger than ${limit} bytes`);
+    const answer = await intake.receive(name, { headers: (header) => c.req.header(header), body });
+    return c.json(answer.body, answer.status);
   });
   app.get(API_ROUTES.sinks.path, async (c) => c.json(await control.sinks()));
   app.post(API_ROUTES.resumeSink.path, async (c) => {

@@ -19,6 +19,7 @@ import {
   StreamParams,
   StreamViewSchema,
   TriggerResultSchema,
+  WebhookReceivedResponse,
 } from './api-schemas.ts';
 
 /**
@@ -173,6 +174,24 @@ export const API_ROUTES = {
     status: 200,
     response: ReplaySinkResponse,
     errors: { 404: 'No such sink or destination, or an id that is no open letter of it' },
+  },
+  webhook: {
+    method: 'post',
+    path: '/v1/webhooks/:name',
+    summary:
+      "Receive a provider's webhook for a webhook stream: verified by its signature (no bearer token), written to the inbox before the answer, then applied by a sync of the stream",
+    auth: false,
+    params: StreamParams,
+    headers: {
+      'webhook-signature / Stripe-Signature / X-Hub-Signature-256':
+        "the provider's signature over the raw body, as the stream's webhook.scheme says",
+    },
+    status: 200,
+    response: WebhookReceivedResponse,
+    errors: {
+      404: 'No webhook stream of that name',
+      503: 'The event could not be stored: send it again (providers retry a 5xx)',
+    },
   },
   events: {
     method: 'get',

@@ -220,3 +220,11 @@ export const ReplaySinkResponse = z.object({
   error: z.string().nullable().describe('the transient failure (5xx, timeout) that stopped the replay'),
   message: z.string(),
 });
+
+export const WebhookReceivedResponse = z.object({
+  received: z.literal(true),
+  id: z.number().int().describe("the event's position in the inbox"),
+  duplicate: z
+    .boolean()
+    .describe('the inbox had this event id already (a redelivery): answered 200, or 409 when the stream says so'),
+});

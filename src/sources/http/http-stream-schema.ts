@@ -9,8 +9,8 @@ import { urlProblem } from './url-problem.ts';
  * because plain config files get no help from the type checker. (A TypeScript config can add a
  * `schema`; a JSON/YAML one cannot, since a schema is code.)
  */
-const field = z.string().min(1, 'must be a non-empty field path');
-const duration = z.union([
+export const field = z.string().min(1, 'must be a non-empty field path');
+export const duration = z.union([
   z.number().int().min(0),
   z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be like 500ms, 90s, 15m, 1h or 7d'),
 ]);

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { ConfigError } from '../../core/errors.ts';
+import { firstIssue, strictObject } from '../../core/strict-object.ts';
+import { duration, field, httpStreamSchema } from '../http/http-stream-schema.ts';
+import { webhookSchemeSchema } from './webhook-signature.ts';
+
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must name an environment variable (the secret itself stays there)');
+
+/** `webhook:` of a webhook stream (see `WebhookReceiveConfig`). */
+export const webhookReceiveSchema = strictObject({
+  scheme: webhookSchemeSchema,
+  secretsEnv: z.union([envName, z.array(envName).min(1, 'must name at least one variable')]),
+  tolerance: duration.optional(),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(64 * 1024 * 1024, 'must be at most 64 MiB')
+    .optional(),
+  eventId: field.optional(),
+  eventType: field.optional(),
+  eventTypeHeader: z.string().min(1).optional(),
+  record: field.optional(),
+  deleteTypes: z.array(z.string().min(1)).min(1).optional(),
+  types: z.array(z.string().min(1)).min(1).optional(),
+  fetch: z.boolean().optional(),
+  duplicateStatus: z.union([z.literal(200), z.literal(409)], { error: 'must be 200 or 409' }).optional(),
+});
+
+/** `poll:` of a webhook stream: an HTTP stream's request side (its name, key and fields are the stream's). */
+export const pollSchema = httpStreamSchema.omit({
+  name: true,
+  key: true,
+  cursor: true,
+  version: true,
+  deleted: true,
+});
+
+/** The JSON/YAML form of a webhook stream (`type: webhook`). */
+export const webhookStreamSchema = strictObject({
+  name: z.string().min(1),
+  key: z.union([field, z.array(field).min(1)]),
+  cursor: field.optional(),
+  version: field.optional(),
+  deleted: field.optional(),
+  webhook: webhookReceiveSchema,
+  poll: pollSchema.optional(),
+  pageSize: z.number().int().positive().max(10_000, 'must be at most 10000').optional(),
+});
+
+const inCodeSchema = webhookStreamSchema.extend({
+  schema: z.unknown().optional(),
+  hash: z.unknown().optional(),
+  onVersionRegression: z.unknown().optional(),
+  history: z.unknown().optional(),
+  columns: z.unknown().optional(),
+  backfill: z.unknown().optional(),
+  reconcile: z.unknown().optional(),
+  schedule: z.unknown().optional(),
+});
+
+/** Checks what `webhook.stream({...})` got in code: a ConfigError naming the stream and the field. */
+export function validateWebhookStream(config: unknown): void {
+  const result = inCodeSchema.safeParse(config);
+  if (result.success) return;
+  const name = (config as { name?: unknown } | null)?.name;
+  const issue = firstIssue(result.error.issues);
+  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  throw new ConfigError(
+    `${typeof name === 'string' ? `stream "${name}"` : 'webhook.stream'}: ${path}${issue.message}`,
+  );
+}
