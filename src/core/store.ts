@@ -27,13 +27,14 @@ import type { ViewColumn } from './view-columns.ts';
  * (`engine/`) on `RunStore` (records, leases, the run log, scans, the stream's state, dead letters);
  * a function that only looks records up on `RecordStore`; a replay's source on `DeadLetterStore`;
  * the CLI's status and listings on `StoreInspector`; consumers of the change log read and
- * acknowledge through `ChangeFeed`; destinations keep their external ids in `DestinationMapStore`. Only the composition root (`runtime/`) opens
+ * acknowledge through `ChangeFeed`; destinations keep their external ids in `DestinationMapStore`; push sources keep accepted events
+ * in `InboxStore`. Only the composition root (`runtime/`) opens
  * and closes a store (`StoreLifecycle`) and hands out the whole `Store`.
  *
  * Layout (both stores): one table per stream, named after it, with `_key` (primary key), `_data`,
  * `_hash`, `_version`, `_cursor`, `_first_synced_at`, `_synced_at`, `_deleted_at`, `_run_id`; and
  * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_consumers`, `syncline_failed` (the dead
- * letters), `syncline_destination_map`,
+ * letters), `syncline_destination_map`, `syncline_inbox`,
  * `syncline_schema`.
  *
  * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests;
@@ -49,7 +50,8 @@ export interface Store
     DeadLetterStore,
     StoreInspector,
     ChangeFeed,
-    DestinationMapStore {
+    DestinationMapStore,
+    InboxStore {
   readonly capabilities: StoreCapabilities;
 }
 

@@ -58,6 +58,11 @@ export function describeLifecycleContract(title: string, makeStore: () => Promis
             writes: [],
           }),
         forgetMappings: () => s.forgetMappings({ destination: 'd' }),
+        addInboxEvent: () =>
+          s.addInboxEvent({ stream: 'customers', eventId: 'e', receivedAt: T0, headers: {}, body: '' }),
+        readInbox: () => s.readInbox({ stream: 'customers', afterId: 0, limit: 1 }),
+        inboxBacklog: () => s.inboxBacklog({ stream: 'customers', afterId: 0, limit: 1 }),
+        pruneInbox: () => s.pruneInbox({ stream: 'customers', appliedUpTo: 0, receivedBefore: T0 }),
       };
     }
 

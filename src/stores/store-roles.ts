@@ -12,6 +12,8 @@ import type {
   DestinationMapStore,
   FinishRun,
   IgnoreDeadLetters,
+  InboxEvent,
+  InboxStore,
   LeaseStore,
   ListDeadLetters,
   ListRuns,
@@ -24,6 +26,7 @@ import type {
   ScanStore,
   StartRun,
   StoreDestinationMappings,
+  StoredInboxEvent,
   StoreInspector,
   StreamStateStore,
 } from '../core/store.ts';
@@ -49,6 +52,7 @@ export interface RoleModules {
   readonly inspector: StoreInspector;
   readonly changes: ChangeFeed;
   readonly destinations: DestinationMapStore;
+  readonly inbox: InboxStore;
 }
 
 /**
@@ -65,7 +69,8 @@ export abstract class StoreRoles
     DeadLetterStore,
     StoreInspector,
     ChangeFeed,
-    DestinationMapStore
+    DestinationMapStore,
+    InboxStore
 {
   #roles: RoleModules | undefined;
 
@@ -215,5 +220,21 @@ export abstract class StoreRoles
 
   forgetMappings(args: { destination: string; stream?: string }): Promise<number> {
     return this.#r.destinations.forgetMappings(args);
+  }
+
+  addInboxEvent(event: InboxEvent): Promise<{ readonly id: number; readonly duplicate: boolean }> {
+    return this.#r.inbox.addInboxEvent(event);
+  }
+
+  readInbox(args: { stream: string; afterId: number; limit: number }): Promise<StoredInboxEvent[]> {
+    return this.#r.inbox.readInbox(args);
+  }
+
+  inboxBacklog(args: { stream: string; afterId: number; limit: number }): Promise<number> {
+    return this.#r.inbox.inboxBacklog(args);
+  }
+
+  pruneInbox(args: { stream: string; appliedUpTo: number; receivedBefore: string }): Promise<number> {
+    return this.#r.inbox.pruneInbox(args);
   }
 }

@@ -6,6 +6,7 @@ import { describeChangeFeedContract } from './store-change-feed.contract.ts';
 import { contractSteps, type StoreHandle, T0, T1, T2, write } from './store-contract-support.ts';
 import { describeDeadLetterContract } from './store-dead-letters.contract.ts';
 import { describeDestinationMapContract } from './store-destination-map.contract.ts';
+import { describeInboxContract } from './store-inbox.contract.ts';
 import { describeLifecycleContract } from './store-lifecycle.contract.ts';
 import { describeReconciliationContract } from './store-reconcile.contract.ts';
 import { describeTypedViewContract } from './store-typed-view.contract.ts';
@@ -524,4 +525,5 @@ export function describeStoreContract(
   describeTypedViewContract(title, makeStore);
   describeChangeFeedContract(title, makeStore);
   describeDestinationMapContract(title, makeStore);
+  describeInboxContract(title, makeStore);
 }

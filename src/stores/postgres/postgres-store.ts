@@ -19,6 +19,7 @@ import { type CommitWatch, watchPgCommits } from './postgres-commit-watch.ts';
 import { PostgresDeadLetters } from './postgres-dead-letters.ts';
 import { PostgresDestinationMap } from './postgres-destination-map.ts';
 import { CONNECT_TIMEOUT_MS, storeError } from './postgres-errors.ts';
+import { PostgresInbox } from './postgres-inbox.ts';
 import { PostgresInspector } from './postgres-inspector.ts';
 import { PostgresLeases } from './postgres-leases.ts';
 import { openPostgres } from './postgres-open.ts';
@@ -113,6 +114,7 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
       inspector: new PostgresInspector(db),
       changes: new PostgresChangeFeed(db),
       destinations: new PostgresDestinationMap(db),
+      inbox: new PostgresInbox(db, this.#schema),
     });
   }
 

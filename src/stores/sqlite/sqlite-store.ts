@@ -14,6 +14,7 @@ import { SqliteChanges } from './sqlite-change-feed.ts';
 import { SqliteDeadLetters } from './sqlite-dead-letters.ts';
 import { SqliteDestinationMap } from './sqlite-destination-map.ts';
 import { toSyncError } from './sqlite-errors.ts';
+import { SqliteInbox } from './sqlite-inbox.ts';
 import { SqliteInspector } from './sqlite-inspector.ts';
 import { SqliteLeases } from './sqlite-leases.ts';
 import { openSqlite, refuseForeignTable } from './sqlite-open.ts';
@@ -116,6 +117,7 @@ export class SqliteStore extends StoreRoles implements Store {
       inspector: new SqliteInspector(runtime),
       changes: new SqliteChanges(runtime),
       destinations: new SqliteDestinationMap(runtime),
+      inbox: new SqliteInbox(runtime),
     });
   }
 

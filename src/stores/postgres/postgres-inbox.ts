@@ -1,0 +1,121 @@
+import type { InboxEvent, InboxStore, StoredInboxEvent } from '../../core/store.ts';
+import type { PostgresQueries } from './postgres-queries.ts';
+import { iso } from './postgres-rows.ts';
+
+/** A `syncline_inbox` row, as `readInbox` reads it (`bigint` comes back as text). */
+interface InboxRow {
+  id: string;
+  stream: string;
+  event_id: string;
+  received_at: Date;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * The event, or the id of the row that has its `(stream, event_id)` already, in one statement.
+ * Run after the stream's inbox lock: a concurrent append of the same event has then committed, so
+ * this statement's snapshot sees its row (without the lock, ON CONFLICT would wait for it but the
+ * SELECT, on a snapshot taken before, would not see it).
+ */
+const INSERT_SQL = `WITH added AS (
+    INSERT INTO syncline_inbox (stream, event_id, received_at, headers, body)
+    VALUES ($1, $2, $3::timestamptz, $4::jsonb, $5)
+    ON CONFLICT (stream, event_id) DO NOTHING RETURNING id
+  )
+  SELECT id, false AS duplicate FROM added
+  UNION ALL
+  SELECT id, true AS duplicate FROM syncline_inbox
+  WHERE stream = $1 AND event_id = $2 AND NOT EXISTS (SELECT 1 FROM added)`;
+
+/**
+ * The durable inbox of push sources in the PostgreSQL store (`InboxStore` in core/store.ts).
+ *
+ * Ids come from a sequence, drawn when a row is written, not when it commits: two appends could
+ * draw 10 and 11 and commit 11 first, and a run reading `id > afterId` then would checkpoint 11 and
+ * never see 10. So an append holds an advisory lock of its stream (and schema) from before it draws
+ * its id until COMMIT, as commits do for the change log's `seq` (postgres-page-commit.ts): within a
+ * stream, ids increase in commit order, and a reader never passes an id that commits later. The
+ * lock is per stream, since a reader reads one stream: appends to other streams do not wait. It is
+ * released only after the commit is visible, so the next append's id is higher than every
+ * committed one. Each append commits before it resolves (`synchronous_commit` as the server has it,
+ * on by default): durable then.
+ */
+export class PostgresInbox implements InboxStore {
+  readonly #db: PostgresQueries;
+  readonly #schema: string;
+
+  constructor(db: PostgresQueries, schema: string) {
+    this.#db = db;
+    this.#schema = schema;
+  }
+
+  async addInboxEvent(event: InboxEvent): Promise<{ readonly id: number; readonly duplicate: boolean }> {
+    return this.#db.transaction(
+      `adding event "${event.eventId}" to the inbox`,
+      event.stream,
+      async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          `syncline:inbox:${this.#schema}:${event.stream}`,
+        ]);
+        const { rows } = await client.query<{ id: string; duplicate: boolean }>(INSERT_SQL, [
+          event.stream,
+          event.eventId,
+          event.receivedAt,
+          JSON.stringify(event.headers),
+          event.body,
+        ]);
+        const [row] = rows;
+        // Under the lock the duplicate's row is visible; a prune in between would leave it to this
+        // snapshot still (MVCC), so a row always comes back.
+        if (!row) throw new Error(`the inbox found neither a new row nor a duplicate for "${event.eventId}"`);
+        return { id: Number(row.id), duplicate: row.duplicate };
+      },
+    );
+  }
+
+  async readInbox(args: { stream: string; afterId: number; limit: number }): Promise<StoredInboxEvent[]> {
+    const rows = await this.#db.query<InboxRow>(
+      'reading the inbox',
+      args.stream,
+      `SELECT id, stream, event_id, received_at, headers, body FROM syncline_inbox
+      WHERE stream = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      [args.stream, args.afterId, args.limit],
+    );
+    return rows.map((row) => ({
+      id: Number(row.id),
+      stream: row.stream,
+      eventId: row.event_id,
+      receivedAt: iso(row.received_at),
+      headers: row.headers,
+      body: row.body,
+    }));
+  }
+
+  async inboxBacklog(args: { stream: string; afterId: number; limit: number }): Promise<number> {
+    const [row] = await this.#db.query<{ n: number }>(
+      'counting the inbox backlog',
+      args.stream,
+      // The LIMIT inside: a long backlog is counted up to `limit`, not walked whole.
+      `SELECT count(*)::int AS n FROM (
+        SELECT 1 FROM syncline_inbox WHERE stream = $1 AND id > $2 LIMIT $3
+      ) AS backlog`,
+      [args.stream, args.afterId, args.limit],
+    );
+    return row?.n ?? 0;
+  }
+
+  async pruneInbox(args: { stream: string; appliedUpTo: number; receivedBefore: string }): Promise<number> {
+    const [row] = await this.#db.query<{ deleted: number }>(
+      'pruning the inbox',
+      args.stream,
+      `WITH gone AS (
+        DELETE FROM syncline_inbox WHERE stream = $1 AND id <= $2 AND received_at < $3::timestamptz
+        RETURNING 1
+      )
+      SELECT count(*)::int AS deleted FROM gone`,
+      [args.stream, args.appliedUpTo, args.receivedBefore],
+    );
+    return row?.deleted ?? 0;
+  }
+}
