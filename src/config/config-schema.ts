@@ -155,6 +155,8 @@ const streamSchema = strictObject({
   source: streamSource,
   /** Reads records by key for `syncline refresh` (`http.stream` makes it from `fetchById`). */
   fetchByKey: streamSource.optional(),
+  /** A push source's receiving side (`webhook.stream` sets it). */
+  receive: z.custom((value) => typeof value === 'function', { error: 'must be a function' }).optional(),
   /** What `syncline check` shows of the source (`http.stream` sets it). */
   sourceInfo: strictObject({
     kind: z.string().min(1),

@@ -1,5 +1,5 @@
-import type { ScheduleSettings } from './schedule.ts';
 import type { PushReceiver } from './push.ts';
+import type { ScheduleSettings } from './schedule.ts';
 import type { StreamSource } from './source.ts';
 import type { StandardSchemaV1 } from './standard-schema.ts';
 import type { ColumnType } from './view-columns.ts';

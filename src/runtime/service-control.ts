@@ -1,4 +1,3 @@
-import type { WebhookIntake } from './webhook-intake.ts';
 import type { ResolvedConfig } from '../config/load-config.ts';
 import { describeError, NotFoundError } from '../core/errors.ts';
 import type { SinkStatus } from '../core/sink.ts';
@@ -17,6 +16,7 @@ import type {
 } from './service-types.ts';
 import { describeSinkReplay, replayableSink, replaySinkLetters } from './sink-replay.ts';
 import { approveStream, replayTargets, resetStream } from './stream-operations.ts';
+import type { WebhookIntake } from './webhook-intake.ts';
 
 export interface ServiceControlDeps {
   readonly store: Store;

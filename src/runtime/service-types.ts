@@ -1,4 +1,3 @@
-import type { WebhookIntake } from './webhook-intake.ts';
 import type { SinkStatus } from '../core/sink.ts';
 import type {
   Json,
@@ -12,6 +11,7 @@ import type {
 import type { SseChannel } from '../sinks/sse/sse-channel.ts';
 import type { DestinationOutcomeName } from './destination-tally.ts';
 import type { SinkReplayOutcome } from './sink-replay.ts';
+import type { WebhookIntake } from './webhook-intake.ts';
 
 /**
  * The types `syncline run` (the service) is assembled from: the scheduler, the metrics and the HTTP

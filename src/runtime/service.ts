@@ -9,12 +9,12 @@ import { createSseChannel } from '../sinks/sse/sse-channel.ts';
 import type { Runtime } from './create-runtime.ts';
 import { DestinationTally } from './destination-tally.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createWebhookIntake } from './webhook-intake.ts';
 import { pruneChangeLog } from './prune-change-log.ts';
 import { Scheduler } from './scheduler.ts';
 import { createServiceControl } from './service-control.ts';
 import type { RunOutcomeStatus, ServiceControl } from './service-types.ts';
 import { isDeliveringSink, prepareSinks, type RunningSinks } from './sinks.ts';
+import { createWebhookIntake } from './webhook-intake.ts';
 
 /** How often the change log's retention is applied while the service runs. */
 const PRUNE_EVERY_MS = 60_000;

@@ -24,15 +24,17 @@ export interface SourceKind extends Kind {
  * The source kinds of declarative configs; `http` is the default `type:`. A new kind (webhook, cdc,
  * websocket, file) registers here with its schema, from its folder under `sources/`.
  */
-export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind').register({
-  kind: 'http',
-  schema: httpStreamSchema.extend(streamBehaviourFields),
-  create: (config) => httpStream(config as HttpStreamConfig),
-}).register({
-  kind: 'webhook',
-  schema: webhookStreamSchema.extend(streamBehaviourFields),
-  create: (config) => webhookStream(config as WebhookStreamConfig),
-});
+export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind')
+  .register({
+    kind: 'http',
+    schema: httpStreamSchema.extend(streamBehaviourFields),
+    create: (config) => httpStream(config as HttpStreamConfig),
+  })
+  .register({
+    kind: 'webhook',
+    schema: webhookStreamSchema.extend(streamBehaviourFields),
+    create: (config) => webhookStream(config as WebhookStreamConfig),
+  });
 
 /** The `type:` a declarative stream without one has. */
 export const DEFAULT_SOURCE_KIND = 'http';

@@ -62,7 +62,12 @@ export function createWebhookIntake(args: {
       const verdict = receiver.accept(request);
       if (!verdict.ok) {
         args.log.warn({ stream: name, status: verdict.status, reason: verdict.reason }, 'webhook refused');
-        const code = verdict.status === 401 ? 'unauthorized' : verdict.status === 413 ? 'payload_too_large' : 'invalid_request';
+        const code =
+          verdict.status === 401
+            ? 'unauthorized'
+            : verdict.status === 413
+              ? 'payload_too_large'
+              : 'invalid_request';
         return refuse(verdict.status, code, verdict.reason);
       }
       let stored: { id: number; duplicate: boolean };

@@ -217,7 +217,11 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
         `no webhook stream "${name}": the config has none (a stream with type: webhook)`,
       );
     }
-    const limit = intake.bodyLimit(name) ?? 0;
+    const limit = intake.bodyLimit(name);
+    if (limit === null) {
+      const answer = await intake.receive(name, { headers: () => undefined, body: Buffer.alloc(0) });
+      return c.json(answer.body, answer.status);
+    }
     const body = await readBounded(c.req.raw, limit);
     if (body === null) throw new ApiError(413, 'payload_too_large', `the body is larger than ${limit} bytes`);
     const answer = await intake.receive(name, { headers: (header) => c.req.header(header), body });

@@ -226,5 +226,7 @@ export const WebhookReceivedResponse = z.object({
   id: z.number().int().describe("the event's position in the inbox"),
   duplicate: z
     .boolean()
-    .describe('the inbox had this event id already (a redelivery): answered 200, or 409 when the stream says so'),
+    .describe(
+      'the inbox had this event id already (a redelivery): answered 200, or 409 when the stream says so',
+    ),
 });

@@ -9,8 +9,8 @@ import type { StoredInboxEvent } from '../../core/store.ts';
 import type { StreamDefinition } from '../../core/stream-definition.ts';
 import { httpStream } from '../http/http-stream.ts';
 import type { HttpStreamConfig } from '../http/http-stream-config.ts';
-import type { WebhookReceiveConfig, WebhookStreamConfig } from './webhook-stream-config.ts';
 import { createWebhookVerifier } from './webhook-signature.ts';
+import type { WebhookReceiveConfig, WebhookStreamConfig } from './webhook-stream-config.ts';
 import { validateWebhookStream } from './webhook-stream-schema.ts';
 
 /** Inbox events applied per page by default. */
@@ -60,10 +60,7 @@ export function webhookStream<R extends object>(config: WebhookStreamConfig<R>):
 }
 
 /** Checks each request of a webhook stream: size, signature and timestamp, a JSON body, its event id. */
-export function webhookReceiver(
-  webhook: WebhookReceiveConfig,
-  secrets: readonly string[],
-): PushReceiver {
+export function webhookReceiver(webhook: WebhookReceiveConfig, secrets: readonly string[]): PushReceiver {
   const maxBodyBytes = webhook.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const verify = createWebhookVerifier(webhook.scheme, secrets, {
     toleranceMs: parseDuration(webhook.tolerance ?? TOLERANCE),
@@ -130,7 +127,11 @@ async function* readWebhookStream<R extends object>(
     if (events.length === 0) return;
     const page = await pageOf(config, keyFields, poll, events, args);
     afterId = page.lastId;
-    yield { records: page.records, tombstones: page.tombstones, checkpoint: { inbox: afterId } satisfies InboxCheckpoint };
+    yield {
+      records: page.records,
+      tombstones: page.tombstones,
+      checkpoint: { inbox: afterId } satisfies InboxCheckpoint,
+    };
     if (events.length < pageSize && afterId === events.at(-1)!.id) return;
   }
 }
