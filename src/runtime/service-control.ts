@@ -17,6 +17,7 @@ import type {
 import { describeSinkReplay, replayableSink, replaySinkLetters } from './sink-replay.ts';
 import { approveStream, replayTargets, resetStream } from './stream-operations.ts';
 import type { WebhookIntake } from './webhook-intake.ts';
+import { webhookState } from './webhook-status.ts';
 
 export interface ServiceControlDeps {
   readonly store: Store;
@@ -128,7 +129,14 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
         names.map((name) => lastFreshAt(name, stored.get(name)?.lastRun ?? null)),
       );
       const at = now();
-      return names.map((name, i) => view(name, stored.get(name), scheduled.get(name), freshAt[i]!, at));
+      const webhookStreams = new Set(config.streams.filter((s) => s.receive).map((s) => s.name));
+      return Promise.all(
+        names.map(async (name, i) => {
+          const shown = view(name, stored.get(name), scheduled.get(name), freshAt[i]!, at);
+          if (!webhookStreams.has(name)) return shown;
+          return { ...shown, webhook: await webhookState(store, name, stored.get(name)?.checkpoint ?? null) };
+        }),
+      );
     },
 
     async runs(stream, limit) {

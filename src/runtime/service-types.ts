@@ -12,6 +12,7 @@ import type { SseChannel } from '../sinks/sse/sse-channel.ts';
 import type { DestinationOutcomeName } from './destination-tally.ts';
 import type { SinkReplayOutcome } from './sink-replay.ts';
 import type { WebhookIntake } from './webhook-intake.ts';
+import type { WebhookState } from './webhook-status.ts';
 
 /**
  * The types `syncline run` (the service) is assembled from: the scheduler, the metrics and the HTTP
@@ -115,6 +116,8 @@ export interface StreamView
   readonly records: number;
   readonly failedRecords: number;
   readonly checkpoint: Json;
+  /** A webhook stream's inbox backlog and the drift its last reconciliation found. */
+  readonly webhook?: WebhookState;
 }
 
 /**

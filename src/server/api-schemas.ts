@@ -122,6 +122,16 @@ export const StreamViewSchema = z.object({
   consecutiveFailures: z.number().int(),
   backoffUntil: isoTime.nullable(),
   checkpoint: json,
+  webhook: z
+    .object({
+      backlog: z.number().int().describe('events received, not applied yet'),
+      drift: z
+        .object({ runId: z.string(), endedAt: isoTime.nullable(), changes: z.number().int() })
+        .nullable()
+        .describe('the last ok reconciliation: the changes it found that webhooks had not delivered'),
+    })
+    .optional()
+    .describe('webhook streams only'),
 });
 
 export const RunRecordSchema = z.object({

@@ -2,10 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { SILENT_LOGGER } from '../../src/core/types.ts';
-import { webhook } from '../../src/index.ts';
+import { type WebhookStreamConfig, webhook } from '../../src/index.ts';
 import { createRuntime, type Runtime } from '../../src/runtime/create-runtime.ts';
 import { type Service, startService } from '../../src/runtime/service.ts';
 import { createApiApp } from '../../src/server/api-app.ts';
+import { startSimulator } from '../../src/simulator/index.ts';
 import { signWebhook, type WebhookScheme } from '../../src/sources/webhook/webhook-signature.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 
@@ -32,7 +33,8 @@ describe.each(STORE_KINDS)('webhook streams on %s', (kind) => {
     t = undefined;
   });
 
-  async function start(over: Partial<Parameters<typeof webhook.stream>[0]['webhook']> = {}) {
+  type StreamSettings = WebhookStreamConfig;
+  async function start(over: Partial<StreamSettings['webhook']> = {}, stream: Partial<StreamSettings> = {}) {
     t = await makeTestStore(kind);
     const config: SynclineConfig = {
       store: t.location,
@@ -49,6 +51,7 @@ describe.each(STORE_KINDS)('webhook streams on %s', (kind) => {
             maxBodyBytes: 4096,
             ...over,
           },
+          ...stream,
         }),
       ],
     };
@@ -140,5 +143,62 @@ describe.each(STORE_KINDS)('webhook streams on %s', (kind) => {
     expect((await post(delivery(customer('c1', 1, 'Ada'), { id: 'evt_x' }))).status).toBe(409);
     // The rest of the API still wants its token.
     expect((await api.request('/v1/streams')).status).toBe(401);
+  });
+
+  it('fetches the notified record over REST (the payload is only a hint), and a reconciliation over poll repairs what webhooks missed, counted as drift', async () => {
+    const sim = await startSimulator({ seed: 4, datasets: { customers: 30 } });
+    try {
+      const api = await start(
+        { fetch: true },
+        {
+          cursor: 'updated_at',
+          deleted: 'deleted',
+          poll: {
+            request: { baseUrl: sim.url, path: '/v1/customers', query: { style: 'cursor' } },
+            pagination: { type: 'cursor', tokenPath: 'next_cursor', hasMorePath: 'has_more' },
+            fetchById: { path: '/v1/customers/{id}' },
+          },
+        },
+      );
+      const truth = sim.groundTruth('customers');
+      const [first] = [...truth.live.keys()];
+      // The event says little, and wrongly: the stream reads the record itself.
+      const res = await api.request(
+        '/v1/webhooks/customers',
+        delivery({ type: 'customer.updated', data: { id: first, name: 'not the real name' } }),
+      );
+      expect(res.status).toBe(200);
+      await until(records, (r) => r[first!] !== undefined);
+      const [row] = await t!.store.scanRecords('customers', { limit: 1 });
+      expect(row!.key).toBe(first);
+      expect(row!.hash).toBe(truth.live.get(first!));
+      // Webhooks delivered one customer of 30: a reconciliation reads them all over REST.
+      const auth = { headers: { authorization: 'Bearer api-token' } };
+      expect((await api.request('/v1/streams/customers/reconcile', { method: 'POST', ...auth })).status).toBe(
+        202,
+      );
+      const view = await until(
+        async () => {
+          const streams = (await (await api.request('/v1/streams', auth)).json()) as {
+            stream: string;
+            webhook?: { backlog: number; drift: { changes: number } | null };
+          }[];
+          return streams.find((s) => s.stream === 'customers')!;
+        },
+        (v) => v.webhook?.drift !== null && v.webhook?.drift !== undefined,
+      );
+      expect(view.webhook).toEqual({
+        backlog: 0,
+        drift: { runId: expect.any(String), endedAt: expect.any(String), changes: truth.live.size - 1 },
+      });
+      const stored = await records();
+      expect(
+        Object.keys(stored)
+          .filter((k) => stored[k] !== 'deleted')
+          .sort(),
+      ).toEqual([...truth.live.keys()].sort());
+    } finally {
+      await sim.close();
+    }
   });
 });
