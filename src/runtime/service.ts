@@ -21,6 +21,9 @@ const PRUNE_EVERY_MS = 60_000;
 /** How often a paused stream's store state is read for an approval given elsewhere (`syncline approve`). */
 const APPROVAL_POLL_MS = 5_000;
 
+/** A day, in ms. */
+const DAY_MS = 86_400_000;
+
 export interface ServiceOptions {
   readonly runtime: Runtime;
   readonly log: Logger;
@@ -159,15 +162,27 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
   let pruning: Promise<unknown> | null = null;
   const prune = () => {
-    pruning ??= pruneChangeLog({
-      store,
-      retentionMs: config.changes.retentionMs,
-      log,
-      stop: abort.signal,
-    }).finally(() => {
+    pruning ??= Promise.all([
+      pruneChangeLog({ store, retentionMs: config.changes.retentionMs, log, stop: abort.signal }),
+      pruneInboxes(),
+    ]).finally(() => {
       pruning = null;
     });
     return pruning;
+  };
+  // Applied webhook events go after the change log's retention (at least a day: their ids keep
+  // redeliveries out for that long, past any provider's signature tolerance).
+  const pruneInboxes = async () => {
+    const receivedBefore = new Date(Date.now() - Math.max(config.changes.retentionMs, DAY_MS)).toISOString();
+    for (const stream of config.streams) {
+      if (!stream.receive) continue;
+      try {
+        const appliedUpTo = ((await store.getState(stream.name))?.checkpoint as { inbox?: number } | null)?.inbox;
+        if (appliedUpTo) await store.pruneInbox({ stream: stream.name, appliedUpTo, receivedBefore });
+      } catch (error) {
+        log.warn({ stream: stream.name, err: describeError(error) }, 'could not prune the webhook inbox');
+      }
+    }
   };
   const watchApprovals = async () => {
     for (const s of scheduler.status()) {
