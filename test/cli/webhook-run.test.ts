@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/runtime/open-store.ts';
 import { signWebhook } from '../../src/sources/webhook/webhook-signature.ts';
-import { type CliResult, collect, spawnCli } from './cli-harness.ts';
+import { type CliResult, collect, runCli, spawnCli } from './cli-harness.ts';
 
 const SECRET = 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0';
 const TOKEN = 'webhook-run-api-token';
@@ -106,6 +106,9 @@ describe('syncline run with a webhook stream (a real process, HTTP over loopback
     const ended = await done;
     expect(ended.code).toBe(0); // a clean stop: the runs ended at their checkpoints
     child = null;
+
+    const status = await runCli(['status', '--store', join(dir, 's.db')], dir, { ORDERS_WEBHOOK_SECRET: SECRET });
+    expect(status.stdout).toMatch(/WEBHOOK STREAM\s+BACKLOG\s+DRIFT\n\s*orders\s+0\s+no reconciliation yet/);
 
     const store = await openStore(join(dir, 's.db'));
     try {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Json } from '../../core/types.ts';
 import { DESTINATION_COUNT_LIMIT, destinationStates } from '../../runtime/destination-status.ts';
 import { lagMs } from '../../runtime/lag.ts';
+import { WEBHOOK_BACKLOG_LIMIT, webhookState } from '../../runtime/webhook-status.ts';
 import { CliContext } from '../cli-context.ts';
 import { formatCheckpoint, formatCount, formatDuration, formatTable } from '../format-table.ts';
 
@@ -74,6 +75,30 @@ export function registerStatusCommand(program: Command): void {
           ),
         );
         if (destinationTable !== null) ctx.print(`\n${destinationTable}`);
+        // Webhook streams: what waits in the inbox, and what the last reconciliation found.
+        const webhookStreams = (config?.streams ?? []).filter((s) => s.receive);
+        if (webhookStreams.length > 0) {
+          const states = await Promise.all(
+            webhookStreams.map(async (s) => {
+              const checkpoint = streams.find((row) => row.stream === s.name)?.checkpoint ?? null;
+              return { stream: s.name, ...(await webhookState(store, s.name, checkpoint)) };
+            }),
+          );
+          const backlog = (n: number) =>
+            n > WEBHOOK_BACKLOG_LIMIT ? `${formatCount(WEBHOOK_BACKLOG_LIMIT)}+` : formatCount(n);
+          ctx.print(
+            `\n${formatTable(
+              ['WEBHOOK STREAM', 'BACKLOG', 'DRIFT'],
+              states.map((w) => [
+                w.stream,
+                backlog(w.backlog),
+                w.drift === null
+                  ? out.muted('no reconciliation yet')
+                  : `${formatCount(w.drift.changes)} at the last reconciliation`,
+              ]),
+            )}`,
+          );
+        }
         for (const d of destinations) {
           if (d.openDeadLetters > 0) {
             ctx.print(
