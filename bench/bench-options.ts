@@ -17,6 +17,7 @@ export const SECTIONS = [
   'service',
   'events',
   'destinations',
+  'webhooks',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 /**
@@ -41,6 +42,8 @@ export const SECTION_HELP: Record<Section, string> = {
     'sinks delivering a synced change log to NATS JetStream and a webhook receiver vs the raw clients; commit -> receiver latency at 1,000 changes/s (needs NATS)',
   destinations:
     'an HTTP destination pushing synced customers into the simulator CRM (20 ms per answer) at concurrency 1, 8, 32 and in bulk, vs its service rate and a hand-written fetch loop',
+  webhooks:
+    'syncline run receiving signed webhooks on both stores: delivery -> 2xx latency one at a time and 16 in flight, and how fast the inbox is applied',
 };
 
 export interface Sizes {

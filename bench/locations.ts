@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -68,6 +68,13 @@ export class Locations {
     }
     this.live.add(location);
     return location;
+  }
+
+  /** A new empty folder under the bench's own (removed with it): a project directory for a child. */
+  scratchDir(): string {
+    const dir = join(this.dir, `scratch-${++this.counter}`);
+    mkdirSync(dir);
+    return dir;
   }
 
   /**

@@ -13,6 +13,7 @@ import type { RawResults } from './raw-runs.ts';
 import type { ServiceScenario } from './service-scenario.ts';
 import type { SyncMeasurement, SyncScenario } from './sync-scenario.ts';
 import { evaluateTargets, type TargetLine } from './targets.ts';
+import type { WebhooksScenario } from './webhooks-scenario.ts';
 
 /**
  * RESULTS.md: every figure of one bench run, and the targets judged on them. Nothing here is a
@@ -31,6 +32,8 @@ export interface BenchResults {
   readonly events: EventsScenario | null;
   /** The destinations section (pushing into the CRM), when it ran. */
   readonly destinations: DestinationsScenario | null;
+  /** The webhooks section (receiving and applying pushed events), when it ran. */
+  readonly webhooks: WebhooksScenario | null;
   readonly totalMs: number;
   /** 1-minute load average when the measurements ended. */
   readonly loadAtEnd: number;
@@ -311,6 +314,27 @@ function eventsSection(results: BenchResults): string[] {
   ];
 }
 
+function webhooksSection(results: BenchResults): string[] {
+  const w = results.webhooks;
+  if (!w) return [];
+  const ms = (n: number) => n.toFixed(1);
+  return [
+    '## Webhooks in',
+    '',
+    'A `syncline run` child with one webhook stream (Standard Webhooks signatures); the bench process is the ' +
+      'provider. An answer means the event is in the inbox, durable; the stream then applies it. Latency is the ' +
+      "provider's, request to answer, over loopback.",
+    '',
+    '| store | deliveries | in flight | p50 ms | p95 ms | p99 ms | max ms | answered/s | applied/s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...w.runs.flatMap((r) => [
+      `| ${r.store} | ${int(r.sequential.events)} | 1 | ${ms(r.sequential.p50)} | ${ms(r.sequential.p95)} | ${ms(r.sequential.p99)} | ${ms(r.sequential.max)} | | |`,
+      `| ${r.store} | ${int(r.burst.events)} | ${r.burst.inFlight} | ${ms(r.burst.p50)} | ${ms(r.burst.p95)} | ${ms(r.burst.p99)} | ${ms(r.burst.max)} | ${int(r.burst.acceptedPerSecond)} | ${int(r.appliedPerSecond)} |`,
+    ]),
+    '',
+  ];
+}
+
 function destinationsSection(results: BenchResults): string[] {
   const d = results.destinations;
   if (!d) return [];
@@ -392,6 +416,7 @@ export function renderResults(results: BenchResults): string {
     ...serviceSection(results),
     ...eventsSection(results),
     ...destinationsSection(results),
+    ...webhooksSection(results),
     ...targetsSection(evaluateTargets(results)),
   ].join('\n');
 }

@@ -21,6 +21,7 @@ import { runRaw } from './raw-runs.ts';
 import { type BenchResults, chartBars, renderResults } from './report.ts';
 import { runServiceScenario } from './service-scenario.ts';
 import { runSyncScenario, type SyncScenario } from './sync-scenario.ts';
+import { runWebhooksScenario } from './webhooks-scenario.ts';
 
 const began = performance.now();
 
@@ -63,6 +64,7 @@ async function runBench(options: BenchOptions, locations: Locations): Promise<Be
     service: only.has('service') ? await runServiceScenario(locations, sizes, log) : null,
     events: only.has('events') ? await runEventsScenario(locations, sizes, log) : null,
     destinations: only.has('destinations') ? await runDestinationsScenario(locations, sizes, log) : null,
+    webhooks: only.has('webhooks') ? await runWebhooksScenario(locations, sizes, log) : null,
     totalMs: performance.now() - began,
     loadAtEnd: loadavg()[0]!,
   };

@@ -17,6 +17,8 @@ const RSS_LIMIT_MB = 200;
 const IDLE_CPU_LIMIT = 2;
 const LATENESS_LIMIT_MS = 500;
 const SINK_RAW_RATIO = 0.5;
+/** Issue 23: a webhook is answered (durable in the inbox) within this, p99, one at a time. */
+const WEBHOOK_P99_LIMIT_MS = 50;
 /** Sequin reports 253 ms p99 for its CDC-to-sink path. */
 const EVENT_P99_LIMIT_MS = 250;
 
@@ -165,5 +167,17 @@ export function evaluateTargets(results: BenchResults): TargetLine[] {
       ),
     );
   } else lines.push(notMeasured(latencyTarget));
+  for (const store of ['sqlite', 'postgres'] as const) {
+    const webhookTarget = `webhooks (${storeName(store)}): delivery -> 2xx (in the inbox) p99 < ${WEBHOOK_P99_LIMIT_MS} ms, one at a time`;
+    const run = results.webhooks?.runs.find((r) => r.store === store);
+    if (run) {
+      lines.push(
+        judge(
+          run.sequential.p99 < WEBHOOK_P99_LIMIT_MS,
+          `${webhookTarget}: p99 ${run.sequential.p99.toFixed(1)} ms (p50 ${run.sequential.p50.toFixed(1)} ms) over ${int(run.sequential.events)} deliveries`,
+        ),
+      );
+    } else lines.push(notMeasured(webhookTarget));
+  }
   return lines;
 }

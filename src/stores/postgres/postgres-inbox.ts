@@ -1,6 +1,10 @@
 import type { InboxEvent, InboxStore, StoredInboxEvent } from '../../core/store.ts';
+import { GroupCommit } from '../group-commit.ts';
 import type { PostgresQueries } from './postgres-queries.ts';
 import { iso } from './postgres-rows.ts';
+
+/** What an append answers. */
+type Added = { readonly id: number; readonly duplicate: boolean };
 
 /** A `syncline_inbox` row, as `readInbox` reads it (`bigint` comes back as text). */
 interface InboxRow {
@@ -50,14 +54,29 @@ export class PostgresInbox implements InboxStore {
     this.#schema = schema;
   }
 
-  async addInboxEvent(event: InboxEvent): Promise<{ readonly id: number; readonly duplicate: boolean }> {
-    return this.#db.transaction(
-      `adding event "${event.eventId}" to the inbox`,
-      event.stream,
-      async (client) => {
+  /** Appends arriving while one commits share the next transaction (see `GroupCommit`). */
+  readonly #appends = new GroupCommit<InboxEvent, Added>((events) => this.#append(events));
+
+  addInboxEvent(event: InboxEvent): Promise<Added> {
+    return this.#appends.add(event);
+  }
+
+  #append(events: readonly InboxEvent[]): Promise<Added[]> {
+    const first = events[0]!;
+    const what =
+      events.length === 1
+        ? `adding event "${first.eventId}" to the inbox`
+        : `adding ${events.length} events to the inbox`;
+    return this.#db.transaction(what, first.stream, async (client) => {
+      // Every stream of the batch locked first, in one order (two batches never wait on each other
+      // in a cycle), held to COMMIT.
+      for (const stream of [...new Set(events.map((e) => e.stream))].sort()) {
         await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-          `syncline:inbox:${this.#schema}:${event.stream}`,
+          `syncline:inbox:${this.#schema}:${stream}`,
         ]);
+      }
+      const added: Added[] = [];
+      for (const event of events) {
         const { rows } = await client.query<{ id: string; duplicate: boolean }>(INSERT_SQL, [
           event.stream,
           event.eventId,
@@ -66,12 +85,13 @@ export class PostgresInbox implements InboxStore {
           event.body,
         ]);
         const [row] = rows;
-        // Under the lock the duplicate's row is visible; a prune in between would leave it to this
-        // snapshot still (MVCC), so a row always comes back.
+        // Under the lock the duplicate's row is visible (committed before, or written earlier in
+        // this transaction); a prune in between would leave it to this snapshot still (MVCC).
         if (!row) throw new Error(`the inbox found neither a new row nor a duplicate for "${event.eventId}"`);
-        return { id: Number(row.id), duplicate: row.duplicate };
-      },
-    );
+        added.push({ id: Number(row.id), duplicate: row.duplicate });
+      }
+      return added;
+    });
   }
 
   async readInbox(args: { stream: string; afterId: number; limit: number }): Promise<StoredInboxEvent[]> {

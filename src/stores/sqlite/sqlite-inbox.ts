@@ -1,6 +1,10 @@
 import type { InboxEvent, InboxStore, StoredInboxEvent } from '../../core/store.ts';
+import { GroupCommit } from '../group-commit.ts';
 import type { StoreRuntime } from '../store-runtime.ts';
 import type { SqliteSession } from './sqlite-session.ts';
+
+/** What an append answers. */
+type Added = { readonly id: number; readonly duplicate: boolean };
 
 /** A `syncline_inbox` row, as `readInbox` reads it. */
 interface InboxRow {
@@ -30,30 +34,44 @@ export class SqliteInbox implements InboxStore {
     this.#runtime = runtime;
   }
 
-  async addInboxEvent(event: InboxEvent): Promise<{ readonly id: number; readonly duplicate: boolean }> {
-    return this.#runtime.guard(`add event "${event.eventId}" to the inbox`, event.stream, (s) => {
-      const add = s.db.transaction((): { id: number; duplicate: boolean } => {
-        const inserted = s.sql<[Record<string, string>], { id: number }>(INSERT_SQL).get({
-          stream: event.stream,
-          eventId: event.eventId,
-          receivedAt: event.receivedAt,
-          headers: JSON.stringify(event.headers),
-          body: event.body,
-        });
-        if (inserted) return { id: inserted.id, duplicate: false };
-        const existing = s
-          .sql<[string, string], { id: number }>(
-            'SELECT id FROM syncline_inbox WHERE stream = ? AND event_id = ?',
-          )
-          .get(event.stream, event.eventId);
-        // The conflict and this read are in one write transaction: the row cannot be gone.
-        if (!existing) throw new Error(`the inbox lost event "${event.eventId}" between two statements`);
-        return { id: existing.id, duplicate: true };
-      });
+  /** Appends arriving together share a transaction and its sync (see `GroupCommit`). */
+  readonly #appends = new GroupCommit<InboxEvent, Added>(async (events) => this.#append(events));
+
+  addInboxEvent(event: InboxEvent): Promise<Added> {
+    return this.#appends.add(event);
+  }
+
+  #append(events: readonly InboxEvent[]): Added[] {
+    const first = events[0]!;
+    const what =
+      events.length === 1
+        ? `add event "${first.eventId}" to the inbox`
+        : `add ${events.length} events to the inbox`;
+    return this.#runtime.guard(what, first.stream, (s) => {
+      const add = s.db.transaction((): Added[] =>
+        events.map((event) => {
+          const inserted = s.sql<[Record<string, string>], { id: number }>(INSERT_SQL).get({
+            stream: event.stream,
+            eventId: event.eventId,
+            receivedAt: event.receivedAt,
+            headers: JSON.stringify(event.headers),
+            body: event.body,
+          });
+          if (inserted) return { id: inserted.id, duplicate: false };
+          const existing = s
+            .sql<[string, string], { id: number }>(
+              'SELECT id FROM syncline_inbox WHERE stream = ? AND event_id = ?',
+            )
+            .get(event.stream, event.eventId);
+          // The conflict and this read are in one write transaction: the row cannot be gone.
+          if (!existing) throw new Error(`the inbox lost event "${event.eventId}" between two statements`);
+          return { id: existing.id, duplicate: true };
+        }),
+      );
       // Durable when it resolves: the event is answered 2xx after this, and the provider will not
       // send it again. The store's connections run `synchronous = NORMAL` (a commit survives kill -9,
-      // not power loss); an inbox append is rare and must survive both, so it syncs the WAL at its
-      // commit (FULL), and the connection goes back to NORMAL for the commits of pages.
+      // not power loss); an inbox append must survive both, so it syncs the WAL at its commit
+      // (FULL), and the connection goes back to NORMAL for the commits of pages.
       s.db.pragma('synchronous = FULL');
       try {
         return add.immediate();
