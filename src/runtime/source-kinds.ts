@@ -4,6 +4,9 @@ import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import { httpStream } from '../sources/http/http-stream.ts';
 import type { HttpStreamConfig } from '../sources/http/http-stream-config.ts';
 import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
+import { webSocketStream } from '../sources/websocket/websocket-stream.ts';
+import type { WebSocketStreamConfig } from '../sources/websocket/websocket-stream-config.ts';
+import { webSocketStreamSchema } from '../sources/websocket/websocket-stream-schema.ts';
 import { type Kind, KindRegistry } from './kind-registry.ts';
 
 /**
@@ -21,11 +24,17 @@ export interface SourceKind extends Kind {
  * The source kinds of declarative configs; `http` is the default `type:`. A new kind (webhook, cdc,
  * websocket, file) registers here with its schema, from its folder under `sources/`.
  */
-export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind').register({
-  kind: 'http',
-  schema: httpStreamSchema.extend(streamBehaviourFields),
-  create: (config) => httpStream(config as HttpStreamConfig),
-});
+export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind')
+  .register({
+    kind: 'http',
+    schema: httpStreamSchema.extend(streamBehaviourFields),
+    create: (config) => httpStream(config as HttpStreamConfig),
+  })
+  .register({
+    kind: 'websocket',
+    schema: webSocketStreamSchema.extend(streamBehaviourFields),
+    create: (config) => webSocketStream(config as WebSocketStreamConfig),
+  });
 
 /** The `type:` a declarative stream without one has. */
 export const DEFAULT_SOURCE_KIND = 'http';
