@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { contentHash } from '../../src/core/canonical-json.ts';
 import { newHolderId } from '../../src/core/clock.ts';
 import { ConfigError } from '../../src/core/errors.ts';
@@ -8,6 +11,7 @@ import type { Store } from '../../src/core/store.ts';
 import type { AnyStreamDefinition } from '../../src/core/stream-definition.ts';
 import type { Logger } from '../../src/core/types.ts';
 import { type RunResult, runStream } from '../../src/engine/stream-runner.ts';
+import { loadProjectConfig } from '../../src/runtime/load-project-config.ts';
 import { type SimulatorOptions, type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
 import { webSocketStream } from '../../src/sources/websocket/websocket-stream.ts';
 import type {
@@ -333,6 +337,48 @@ describe('websocket.stream against the simulator feed', () => {
     ).toThrow(/websocket\.heartbeet: unknown key; did you mean "heartbeat"\?/);
     const { poll: _poll, ...withoutPoll } = candlesConfigOf(server);
     expect(() => webSocketStream(withoutPoll as never)).toThrow(/stream "candles": poll: /);
+  });
+});
+
+describe('type: websocket in a YAML config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'syncline-ws-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const load = (websocket: string) => {
+    const file = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(
+      file,
+      [
+        'streams:',
+        '  - name: candles',
+        '    type: websocket',
+        '    key: [symbol, interval, open_time]',
+        '    cursor: updated_at',
+        '    version: version',
+        `    websocket: ${websocket}`,
+        '    poll:',
+        '      request: { baseUrl: "http://127.0.0.1:4010", path: /v1/candles, query: { symbol: BTCUSDT } }',
+        '      pagination: { type: link }',
+        '      incremental: { param: updated_since, lookback: 10m }',
+        '',
+      ].join('\n'),
+    );
+    return loadProjectConfig({ file, store: join(dir, 'x.db') });
+  };
+
+  it('builds a WebSocket stream', async () => {
+    const config = await load('{ url: "ws://127.0.0.1:4010/ws", tokenEnv: FEED_TOKEN, closed: closed }');
+    const stream = config.streams.find((s) => s.name === 'candles')!;
+    expect(stream.sourceInfo).toMatchObject({ kind: 'websocket', secrets: ['FEED_TOKEN'] });
+    expect(stream.sourceInfo?.reads).toContain('ws://127.0.0.1:4010/ws live, gap-filled by GET');
+  });
+
+  it('refuses a misspelt or wrong field, naming it', async () => {
+    await expect(load('{ url: "ws://127.0.0.1:4010/ws", flsuh: { maxRecords: 10 } }')).rejects.toThrow(
+      /websocket\.flsuh: unknown key; did you mean "flush"\?/,
+    );
+    await expect(load('{ url: "https://feed.example.com/ws" }')).rejects.toThrow(
+      /websocket\.url: must start with ws:\/\/ or wss:\/\//,
+    );
   });
 });
 
