@@ -117,3 +117,6 @@ export {
  * records into one.
  */
 export const http = { ...httpSources, destination: httpDestination } as const;
+export type { PollConfig, WebSocketConfig, WebSocketStreamConfig } from './sources/websocket/index.ts';
+/** WebSocket streams gap-filled over REST: `websocket.stream({ name, key, websocket, poll })`. */
+export { websocket } from './sources/websocket/index.ts';

@@ -7,6 +7,9 @@ import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
 import { webhookStream } from '../sources/webhook/webhook-stream.ts';
 import type { WebhookStreamConfig } from '../sources/webhook/webhook-stream-config.ts';
 import { webhookStreamSchema } from '../sources/webhook/webhook-stream-schema.ts';
+import { webSocketStream } from '../sources/websocket/websocket-stream.ts';
+import type { WebSocketStreamConfig } from '../sources/websocket/websocket-stream-config.ts';
+import { webSocketStreamSchema } from '../sources/websocket/websocket-stream-schema.ts';
 import { type Kind, KindRegistry } from './kind-registry.ts';
 
 /**
@@ -34,6 +37,11 @@ export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind')
     kind: 'webhook',
     schema: webhookStreamSchema.extend(streamBehaviourFields),
     create: (config) => webhookStream(config as WebhookStreamConfig),
+  })
+  .register({
+    kind: 'websocket',
+    schema: webSocketStreamSchema.extend(streamBehaviourFields),
+    create: (config) => webSocketStream(config as WebSocketStreamConfig),
   });
 
 /** The `type:` a declarative stream without one has. */

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { ConfigError } from '../../core/errors.ts';
+import { firstIssue, strictObject } from '../../core/strict-object.ts';
+import { httpStreamSchema } from '../http/http-stream-schema.ts';
+
+/**
+ * The JSON/YAML form of a WebSocket stream (`type: websocket`): the stream's own fields, the live
+ * feed (`websocket`) and the REST gap-fill (`poll`, the request side of an HTTP stream).
+ */
+const field = z.string().min(1, 'must be a non-empty field path');
+const duration = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be like 500ms, 90s, 15m, 1h or 7d'),
+]);
+const positiveDuration = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d*[1-9]\d*(\.\d+)?\s*(ms|s|m|h|d)$/, 'must be a positive duration like 500ms, 15s or 1m'),
+]);
+
+/** An absolute ws(s) URL. */
+const socketUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" is not a URL; write it like wss://feed.example.com/ws`,
+    });
+    return;
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    ctx.addIssue({ code: 'custom', message: `must start with ws:// or wss:// (got ${url.protocol}//)` });
+  } else if (url.username !== '' || url.password !== '') {
+    ctx.addIssue({ code: 'custom', message: 'must not carry credentials: use tokenEnv' });
+  }
+});
+
+export const webSocketConfigSchema = strictObject({
+  url: socketUrl,
+  subscribe: z.unknown().optional(),
+  records: field.optional(),
+  type: strictObject({
+    path: field,
+    values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1, 'must name at least one value'),
+  }).optional(),
+  closed: field.optional(),
+  heartbeat: strictObject({
+    interval: positiveDuration.optional(),
+    timeout: positiveDuration.optional(),
+  }).optional(),
+  maxConnectionAge: positiveDuration.optional(),
+  reconnect: strictObject({ base: positiveDuration.optional(), max: positiveDuration.optional() }).optional(),
+  flush: strictObject({
+    maxRecords: z.number().int().positive().optional(),
+    maxWait: duration.optional(),
+  }).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  tokenEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable')
+    .optional(),
+  tokenQuery: z.boolean().optional(),
+});
+
+/** The request side of an HTTP stream: everything but the stream's own fields. */
+export const pollSchema = httpStreamSchema.omit({
+  name: true,
+  key: true,
+  cursor: true,
+  version: true,
+  deleted: true,
+});
+
+export const webSocketStreamSchema = strictObject({
+  name: z.string().min(1),
+  key: z.union([field, z.array(field).min(1)]),
+  cursor: field.optional(),
+  version: field.optional(),
+  deleted: field.optional(),
+  websocket: webSocketConfigSchema,
+  poll: pollSchema,
+});
+
+/** What `websocket.stream({...})` takes in code: the same, plus the fields every stream may have. */
+const webSocketStreamInCodeSchema = webSocketStreamSchema.extend({
+  schema: z.unknown().optional(),
+  hash: z.unknown().optional(),
+  onVersionRegression: z.unknown().optional(),
+  history: z.unknown().optional(),
+  columns: z.unknown().optional(),
+  backfill: z.unknown().optional(),
+  reconcile: z.unknown().optional(),
+  schedule: z.unknown().optional(),
+});
+
+/** Checks the object given to `websocket.stream({...})`: a ConfigError naming the stream and the field. */
+export function validateWebSocketStream(config: unknown): void {
+  const result = webSocketStreamInCodeSchema.safeParse(config);
+  if (result.success) return;
+  const name = (config as { name?: unknown } | null)?.name;
+  const issue = firstIssue(result.error.issues);
+  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  throw new ConfigError(
+    `${typeof name === 'string' ? `stream "${name}"` : 'websocket.stream'}: ${path}${issue.message}`,
+  );
+}
