@@ -53,4 +53,19 @@ describe('formatCheckpoint', () => {
     expect(formatCheckpoint({ note: 'x'.repeat(60) })).toBe(`{"note":"${'x'.repeat(30)}…`);
     expect(formatCheckpoint(null)).toBe('-');
   });
+
+  it('names the inbox position of a webhook stream and the REST part of a WebSocket stream', () => {
+    expect(formatCheckpoint({ inbox: 1042 })).toBe('inbox #1042');
+    expect(
+      formatCheckpoint({
+        poll: {
+          v: 1,
+          position: null,
+          watermark: { cursor: '2026-03-01T12:00:00Z', id: 'c1' },
+          validators: null,
+        },
+      }),
+    ).toBe('REST watermark 2026-03-01T12:00:00Z / c1');
+    expect(formatCheckpoint({ poll: null })).toBe('REST not read yet');
+  });
 });

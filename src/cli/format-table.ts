@@ -51,6 +51,13 @@ export function formatCheckpoint(checkpoint: Checkpoint | undefined, max = 40): 
   if (checkpoint === null || checkpoint === undefined) return '-';
   const described = describeHttpCheckpoint(checkpoint);
   if (described !== null) return described;
+  const keys = typeof checkpoint === 'object' && !Array.isArray(checkpoint) ? Object.keys(checkpoint) : [];
+  // A webhook stream: the last applied inbox event; a WebSocket stream: its last REST gap-fill.
+  if (keys.length === 1 && keys[0] === 'inbox') return `inbox #${(checkpoint as { inbox: unknown }).inbox}`;
+  if (keys.length === 1 && keys[0] === 'poll') {
+    const poll = (checkpoint as { poll: Checkpoint }).poll;
+    return `REST ${poll === null ? 'not read yet' : formatCheckpoint(poll, max - 5)}`;
+  }
   const text = JSON.stringify(checkpoint);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
