@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.ts';
 import { firstIssue, strictObject } from '../../core/strict-object.ts';
+import { inCodeValidator } from '../in-code-stream.ts';
 import { authConfigSchema } from './auth/auth-config.ts';
 import { urlProblem } from './url-problem.ts';
 
@@ -129,33 +130,7 @@ export const httpStreamSchema = strictObject({
 });
 
 /**
- * What `http.stream({...})` takes in code: the same object, plus the fields every stream may have
- * (`schema`, `hash`, `backfill`...), which are checked with the stream definition it returns, when
- * the config is validated.
+ * Checks the object given to `http.stream({...})` in code (see `inCodeValidator`): a ConfigError
+ * such as `stream "people": cursr: unknown key; did you mean "cursor"?`.
  */
-const httpStreamInCodeSchema = httpStreamSchema.extend({
-  schema: z.unknown().optional(),
-  hash: z.unknown().optional(),
-  onVersionRegression: z.unknown().optional(),
-  history: z.unknown().optional(),
-  columns: z.unknown().optional(),
-  backfill: z.unknown().optional(),
-  reconcile: z.unknown().optional(),
-  schedule: z.unknown().optional(),
-});
-
-/**
- * Checks the object given to `http.stream({...})` in code, which the type checker cannot fully
- * do (a `.js` config, a spread, a cast): a ConfigError such as
- * `stream "people": cursr: unknown key; did you mean "cursor"?`.
- */
-export function validateHttpStream(config: unknown): void {
-  const result = httpStreamInCodeSchema.safeParse(config);
-  if (result.success) return;
-  const name = (config as { name?: unknown } | null)?.name;
-  const issue = firstIssue(result.error.issues);
-  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  throw new ConfigError(
-    `${typeof name === 'string' ? `stream "${name}"` : 'http.stream'}: ${path}${issue.message}`,
-  );
-}
+export const validateHttpStream = inCodeValidator(httpStreamSchema, 'http.stream');

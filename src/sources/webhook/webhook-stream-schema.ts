@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/errors.ts';
 import { firstIssue, strictObject } from '../../core/strict-object.ts';
 import { duration, field, httpStreamSchema } from '../http/http-stream-schema.ts';
+import { inCodeValidator } from '../in-code-stream.ts';
 import { webhookSchemeSchema } from './webhook-signature.ts';
 
 const envName = z
@@ -50,25 +51,5 @@ export const webhookStreamSchema = strictObject({
   pageSize: z.number().int().positive().max(10_000, 'must be at most 10000').optional(),
 });
 
-const inCodeSchema = webhookStreamSchema.extend({
-  schema: z.unknown().optional(),
-  hash: z.unknown().optional(),
-  onVersionRegression: z.unknown().optional(),
-  history: z.unknown().optional(),
-  columns: z.unknown().optional(),
-  backfill: z.unknown().optional(),
-  reconcile: z.unknown().optional(),
-  schedule: z.unknown().optional(),
-});
-
 /** Checks what `webhook.stream({...})` got in code: a ConfigError naming the stream and the field. */
-export function validateWebhookStream(config: unknown): void {
-  const result = inCodeSchema.safeParse(config);
-  if (result.success) return;
-  const name = (config as { name?: unknown } | null)?.name;
-  const issue = firstIssue(result.error.issues);
-  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  throw new ConfigError(
-    `${typeof name === 'string' ? `stream "${name}"` : 'webhook.stream'}: ${path}${issue.message}`,
-  );
-}
+export const validateWebhookStream = inCodeValidator(webhookStreamSchema, 'webhook.stream');

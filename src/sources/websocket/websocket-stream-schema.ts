@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/errors.ts';
 import { firstIssue, strictObject } from '../../core/strict-object.ts';
 import { httpStreamSchema } from '../http/http-stream-schema.ts';
+import { inCodeValidator } from '../in-code-stream.ts';
 
 /**
  * The JSON/YAML form of a WebSocket stream (`type: websocket`): the stream's own fields, the live
@@ -84,26 +85,5 @@ export const webSocketStreamSchema = strictObject({
   poll: pollSchema,
 });
 
-/** What `websocket.stream({...})` takes in code: the same, plus the fields every stream may have. */
-const webSocketStreamInCodeSchema = webSocketStreamSchema.extend({
-  schema: z.unknown().optional(),
-  hash: z.unknown().optional(),
-  onVersionRegression: z.unknown().optional(),
-  history: z.unknown().optional(),
-  columns: z.unknown().optional(),
-  backfill: z.unknown().optional(),
-  reconcile: z.unknown().optional(),
-  schedule: z.unknown().optional(),
-});
-
 /** Checks the object given to `websocket.stream({...})`: a ConfigError naming the stream and the field. */
-export function validateWebSocketStream(config: unknown): void {
-  const result = webSocketStreamInCodeSchema.safeParse(config);
-  if (result.success) return;
-  const name = (config as { name?: unknown } | null)?.name;
-  const issue = firstIssue(result.error.issues);
-  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  throw new ConfigError(
-    `${typeof name === 'string' ? `stream "${name}"` : 'websocket.stream'}: ${path}${issue.message}`,
-  );
-}
+export const validateWebSocketStream = inCodeValidator(webSocketStreamSchema, 'websocket.stream');
