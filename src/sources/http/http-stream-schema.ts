@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../core/errors.ts';
-import { firstIssue, strictObject } from '../../core/strict-object.ts';
+import { strictObject } from '../../core/strict-object.ts';
 import { inCodeValidator } from '../in-code-stream.ts';
 import { authConfigSchema } from './auth/auth-config.ts';
 import { urlProblem } from './url-problem.ts';
