@@ -2,7 +2,7 @@
  * `npm run chaos -- --seed N --minutes M --store sqlite|postgres
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
  *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks]
- *   [--destination [--crm-idempotency on|off]] [--verbose]`
+ *   [--destination [--crm-idempotency on|off]] [--webhooks] [--verbose]`
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
  * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
@@ -50,6 +50,7 @@ const { values } = parseArgs({
     process: { type: 'string', default: 'sync' },
     sinks: { type: 'boolean', default: false },
     destination: { type: 'boolean', default: false },
+    webhooks: { type: 'boolean', default: false },
     'crm-idempotency': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -77,6 +78,8 @@ if (values.sinks && values.process !== 'run')
   fail('--sinks needs --process run (the service delivers the sinks)');
 if (values.destination && values.process !== 'run')
   fail('--destination needs --process run (the service runs the destination)');
+if (values.webhooks && values.process !== 'run')
+  fail('--webhooks needs --process run (the service receives the webhooks)');
 const crmIdempotency = values['crm-idempotency'];
 if (crmIdempotency !== undefined && crmIdempotency !== 'on' && crmIdempotency !== 'off')
   fail(`--crm-idempotency must be on or off, got "${crmIdempotency}"`);
@@ -100,6 +103,7 @@ const report = await runChaos({
   process: values.process,
   sinks: values.sinks,
   destination: values.destination,
+  webhooks: values.webhooks,
   ...(crmIdempotency !== undefined ? { crmIdempotency: crmIdempotency === 'on' } : {}),
   ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 });
