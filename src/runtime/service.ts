@@ -177,7 +177,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     for (const stream of config.streams) {
       if (!stream.receive) continue;
       try {
-        const appliedUpTo = ((await store.getState(stream.name))?.checkpoint as { inbox?: number } | null)?.inbox;
+        const appliedUpTo = ((await store.getState(stream.name))?.checkpoint as { inbox?: number } | null)
+          ?.inbox;
         if (appliedUpTo) await store.pruneInbox({ stream: stream.name, appliedUpTo, receivedBefore });
       } catch (error) {
         log.warn({ stream: stream.name, err: describeError(error) }, 'could not prune the webhook inbox');

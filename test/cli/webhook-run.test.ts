@@ -107,7 +107,9 @@ describe('syncline run with a webhook stream (a real process, HTTP over loopback
     expect(ended.code).toBe(0); // a clean stop: the runs ended at their checkpoints
     child = null;
 
-    const status = await runCli(['status', '--store', join(dir, 's.db')], dir, { ORDERS_WEBHOOK_SECRET: SECRET });
+    const status = await runCli(['status', '--store', join(dir, 's.db')], dir, {
+      ORDERS_WEBHOOK_SECRET: SECRET,
+    });
     expect(status.stdout).toMatch(/WEBHOOK STREAM\s+BACKLOG\s+DRIFT\n\s*orders\s+0\s+no reconciliation yet/);
 
     const store = await openStore(join(dir, 's.db'));
