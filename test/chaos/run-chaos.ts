@@ -33,6 +33,24 @@
  * pointing at no contact of its key), and dead letters of the destination: each is a difference.
  * The summary ends `destination chaos_crm: 3,012 records, 2,977 contacts, 0 missing, ...; CRM: 41
  * lost responses, 17 5xx, ..., idempotency off`.
+ * `--webhooks` (with `--process run`) adds a webhook stream of the customers, `chaos_hooks` (Standard
+ * Webhooks signatures, the secret from the environment, `record: data`, hard deletes as
+ * `customer.deleted`, `poll` over the REST list with `fetchById`, reconciled every 3 s of a
+ * service's life), loaded first by `syncline reconcile chaos_hooks`. A provider in the harness
+ * follows the customers' changes feed in process and POSTs each change as a signed event with an id
+ * of its own to the service alive now, in order per key, retrying failures and non-2xx answers with
+ * backoff; seeded, 5% are never sent and 5% sent twice. When the chaos ends one more service takes
+ * the rest, then the final syncs and the reconciliation. Every event answered 2xx must be in the
+ * inbox (`readInbox`) once, nothing else there, the backlog 0, the stream equal to the source, and
+ * the reconciliations after the load must have repaired drift when events were dropped. Runs:
+ *   --seed 31 --minutes 1.5 --store sqlite: 9 kills, 3 terms, 19 service processes, 25,756 records, 0 missing, 0 duplicated,
+ *   0 stale, 0 wrongly live, ...; webhooks chaos_hooks: 4,484 events sent (236 dropped, 248 redelivered), 4,248 accepted
+ *   (249 answered as duplicates), 0 lost, 0 unknown, 0 doubled, backlog 0, drift repaired 982 in 12 reconciliations;
+ *   failed attempts: 380 unanswered
+ *   --seed 31 --minutes 1.5 --store postgres: 9 kills, 3 terms, 19 service processes, 25,754 records, 0 missing,
+ *   0 duplicated, 0 stale, 0 wrongly live, ...; webhooks chaos_hooks: 4,487 events sent (236 dropped, 248 redelivered),
+ *   4,251 accepted (251 answered as duplicates), 0 lost, 0 unknown, 0 doubled, backlog 0, drift repaired 562 in 9
+ *   reconciliations; failed attempts: 374 unanswered
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
