@@ -63,6 +63,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server = createAdaptorServer({ fetch: options.app.fetch }) as Server;
   server.requestTimeout = options.requestTimeoutMs ?? 60_000;
   server.headersTimeout = Math.min(10_000, server.requestTimeout);
+  // Once closing, every answer ends its connection: a client that keeps a keep-alive connection
+  // busy (a webhook provider retrying) would otherwise hold `close()` until requestTimeout.
+  let stopping = false;
+  server.prependListener('request', (_req, res) => {
+    if (stopping && !res.headersSent) res.setHeader('connection', 'close');
+  });
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
       reject(
@@ -90,6 +96,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return {
     url,
     close() {
+      stopping = true;
       closing ??= new Promise<void>((resolve) => {
         // Requests in progress finish within requestTimeout; then what is left is cut.
         const force = setTimeout(() => server.closeAllConnections(), server.requestTimeout);

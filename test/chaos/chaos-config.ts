@@ -94,6 +94,8 @@ export function chaosConfigYaml(
   sinks: readonly Record<string, unknown>[] = [],
   /** The config's `destinations:` entries (`--destination`); none by default. */
   destinations: readonly Record<string, unknown>[] = [],
+  /** Streams of other kinds, after the styles' (`--webhooks`: the webhook stream). */
+  extraStreams: readonly Record<string, unknown>[] = [],
 ): string {
   return stringify({
     ...(schedule ? { service: { schedule, shutdownTimeout: '20s' } } : {}),
@@ -102,29 +104,32 @@ export function chaosConfigYaml(
     // back a prune anyway, but the check needs the rows they passed too).
     ...(sinks.length > 0 ? { sinks, changes: { retention: '7d' } } : {}),
     ...(destinations.length > 0 ? { destinations } : {}),
-    streams: styles.map((style) => ({
-      name: streamName(style),
-      key: 'id',
-      cursor: 'updated_at',
-      version: 'version',
-      deleted: 'deleted',
-      // The simulator rewrites history (backdated updates) and hard-deletes a growing share of its
-      // records on purpose: apply both, recording the evidence, rather than pausing for an operator
-      // who is not there (a 10-minute run deletes ~15%, over the default 10% delete breaker).
-      backfill: 'auto',
-      reconcile: { maxDeleteShare: 1 },
-      ...(REGRESSION_POLICY[style] === 'accept' ? { onVersionRegression: 'accept' } : {}),
-      ...reading(style, baseUrl),
-      pagination: PAGINATION[style],
-      pageSize,
-      ...(style === 'page' ? { pageSizeParam: 'per_page' } : {}),
-      ...(INCREMENTAL_STYLES.has(style)
-        ? { incremental: { param: 'updated_since', lookback: LOOKBACK_MS, safetyLag: '1s' } }
-        : {}),
-      ...(FEED_STYLES.has(style) ? { deletes: { feed: { path: '/v1/customers/deleted' } } } : {}),
-    })),
+    streams: [
+      ...styles.map((style) => ({
+        name: streamName(style),
+        key: 'id',
+        cursor: 'updated_at',
+        version: 'version',
+        deleted: 'deleted',
+        // The simulator rewrites history (backdated updates) and hard-deletes a growing share of its
+        // records on purpose: apply both, recording the evidence, rather than pausing for an operator
+        // who is not there (a 10-minute run deletes ~15%, over the default 10% delete breaker).
+        backfill: 'auto',
+        reconcile: { maxDeleteShare: 1 },
+        ...(REGRESSION_POLICY[style] === 'accept' ? { onVersionRegression: 'accept' } : {}),
+        ...reading(style, baseUrl),
+        pagination: PAGINATION[style],
+        pageSize,
+        ...(style === 'page' ? { pageSizeParam: 'per_page' } : {}),
+        ...(INCREMENTAL_STYLES.has(style)
+          ? { incremental: { param: 'updated_since', lookback: LOOKBACK_MS, safetyLag: '1s' } }
+          : {}),
+        ...(FEED_STYLES.has(style) ? { deletes: { feed: { path: '/v1/customers/deleted' } } } : {}),
+      })),
+      ...extraStreams,
+    ],
     sync: {
-      concurrency: styles.length,
+      concurrency: styles.length + extraStreams.length,
       maxPagesInFlight: 2,
       leaseTtlMs: 5000,
       retry: { maxAttempts: 12, budget: 5000, baseDelayMs: 20, maxDelayMs: 500, minDelayMs: 10 },

@@ -48,6 +48,18 @@ import {
   sinkObservers,
   wantedRows,
 } from './chaos-sinks.ts';
+import {
+  checkWebhooks,
+  startProvider,
+  WEBHOOK_SECRET_ENV,
+  WEBHOOK_STREAM,
+  type WebhookCheck,
+  type WebhookProvider,
+  webhookSecret,
+  webhookStreamConfig,
+  webhooksBad,
+  webhooksSummary,
+} from './chaos-webhooks.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
 
@@ -86,6 +98,14 @@ export interface ChaosOptions {
   readonly destination?: boolean;
   /** The CRM honours `Idempotency-Key` (`destination: true`). Default: by seed (`idempotencyForSeed`). */
   readonly crmIdempotency?: boolean;
+  /**
+   * With `process: 'run'`: the config also has a webhook stream of the customers (`chaos_hooks`),
+   * which a provider in the harness feeds with signed events of every change, dropping 5% and
+   * redelivering 5%, retrying into the killed services; its reconciliations over REST are the
+   * safety net. At the end every event answered 2xx must be in the inbox once, all of it applied,
+   * the stream equal to the source, and the reconciliations must have found drift.
+   */
+  readonly webhooks?: boolean;
 }
 
 export interface ChaosReport {
@@ -121,6 +141,8 @@ export interface ChaosReport {
   readonly sinks: readonly SinkCheck[];
   /** The CRM against the store (`destination: true`), else null. */
   readonly destination: DestinationCheck | null;
+  /** The webhook stream's inbox against what the provider sent (`webhooks: true`), else null. */
+  readonly webhooks: WebhookCheck | null;
 }
 
 /**
@@ -139,8 +161,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const styles = options.styles ?? CHAOS_STYLES;
   const random = new ChaosRandom(options.seed);
   const log = options.log ?? (() => {});
-  if ((options.sinks || options.destination) && options.process !== 'run')
-    throw new Error('sinks and destination need process: "run" (the service delivers them)');
+  if ((options.sinks || options.destination || options.webhooks) && options.process !== 'run')
+    throw new Error('sinks, destination and webhooks need process: "run" (the service runs them)');
   const dir = mkdtempSync(join(tmpdir(), 'syncline-chaos-'));
   const destinationStream = options.destination ? destinationStreamOf(styles) : null;
   const crmIdempotency = options.crmIdempotency ?? idempotencyForSeed(options.seed);
@@ -171,6 +193,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started: SinkObserver[] = [];
   const destinations = destinationStream ? [destinationConfig(sim.url, destinationStream)] : [];
   let delivery: SinkDelivery | undefined;
+  const secret = webhookSecret();
+  const hooks = options.webhooks ? [webhookStreamConfig(sim.url, options.pageSize ?? 200)] : [];
+  let provider: WebhookProvider | undefined;
+  /** The webhook stream's runs before the chaos (its initial load over REST, not drift). */
+  let initialRuns = new Set<string>();
   const problems: string[] = [];
   let kills = 0;
   let terms = 0;
@@ -189,12 +216,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         daemon ? { every: '1s', jitter: '300ms' } : undefined,
         observers.map((o) => o.config()),
         destinations,
+        hooks,
       ),
     );
     const env = Object.assign(
       destinationStream ? { [CRM_TOKEN_ENV]: token } : {},
+      options.webhooks ? { [WEBHOOK_SECRET_ENV]: secret } : {},
       ...observers.map((o) => o.env),
     ) as Record<string, string>;
+    if (options.webhooks) {
+      // The provider follows every change from now on; the records already there are loaded over
+      // REST first, as a user starts a webhook stream (its backlog is not the provider's to send).
+      provider = startProvider({ seed: options.seed, sim, secret, log });
+      await finalSync(dir, location, problems, 'initial load of the webhook stream', 'reconcile', env, [
+        WEBHOOK_STREAM,
+      ]);
+      const store = await openStore(location);
+      try {
+        initialRuns = new Set(
+          (await store.listRuns({ stream: WEBHOOK_STREAM, limit: 1000 })).map((r) => r.runId),
+        );
+      } finally {
+        await store.close();
+      }
+    }
+    const listening = provider ? [provider.serviceListening] : [];
     if (destinationStream) {
       const faults = crmChaosFaults(options.seed);
       sim.crm.configure({ faults });
@@ -204,7 +250,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     while (Date.now() < end) {
       const { mutations, action } = nextCycle(random, daemon);
       sim.mutate(mutations);
-      const child = daemon ? spawnService(dir, location, env, observers) : spawnSync(dir, location);
+      const child = daemon
+        ? spawnService(dir, location, env, observers, undefined, listening)
+        : spawnSync(dir, location);
       const exit = waitExit(child);
       if (daemon && action.kind === 'finish') {
         // The service never finishes on its own: let it run a few schedules, then stop it.
@@ -244,6 +292,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // The end: no more changes; a clean sync must finish through the faults.
     sim.setMutations({ ratePerSecond: 0 });
     if (destinationStream) sim.crm.configure({ faults: CRM_FAULTS_OFF });
+    if (provider) await drainProvider(dir, location, env, provider, problems, log);
     if (observers.length > 0) {
       // The config of the brief service that lets the sse client catch up at the end: no schedule,
       // so it serves the log without adding to it.
@@ -256,6 +305,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           undefined,
           observers.map((o) => o.config()),
           destinations,
+          hooks,
         ),
       );
       delivery = deliverTheRest(dir, location, env, observers);
@@ -278,6 +328,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await pushUntilCaughtUp(dir, location, problems, env, log);
         destination = await checkDestination(store, sim, destinationStream, crmIdempotency);
       }
+      const webhooks = provider ? await checkWebhooks(store, provider.stats(), initialRuns) : null;
       return await compare(store, sim, styles, options, {
         kills,
         terms,
@@ -286,12 +337,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         before,
         sinks,
         destination,
+        webhooks,
       });
     } finally {
       await store.close();
     }
   } finally {
     delivery?.kill();
+    await provider?.stop();
     for (const observer of started) await observer.stop().catch(() => undefined);
     await sim.close();
     await drop();
@@ -307,6 +360,40 @@ interface Tally {
   before: { missing: number; stale: number; notDeleted: number; differences: string[] };
   sinks: readonly SinkCheck[];
   destination: DestinationCheck | null;
+  webhooks: WebhookCheck | null;
+}
+
+/** How long the provider may take to deliver what it holds once the chaos ended. */
+const PROVIDER_DRAIN_MS = 120_000;
+
+/**
+ * The end of a webhooks run: one more service (left alone) takes what the provider still holds,
+ * then stops on SIGTERM; the provider stops too, so the final syncs apply a complete inbox.
+ */
+async function drainProvider(
+  dir: string,
+  location: string,
+  env: Readonly<Record<string, string>>,
+  provider: WebhookProvider,
+  problems: string[],
+  say: (line: string) => void,
+): Promise<void> {
+  const started = Date.now();
+  const child = spawnService(dir, location, env, [], undefined, [provider.serviceListening]);
+  const exit = waitExit(child);
+  const drained = await provider.drain(PROVIDER_DRAIN_MS);
+  child.kill('SIGTERM');
+  const result = await withTimeout(exit, 30_000, () => child.kill('SIGKILL'));
+  await provider.stop();
+  say(`webhooks: provider drained ${drained ? '' : 'NOT '}in ${Date.now() - started} ms`);
+  if (!drained) {
+    problems.push(
+      `the webhook provider still held ${provider.stats().pending} events ${PROVIDER_DRAIN_MS / 1000} s after the chaos`,
+    );
+  }
+  if (result.code !== 0 && result.signal !== 'SIGTERM') {
+    problems.push(`the service taking the last webhooks exited ${result.code}: ${lastLine(result.stderr)}`);
+  }
 }
 
 /** The stream a destination run pushes: the first that applies regressions (it must equal the source). */
@@ -550,10 +637,32 @@ async function compare(
     regressions += checkpointRegressions(runs, differences, stream);
     if (CHANGES_FEED_STYLES.has(style)) regressions += tokenRegressions(runs, differences, stream);
   }
+  if (tally.webhooks) {
+    const diff = await diffWithGroundTruth(store, WEBHOOK_STREAM, sim, 'customers', { hardDeletes: true });
+    const letters = (
+      await store.listDeadLetters({ stream: WEBHOOK_STREAM, limit: 100_000, all: true })
+    ).filter((letter) => letter.sink === undefined);
+    deadLetters += letters.length;
+    for (const letter of letters.slice(0, 2))
+      differences.push(`${WEBHOOK_STREAM} dead letter ${letter.key}: ${letter.reason}`);
+    accepted += await versionDrops(store, WEBHOOK_STREAM);
+    records += diff.local;
+    missing += diff.missing.length;
+    stale += diff.stale.length;
+    notDeleted += diff.notDeleted.length;
+    extra += diff.extra.length;
+    for (const key of [...diff.missing, ...diff.stale, ...diff.notDeleted, ...diff.extra].slice(0, 3)) {
+      differences.push(
+        `${WEBHOOK_STREAM} ${key}: ${await describeKey(store, WEBHOOK_STREAM, key, truth.get(key))}`,
+      );
+    }
+    differences.push(...tally.webhooks.differences);
+  }
   const made = sim.stats().mutations.regress;
   const sinkBad = tally.sinks.reduce((sum, s) => sum + s.missing + s.unknown + s.invalid + s.outOfOrder, 0);
   for (const sink of tally.sinks) differences.push(...sink.differences);
   const destinationDiffers = tally.destination ? destinationBad(tally.destination) : 0;
+  const webhooksDiffer = tally.webhooks ? webhooksBad(tally.webhooks) : 0;
   if (tally.destination) differences.push(...tally.destination.differences);
   const bad =
     missing +
@@ -565,6 +674,7 @@ async function compare(
     deadLetters +
     sinkBad +
     destinationDiffers +
+    webhooksDiffer +
     tally.problems.length;
   const n = (x: number) => x.toLocaleString('en-US');
   const summary =
@@ -582,7 +692,8 @@ async function compare(
           `${n(s.missing)} missing, ${n(s.unknown)} unknown, ${n(s.outOfOrder)} out of order${s.invalid ? `, ${n(s.invalid)} failing verification` : ''} (${s.notes})`,
       )
       .join('') +
-    (tally.destination ? `; ${destinationSummary(tally.destination)}` : '');
+    (tally.destination ? `; ${destinationSummary(tally.destination)}` : '') +
+    (tally.webhooks ? `; ${webhooksSummary(tally.webhooks)}` : '');
   return {
     ok: bad === 0,
     summary,
@@ -605,6 +716,7 @@ async function compare(
     differences,
     sinks: tally.sinks,
     destination: tally.destination,
+    webhooks: tally.webhooks,
   };
 }
 
@@ -797,8 +909,9 @@ async function finalSync(
   what: string,
   command: 'sync' | 'reconcile' = 'sync',
   env: Readonly<Record<string, string>> = {},
+  streams: readonly string[] = [],
 ): Promise<void> {
-  const result = await runCli([command, '--store', location], dir, 180_000, env);
+  const result = await runCli([command, ...streams, '--store', location], dir, 180_000, env);
   if (result.code !== 0) problems.push(`${what} exited ${result.code}: ${lastLine(result.stderr)}`);
 }
 
@@ -816,13 +929,18 @@ function spawnService(
   env: Readonly<Record<string, string>>,
   observers: readonly SinkObserver[] = [],
   config?: string,
+  /** Told the service's API URL once it serves (the webhook provider). */
+  listeners: readonly ((url: string) => void)[] = [],
 ): ChildProcess {
   const child = spawnCli(
     [...(config ? ['--config', config] : []), 'run', '--store', location, '--listen', '127.0.0.1:0'],
     dir,
     env,
   );
-  const served = observers.filter((o) => o.serviceListening);
+  const served = [
+    ...observers.filter((o) => o.serviceListening).map((o) => (url: string) => o.serviceListening!(url)),
+    ...listeners,
+  ];
   if (served.length > 0) {
     let partial = '';
     const onData = (d: Buffer) => {
@@ -833,7 +951,7 @@ function spawnService(
         // the `url` of its "API listening" line).
         if (!line.includes('"msg":"syncline run: serving')) continue;
         const url = (JSON.parse(line) as { api?: string }).api;
-        if (url) for (const o of served) o.serviceListening!(url);
+        if (url) for (const tell of served) tell(url);
         child.stderr?.off('data', onData);
       }
     };

@@ -96,6 +96,34 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
     process.stdout.write(`${report.summary}\n`);
   }, 240_000);
 
+  // A webhook stream of the customers: a provider in the harness pushes every change as a signed
+  // event into the killed services (5% never sent, 5% sent twice), retrying until answered 2xx; its
+  // reconciliations over REST are the safety net for what was never sent.
+  it(`keeps every webhook answered 2xx on ${store} when the service receiving them is killed, and the safety net repairs the lost ones`, async () => {
+    const report = await runChaos({ seed: 31, durationMs: 25_000, store, process: 'run', webhooks: true });
+    const check = report.webhooks!;
+    expect(report.problems).toEqual([]);
+    expect(report.differences).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.kills).toBeGreaterThan(1);
+    expect({
+      lost: check.lost,
+      unknown: check.unknown,
+      doubled: check.doubled,
+      backlog: check.backlog,
+    }).toEqual({
+      lost: 0,
+      unknown: 0,
+      doubled: 0,
+      backlog: 0,
+    });
+    expect(check.accepted).toBeGreaterThan(0);
+    expect(check.dropped).toBeGreaterThan(0);
+    expect(check.redelivered).toBeGreaterThan(0);
+    expect(check.drift).toBeGreaterThan(0);
+    process.stdout.write(`${report.summary}\n`);
+  }, 240_000);
+
   it.each(REGRESSIONS.filter((r) => r.store === store))(
     'seed $seed on $store stays fixed ($why)',
     async ({ seed, seconds, regressWeight }) => {

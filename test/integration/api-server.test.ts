@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.ts';
 import { createServiceControl } from '../../src/runtime/service-control.ts';
@@ -72,6 +73,42 @@ describe('the API server (real HTTP on loopback)', () => {
     await server.close();
     expect(Date.now() - started).toBeLessThan(2000);
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('closes while clients keep their keep-alive connections busy (a webhook provider retrying)', async () => {
+    // Answers take a little while, as a webhook's (written to the inbox first) does: at any moment
+    // some request is in progress on each connection.
+    const slow = new Hono().post('/hook', async (c) => {
+      await c.req.text();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return c.json({ received: true });
+    });
+    const server = await startApiServer({ app: slow, listen: '127.0.0.1:0', token: TOKEN, log: silent });
+    servers.push(server);
+    let busy = true;
+    let answered = 0;
+    const client = async () => {
+      while (busy) {
+        try {
+          await (await fetch(`${server.url}/hook`, { method: 'POST', body: '{}' })).text();
+          answered++;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      }
+    };
+    const clients = [client(), client(), client(), client()];
+    while (answered < 40) await new Promise((resolve) => setTimeout(resolve, 10));
+    const started = Date.now();
+    // Before, close() waited for requestTimeout (60 s): the connections were never idle.
+    const closed = await Promise.race([
+      server.close().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000)),
+    ]);
+    busy = false;
+    await Promise.all(clients);
+    expect(closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('names the address when it is in use', async () => {
