@@ -1,3 +1,4 @@
+import Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Page, SourceArgs } from '../../src/core/source.ts';
 import type { Store } from '../../src/core/store.ts';
@@ -141,5 +142,44 @@ describe('a webhook stream reads its inbox as pages', () => {
       body: bare,
     });
     expect(verdict).toMatchObject({ ok: true, eventId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+  });
+
+  it("accepts what Stripe's own library signs, refuses it altered, and signs what Stripe's library verifies", () => {
+    const secret = 'whsec_test_stripe_compat_0123456789';
+    const stripe = new Stripe('sk_test_unused');
+    const receiver = webhookStream({
+      name: 'customers',
+      key: 'id',
+      webhook: { scheme: { type: 'stripe' }, secretsEnv: 'UNUSED', record: 'data.object' },
+    }).receive!(() => secret);
+    const payload = JSON.stringify({
+      id: 'evt_1',
+      type: 'customer.updated',
+      data: { object: { id: 'cus_1' } },
+    });
+    const header = stripe.webhooks.generateTestHeaderString({ payload, secret });
+    const headers = (name: string) => (name.toLowerCase() === 'stripe-signature' ? header : undefined);
+    expect(receiver.accept({ headers, body: Buffer.from(payload) })).toEqual({
+      ok: true,
+      eventId: 'evt_1',
+      headers: {},
+    });
+    expect(receiver.accept({ headers, body: Buffer.from(payload.replace('cus_1', 'cus_2')) })).toMatchObject({
+      ok: false,
+      status: 401,
+    });
+    const old = stripe.webhooks.generateTestHeaderString({
+      payload,
+      secret,
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
+    expect(
+      receiver.accept({
+        headers: (n) => (n.toLowerCase() === 'stripe-signature' ? old : undefined),
+        body: Buffer.from(payload),
+      }),
+    ).toMatchObject({ ok: false, status: 401 });
+    const ours = byName(signWebhook({ type: 'stripe' }, secret, { body: payload }))('stripe-signature')!;
+    expect(stripe.webhooks.constructEvent(payload, ours, secret)).toMatchObject({ id: 'evt_1' });
   });
 });
