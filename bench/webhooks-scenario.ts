@@ -35,16 +35,44 @@ export interface WebhooksRun {
   readonly burst: LatencySummary & { readonly inFlight: number; readonly acceptedPerSecond: number };
   /** The burst applied: from its first delivery until the inbox was empty, records per second. */
   readonly appliedPerSecond: number;
+  /**
+   * Deliveries sent at a fixed rate (open loop, as a provider's burst: each at its time, however
+   * many are in flight, up to a cap), retried on any failure as providers do; latency from the
+   * first try to the 2xx.
+   */
+  readonly paced: LatencySummary & {
+    readonly targetPerSecond: number;
+    readonly seconds: number;
+    /** Deliveries answered 2xx per second over the whole burst (until the last answer). */
+    readonly answeredPerSecond: number;
+    /** Deliveries that never got a 2xx (after 5 tries): must be 0. */
+    readonly lost: number;
+    /** Tries beyond the first. */
+    readonly retries: number;
+    /** The most deliveries in flight at once. */
+    readonly peakInFlight: number;
+  };
 }
 
 export interface WebhooksScenario {
   readonly runs: readonly WebhooksRun[];
 }
 
-/** 2,000 deliveries of each kind at full size, 200 below; 16 in flight in the burst. */
-function shape(sizes: Sizes): { sequential: number; burst: number; inFlight: number; keys: number } {
+/**
+ * 2,000 deliveries of each kind at full size, 200 below; 16 in flight in the burst; the paced burst
+ * at 2,000/s for 10 s (1 s below), at most 512 in flight.
+ */
+function shape(sizes: Sizes) {
   const full = sizes.records >= 100_000;
-  return { sequential: full ? 2000 : 200, burst: full ? 2000 : 200, inFlight: 16, keys: 500 };
+  return {
+    sequential: full ? 2000 : 200,
+    burst: full ? 2000 : 200,
+    inFlight: 16,
+    keys: 500,
+    pacedRate: 2000,
+    pacedSeconds: full ? 10 : 1,
+    pacedMaxInFlight: 512,
+  };
 }
 
 export async function runWebhooksScenario(
@@ -123,11 +151,62 @@ async function measure(
     const acceptedMs = performance.now() - began;
     await drained(service.url);
     const appliedMs = performance.now() - began;
+
+    // The paced burst: each delivery leaves at its time; a failed one is tried again (5 tries).
+    const total = s.pacedRate * s.pacedSeconds;
+    const paced: number[] = [];
+    let lost = 0;
+    let retries = 0;
+    let inFlight = 0;
+    let peakInFlight = 0;
+    const pacedBegan = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = pacedBegan + (i * 1000) / s.pacedRate;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      while (inFlight >= s.pacedMaxInFlight) await sleep(1);
+      inFlight++;
+      peakInFlight = Math.max(peakInFlight, inFlight);
+      pending.push(
+        (async () => {
+          const first = performance.now();
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await deliver();
+              paced.push(performance.now() - first);
+              return;
+            } catch {
+              if (attempt >= 5) {
+                lost++;
+                return;
+              }
+              retries++;
+              await sleep(50 * attempt);
+            }
+          }
+        })().finally(() => {
+          inFlight--;
+        }),
+      );
+    }
+    await Promise.all(pending);
+    const answeredMs = performance.now() - pacedBegan;
+    await drained(service.url);
     return {
       store,
       sequential: summary(sequential),
       burst: { ...summary(burst), inFlight: s.inFlight, acceptedPerSecond: (s.burst * 1000) / acceptedMs },
       appliedPerSecond: (s.burst * 1000) / appliedMs,
+      paced: {
+        ...summary(paced),
+        targetPerSecond: s.pacedRate,
+        seconds: s.pacedSeconds,
+        answeredPerSecond: (paced.length * 1000) / answeredMs,
+        lost,
+        retries,
+        peakInFlight,
+      },
     };
   } finally {
     await service.stop();

@@ -65,7 +65,7 @@ describe('registries of kinds', () => {
     const registry = new KindRegistry<{ kind: string }>('sink kind').register({ kind: 'sse' });
     expect(() => registry.get('kafka')).toThrow(new ConfigError('unknown sink kind "kafka"; known: sse'));
     expect(() => registry.register({ kind: 'sse' })).toThrow(/registered twice/);
-    expect(SOURCE_KINDS.names()).toEqual(['http']);
+    expect(SOURCE_KINDS.names()).toEqual(['http', 'webhook', 'websocket']);
     expect(STORE_KINDS.names()).toEqual(['postgres', 'sqlite']);
   });
 
@@ -83,12 +83,14 @@ describe('registries of kinds', () => {
   it('check a declarative stream against the source kind its type names', async () => {
     const dir = tempDir();
     const file = join(dir, 'syncline.config.yaml');
-    writeFileSync(file, 'streams:\n  - name: hooks\n    type: webhook\n    key: id\n');
+    writeFileSync(file, 'streams:\n  - name: hooks\n    type: cdc\n    key: id\n');
     await expect(loadProjectConfig({ file, cwd: dir })).rejects.toThrow(
       new ConfigError(
-        'syncline.config.yaml: stream "hooks" (streams[0]): type: unknown source kind "webhook"; known: http',
+        'syncline.config.yaml: stream "hooks" (streams[0]): type: unknown source kind "cdc"; known: http, webhook, websocket',
       ),
     );
+    writeFileSync(file, 'streams:\n  - name: hooks\n    type: webhook\n    key: id\n');
+    await expect(loadProjectConfig({ file, cwd: dir })).rejects.toThrow(/streams\[0\]\): webhook: /);
     writeFileSync(
       file,
       'streams:\n  - name: hooks\n    type: http\n    key: id\n    pagination: { type: link }\n',

@@ -213,8 +213,26 @@ describe('npm run bench -- --size tiny', () => {
         expect(num(row[6]), row[0]).toBe(2); // requests/record
       }
 
+      // The webhooks section: latency one at a time and 16 in flight per store, and the paced burst
+      // (2,000/s for 1 s at tiny size), every delivery answered 2xx.
+      const webhooks = tableRows(md, '## Webhooks in');
+      const latency = webhooks.filter((r) => r.length === 9);
+      expect(latency.map((r) => [r[0], r[2]])).toEqual([
+        ['sqlite', '1'],
+        ['sqlite', '16'],
+        ['postgres', '1'],
+        ['postgres', '16'],
+      ]);
+      for (const row of latency) expect(num(row[5]), row[0]).toBeGreaterThanOrEqual(num(row[3])); // p99 >= p50
+      const paced = webhooks.filter((r) => r.length === 11 && r[0] !== 'store');
+      expect(paced.map((r) => r[0])).toEqual(['sqlite', 'postgres']);
+      for (const row of paced) {
+        expect(num(row[3]), row[0]).toBe(2000); // every delivery answered
+        expect(num(row[9]), row[0]).toBe(0); // none lost
+      }
+
       const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
-      expect(targets).toHaveLength(15);
+      expect(targets).toHaveLength(17);
       for (const line of targets) expect(line).toMatch(/^- \*\*(PASS|MISS)\*\* .*\d/);
 
       const png = readPng(readFileSync(join(out, 'results.png')));
