@@ -2,7 +2,7 @@
  * `npm run chaos -- --seed N --minutes M --store sqlite|postgres
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
  *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks]
- *   [--destination [--crm-idempotency on|off]] [--webhooks] [--verbose]`
+ *   [--destination [--crm-idempotency on|off]] [--webhooks] [--websocket] [--verbose]`
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
  * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
@@ -69,6 +69,7 @@ const { values } = parseArgs({
     sinks: { type: 'boolean', default: false },
     destination: { type: 'boolean', default: false },
     webhooks: { type: 'boolean', default: false },
+    websocket: { type: 'boolean', default: false },
     'crm-idempotency': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -98,6 +99,8 @@ if (values.destination && values.process !== 'run')
   fail('--destination needs --process run (the service runs the destination)');
 if (values.webhooks && values.process !== 'run')
   fail('--webhooks needs --process run (the service receives the webhooks)');
+if (values.websocket && values.process !== 'run')
+  fail('--websocket needs --process run (the service keeps the feed open)');
 const crmIdempotency = values['crm-idempotency'];
 if (crmIdempotency !== undefined && crmIdempotency !== 'on' && crmIdempotency !== 'off')
   fail(`--crm-idempotency must be on or off, got "${crmIdempotency}"`);
@@ -122,6 +125,7 @@ const report = await runChaos({
   sinks: values.sinks,
   destination: values.destination,
   webhooks: values.webhooks,
+  websocket: values.websocket,
   ...(crmIdempotency !== undefined ? { crmIdempotency: crmIdempotency === 'on' } : {}),
   ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 });
