@@ -51,6 +51,22 @@
  *   0 duplicated, 0 stale, 0 wrongly live, ...; webhooks chaos_hooks: 4,487 events sent (236 dropped, 248 redelivered),
  *   4,251 accepted (251 answered as duplicates), 0 lost, 0 unknown, 0 doubled, backlog 0, drift repaired 562 in 9
  *   reconciliations; failed attempts: 374 unanswered
+ * `--websocket` (with `--process run`) adds a WebSocket stream of live candles, `chaos_ws` (three
+ * symbols of 1m, `closed: closed`, `version`, a 250 ms heartbeat timing out after 750 ms, `poll` over
+ * the REST candles list of the same interval, incremental with a 2-minute lookback); the candles
+ * stay out of the background mutations. During the chaos a candle closes every wall second and the
+ * feed drops connections, stalls them silently for 2 s, duplicates frames and closes connections
+ * older than 3 s (seeded). When the chaos ends the feed is frozen (no more closes) and its faults
+ * off; one more service gap-fills, reads live for 1.5 s and is stopped with SIGTERM. No
+ * reconciliation: every closed candle of the subscribed series must be stored with the source's
+ * content hash, no row outside them, the REST watermark never back; the forming candle is skipped.
+ * Runs:
+ *   --seed 41 --minutes 1.5 --store sqlite: 14 kills, 2 terms, 23 service processes, 22,575 records, 0 missing, ...;
+ *   websocket chaos_ws: 564 closed candles, 0 missing, 0 stale, 0 unknown; feed: 46 connections, 12 drops, 8 stalls,
+ *   82 duplicates, 5 age closes; 66 gap-fill requests
+ *   --seed 41 --minutes 1.5 --store postgres: 14 kills, 2 terms, 23 service processes, 22,575 records, 0 missing, ...;
+ *   websocket chaos_ws: 561 closed candles, 0 missing, 0 stale, 0 unknown; feed: 37 connections, 10 drops, 6 stalls,
+ *   72 duplicates, 3 age closes; 55 gap-fill requests
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
