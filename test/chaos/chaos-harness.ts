@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { contentHash } from '../../src/core/canonical-json.ts';
 import { sinkConsumer } from '../../src/core/sink.ts';
 import type { Store } from '../../src/core/store.ts';
-import type { RunRecord, StoredDeadLetter } from '../../src/core/types.ts';
+import type { Json, RunRecord, StoredDeadLetter } from '../../src/core/types.ts';
 import { openStore } from '../../src/runtime/open-store.ts';
 import {
   CRM_FAULTS_OFF,
@@ -60,6 +60,17 @@ import {
   webhooksBad,
   webhooksSummary,
 } from './chaos-webhooks.ts';
+import {
+  checkWebSocket,
+  type WebSocketCheck,
+  WS_CANDLES,
+  WS_CHAOS_FEED,
+  WS_FEED_FROZEN,
+  WS_STREAM,
+  webSocketBad,
+  webSocketStreamConfig,
+  webSocketSummary,
+} from './chaos-websocket.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
 
@@ -106,6 +117,14 @@ export interface ChaosOptions {
    * the stream equal to the source, and the reconciliations must have found drift.
    */
   readonly webhooks?: boolean;
+  /**
+   * With `process: 'run'`: the config also has a WebSocket stream of live candles (`chaos_ws`),
+   * gap-filled over REST, while the simulator's feed drops, stalls and duplicates frames (the
+   * candles out of the background mutations). At the end, the feed frozen and its faults off, one
+   * more service gap-fills and reads live a little; then every closed candle of the subscribed
+   * series must be stored with the source's content, and nothing outside them. Never reconciled.
+   */
+  readonly websocket?: boolean;
 }
 
 export interface ChaosReport {
@@ -143,6 +162,8 @@ export interface ChaosReport {
   readonly destination: DestinationCheck | null;
   /** The webhook stream's inbox against what the provider sent (`webhooks: true`), else null. */
   readonly webhooks: WebhookCheck | null;
+  /** The WebSocket stream's candles against the source's (`websocket: true`), else null. */
+  readonly websocket: WebSocketCheck | null;
 }
 
 /**
@@ -161,8 +182,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const styles = options.styles ?? CHAOS_STYLES;
   const random = new ChaosRandom(options.seed);
   const log = options.log ?? (() => {});
-  if ((options.sinks || options.destination || options.webhooks) && options.process !== 'run')
-    throw new Error('sinks, destination and webhooks need process: "run" (the service runs them)');
+  if (
+    (options.sinks || options.destination || options.webhooks || options.websocket) &&
+    options.process !== 'run'
+  )
+    throw new Error('sinks, destination, webhooks and websocket need process: "run" (the service runs them)');
   const dir = mkdtempSync(join(tmpdir(), 'syncline-chaos-'));
   const destinationStream = options.destination ? destinationStreamOf(styles) : null;
   const crmIdempotency = options.crmIdempotency ?? idempotencyForSeed(options.seed);
@@ -170,7 +194,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { location, drop } = await freshLocation(options.store);
   const sim = await startSimulator({
     seed: options.seed,
-    datasets: { customers: options.records ?? 3000 },
+    datasets: { customers: options.records ?? 3000, ...(options.websocket ? { candles: WS_CANDLES } : {}) },
     faults: {
       rateLimit: 0.03,
       retryAfterSeconds: 0,
@@ -185,7 +209,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     },
     // Every kind of change, hard deletes included (only a reconciliation can see those), and
     // version regressions (records restored from older backups).
-    mutations: { ratePerSecond: 4, burstSize: 400, mix: { regress: options.regressWeight ?? 0.3 } },
+    // The candles (`websocket`) stay out: the feed's series are clean only without them.
+    mutations: {
+      ratePerSecond: 4,
+      burstSize: 400,
+      mix: { regress: options.regressWeight ?? 0.3 },
+      ...(options.websocket ? { datasets: ['customers'] } : {}),
+    },
+    ...(options.websocket ? { ws: WS_CHAOS_FEED } : {}),
     ...(options.destination ? { crm: { token, idempotency: crmIdempotency } } : {}),
   });
   const daemon = options.process === 'run';
@@ -194,7 +225,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const destinations = destinationStream ? [destinationConfig(sim.url, destinationStream)] : [];
   let delivery: SinkDelivery | undefined;
   const secret = webhookSecret();
-  const hooks = options.webhooks ? [webhookStreamConfig(sim.url, options.pageSize ?? 200)] : [];
+  const hooks = [
+    ...(options.webhooks ? [webhookStreamConfig(sim.url, options.pageSize ?? 200)] : []),
+    ...(options.websocket ? [webSocketStreamConfig(sim.url, options.pageSize ?? 200)] : []),
+  ];
+  // The final syncs and the reconciliation name the streams when a WebSocket stream is there: its
+  // sync never ends by itself, and it must not be reconciled (that would hide a gap-fill bug).
+  const finalStreams = options.websocket
+    ? [...styles.map(streamName), ...(options.webhooks ? [WEBHOOK_STREAM] : [])]
+    : [];
   let provider: WebhookProvider | undefined;
   /** The webhook stream's runs before the chaos (its initial load over REST, not drift). */
   let initialRuns = new Set<string>();
@@ -293,6 +332,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     sim.setMutations({ ratePerSecond: 0 });
     if (destinationStream) sim.crm.configure({ faults: CRM_FAULTS_OFF });
     if (provider) await drainProvider(dir, location, env, provider, problems, log);
+    if (options.websocket) await finishWebSocket(dir, location, env, sim, problems, log);
     if (observers.length > 0) {
       // The config of the brief service that lets the sse client catch up at the end: no schedule,
       // so it serves the log without adding to it.
@@ -311,17 +351,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       delivery = deliverTheRest(dir, location, env, observers);
     }
     await sleep(1100); // past the safety lag, so the watermark may reach the newest change
-    await finalSync(dir, location, problems, 'final sync', 'sync', env);
+    await finalSync(dir, location, problems, 'final sync', 'sync', env, finalStreams);
     const store = await openStore(location);
     try {
       // One clean run must bring an incremental stream up to date within its window...
       const before = await incrementalMisses(store, sim, styles);
       // ...while a full-refresh stream whose run only completed a pass begun before the source
       // stopped changing needs one more run: its next pass walks everything again.
-      await finalSync(dir, location, problems, 'second final sync', 'sync', env);
+      await finalSync(dir, location, problems, 'second final sync', 'sync', env, finalStreams);
       // The reconciliation: a full scan per stream that repairs what no incremental pass can see
       // (changes that kept an old updated_at) and soft-deletes what the source hard-deleted.
-      await finalSync(dir, location, problems, 'reconciliation', 'reconcile', env);
+      await finalSync(dir, location, problems, 'reconciliation', 'reconcile', env, finalStreams);
       const sinks = (await delivery?.finish(store, problems, log)) ?? [];
       let destination: DestinationCheck | null = null;
       if (destinationStream) {
@@ -329,6 +369,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         destination = await checkDestination(store, sim, destinationStream, crmIdempotency);
       }
       const webhooks = provider ? await checkWebhooks(store, provider.stats(), initialRuns) : null;
+      const websocket = options.websocket ? await checkWebSocket(store, sim) : null;
       return await compare(store, sim, styles, options, {
         kills,
         terms,
@@ -338,6 +379,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         sinks,
         destination,
         webhooks,
+        websocket,
       });
     } finally {
       await store.close();
@@ -361,6 +403,7 @@ interface Tally {
   sinks: readonly SinkCheck[];
   destination: DestinationCheck | null;
   webhooks: WebhookCheck | null;
+  websocket: WebSocketCheck | null;
 }
 
 /** How long the provider may take to deliver what it holds once the chaos ended. */
@@ -393,6 +436,64 @@ async function drainProvider(
   }
   if (result.code !== 0 && result.signal !== 'SIGTERM') {
     problems.push(`the service taking the last webhooks exited ${result.code}: ${lastLine(result.stderr)}`);
+  }
+}
+
+/** How long the last service of a websocket run may take to log its first gap-fill. */
+const WS_GAP_FILL_MS = 60_000;
+/** How long it reads live after that gap-fill before it is stopped. */
+const WS_LIVE_MS = 1500;
+
+/**
+ * The end of a websocket run: the feed frozen (no candle closes any more) and its faults off, one
+ * more service connects, gap-fills from the checkpoint the killed ones left and reads live a
+ * little; then it is stopped with SIGTERM (a websocket run never ends by itself). No
+ * reconciliation follows: the store must already hold every closed candle.
+ */
+async function finishWebSocket(
+  dir: string,
+  location: string,
+  env: Readonly<Record<string, string>>,
+  sim: SimulatorServer,
+  problems: string[],
+  say: (line: string) => void,
+): Promise<void> {
+  sim.setWs(WS_FEED_FROZEN);
+  const started = Date.now();
+  const child = spawnService(dir, location, env);
+  const exit = waitExit(child);
+  let partial = '';
+  const gapFilled = new Promise<boolean>((resolvePromise) => {
+    const timer = setTimeout(() => resolvePromise(false), WS_GAP_FILL_MS);
+    child.stderr?.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.includes('"msg":"websocket gap-fill done"') && line.includes(`"stream":"${WS_STREAM}"`)) {
+          clearTimeout(timer);
+          resolvePromise(true);
+        }
+      }
+    });
+    void exit.then(() => {
+      clearTimeout(timer);
+      resolvePromise(false);
+    });
+  });
+  const filled = await gapFilled;
+  if (filled) await sleep(WS_LIVE_MS);
+  child.kill('SIGTERM');
+  const result = await withTimeout(exit, 30_000, () => child.kill('SIGKILL'));
+  say(
+    `websocket: last service ${filled ? 'gap-filled' : 'did NOT gap-fill'}, stopped ${Date.now() - started} ms after it started`,
+  );
+  if (!filled) {
+    problems.push(
+      `the last service of the websocket run logged no gap-fill of ${WS_STREAM} within ${WS_GAP_FILL_MS / 1000} s: ${lastLine(result.stderr)}`,
+    );
+  }
+  if (result.code !== 0 && result.signal !== 'SIGTERM') {
+    problems.push(`the last service of the websocket run exited ${result.code}: ${lastLine(result.stderr)}`);
   }
 }
 
@@ -663,6 +764,22 @@ async function compare(
   for (const sink of tally.sinks) differences.push(...sink.differences);
   const destinationDiffers = tally.destination ? destinationBad(tally.destination) : 0;
   const webhooksDiffer = tally.webhooks ? webhooksBad(tally.webhooks) : 0;
+  const websocketDiffers = tally.websocket ? webSocketBad(tally.websocket) : 0;
+  if (tally.websocket) {
+    differences.push(...tally.websocket.differences);
+    // Its REST part (`{ poll: ... }`) is the only resume point: its watermark must never go back.
+    const rest = (c: Json): Json => (c as { poll?: Json } | null)?.poll ?? null;
+    const runs = (await store.listRuns({ stream: WS_STREAM, limit: 100_000 })).reverse();
+    regressions += checkpointRegressions(
+      runs.map((r) => ({
+        ...r,
+        checkpointBefore: rest(r.checkpointBefore),
+        checkpointAfter: rest(r.checkpointAfter),
+      })),
+      differences,
+      WS_STREAM,
+    );
+  }
   if (tally.destination) differences.push(...tally.destination.differences);
   const bad =
     missing +
@@ -675,6 +792,7 @@ async function compare(
     sinkBad +
     destinationDiffers +
     webhooksDiffer +
+    websocketDiffers +
     tally.problems.length;
   const n = (x: number) => x.toLocaleString('en-US');
   const summary =
@@ -693,7 +811,8 @@ async function compare(
       )
       .join('') +
     (tally.destination ? `; ${destinationSummary(tally.destination)}` : '') +
-    (tally.webhooks ? `; ${webhooksSummary(tally.webhooks)}` : '');
+    (tally.webhooks ? `; ${webhooksSummary(tally.webhooks)}` : '') +
+    (tally.websocket ? `; ${webSocketSummary(tally.websocket)}` : '');
   return {
     ok: bad === 0,
     summary,
@@ -717,6 +836,7 @@ async function compare(
     sinks: tally.sinks,
     destination: tally.destination,
     webhooks: tally.webhooks,
+    websocket: tally.websocket,
   };
 }
 

@@ -124,6 +124,25 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
     process.stdout.write(`${report.summary}\n`);
   }, 240_000);
 
+  // A WebSocket stream of live candles: the killed services reconnect and gap-fill over REST while
+  // the feed drops, stalls and duplicates frames; after a last gap-fill, every closed candle stored.
+  it(`stores every closed candle of a WebSocket feed on ${store} when the service reading it is killed and the feed drops, stalls and duplicates`, async () => {
+    const report = await runChaos({ seed: 41, durationMs: 25_000, store, process: 'run', websocket: true });
+    const check = report.websocket!;
+    expect(report.problems).toEqual([]);
+    expect(report.differences).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.kills).toBeGreaterThan(1);
+    expect({ missing: check.missing, stale: check.stale, unknown: check.unknown }).toEqual({
+      missing: 0,
+      stale: 0,
+      unknown: 0,
+    });
+    expect(check.closed).toBeGreaterThan(0);
+    expect(check.drops).toBeGreaterThan(0);
+    process.stdout.write(`${report.summary}\n`);
+  }, 240_000);
+
   it.each(REGRESSIONS.filter((r) => r.store === store))(
     'seed $seed on $store stays fixed ($why)',
     async ({ seed, seconds, regressWeight }) => {

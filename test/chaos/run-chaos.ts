@@ -2,7 +2,7 @@
  * `npm run chaos -- --seed N --minutes M --store sqlite|postgres
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
  *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks]
- *   [--destination [--crm-idempotency on|off]] [--webhooks] [--verbose]`
+ *   [--destination [--crm-idempotency on|off]] [--webhooks] [--websocket] [--verbose]`
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
  * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
@@ -51,6 +51,22 @@
  *   0 duplicated, 0 stale, 0 wrongly live, ...; webhooks chaos_hooks: 4,487 events sent (236 dropped, 248 redelivered),
  *   4,251 accepted (251 answered as duplicates), 0 lost, 0 unknown, 0 doubled, backlog 0, drift repaired 562 in 9
  *   reconciliations; failed attempts: 374 unanswered
+ * `--websocket` (with `--process run`) adds a WebSocket stream of live candles, `chaos_ws` (three
+ * symbols of 1m, `closed: closed`, `version`, a 250 ms heartbeat timing out after 750 ms, `poll` over
+ * the REST candles list of the same interval, incremental with a 2-minute lookback); the candles
+ * stay out of the background mutations. During the chaos a candle closes every wall second and the
+ * feed drops connections, stalls them silently for 2 s, duplicates frames and closes connections
+ * older than 3 s (seeded). When the chaos ends the feed is frozen (no more closes) and its faults
+ * off; one more service gap-fills, reads live for 1.5 s and is stopped with SIGTERM. No
+ * reconciliation: every closed candle of the subscribed series must be stored with the source's
+ * content hash, no row outside them, the REST watermark never back; the forming candle is skipped.
+ * Runs:
+ *   --seed 41 --minutes 1.5 --store sqlite: 14 kills, 2 terms, 23 service processes, 22,575 records, 0 missing, ...;
+ *   websocket chaos_ws: 564 closed candles, 0 missing, 0 stale, 0 unknown; feed: 46 connections, 12 drops, 8 stalls,
+ *   82 duplicates, 5 age closes; 66 gap-fill requests
+ *   --seed 41 --minutes 1.5 --store postgres: 14 kills, 2 terms, 23 service processes, 22,575 records, 0 missing, ...;
+ *   websocket chaos_ws: 561 closed candles, 0 missing, 0 stale, 0 unknown; feed: 37 connections, 10 drops, 6 stalls,
+ *   72 duplicates, 3 age closes; 55 gap-fill requests
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
@@ -69,6 +85,7 @@ const { values } = parseArgs({
     sinks: { type: 'boolean', default: false },
     destination: { type: 'boolean', default: false },
     webhooks: { type: 'boolean', default: false },
+    websocket: { type: 'boolean', default: false },
     'crm-idempotency': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -98,6 +115,8 @@ if (values.destination && values.process !== 'run')
   fail('--destination needs --process run (the service runs the destination)');
 if (values.webhooks && values.process !== 'run')
   fail('--webhooks needs --process run (the service receives the webhooks)');
+if (values.websocket && values.process !== 'run')
+  fail('--websocket needs --process run (the service keeps the feed open)');
 const crmIdempotency = values['crm-idempotency'];
 if (crmIdempotency !== undefined && crmIdempotency !== 'on' && crmIdempotency !== 'off')
   fail(`--crm-idempotency must be on or off, got "${crmIdempotency}"`);
@@ -122,6 +141,7 @@ const report = await runChaos({
   sinks: values.sinks,
   destination: values.destination,
   webhooks: values.webhooks,
+  websocket: values.websocket,
   ...(crmIdempotency !== undefined ? { crmIdempotency: crmIdempotency === 'on' } : {}),
   ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 });
