@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { runChaos } from './chaos-harness.ts';
 
 /**
- * A 60-second chaos run of one store over every pagination style: kills, faults, a changing source
+ * A 50-second chaos run of one store over every pagination style: kills, faults, a changing source
  * (version regressions included), then the store must equal the source; and the regression seeds
  * of that store. Regression seeds found by longer runs (`npm run chaos`) go in REGRESSIONS, with the
  * weight of version regressions they were found with (the weight changes every mutation a seed
@@ -32,7 +32,7 @@ const DESTINATION_SEEDS = { sqlite: 12, postgres: 13 } as const;
 
 export function describeChaos(store: 'sqlite' | 'postgres'): void {
   it(`loses, duplicates and keeps stale nothing on ${store} under kills, faults and a changing source`, async () => {
-    const report = await runChaos({ seed: 7, durationMs: 60_000, store });
+    const report = await runChaos({ seed: 7, durationMs: 50_000, store });
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);
@@ -126,22 +126,25 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
 
   // A WebSocket stream of live candles: the killed services reconnect and gap-fill over REST while
   // the feed drops, stalls and duplicates frames; after a last gap-fill, every closed candle stored.
-  it(`stores every closed candle of a WebSocket feed on ${store} when the service reading it is killed and the feed drops, stalls and duplicates`, async () => {
-    const report = await runChaos({ seed: 41, durationMs: 25_000, store, process: 'run', websocket: true });
-    const check = report.websocket!;
-    expect(report.problems).toEqual([]);
-    expect(report.differences).toEqual([]);
-    expect(report.ok).toBe(true);
-    expect(report.kills).toBeGreaterThan(1);
-    expect({ missing: check.missing, stale: check.stale, unknown: check.unknown }).toEqual({
-      missing: 0,
-      stale: 0,
-      unknown: 0,
-    });
-    expect(check.closed).toBeGreaterThan(0);
-    expect(check.drops).toBeGreaterThan(0);
-    process.stdout.write(`${report.summary}\n`);
-  }, 240_000);
+  // In npm test on SQLite only (the source's logic does not depend on the store, and the PostgreSQL
+  // file is the suite's longest): `npm run chaos -- --process run --websocket --store postgres`.
+  if (store === 'sqlite')
+    it(`stores every closed candle of a WebSocket feed on ${store} when the service reading it is killed and the feed drops, stalls and duplicates`, async () => {
+      const report = await runChaos({ seed: 41, durationMs: 25_000, store, process: 'run', websocket: true });
+      const check = report.websocket!;
+      expect(report.problems).toEqual([]);
+      expect(report.differences).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.kills).toBeGreaterThan(1);
+      expect({ missing: check.missing, stale: check.stale, unknown: check.unknown }).toEqual({
+        missing: 0,
+        stale: 0,
+        unknown: 0,
+      });
+      expect(check.closed).toBeGreaterThan(0);
+      expect(check.drops).toBeGreaterThan(0);
+      process.stdout.write(`${report.summary}\n`);
+    }, 240_000);
 
   it.each(REGRESSIONS.filter((r) => r.store === store))(
     'seed $seed on $store stays fixed ($why)',
