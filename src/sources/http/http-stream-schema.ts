@@ -71,12 +71,17 @@ export const paginationSchema = z.discriminatedUnion(
   { error: 'must have a type: cursor, link, keyset, page, offset, window or feed' },
 );
 
-export const httpStreamSchema = strictObject({
+/** What names a stream and its records, whatever its kind: the fields a push source shares with its `poll`. */
+export const streamIdentityFields = {
   name: z.string().min(1),
   key: z.union([field, z.array(field).min(1)]),
   cursor: field.optional(),
   version: field.optional(),
   deleted: field.optional(),
+};
+
+export const httpStreamSchema = strictObject({
+  ...streamIdentityFields,
   request: strictObject({
     baseUrl: fetchableUrl,
     path: z.string().optional(),
@@ -133,3 +138,15 @@ export const httpStreamSchema = strictObject({
  * such as `stream "people": cursr: unknown key; did you mean "cursor"?`.
  */
 export const validateHttpStream = inCodeValidator(httpStreamSchema, 'http.stream');
+
+/**
+ * An HTTP stream's request side without the stream's own names: the `poll:` of a push source
+ * (webhook, WebSocket), which reads the same records over REST.
+ */
+export const pollSchema = httpStreamSchema.omit({
+  name: true,
+  key: true,
+  cursor: true,
+  version: true,
+  deleted: true,
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { strictObject } from '../../core/strict-object.ts';
-import { duration, field, httpStreamSchema } from '../http/http-stream-schema.ts';
+import { duration, field, pollSchema, streamIdentityFields } from '../http/http-stream-schema.ts';
 import { inCodeValidator } from '../in-code-stream.ts';
 import { webhookSchemeSchema } from './webhook-signature.ts';
 
@@ -29,22 +29,9 @@ export const webhookReceiveSchema = strictObject({
   duplicateStatus: z.union([z.literal(200), z.literal(409)], { error: 'must be 200 or 409' }).optional(),
 });
 
-/** `poll:` of a webhook stream: an HTTP stream's request side (its name, key and fields are the stream's). */
-export const pollSchema = httpStreamSchema.omit({
-  name: true,
-  key: true,
-  cursor: true,
-  version: true,
-  deleted: true,
-});
-
 /** The JSON/YAML form of a webhook stream (`type: webhook`). */
 export const webhookStreamSchema = strictObject({
-  name: z.string().min(1),
-  key: z.union([field, z.array(field).min(1)]),
-  cursor: field.optional(),
-  version: field.optional(),
-  deleted: field.optional(),
+  ...streamIdentityFields,
   webhook: webhookReceiveSchema,
   poll: pollSchema.optional(),
   pageSize: z.number().int().positive().max(10_000, 'must be at most 10000').optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { strictObject } from '../../core/strict-object.ts';
-import { httpStreamSchema } from '../http/http-stream-schema.ts';
+import { pollSchema, streamIdentityFields } from '../http/http-stream-schema.ts';
 import { inCodeValidator } from '../in-code-stream.ts';
 
 /**
@@ -65,21 +65,8 @@ export const webSocketConfigSchema = strictObject({
   tokenQuery: z.boolean().optional(),
 });
 
-/** The request side of an HTTP stream: everything but the stream's own fields. */
-export const pollSchema = httpStreamSchema.omit({
-  name: true,
-  key: true,
-  cursor: true,
-  version: true,
-  deleted: true,
-});
-
 export const webSocketStreamSchema = strictObject({
-  name: z.string().min(1),
-  key: z.union([field, z.array(field).min(1)]),
-  cursor: field.optional(),
-  version: field.optional(),
-  deleted: field.optional(),
+  ...streamIdentityFields,
   websocket: webSocketConfigSchema,
   poll: pollSchema,
 });
