@@ -136,7 +136,7 @@ export const DEFAULT_SSE_SINK = {
 } as const;
 
 /** What the runner needs of every sink, whatever its kind. */
-interface ResolvedSinkCommon {
+export interface ResolvedSinkCommon {
   readonly name: string;
   readonly streams: readonly string[];
   /** Empty: the record changes (every kind but `run`). */

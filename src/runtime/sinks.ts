@@ -3,6 +3,7 @@ import {
   type ResolvedDeliveringSink,
   type ResolvedDestination,
   type ResolvedSink,
+  type ResolvedSinkCommon,
   readCredentialEnv,
   readSinkEnv,
   readSinkSecret,
@@ -10,7 +11,7 @@ import {
 import type { Destination } from '../core/destination.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import { type Sink, type SinkEventKind, type SinkStatus, sinkConsumer } from '../core/sink.ts';
+import { type Sink, type SinkStatus, sinkConsumer } from '../core/sink.ts';
 import type { ChangeFeed, CommitWatcher, DeadLetterStore, DestinationMapStore } from '../core/store.ts';
 import type { Json, Logger } from '../core/types.ts';
 import { runSink, type SinkRunner, wakeOnCommit } from '../sinks/sink-runner.ts';
@@ -145,15 +146,8 @@ export function destinationConsumer(name: string): string {
 }
 
 /** One runner to start: a sink, or a destination (whose sink needs the store, so is made at start). */
-interface Prepared {
-  readonly name: string;
+interface Prepared extends ResolvedSinkCommon {
   readonly consumer: string;
-  readonly streams: readonly string[];
-  readonly kinds: readonly SinkEventKind[];
-  readonly data: boolean;
-  readonly batchSize: number;
-  readonly retry: { readonly baseMs: number; readonly maxMs: number };
-  readonly pauseAfterMs: number;
   /** Set for a destination: its map rows commit with its offset. */
   readonly destination: boolean;
   make(store: SinkStore): Sink;
