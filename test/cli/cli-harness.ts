@@ -178,3 +178,19 @@ export function loopbackProjects(prefix: string) {
     },
   };
 }
+
+/** The URL `syncline run` (started as `child`) logs once its API listens; rejects after 30 s. */
+export function apiUrlOf(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`did not start: ${seen.slice(-800)}`)), 30_000);
+    child.stderr?.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const match = /"api":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+  });
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SimulatorServer, startSimulator } from '../../src/simulator/index.ts';
 import { connectSse } from '../helpers/sse-client.ts';
-import { type CliResult, collect, spawnCli } from './cli-harness.ts';
+import { apiUrlOf, type CliResult, collect, spawnCli } from './cli-harness.ts';
 
 const TOKEN = 'sse-run-token-7d2e';
 
@@ -43,18 +43,7 @@ sinks:
       SYNCLINE_API_TOKEN: TOKEN,
     });
     done = collect(child);
-    const url = await new Promise<string>((resolve, reject) => {
-      let seen = '';
-      const timer = setTimeout(() => reject(new Error(`did not start: ${seen.slice(-800)}`)), 30_000);
-      child!.stderr?.on('data', (d: Buffer) => {
-        seen += d.toString();
-        const match = /"api":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(seen);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      });
-    });
+    const url = await apiUrlOf(child);
     const auth = { authorization: `Bearer ${TOKEN}` };
     expect((await fetch(`${url}/v1/events`)).status).toBe(401);
     const client = await connectSse(`${url}/v1/events?since=0&streams=customers`, auth);

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/runtime/open-store.ts';
 import { signWebhook } from '../../src/sources/webhook/webhook-signature.ts';
-import { type CliResult, collect, runCli, spawnCli } from './cli-harness.ts';
+import { apiUrlOf, type CliResult, collect, runCli, spawnCli } from './cli-harness.ts';
 
 const SECRET = 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0';
 const TOKEN = 'webhook-run-api-token';
@@ -18,18 +18,7 @@ function startRun(dir: string): { child: ChildProcess; done: Promise<CliResult>;
     ORDERS_WEBHOOK_SECRET: SECRET,
   });
   const done = collect(child);
-  const url = new Promise<string>((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`did not start: ${seen.slice(-800)}`)), 30_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      seen += d.toString();
-      const match = /"api":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(seen);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-  });
+  const url = apiUrlOf(child);
   return { child, done, url };
 }
 
