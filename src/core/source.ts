@@ -83,6 +83,15 @@ export interface SourceArgs {
   /** The store's inbox of pushed events, for push sources (webhook streams) to apply. */
   readonly inbox?: InboxReader;
   /**
+   * Registers a listener called after each commit of the run is durable, with the checkpoint it
+   * committed (the last page's of the commit). A source that must tell its origin what it has
+   * safely stored (a broker's acknowledgement, a replication slot's confirmed position) does it
+   * here, never earlier: a kill before the call re-reads at most uncommitted work. Listeners must
+   * not throw; an error they throw is logged and ignored. Optional so that args built by hand need
+   * not give it; the engine always does.
+   */
+  readonly onCommitted?: (listener: (checkpoint: Checkpoint) => void) => void;
+  /**
    * What the run was asked to do, and so what to read:
    * - `sync`: from `checkpoint` on (incrementally, when the source can);
    * - `reconcile`: every record the source has (`checkpoint` is null, or the scan's own position

@@ -104,6 +104,8 @@ export class RunPipeline {
   /** Keys a refresh read that neither the source nor the store has. */
   readonly absent: string[] = [];
   readonly #judge: PageJudge;
+  /** What sources registered with `SourceArgs.onCommitted`. */
+  readonly #commitListeners: ((checkpoint: Checkpoint) => void)[] = [];
 
   constructor(args: PipelineArgs) {
     this.#args = args;
@@ -237,6 +239,7 @@ export class RunPipeline {
             secret: this.#args.secret,
             request: this.#args.request,
             inbox: this.#args.store,
+            onCommitted: (listener) => this.#commitListeners.push(listener),
           });
           for await (const page of pages) {
             if (this.#abort.signal.aborted) break;
@@ -386,6 +389,16 @@ export class RunPipeline {
   ): void {
     const { stream, runId, totals, events } = this.#args;
     this.checkpoint = checkpoint;
+    for (const listener of this.#commitListeners) {
+      try {
+        listener(checkpoint);
+      } catch (error) {
+        this.#args.log.warn(
+          { stream: stream.name, runId, err: describeError(error) },
+          'a source failed to take note of a commit',
+        );
+      }
+    }
     addCounters(totals, delta);
     for (const letter of deadLetters) {
       events.emit('record:failed', { stream: stream.name, runId, key: letter.key, reason: letter.reason });
