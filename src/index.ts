@@ -51,6 +51,7 @@ export { SyncEventBus, type SyncEvents } from './core/events.ts';
 export type { FeedChange } from './core/feed-change.ts';
 export type {
   Page,
+  Reject,
   RequestReport,
   SourceArgs,
   SourceReport,

@@ -15,6 +15,20 @@ export interface Page<R = unknown> {
   readonly tombstones?: readonly Tombstone[];
   /** The position just after the last record of this page. */
   readonly checkpoint: Checkpoint;
+  /**
+   * What the source read but could not make into a record (a malformed CSV row, a message that is
+   * not JSON): each is dead-lettered with its reason (say where it was: file and line, subject and
+   * sequence) and its payload, and the run goes on. Default none.
+   */
+  readonly rejects?: readonly Reject[];
+}
+
+/** An item a source could not read as a record (see `Page.rejects`). */
+export interface Reject {
+  /** Why, and where: e.g. `orders.csv line 12: 5 fields where the header has 6`. */
+  readonly reason: string;
+  /** What was read, as the dead letter keeps it (the raw text, or what could be parsed). */
+  readonly payload: unknown;
 }
 
 /** A record the source deleted, known only by its key. */

@@ -167,6 +167,9 @@ export class PagePreparer {
         newestCursor = cursor;
       records.push(prepared);
     }
+    for (const reject of page.rejects ?? []) {
+      deadLetters.push({ ...this.#deadLetter(reject.payload, reject.reason), key: null });
+    }
     const tombstones: PreparedTombstone[] = [];
     const pageTombstones = page.tombstones ?? [];
     for (let i = 0; i < pageTombstones.length; i++) {
@@ -191,7 +194,7 @@ export class PagePreparer {
       records,
       tombstones,
       deadLetters,
-      fetched: page.records.length,
+      fetched: page.records.length + (page.rejects?.length ?? 0),
       checkpoint: page.checkpoint,
       newestCursor,
       withoutCursor,

@@ -153,6 +153,39 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     ]);
   });
 
+  it('dead-letters what a source rejects (with its reason and payload) and tells the source of each durable commit', async () => {
+    const heard: unknown[] = [];
+    let rowsAtFirstCommit = -1;
+    const def = defineStream({
+      name: 'items',
+      key: 'id',
+      async *source(args) {
+        args.onCommitted?.((checkpoint) => heard.push(checkpoint));
+        yield {
+          records: [{ id: 1 }],
+          rejects: [{ reason: 'items.csv line 3: 2 fields where the header has 3', payload: 'a,b' }],
+          checkpoint: { line: 3 },
+        };
+        // The first page's commit is durable before the source is asked for more than the
+        // pipeline holds; the listener hears only committed checkpoints.
+        yield { records: [{ id: 2 }], checkpoint: { line: 4 } };
+      },
+    });
+    const events = new SyncEventBus();
+    events.on('page:committed', () => {
+      if (rowsAtFirstCommit < 0) rowsAtFirstCommit = heard.length;
+    });
+    const result = await run(def, { events, maxPagesInFlight: 1 });
+    expect(result.status).toBe('ok');
+    expect(result.counters).toMatchObject({ fetched: 3, inserted: 2, failed: 1 });
+    expect(heard).toEqual([{ line: 3 }, { line: 4 }]);
+    expect(rowsAtFirstCommit).toBe(1);
+    expect((await t.store.getState('items'))?.checkpoint).toEqual({ line: 4 });
+    const [letter] = await t.store.listDeadLetters({ stream: 'items', limit: 5 });
+    expect(letter).toMatchObject({ key: null, reason: 'items.csv line 3: 2 fields where the header has 3' });
+    expect(JSON.parse(letter!.payload)).toBe('a,b');
+  });
+
   it('dead-letters records that fail the schema or have no key, and goes on', async () => {
     const def = defineStream({
       name: 'items',
