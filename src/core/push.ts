@@ -1,4 +1,4 @@
-import type { InboxStore } from './store.ts';
+import type { InboxStore, StoreInspector } from './store.ts';
 
 /** A pushed request as the receiver hands it over: headers by (any-case) name, and the raw body. */
 export interface PushRequest {
@@ -25,5 +25,11 @@ export interface PushReceiver {
   accept(request: PushRequest): PushVerdict;
 }
 
-/** What a push source reads back when a run applies what was received. */
-export type InboxReader = Pick<InboxStore, 'readInbox'>;
+/**
+ * What a push source reads back when a run applies what was received (`readInbox`); a source that
+ * captures changes itself (a replication slot) appends them (`addInboxEvent`, durable when it
+ * resolves) before it acknowledges them to its origin, and may page through what the stream table
+ * holds (`scanRecords`) to find what a fresh snapshot no longer has.
+ */
+export type InboxReader = Pick<InboxStore, 'readInbox' | 'addInboxEvent'> &
+  Pick<StoreInspector, 'scanRecords'>;

@@ -63,7 +63,8 @@ export interface RunStore
     ScanStore,
     StreamStateStore,
     DeadLetterStore,
-    Pick<InboxStore, 'readInbox'> {
+    Pick<InboxStore, 'readInbox' | 'addInboxEvent'>,
+    Pick<StoreInspector, 'scanRecords'> {
   readonly capabilities: StoreCapabilities;
 }
 

@@ -41,6 +41,12 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
    */
   readonly receive?: (secret: (name: string) => string) => PushReceiver;
   /**
+   * A source that reads a replication slot of its own (a `cdc` stream): the slot's state, for
+   * `syncline status`, the API and metrics, and dropping it (`syncline cdc drop-slot`, `syncline
+   * reset`). Absent for every other source.
+   */
+  readonly capture?: CaptureControl;
+  /**
    * Which fields the content hash covers. `exclude` drops noise fields (`fetched_at`, a request id)
    * so they cause no writes; `include` hashes only the fields named. Default: the whole record.
    * The stored `_data` is always the whole record.
@@ -75,6 +81,33 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
    * (by default it is shown as `custom`, its paging and incremental reads being its own code).
    */
   readonly sourceInfo?: SourceInfo;
+}
+
+/** What the operator can ask of a replication slot a stream reads (see `StreamDefinition.capture`). */
+export interface CaptureControl {
+  /** The slot's name; streams with the same one share it. */
+  readonly slot: string;
+  /** Its state on the source database; throws when the database cannot be reached. */
+  status(secret: (name: string) => string): Promise<CaptureStatus>;
+  /**
+   * Drops the slot, so the source stops keeping WAL for it; the next run reads the tables again in
+   * a new snapshot. False when there was no slot; throws when a process is reading it.
+   */
+  drop(secret: (name: string) => string): Promise<boolean>;
+}
+
+export interface CaptureStatus {
+  readonly slot: string;
+  readonly exists: boolean;
+  /** A process is reading it now. */
+  readonly active: boolean;
+  /** Bytes of WAL the slot keeps on the source (from its confirmed position to the WAL's end). */
+  readonly lagBytes: number | null;
+  readonly confirmedLsn: string | null;
+  /** The lag past which it warns (`cdc.maxSlotLag`). */
+  readonly maxLagBytes: number;
+  /** One line when the lag is past `maxLagBytes`, else null. */
+  readonly warning: string | null;
 }
 
 /** What a stream's source declares about itself, for people and for `syncline check`. */

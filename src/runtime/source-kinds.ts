@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import { streamBehaviourFields } from '../config/config-schema.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
+import { cdcStream } from '../sources/cdc/cdc-stream.ts';
+import type { CdcStreamConfig } from '../sources/cdc/cdc-stream-config.ts';
+import { cdcStreamSchema } from '../sources/cdc/cdc-stream-schema.ts';
 import { httpStream } from '../sources/http/http-stream.ts';
 import type { HttpStreamConfig } from '../sources/http/http-stream-config.ts';
 import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
@@ -42,6 +45,11 @@ export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind')
     kind: 'websocket',
     schema: webSocketStreamSchema.extend(streamBehaviourFields),
     create: (config) => webSocketStream(config as WebSocketStreamConfig),
+  })
+  .register({
+    kind: 'cdc',
+    schema: cdcStreamSchema.extend(streamBehaviourFields),
+    create: (config) => cdcStream(config as CdcStreamConfig),
   });
 
 /** The `type:` a declarative stream without one has. */
