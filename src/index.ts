@@ -118,8 +118,8 @@ export {
  * records into one.
  */
 export const http = { ...httpSources, destination: httpDestination } as const;
+export type { CdcConfig, CdcStreamConfig } from './sources/cdc/index.ts';
+export { cdc } from './sources/cdc/index.ts';
 export type { PollConfig, WebSocketConfig, WebSocketStreamConfig } from './sources/websocket/index.ts';
 /** WebSocket streams gap-filled over REST: `websocket.stream({ name, key, websocket, poll })`. */
 export { websocket } from './sources/websocket/index.ts';
-export type { CdcConfig, CdcStreamConfig } from './sources/cdc/index.ts';
-export { cdc } from './sources/cdc/index.ts';

@@ -157,6 +157,17 @@ const streamSchema = strictObject({
   fetchByKey: streamSource.optional(),
   /** A push source's receiving side (`webhook.stream` sets it). */
   receive: z.custom((value) => typeof value === 'function', { error: 'must be a function' }).optional(),
+  /** A replication slot's status and drop (`cdc.stream` sets it). */
+  capture: z
+    .custom(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { status?: unknown }).status === 'function' &&
+        typeof (value as { drop?: unknown }).drop === 'function',
+      { error: 'must be an object with status() and drop()' },
+    )
+    .optional(),
   /** What `syncline check` shows of the source (`http.stream` sets it). */
   sourceInfo: strictObject({
     kind: z.string().min(1),

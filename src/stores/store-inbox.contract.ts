@@ -56,6 +56,16 @@ export function describeInboxContract(title: string, makeStore: () => Promise<St
       );
     });
 
+    it('gives events appended at once (one batch) ids in the order they were given, a duplicate among them its first copy', async () => {
+      const names = Array.from({ length: 300 }, (_, i) => `b${(i * 7919) % 1000}`);
+      const added = await Promise.all([...names, 'b0'].map((id) => store.addInboxEvent(event(id))));
+      const ids = added.slice(0, -1).map((a) => a.id);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(new Set(ids).size).toBe(300);
+      expect(added.at(-1)).toEqual({ id: ids[0], duplicate: true });
+      expect((await read(0, 1000)).map((e) => e.eventId)).toEqual(names);
+    });
+
     it('pages after an id, at most `limit` at a time', async () => {
       for (const id of ['e1', 'e2', 'e3', 'e4', 'e5']) await store.addInboxEvent(event(id));
       const seen: string[] = [];

@@ -3,6 +3,10 @@
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
  *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks]
  *   [--destination [--crm-idempotency on|off]] [--webhooks] [--websocket] [--verbose]`
+ * `npm run chaos -- --cdc --seed N --minutes M --store sqlite|postgres`: change data capture under
+ * kills, a chaos of its own (test/chaos/chaos-cdc.ts): a private PostgreSQL cluster with a seeded
+ * writer, `syncline sync` of two cdc streams SIGKILLed at random moments (the first ones inside the
+ * initial snapshot), then the stream tables compared with the tables.
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
  * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
@@ -70,6 +74,7 @@
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  */
 import { parseArgs } from 'node:util';
+import { runCdcChaos } from './chaos-cdc.ts';
 import { CHAOS_STYLES, type ChaosStyle, EXTRA_STYLES } from './chaos-config.ts';
 import { runChaos } from './chaos-harness.ts';
 
@@ -86,6 +91,7 @@ const { values } = parseArgs({
     destination: { type: 'boolean', default: false },
     webhooks: { type: 'boolean', default: false },
     websocket: { type: 'boolean', default: false },
+    cdc: { type: 'boolean', default: false },
     'crm-idempotency': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -121,6 +127,17 @@ const crmIdempotency = values['crm-idempotency'];
 if (crmIdempotency !== undefined && crmIdempotency !== 'on' && crmIdempotency !== 'off')
   fail(`--crm-idempotency must be on or off, got "${crmIdempotency}"`);
 if (crmIdempotency !== undefined && !values.destination) fail('--crm-idempotency needs --destination');
+if (values.cdc) {
+  // Change data capture has a chaos of its own: a private cluster, a writer, and killed syncs.
+  const cdc = await runCdcChaos({
+    seed,
+    minutes,
+    store: values.store,
+    verbose: values.verbose,
+  });
+  process.stdout.write(`${cdc.summary}\n`);
+  process.exit(cdc.ok ? 0 : 1);
+}
 const styles: readonly ChaosStyle[] =
   values.style === 'all'
     ? CHAOS_STYLES

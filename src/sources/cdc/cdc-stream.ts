@@ -70,6 +70,9 @@ export function cdcStream<R extends object>(config: CdcStreamConfig<R>): StreamD
   const { cdc: _cdc, pageSize: _pageSize, ...shared } = config;
   return {
     ...shared,
+    // The source is a database of one's own: a mass change there is real, not an API's backfill.
+    // The breaker records its evidence and applies it, unless the stream configures otherwise.
+    backfill: config.backfill ?? 'auto',
     source: (args) => readCdcStream(config as unknown as CdcStreamConfig<object>, group, captureTable, args),
     capture: slotControl(cdc.urlEnv, slot, maxLagBytes),
     sourceInfo: {

@@ -17,20 +17,26 @@ interface InboxRow {
 }
 
 /**
- * The event, or the id of the row that has its `(stream, event_id)` already, in one statement.
- * Run after the stream's inbox lock: a concurrent append of the same event has then committed, so
- * this statement's snapshot sees its row (without the lock, ON CONFLICT would wait for it but the
- * SELECT, on a snapshot taken before, would not see it).
+ * The events, each new one or the id of the row that has its `(stream, event_id)` already, in one
+ * statement, answered in the order given; new rows draw their ids in that order. Run after the
+ * streams' inbox locks: a concurrent append of the same event has then committed, so this
+ * statement's snapshot sees its row (without the lock, ON CONFLICT would wait for it but the
+ * lookup, on a snapshot taken before, would not see it). An event given twice in one batch is added
+ * once; the later copy is answered as a duplicate by the caller.
  */
-const INSERT_SQL = `WITH added AS (
+const INSERT_SQL = `WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::text[])
+      WITH ORDINALITY AS i (stream, event_id, received_at, headers, body, ord)
+  ), added AS (
     INSERT INTO syncline_inbox (stream, event_id, received_at, headers, body)
-    VALUES ($1, $2, $3::timestamptz, $4::jsonb, $5)
-    ON CONFLICT (stream, event_id) DO NOTHING RETURNING id
+    SELECT stream, event_id, received_at, headers, body FROM input ORDER BY ord
+    ON CONFLICT (stream, event_id) DO NOTHING RETURNING id, stream, event_id
   )
-  SELECT id, false AS duplicate FROM added
-  UNION ALL
-  SELECT id, true AS duplicate FROM syncline_inbox
-  WHERE stream = $1 AND event_id = $2 AND NOT EXISTS (SELECT 1 FROM added)`;
+  SELECT COALESCE(a.id, x.id) AS id, a.id IS NULL AS duplicate
+    FROM input i
+    LEFT JOIN added a ON a.stream = i.stream AND a.event_id = i.event_id
+    LEFT JOIN syncline_inbox x ON a.id IS NULL AND x.stream = i.stream AND x.event_id = i.event_id
+   ORDER BY i.ord`;
 
 /**
  * The durable inbox of push sources in the PostgreSQL store (`InboxStore` in core/store.ts).
@@ -75,21 +81,24 @@ export class PostgresInbox implements InboxStore {
           `syncline:inbox:${this.#schema}:${stream}`,
         ]);
       }
-      const added: Added[] = [];
-      for (const event of events) {
-        const { rows } = await client.query<{ id: string; duplicate: boolean }>(INSERT_SQL, [
-          event.stream,
-          event.eventId,
-          event.receivedAt,
-          JSON.stringify(event.headers),
-          event.body,
-        ]);
-        const [row] = rows;
-        // Under the lock the duplicate's row is visible (committed before, or written earlier in
-        // this transaction); a prune in between would leave it to this snapshot still (MVCC).
-        if (!row) throw new Error(`the inbox found neither a new row nor a duplicate for "${event.eventId}"`);
-        added.push({ id: Number(row.id), duplicate: row.duplicate });
-      }
+      const { rows } = await client.query<{ id: string | null; duplicate: boolean }>(INSERT_SQL, [
+        events.map((e) => e.stream),
+        events.map((e) => e.eventId),
+        events.map((e) => e.receivedAt),
+        events.map((e) => JSON.stringify(e.headers)),
+        events.map((e) => e.body),
+      ]);
+      const seen = new Set<string>();
+      const added: Added[] = rows.map((row, i) => {
+        // Under the lock the duplicate's row is visible (committed before, or written by this
+        // statement); a prune in between would leave it to this snapshot still (MVCC).
+        if (row.id === null) {
+          throw new Error(`the inbox found neither a new row nor a duplicate for "${events[i]!.eventId}"`);
+        }
+        const again = !row.duplicate && seen.has(row.id);
+        seen.add(row.id);
+        return { id: Number(row.id), duplicate: row.duplicate || again };
+      });
       return added;
     });
   }
