@@ -4,6 +4,7 @@ import { ConfigError, describeError, SyncError } from '../core/errors.ts';
 import { tuneHeapForSync } from '../runtime/heap-tuning.ts';
 import { registerApproveCommand } from './commands/approve-command.ts';
 import { registerBackfillCommand } from './commands/backfill-command.ts';
+import { registerCdcCommand } from './commands/cdc-command.ts';
 import { registerChangesCommand } from './commands/changes-command.ts';
 import { registerCheckCommand } from './commands/check-command.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
@@ -60,6 +61,7 @@ export function createProgram(): Command {
     registerApproveCommand,
     registerBackfillCommand,
     registerRefreshCommand,
+    registerCdcCommand,
     registerDemoCommand,
     registerSimulateCommand,
   ]) {

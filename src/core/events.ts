@@ -127,6 +127,11 @@ export interface SyncEvents {
     outcome: 'ok' | 'unchanged' | 'skipped' | 'retry' | 'fail';
     count: number;
   };
+  /**
+   * A replication slot's state as the service last read it (every 15 s): `lagBytes` of WAL it keeps
+   * on the source (null when it could not be read), and one line when past its `maxSlotLag`.
+   */
+  'capture:slot': { slot: string; lagBytes: number | null; active: boolean; warning: string | null };
 }
 
 /** A typed event emitter over `SyncEvents`. */

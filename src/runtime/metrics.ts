@@ -253,6 +253,22 @@ export function createMetrics(options: MetricsOptions): Metrics {
       for (const [destination, lag] of destinationLag) this.set({ destination }, lag);
     },
   });
+  /** Per replication slot: bytes of WAL it keeps on its source, as the service last read it. */
+  const slotLag = new Map<string, number>();
+  events.on('capture:slot', (e) => {
+    if (e.lagBytes === null) slotLag.delete(e.slot);
+    else slotLag.set(e.slot, e.lagBytes);
+  });
+  new Gauge({
+    name: `${p}cdc_slot_lag_bytes`,
+    help: "Bytes of WAL a cdc stream's replication slot keeps on the source database (its confirmed position to the WAL's end), per slot, read every 15 s.",
+    labelNames: ['slot'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [slot, lag] of slotLag) this.set({ slot }, lag);
+    },
+  });
   new Gauge({
     name: `${p}sink_lag_events`,
     help: "Change-log rows beyond a sink's offset, as of its last read (at most one read's worth, 500), per sink.",

@@ -1,9 +1,11 @@
 import type { ResolvedConfig } from '../config/load-config.ts';
+import { readEnvSecret } from '../config/load-config.ts';
 import { describeError, NotFoundError } from '../core/errors.ts';
 import type { SinkStatus } from '../core/sink.ts';
 import type { Store } from '../core/store.ts';
 import type { RunRecord, StreamStatus } from '../core/types.ts';
 import type { SseChannel } from '../sinks/sse/sse-channel.ts';
+import { captureSlots, readCaptureSlots } from './cdc-status.ts';
 import type { DestinationTally } from './destination-tally.ts';
 import { lagMs } from './lag.ts';
 import type {
@@ -130,9 +132,16 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
       );
       const at = now();
       const webhookStreams = new Set(config.streams.filter((s) => s.receive).map((s) => s.name));
+      const slots = await readCaptureSlots(captureSlots(config.streams), readEnvSecret);
+      const slotOf = new Map(slots.flatMap((slot) => slot.streams.map((stream) => [stream, slot] as const)));
       return Promise.all(
         names.map(async (name, i) => {
           const shown = view(name, stored.get(name), scheduled.get(name), freshAt[i]!, at);
+          const slot = slotOf.get(name);
+          if (slot) {
+            const { slot: slotName, lagBytes, active, warning, error } = slot;
+            return { ...shown, cdc: { slot: slotName, lagBytes, reading: active, warning, error } };
+          }
           if (!webhookStreams.has(name)) return shown;
           return { ...shown, webhook: await webhookState(store, name, stored.get(name)?.checkpoint ?? null) };
         }),

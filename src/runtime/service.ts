@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { readEnvSecret } from '../config/load-config.ts';
 import { newHolderId } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import { SyncEventBus } from '../core/events.ts';
@@ -6,6 +7,7 @@ import type { Store } from '../core/store.ts';
 import type { Logger, RunRequest } from '../core/types.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
 import { createSseChannel } from '../sinks/sse/sse-channel.ts';
+import { captureSlots, watchCaptureSlots } from './cdc-status.ts';
 import type { Runtime } from './create-runtime.ts';
 import { DestinationTally } from './destination-tally.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -159,7 +161,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       setInterval(() => void prune(), PRUNE_EVERY_MS),
       setInterval(() => void watchApprovals(), APPROVAL_POLL_MS),
     );
+    stopWatchingSlots = watchCaptureSlots({
+      slots: captureSlots(config.streams),
+      secret: readEnvSecret,
+      events,
+      log,
+    });
   };
+  let stopWatchingSlots: () => void = () => {};
   let pruning: Promise<unknown> | null = null;
   const prune = () => {
     pruning ??= Promise.all([
@@ -175,13 +184,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const pruneInboxes = async () => {
     const receivedBefore = new Date(Date.now() - Math.max(config.changes.retentionMs, DAY_MS)).toISOString();
     for (const stream of config.streams) {
-      if (!stream.receive) continue;
+      if (!stream.receive && !stream.capture) continue;
       try {
         const appliedUpTo = ((await store.getState(stream.name))?.checkpoint as { inbox?: number } | null)
           ?.inbox;
         if (appliedUpTo) await store.pruneInbox({ stream: stream.name, appliedUpTo, receivedBefore });
       } catch (error) {
-        log.warn({ stream: stream.name, err: describeError(error) }, 'could not prune the webhook inbox');
+        log.warn({ stream: stream.name, err: describeError(error) }, 'could not prune the inbox');
       }
     }
   };
@@ -208,6 +217,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       // First: open event streams end now rather than hold the HTTP server's close.
       sseChannel?.close();
       for (const t of timers) clearInterval(t);
+      stopWatchingSlots();
       const ended = scheduler.stop();
       abort.abort();
       const timeoutMs = config.service.shutdownTimeoutMs;

@@ -132,6 +132,20 @@ export const StreamViewSchema = z.object({
     })
     .optional()
     .describe('webhook streams only'),
+  cdc: z
+    .object({
+      slot: z.string().describe('the replication slot the stream reads (shared by the streams of one slot)'),
+      lagBytes: z
+        .number()
+        .int()
+        .nullable()
+        .describe('bytes of WAL the slot keeps on the source; null when unread'),
+      reading: z.boolean().describe('a process is reading the slot now'),
+      warning: z.string().nullable().describe("one line when the lag is past the stream's cdc.maxSlotLag"),
+      error: z.string().nullable().describe('why the slot could not be read, when it could not'),
+    })
+    .optional()
+    .describe('cdc streams only'),
 });
 
 export const RunRecordSchema = z.object({

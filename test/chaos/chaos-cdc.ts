@@ -178,7 +178,7 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
                 killed = true;
                 child.kill('SIGKILL');
               },
-              runs < 3 ? 200 + Math.floor(rand() * 600) : 50 + Math.floor(rand() * 1500),
+              runs < 3 ? 700 + Math.floor(rand() * 1500) : 50 + Math.floor(rand() * 1500),
             )
           : null;
         child.on('exit', (code) => {
@@ -188,7 +188,7 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
       });
     const deadline = Date.now() + options.minutes * 60_000;
     while (Date.now() < deadline) {
-      const outcome = await sync(rand() < 0.7);
+      const outcome = await sync(runs < 2 || rand() < 0.7); // the first two inside the snapshot
       runs++;
       if (outcome.killed) kills++;
       restartedSnapshots += (outcome.stderr.match(/the initial snapshot was interrupted/g) ?? []).length;
@@ -197,7 +197,13 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
           `cdc chaos: a run that was not killed exited ${outcome.code}: ${outcome.stderr.trim().split('\n').at(-1)}`,
         );
       }
-      if (options.verbose) log(`run ${runs}: ${outcome.killed ? 'killed' : `exit ${outcome.code}`}`);
+      if (options.verbose) {
+        const notes = outcome.stderr
+          .split('\n')
+          .filter((l) => /snapshot|slot/.test(l))
+          .map((l) => (JSON.parse(l) as { msg: string }).msg);
+        log(`run ${runs}: ${outcome.killed ? 'killed' : `exit ${outcome.code}`} ${notes.join(' | ')}`);
+      }
     }
     writing = false;
     await writer;

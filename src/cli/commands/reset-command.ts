@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import { readEnvSecret } from '../../config/load-config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { requireStreamState, resetStream } from '../../runtime/stream-operations.ts';
 import { CliContext } from '../cli-context.ts';
@@ -31,6 +32,15 @@ export function registerResetCommand(program: Command): void {
         ctx.print(
           `reset "${stream}": its next run starts from the beginning; records are kept and re-reads write only changes`,
         );
+        // A cdc stream starts again from a new snapshot: its slot goes (with the streams sharing it).
+        const capture = ctx.runtime.hasConfig()
+          ? (await ctx.config()).streams.find((s) => s.name === stream)?.capture
+          : undefined;
+        if (capture && (await capture.drop(readEnvSecret))) {
+          ctx.print(
+            `dropped cdc slot ${capture.slot}: the next sync reads the tables of its streams again in a new snapshot`,
+          );
+        }
       } finally {
         await ctx.close();
       }

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { readEnvSecret } from '../../config/load-config.ts';
+import { formatBytes } from '../../core/format-bytes.ts';
 import type { Json } from '../../core/types.ts';
+import { captureSlots, readCaptureSlots } from '../../runtime/cdc-status.ts';
 import { DESTINATION_COUNT_LIMIT, destinationStates } from '../../runtime/destination-status.ts';
 import { lagMs } from '../../runtime/lag.ts';
 import { WEBHOOK_BACKLOG_LIMIT, webhookState } from '../../runtime/webhook-status.ts';
@@ -98,6 +101,33 @@ export function registerStatusCommand(program: Command): void {
               ]),
             )}`,
           );
+        }
+        // CDC streams: their replication slots on the source (the WAL each keeps there).
+        const slots = await readCaptureSlots(captureSlots(config?.streams ?? []), readEnvSecret);
+        if (slots.length > 0) {
+          ctx.print(
+            `\n${formatTable(
+              ['CDC SLOT', 'STREAMS', 'LAG', 'CONFIRMED', 'READING'],
+              slots.map((slot) => [
+                slot.slot,
+                slot.streams.join(', '),
+                slot.error !== null
+                  ? out.bad('unreadable')
+                  : !slot.exists
+                    ? out.muted('no slot yet')
+                    : slot.warning !== null
+                      ? out.warn(formatBytes(slot.lagBytes ?? 0))
+                      : formatBytes(slot.lagBytes ?? 0),
+                slot.confirmedLsn ?? out.muted('-'),
+                slot.active ? 'yes' : 'no',
+              ]),
+            )}`,
+          );
+          for (const slot of slots) {
+            if (slot.warning !== null) ctx.print(`\n${out.warn('WARNING')}: ${slot.warning}`);
+            if (slot.error !== null)
+              ctx.print(`\n${out.warn('WARNING')}: cdc slot ${slot.slot}: ${slot.error}`);
+          }
         }
         for (const d of destinations) {
           if (d.openDeadLetters > 0) {

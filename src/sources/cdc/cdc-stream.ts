@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { ConfigError, FatalError } from '../../core/errors.ts';
+import { formatBytes, parseSize } from '../../core/format-bytes.ts';
 import { encodeKey } from '../../core/key-codec.ts';
 import type { Page, SourceArgs, Tombstone } from '../../core/source.ts';
 import type { CaptureControl, CaptureStatus, StreamDefinition } from '../../core/stream-definition.ts';
@@ -270,22 +271,4 @@ function slotControl(urlEnv: string, slot: string, maxLagBytes: number): Capture
       }
     },
   };
-}
-
-/** `512MB`, `2GB` or a number of bytes, as bytes. */
-export function parseSize(value: number | string): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)$/i.exec(value.trim());
-  if (!match) throw new ConfigError(`"${value}" is not a size like 512MB or 2GB`);
-  const unit = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 }[
-    match[2]!.toUpperCase() as 'B' | 'KB' | 'MB' | 'GB' | 'TB'
-  ];
-  return Math.round(Number(match[1]) * unit);
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} kB`;
-  return `${bytes} B`;
 }
