@@ -349,6 +349,7 @@ export class CdcCapture {
               transaction.events.push([stream, `${transaction.lsn}:${++transaction.count}`, event]);
             }
             if (transaction.events.length >= MAX_TRANSACTION_BUFFER) {
+              await fillUnchanged(sql, transaction.events, this.#tables);
               write(transaction.events, null);
               transaction.events = [];
             }
@@ -356,6 +357,7 @@ export class CdcCapture {
           }
           case 'commit': {
             if (!transaction) break;
+            await fillUnchanged(sql, transaction.events, this.#tables);
             write(transaction.events, normalLsn(message.commitEndLsn ?? _lsn));
             transaction = null;
             break;
@@ -432,6 +434,40 @@ export class CdcCapture {
   }
 }
 
+/**
+ * Updated rows whose large (TOAST) values the update left unchanged arrive without them, unless the
+ * table has `REPLICA IDENTITY FULL`: each such value is read from the table now (the row's current
+ * value, which later events in the slot bring the record to anyway); a row gone since loses them,
+ * and its delete follows in the slot.
+ */
+async function fillUnchanged(
+  sql: pg.Client,
+  events: readonly [string, string, CaptureEvent][],
+  tables: ReadonlyMap<string, CaptureTable>,
+): Promise<void> {
+  for (const [stream, , event] of events) {
+    if (event.op !== 'u' && event.op !== 'c') continue;
+    const missing = Object.keys(event.row).filter((name) => event.row[name] === undefined);
+    if (missing.length === 0) continue;
+    const table = tables.get(stream)!;
+    const found = await sql.query({
+      text: `SELECT ${missing.map(quoteIdent).join(', ')} FROM ${qualified(table)} WHERE ${table.keyFields
+        .map((k, i) => `${quoteIdent(k)}::text = $${i + 1}`)
+        .join(' AND ')}`,
+      values: table.keyFields.map((k) => String(event.row[k])),
+    });
+    const raw = found.rows[0] as Record<string, string | null> | undefined;
+    for (const name of missing) {
+      if (raw) {
+        const field = found.fields.find((f) => f.name === name)!;
+        event.row[name] = pgTextToJson(field.dataTypeID, raw[name] ?? null);
+      } else {
+        delete event.row[name];
+      }
+    }
+  }
+}
+
 /** `00000000/0153C318` (as the library writes it) as `0/153C318`. */
 function normalLsn(lsn: string): string {
   return bigIntToLsn(lsnToBigInt(lsn));
@@ -463,8 +499,10 @@ function changeEvents(
     if (!tuple) return null;
     const out: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(tuple)) {
-      if (value === undefined) continue; // an unchanged TOAST value without the old row: filled later
-      out[name] = pgTextToJson(types.get(name) ?? 25, value as string | null);
+      // An unchanged TOAST value (a large one) the update did not send, without the old row to take
+      // it from: left undefined, read from the table before the event is written (`fillUnchanged`).
+      out[name] =
+        value === undefined ? undefined : pgTextToJson(types.get(name) ?? 25, value as string | null);
     }
     return out;
   };
