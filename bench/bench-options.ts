@@ -18,15 +18,16 @@ export const SECTIONS = [
   'events',
   'destinations',
   'webhooks',
+  'cdc',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 /**
  * What runs without `--only`: every section but `events`, which needs a NATS server and adds
- * several minutes at full size, and `destinations`, which adds about eight (`--only events`, or
- * list it with the others).
+ * several minutes at full size, `destinations`, which adds about eight, and `cdc`, which starts
+ * private PostgreSQL clusters (`--only events`, or list it with the others).
  */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter(
-  (s) => s !== 'events' && s !== 'destinations',
+  (s) => s !== 'events' && s !== 'destinations' && s !== 'cdc',
 );
 
 export const SECTION_HELP: Record<Section, string> = {
@@ -44,6 +45,7 @@ export const SECTION_HELP: Record<Section, string> = {
     'an HTTP destination pushing synced customers into the simulator CRM (20 ms per answer) at concurrency 1, 8, 32 and in bulk, vs its service rate and a hand-written fetch loop',
   webhooks:
     'syncline run receiving signed webhooks on both stores: delivery -> 2xx latency one at a time and 16 in flight, and how fast the inbox is applied',
+  cdc: 'a cdc stream on a private PostgreSQL under a pgbench-style load: the snapshot, changes applied per second against the rate the source writes, end-to-end lag',
 };
 
 export interface Sizes {

@@ -1,5 +1,6 @@
 import { SIM_EPOCH_MS, SIM_HISTORY_END_MS } from '../src/simulator/record-kind.ts';
 import type { Sizes } from './bench-options.ts';
+import type { CdcScenario } from './cdc-scenario.ts';
 import { LOOKBACK_MS } from './customers-stream.ts';
 import { type DestinationsScenario, serviceRate } from './destinations-scenario.ts';
 import type { DeliveryRate } from './events-child.ts';
@@ -34,6 +35,8 @@ export interface BenchResults {
   readonly destinations: DestinationsScenario | null;
   /** The webhooks section (receiving and applying pushed events), when it ran. */
   readonly webhooks: WebhooksScenario | null;
+  /** The cdc section (change data capture under a write load), when it ran. */
+  readonly cdc: CdcScenario | null;
   readonly totalMs: number;
   /** 1-minute load average when the measurements ended. */
   readonly loadAtEnd: number;
@@ -314,6 +317,28 @@ function eventsSection(results: BenchResults): string[] {
   ];
 }
 
+function cdcSection(results: BenchResults): string[] {
+  const c = results.cdc;
+  if (!c) return [];
+  return [
+    '## Change data capture',
+    '',
+    `A private PostgreSQL cluster (wal_level=logical) with a pgbench-style \`accounts\` table, read by a cdc stream. The ` +
+      'source alone: 4 connections committing transactions of 10 updates for 5 s with nothing reading. Then the same load ' +
+      'for 15 s while syncs run back to back in the bench process, until the slot is read to its end. Applied/s counts ' +
+      "from the load's start to caught up. Lag: per changed row, the store's `_synced_at` of its last version minus the " +
+      "`clock_timestamp()` the writer stamped it with (both clocks this machine's).",
+    '',
+    '| store | rows | snapshot rows/s | source alone changes/s | written during the load /s | applied/s | drain s | syncs | lag p50 ms | lag p99 ms | lag max ms |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...c.runs.map(
+      (r) =>
+        `| ${r.store} | ${int(r.rows)} | ${int(r.snapshotRowsPerSecond)} | ${int(r.sourceAlonePerSecond)} | ${int(r.loadWrittenPerSecond)} | ${int(r.appliedPerSecond)} | ${r.drainSeconds.toFixed(1)} | ${r.syncs} | ${int(r.lag.p50)} | ${int(r.lag.p99)} | ${int(r.lag.max)} |`,
+    ),
+    '',
+  ];
+}
+
 function webhooksSection(results: BenchResults): string[] {
   const w = results.webhooks;
   if (!w) return [];
@@ -427,6 +452,7 @@ export function renderResults(results: BenchResults): string {
     ...eventsSection(results),
     ...destinationsSection(results),
     ...webhooksSection(results),
+    ...cdcSection(results),
     ...targetsSection(evaluateTargets(results)),
   ].join('\n');
 }

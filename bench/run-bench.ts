@@ -10,6 +10,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BenchUsageError } from './bench-error.ts';
 import { type BenchOptions, parseBenchArgs } from './bench-options.ts';
+import { runCdcScenario } from './cdc-scenario.ts';
 import { REPO_ROOT, stopAllChildren } from './child-process.ts';
 import { runDestinationsScenario } from './destinations-scenario.ts';
 import { runEventsScenario } from './events-scenario.ts';
@@ -65,6 +66,7 @@ async function runBench(options: BenchOptions, locations: Locations): Promise<Be
     events: only.has('events') ? await runEventsScenario(locations, sizes, log) : null,
     destinations: only.has('destinations') ? await runDestinationsScenario(locations, sizes, log) : null,
     webhooks: only.has('webhooks') ? await runWebhooksScenario(locations, sizes, log) : null,
+    cdc: only.has('cdc') ? await runCdcScenario(locations, sizes, log) : null,
     totalMs: performance.now() - began,
     loadAtEnd: loadavg()[0]!,
   };

@@ -19,6 +19,8 @@ const LATENESS_LIMIT_MS = 500;
 const SINK_RAW_RATIO = 0.5;
 /** Issue 23: a webhook is answered (durable in the inbox) within this, p99, one at a time. */
 const WEBHOOK_P99_LIMIT_MS = 50;
+/** Issue 24: keep up with at least this many changes a second from a pgbench-style load. */
+const CDC_CHANGES_PER_SECOND = 10_000;
 /** Sequin reports 253 ms p99 for its CDC-to-sink path. */
 const EVENT_P99_LIMIT_MS = 250;
 
@@ -178,6 +180,18 @@ export function evaluateTargets(results: BenchResults): TargetLine[] {
         ),
       );
     } else lines.push(notMeasured(webhookTarget));
+  }
+  for (const store of ['sqlite', 'postgres'] as const) {
+    const cdcTarget = `cdc (${storeName(store)}): changes applied >= ${int(CDC_CHANGES_PER_SECOND)}/s from a pgbench-style load`;
+    const run = results.cdc?.runs.find((r) => r.store === store);
+    if (run) {
+      lines.push(
+        judge(
+          run.appliedPerSecond >= CDC_CHANGES_PER_SECOND,
+          `${cdcTarget}: ${int(run.appliedPerSecond)}/s applied while the source wrote ${int(run.loadWrittenPerSecond)}/s (alone ${int(run.sourceAlonePerSecond)}/s); lag p99 ${int(run.lag.p99)} ms`,
+        ),
+      );
+    } else lines.push(notMeasured(cdcTarget));
   }
   return lines;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { ConfigError, FatalError } from '../../core/errors.ts';
 import { formatBytes, parseSize } from '../../core/format-bytes.ts';
@@ -14,6 +15,8 @@ import { pgTextToJson, SESSION_OPTIONS } from './pg-text-values.ts';
 const PAGE_SIZE = 1_000;
 const SNAPSHOT_PAGE_SIZE = 5_000;
 const DEFAULT_MAX_LAG = 1024 ** 3;
+/** How often a run applying the inbox looks again while the slot is still being read into it. */
+const CAPTURE_POLL_MS = 50;
 
 /**
  * Where a CDC stream's sync is: the id of the last inbox event it applied and that change's LSN;
@@ -108,13 +111,23 @@ async function* readCdcStream(
       stream: config.name,
     });
   }
-  const outcome = await capture.catchUp({ inbox, secret: args.secret, log: args.log, signal: args.signal });
-  if (outcome.kind === 'busy') {
-    args.log.info(
-      { stream: config.name, slot: capture.settings.slot },
-      'another process is reading the cdc slot; applying what it has captured',
-    );
-  }
+  // The slot is read into the inbox while this run applies what is there already: the two overlap,
+  // and the run ends once the read is done and the inbox applied to its end.
+  let captured = false;
+  const catchUp = capture
+    .catchUp({ inbox, secret: args.secret, log: args.log, signal: args.signal })
+    .then((outcome) => {
+      if (outcome.kind === 'busy') {
+        args.log.info(
+          { stream: config.name, slot: capture.settings.slot },
+          'another process is reading the cdc slot; applying what it has captured',
+        );
+      }
+    })
+    .finally(() => {
+      captured = true;
+    });
+  catchUp.catch(() => undefined); // observed below
   // Commits this run made: a TRUNCATE waits for the pages before it to be stored before it reads
   // the stored keys it deletes.
   let committed = (args.checkpoint as unknown as CdcCheckpoint | null)?.inbox ?? 0;
@@ -150,8 +163,16 @@ async function* readCdcStream(
       yield { records: [], tombstones, checkpoint: position as unknown as Checkpoint };
       continue;
     }
+    const done = captured;
     const events = await inbox.readInbox({ stream: table.stream, afterId: position.inbox, limit: pageSize });
-    if (events.length === 0) return;
+    if (events.length === 0) {
+      if (done) {
+        await catchUp; // its failure, if it failed, is the run's
+        return;
+      }
+      await Promise.race([catchUp.catch(() => undefined), sleep(CAPTURE_POLL_MS)]);
+      continue;
+    }
     const records: unknown[] = [];
     const tombstones: Tombstone[] = [];
     const deleted = new Set<string>();
@@ -176,8 +197,6 @@ async function* readCdcStream(
     position = next;
     if (records.length > 0 || tombstones.length > 0) {
       yield { records, tombstones, checkpoint: position as unknown as Checkpoint };
-    } else if (!position.truncate) {
-      return;
     }
   }
 }

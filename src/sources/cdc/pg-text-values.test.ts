@@ -16,7 +16,9 @@ describe('pgTextToJson', () => {
     expect(pgTextToJson(1184, '2024-05-01 10:00:00.123456+00')).toBe('2024-05-01T10:00:00.123456Z');
     expect(pgTextToJson(1114, '2024-05-01 10:00:00')).toBe('2024-05-01T10:00:00');
     expect(pgTextToJson(1184, 'infinity')).toBe('infinity');
-    expect(pgTextToJson(2950, '6f1c1c8e-4b0b-4e55-9f0e-3a3b7f4a9c21')).toBe('6f1c1c8e-4b0b-4e55-9f0e-3a3b7f4a9c21');
+    expect(pgTextToJson(2950, '6f1c1c8e-4b0b-4e55-9f0e-3a3b7f4a9c21')).toBe(
+      '6f1c1c8e-4b0b-4e55-9f0e-3a3b7f4a9c21',
+    );
     expect(pgTextToJson(23, null)).toBeNull();
   });
 
