@@ -65,6 +65,8 @@ interface GroupState {
   readonly generation: number;
   readonly done: boolean;
   readonly streams: readonly string[];
+  /** The inbox id of the generation's start: its events all come after it. */
+  readonly startId: number;
 }
 
 /**
@@ -676,6 +678,15 @@ export async function slotState(
   };
 }
 
+/**
+ * Where a stream without a checkpoint (a first run, or after `syncline reset`) starts in the inbox:
+ * just before the latest generation (the latest snapshot and what followed it), not at the history
+ * of earlier ones.
+ */
+export async function latestGenerationStart(inbox: InboxReader, slot: string): Promise<number> {
+  return (await readState(inbox, slot))?.startId ?? 0;
+}
+
 /** The group's latest generation, from the capture's inbox stream; null before the first snapshot. */
 async function readState(inbox: InboxReader, slot: string): Promise<GroupState | null> {
   let state: GroupState | null = null;
@@ -685,9 +696,10 @@ async function readState(inbox: InboxReader, slot: string): Promise<GroupState |
     for (const event of events) {
       const body = JSON.parse(event.body) as { generation: number; streams?: string[] };
       if (event.eventId.endsWith(':start')) {
-        state = { generation: body.generation, done: false, streams: body.streams ?? [] };
+        state = { generation: body.generation, done: false, streams: body.streams ?? [], startId: event.id };
       } else if (event.eventId.endsWith(':done') && state !== null && state.generation === body.generation) {
-        state = { generation: state.generation, done: true, streams: state.streams };
+        const started: GroupState = state;
+        state = { ...started, done: true };
       }
     }
     if (events.length < 1000) return state;

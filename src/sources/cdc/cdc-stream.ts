@@ -6,7 +6,13 @@ import { encodeKey } from '../../core/key-codec.ts';
 import type { Page, SourceArgs, Tombstone } from '../../core/source.ts';
 import type { CaptureControl, CaptureStatus, StreamDefinition } from '../../core/stream-definition.ts';
 import type { Checkpoint } from '../../core/types.ts';
-import { type CaptureEvent, type CaptureTable, CdcCapture, slotState } from './cdc-capture.ts';
+import {
+  type CaptureEvent,
+  type CaptureTable,
+  CdcCapture,
+  latestGenerationStart,
+  slotState,
+} from './cdc-capture.ts';
 import type { CdcStreamConfig } from './cdc-stream-config.ts';
 import { validateCdcStream } from './cdc-stream-schema.ts';
 import { pgTextToJson, SESSION_OPTIONS } from './pg-text-values.ts';
@@ -128,6 +134,15 @@ async function* readCdcStream(
       captured = true;
     });
   catchUp.catch(() => undefined); // observed below
+  const from = args.checkpoint as unknown as CdcCheckpoint | null;
+  // A first run, or one after a reset, starts from the latest snapshot on (which this catch-up
+  // makes when there is none, or when a reset dropped the slot), not the history before it.
+  let position: CdcCheckpoint =
+    from ??
+    (await catchUp.then(async () => ({
+      inbox: await latestGenerationStart(inbox, capture.settings.slot),
+      lsn: null,
+    })));
   // Commits this run made: a TRUNCATE waits for the pages before it to be stored before it reads
   // the stored keys it deletes.
   let committed = (args.checkpoint as unknown as CdcCheckpoint | null)?.inbox ?? 0;
@@ -143,7 +158,6 @@ async function* readCdcStream(
     committed >= id ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ id, resolve }));
 
   const pageSize = config.pageSize ?? PAGE_SIZE;
-  let position = (args.checkpoint as unknown as CdcCheckpoint | null) ?? { inbox: 0, lsn: null };
   for (;;) {
     if (args.signal.aborted) return;
     if (position.truncate) {
