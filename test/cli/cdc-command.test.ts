@@ -111,7 +111,7 @@ streams:
 `,
     );
     const result = await runCli(['sync', '--config', 'bad.yaml'], dir, env);
-    expect(result.code).toBe(1); // the run failed, saying why
+    expect(result.code).toBe(2); // a ConfigError: the config does not match the table
     expect(result.stderr).toContain(
       'key email is not the key of public.customers (its primary key: id); set key: id',
     );
