@@ -160,7 +160,11 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
     })();
 
     const env = { ...process.env, [URL_ENV]: cluster.url, SYNCLINE_LOG_FORMAT: 'json' };
-    const sync = (kill: boolean) =>
+    /**
+     * One `syncline sync`: left alone, killed at a random moment, or (`snapshot`) killed once it
+     * says it is reading the snapshot, 100-600 ms in.
+     */
+    const sync = (kill: boolean | 'snapshot') =>
       new Promise<{ code: number | null; killed: boolean; stderr: string }>((done) => {
         const child: ChildProcess = spawn(process.execPath, [BIN, 'sync'], {
           cwd: dir,
@@ -168,19 +172,21 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
           stdio: ['ignore', 'ignore', 'pipe'],
         });
         let stderr = '';
+        let killed = false;
+        let timer: NodeJS.Timeout | null = null;
+        const killLater = (ms: number) => {
+          timer = setTimeout(() => {
+            killed = true;
+            child.kill('SIGKILL');
+          }, ms);
+        };
         child.stderr!.on('data', (chunk: Buffer) => {
           stderr += chunk.toString();
+          if (kill === 'snapshot' && timer === null && stderr.includes('in the snapshot at')) {
+            killLater(100 + Math.floor(rand() * 500));
+          }
         });
-        let killed = false;
-        const timer = kill
-          ? setTimeout(
-              () => {
-                killed = true;
-                child.kill('SIGKILL');
-              },
-              runs < 3 ? 700 + Math.floor(rand() * 1500) : 50 + Math.floor(rand() * 1500),
-            )
-          : null;
+        if (kill === true) killLater(50 + Math.floor(rand() * 1500));
         child.on('exit', (code) => {
           if (timer) clearTimeout(timer);
           done({ code, killed, stderr });
@@ -188,7 +194,7 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
       });
     const deadline = Date.now() + options.minutes * 60_000;
     while (Date.now() < deadline) {
-      const outcome = await sync(runs < 2 || rand() < 0.7); // the first two inside the snapshot
+      const outcome = await sync(runs < 2 ? 'snapshot' : rand() < 0.7);
       runs++;
       if (outcome.killed) kills++;
       restartedSnapshots += (outcome.stderr.match(/the initial snapshot was interrupted/g) ?? []).length;
