@@ -7,6 +7,7 @@ import type { AnyStreamDefinition } from '../../src/core/stream-definition.ts';
 import type { Logger } from '../../src/core/types.ts';
 import { runStream } from '../../src/engine/stream-runner.ts';
 import { cdcStream } from '../../src/sources/cdc/cdc-stream.ts';
+import { lsnToBigInt } from '../../src/sources/cdc/lsn.ts';
 import { pgTextToJson } from '../../src/sources/cdc/pg-text-values.ts';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/private-postgres.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
@@ -178,6 +179,47 @@ describe.each(STORE_KINDS)('cdc streams on %s', (kind) => {
     expect(slotRow.rows).toHaveLength(1);
     const again = await sync(orders!);
     expect(again.counters.inserted + again.counters.updated + again.counters.deleted).toBe(0);
+  }, 60_000);
+
+  it('never lets the slot confirm past what the store holds: a failed inbox write is read again', async () => {
+    const [orders] = streams();
+    await sync(orders!);
+    const lsn = async (query: string) => (await sql.query(query)).rows[0].lsn as string;
+    await sql.query("INSERT INTO orders (id, note) VALUES (900, 'stored')");
+    const afterStored = await lsn('SELECT pg_current_wal_lsn()::text AS lsn');
+    await sql.query("INSERT INTO orders (id, note) VALUES (901, 'poison')");
+    // A store that fails to write the second transaction's event into the inbox.
+    const failing = new Proxy(t.store, {
+      get(target, property, receiver) {
+        if (property === 'addInboxEvent') {
+          return (event: { body: string }) =>
+            event.body.includes('poison')
+              ? Promise.reject(new Error('disk full'))
+              : target.addInboxEvent(event as never);
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const failed = await runStream({
+      store: failing,
+      stream: orders!,
+      holder: newHolderId(),
+      events: new SyncEventBus(),
+      log: silent,
+      secret: readEnvSecret,
+      options: {},
+    });
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toContain('disk full');
+    const confirmed = await lsn(
+      `SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = '${slot}'`,
+    );
+    expect(lsnToBigInt(confirmed)).toBeLessThanOrEqual(lsnToBigInt(afterStored));
+    await sync(orders!);
+    const rows = await storedRows(t, `orders_${kind}`);
+    expect(rows.get('900')).toMatchObject({ note: 'stored' });
+    expect(rows.get('901')).toMatchObject({ note: 'poison' });
   }, 60_000);
 
   it('reads the tables again in a new snapshot when the slot is gone, deleting what was removed meanwhile', async () => {
