@@ -6,7 +6,7 @@ export type BrokerStart = 'first' | 'new';
 
 /** A NATS JetStream stream read through a durable pull consumer Syncline owns. */
 export interface NatsBrokerConfig {
-  /** `nats://host:port` (no credentials here: use `urlEnv`, `tokenEnv` or `userEnv` + `passwordEnv`). Default `nats://127.0.0.1:4222`. */
+  /** `nats://host:port` or `tls://...`; credentials only from the environment (`${NATS_URL}` in YAML, `urlEnv`, `tokenEnv`, `userEnv` + `passwordEnv`). Default `nats://127.0.0.1:4222`. */
   readonly url?: string;
   /** Environment variable holding the URL instead (it may carry `user:password@`). */
   readonly urlEnv?: string;
@@ -31,7 +31,7 @@ export interface NatsBrokerConfig {
 
 /** A Redis stream read through a consumer group Syncline owns. */
 export interface RedisBrokerConfig {
-  /** `redis://host:port[/db]` (no password here: use `urlEnv`). Default `redis://127.0.0.1:6379`. */
+  /** `redis://host:port[/db]` or `rediss://...`; a password only from the environment (`${REDIS_URL}` in YAML, or `urlEnv`). Default `redis://127.0.0.1:6379`. */
   readonly url?: string;
   /** Environment variable holding the URL instead (it may carry `user:password@`). */
   readonly urlEnv?: string;

@@ -15,6 +15,8 @@ const PAGE_SIZE = 500;
 const IDLE = '1s';
 const NATS_URL = 'nats://127.0.0.1:4222';
 const REDIS_URL = 'redis://127.0.0.1:6379';
+/** How long a stopped or failed run's source waits for the commits in flight, to acknowledge them. */
+const STOP_GRACE_MS = 2000;
 
 /** The resolved settings of one broker stream. */
 interface BrokerSettings {
@@ -191,6 +193,8 @@ async function* readBroker(s: BrokerSettings, args: SourceArgs): AsyncGenerator<
   const run = state;
   /** Digits of the last position handed over: everything up to it is committed or in flight. */
   let handed = handedLabel === null ? null : s.positions.digitsOf(handedLabel);
+  /** Digits of the last page the engine took (its `yield` returned): it commits unless the run fails. */
+  let taken = handed;
   const committedLabel = run.committedLabel;
   const reader = s.reader(args.secret);
   let skipped = 0;
@@ -230,12 +234,18 @@ async function* readBroker(s: BrokerSettings, args: SourceArgs): AsyncGenerator<
         ...(rejects.length > 0 ? { rejects } : {}),
         checkpoint: s.positions.checkpointOf(last.label),
       };
+      taken = handed;
     }
     if (skipped > 0) args.log.info({ stream: s.stream, skipped }, 'empty messages (tombstones) skipped');
     // The last pages commit after the source ends: stay connected to acknowledge them.
-    if (handed !== null) await untilCommitted(run, handed, args.signal);
-    await run.acking;
+    if (taken !== null) await untilCommitted(run, taken, args.signal);
   } finally {
+    // Stopped or failed: commits handed over still land (the engine waits for them); stay a moment
+    // to acknowledge them, else they are redelivered to the next run, which drops them as committed.
+    if (taken !== null && (run.committed === null || run.committed < taken)) {
+      await untilCommitted(run, taken, AbortSignal.timeout(STOP_GRACE_MS));
+    }
+    await run.acking;
     await reader.close();
   }
 }
