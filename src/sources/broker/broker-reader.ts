@@ -25,6 +25,11 @@ export interface BrokerReader {
    * label of the last committed position; null: none), in order, without waiting for redeliveries.
    */
   open(committed: string | null): Promise<void>;
+  /**
+   * After `open`: the digits of the newest position the broker held then (any subject), or null
+   * when it held nothing. A sync reads up to it (and what else comes within `idle`), then ends.
+   */
+  readonly end: string | null;
   /** The next messages in order, up to `max`: waits up to `waitMs` for the first; [] when none came. */
   read(max: number, waitMs: number, signal: AbortSignal): Promise<BrokerMessage[]>;
   /** Makes sure acknowledgements sent reached the broker, then disconnects. */

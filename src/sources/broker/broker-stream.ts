@@ -227,7 +227,13 @@ async function* readBroker(s: BrokerSettings, args: SourceArgs): AsyncGenerator<
         else skipped++;
       }
       if (settledNow.length > 0) await Promise.all(settledNow.map((m) => m.ack()));
-      if (last === null) continue;
+      // What the broker held when the sync started is read: the sync ends with this page, rather
+      // than chase a producer that never pauses (the next sync takes what came since).
+      const through = messages.at(-1)!.position >= (reader.end ?? '');
+      if (last === null) {
+        if (through) break;
+        continue;
+      }
       handed = last.position;
       yield {
         records,
@@ -235,6 +241,7 @@ async function* readBroker(s: BrokerSettings, args: SourceArgs): AsyncGenerator<
         checkpoint: s.positions.checkpointOf(last.label),
       };
       taken = handed;
+      if (through) break;
     }
     if (skipped > 0) args.log.info({ stream: s.stream, skipped }, 'empty messages (tombstones) skipped');
     // The last pages commit after the source ends: stay connected to acknowledge them.

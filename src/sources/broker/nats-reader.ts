@@ -72,6 +72,7 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
   const prefix = `stream "${options.stream}"`;
   let nc: NatsConnection | null = null;
   let consumer: Consumer | null = null;
+  let end: string | null = null;
 
   const fail = (what: string, error: unknown): never => {
     const name = (error as Error)?.name;
@@ -143,6 +144,9 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
 
   return {
     shown,
+    get end() {
+      return end;
+    },
     async open(committed) {
       try {
         nc = await connect({
@@ -165,6 +169,8 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
       }
       try {
         const jsm = await jetstreamManager(nc!, { timeout: TIMEOUT_MS });
+        const last = (await jsm.streams.info(options.jsStream)).state.last_seq;
+        end = last > 0 ? String(last).padStart(POSITION_DIGITS, '0') : null;
         await ensureConsumer(jsm, committed);
         consumer = await jetstream(nc!, { timeout: TIMEOUT_MS }).consumers.get(
           options.jsStream,

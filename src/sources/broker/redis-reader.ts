@@ -74,6 +74,7 @@ export function redisReader(options: RedisReaderOptions): BrokerReader {
   let acks: Client | null = null;
   /** Re-reading this consumer's pending entries, from after this id; null once they are done. */
   let pendingAfter: string | null = '0';
+  let end: string | null = null;
 
   const fail = (what: string, error: unknown): never => {
     const text = safe(firstLine(error));
@@ -110,6 +111,9 @@ export function redisReader(options: RedisReaderOptions): BrokerReader {
 
   return {
     shown,
+    get end() {
+      return end;
+    },
     async open() {
       const connectOne = async (name: string) => {
         const client = newClient(options.url, name);
@@ -141,6 +145,12 @@ export function redisReader(options: RedisReaderOptions): BrokerReader {
         } while (cursor !== '0-0');
       } catch (error) {
         fail(`claim the pending entries of group "${options.group}"`, error);
+      }
+      try {
+        const newest = (await reads.xRevRange(options.key, '+', '-', { COUNT: 1 }))?.[0];
+        end = newest ? idDigits(newest.id) : null;
+      } catch (error) {
+        fail(`read the newest entry of "${options.key}"`, error);
       }
       pendingAfter = '0';
     },
