@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { resolveConfig } from '../../src/config/load-config.ts';
@@ -14,6 +17,8 @@ import {
   type BrokerKind,
   type BrokerRig,
   debeziumEvent,
+  NATS_DOWN,
+  NATS_URL,
   openBrokerRig,
 } from '../helpers/broker-rigs.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
@@ -186,6 +191,42 @@ describe.each(BROKER_KINDS)('broker streams from %s', (kind) => {
       kind === 'nats' ? /^nats stream \S+ seq 6 / : /^redis key \S+ entry \d+-\d+: /,
     );
     expect(await broker.backlog(CONSUMER)).toEqual({ unacked: 0, undelivered: 0 });
+  });
+});
+
+describe('broker streams from nats, the stream itself', () => {
+  it('refuses a JetStream stream whose retention would drop messages when the consumer is recreated', async () => {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: NATS_URL, timeout: 2000, reconnect: false });
+    } catch {
+      throw new Error(NATS_DOWN);
+    }
+    const t = await makeTestStore('sqlite');
+    const name = `syncline-test-${randomUUID().replaceAll('-', '')}`;
+    const jsm = await jetstreamManager(nc);
+    try {
+      await jsm.streams.add({ name, subjects: [`${name}.>`], retention: RetentionPolicy.Interest });
+      const [outcome] = await sync({
+        store: t.location,
+        streams: [
+          broker.stream({
+            name: 'customers',
+            key: 'id',
+            format: 'debezium',
+            broker: { nats: { stream: name } },
+          }),
+        ],
+      });
+      expect(outcome).toMatchObject({ status: 'failed' });
+      expect(outcome?.error).toBe(
+        `stream "customers": JetStream stream "${name}" has interest retention; a broker stream reads a stream with limits retention (the default: keep messages by max_age, max_msgs, max_bytes)`,
+      );
+    } finally {
+      await jsm.streams.delete(name).catch(() => undefined);
+      await nc.close();
+      await t.dispose();
+    }
   });
 });
 

@@ -23,8 +23,9 @@ export interface BrokerReader {
   /**
    * Connects and makes sure the consumer exists and delivers everything after `committed` (the
    * label of the last committed position; null: none), in order, without waiting for redeliveries.
+   * Resolves with what the run should warn about (entries lost to trimming).
    */
-  open(committed: string | null): Promise<void>;
+  open(committed: string | null): Promise<readonly string[]>;
   /**
    * After `open`: the digits of the newest position the broker held then (any subject), or null
    * when it held nothing. A sync reads up to it (and what else comes within `idle`), then ends.

@@ -199,7 +199,7 @@ async function* readBroker(s: BrokerSettings, args: SourceArgs): AsyncGenerator<
   const reader = s.reader(args.secret);
   let skipped = 0;
   try {
-    await reader.open(committedLabel);
+    for (const warning of await reader.open(committedLabel)) args.log.warn({ stream: s.stream }, warning);
     args.log.info({ stream: s.stream, reads: reader.shown, from: committedLabel }, 'broker stream reading');
     for (;;) {
       if (args.signal.aborted) return;

@@ -83,6 +83,12 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
         { stream: options.stream },
       );
     }
+    if (name === 'AuthorizationError' || name === 'UserAuthenticationExpiredError') {
+      throw new FatalError(
+        `${prefix}: NATS at ${where} refused the login: ${text}; check broker.nats (urlEnv, tokenEnv, userEnv + passwordEnv)`,
+        { stream: options.stream },
+      );
+    }
     if (name === 'JetStreamApiError' || name === 'PermissionViolationError') {
       throw new FatalError(`${prefix}: NATS at ${where} refused to ${what}: ${text}`, {
         stream: options.stream,
@@ -169,7 +175,15 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
       }
       try {
         const jsm = await jetstreamManager(nc!, { timeout: TIMEOUT_MS });
-        const last = (await jsm.streams.info(options.jsStream)).state.last_seq;
+        const info = await jsm.streams.info(options.jsStream);
+        if (info.config.retention !== 'limits') {
+          // Recreating the consumer (below) would let JetStream drop what it had not acknowledged.
+          throw new FatalError(
+            `${prefix}: JetStream stream "${options.jsStream}" has ${info.config.retention} retention; a broker stream reads a stream with limits retention (the default: keep messages by max_age, max_msgs, max_bytes)`,
+            { stream: options.stream },
+          );
+        }
+        const last = info.state.last_seq;
         end = last > 0 ? String(last).padStart(POSITION_DIGITS, '0') : null;
         await ensureConsumer(jsm, committed);
         consumer = await jetstream(nc!, { timeout: TIMEOUT_MS }).consumers.get(
@@ -177,8 +191,10 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
           options.durable,
         );
       } catch (error) {
+        if (error instanceof FatalError) throw error;
         fail(`set up consumer "${options.durable}" on JetStream stream "${options.jsStream}"`, error);
       }
+      return [];
     },
     async read(max, waitMs, signal) {
       if (!consumer || !nc || nc.isClosed()) {

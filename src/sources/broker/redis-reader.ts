@@ -135,12 +135,14 @@ export function redisReader(options: RedisReaderOptions): BrokerReader {
       } catch (error) {
         if (!/^BUSYGROUP/.test(firstLine(error))) fail(`create consumer group "${options.group}"`, error);
       }
+      let trimmed = 0;
       try {
         let cursor = '0-0';
         do {
           const claimed = await reads.xAutoClaim(options.key, options.group, options.consumer, 0, cursor, {
             COUNT: CLAIM_COUNT,
           });
+          trimmed += claimed.deletedMessages?.length ?? 0;
           cursor = claimed.nextId;
         } while (cursor !== '0-0');
       } catch (error) {
@@ -153,6 +155,11 @@ export function redisReader(options: RedisReaderOptions): BrokerReader {
         fail(`read the newest entry of "${options.key}"`, error);
       }
       pendingAfter = '0';
+      return trimmed > 0
+        ? [
+            `${trimmed} entries delivered and not yet committed were trimmed from "${options.key}" (MAXLEN or XDEL) before they could be applied: lost`,
+          ]
+        : [];
     },
     async read(max, waitMs, signal) {
       if (!reads?.isReady) {
