@@ -10,7 +10,7 @@ export interface BrokerChaosOptions {
   readonly seed: number;
   /** How long events are produced while `syncline sync` processes are killed. */
   readonly durationMs: number;
-  /** Keys the producer changes. Default 150. */
+  /** Keys the producer changes. Default 1000. */
   readonly keys?: number;
   /** Events a second, about. Default 150. */
   readonly rate?: number;
@@ -57,7 +57,7 @@ const STREAMS = { nats: 'chaos_nats', redis: 'chaos_redis' } as const;
  */
 export async function runBrokerChaos(options: BrokerChaosOptions): Promise<BrokerChaosSummary> {
   const random = seeded(options.seed);
-  const keys = options.keys ?? 150;
+  const keys = options.keys ?? 1000;
   const rate = options.rate ?? 150;
   const rigs = { nats: await openBrokerRig('nats'), redis: await openBrokerRig('redis') };
   const dir = mkdtempSync(join(tmpdir(), 'syncline-broker-chaos-'));
