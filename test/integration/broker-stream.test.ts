@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
@@ -7,11 +8,13 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { resolveConfig } from '../../src/config/load-config.ts';
-import { ConfigError } from '../../src/core/errors.ts';
+import { ConfigError, TransientError } from '../../src/core/errors.ts';
 import type { StandardSchemaV1 } from '../../src/core/standard-schema.ts';
 import { type BrokerStreamConfig, broker } from '../../src/index.ts';
 import { loadProjectConfig } from '../../src/runtime/load-project-config.ts';
 import { sync } from '../../src/runtime/sync.ts';
+import { natsReader } from '../../src/sources/broker/nats-reader.ts';
+import { redisReader } from '../../src/sources/broker/redis-reader.ts';
 import {
   BROKER_KINDS,
   type BrokerKind,
@@ -229,6 +232,58 @@ describe('broker streams from nats, the stream itself', () => {
     }
   });
 });
+
+describe('broker readers that cannot connect', () => {
+  it('say where without the credentials, and the error is retried', async () => {
+    const port = await closedPort();
+    const nats = natsReader({
+      stream: 'customers',
+      url: `nats://ref:s3cret@127.0.0.1:${port}`,
+      auth: null,
+      jsStream: 'DBZ',
+      subject: null,
+      durable: 'syncline_customers',
+      start: 'first',
+      ackWaitMs: 60_000,
+      maxAckPending: 10_000,
+    });
+    const redis = redisReader({
+      stream: 'customers',
+      url: `redis://ref:s3cret@127.0.0.1:${port}`,
+      key: 'k',
+      group: 'g',
+      consumer: 'c',
+      start: 'first',
+      field: null,
+    });
+    for (const [reader, where] of [
+      [nats, `nats://127.0.0.1:${port}`],
+      [redis, `redis://ref:***@127.0.0.1:${port}`],
+    ] as const) {
+      const error = await reader.open(null).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      await reader.close();
+      expect(error).toBeInstanceOf(TransientError);
+      const message = (error as Error).message;
+      expect(message).toContain(
+        `stream "customers": cannot connect to ${where.startsWith('nats') ? 'NATS' : 'Redis'} at ${where}`,
+      );
+      expect(message).toMatch(/refused/i);
+      expect(message).not.toContain('s3cret');
+    }
+  });
+});
+
+/** A port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
 
 describe('broker stream config', () => {
   const base = { name: 'customers', key: 'id', format: 'debezium', broker: { nats: { stream: 'DBZ' } } };

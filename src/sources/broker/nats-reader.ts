@@ -60,9 +60,10 @@ export function natsPositions(syncline: string, jsStream: string): PositionCodec
  */
 export function natsReader(options: NatsReaderOptions): BrokerReader {
   const { servers, user, pass } = splitCredentials(options.url);
+  // `nats://token@host`: a user without a password is a token, as secret as a password.
   const secrets = [
     pass,
-    user,
+    pass === '' ? user : '',
     options.auth && 'pass' in options.auth ? options.auth.pass : '',
     tokenOf(options),
   ];
