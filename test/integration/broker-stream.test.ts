@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { resolveConfig } from '../../src/config/load-config.ts';
@@ -23,6 +24,7 @@ import {
   NATS_DOWN,
   NATS_URL,
   openBrokerRig,
+  REDIS_URL,
 } from '../helpers/broker-rigs.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 
@@ -194,6 +196,47 @@ describe.each(BROKER_KINDS)('broker streams from %s', (kind) => {
       kind === 'nats' ? /^nats stream \S+ seq 6 / : /^redis key \S+ entry \d+-\d+: /,
     );
     expect(await broker.backlog(CONSUMER)).toEqual({ unacked: 0, undelivered: 0 });
+  });
+});
+
+describe('broker streams from redis, a connection lost mid-run', () => {
+  const { start, run, rows } = useBrokerTest('redis', 'sqlite');
+
+  it('resume after the pages handed over and acknowledge every message once committed', async () => {
+    const broker = await start();
+    await broker.publish(
+      Array.from({ length: 300 }, (_, i) => debeziumEvent('c', { id: i + 1, name: `n${i + 1}` }, 100 + i)),
+    );
+    const admin = createClient({ url: REDIS_URL });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    let killed = 0;
+    const cutter: StandardSchemaV1<unknown, Record<string, unknown>> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate(value) {
+          if ((value as { id?: unknown }).id === 120 && killed++ === 0) {
+            // The stream's reading connection (its client name) is cut while pages are in flight.
+            void admin.clientList().then(async (clients) => {
+              const reads = clients.find((c) => c.name === 'syncline:customers');
+              if (reads) await admin.sendCommand(['CLIENT', 'KILL', 'ID', String(reads.id)]);
+            });
+          }
+          return { value: value as Record<string, unknown> };
+        },
+      },
+    };
+    try {
+      const outcome = await run({ schema: cutter, pageSize: 20 });
+      expect(outcome).toMatchObject({ status: 'ok' });
+      expect(outcome.counters.retries).toBeGreaterThanOrEqual(1);
+      expect(outcome.counters).toMatchObject({ inserted: 300, updated: 0, unchanged: 0, failed: 0 });
+      expect(Object.keys(await rows())).toHaveLength(300);
+      expect(await broker.backlog(CONSUMER)).toEqual({ unacked: 0, undelivered: 0 });
+    } finally {
+      await admin.close();
+    }
   });
 });
 
