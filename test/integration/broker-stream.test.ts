@@ -11,6 +11,7 @@ import type { SynclineConfig } from '../../src/config/define-config.ts';
 import { resolveConfig } from '../../src/config/load-config.ts';
 import { ConfigError, TransientError } from '../../src/core/errors.ts';
 import type { StandardSchemaV1 } from '../../src/core/standard-schema.ts';
+import { type Logger, SILENT_LOGGER } from '../../src/core/types.ts';
 import { type BrokerStreamConfig, broker } from '../../src/index.ts';
 import { loadProjectConfig } from '../../src/runtime/load-project-config.ts';
 import { sync } from '../../src/runtime/sync.ts';
@@ -70,9 +71,9 @@ function useBrokerTest(kind: BrokerKind, storeKind: (typeof STORE_KINDS)[number]
       ...over,
     } as BrokerStreamConfig);
   }
-  async function run(over: Partial<BrokerStreamConfig> = {}) {
+  async function run(over: Partial<BrokerStreamConfig> = {}, log?: Logger) {
     const config: SynclineConfig = { store: t!.location, streams: [stream(over)] };
-    const [outcome] = await sync(config);
+    const [outcome] = await sync(config, log ? { log } : {});
     return outcome!;
   }
   async function rows() {
@@ -237,6 +238,70 @@ describe('broker streams from redis, a connection lost mid-run', () => {
     } finally {
       await admin.close();
     }
+  });
+});
+
+describe('broker streams from redis, the entries', () => {
+  const { start, run, rows } = useBrokerTest('redis', 'sqlite');
+
+  const newAdmin = () => createClient({ url: REDIS_URL });
+  async function withAdmin<T>(use: (admin: ReturnType<typeof newAdmin>) => Promise<T>): Promise<T> {
+    const admin = newAdmin();
+    admin.on('error', () => undefined);
+    await admin.connect();
+    try {
+      return await use(admin);
+    } finally {
+      await admin.close();
+    }
+  }
+  const keyOf = (rig: BrokerRig) => (rig.config(CONSUMER) as { redis: { key: string } }).redis.key;
+
+  it('reads the compact format (one field: key -> value), and the field named by field', async () => {
+    const rig = await start();
+    const key = keyOf(rig);
+    await withAdmin(async (admin) => {
+      await admin.xAdd(key, '*', { '{"id":1}': debeziumEvent('c', { id: 1, name: 'compact' }, 100) });
+      await admin.xAdd(key, '*', {
+        value: debeziumEvent('c', { id: 2, name: 'extended' }, 101),
+        key: '{"id":2}',
+      });
+    });
+    expect(await run()).toMatchObject({ status: 'ok', counters: { inserted: 2 } });
+    expect(await rows()).toEqual({ '1': 'compact', '2': 'extended' });
+    await withAdmin(async (admin) => {
+      await admin.xAdd(key, '*', { event: debeziumEvent('u', { id: 1, name: 'named' }, 102), other: 'x' });
+    });
+    const outcome = await run({
+      broker: { redis: { url: REDIS_URL, key, group: CONSUMER, field: 'event' } },
+    });
+    expect(outcome).toMatchObject({ status: 'ok', counters: { updated: 1 } });
+    expect(await rows()).toEqual({ '1': 'named', '2': 'extended' });
+  });
+
+  it('warns of pending entries trimmed before they were applied', async () => {
+    const rig = await start();
+    await rig.publish([1, 2, 3].map((id) => debeziumEvent('c', { id, name: `n${id}` }, 100 + id)));
+    boom.on = true;
+    boom.id = 1;
+    expect(await run({ schema: explosive })).toMatchObject({ status: 'failed' });
+    expect(await rig.backlog(CONSUMER)).toEqual({ unacked: 3, undelivered: 0 });
+    boom.on = false;
+    const key = keyOf(rig);
+    await withAdmin(async (admin) => {
+      const [first, second] = ((await admin.xRange(key, '-', '+')) ?? []).map((e) => e.id);
+      await admin.xDel(key, [first!, second!]);
+    });
+    const warnings: string[] = [];
+    const log: Logger = { ...SILENT_LOGGER, warn: (_obj, msg) => void warnings.push(String(msg)) };
+    expect(await run({ schema: explosive }, log)).toMatchObject({ status: 'ok', counters: { inserted: 1 } });
+    expect(await rows()).toEqual({ '3': 'n3' });
+    expect(warnings).toContainEqual(
+      expect.stringMatching(
+        /^2 entries delivered and not yet committed were trimmed from ".*" \(MAXLEN or XDEL\) before they could be applied: lost$/,
+      ),
+    );
+    expect(await rig.backlog(CONSUMER)).toEqual({ unacked: 0, undelivered: 0 });
   });
 });
 
