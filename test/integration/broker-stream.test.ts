@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createClient } from 'redis';
@@ -13,7 +14,9 @@ import { ConfigError, TransientError } from '../../src/core/errors.ts';
 import type { StandardSchemaV1 } from '../../src/core/standard-schema.ts';
 import { type Logger, SILENT_LOGGER } from '../../src/core/types.ts';
 import { type BrokerStreamConfig, broker } from '../../src/index.ts';
+import { createRuntime, type Runtime } from '../../src/runtime/create-runtime.ts';
 import { loadProjectConfig } from '../../src/runtime/load-project-config.ts';
+import { type Service, startService } from '../../src/runtime/service.ts';
 import { sync } from '../../src/runtime/sync.ts';
 import { natsReader } from '../../src/sources/broker/nats-reader.ts';
 import { redisReader } from '../../src/sources/broker/redis-reader.ts';
@@ -301,6 +304,62 @@ describe('broker streams from redis, the entries', () => {
         /^2 entries delivered and not yet committed were trimmed from ".*" \(MAXLEN or XDEL\) before they could be applied: lost$/,
       ),
     );
+    expect(await rig.backlog(CONSUMER)).toEqual({ unacked: 0, undelivered: 0 });
+  });
+});
+
+describe.each(BROKER_KINDS)('broker streams from %s under syncline run', (kind) => {
+  let rig: BrokerRig | undefined;
+  let t: TestStore | undefined;
+  let runtime: Runtime | undefined;
+  let service: Service | undefined;
+  afterEach(async () => {
+    await service?.stop();
+    await runtime?.close();
+    await rig?.dispose();
+    await t?.dispose();
+    service = runtime = rig = t = undefined;
+  });
+
+  it('syncs on its schedule what keeps coming, and a stop leaves nothing unacknowledged', async () => {
+    rig = await openBrokerRig(kind);
+    t = await makeTestStore('sqlite');
+    const config: SynclineConfig = {
+      store: t.location,
+      streams: [
+        broker.stream({
+          name: 'customers',
+          key: 'id',
+          format: 'debezium',
+          broker: rig.config(CONSUMER),
+          idle: '100ms',
+          schedule: { every: '1s', jitter: 0 },
+        }),
+      ],
+    };
+    runtime = createRuntime({ config: { code: config }, store: t.location });
+    service = await startService({ runtime, log: SILENT_LOGGER });
+    service.start();
+    const names = async () => {
+      const records = await t!.store.scanRecords('customers', { limit: 100 }).catch(() => []);
+      return records.filter((r) => r.deletedAt === null).map((r) => (r.data as { name: string }).name);
+    };
+    const until = async (check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 10_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`not synced in time: ${JSON.stringify(await names())}`);
+        await sleep(100);
+      }
+    };
+    await rig.publish([debeziumEvent('c', { id: 1, name: 'first' }, 100)]);
+    await until(async () => (await names()).includes('first'));
+    await rig.publish([
+      debeziumEvent('u', { id: 1, name: 'second' }, 110),
+      debeziumEvent('c', { id: 2, name: 'other' }, 111),
+    ]);
+    await until(async () => (await names()).sort().join() === 'other,second');
+    await service.stop();
+    service = undefined;
     expect(await rig.backlog(CONSUMER)).toEqual({ unacked: 0, undelivered: 0 });
   });
 });
