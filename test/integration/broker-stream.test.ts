@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -365,6 +365,49 @@ describe.each(BROKER_KINDS)('broker streams from %s under syncline run', (kind) 
 });
 
 describe('broker streams from nats, the stream itself', () => {
+  it('stops when the stream was made again behind the checkpoint, rather than wait for sequences it passed', async () => {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: NATS_URL, timeout: 2000, reconnect: false });
+    } catch {
+      throw new Error(NATS_DOWN);
+    }
+    const t = await makeTestStore('sqlite');
+    const name = `syncline-test-${randomUUID().replaceAll('-', '')}`;
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const config: SynclineConfig = {
+      store: t.location,
+      streams: [
+        broker.stream({
+          name: 'customers',
+          key: 'id',
+          format: 'debezium',
+          broker: { nats: { stream: name } },
+          idle: '100ms',
+        }),
+      ],
+    };
+    try {
+      await jsm.streams.add({ name, subjects: [`${name}.>`] });
+      for (const id of [1, 2, 3])
+        await js.publish(`${name}.c`, debeziumEvent('c', { id, name: `n${id}` }, id));
+      expect((await sync(config))[0]).toMatchObject({ status: 'ok', counters: { inserted: 3 } });
+      await jsm.streams.delete(name);
+      await jsm.streams.add({ name, subjects: [`${name}.>`] });
+      await js.publish(`${name}.c`, debeziumEvent('c', { id: 4, name: 'n4' }, 4));
+      const [outcome] = await sync(config);
+      expect(outcome).toMatchObject({ status: 'failed' });
+      expect(outcome?.error).toBe(
+        `stream "customers": JetStream stream "${name}" ends at sequence 1, before the committed 3: it was deleted and made again; run \`syncline reset customers\` to read it afresh`,
+      );
+    } finally {
+      await jsm.streams.delete(name).catch(() => undefined);
+      await nc.close();
+      await t.dispose();
+    }
+  });
+
   it('refuses a JetStream stream whose retention would drop messages when the consumer is recreated', async () => {
     let nc: NatsConnection;
     try {

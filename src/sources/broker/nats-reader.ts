@@ -74,6 +74,17 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
   let nc: NatsConnection | null = null;
   let consumer: Consumer | null = null;
   let end: string | null = null;
+  /** One flush for the acknowledgements sent in the same turn of the event loop. */
+  let flushing: Promise<void> | null = null;
+  const flushed = (connection: NatsConnection): Promise<void> => {
+    flushing ??= Promise.resolve()
+      .then(() => connection.flush())
+      .catch(() => undefined)
+      .finally(() => {
+        flushing = null;
+      });
+    return flushing;
+  };
 
   const fail = (what: string, error: unknown): never => {
     const name = (error as Error)?.name;
@@ -185,6 +196,12 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
           );
         }
         const last = info.state.last_seq;
+        if (committed !== null && last < Number(committed)) {
+          throw new FatalError(
+            `${prefix}: JetStream stream "${options.jsStream}" ends at sequence ${last}, before the committed ${committed}: it was deleted and made again; run \`syncline reset ${options.stream}\` to read it afresh`,
+            { stream: options.stream },
+          );
+        }
         end = last > 0 ? String(last).padStart(POSITION_DIGITS, '0') : null;
         await ensureConsumer(jsm, committed);
         consumer = await jetstream(nc!, { timeout: TIMEOUT_MS }).consumers.get(
@@ -224,13 +241,13 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
               label: String(seq),
               where: `nats stream ${options.jsStream} seq ${seq} (${m.subject})`,
               body: m.data.length === 0 ? null : decoder.decode(m.data),
-              ack: async () => {
+              ack: () => {
                 try {
                   m.ack();
-                  await connection.flush();
                 } catch {
                   // Redelivered later, and then dropped as committed and acknowledged.
                 }
+                return flushed(connection);
               },
             });
           }
