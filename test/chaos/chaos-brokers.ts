@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/runtime/open-store.ts';
 import { collect, seeded, spawnCli } from '../cli/cli-harness.ts';
 import { type BrokerRig, debeziumEvent, openBrokerRig } from '../helpers/broker-rigs.ts';
+import { freshLocation } from '../helpers/stores.ts';
 
 export interface BrokerChaosOptions {
   readonly seed: number;
@@ -14,6 +15,8 @@ export interface BrokerChaosOptions {
   readonly keys?: number;
   /** Events a second, about. Default 150. */
   readonly rate?: number;
+  /** The store: `sqlite` (a temp file, the default) or `postgres` (a fresh schema). */
+  readonly store?: 'sqlite' | 'postgres';
 }
 
 /** What one broker's stream ended with, against the producer's model. */
@@ -61,7 +64,7 @@ export async function runBrokerChaos(options: BrokerChaosOptions): Promise<Broke
   const rate = options.rate ?? 150;
   const rigs = { nats: await openBrokerRig('nats'), redis: await openBrokerRig('redis') };
   const dir = mkdtempSync(join(tmpdir(), 'syncline-broker-chaos-'));
-  const store = join(dir, 'syncline.db');
+  const { location: store, drop } = await freshLocation(options.store ?? 'sqlite');
   try {
     writeConfig(dir, rigs);
     /** The latest event of each key: its lsn, and the name it set (null: deleted). */
@@ -209,6 +212,7 @@ export async function runBrokerChaos(options: BrokerChaosOptions): Promise<Broke
   } finally {
     await rigs.nats.dispose();
     await rigs.redis.dispose();
+    await drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
