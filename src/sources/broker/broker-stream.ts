@@ -56,9 +56,9 @@ const runs = new WeakMap<AbortSignal, RunState>();
 /**
  * A stream of change events from a broker (`broker.stream({...})`, or `type: broker` in YAML/JSON):
  * Debezium change events or plain JSON events, from a NATS JetStream durable consumer or a Redis
- * Streams consumer group. A sync reads what the broker holds from the committed position on, in
- * pages whose checkpoint is the position of their last message, and ends when nothing more came
- * within `idle`. A message is acknowledged to the broker only after the page holding it committed
+ * Streams consumer group. A sync reads what the broker held when it started, from the committed
+ * position on, in pages whose checkpoint is the position of their last message, and ends (when
+ * caught up, after waiting `idle` for news). A message is acknowledged to the broker only after the page holding it committed
  * (`SourceArgs.onCommitted`); one redelivered at or before the committed position is dropped and
  * acknowledged. Versions make reordered and repeated events harmless: an older event of a key is
  * skipped as stale.
@@ -166,8 +166,9 @@ function natsAuth(
 }
 
 /**
- * One sync: open the reader at the committed position, read pages until nothing comes within
- * `idle`, then wait for the last page's commit (its acknowledgements are sent then) and close.
+ * One sync: open the reader at the committed position, read pages until past the position the
+ * broker held at the open (or until nothing comes within `idle`), then wait for the last page's
+ * commit (its acknowledgements are sent then) and close.
  */
 async function* readBroker(s: BrokerSettings, args: SourceArgs): AsyncGenerator<Page> {
   if (args.request.mode !== 'sync') {
