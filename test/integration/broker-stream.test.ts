@@ -180,6 +180,20 @@ describe.each(BROKER_KINDS)('broker streams from %s', (kind) => {
     expect(await broker.backlog(CONSUMER)).toEqual({ unacked: 0, undelivered: 0 });
   });
 
+  it('stops at a page of which no message has the key, a wrong key, and commits and acknowledges nothing of it', async () => {
+    const broker = await start();
+    await broker.publish([1, 2, 3].map((id) => debeziumEvent('c', { id, name: `n${id}` }, 100 + id)));
+    const outcome = await run({ key: 'customer_id' });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(
+      /^stream "customers": no message of a page \(3\) has the stream's key \(customer_id\), e\.g\. (nats|redis) .*customer_id.*; the page was not committed nor acknowledged\. Fix the stream's key and run again$/,
+    );
+    expect(await store().listDeadLetters({ stream: 'customers', limit: 10 })).toEqual([]);
+    const backlog = await broker.backlog(CONSUMER);
+    expect(backlog.unacked + backlog.undelivered).toBe(3);
+    expect(await run()).toMatchObject({ status: 'ok', counters: { inserted: 3 } });
+  });
+
   it('reads plain JSON events: one record a message, key, version and deleted from its fields', async () => {
     const broker = await start();
     const order = (id: number, version: number, name: string, deleted = false) =>

@@ -211,6 +211,7 @@ async function* readBroker(s: BrokerSettings, args: SourceArgs): AsyncGenerator<
       const rejects: Reject[] = [];
       const settledNow: BrokerMessage[] = [];
       let last: BrokerMessage | null = null;
+      let keyless = 0;
       for (const message of messages) {
         if (run.committed !== null && message.position <= run.committed) {
           settledNow.push(message); // committed by an earlier run: its acknowledgement was lost
@@ -224,8 +225,17 @@ async function* readBroker(s: BrokerSettings, args: SourceArgs): AsyncGenerator<
         }
         const read = readMessage(message.body, context(s, message));
         if (read.kind === 'record') records.push(read.record);
-        else if (read.kind === 'reject') rejects.push({ reason: read.reason, payload: message.body });
-        else skipped++;
+        else if (read.kind === 'reject') {
+          rejects.push({ reason: read.reason, payload: read.record ?? message.body });
+          if (read.record) keyless++;
+        } else skipped++;
+      }
+      if (records.length === 0 && rejects.length >= 2 && keyless === rejects.length) {
+        // Not bad messages but a wrong `key`: stop before the page commits, as for any stream.
+        throw new FatalError(
+          `stream "${s.stream}": no message of a page (${rejects.length}) has the stream's key (${s.keyFields.join(', ')}), e.g. ${rejects[0]!.reason}; the page was not committed nor acknowledged. Fix the stream's key and run again`,
+          { stream: s.stream },
+        );
       }
       if (settledNow.length > 0) await Promise.all(settledNow.map((m) => m.ack()));
       // What the broker held when the sync started is read: the sync ends with this page, rather

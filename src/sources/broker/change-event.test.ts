@@ -120,6 +120,8 @@ describe('readMessage, Debezium', () => {
     expect(reason(JSON.stringify({ op: 'c', after: { id: 1 }, source: {} }))).toBe(
       `${where}the event has neither source.lsn nor ts_ms to order it by`,
     );
+    const keyless = readMessage(JSON.stringify(event('c', null, { name: 'no id' })), debezium());
+    expect(keyless).toMatchObject({ kind: 'reject', record: { name: 'no id', __op: 'c' } });
     expect(reason(JSON.stringify(event('c', null, { name: 'no id' })))).toMatch(
       new RegExp(`^${escapeRegExp(where)}.*id`),
     );

@@ -6,7 +6,12 @@ import { encodeKey } from '../../core/key-codec.ts';
 export type ReadMessage =
   | { readonly kind: 'record'; readonly record: Record<string, unknown> }
   | { readonly kind: 'skip'; readonly why: string }
-  | { readonly kind: 'reject'; readonly reason: string };
+  | {
+      readonly kind: 'reject';
+      readonly reason: string;
+      /** A record whose key fields could not be read: it is the dead letter's payload, for a replay. */
+      readonly record?: Record<string, unknown>;
+    };
 
 export interface MessageContext {
   readonly format: 'debezium' | 'json';
@@ -110,7 +115,7 @@ function keyed(record: Record<string, unknown>, context: MessageContext): ReadMe
     encodeKey(record, context.keyFields);
   } catch (error) {
     if (!(error instanceof RecordError)) throw error;
-    return { kind: 'reject', reason: `${context.where}: ${error.message}` };
+    return { kind: 'reject', reason: `${context.where}: ${error.message}`, record };
   }
   return { kind: 'record', record };
 }
