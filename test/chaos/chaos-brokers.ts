@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/runtime/open-store.ts';
-import { collect, seeded, spawnCli } from '../cli/cli-harness.ts';
+import { collect, seeded, spawnCli, waitForOutput } from '../cli/cli-harness.ts';
 import { type BrokerRig, debeziumEvent, openBrokerRig } from '../helpers/broker-rigs.ts';
 import { freshLocation } from '../helpers/stores.ts';
 
@@ -133,8 +133,14 @@ export async function runBrokerChaos(options: BrokerChaosOptions): Promise<Broke
       const child = spawnCli(['sync', '--store', store], dir);
       processes++;
       const done = collect(child);
-      if (random() < 0.8) {
-        const wait = 300 + Math.floor(random() * 1700);
+      // Killed once it reads (however slow the start on a busy machine), at a random moment of its
+      // pages and commits; a few are let finish.
+      const reading = waitForOutput(child, 'broker stream reading', 30_000).then(
+        () => true,
+        () => false,
+      );
+      if (random() < 0.85 && (await Promise.race([reading, done.then(() => false)]))) {
+        const wait = Math.floor(random() * 400);
         const finished = await Promise.race([done.then(() => true), sleep(wait).then(() => false)]);
         if (!finished) {
           child.kill('SIGKILL');
