@@ -48,6 +48,7 @@ export interface BrokerChaosSummary {
 }
 
 const STREAMS = { nats: 'chaos_nats', redis: 'chaos_redis' } as const;
+const MIN_KILLS = 4;
 
 /**
  * Debezium change events produced into NATS JetStream and Redis Streams at once (the same events
@@ -129,7 +130,8 @@ export async function runBrokerChaos(options: BrokerChaosOptions): Promise<Broke
     let processes = 0;
     let kills = 0;
     const until = Date.now() + options.durationMs;
-    while (Date.now() < until) {
+    // At least MIN_KILLS kills however slowly processes start, within twice the duration.
+    while (Date.now() < until || (kills < MIN_KILLS && Date.now() < until + options.durationMs)) {
       const child = spawnCli(['sync', '--store', store], dir);
       processes++;
       const done = collect(child);
