@@ -118,6 +118,14 @@ export {
  * records into one.
  */
 export const http = { ...httpSources, destination: httpDestination } as const;
+/** Change events (Debezium, or plain JSON) from NATS JetStream or Redis Streams: `broker.stream({...})`. */
+export {
+  type BrokerConfig,
+  type BrokerStreamConfig,
+  broker,
+  type NatsBrokerConfig,
+  type RedisBrokerConfig,
+} from './sources/broker/index.ts';
 export type { CdcConfig, CdcStreamConfig } from './sources/cdc/index.ts';
 export { cdc } from './sources/cdc/index.ts';
 export type { PollConfig, WebSocketConfig, WebSocketStreamConfig } from './sources/websocket/index.ts';

@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import { streamBehaviourFields } from '../config/config-schema.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
+import { brokerStream } from '../sources/broker/broker-stream.ts';
+import type { BrokerStreamConfig } from '../sources/broker/broker-stream-config.ts';
+import { brokerStreamSchema } from '../sources/broker/broker-stream-schema.ts';
 import { cdcStream } from '../sources/cdc/cdc-stream.ts';
 import type { CdcStreamConfig } from '../sources/cdc/cdc-stream-config.ts';
 import { cdcStreamSchema } from '../sources/cdc/cdc-stream-schema.ts';
@@ -50,6 +53,11 @@ export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind')
     kind: 'cdc',
     schema: cdcStreamSchema.extend(streamBehaviourFields),
     create: (config) => cdcStream(config as CdcStreamConfig),
+  })
+  .register({
+    kind: 'broker',
+    schema: brokerStreamSchema.extend(streamBehaviourFields),
+    create: (config) => brokerStream(config as BrokerStreamConfig),
   });
 
 /** The `type:` a declarative stream without one has. */

@@ -72,6 +72,12 @@
  *   websocket chaos_ws: 561 closed candles, 0 missing, 0 stale, 0 unknown; feed: 37 connections, 10 drops, 6 stalls,
  *   72 duplicates, 3 age closes; 55 gap-fill requests
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
+ * `--brokers` runs the broker chaos instead (test/chaos/chaos-brokers.ts, on --store, for --minutes):
+ * Debezium events into NATS JetStream and Redis Streams while `syncline sync` processes (the built
+ * CLI) are SIGKILLed; each table against the producer, and both consumers left with nothing. Runs:
+ *   --brokers --seed 5 --minutes 1 --store postgres: 40 sync processes, 24 SIGKILLed; nats and redis each 7,776
+ *   events (342 repeated, 694 tombstones), 0 missing, 0 stale, 0 zombie, 0 duplicated, 0 unacknowledged
+ *   --brokers --seed 6 --minutes 1 --store sqlite: 44 sync processes, 28 SIGKILLed; each 8,000 events, the same zeros
  */
 import { parseArgs } from 'node:util';
 import { runCdcChaos } from './chaos-cdc.ts';
@@ -92,6 +98,7 @@ const { values } = parseArgs({
     webhooks: { type: 'boolean', default: false },
     websocket: { type: 'boolean', default: false },
     cdc: { type: 'boolean', default: false },
+    brokers: { type: 'boolean', default: false },
     'crm-idempotency': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -137,6 +144,15 @@ if (values.cdc) {
   });
   process.stdout.write(`${cdc.summary}\n`);
   process.exit(cdc.ok ? 0 : 1);
+}
+if (values.brokers) {
+  const { describeBrokerChaos, runBrokerChaos } = await import('./chaos-brokers.ts');
+  const summary = await runBrokerChaos({ seed, durationMs: minutes * 60_000, store: values.store });
+  process.stdout.write(`${describeBrokerChaos(summary)}\n`);
+  const bad = summary.results.some(
+    (r) => r.missing + r.stale + r.zombie + r.duplicated + r.deadLetters + r.unacked + r.undelivered > 0,
+  );
+  process.exit(bad ? 1 : 0);
 }
 const styles: readonly ChaosStyle[] =
   values.style === 'all'
