@@ -25,6 +25,12 @@ export interface CdcChaosOptions {
   readonly seed: number;
   readonly minutes: number;
   readonly store: 'sqlite' | 'postgres';
+  /**
+   * `sync` (default): `syncline sync` runs one after another. `run`: services (`syncline run`, both
+   * streams every second, `--no-listen`) killed with SIGKILL, or stopped with SIGTERM (then they
+   * must exit 0), after 1-4 s each.
+   */
+  readonly process?: 'sync' | 'run';
   readonly verbose?: boolean;
   readonly log?: (line: string) => void;
 }
@@ -33,6 +39,7 @@ export interface CdcChaosReport {
   readonly ok: boolean;
   readonly summary: string;
   readonly kills: number;
+  readonly terms: number;
   readonly runs: number;
   readonly restartedSnapshots: number;
   readonly transactions: number;
@@ -69,8 +76,10 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
   let transactions = 0;
   let rolledBack = 0;
   let kills = 0;
+  let terms = 0;
   let runs = 0;
   let restartedSnapshots = 0;
+  let termFailures = 0;
   try {
     await sql.query(
       `CREATE TABLE accounts (id int PRIMARY KEY, name text, balance numeric(14,2), at timestamptz, tags jsonb)`,
@@ -85,6 +94,9 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
       join(dir, 'syncline.config.yaml'),
       [
         `store: ${JSON.stringify(location.location)}`,
+        'service:',
+        '  schedule: { every: 1s, jitter: 0s }',
+        '  shutdownTimeout: 10s',
         'streams:',
         '  - name: accounts',
         '    type: cdc',
@@ -192,8 +204,47 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
           done({ code, killed, stderr });
         });
       });
+    /** One `syncline run`, SIGKILLed or SIGTERMed (it must then exit 0) after 1-4 s. */
+    const service = () =>
+      new Promise<{ code: number | null; killed: boolean; termed: boolean; stderr: string }>((done) => {
+        const child: ChildProcess = spawn(process.execPath, [BIN, 'run', '--no-listen'], {
+          cwd: dir,
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr!.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        const kill = rand() < 0.7;
+        const timer = setTimeout(
+          () => child.kill(kill ? 'SIGKILL' : 'SIGTERM'),
+          1000 + Math.floor(rand() * 3000),
+        );
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          done({ code, killed: kill && code === null, termed: !kill, stderr });
+        });
+      });
     const deadline = Date.now() + options.minutes * 60_000;
     while (Date.now() < deadline) {
+      if (options.process === 'run' && runs >= 2) {
+        const outcome = await service();
+        runs++;
+        if (outcome.killed) kills++;
+        if (outcome.termed) {
+          terms++;
+          if (outcome.code !== 0) {
+            log(
+              `cdc chaos: a service stopped with SIGTERM exited ${outcome.code}: ${outcome.stderr.trim().split('\n').at(-1)}`,
+            );
+            termFailures++;
+          }
+        }
+        restartedSnapshots += (outcome.stderr.match(/the initial snapshot was interrupted/g) ?? []).length;
+        if (options.verbose) log(`service ${runs}: ${outcome.killed ? 'killed' : `exit ${outcome.code}`}`);
+        continue;
+      }
       const outcome = await sync(runs < 2 ? 'snapshot' : rand() < 0.7);
       runs++;
       if (outcome.killed) kills++;
@@ -267,12 +318,25 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
     } finally {
       await store.close();
     }
-    const ok = missing + stale + zombie === 0;
+    const ok = missing + stale + zombie + termFailures === 0;
     const summary =
-      `cdc chaos (seed ${options.seed}, ${options.store}): ${runs} runs, ${kills} kills, ${restartedSnapshots} snapshots restarted, ` +
+      `cdc chaos (seed ${options.seed}, ${options.store}, ${options.process ?? 'sync'}): ${runs} processes, ${kills} kills, ${terms} terms` +
+      `${termFailures > 0 ? ` (${termFailures} not exiting 0)` : ''}, ${restartedSnapshots} snapshots restarted, ` +
       `${transactions} writer transactions (${rolledBack} rolled back), ${missing} missing, ${stale} stale, ${zombie} zombie` +
       (ok ? '' : `; first: ${firstKeys.slice(0, 5).join(', ')}`);
-    return { ok, summary, kills, runs, restartedSnapshots, transactions, rolledBack, missing, stale, zombie };
+    return {
+      ok,
+      summary,
+      kills,
+      terms,
+      runs,
+      restartedSnapshots,
+      transactions,
+      rolledBack,
+      missing,
+      stale,
+      zombie,
+    };
   } finally {
     writing = false;
     await sql.end().catch(() => undefined);

@@ -3,10 +3,12 @@
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
  *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks]
  *   [--destination [--crm-idempotency on|off]] [--webhooks] [--websocket] [--verbose]`
- * `npm run chaos -- --cdc --seed N --minutes M --store sqlite|postgres`: change data capture under
- * kills, a chaos of its own (test/chaos/chaos-cdc.ts): a private PostgreSQL cluster with a seeded
- * writer, `syncline sync` of two cdc streams SIGKILLed at random moments (the first ones inside the
- * initial snapshot), then the stream tables compared with the tables.
+ * `npm run chaos -- --cdc --seed N --minutes M --store sqlite|postgres [--process sync|run]`: change
+ * data capture under kills, a chaos of its own (test/chaos/chaos-cdc.ts): a private PostgreSQL
+ * cluster with a seeded writer, `syncline sync` of two cdc streams SIGKILLed at random moments (the
+ * first two inside the initial snapshot), or with `--process run` services syncing them every second,
+ * SIGKILLed or SIGTERMed (exit 0 required) after 1-4 s; then the stream tables compared with the
+ * tables.
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
  * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
@@ -134,12 +136,15 @@ const crmIdempotency = values['crm-idempotency'];
 if (crmIdempotency !== undefined && crmIdempotency !== 'on' && crmIdempotency !== 'off')
   fail(`--crm-idempotency must be on or off, got "${crmIdempotency}"`);
 if (crmIdempotency !== undefined && !values.destination) fail('--crm-idempotency needs --destination');
+if (values.cdc && values.process !== 'sync' && values.process !== 'run')
+  fail('--process must be sync or run');
 if (values.cdc) {
   // Change data capture has a chaos of its own: a private cluster, a writer, and killed syncs.
   const cdc = await runCdcChaos({
     seed,
     minutes,
     store: values.store,
+    process: values.process,
     verbose: values.verbose,
   });
   process.stdout.write(`${cdc.summary}\n`);
