@@ -16,10 +16,18 @@ interface InboxRow {
   body: string;
 }
 
-/** The event, unless `(stream, event_id)` is there already: then no row comes back. */
-const INSERT_SQL = `INSERT INTO syncline_inbox (stream, event_id, received_at, headers, body)
-  VALUES (@stream, @eventId, @receivedAt, @headers, @body)
-  ON CONFLICT (stream, event_id) DO NOTHING RETURNING id`;
+/** Events per INSERT statement (5 parameters each, far below SQLite's limit). */
+const ROWS_PER_INSERT = 200;
+
+/**
+ * The events given (one row each, in order, so their ids increase in that order), except those
+ * whose `(stream, event_id)` is there already: the rows added come back, in no promised order.
+ */
+function insertSql(rows: number): string {
+  const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?)').join(', ');
+  return `INSERT INTO syncline_inbox (stream, event_id, received_at, headers, body) VALUES ${values}
+  ON CONFLICT (stream, event_id) DO NOTHING RETURNING id, stream, event_id`;
+}
 
 /**
  * The durable inbox of push sources in the SQLite store (`InboxStore` in core/store.ts). Appends
@@ -48,16 +56,33 @@ export class SqliteInbox implements InboxStore {
         ? `add event "${first.eventId}" to the inbox`
         : `add ${events.length} events to the inbox`;
     return this.#runtime.guard(what, first.stream, (s) => {
-      const add = s.db.transaction((): Added[] =>
-        events.map((event) => {
-          const inserted = s.sql<[Record<string, string>], { id: number }>(INSERT_SQL).get({
-            stream: event.stream,
-            eventId: event.eventId,
-            receivedAt: event.receivedAt,
-            headers: JSON.stringify(event.headers),
-            body: event.body,
-          });
-          if (inserted) return { id: inserted.id, duplicate: false };
+      const add = s.db.transaction((): Added[] => {
+        const ids = new Map<string, number>();
+        for (let start = 0; start < events.length; start += ROWS_PER_INSERT) {
+          const chunk = events.slice(start, start + ROWS_PER_INSERT);
+          const params = chunk.flatMap((e) => [
+            e.stream,
+            e.eventId,
+            e.receivedAt,
+            JSON.stringify(e.headers),
+            e.body,
+          ]);
+          const rows = s
+            .sql<unknown[], { id: number; stream: string; event_id: string }>(insertSql(chunk.length))
+            .all(...params);
+          for (const row of rows) ids.set(`${row.stream}\u0000${row.event_id}`, row.id);
+        }
+        // Each event added answers its id; a later copy of it in this batch, or one the inbox had
+        // before, is a duplicate of that row.
+        const answered = new Set<string>();
+        return events.map((event) => {
+          const key = `${event.stream}\u0000${event.eventId}`;
+          const added = ids.get(key);
+          if (added !== undefined && !answered.has(key)) {
+            answered.add(key);
+            return { id: added, duplicate: false };
+          }
+          if (added !== undefined) return { id: added, duplicate: true };
           const existing = s
             .sql<[string, string], { id: number }>(
               'SELECT id FROM syncline_inbox WHERE stream = ? AND event_id = ?',
@@ -66,8 +91,8 @@ export class SqliteInbox implements InboxStore {
           // The conflict and this read are in one write transaction: the row cannot be gone.
           if (!existing) throw new Error(`the inbox lost event "${event.eventId}" between two statements`);
           return { id: existing.id, duplicate: true };
-        }),
-      );
+        });
+      });
       // Durable when it resolves: the event is answered 2xx after this, and the provider will not
       // send it again. The store's connections run `synchronous = NORMAL` (a commit survives kill -9,
       // not power loss); an inbox append must survive both, so it syncs the WAL at its commit
