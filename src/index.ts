@@ -118,6 +118,9 @@ export {
  * records into one.
  */
 export const http = { ...httpSources, destination: httpDestination } as const;
+export type { FileConfig, FileFormat, FileStreamConfig } from './sources/file/index.ts';
+/** File streams (CSV, NDJSON, JSON arrays): `file.stream({ name, key, file: { path | glob, format } })`. */
+export { file } from './sources/file/index.ts';
 export type { PollConfig, WebSocketConfig, WebSocketStreamConfig } from './sources/websocket/index.ts';
 /** WebSocket streams gap-filled over REST: `websocket.stream({ name, key, websocket, poll })`. */
 export { websocket } from './sources/websocket/index.ts';

@@ -157,6 +157,8 @@ const streamSchema = strictObject({
   fetchByKey: streamSource.optional(),
   /** A push source's receiving side (`webhook.stream` sets it). */
   receive: z.custom((value) => typeof value === 'function', { error: 'must be a function' }).optional(),
+  /** When a reconciliation is owed after a sync (`file.stream` sets it). */
+  reconcileOwed: z.custom((value) => typeof value === 'function', { error: 'must be a function' }).optional(),
   /** What `syncline check` shows of the source (`http.stream` sets it). */
   sourceInfo: strictObject({
     kind: z.string().min(1),

@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import { streamBehaviourFields } from '../config/config-schema.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
+import { fileStream } from '../sources/file/file-stream.ts';
+import type { FileStreamConfig } from '../sources/file/file-stream-config.ts';
+import { fileStreamSchema } from '../sources/file/file-stream-schema.ts';
 import { httpStream } from '../sources/http/http-stream.ts';
 import type { HttpStreamConfig } from '../sources/http/http-stream-config.ts';
 import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
@@ -42,6 +45,11 @@ export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind')
     kind: 'websocket',
     schema: webSocketStreamSchema.extend(streamBehaviourFields),
     create: (config) => webSocketStream(config as WebSocketStreamConfig),
+  })
+  .register({
+    kind: 'file',
+    schema: fileStreamSchema.extend(streamBehaviourFields),
+    create: (config) => fileStream(config as FileStreamConfig),
   });
 
 /** The `type:` a declarative stream without one has. */
