@@ -3,6 +3,10 @@
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
  *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks]
  *   [--destination [--crm-idempotency on|off]] [--webhooks] [--websocket] [--verbose]`
+ * `npm run chaos -- --files --seed N --minutes M --store sqlite|postgres [--verbose]`: file streams
+ * instead (chaos-files.ts): files rewritten, appended to (half lines too), created, deleted and
+ * touched between and during `syncline sync` processes SIGKILLed at random, then the streams against
+ * the files' final content (0 missing / stale / zombie / duplicated).
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
  * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
@@ -71,6 +75,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CHAOS_STYLES, type ChaosStyle, EXTRA_STYLES } from './chaos-config.ts';
+import { runFileChaos } from './chaos-files.ts';
 import { runChaos } from './chaos-harness.ts';
 
 const { values } = parseArgs({
@@ -86,6 +91,7 @@ const { values } = parseArgs({
     destination: { type: 'boolean', default: false },
     webhooks: { type: 'boolean', default: false },
     websocket: { type: 'boolean', default: false },
+    files: { type: 'boolean', default: false },
     'crm-idempotency': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -121,6 +127,18 @@ const crmIdempotency = values['crm-idempotency'];
 if (crmIdempotency !== undefined && crmIdempotency !== 'on' && crmIdempotency !== 'off')
   fail(`--crm-idempotency must be on or off, got "${crmIdempotency}"`);
 if (crmIdempotency !== undefined && !values.destination) fail('--crm-idempotency needs --destination');
+if (values.files) {
+  const report = await runFileChaos({
+    seed,
+    durationMs: minutes * 60_000,
+    store: values.store,
+    ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
+  });
+  process.stdout.write(`${report.summary}\n`);
+  for (const difference of report.differences.slice(0, 12))
+    process.stdout.write(`  differs: ${difference}\n`);
+  process.exit(report.ok ? 0 : 1);
+}
 const styles: readonly ChaosStyle[] =
   values.style === 'all'
     ? CHAOS_STYLES
