@@ -18,6 +18,7 @@ export const SECTIONS = [
   'events',
   'destinations',
   'webhooks',
+  'files',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 /**
@@ -26,7 +27,7 @@ export type Section = (typeof SECTIONS)[number];
  * list it with the others).
  */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter(
-  (s) => s !== 'events' && s !== 'destinations',
+  (s) => s !== 'events' && s !== 'destinations' && s !== 'files',
 );
 
 export const SECTION_HELP: Record<Section, string> = {
@@ -44,6 +45,8 @@ export const SECTION_HELP: Record<Section, string> = {
     'an HTTP destination pushing synced customers into the simulator CRM (20 ms per answer) at concurrency 1, 8, 32 and in bulk, vs its service rate and a hand-written fetch loop',
   webhooks:
     'syncline run receiving signed webhooks on both stores: delivery -> 2xx latency one at a time and 16 in flight, and how fast the inbox is applied',
+  files:
+    'a CSV file source into SQLite: rows/s against a raw csv-parse pass over the same file (`--only files`)',
 };
 
 export interface Sizes {

@@ -5,6 +5,7 @@ import { type DestinationsScenario, serviceRate } from './destinations-scenario.
 import type { DeliveryRate } from './events-child.ts';
 import type { LatencyStats } from './events-latency-child.ts';
 import type { EventsScenario } from './events-scenario.ts';
+import { type FilesScenario, filesSection } from './files-scenario.ts';
 import { int, rate, shortCount, storeName } from './format.ts';
 import type { MachineInfo } from './machine.ts';
 import { PAGE_SIZE } from './page-walk.ts';
@@ -34,6 +35,8 @@ export interface BenchResults {
   readonly destinations: DestinationsScenario | null;
   /** The webhooks section (receiving and applying pushed events), when it ran. */
   readonly webhooks: WebhooksScenario | null;
+  /** The files section (a CSV file source against raw csv-parse), when it ran. */
+  readonly files: FilesScenario | null;
   readonly totalMs: number;
   /** 1-minute load average when the measurements ended. */
   readonly loadAtEnd: number;
@@ -427,6 +430,7 @@ export function renderResults(results: BenchResults): string {
     ...eventsSection(results),
     ...destinationsSection(results),
     ...webhooksSection(results),
+    ...filesSection(results.files),
     ...targetsSection(evaluateTargets(results)),
   ].join('\n');
 }

@@ -13,6 +13,7 @@ import { type BenchOptions, parseBenchArgs } from './bench-options.ts';
 import { REPO_ROOT, stopAllChildren } from './child-process.ts';
 import { runDestinationsScenario } from './destinations-scenario.ts';
 import { runEventsScenario } from './events-scenario.ts';
+import { runFilesScenario } from './files-scenario.ts';
 import { shortCount } from './format.ts';
 import { benchPgUrl, Locations } from './locations.ts';
 import { machineInfo } from './machine.ts';
@@ -65,6 +66,7 @@ async function runBench(options: BenchOptions, locations: Locations): Promise<Be
     events: only.has('events') ? await runEventsScenario(locations, sizes, log) : null,
     destinations: only.has('destinations') ? await runDestinationsScenario(locations, sizes, log) : null,
     webhooks: only.has('webhooks') ? await runWebhooksScenario(locations, sizes, log) : null,
+    files: only.has('files') ? await runFilesScenario(locations, sizes, log) : null,
     totalMs: performance.now() - began,
     loadAtEnd: loadavg()[0]!,
   };
