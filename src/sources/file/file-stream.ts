@@ -229,7 +229,7 @@ async function* readFiles(s: FileSettings, args: SourceArgs): AsyncGenerator<Pag
       header = names;
       reading = { ...reading!, header: names };
     };
-    for await (const item of readItems(s, range, header, onHeader)) {
+    for await (const item of readable(readItems(s, range, header, onHeader), shown)) {
       if (item.kind === 'tail') {
         tail = { at: item.at, line: item.line, ...(header ? { header } : {}) };
         log.warn(
@@ -280,6 +280,19 @@ function readItems(
       return readNdjson(range);
     case 'json':
       return readJsonArray(range);
+  }
+}
+
+/** The reader's items; an I/O error (a file made unreadable mid-run) as a FatalError naming the file. */
+async function* readable(items: AsyncGenerator<FileItem>, shown: string): AsyncGenerator<FileItem> {
+  try {
+    yield* items;
+  } catch (error) {
+    if (typeof (error as NodeJS.ErrnoException).code === 'string' && !(error instanceof FatalError)) {
+      const code = (error as NodeJS.ErrnoException).code!;
+      if (!code.startsWith('CSV_')) throw new FatalError(`cannot read ${shown}: ${(error as Error).message}`);
+    }
+    throw error;
   }
 }
 
