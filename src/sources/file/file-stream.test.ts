@@ -117,6 +117,58 @@ describe('file streams', () => {
     );
   });
 
+  it('takes a last line without a line end as a record when it parses whole (exports often end so)', async () => {
+    writeFileSync(join(dir, 'a.csv'), 'id,name\n1,a\n2,"b\nc"');
+    writeFileSync(join(dir, 'b.ndjson'), '{"id":1}\n{"id":2}');
+    writeFileSync(join(dir, 'c.json'), '[{"id":1},{"id":2}');
+    for (const [name, format] of [
+      ['a.csv', 'csv'],
+      ['b.ndjson', 'ndjson'],
+      ['c.json', 'json'],
+    ] as const) {
+      const pages = await read(stream({ path: join(dir, name), format }));
+      expect(
+        pages.flatMap((p) => p.records).map((r) => String((r as { id: unknown }).id)),
+        name,
+      ).toEqual(['1', '2']);
+      expect(
+        pages.flatMap((p) => p.rejects ?? []),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it('holds back a last line cut short, and a reconciliation dead-letters it', async () => {
+    writeFileSync(join(dir, 'a.csv'), 'id,name\n1,a\n2,"b');
+    writeFileSync(join(dir, 'b.ndjson'), '{"id":1}\n{"id":2,"na');
+    for (const [name, format] of [
+      ['a.csv', 'csv'],
+      ['b.ndjson', 'ndjson'],
+    ] as const) {
+      const def = stream({ path: join(dir, name), format });
+      const synced = await read(def);
+      expect(
+        synced.flatMap((p) => p.records),
+        name,
+      ).toHaveLength(1);
+      expect(
+        synced.flatMap((p) => p.rejects ?? []),
+        name,
+      ).toEqual([]);
+      const scanned = await read(def, 'reconcile');
+      expect(
+        scanned.flatMap((p) => p.records),
+        name,
+      ).toHaveLength(1);
+      expect(
+        scanned.flatMap((p) => p.rejects ?? []).map((r) => r.reason),
+        name,
+      ).toEqual([
+        expect.stringMatching(new RegExp(`${name.replace('.', '\\.')} line ${format === 'csv' ? 3 : 2}: `)),
+      ]);
+    }
+  });
+
   it('reads nothing, without failing, when no file matches yet', async () => {
     const pages = await read(stream({ glob: join(dir, 'none-*.csv'), format: 'csv' }));
     expect(pages.flatMap((p) => p.records)).toEqual([]);
