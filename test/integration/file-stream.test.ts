@@ -177,7 +177,11 @@ describe.each(STORE_KINDS)('file streams on %s', (kind) => {
       expect(first).toMatchObject({ status: 'ok', counters: { inserted: 2, failed: 0 } });
       write(f.file, whole, 5);
       const [second] = await sync(def);
-      expect(second).toMatchObject({ status: 'ok', counters: { inserted: 1, unchanged: 2, failed: 0 } });
+      // CSV and NDJSON: the file grew, so only the line held back and what follows are read.
+      expect(second).toMatchObject({
+        status: 'ok',
+        counters: { inserted: 1, unchanged: format === 'json' ? 2 : 0, failed: 0 },
+      });
       expect(Object.keys(await live()).sort()).toEqual(['1', '2', '3']);
 
       // Cut short again and left so: held back once, then a dead letter naming the line.
@@ -207,6 +211,48 @@ describe.each(STORE_KINDS)('file streams on %s', (kind) => {
     expect(reasons.some((r) => /b\.ndjson line 2: not JSON/.test(r))).toBe(true);
     expect(reasons.some((r) => /b\.ndjson line 3: an array, not an object/.test(r))).toBe(true);
     expect(csv).toBeTruthy();
+  });
+
+  it('reads only what was appended to a file that grew, and owes no reconciliation for it', async () => {
+    const path = write('log.ndjson', '{"id":1,"v":"a"}\n{"id":2,"v":"b"}\n');
+    const def = fileStream({ format: 'ndjson', onMissingFile: 'reconcile' }, { path });
+    await sync(def);
+    const more = '{"id":3,"v":"c"}\n{"id":4,"v":"d"}\n';
+    appendFileSync(path, more);
+    const [grown] = await sync(def);
+    expect(grown).toMatchObject({ status: 'ok', counters: { fetched: 2, inserted: 2, bytes: more.length } });
+    expect((await t.store.listRuns({ stream: 'items', limit: 10 })).map((r) => r.mode)).not.toContain(
+      'reconcile',
+    );
+    expect(Object.keys(await live()).sort()).toEqual(['1', '2', '3', '4']);
+
+    // Old bytes changed and the file grew: a change, read whole, with the reconciliation it owes.
+    write(
+      'log.ndjson',
+      '{"id":1,"v":"a"}\n{"id":4,"v":"d"}\n{"id":5,"v":"e"}\n{"id":6,"v":"f"}\n{"id":7,"v":"g"}\n',
+      5,
+    );
+    const [changed] = await sync(def);
+    expect(changed).toMatchObject({ status: 'ok', counters: { deleted: 2 } });
+    expect(Object.keys(await live()).sort()).toEqual(['1', '4', '5', '6', '7']);
+  });
+
+  it('an append to a CSV re-reads a last line that had no line end, and never takes the header for a row', async () => {
+    const path = write('people.csv', 'id,name\n');
+    const def = fileStream({ format: 'csv' }, { path });
+    await sync(def);
+    appendFileSync(path, '1,Ann\n3,Carol');
+    const [first] = await sync(def);
+    expect(first).toMatchObject({ status: 'ok', counters: { inserted: 2, failed: 0 } });
+    appendFileSync(path, 'ine\n4,Dan\n');
+    const [second] = await sync(def);
+    expect(second).toMatchObject({ status: 'ok', counters: { inserted: 1, updated: 1, failed: 0 } });
+    expect(second!.counters.bytes).toBeLessThan(30);
+    expect(await live()).toEqual({
+      '1': { id: 1, name: 'Ann' },
+      '3': { id: 3, name: 'Caroline' },
+      '4': { id: 4, name: 'Dan' },
+    });
   });
 
   it('a glob: a file gone means deletes (onMissingFile: reconcile); none matching is no error', async () => {

@@ -8,6 +8,15 @@ export interface KnownFile {
   readonly sha256: string;
   /** A last line held back (no line end, did not parse): where it starts. Absent: none. */
   readonly tail?: { readonly at: number; readonly line: number; readonly header?: readonly string[] };
+  /**
+   * Where an append is read from: just after the last item that ended with a line end (before a
+   * held-back or unterminated last line), and the lines up to there. Absent in checkpoints written
+   * before appends were told apart: the file is then read again whole.
+   */
+  readonly end?: number;
+  readonly line?: number;
+  /** CSV: the header row's names, for reading an append. */
+  readonly header?: readonly string[];
 }
 
 /** The file being read when the page was cut, and how far. */

@@ -179,16 +179,21 @@ async function* readFiles(s: FileSettings, args: SourceArgs): AsyncGenerator<Pag
     let final = scan;
     // Reading only the held-back last line of a file that has not changed (its hash stands).
     let tailOnly = false;
+    // The hash of the file's bytes as an earlier run read them, when they were hashed to tell an append.
+    let prefix: { sha256: string; at: Hash } | null = null;
     const resumable = prior.current;
-    if (
+    const resuming =
       !scan &&
       resumable !== null &&
       resumable.path === path &&
       resumable.size === found.size &&
-      resumable.mtimeMs === found.mtimeMs
-    ) {
-      ({ offset, line } = resumable);
-      header = resumable.header ?? null;
+      resumable.mtimeMs === found.mtimeMs;
+    if (!resuming && !scan && s.format !== 'json' && known?.end !== undefined && found.size > known.size) {
+      prefix = await hashPrefix(path, known.size, known.end, args);
+    }
+    if (resuming) {
+      ({ offset, line } = resumable!);
+      header = resumable!.header ?? null;
       log.info({ stream: s.stream, file: shown, offset, line }, 'resuming inside the file');
     } else if (unchanged && !scan) {
       if (known.tail === undefined) continue;
@@ -198,18 +203,31 @@ async function* readFiles(s: FileSettings, args: SourceArgs): AsyncGenerator<Pag
       header = known.tail.header ?? null;
       final = true;
       tailOnly = true;
+    } else if (
+      prefix !== null &&
+      known !== undefined &&
+      known.end !== undefined &&
+      prefix.sha256 === known.sha256
+    ) {
+      // The file only grew (its old bytes are the same): read from just after its last whole line.
+      offset = known.end;
+      line = known.line ?? 0;
+      header = known.header ?? null;
+      log.info({ stream: s.stream, file: shown, offset }, 'a file grew: reading what was appended');
     } else if (known !== undefined && !scan) {
-      const sha256 = await hashFile(path, found.size, args);
+      if (prefix !== null) owe('a file changed', path);
+      const sha256 = prefix !== null ? null : await hashFile(path, found.size, args);
       if (sha256 === known.sha256) {
         files[path] = { ...known, size: found.size, mtimeMs: found.mtimeMs };
         dirty = true;
         log.debug({ stream: s.stream, file: shown }, 'a file was touched but its content is the same');
         continue;
       }
-      owe('a file changed', path);
+      if (prefix === null) owe('a file changed', path);
     }
-    const hash = createHash('sha256');
-    if (offset > 0 && !tailOnly) await hashRange(path, offset, hash, args);
+    const appended = prefix !== null && prefix.sha256 === known?.sha256;
+    const hash = appended ? prefix!.at : createHash('sha256');
+    if (offset > 0 && !tailOnly && !appended) await hashRange(path, offset, hash, args);
     reading = { path, size: found.size, mtimeMs: found.mtimeMs, offset, line };
     const range: ReadRange = {
       path,
@@ -222,12 +240,17 @@ async function* readFiles(s: FileSettings, args: SourceArgs): AsyncGenerator<Pag
       onChunk: (chunk) => {
         hash.update(chunk);
         parsedBytes += chunk.length;
+        lastByte = chunk[chunk.length - 1] ?? lastByte;
       },
     };
+    let lastByte = -1;
+    // Where the item before the last one ended: an append re-reads a last line that had no line end.
+    let before = { offset, line };
     let tail: KnownFile['tail'];
-    const onHeader = (names: readonly string[]) => {
+    const onHeader = (names: readonly string[], end: number, at: number) => {
       header = names;
-      reading = { ...reading!, header: names };
+      reading = { ...reading!, header: names, offset: end, line: at };
+      before = { offset: end, line: at };
     };
     for await (const item of readable(readItems(s, range, header, onHeader), shown)) {
       if (item.kind === 'tail') {
@@ -240,6 +263,7 @@ async function* readFiles(s: FileSettings, args: SourceArgs): AsyncGenerator<Pag
       }
       if (item.kind === 'record') records.push(item.record);
       else rejects.push({ reason: item.reason, payload: item.payload });
+      before = { offset: reading.offset, line: reading.line };
       reading.offset = item.end;
       reading.line = item.line;
       if (records.length + rejects.length >= s.pageSize) {
@@ -249,14 +273,23 @@ async function* readFiles(s: FileSettings, args: SourceArgs): AsyncGenerator<Pag
         if (signal.aborted) return;
       }
     }
+    // Where a later append is read from: after the last item that ended with a line end.
+    const open = tail === undefined && lastByte !== 0x0a && reading.offset >= found.size;
+    const resumeAt = tail ? { offset: tail.at, line: tail.line } : open ? before : reading;
+    const growth = {
+      end: resumeAt.offset,
+      line: resumeAt.line,
+      ...(header && s.format === 'csv' && s.csv.fields === null ? { header } : {}),
+    };
     if (tailOnly) {
       const { tail: _t, ...rest } = known!;
-      files[path] = rest;
+      files[path] = { ...rest, ...growth };
     } else {
       files[path] = {
         size: found.size,
         mtimeMs: found.mtimeMs,
         sha256: hash.digest('hex'),
+        ...growth,
         ...(tail ? { tail } : {}),
       };
     }
@@ -271,7 +304,7 @@ function readItems(
   s: FileSettings,
   range: ReadRange,
   header: readonly string[] | null,
-  onHeader: (header: readonly string[]) => void,
+  onHeader: (header: readonly string[], end: number, line: number) => void,
 ): AsyncGenerator<FileItem> {
   switch (s.format) {
     case 'csv':
@@ -303,6 +336,38 @@ async function statFile(path: string, shown: string): Promise<{ size: number; mt
   } catch (error) {
     throw new FatalError(`cannot read ${shown}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The SHA-256 of the file's first `size` bytes, and the hash's state at byte `at` (<= size) to go
+ * on from: a read, but no parse.
+ */
+async function hashPrefix(
+  path: string,
+  size: number,
+  at: number,
+  args: SourceArgs,
+): Promise<{ sha256: string; at: Hash }> {
+  const hash = createHash('sha256');
+  let copy: Hash | null = at === 0 ? hash.copy() : null;
+  let offset = 0;
+  if (size > 0) {
+    const input = createReadStream(path, { start: 0, end: size - 1, highWaterMark: CHUNK_BYTES });
+    try {
+      for await (const chunk of input as AsyncIterable<Buffer>) {
+        if (copy === null && offset + chunk.length >= at) {
+          hash.update(chunk.subarray(0, at - offset));
+          copy = hash.copy();
+          hash.update(chunk.subarray(at - offset));
+        } else hash.update(chunk);
+        offset += chunk.length;
+        if (args.signal.aborted) break;
+      }
+    } finally {
+      input.destroy();
+    }
+  }
+  return { sha256: hash.digest('hex'), at: copy ?? hash.copy() };
 }
 
 /** The SHA-256 of the file's first `size` bytes: a read, but no parse. */

@@ -17,8 +17,8 @@ export interface CsvSettings {
 /** A range of a CSV file, and the field names read from its header by an earlier run (resuming). */
 export interface CsvRange extends ReadRange {
   readonly header: readonly string[] | null;
-  /** Called with the header row when this read is the one that reads it. */
-  readonly onHeader: (header: readonly string[]) => void;
+  /** Called with the header row when this read is the one that reads it, and where the row ends. */
+  readonly onHeader: (header: readonly string[], end: number, line: number) => void;
 }
 
 /** The most of a held-back or dead-lettered last line kept as its payload. */
@@ -88,7 +88,7 @@ export async function* readCsv(range: CsvRange, settings: CsvSettings): AsyncGen
         yield rejectOf(skipped.shift()!);
       if (header === null) {
         header = row.record.map((name) => name.trim());
-        range.onHeader(header);
+        range.onHeader(header, rowEnd, rowLine);
         end = rowEnd;
         line = rowLine;
         continue;
