@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/core/store.ts';
 import { openStore } from '../../src/runtime/open-store.ts';
 import { freshLocation, STORE_KINDS } from '../helpers/stores.ts';
-import { BIN, cliEnv, collect, runCli, spawnCli } from './cli-harness.ts';
+import { BIN, cliEnv, collect, runCli, spawnCli, waitForOutput } from './cli-harness.ts';
 
 // `syncline sync` of file streams as a user runs it: a big file read in flat memory, and a run
 // killed inside a file that the next run resumes where its last commit left it.
@@ -82,6 +82,7 @@ describe('file streams through the CLI', () => {
 
       const child = spawnCli(['sync', '--store', location], dir);
       const done = collect(child);
+      await waitForOutput(child, 'run started');
       // Kill it once a good part of the file is committed, well before its end.
       for (let seen = 0; seen < rows / 4; seen = await count(location)) {
         await sleep(100);

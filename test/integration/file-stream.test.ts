@@ -314,4 +314,26 @@ describe('file stream positions', () => {
       expect(restarted.flatMap((p) => p.records)).toHaveLength(n);
     },
   );
+  it.each(['csv', 'ndjson'] as const)(
+    '%s: a read of an append killed after a page resumes inside the append',
+    async (format) => {
+      const path = join(dir, `g.${format}`);
+      const line = (i: number) =>
+        format === 'csv' ? `${i},"n ${i}"\n` : `${JSON.stringify({ id: i, name: `n ${i}` })}\n`;
+      writeFileSync(path, `${format === 'csv' ? 'id,name\n' : ''}${line(0)}`);
+      const def = file.stream({
+        name: 'items',
+        key: 'id',
+        columns: { id: 'integer' },
+        file: { path, format },
+      });
+      const first = await pagesOf(def, null);
+      appendFileSync(path, Array.from({ length: 2500 }, (_, i) => line(i + 1)).join(''));
+      const grown = await pagesOf(def, first.at(-1)!.checkpoint);
+      expect(grown.flatMap((p) => p.records)).toHaveLength(2500);
+      const resumed = await pagesOf(def, grown[0]!.checkpoint);
+      expect(resumed.flatMap((p) => p.records)).toEqual(grown.slice(1).flatMap((p) => p.records));
+      expect(resumed[0]!.records[0]).toEqual({ id: 1001, name: 'n 1001' });
+    },
+  );
 });

@@ -228,7 +228,7 @@ async function* readFiles(s: FileSettings, args: SourceArgs): AsyncGenerator<Pag
     const appended = prefix !== null && prefix.sha256 === known?.sha256;
     const hash = appended ? prefix!.at : createHash('sha256');
     if (offset > 0 && !tailOnly && !appended) await hashRange(path, offset, hash, args);
-    reading = { path, size: found.size, mtimeMs: found.mtimeMs, offset, line };
+    reading = { path, size: found.size, mtimeMs: found.mtimeMs, offset, line, ...(header ? { header } : {}) };
     const range: ReadRange = {
       path,
       shown,
