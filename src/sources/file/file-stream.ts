@@ -170,128 +170,158 @@ async function* readFiles(s: FileSettings, args: SourceArgs): AsyncGenerator<Pag
   for (const path of paths) {
     if (signal.aborted) return;
     const shown = shownPath(path);
-    const found = await statFile(path, shown);
     const known = files[path];
-    const unchanged = known !== undefined && known.size === found.size && known.mtimeMs === found.mtimeMs;
-    let offset = 0;
-    let line = 0;
-    let header: readonly string[] | null = null;
-    let final = scan;
-    // Reading only the held-back last line of a file that has not changed (its hash stands).
-    let tailOnly = false;
-    // The hash of the file's bytes as an earlier run read them, when they were hashed to tell an append.
-    let prefix: { sha256: string; at: Hash } | null = null;
-    const resumable = prior.current;
-    const resuming =
-      !scan &&
-      resumable !== null &&
-      resumable.path === path &&
-      resumable.size === found.size &&
-      resumable.mtimeMs === found.mtimeMs;
-    if (!resuming && !scan && s.format !== 'json' && known?.end !== undefined && found.size > known.size) {
-      prefix = await hashPrefix(path, known.size, known.end, args);
-    }
-    if (resuming) {
-      ({ offset, line } = resumable!);
-      header = resumable!.header ?? null;
-      log.info({ stream: s.stream, file: shown, offset, line }, 'resuming inside the file');
-    } else if (unchanged && !scan) {
-      if (known.tail === undefined) continue;
-      // A held-back last line in a file that has not changed since: the writer is done with it, so
-      // it is malformed (a dead letter).
-      ({ at: offset, line } = known.tail);
-      header = known.tail.header ?? null;
-      final = true;
-      tailOnly = true;
-    } else if (
-      prefix !== null &&
-      known !== undefined &&
-      known.end !== undefined &&
-      prefix.sha256 === known.sha256
-    ) {
-      // The file only grew (its old bytes are the same): read from just after its last whole line.
-      offset = known.end;
-      line = known.line ?? 0;
-      header = known.header ?? null;
-      log.info({ stream: s.stream, file: shown, offset }, 'a file grew: reading what was appended');
-    } else if (known !== undefined && !scan) {
-      if (prefix !== null) owe('a file changed', path);
-      const sha256 = prefix !== null ? null : await hashFile(path, found.size, args);
-      if (sha256 === known.sha256) {
-        files[path] = { ...known, size: found.size, mtimeMs: found.mtimeMs };
-        dirty = true;
-        log.debug({ stream: s.stream, file: shown }, 'a file was touched but its content is the same');
-        continue;
-      }
-      if (prefix === null) owe('a file changed', path);
-    }
-    const appended = prefix !== null && prefix.sha256 === known?.sha256;
-    const hash = appended ? prefix!.at : createHash('sha256');
-    if (offset > 0 && !tailOnly && !appended) await hashRange(path, offset, hash, args);
-    reading = { path, size: found.size, mtimeMs: found.mtimeMs, offset, line, ...(header ? { header } : {}) };
-    const range: ReadRange = {
-      path,
-      shown,
-      start: offset,
-      size: found.size,
-      line,
-      encoding: s.encoding,
-      final,
-      onChunk: (chunk) => {
-        hash.update(chunk);
-        parsedBytes += chunk.length;
-        lastByte = chunk[chunk.length - 1] ?? lastByte;
-      },
+    const gone = () => {
+      // Listed, then removed before it could be read: as a file gone.
+      log.info({ stream: s.stream, file: shown }, 'a file went away while the run looked at it');
+      if (known === undefined) return;
+      delete files[path];
+      dirty = true;
+      owe('a file is gone', path);
     };
-    let lastByte = -1;
-    // Where the item before the last one ended: an append re-reads a last line that had no line end.
-    let before = { offset, line };
-    let tail: KnownFile['tail'];
-    const onHeader = (names: readonly string[], end: number, at: number) => {
-      header = names;
-      reading = { ...reading!, header: names, offset: end, line: at };
-      before = { offset: end, line: at };
-    };
-    for await (const item of readable(readItems(s, range, header, onHeader), shown)) {
-      if (item.kind === 'tail') {
-        tail = { at: item.at, line: item.line, ...(header ? { header } : {}) };
-        log.warn(
-          { stream: s.stream, file: shown, line: item.line + 1 },
-          'the last line has no line end and does not parse: held back (the file may still be being written)',
-        );
-        continue;
-      }
-      if (item.kind === 'record') records.push(item.record);
-      else rejects.push({ reason: item.reason, payload: item.payload });
-      before = { offset: reading.offset, line: reading.line };
-      reading.offset = item.end;
-      reading.line = item.line;
-      if (records.length + rejects.length >= s.pageSize) {
-        args.report({ bytes: parsedBytes });
-        parsedBytes = 0;
-        yield cut();
-        if (signal.aborted) return;
-      }
+    const found = await statFile(path, shown);
+    if (found === null) {
+      gone();
+      continue;
     }
-    // Where a later append is read from: after the last item that ended with a line end.
-    const open = tail === undefined && lastByte !== 0x0a && reading.offset >= found.size;
-    const resumeAt = tail ? { offset: tail.at, line: tail.line } : open ? before : reading;
-    const growth = {
-      end: resumeAt.offset,
-      line: resumeAt.line,
-      ...(header && s.format === 'csv' && s.csv.fields === null ? { header } : {}),
-    };
-    if (tailOnly) {
-      const { tail: _t, ...rest } = known!;
-      files[path] = { ...rest, ...growth };
-    } else {
-      files[path] = {
+    let consumed = false;
+    try {
+      const unchanged = known !== undefined && known.size === found.size && known.mtimeMs === found.mtimeMs;
+      let offset = 0;
+      let line = 0;
+      let header: readonly string[] | null = null;
+      let final = scan;
+      // Reading only the held-back last line of a file that has not changed (its hash stands).
+      let tailOnly = false;
+      // The hash of the file's bytes as an earlier run read them, when they were hashed to tell an append.
+      let prefix: { sha256: string; at: Hash } | null = null;
+      const resumable = prior.current;
+      const resuming =
+        !scan &&
+        resumable !== null &&
+        resumable.path === path &&
+        resumable.size === found.size &&
+        resumable.mtimeMs === found.mtimeMs;
+      if (!resuming && !scan && s.format !== 'json' && known?.end !== undefined && found.size > known.size) {
+        prefix = await hashPrefix(path, known.size, known.end, args);
+      }
+      if (resuming) {
+        ({ offset, line } = resumable!);
+        header = resumable!.header ?? null;
+        log.info({ stream: s.stream, file: shown, offset, line }, 'resuming inside the file');
+      } else if (unchanged && !scan) {
+        if (known.tail === undefined) continue;
+        // A held-back last line in a file that has not changed since: the writer is done with it, so
+        // it is malformed (a dead letter).
+        ({ at: offset, line } = known.tail);
+        header = known.tail.header ?? null;
+        final = true;
+        tailOnly = true;
+      } else if (
+        prefix !== null &&
+        known !== undefined &&
+        known.end !== undefined &&
+        prefix.sha256 === known.sha256
+      ) {
+        // The file only grew (its old bytes are the same): read from just after its last whole line.
+        offset = known.end;
+        line = known.line ?? 0;
+        header = known.header ?? null;
+        log.info({ stream: s.stream, file: shown, offset }, 'a file grew: reading what was appended');
+      } else if (known !== undefined && !scan) {
+        if (prefix !== null) owe('a file changed', path);
+        const sha256 = prefix !== null ? null : await hashFile(path, found.size, args);
+        if (sha256 === known.sha256) {
+          files[path] = { ...known, size: found.size, mtimeMs: found.mtimeMs };
+          dirty = true;
+          log.debug({ stream: s.stream, file: shown }, 'a file was touched but its content is the same');
+          continue;
+        }
+        if (prefix === null) owe('a file changed', path);
+      }
+      const appended = prefix !== null && prefix.sha256 === known?.sha256;
+      const hash = appended ? prefix!.at : createHash('sha256');
+      if (offset > 0 && !tailOnly && !appended) await hashRange(path, offset, hash, args);
+      reading = {
+        path,
         size: found.size,
         mtimeMs: found.mtimeMs,
-        sha256: hash.digest('hex'),
-        ...growth,
-        ...(tail ? { tail } : {}),
+        offset,
+        line,
+        ...(header ? { header } : {}),
       };
+      const range: ReadRange = {
+        path,
+        shown,
+        start: offset,
+        size: found.size,
+        line,
+        encoding: s.encoding,
+        final,
+        onChunk: (chunk) => {
+          hash.update(chunk);
+          parsedBytes += chunk.length;
+          lastByte = chunk[chunk.length - 1] ?? lastByte;
+        },
+      };
+      let lastByte = -1;
+      // Where the item before the last one ended: an append re-reads a last line that had no line end.
+      let before = { offset, line };
+      let tail: KnownFile['tail'];
+      const onHeader = (names: readonly string[], end: number, at: number) => {
+        header = names;
+        reading = { ...reading!, header: names, offset: end, line: at };
+        before = { offset: end, line: at };
+      };
+      const items = readable(readItems(s, range, header, onHeader), shown);
+      for await (const item of items) {
+        if (item.kind === 'tail') {
+          tail = { at: item.at, line: item.line, ...(header ? { header } : {}) };
+          log.warn(
+            { stream: s.stream, file: shown, line: item.line + 1 },
+            'the last line has no line end and does not parse: held back (the file may still be being written)',
+          );
+          continue;
+        }
+        consumed = true;
+        if (item.kind === 'record') records.push(item.record);
+        else rejects.push({ reason: item.reason, payload: item.payload });
+        before = { offset: reading.offset, line: reading.line };
+        reading.offset = item.end;
+        reading.line = item.line;
+        if (records.length + rejects.length >= s.pageSize) {
+          args.report({ bytes: parsedBytes });
+          parsedBytes = 0;
+          yield cut();
+          if (signal.aborted) return;
+        }
+      }
+      // Where a later append is read from: after the last item that ended with a line end.
+      const open = tail === undefined && lastByte !== 0x0a && reading.offset >= found.size;
+      const resumeAt = tail ? { offset: tail.at, line: tail.line } : open ? before : reading;
+      const growth = {
+        end: resumeAt.offset,
+        line: resumeAt.line,
+        ...(header && s.format === 'csv' && s.csv.fields === null ? { header } : {}),
+      };
+      if (tailOnly) {
+        const { tail: _t, ...rest } = known!;
+        files[path] = { ...rest, ...growth };
+      } else {
+        files[path] = {
+          size: found.size,
+          mtimeMs: found.mtimeMs,
+          sha256: hash.digest('hex'),
+          ...growth,
+          ...(tail ? { tail } : {}),
+        };
+      }
+    } catch (error) {
+      // Removed between the listing and its reading (nothing of it was read): as a file gone.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || consumed) throw error;
+      reading = null;
+      gone();
+      continue;
     }
     reading = null;
     dirty = true;
@@ -323,17 +353,22 @@ async function* readable(items: AsyncGenerator<FileItem>, shown: string): AsyncG
   } catch (error) {
     if (typeof (error as NodeJS.ErrnoException).code === 'string' && !(error instanceof FatalError)) {
       const code = (error as NodeJS.ErrnoException).code!;
-      if (!code.startsWith('CSV_')) throw new FatalError(`cannot read ${shown}: ${(error as Error).message}`);
+      // ENOENT: the file went away before it was opened, which the caller takes as a file gone.
+      if (!code.startsWith('CSV_') && code !== 'ENOENT') {
+        throw new FatalError(`cannot read ${shown}: ${(error as Error).message}`);
+      }
     }
     throw error;
   }
 }
 
-async function statFile(path: string, shown: string): Promise<{ size: number; mtimeMs: number }> {
+/** The file's size and mtime, or null when it is gone. */
+async function statFile(path: string, shown: string): Promise<{ size: number; mtimeMs: number } | null> {
   try {
     const found = await stat(path);
     return { size: found.size, mtimeMs: found.mtimeMs };
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new FatalError(`cannot read ${shown}: ${(error as Error).message}`);
   }
 }
