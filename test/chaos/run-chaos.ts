@@ -7,12 +7,12 @@
  * instead (chaos-files.ts): files rewritten, appended to (half lines too), created, deleted and
  * touched between and during `syncline sync` processes SIGKILLed at random, then the streams against
  * the files' final content (0 missing / stale / zombie / duplicated). Runs:
- *   --files --seed 7 --minutes 1.5 --store sqlite: 95 sync processes (25 killed), 182 mutations (60 rewrites,
- *   45 appends of which 19 half lines, 32 files created, 24 deleted, 27 touched); chaos_csv 14,697 rows in 7 files,
- *   chaos_ndjson 2,494 rows in 1 file: 0 missing, 0 stale, 0 zombie, 0 duplicated
- *   --files --seed 7 --minutes 1.5 --store postgres: 63 sync processes (43 killed), 107 mutations (32 rewrites,
- *   38 appends of which 17 half lines, 17 files created, 11 deleted, 15 touched); chaos_csv 6,140 rows in 3 files,
- *   chaos_ndjson 7,723 rows in 3 files: 0 missing, 0 stale, 0 zombie, 0 duplicated
+ *   --files --seed 7 --minutes 1.5 --store sqlite: 64 sync processes (41 killed), 112 mutations (35 rewrites,
+ *   35 appends of which 14 half lines, 17 files created, 12 deleted, 19 touched); chaos_csv 8,991 rows in 2 files,
+ *   chaos_ndjson 5,804 rows in 3 files: 0 missing, 0 stale, 0 zombie, 0 duplicated
+ *   --files --seed 7 --minutes 1.5 --store postgres: 65 sync processes (45 killed), 115 mutations (35 rewrites,
+ *   36 appends of which 14 half lines, 17 files created, 12 deleted, 21 touched); chaos_csv 9,268 rows in 2 files,
+ *   chaos_ndjson 5,804 rows in 3 files: 0 missing, 0 stale, 0 zombie, 0 duplicated
  * `--process run` kills and stops the service (`syncline run`, every stream every second) instead of
  * one `syncline sync` after another.
  * `--sinks` (with `--process run`) adds sinks the killed services deliver: a webhook (batches of 20,
