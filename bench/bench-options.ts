@@ -19,6 +19,7 @@ export const SECTIONS = [
   'destinations',
   'webhooks',
   'cdc',
+  'files',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 /**
@@ -27,7 +28,7 @@ export type Section = (typeof SECTIONS)[number];
  * private PostgreSQL clusters (`--only events`, or list it with the others).
  */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter(
-  (s) => s !== 'events' && s !== 'destinations' && s !== 'cdc',
+  (s) => s !== 'events' && s !== 'destinations' && s !== 'cdc' && s !== 'files',
 );
 
 export const SECTION_HELP: Record<Section, string> = {
@@ -46,6 +47,8 @@ export const SECTION_HELP: Record<Section, string> = {
   webhooks:
     'syncline run receiving signed webhooks on both stores: delivery -> 2xx latency one at a time and 16 in flight, and how fast the inbox is applied',
   cdc: 'a cdc stream on a private PostgreSQL under a pgbench-style load: the snapshot, changes applied per second against the rate the source writes, end-to-end lag',
+  files:
+    'a CSV file source into SQLite: rows/s against a raw csv-parse pass over the same file (`--only files`)',
 };
 
 export interface Sizes {

@@ -6,6 +6,7 @@ import { type DestinationsScenario, serviceRate } from './destinations-scenario.
 import type { DeliveryRate } from './events-child.ts';
 import type { LatencyStats } from './events-latency-child.ts';
 import type { EventsScenario } from './events-scenario.ts';
+import { type FilesScenario, filesSection } from './files-scenario.ts';
 import { int, rate, shortCount, storeName } from './format.ts';
 import type { MachineInfo } from './machine.ts';
 import { PAGE_SIZE } from './page-walk.ts';
@@ -37,6 +38,8 @@ export interface BenchResults {
   readonly webhooks: WebhooksScenario | null;
   /** The cdc section (change data capture under a write load), when it ran. */
   readonly cdc: CdcScenario | null;
+  /** The files section (a CSV file source against raw csv-parse), when it ran. */
+  readonly files: FilesScenario | null;
   readonly totalMs: number;
   /** 1-minute load average when the measurements ended. */
   readonly loadAtEnd: number;
@@ -453,6 +456,7 @@ export function renderResults(results: BenchResults): string {
     ...destinationsSection(results),
     ...webhooksSection(results),
     ...cdcSection(results),
+    ...filesSection(results.files),
     ...targetsSection(evaluateTargets(results)),
   ].join('\n');
 }

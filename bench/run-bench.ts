@@ -14,6 +14,7 @@ import { runCdcScenario } from './cdc-scenario.ts';
 import { REPO_ROOT, stopAllChildren } from './child-process.ts';
 import { runDestinationsScenario } from './destinations-scenario.ts';
 import { runEventsScenario } from './events-scenario.ts';
+import { runFilesScenario } from './files-scenario.ts';
 import { shortCount } from './format.ts';
 import { benchPgUrl, Locations } from './locations.ts';
 import { machineInfo } from './machine.ts';
@@ -67,6 +68,7 @@ async function runBench(options: BenchOptions, locations: Locations): Promise<Be
     destinations: only.has('destinations') ? await runDestinationsScenario(locations, sizes, log) : null,
     webhooks: only.has('webhooks') ? await runWebhooksScenario(locations, sizes, log) : null,
     cdc: only.has('cdc') ? await runCdcScenario(locations, sizes, log) : null,
+    files: only.has('files') ? await runFilesScenario(locations, sizes, log) : null,
     totalMs: performance.now() - began,
     loadAtEnd: loadavg()[0]!,
   };

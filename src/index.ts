@@ -128,6 +128,9 @@ export {
 } from './sources/broker/index.ts';
 export type { CdcConfig, CdcStreamConfig } from './sources/cdc/index.ts';
 export { cdc } from './sources/cdc/index.ts';
+export type { FileConfig, FileFormat, FileStreamConfig } from './sources/file/index.ts';
+/** File streams (CSV, NDJSON, JSON arrays): `file.stream({ name, key, file: { path | glob, format } })`. */
+export { file } from './sources/file/index.ts';
 export type { PollConfig, WebSocketConfig, WebSocketStreamConfig } from './sources/websocket/index.ts';
 /** WebSocket streams gap-filled over REST: `websocket.stream({ name, key, websocket, poll })`. */
 export { websocket } from './sources/websocket/index.ts';

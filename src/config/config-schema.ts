@@ -168,6 +168,8 @@ const streamSchema = strictObject({
       { error: 'must be an object with status() and drop()' },
     )
     .optional(),
+  /** When a reconciliation is owed after a sync (`file.stream` sets it). */
+  reconcileOwed: z.custom((value) => typeof value === 'function', { error: 'must be a function' }).optional(),
   /** What `syncline check` shows of the source (`http.stream` sets it). */
   sourceInfo: strictObject({
     kind: z.string().min(1),

@@ -2,6 +2,7 @@ import type { PushReceiver } from './push.ts';
 import type { ScheduleSettings } from './schedule.ts';
 import type { StreamSource } from './source.ts';
 import type { StandardSchemaV1 } from './standard-schema.ts';
+import type { Checkpoint } from './types.ts';
 import type { ColumnType } from './view-columns.ts';
 
 /** A field of R, or a dotted path into it (`address.city`). */
@@ -81,6 +82,13 @@ export interface StreamDefinition<R extends object = Record<string, unknown>> {
    * (by default it is shown as `custom`, its paging and incremental reads being its own code).
    */
   readonly sourceInfo?: SourceInfo;
+  /**
+   * For a source whose syncs cannot see deletes but can tell when some may have happened (a file
+   * stream whose files lost a row or a whole file): given the stream's main checkpoint after a
+   * sync, since when (an ISO time) a reconciliation is owed, or null. After a sync that ended `ok`,
+   * the runtime reconciles the stream when its last completed reconciliation started before then.
+   */
+  readonly reconcileOwed?: (checkpoint: Checkpoint) => string | null;
 }
 
 /** What the operator can ask of a replication slot a stream reads (see `StreamDefinition.capture`). */

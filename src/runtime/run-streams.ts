@@ -96,11 +96,17 @@ async function runOne(
   const request = args.request ?? { mode: 'sync' };
   const outcome = await runOnce(stream, holder, limiters, args, request);
   // `reconcile.fullRefresh`: a sync that went well is followed by a reconciliation when the last
-  // completed one is older than that.
-  const every = stream.reconcile?.fullRefresh;
-  if (request.mode === 'sync' && outcome.status === 'ok' && every !== undefined && !args.stop?.aborted) {
-    if (await reconcileDue(args.store, stream.name, parseDuration(every))) {
+  // completed one is older than that; `reconcileOwed`: when the source says one is owed since a
+  // time after the last completed one started (a file stream whose files lost rows).
+  if (request.mode === 'sync' && outcome.status === 'ok' && !args.stop?.aborted) {
+    const every = stream.reconcile?.fullRefresh;
+    if (every !== undefined && (await reconcileDue(args.store, stream.name, parseDuration(every)))) {
       args.log.info({ stream: stream.name }, 'full refresh due: reconciling');
+      return runOnce(stream, holder, limiters, args, { mode: 'reconcile' });
+    }
+    const owed = stream.reconcileOwed?.((await args.store.getState(stream.name))?.checkpoint ?? null) ?? null;
+    if (owed !== null && (await reconcileDue(args.store, stream.name, 0, owed))) {
+      args.log.info({ stream: stream.name, since: owed }, 'records may be gone at the source: reconciling');
       return runOnce(stream, holder, limiters, args, { mode: 'reconcile' });
     }
   }
@@ -160,10 +166,15 @@ async function runOnce(
   }
 }
 
-/** Whether the stream's last completed reconciliation is older than `everyMs` (or there is none). */
-async function reconcileDue(store: Store, stream: string, everyMs: number): Promise<boolean> {
+/**
+ * Whether the stream's last completed reconciliation is older than `everyMs`, or (`since`) started
+ * before that time; true when there is none.
+ */
+async function reconcileDue(store: Store, stream: string, everyMs: number, since?: string): Promise<boolean> {
   const [last] = await store.listRuns({ stream, mode: 'reconcile', status: 'ok', limit: 1 });
-  return !last || Date.now() - Date.parse(last.endedAt ?? last.startedAt) >= everyMs;
+  if (!last) return true;
+  if (since !== undefined) return Date.parse(last.startedAt) < Date.parse(since);
+  return Date.now() - Date.parse(last.endedAt ?? last.startedAt) >= everyMs;
 }
 
 /**

@@ -7,6 +7,9 @@ import { brokerStreamSchema } from '../sources/broker/broker-stream-schema.ts';
 import { cdcStream } from '../sources/cdc/cdc-stream.ts';
 import type { CdcStreamConfig } from '../sources/cdc/cdc-stream-config.ts';
 import { cdcStreamSchema } from '../sources/cdc/cdc-stream-schema.ts';
+import { fileStream } from '../sources/file/file-stream.ts';
+import type { FileStreamConfig } from '../sources/file/file-stream-config.ts';
+import { fileStreamSchema } from '../sources/file/file-stream-schema.ts';
 import { httpStream } from '../sources/http/http-stream.ts';
 import type { HttpStreamConfig } from '../sources/http/http-stream-config.ts';
 import { httpStreamSchema } from '../sources/http/http-stream-schema.ts';
@@ -58,6 +61,11 @@ export const SOURCE_KINDS = new KindRegistry<SourceKind>('source kind')
     kind: 'broker',
     schema: brokerStreamSchema.extend(streamBehaviourFields),
     create: (config) => brokerStream(config as BrokerStreamConfig),
+  })
+  .register({
+    kind: 'file',
+    schema: fileStreamSchema.extend(streamBehaviourFields),
+    create: (config) => fileStream(config as FileStreamConfig),
   });
 
 /** The `type:` a declarative stream without one has. */

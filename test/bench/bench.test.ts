@@ -231,6 +231,18 @@ describe('npm run bench -- --size tiny', () => {
         expect(num(row[9]), row[0]).toBe(0); // none lost
       }
 
+      // The files section: the raw csv-parse pass, the file source alone and the sync, each with a
+      // rate; the reruns of the unchanged and the touched file.
+      const files = tableRows(md, '## Files');
+      expect(files.map((r) => r[0]!.split(' (')[0])).toEqual([
+        'raw csv-parse',
+        'the file source alone',
+        'syncline sync, first load',
+        'syncline sync, file unchanged',
+        'syncline sync, file touched',
+      ]);
+      for (const row of files.slice(0, 3)) expect(num(row[2]), row[0]).toBeGreaterThan(0);
+
       const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
       expect(targets).toHaveLength(17);
       for (const line of targets) expect(line).toMatch(/^- \*\*(PASS|MISS)\*\* .*\d/);
