@@ -65,7 +65,7 @@ describe('registries of kinds', () => {
     const registry = new KindRegistry<{ kind: string }>('sink kind').register({ kind: 'sse' });
     expect(() => registry.get('kafka')).toThrow(new ConfigError('unknown sink kind "kafka"; known: sse'));
     expect(() => registry.register({ kind: 'sse' })).toThrow(/registered twice/);
-    expect(SOURCE_KINDS.names()).toEqual(['http', 'webhook', 'websocket', 'file']);
+    expect(SOURCE_KINDS.names()).toEqual(['http', 'webhook', 'websocket', 'cdc', 'broker', 'file']);
     expect(STORE_KINDS.names()).toEqual(['postgres', 'sqlite']);
   });
 
@@ -83,10 +83,10 @@ describe('registries of kinds', () => {
   it('check a declarative stream against the source kind its type names', async () => {
     const dir = tempDir();
     const file = join(dir, 'syncline.config.yaml');
-    writeFileSync(file, 'streams:\n  - name: hooks\n    type: cdc\n    key: id\n');
+    writeFileSync(file, 'streams:\n  - name: hooks\n    type: kafka\n    key: id\n');
     await expect(loadProjectConfig({ file, cwd: dir })).rejects.toThrow(
       new ConfigError(
-        'syncline.config.yaml: stream "hooks" (streams[0]): type: unknown source kind "cdc"; known: http, webhook, websocket, file',
+        'syncline.config.yaml: stream "hooks" (streams[0]): type: unknown source kind "kafka"; known: http, webhook, websocket, cdc, broker, file',
       ),
     );
     writeFileSync(file, 'streams:\n  - name: hooks\n    type: webhook\n    key: id\n');
