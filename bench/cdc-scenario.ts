@@ -13,12 +13,14 @@ import type { Locations, StoreKind } from './locations.ts';
  * The cdc section (issue 24): a private PostgreSQL cluster (wal_level=logical) with a
  * pgbench-style `accounts` table, read by a cdc stream. It measures the initial snapshot, the rate
  * the source writes changes alone (4 connections, transactions of 10 updates), then the same
- * load for `LOAD_SECONDS` while syncs run back to back in this process, until the slot is read to
+ * load (15 s; 2 s below 100,000 source records, as `--size tiny`) while syncs run back to back in this process, until the slot is read to
  * its end: changes applied per second, and end-to-end lag per row (the store's `_synced_at` of its
  * last version minus the `clock_timestamp()` the writer stamped it with).
  */
 
-const LOAD_SECONDS = 15;
+/** Seconds of load with Syncline reading, and of the source alone (shorter at small sizes). */
+const LOAD_SECONDS = { full: 15, small: 2 };
+const ALONE_SECONDS = { full: 5, small: 1 };
 const WRITERS = 4;
 const ROWS_PER_TRANSACTION = 10;
 const URL_ENV = 'BENCH_CDC_URL';
@@ -53,8 +55,11 @@ export async function runCdcScenario(
   log: (line: string) => void,
 ): Promise<CdcScenario> {
   const rows = Math.max(1_000, Math.min(100_000, Math.round(sizes.records / 10)));
+  const scale = sizes.records >= 100_000 ? 'full' : 'small';
   const runs: CdcRun[] = [];
-  for (const store of ['sqlite', 'postgres'] as const) runs.push(await runOne(locations, store, rows, log));
+  for (const store of ['sqlite', 'postgres'] as const) {
+    runs.push(await runOne(locations, store, rows, LOAD_SECONDS[scale], ALONE_SECONDS[scale], log));
+  }
   return { runs };
 }
 
@@ -62,6 +67,8 @@ async function runOne(
   locations: Locations,
   kind: StoreKind,
   rows: number,
+  loadSeconds: number,
+  aloneSeconds: number,
   log: (line: string) => void,
 ): Promise<CdcRun> {
   const cluster = await startPrivatePostgres();
@@ -101,7 +108,7 @@ async function runOne(
     log(`cdc ${kind}: snapshot of ${rows} rows at ${Math.round(snapshotRowsPerSecond)} rows/s`);
 
     // The source alone: how fast it writes changes with nothing reading the slot.
-    const alone = await writeLoad(cluster.url, rows, 5);
+    const alone = await writeLoad(cluster.url, rows, aloneSeconds);
     const sourceAlonePerSecond = alone.changes / alone.seconds;
     log(`cdc ${kind}: the source alone writes ${Math.round(sourceAlonePerSecond)} changes/s`);
     // Those changes are read (not timed) so the load starts from a caught-up stream.
@@ -114,7 +121,7 @@ async function runOne(
     const loadStartIso = new Date().toISOString();
     let loading = true;
     let loadEnd = 0;
-    const load = writeLoad(cluster.url, rows, LOAD_SECONDS).finally(() => {
+    const load = writeLoad(cluster.url, rows, loadSeconds).finally(() => {
       loading = false;
       loadEnd = performance.now();
     });

@@ -328,7 +328,7 @@ function cdcSection(results: BenchResults): string[] {
     '',
     `A private PostgreSQL cluster (wal_level=logical) with a pgbench-style \`accounts\` table, read by a cdc stream. The ` +
       'source alone: 4 connections committing transactions of 10 updates for 5 s with nothing reading. Then the same load ' +
-      'for 15 s while syncs run back to back in the bench process, until the slot is read to its end. Applied/s counts ' +
+      'for 15 s (1 s and 2 s at sizes below 100,000) while syncs run back to back in the bench process, until the slot is read to its end. Applied/s counts ' +
       "from the load's start to caught up. Lag: per changed row, the store's `_synced_at` of its last version minus the " +
       "`clock_timestamp()` the writer stamped it with (both clocks this machine's).",
     '',

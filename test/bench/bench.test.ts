@@ -243,8 +243,17 @@ describe('npm run bench -- --size tiny', () => {
       ]);
       for (const row of files.slice(0, 3)) expect(num(row[2]), row[0]).toBeGreaterThan(0);
 
+      // The cdc section: per store, the snapshot, the source's own rate and what was applied.
+      const cdc = tableRows(md, '## Change data capture');
+      expect(cdc.map((r) => r[0])).toEqual(['sqlite', 'postgres']);
+      for (const row of cdc) {
+        expect(num(row[2]), row[0]).toBeGreaterThan(0); // snapshot rows/s
+        expect(num(row[5]), row[0]).toBeGreaterThan(0); // applied/s
+        expect(num(row[9]), row[0]).toBeGreaterThanOrEqual(num(row[8])); // lag p99 >= p50
+      }
+
       const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
-      expect(targets).toHaveLength(17);
+      expect(targets).toHaveLength(19);
       for (const line of targets) expect(line).toMatch(/^- \*\*(PASS|MISS)\*\* .*\d/);
 
       const png = readPng(readFileSync(join(out, 'results.png')));

@@ -217,8 +217,13 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
           stderr += chunk.toString();
         });
         const kill = rand() < 0.7;
+        // A SIGTERM goes to a service that has started (logged): before its handlers exist, Node
+        // would just die of it, which proves nothing.
         const timer = setTimeout(
-          () => child.kill(kill ? 'SIGKILL' : 'SIGTERM'),
+          () => {
+            if (kill || stderr.length > 0) child.kill(kill ? 'SIGKILL' : 'SIGTERM');
+            else child.stderr!.once('data', () => child.kill('SIGTERM'));
+          },
           1000 + Math.floor(rand() * 3000),
         );
         child.on('exit', (code) => {
@@ -236,7 +241,7 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
           terms++;
           if (outcome.code !== 0) {
             log(
-              `cdc chaos: a service stopped with SIGTERM exited ${outcome.code}: ${outcome.stderr.trim().split('\n').at(-1)}`,
+              `cdc chaos: a service stopped with SIGTERM exited ${outcome.code}: ${outcome.stderr.trim().split('\n').slice(-30).join('\n')}`,
             );
             termFailures++;
           }

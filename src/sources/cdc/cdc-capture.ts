@@ -121,7 +121,7 @@ export class CdcCapture {
     const fail = (error: unknown): never => {
       throw sourceError(error, url, this.settings);
     };
-    const sql = new pg.Client(sessionConfig(url));
+    const sql = sourceClient(sessionConfig(url));
     await sql.connect().catch(fail);
     try {
       await checkWalLevel(sql, this.settings.urlEnv);
@@ -185,9 +185,9 @@ export class CdcCapture {
       );
       if (dropped.rowCount === 0) return { kind: 'busy' };
     }
-    const replication = new pg.Client({ ...sessionConfig(url), replication: 'database' } as pg.ClientConfig);
+    const replication = sourceClient({ ...sessionConfig(url), replication: 'database' } as pg.ClientConfig);
     await replication.connect();
-    const reader = new pg.Client(sessionConfig(url));
+    const reader = sourceClient(sessionConfig(url));
     try {
       let created: { consistent_point: string; snapshot_name: string };
       try {
@@ -406,7 +406,11 @@ export class CdcCapture {
     const ready = new Promise<void>((resolve) => {
       started = resolve;
     });
-    service.on('start', () => started());
+    let replicationClient: pg.Client | null = null;
+    service.on('start', () => {
+      replicationClient = (service as unknown as { _client: pg.Client | null })._client;
+      started();
+    });
     const subscribed = service
       .subscribe(plugin, slot, start.confirmedLsn)
       .catch((error: unknown) => abort(error))
@@ -431,6 +435,9 @@ export class CdcCapture {
       // Stopping before replication started would leave it to start afterwards: wait for either.
       await ready;
       await service.stop().catch(() => undefined);
+      // The library drops its listeners at stop; an error its closed connection emits after must
+      // not end the process.
+      (replicationClient as pg.Client | null)?.on('error', () => undefined);
       await subscribed;
     }
   }
@@ -540,6 +547,17 @@ function rawTextPgoutput(publication: string): PgoutputPlugin {
   const read = parser.readRelationColumn.bind(parser);
   parser.readRelationColumn = (reader) => ({ ...read(reader), parser: (raw: string) => raw });
   return plugin;
+}
+
+/**
+ * A client of the source database. A connection that fails while idle (the server restarted, the
+ * network dropped) emits `error` on the client, which would end the process without a listener:
+ * the next query on it fails instead, and that failure is the run's.
+ */
+export function sourceClient(config: pg.ClientConfig): pg.Client {
+  const client = new pg.Client(config);
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** Every type as text (the mapping to JSON is `pgTextToJson`'s). */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { ConfigError, FatalError } from '../../core/errors.ts';
 import { formatBytes, parseSize } from '../../core/format-bytes.ts';
 import { encodeKey } from '../../core/key-codec.ts';
@@ -12,6 +12,7 @@ import {
   CdcCapture,
   latestGenerationStart,
   slotState,
+  sourceClient,
 } from './cdc-capture.ts';
 import type { CdcStreamConfig } from './cdc-stream-config.ts';
 import { validateCdcStream } from './cdc-stream-schema.ts';
@@ -221,7 +222,7 @@ async function* readTableNow(
   table: CaptureTable,
   args: SourceArgs,
 ): AsyncGenerator<Page<unknown>> {
-  const sql = new pg.Client({
+  const sql = sourceClient({
     connectionString: args.secret(config.cdc.urlEnv),
     options: SESSION_OPTIONS,
     types: { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig,
@@ -260,7 +261,7 @@ async function* readTableNow(
 /** Status and drop of one slot, for the operator's commands. */
 function slotControl(urlEnv: string, slot: string, maxLagBytes: number): CaptureControl {
   const connect = async (secret: (name: string) => string) => {
-    const sql = new pg.Client({ connectionString: secret(urlEnv), connectionTimeoutMillis: 10_000 });
+    const sql = sourceClient({ connectionString: secret(urlEnv), connectionTimeoutMillis: 10_000 });
     await sql.connect();
     return sql;
   };
