@@ -99,6 +99,23 @@ streams:
     }
   }, 120_000);
 
+  it('probes a cdc stream by reading its table, making no slot on the source', async () => {
+    writeFileSync(
+      join(dir, 'probe.yaml'),
+      `streams:
+  - name: customers
+    type: cdc
+    key: id
+    cdc: { urlEnv: SOURCE_DATABASE_URL, table: customers, slot: probed }
+`,
+    );
+    const result = await runCli(['check', '--probe', '--config', 'probe.yaml'], dir, env);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/customers/);
+    const slots = await sql.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'probed'");
+    expect(slots.rowCount).toBe(0);
+  }, 60_000);
+
   it('says what to set when the table has another key', async () => {
     writeFileSync(
       join(dir, 'bad.yaml'),
