@@ -44,3 +44,21 @@ function safeDecode(text: string): string {
     return text;
   }
 }
+
+/**
+ * The URL without its credentials, and the credentials (decoded), for clients that take them apart
+ * (nats.js): `nats://u:p@host:4222` -> `nats://host:4222`, `u`, `p`. A string that does not parse as
+ * a URL is given back whole, with no credentials.
+ */
+export function splitCredentials(url: string): { servers: string; user: string; pass: string } {
+  try {
+    const parsed = new URL(url);
+    const user = decodeURIComponent(parsed.username);
+    const pass = decodeURIComponent(parsed.password);
+    parsed.username = '';
+    parsed.password = '';
+    return { servers: `${parsed.protocol}//${parsed.host}`, user, pass };
+  } catch {
+    return { servers: url, user: '', pass: '' };
+  }
+}

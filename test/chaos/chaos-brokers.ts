@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/runtime/open-store.ts';
-import { collect, seeded, spawnCli, waitForOutput } from '../cli/cli-harness.ts';
+import { collect, spawnCli, waitForOutput } from '../cli/cli-harness.ts';
 import { type BrokerRig, debeziumEvent, openBrokerRig } from '../helpers/broker-rigs.ts';
+import { seeded } from '../helpers/seeded-random.ts';
 import { freshLocation } from '../helpers/stores.ts';
 
 export interface BrokerChaosOptions {

@@ -7,6 +7,7 @@ import { canonicalJson } from '../../src/core/canonical-json.ts';
 import { openStore } from '../../src/runtime/open-store.ts';
 import { pgTextToJson } from '../../src/sources/cdc/pg-text-values.ts';
 import { startPrivatePostgres } from '../helpers/private-postgres.ts';
+import { seeded } from '../helpers/seeded-random.ts';
 import { freshLocation } from '../helpers/stores.ts';
 
 /**
@@ -52,21 +53,9 @@ export interface CdcChaosReport {
 const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
 const URL_ENV = 'CHAOS_CDC_URL';
 
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const rand = random(options.seed);
+  const rand = seeded(options.seed);
   const cluster = await startPrivatePostgres();
   const location = await freshLocation(options.store);
   const dir = mkdtempSync(join(tmpdir(), 'syncline-chaos-cdc-'));

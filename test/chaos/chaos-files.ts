@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/runtime/open-store.ts';
+import { seeded } from '../helpers/seeded-random.ts';
 import { freshLocation } from '../helpers/stores.ts';
 
 /**
@@ -73,18 +74,6 @@ class Model {
     if (this.format === 'ndjson') return `${JSON.stringify(r)}\n`;
     return `${r.id},${r.rev},"${r.name.replaceAll('"', '""')}"\n`;
   }
-}
-
-/** A seeded PRNG (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function runFileChaos(options: FileChaosOptions): Promise<FileChaosReport> {

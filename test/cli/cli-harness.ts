@@ -132,17 +132,7 @@ export function waitForOutput(child: ChildProcess, text: string, timeoutMs = 20_
   });
 }
 
-/** A small seeded PRNG (mulberry32) so kill schedules replay. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded } from '../helpers/seeded-random.ts';
 
 /**
  * For each test of the describe block that calls it: a loopback HTTP API (`serve`) and a temp

@@ -2,7 +2,7 @@ import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jets
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { FatalError, TransientError } from '../../core/errors.ts';
 import type { FeedEvent } from '../../core/feed-change.ts';
-import { redactUrl, scrubSecret } from '../../core/redact-url.ts';
+import { redactUrl, scrubSecret, splitCredentials } from '../../core/redact-url.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
 import { abortable, reason } from '../sink-support.ts';
 
@@ -217,20 +217,6 @@ function describeNatsError(error: unknown): string {
   const name = (error as Error)?.name;
   if (name === 'TimeoutError') return 'no PubAck before the timeout';
   return reason(error);
-}
-
-/** The URL without its credentials (nats.js takes them apart), and the credentials. */
-function splitCredentials(url: string): { servers: string; user: string; pass: string } {
-  try {
-    const parsed = new URL(url);
-    const user = decodeURIComponent(parsed.username);
-    const pass = decodeURIComponent(parsed.password);
-    parsed.username = '';
-    parsed.password = '';
-    return { servers: `${parsed.protocol}//${parsed.host}`, user, pass };
-  } catch {
-    return { servers: url, user: '', pass: '' };
-  }
 }
 
 function tokenOf(auth: NatsSinkOptions['auth']): string {

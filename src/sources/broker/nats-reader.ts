@@ -9,7 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { FatalError, TransientError } from '../../core/errors.ts';
-import { redactUrl, scrubSecret } from '../../core/redact-url.ts';
+import { redactUrl, scrubSecret, splitCredentials } from '../../core/redact-url.ts';
 import type { Checkpoint } from '../../core/types.ts';
 import type { BrokerMessage, BrokerReader, PositionCodec } from './broker-reader.ts';
 import { POSITION_DIGITS } from './change-event.ts';
@@ -267,20 +267,6 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
       if (open && !open.isClosed()) await open.drain().catch(() => open.close());
     },
   };
-}
-
-/** The URL without its credentials (nats.js takes them apart), and the credentials. */
-function splitCredentials(url: string): { servers: string; user: string; pass: string } {
-  try {
-    const parsed = new URL(url);
-    const user = decodeURIComponent(parsed.username);
-    const pass = decodeURIComponent(parsed.password);
-    parsed.username = '';
-    parsed.password = '';
-    return { servers: `${parsed.protocol}//${parsed.host}`, user, pass };
-  } catch {
-    return { servers: url, user: '', pass: '' };
-  }
 }
 
 function tokenOf(options: NatsReaderOptions): string {

@@ -46,3 +46,22 @@ export interface ReadRange {
 
 /** Bytes read a chunk: large enough that per-chunk costs vanish, small enough to stay flat. */
 export const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The record one JSON text holds (an NDJSON line, an element of a JSON array), or a reject saying
+ * where it was (`at`: `orders.ndjson line 12`) and what was wrong: not JSON, or not an object.
+ */
+export function jsonItem(text: string, at: string, end: number, line: number): FileItem {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return { kind: 'reject', reason: `${at}: not JSON (${why})`, payload: text, end, line };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+    return { kind: 'reject', reason: `${at}: ${what}, not an object`, payload: value, end, line };
+  }
+  return { kind: 'record', record: value as Record<string, unknown>, end, line };
+}

@@ -101,9 +101,9 @@ describe('file streams', () => {
     const [page] = await read(stream({ path: join(dir, 'a.json'), format: 'json' }));
     expect(page!.records).toEqual([{ id: 1, s: 'a]}"[{' }, { id: 2, n: { x: [1, { y: '}' }] } }, { id: 4 }]);
     expect(page!.rejects?.map((r) => r.reason)).toEqual([
-      expect.stringMatching(/a\.json line 2: an element is not an object/),
-      expect.stringMatching(/a\.json line 2: an element is not an object/),
-      expect.stringMatching(/a\.json line 2: an element is not an object/),
+      expect.stringMatching(/a\.json line 2: an element: a number, not an object/),
+      expect.stringMatching(/a\.json line 2: an element: a string, not an object/),
+      expect.stringMatching(/a\.json line 2: an element: null, not an object/),
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { FatalError } from '../../core/errors.ts';
-import { CHUNK_BYTES, type FileItem, type ReadRange } from './file-item.ts';
+import { CHUNK_BYTES, type FileItem, jsonItem, type ReadRange } from './file-item.ts';
 
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
@@ -124,29 +124,7 @@ export async function* readJsonArray(range: ReadRange): AsyncGenerator<FileItem>
 }
 
 function elementItem(range: ReadRange, text: string, end: number, startLine: number, line: number): FileItem {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    return {
-      kind: 'reject',
-      reason: `${range.shown} line ${startLine}: an element is not JSON (${why})`,
-      payload: text,
-      end,
-      line,
-    };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return {
-      kind: 'reject',
-      reason: `${range.shown} line ${startLine}: an element is not an object`,
-      payload: value,
-      end,
-      line,
-    };
-  }
-  return { kind: 'record', record: value as Record<string, unknown>, end, line };
+  return jsonItem(text, `${range.shown} line ${startLine}: an element`, end, line);
 }
 
 function notAnArray(range: ReadRange, line: number): FatalError {

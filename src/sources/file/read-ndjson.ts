@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { CHUNK_BYTES, type FileItem, type ReadRange } from './file-item.ts';
+import { CHUNK_BYTES, type FileItem, jsonItem, type ReadRange } from './file-item.ts';
 
 const NEWLINE = 0x0a;
 
@@ -54,28 +54,5 @@ export async function* readNdjson(range: ReadRange): AsyncGenerator<FileItem> {
 function lineItem(range: ReadRange, bytes: Buffer, end: number, line: number): FileItem | null {
   const text = bytes.toString(range.encoding);
   if (text.trim() === '') return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    return {
-      kind: 'reject',
-      reason: `${range.shown} line ${line}: not JSON (${why})`,
-      payload: text,
-      end,
-      line,
-    };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
-    return {
-      kind: 'reject',
-      reason: `${range.shown} line ${line}: ${what}, not an object`,
-      payload: value,
-      end,
-      line,
-    };
-  }
-  return { kind: 'record', record: value as Record<string, unknown>, end, line };
+  return jsonItem(text, `${range.shown} line ${line}`, end, line);
 }
