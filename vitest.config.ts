@@ -35,8 +35,8 @@ export default defineConfig({
     pool: 'forks',
     // Vitest's default is one worker less than the cores: on a 2-core machine every file ran after
     // the other. Most of the slow files spend their time waiting (the CLI tests on child processes,
-    // the chaos runs on their 60-second clock, PostgreSQL on the server), so four run side by side.
-    maxWorkers: 4,
+    // the chaos runs on their 60-second clock, PostgreSQL on the server), so three run side by side (four were slower: the CPU-bound parts contend).
+    maxWorkers: 3,
     sequence: { sequencer: LongestFirst },
   },
 });

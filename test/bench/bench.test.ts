@@ -267,5 +267,5 @@ describe('npm run bench -- --size tiny', () => {
       await removeLeftovers(pid);
       rmSync(out, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 240_000);
 });
