@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrl, scrubSecret } from './redact-url.ts';
+import { connectCredentials, redactUrl, scrubSecret, splitCredentials } from './redact-url.ts';
 
 describe('redactUrl', () => {
   it('masks the password and keeps everything else', () => {
@@ -29,5 +29,19 @@ describe('redactUrl', () => {
 describe('scrubSecret', () => {
   it('removes raw and URL-decoded forms of a secret', () => {
     expect(scrubSecret('a p%40ss b p@ss c', 'p%40ss')).toBe('a *** b *** c');
+  });
+});
+
+describe('splitCredentials and connectCredentials', () => {
+  it('take the URL apart for clients that want the credentials on their own', () => {
+    expect(splitCredentials('nats://u:p%40ss@host:4222')).toEqual({
+      servers: 'nats://host:4222',
+      user: 'u',
+      pass: 'p@ss',
+    });
+    expect(connectCredentials('nats://u:pw@host', null)).toEqual({ user: 'u', pass: 'pw' });
+    expect(connectCredentials('nats://tok3n@host', null)).toEqual({ token: 'tok3n' });
+    expect(connectCredentials('nats://host', null)).toEqual({});
+    expect(connectCredentials('nats://u:pw@host', { token: 'configured' })).toEqual({ token: 'configured' });
   });
 });

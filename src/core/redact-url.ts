@@ -62,3 +62,20 @@ export function splitCredentials(url: string): { servers: string; user: string; 
     return { servers: url, user: '', pass: '' };
   }
 }
+
+/** A user and password, or a token: how a client that takes credentials apart (nats.js) is given them. */
+export type Credentials = { readonly token: string } | { readonly user: string; readonly pass: string };
+
+/**
+ * The credentials to connect with: those configured (`auth`), else the URL's (`nats://token@host`:
+ * a user without a password is a token), else none.
+ */
+export function connectCredentials(
+  url: string,
+  auth: Credentials | null | undefined,
+): Credentials | Record<string, never> {
+  if (auth) return 'token' in auth ? { token: auth.token } : { user: auth.user, pass: auth.pass };
+  const { user, pass } = splitCredentials(url);
+  if (user === '') return {};
+  return pass !== '' ? { user, pass } : { token: user };
+}

@@ -2,7 +2,7 @@ import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jets
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { FatalError, TransientError } from '../../core/errors.ts';
 import type { FeedEvent } from '../../core/feed-change.ts';
-import { redactUrl, scrubSecret, splitCredentials } from '../../core/redact-url.ts';
+import { connectCredentials, redactUrl, scrubSecret, splitCredentials } from '../../core/redact-url.ts';
 import type { DeliveryResult, Sink } from '../../core/sink.ts';
 import { abortable, reason } from '../sink-support.ts';
 
@@ -74,16 +74,7 @@ export function createNatsSink(options: NatsSinkOptions): Sink {
     if (nc && js && !nc.isClosed()) return { nc, js };
     nc = null;
     js = null;
-    const auth =
-      options.auth && 'token' in options.auth
-        ? { token: options.auth.token }
-        : options.auth
-          ? { user: options.auth.user, pass: options.auth.pass }
-          : user !== ''
-            ? pass !== ''
-              ? { user, pass }
-              : { token: user }
-            : {};
+    const auth = connectCredentials(options.url, options.auth);
     let fresh: NatsConnection;
     try {
       fresh = await connect({

@@ -9,7 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { FatalError, TransientError } from '../../core/errors.ts';
-import { redactUrl, scrubSecret, splitCredentials } from '../../core/redact-url.ts';
+import { connectCredentials, redactUrl, scrubSecret, splitCredentials } from '../../core/redact-url.ts';
 import type { Checkpoint } from '../../core/types.ts';
 import type { BrokerMessage, BrokerReader, PositionCodec } from './broker-reader.ts';
 import { POSITION_DIGITS } from './change-event.ts';
@@ -172,15 +172,7 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
           name: `syncline:${options.stream}`,
           timeout: TIMEOUT_MS,
           reconnect: false,
-          ...(options.auth && 'token' in options.auth
-            ? { token: options.auth.token }
-            : options.auth
-              ? { user: options.auth.user, pass: options.auth.pass }
-              : user !== ''
-                ? pass !== ''
-                  ? { user, pass }
-                  : { token: user }
-                : {}),
+          ...connectCredentials(options.url, options.auth),
         });
       } catch (error) {
         fail('connect to NATS', error);
