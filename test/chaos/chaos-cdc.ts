@@ -32,6 +32,11 @@ export interface CdcChaosOptions {
    * must exit 0), after 1-4 s each.
    */
   readonly process?: 'sync' | 'run';
+  /**
+   * Kills the chaos must have dealt: it goes on past `minutes` (up to twice as long) until it has,
+   * so a slow machine does not end it with fewer than a test asks for. Default 0.
+   */
+  readonly minKills?: number;
   readonly verbose?: boolean;
   readonly log?: (line: string) => void;
 }
@@ -221,7 +226,8 @@ export async function runCdcChaos(options: CdcChaosOptions): Promise<CdcChaosRep
         });
       });
     const deadline = Date.now() + options.minutes * 60_000;
-    while (Date.now() < deadline) {
+    const latest = deadline + options.minutes * 60_000;
+    while (Date.now() < deadline || (kills < (options.minKills ?? 0) && Date.now() < latest)) {
       if (options.process === 'run' && runs >= 2) {
         const outcome = await service();
         runs++;
