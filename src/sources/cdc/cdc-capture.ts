@@ -295,7 +295,8 @@ export class CdcCapture {
     let sent = '';
     let heartbeat: { lsn: string; upTo: number } | null = null;
     let transaction: { lsn: string; count: number; events: [string, string, CaptureEvent][] } | null = null;
-    const pending: { end: string | null; size: number; done: Promise<unknown> }[] = [];
+    /** Inbox writes in commit order; `stored` once durable. `end`: the commit's end, for a whole transaction. */
+    const pending: { end: string | null; size: number; done: Promise<unknown>; stored: boolean }[] = [];
     let pendingEvents = 0;
     let failure: unknown = null;
     let finish!: (outcome: CaptureOutcome) => void;
@@ -310,14 +311,18 @@ export class CdcCapture {
       // The library sends the LSN it is given plus one; the slot must confirm exactly `durable`.
       void service.acknowledge(bigIntToLsn(lsnToBigInt(durable) - 1n), ping).catch(() => undefined);
     };
-    const settle = async () => {
-      while (pending.length > 0) {
-        const head = pending[0]!;
-        await head.done;
-        pending.shift();
+    /** Moves `durable` past the writes stored so far, in order, without waiting on any. */
+    const advance = () => {
+      while (pending[0]?.stored) {
+        const head = pending.shift()!;
         pendingEvents -= head.size;
         if (head.end && compareLsn(head.end, durable) > 0) durable = head.end;
       }
+    };
+    /** Waits for every write handed to the store, then moves `durable` past them. */
+    const settle = async () => {
+      await Promise.all(pending.map((p) => p.done));
+      advance();
     };
     /** Caught up: nothing buffered or unwritten, and the slot has sent everything up to `target`. */
     const check = () => {
@@ -328,12 +333,17 @@ export class CdcCapture {
       if (compareLsn(durable, target) >= 0) finish({ kind: 'caught-up', lsn: durable });
     };
     const write = (events: [string, string, CaptureEvent][], end: string | null) => {
-      const done = Promise.all(events.map(([stream, id, event]) => addEvent(inbox, stream, id, event)));
-      done.catch((error) => {
+      const entry = { end, size: events.length, stored: false, done: Promise.resolve() as Promise<unknown> };
+      entry.done = Promise.all(events.map(([stream, id, event]) => addEvent(inbox, stream, id, event))).then(
+        () => {
+          entry.stored = true;
+        },
+      );
+      entry.done.catch((error) => {
         failure = error;
         abort(error);
       });
-      pending.push({ end, size: events.length, done });
+      pending.push(entry);
       pendingEvents += events.length;
     };
     service.on('data', async (_lsn: string, message: Pgoutput.Message) => {
@@ -370,15 +380,7 @@ export class CdcCapture {
         if (pendingEvents > MAX_PENDING_EVENTS) {
           await pending[0]!.done; // flow control: the library holds the socket while this waits
         }
-        // Settle what is durable without waiting on what is not.
-        while (pending.length > 0) {
-          const head = pending[0]!;
-          const state = await Promise.race([head.done.then(() => 'done'), Promise.resolve('open')]);
-          if (state !== 'done') break;
-          pending.shift();
-          pendingEvents -= head.size;
-          if (head.end && compareLsn(head.end, durable) > 0) durable = head.end;
-        }
+        advance();
       } catch (error) {
         failure = error;
         abort(error);
@@ -395,12 +397,9 @@ export class CdcCapture {
     const onAbort = () => abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     const timer = setInterval(() => {
-      void settle()
-        .then(() => {
-          check();
-          sendStatus(true);
-        })
-        .catch(() => undefined);
+      advance();
+      check();
+      sendStatus(true);
     }, STATUS_INTERVAL_MS);
     let started!: () => void;
     const ready = new Promise<void>((resolve) => {
