@@ -84,7 +84,7 @@ async function main(): Promise<ServiceChildResult> {
     }
   };
   service = await startService({ runtime, log: SILENT_LOGGER, onChange: capture });
-  service.start();
+  await service.start();
   capture();
   service.events.on('run:started', ({ stream }) => {
     active++;

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { debugEnabled } from '../config/load-config.ts';
 import { ConfigError, describeError, SyncError } from '../core/errors.ts';
+import { SYNCLINE_VERSION } from '../core/version.ts';
 import { tuneHeapForSync } from '../runtime/heap-tuning.ts';
 import { registerApproveCommand } from './commands/approve-command.ts';
 import { registerBackfillCommand } from './commands/backfill-command.ts';
@@ -28,7 +29,7 @@ export function createProgram(): Command {
     .description(
       'Sync data from APIs you do not control into SQLite or PostgreSQL: nothing missing, duplicated or stale.',
     )
-    .version('0.1.0')
+    .version(SYNCLINE_VERSION)
     .option('-c, --config <file>', 'config file (default: ./syncline.config.ts)')
     .option(
       '-s, --store <location>',

@@ -476,6 +476,7 @@ export const configSchema = strictObject({
       )
       .optional(),
     shutdownTimeout: durationSchema.optional(),
+    workerTimeout: positiveDurationSchema.optional(),
     backoff: strictObject({
       base: positiveDurationSchema.optional(),
       max: positiveDurationSchema.optional(),

@@ -205,6 +205,12 @@ export interface ServiceSettings {
    */
   readonly shutdownTimeout?: string | number;
   /**
+   * With a PostgreSQL store, where `syncline run` processes form one cluster: how long a worker may
+   * go without a heartbeat (sent every sixth of it) before the others take it for dead, hand its
+   * jobs to other workers and release its streams' leases. Judged by the database's clock. Default `30s`.
+   */
+  readonly workerTimeout?: string | number;
+  /**
    * After a run failed, a stream's next run waits at least `base * 2^(failures - 1)`, at most
    * `max`, whatever its schedule says. Defaults `5s` and `15m`.
    */

@@ -54,6 +54,8 @@ export interface ResolvedConfig {
   readonly service: {
     readonly listen: string;
     readonly shutdownTimeoutMs: number;
+    /** `service.workerTimeout`: a cluster worker without a heartbeat for this long is taken for dead. */
+    readonly workerTimeoutMs: number;
     readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   };
   /** One per stream, in the order of `streams`: when `syncline run` syncs and reconciles it. */
@@ -221,6 +223,7 @@ export const DEFAULT_CHANGE_RETENTION = '7d';
 export const DEFAULT_SERVICE = {
   listen: '127.0.0.1:7373',
   shutdownTimeout: '30s',
+  workerTimeout: '30s',
   backoff: { base: '5s', max: '15m' },
 } as const;
 
@@ -528,6 +531,7 @@ function resolveService(config: SynclineConfig, file: string): ResolvedConfig['s
   return Object.freeze({
     listen: service?.listen ?? DEFAULT_SERVICE.listen,
     shutdownTimeoutMs: parseDuration(service?.shutdownTimeout ?? DEFAULT_SERVICE.shutdownTimeout),
+    workerTimeoutMs: parseDuration(service?.workerTimeout ?? DEFAULT_SERVICE.workerTimeout),
     backoff: Object.freeze({ baseMs, maxMs }),
   });
 }

@@ -131,15 +131,22 @@ describe('resolving schedules', () => {
     expect(config.service).toEqual({
       listen: '127.0.0.1:7373',
       shutdownTimeoutMs: 30_000,
+      workerTimeoutMs: 30_000,
       backoff: { baseMs: 5_000, maxMs: 900_000 },
     });
     const custom = resolveConfig({
       streams: [people()],
-      service: { listen: '[::1]:9000', shutdownTimeout: 5000, backoff: { base: '2s', max: '1h' } },
+      service: {
+        listen: '[::1]:9000',
+        shutdownTimeout: 5000,
+        workerTimeout: '10s',
+        backoff: { base: '2s', max: '1h' },
+      },
     });
     expect(custom.service).toEqual({
       listen: '[::1]:9000',
       shutdownTimeoutMs: 5_000,
+      workerTimeoutMs: 10_000,
       backoff: { baseMs: 2_000, maxMs: 3_600_000 },
     });
   });

@@ -48,9 +48,9 @@ export interface SinkStatus {
   /**
    * `running`: delivering or waiting for changes; `retrying`: the last delivery failed and the same
    * batch waits for its retry; `paused`: failing for longer than `pauseAfter`, waits for `resume()`;
-   * `stopped`: the runner ended.
+   * `stopped`: the runner ended; `elsewhere`: another worker of the cluster delivers to it now.
    */
-  readonly state: 'running' | 'retrying' | 'paused' | 'stopped';
+  readonly state: 'running' | 'retrying' | 'paused' | 'stopped' | 'elsewhere';
   /** The highest seq the target confirmed (the consumer's offset). */
   readonly offset: number;
   /** The last failure's message, null once a delivery succeeds. */

@@ -53,6 +53,8 @@ export interface Store
     DestinationMapStore,
     InboxStore {
   readonly capabilities: StoreCapabilities;
+  /** Present on a store many `syncline run` processes can share as one cluster (PostgreSQL). */
+  cluster?(): ClusterStore;
 }
 
 /** What one run of a stream uses: every role but opening, closing and the operator's inspection. */
@@ -77,6 +79,70 @@ export interface RunStore
 export interface CommitWatcher {
   /** Calls `onCommit` soon after any process commits to the change log; `close()` stops it. */
   watchCommits(onCommit: () => void): { close(): Promise<void> };
+}
+
+/**
+ * A store that many `syncline run` processes (workers) share as one cluster (PostgreSQL): where the
+ * job queue lives that spreads their runs, and the table of live workers. Optional: a store without
+ * it (SQLite, one machine) keeps the in-process scheduler. Liveness is judged by the database's
+ * clock, never a worker's.
+ */
+export interface ClusterStore {
+  /** The job queue: a connection string (credentials included: never log it) and its schema. */
+  readonly jobQueue: { readonly connectionString: string; readonly schema: string };
+  /** Adds this worker (or replaces a row of the same id), its heartbeat now. */
+  registerWorker(worker: WorkerRegistration): Promise<void>;
+  /**
+   * Beats this worker's heartbeat and records what it runs. False when its row is gone: the others
+   * took it for dead (it went longer than its timeout without a heartbeat) and handed its jobs on.
+   */
+  heartbeat(id: string, state: WorkerBeat): Promise<boolean>;
+  /**
+   * Takes the workers whose heartbeat is older than their timeout, in one transaction: removes
+   * their rows, releases their streams' leases (the next grant fences them off) and unlocks their
+   * jobs in the queue, so other workers run them now. `gone`: workers known dead otherwise (their
+   * process certainly ended, on this machine), taken whatever their heartbeat. Returns the ids taken.
+   */
+  takeDeadWorkers(gone?: readonly string[]): Promise<string[]>;
+  /** Removes this worker's row (a clean stop). */
+  removeWorker(id: string): Promise<void>;
+  /** The workers with a row, oldest first, each with whether its heartbeat is within its timeout. */
+  listWorkers(): Promise<WorkerView[]>;
+}
+
+export interface WorkerRegistration {
+  /** Its lease holder id. */
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly version: string;
+  /** Runs at once. */
+  readonly concurrency: number;
+  /** Without a heartbeat for this long, the others take it for dead. */
+  readonly timeoutMs: number;
+}
+
+/** What a worker does, as its heartbeat records it. */
+export interface WorkerBeat {
+  /** The queue's ids of its job runners. */
+  readonly queueWorkers: readonly string[];
+  readonly running: readonly RunningJob[];
+}
+
+/** One job a worker runs: `sync:orders` (mode `sync` or `reconcile`...), `deliver:crm`. */
+export interface RunningJob {
+  readonly job: string;
+  readonly mode: string | null;
+  readonly startedAt: string;
+}
+
+export interface WorkerView extends WorkerRegistration {
+  readonly schemaVersion: number;
+  readonly startedAt: string;
+  readonly heartbeatAt: string;
+  /** Heartbeat within its timeout, by the database's clock now. */
+  readonly live: boolean;
+  readonly running: readonly RunningJob[];
 }
 
 export interface StoreCapabilities {

@@ -72,6 +72,8 @@ export interface Metrics extends MetricsHandle {
    * store read at start-up. Known streams also get their counters at 0, so `rate()` sees them start.
    */
   seed(streams: readonly StreamStatus[], lastOk: ReadonlyMap<string, string>): void;
+  /** A cluster job started `delayMs` after it was due (`syncline_job_start_delay_seconds`). */
+  observeJobStart(task: 'run' | 'deliver', delayMs: number): void;
   /** Stops observing the bus (the registry keeps what it had). */
   close(): void;
   /** The registry (its own, not prom-client's global one). */
@@ -121,6 +123,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
     help: 'How long runs took, by mode and status.',
     labelNames: ['stream', 'mode', 'status'] as const,
     buckets: RUN_DURATION_BUCKETS,
+    registers,
+  });
+  const jobStartDelay = new Histogram({
+    name: `${p}job_start_delay_seconds`,
+    help: 'In a cluster (PostgreSQL store): how late jobs started after they were due, by task (run, deliver).',
+    labelNames: ['task'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers,
   });
   const lastRun = new Gauge({
@@ -377,6 +386,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
         const ms = Date.parse(endedAt);
         if (!Number.isNaN(ms) && !lastOkMs.has(stream)) lastOkMs.set(stream, ms);
       }
+    },
+    observeJobStart(task, delayMs) {
+      jobStartDelay.observe({ task }, Math.max(0, delayMs) / 1000);
     },
     close() {
       for (const off of listeners.splice(0)) off();

@@ -1,7 +1,16 @@
 import { describeError, InterruptedError, NotFoundError } from '../core/errors.ts';
-import type { Schedule, StreamSchedule } from '../core/schedule.ts';
+import type { StreamSchedule } from '../core/schedule.ts';
 import type { Logger, RunMode, RunRequest } from '../core/types.ts';
-import { describeSchedule, nextDue } from './schedule.ts';
+import {
+  backoffDelay,
+  coverDue,
+  type DueTimes,
+  describeSchedule,
+  dueAfterEnd,
+  firstDueTimes,
+  nextScheduledAt,
+  scheduledMode,
+} from './schedule.ts';
 import type {
   RunOutcomeStatus,
   ScheduledStreamStatus,
@@ -51,11 +60,9 @@ const REAL_CLOCK: SchedulerClock = {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** One stream as the scheduler tracks it. Times are epoch ms; null: not due at all. */
-interface Entry {
+interface Entry extends DueTimes {
   readonly stream: string;
   readonly schedule: StreamSchedule;
-  syncDue: number | null;
-  reconcileDue: number | null;
   running: { readonly mode: RunMode; readonly startedAt: number } | null;
   /** The schedules the run in progress stands for, whose next due time it decides when it ends. */
   covered: { sync: boolean; reconcile: boolean };
@@ -132,9 +139,7 @@ export class Scheduler implements SchedulerHandle {
     this.#started = true;
     const now = this.#clock.now();
     for (const entry of this.#entries.values()) {
-      const { sync, reconcile } = entry.schedule;
-      entry.syncDue = sync ? this.#firstDue(sync, now, true) : null;
-      entry.reconcileDue = reconcile ? this.#firstDue(reconcile, now, false) : null;
+      Object.assign(entry, firstDueTimes(entry.schedule, now, this.#random));
     }
     this.#dispatch();
     this.#changed();
@@ -234,25 +239,15 @@ export class Scheduler implements SchedulerHandle {
     return entry;
   }
 
-  /** An `every` sync is due at once (plus jitter); anything else one step of its schedule ahead. */
-  #firstDue(schedule: Schedule, now: number, atOnce: boolean): number | null {
-    if (schedule.kind === 'every' && atOnce) {
-      return now + Math.floor(this.#random() * schedule.jitterMs);
-    }
-    return finite(nextDue(schedule, now, this.#random));
-  }
-
   /** When the stream's next scheduled run may start (its backoff included); null: none. */
   #scheduledDue(entry: Entry): number | null {
     if (entry.paused) return null;
-    const due = Math.min(entry.syncDue ?? Infinity, entry.reconcileDue ?? Infinity);
-    if (due === Infinity) return null;
-    return entry.backoffUntil === null ? due : Math.max(due, entry.backoffUntil);
+    return nextScheduledAt(entry, entry.backoffUntil);
   }
 
   /** What a scheduled run starting at `at` does: a reconciliation when one is due, else a sync. */
   #scheduledMode(entry: Entry, at: number): 'sync' | 'reconcile' {
-    return entry.reconcileDue !== null && entry.reconcileDue <= at ? 'reconcile' : 'sync';
+    return scheduledMode(entry, at);
   }
 
   #state(entry: Entry, now: number): SchedulerState {
@@ -325,12 +320,9 @@ export class Scheduler implements SchedulerHandle {
    * sync and a due reconciliation) move on from its start; its end may move them again.
    */
   #launch(entry: Entry, request: RunRequest, now: number): void {
-    const { sync, reconcile } = entry.schedule;
-    const coversSync = (request.mode === 'sync' || request.mode === 'reconcile') && isDue(entry.syncDue, now);
-    const coversReconcile = request.mode === 'reconcile' && isDue(entry.reconcileDue, now);
-    if (coversSync && sync) entry.syncDue = finite(nextDue(sync, now, this.#random));
-    if (coversReconcile && reconcile) entry.reconcileDue = finite(nextDue(reconcile, now, this.#random));
-    entry.covered = { sync: coversSync, reconcile: coversReconcile };
+    const { due, covered } = coverDue(entry.schedule, entry, request.mode, now, this.#random);
+    Object.assign(entry, due);
+    entry.covered = covered;
     entry.running = { mode: request.mode, startedAt: now };
     entry.backoffUntil = null;
     this.#active++;
@@ -367,19 +359,12 @@ export class Scheduler implements SchedulerHandle {
     };
     if (outcome.status === 'failed') {
       entry.consecutiveFailures++;
-      const { baseMs, maxMs } = this.#options.backoff;
-      const delay = Math.min(maxMs, baseMs * 2 ** (entry.consecutiveFailures - 1));
-      entry.backoffUntil = end + Math.round(delay * (1 - 0.1 * this.#random()));
+      entry.backoffUntil = end + backoffDelay(entry.consecutiveFailures, this.#options.backoff, this.#random);
     } else {
       entry.consecutiveFailures = 0;
     }
     if (outcome.status === 'paused_backfill') entry.paused = true;
-    // A run that overran its interval is followed when it ends, not at once again and again.
-    const { sync, reconcile } = entry.schedule;
-    if (entry.covered.sync && sync) entry.syncDue = this.#afterEnd(sync, entry.syncDue, end);
-    if (entry.covered.reconcile && reconcile) {
-      entry.reconcileDue = this.#afterEnd(reconcile, entry.reconcileDue, end);
-    }
+    Object.assign(entry, dueAfterEnd(entry.schedule, entry, entry.covered, end, this.#random));
     entry.covered = { sync: false, reconcile: false };
     if (this.#stopping) {
       if (this.#active === 0) this.#idle?.();
@@ -389,12 +374,6 @@ export class Scheduler implements SchedulerHandle {
     this.#changed();
   }
 
-  /** A due time set at a run's start, moved past its end: `every` to the end, cron to its next time. */
-  #afterEnd(schedule: Schedule, due: number | null, end: number): number | null {
-    if (due === null || due > end) return due;
-    return schedule.kind === 'every' ? end : finite(nextDue(schedule, end, this.#random));
-  }
-
   #changed(): void {
     try {
       this.#options.onChange?.();
@@ -402,12 +381,4 @@ export class Scheduler implements SchedulerHandle {
       this.#options.log?.warn({ err: error }, `scheduler: onChange threw: ${describeError(error)}`);
     }
   }
-}
-
-function isDue(due: number | null, now: number): boolean {
-  return due !== null && due <= now;
-}
-
-function finite(ms: number): number | null {
-  return Number.isFinite(ms) ? ms : null;
 }

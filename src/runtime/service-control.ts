@@ -250,11 +250,13 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
       );
       // Check every target before queuing any, so a refused request queues nothing.
       for (const target of targets) requireConfigured(target.stream);
-      const queued: TriggerResult[] = targets.map((target) =>
-        scheduler.trigger(target.stream, {
-          mode: 'replay',
-          ...(target.letters ? { letters: target.letters } : {}),
-        }),
+      const queued: TriggerResult[] = await Promise.all(
+        targets.map((target) =>
+          scheduler.trigger(target.stream, {
+            mode: 'replay',
+            ...(target.letters ? { letters: target.letters } : {}),
+          }),
+        ),
       );
       return { queued };
     },

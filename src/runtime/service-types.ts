@@ -69,14 +69,27 @@ export interface TriggerResult {
 /** The scheduler as the API and the metrics see it. */
 export interface SchedulerHandle {
   status(): ScheduledStreamStatus[];
-  /** Runs the stream as soon as it is free (after its run in progress) and a slot is. */
-  trigger(stream: string, request: RunRequest): TriggerResult;
+  /**
+   * Runs the stream as soon as it is free (after its run in progress) and a slot is. In a cluster,
+   * queues it for whichever worker is free (asynchronously).
+   */
+  trigger(stream: string, request: RunRequest): TriggerResult | Promise<TriggerResult>;
   /** Lifts a pause (the backfill breaker): scheduled runs go on. */
   resume(stream: string): void;
   /** Streams due but not started (waiting for a slot). */
   queueDepth(): number;
   /** Started and not stopping. */
   readonly running: boolean;
+}
+
+/**
+ * What starts runs as streams fall due: the in-process `Scheduler` (SQLite: one machine), or the
+ * `ClusterScheduler` (PostgreSQL: every `syncline run` on the store shares one job queue).
+ */
+export interface RunScheduler extends SchedulerHandle {
+  start(): void | Promise<void>;
+  /** Starts no more runs; resolves once the runs in progress have ended. */
+  stop(): Promise<void>;
 }
 
 /** The metrics as the API serves them. */

@@ -1,20 +1,23 @@
-import { setMaxListeners } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
 import { readEnvSecret } from '../config/load-config.ts';
 import { newHolderId } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import { SyncEventBus } from '../core/events.ts';
 import type { Store } from '../core/store.ts';
 import type { Logger, RunRequest } from '../core/types.ts';
+import { SYNCLINE_VERSION } from '../core/version.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
 import { createSseChannel } from '../sinks/sse/sse-channel.ts';
 import { captureSlots, watchCaptureSlots } from './cdc-status.ts';
+import { ClusterScheduler } from './cluster-scheduler.ts';
 import type { Runtime } from './create-runtime.ts';
 import { DestinationTally } from './destination-tally.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { pruneChangeLog } from './prune-change-log.ts';
 import { Scheduler } from './scheduler.ts';
 import { createServiceControl } from './service-control.ts';
-import type { RunOutcomeStatus, ServiceControl } from './service-types.ts';
+import type { RunOutcomeStatus, RunScheduler, ServiceControl } from './service-types.ts';
 import { isDeliveringSink, prepareSinks, type RunningSinks } from './sinks.ts';
 import { createWebhookIntake } from './webhook-intake.ts';
 
@@ -36,15 +39,22 @@ export interface ServiceOptions {
 }
 
 export interface Service {
-  readonly scheduler: Scheduler;
+  /** The in-process scheduler (SQLite store) or the cluster's (PostgreSQL store: a shared job queue). */
+  readonly scheduler: RunScheduler;
   readonly events: SyncEventBus;
   readonly metrics: Metrics;
   /** What an API (server/) asks of the service. */
   readonly control: ServiceControl;
-  /** The config's sinks, once `start()` started them (null before, or without sinks). */
-  sinks(): RunningSinks | null;
-  /** Starts the scheduler: streams run as they fall due. Built first, so a door (the HTTP API) can open before. */
-  start(): void;
+  /**
+   * The config's sinks, once `start()` started them (null before, or without sinks). In a cluster,
+   * those another worker delivers to are `elsewhere`.
+   */
+  sinks(): Pick<RunningSinks, 'status' | 'resume'> | null;
+  /**
+   * Starts the scheduler: streams run as they fall due. Built first, so a door (the HTTP API) can
+   * open before. In a cluster, resolves once this worker joined it.
+   */
+  start(): Promise<void>;
   /**
    * Stops: no run starts any more; the runs in progress stop after their page in progress and
    * release their leases. Waits for them up to the config's `service.shutdownTimeout`; past it,
@@ -74,27 +84,70 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const limiters = new RateLimiters();
   const holder = newHolderId();
 
-  const run = async (stream: string, request: RunRequest) => {
+  const run = async (stream: string, request: RunRequest, stop: AbortSignal = abort.signal) => {
     const [outcome] = await runtime.run({
       only: [stream],
       request,
       events,
       log,
-      stop: abort.signal,
+      stop,
       prune: false,
       limiters,
       holder,
     });
     return { status: outcome!.status as RunOutcomeStatus, error: outcome!.error };
   };
-  const scheduler = new Scheduler({
-    schedules: config.schedules,
-    concurrency: config.sync.concurrency,
-    run,
-    backoff: config.service.backoff,
-    log,
-    ...(options.onChange ? { onChange: options.onChange } : {}),
-  });
+  // Built now, so a bad sink or destination (a private target, a missing secret) stops the start
+  // with its error; they deliver once `start()` is called, woken by the commits of this service's runs.
+  const preparedSinks =
+    config.sinks.some(isDeliveringSink) || config.destinations.length > 0
+      ? await prepareSinks({ sinks: config.sinks, destinations: config.destinations, events, log })
+      : null;
+  const deliveries = preparedSinks
+    ? [...config.sinks.filter(isDeliveringSink), ...config.destinations].map((s) => s.name)
+    : [];
+  /** In a cluster: the sinks this worker delivers to now, each for one job's slice. */
+  const slices = new Map<string, RunningSinks>();
+  const cluster = store.cluster?.() ?? null;
+  const scheduler: RunScheduler = cluster
+    ? new ClusterScheduler({
+        cluster,
+        worker: {
+          id: holder,
+          host: hostname(),
+          pid: process.pid,
+          version: SYNCLINE_VERSION,
+          concurrency: config.sync.concurrency,
+          timeoutMs: config.service.workerTimeoutMs,
+        },
+        schedules: config.schedules,
+        concurrency: config.sync.concurrency,
+        run: (stream, request, signal) => run(stream, request, AbortSignal.any([abort.signal, signal])),
+        backoff: config.service.backoff,
+        deliveries,
+        deliver: async (name, signal) => {
+          const running = preparedSinks!.start(store, [name]);
+          slices.set(name, running);
+          try {
+            await Promise.race([once(signal, 'abort'), running.done]);
+          } finally {
+            slices.delete(name);
+            await running.stop({ close: false });
+          }
+        },
+        approved: async (stream) => (await store.getState(stream))?.approved === true,
+        log,
+        ...(options.onChange ? { onChange: options.onChange } : {}),
+        onJobStart: (task, delayMs) => metrics.observeJobStart(task, delayMs),
+      })
+    : new Scheduler({
+        schedules: config.schedules,
+        concurrency: config.sync.concurrency,
+        run: (stream, request) => run(stream, request),
+        backoff: config.service.backoff,
+        log,
+        ...(options.onChange ? { onChange: options.onChange } : {}),
+      });
   const destinationTally = new DestinationTally(events);
   const metrics = createMetrics({
     events,
@@ -123,44 +176,61 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     : null;
   // Webhook streams: a verified event is written to the inbox, then a sync of its stream applies it.
   const applyInbox = (stream: string) => {
-    try {
-      scheduler.trigger(stream, { mode: 'sync' });
-    } catch (error) {
-      // Stopping: the event is in the inbox; the next start applies it.
+    // Stopping (or the queue unreachable): the event is in the inbox; the next run applies it.
+    const later = (error: unknown) =>
       log.debug({ stream, err: describeError(error) }, 'webhook stored; its run waits for the next start');
+    try {
+      const queued = scheduler.trigger(stream, { mode: 'sync' });
+      if (queued instanceof Promise) queued.catch(later);
+    } catch (error) {
+      later(error);
     }
   };
   const webhooks = config.streams.some((s) => s.receive)
     ? createWebhookIntake({ config, store, apply: applyInbox, log })
     : null;
+  /** In a cluster, every sink of the config: those delivered here by their slice, the others `elsewhere`. */
+  const clusterSinks: Pick<RunningSinks, 'status' | 'resume'> = {
+    status: () =>
+      deliveries.map(
+        (name) =>
+          slices.get(name)?.status()[0] ?? {
+            name,
+            state: 'elsewhere' as const,
+            offset: 0,
+            lastError: null,
+            failingSince: null,
+          },
+      ),
+    resume: (name) => {
+      for (const running of slices.values()) running.resume(name);
+    },
+  };
+  const sinksView = () => (cluster ? (started ? clusterSinks : null) : sinks);
+  let started = false;
   const control = createServiceControl({
     store,
     config,
     scheduler,
     metrics,
-    sinks: () => sinks,
+    sinks: sinksView,
     events: sseChannel,
     webhooks,
     destinationTally,
   });
   const timers: NodeJS.Timeout[] = [];
-  // Built now, so a bad sink or destination (a private target, a missing secret) stops the start
-  // with its error; they deliver once `start()` is called, woken by the commits of this service's runs.
   let sinks: RunningSinks | null = null;
-  const preparedSinks =
-    config.sinks.some(isDeliveringSink) || config.destinations.length > 0
-      ? await prepareSinks({ sinks: config.sinks, destinations: config.destinations, events, log })
-      : null;
-  const start = () => {
-    if (timers.length > 0) return;
-    scheduler.start();
+  const start = async () => {
+    if (started) return;
+    started = true;
+    await scheduler.start();
     // What webhooks left in the inbox before a stop is applied now.
     for (const stream of config.streams) if (stream.receive) applyInbox(stream.name);
-    sinks = preparedSinks?.start(store) ?? null;
-    timers.push(
-      setInterval(() => void prune(), PRUNE_EVERY_MS),
-      setInterval(() => void watchApprovals(), APPROVAL_POLL_MS),
-    );
+    // In a cluster, each sink is a job of the queue (one worker delivers to it at a time).
+    if (!cluster) sinks = preparedSinks?.start(store) ?? null;
+    timers.push(setInterval(() => void prune(), PRUNE_EVERY_MS));
+    // In a cluster, a paused stream's own job looks for its approval.
+    if (!cluster) timers.push(setInterval(() => void watchApprovals(), APPROVAL_POLL_MS));
     stopWatchingSlots = watchCaptureSlots({
       slots: captureSlots(config.streams),
       secret: readEnvSecret,
@@ -236,6 +306,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         );
       }
       await sinks?.stop();
+      await preparedSinks?.close();
       await pruning?.catch(() => undefined);
       metrics.close();
       return inTime;
@@ -243,7 +314,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     return stopping;
   };
 
-  return { scheduler, events, metrics, control, sinks: () => sinks, start, stop };
+  return { scheduler, events, metrics, control, sinks: sinksView, start, stop };
 }
 
 /** Lag and freshness from one read of the store, so `/metrics` has them before the first run ends. */

@@ -118,8 +118,11 @@ export interface RunningSinks {
   resume(name?: string): void;
   /** Resolves once every runner ended; rejects with the first fatal error. */
   readonly done: Promise<void>;
-  /** Stops every runner (the deliveries in flight are cancelled) and closes the sinks. */
-  stop(): Promise<void>;
+  /**
+   * Stops every runner (the deliveries in flight are cancelled) and closes the sinks, unless
+   * `close: false` (they run again later: `PreparedSinks.close` closes them at the end).
+   */
+  stop(options?: { readonly close?: boolean }): Promise<void>;
 }
 
 /**
@@ -160,7 +163,10 @@ interface Prepared extends ResolvedSinkCommon {
  */
 /** Sinks and destinations built and checked, to start over a store. */
 export interface PreparedSinks {
-  start(store: SinkStore): RunningSinks;
+  /** Runs every sink (or those named in `only`) over the store. */
+  start(store: SinkStore, only?: readonly string[]): RunningSinks;
+  /** Closes every sink a `start` made (a cluster's slices stop runners with `{ close: false }`). */
+  close(): Promise<void>;
 }
 
 export async function prepareSinks(args: StartSinksArgs): Promise<PreparedSinks> {
@@ -180,7 +186,15 @@ export async function prepareSinks(args: StartSinksArgs): Promise<PreparedSinks>
       make,
     });
   }
-  return { start: (store) => runBuilt(args, store, prepared) };
+  const made = new Set<Sink>();
+  return {
+    start: (store, only) =>
+      runBuilt(args, store, only ? prepared.filter((p) => only.includes(p.name)) : prepared, made),
+    async close() {
+      await Promise.allSettled([...made].map((sink) => sink.close()));
+      made.clear();
+    },
+  };
 }
 
 /**
@@ -239,8 +253,14 @@ async function prepareDestination(
     });
 }
 
-function runBuilt(args: StartSinksArgs, store: SinkStore, prepared: readonly Prepared[]): RunningSinks {
+function runBuilt(
+  args: StartSinksArgs,
+  store: SinkStore,
+  prepared: readonly Prepared[],
+  made: Set<Sink>,
+): RunningSinks {
   const built = prepared.map((config) => ({ config, sink: config.make(store) }));
+  for (const { sink } of built) made.add(sink);
   const abort = new AbortController();
   // Commits of other processes (a `syncline sync`, another worker) wake the runners at once where
   // the store can tell (PostgreSQL LISTEN); the poll stays as the net under it.
@@ -317,10 +337,12 @@ function runBuilt(args: StartSinksArgs, store: SinkStore, prepared: readonly Pre
       for (const r of runners) if (name === undefined || r.status().name === name) r.resume();
     },
     done,
-    async stop() {
+    async stop(options) {
       abort.abort();
       await Promise.allSettled(runners.map((r) => r.done));
-      await Promise.allSettled([...built.map(({ sink }) => sink.close()), watch?.close()]);
+      const closing = options?.close === false ? [] : built.map(({ sink }) => sink.close());
+      for (const { sink } of built) if (options?.close !== false) made.delete(sink);
+      await Promise.allSettled([...closing, watch?.close()]);
     },
   };
 }

@@ -197,7 +197,7 @@ export const SinkStatusSchema = z.object({
     .enum(['sink', 'destination'])
     .describe('sink: a webhook, redis or nats sink; destination: a destination (`destinations:`)'),
   state: z
-    .enum(['running', 'retrying', 'paused', 'stopped'])
+    .enum(['running', 'retrying', 'paused', 'stopped', 'elsewhere'])
     .describe('paused: failing for longer than its pauseAfter, waits for resume'),
   offset: z.number().int().describe('the highest seq the target confirmed'),
   lastError: z.string().nullable(),

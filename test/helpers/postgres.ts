@@ -16,7 +16,7 @@ export interface FreshPgSchema {
   readonly url: string;
   /** `t_<pid>_<random>`: unique per call, a plain identifier. */
   readonly schema: string;
-  /** Drops the schema and everything in it (idempotent). */
+  /** Drops the schema and everything in it, and its job queue's schema (idempotent). */
   drop(): Promise<void>;
 }
 
@@ -35,7 +35,10 @@ export async function freshPgSchema(options: { create?: boolean } = {}): Promise
     schema,
     drop: () =>
       withPgClient((client) =>
-        client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).then(() => undefined),
+        // Its job queue too, which a service on this schema creates beside it (`<schema>_jobs`).
+        client
+          .query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_jobs" CASCADE`)
+          .then(() => undefined),
       ),
   };
 }

@@ -353,7 +353,7 @@ describe.each(BROKER_KINDS)('broker streams from %s under syncline run', (kind) 
     };
     runtime = createRuntime({ config: { code: config }, store: t.location });
     service = await startService({ runtime, log: SILENT_LOGGER });
-    service.start();
+    await service.start();
     const names = async () => {
       const records = await t!.store.scanRecords('customers', { limit: 100 }).catch(() => []);
       return records.filter((r) => r.deletedAt === null).map((r) => (r.data as { name: string }).name);

@@ -59,7 +59,7 @@ describe('sinks inside the service', () => {
     runtime = createRuntime({ config: { code: config } });
     service = await startService({ runtime, log: SILENT_LOGGER });
     expect(service.sinks()).toBeNull();
-    service.start();
+    await service.start();
     const ids = () => (receiver!.accepted as FeedChange[]).map((e) => e.id);
     const end = Date.now() + 20_000;
     while (ids().length < 3 && Date.now() < end) await sleep(20);
@@ -107,7 +107,7 @@ describe('sinks inside the service', () => {
     const sinks = async () =>
       (await (await api.request('/v1/sinks')).json()) as { name: string; state: string }[];
     expect(await sinks()).toEqual([expect.objectContaining({ name: 'hooks', state: 'stopped' })]);
-    service.start();
+    await service.start();
     const end = Date.now() + 20_000;
     while ((await sinks())[0]!.state !== 'paused' && Date.now() < end) await sleep(20);
     expect((await sinks())[0]!.state).toBe('paused');
@@ -182,7 +182,7 @@ describe('sinks inside the service', () => {
           errorRate: null,
         },
       ]);
-      service.start();
+      await service.start();
       const end = Date.now() + 20_000;
       while ((await sinks())[0]!.offset < 3 && Date.now() < end) await sleep(20);
       expect(await sinks()).toEqual([

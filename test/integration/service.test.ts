@@ -65,7 +65,7 @@ describe.each(STORE_KINDS)('the service on %s', (kind) => {
     });
     runtime = createRuntime({ config: { code: config } });
     service = await startService({ runtime, log: SILENT_LOGGER });
-    service.start();
+    await service.start();
     const state = (stream: string) => service!.scheduler.status().find((s) => s.stream === stream)!;
 
     await until('the breaker to pause "held"', () => state('held').state === 'paused');

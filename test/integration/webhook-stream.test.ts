@@ -57,7 +57,7 @@ describe.each(STORE_KINDS)('webhook streams on %s', (kind) => {
     };
     runtime = createRuntime({ config: { code: config }, store: t.location });
     service = await startService({ runtime, log: SILENT_LOGGER });
-    service.start();
+    await service.start();
     return createApiApp(service.control, { token: 'api-token', log: SILENT_LOGGER });
   }
 

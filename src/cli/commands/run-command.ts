@@ -68,11 +68,13 @@ async function run(ctx: CliContext, options: RunFlags): Promise<number> {
       const app = createApiApp(service.control, { token, log: ctx.log });
       server = await startApiServer({ app, listen, token, log: ctx.log });
     }
+    // In a cluster (a PostgreSQL store), joining it: the job queue's schema, this worker's row.
+    await service.start();
   } catch (error) {
     await service.stop();
+    await server?.close();
     throw error;
   }
-  service.start();
   let stopDrawing: () => void;
   if (ctx.interactive) {
     const store = await ctx.store();

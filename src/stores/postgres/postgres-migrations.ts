@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { PoolClient } from 'pg';
 import { FatalError } from '../../core/errors.ts';
+import { olderLiveWorkers } from './postgres-workers.ts';
 
 /** Where the numbered SQL files live: `001-initial.sql`, `002-….sql`, applied in order, never edited. */
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
@@ -60,6 +61,7 @@ export async function applyMigrations(client: PoolClient, schema: string): Promi
       'SELECT max(version) AS version FROM syncline_schema',
     );
     const current = rows[0]?.version ?? 0;
+    if (current < newest) await refuseBesideOlderWorkers(client, schema, current, newest);
     for (const migration of migrations) {
       if (migration.version <= current) continue;
       try {
@@ -80,6 +82,36 @@ export async function applyMigrations(client: PoolClient, schema: string): Promi
     throw error;
   }
   return applied;
+}
+
+/**
+ * A rolling upgrade's guard: live workers of an older Syncline (`syncline run` processes of a
+ * cluster) would go on writing tables whose new shape they do not know, so the store is not
+ * migrated beside them. The error names them; stopping them (or letting them be replaced after
+ * this one's start) is the operator's move.
+ */
+async function refuseBesideOlderWorkers(
+  client: PoolClient,
+  schema: string,
+  current: number,
+  newest: number,
+): Promise<void> {
+  const older = await olderLiveWorkers(client, schema, newest);
+  if (older.length === 0) return;
+  const named = older
+    .slice(0, 5)
+    .map((w) => `${w.host} pid ${w.pid} (Syncline ${w.version}, schema ${w.schemaVersion})`)
+    .join(', ');
+  throw new FatalError(
+    `schema "${schema}" is at version ${current} and this Syncline migrates it to ${newest}, but ` +
+      `${older.length} live worker${older.length === 1 ? '' : 's'} of an older version use${older.length === 1 ? 's' : ''} it: ${named}` +
+      `${older.length > 5 ? ', ...' : ''}; stop them first (syncline workers lists them), then start this version`,
+  );
+}
+
+/** The newest store schema version this Syncline knows (its last migration's number). */
+export async function newestSchemaVersion(): Promise<number> {
+  return (await loadMigrations()).at(-1)?.version ?? 0;
 }
 
 /** Whether the table (or index, view...) `name` exists; `name` is quoted as SQL would be. */

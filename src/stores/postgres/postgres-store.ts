@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import { ConfigError } from '../../core/errors.ts';
 import type {
+  ClusterStore,
   CommitWatcher,
   PageCommit,
   Store,
@@ -35,6 +36,7 @@ import { PostgresRunLog } from './postgres-run-log.ts';
 import { PostgresScans } from './postgres-scans.ts';
 import { PostgresStreamStates } from './postgres-stream-states.ts';
 import { PostgresStreamTables } from './postgres-stream-tables.ts';
+import { jobQueueSchema, PostgresWorkers } from './postgres-workers.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -124,6 +126,24 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
 
   close(): Promise<void> {
     return this.#runtime.close();
+  }
+
+  /**
+   * The cluster role (`ClusterStore`): the job queue beside this schema and the workers' table,
+   * for `syncline run` processes sharing this store.
+   */
+  cluster(): ClusterStore {
+    const url = new URL(this.#url);
+    const queueSchema = jobQueueSchema(this.#schema);
+    const workers = new PostgresWorkers(this.#db, queueSchema);
+    return {
+      jobQueue: { connectionString: url.toString(), schema: queueSchema },
+      registerWorker: (worker) => workers.registerWorker(worker),
+      heartbeat: (id, state) => workers.heartbeat(id, state),
+      takeDeadWorkers: (gone) => workers.takeDeadWorkers(gone),
+      removeWorker: (id) => workers.removeWorker(id),
+      listWorkers: () => workers.listWorkers(),
+    };
   }
 
   /** Commits of every process to this schema's change log, by `LISTEN` (see CommitWatcher). */
