@@ -3,6 +3,7 @@ import { ConfigError } from '../../core/errors.ts';
 import type {
   CommitWatcher,
   PageCommit,
+  SharedRateBuckets,
   Store,
   StoreCapabilities,
   StoreOpenOptions,
@@ -31,6 +32,7 @@ import {
   writeError,
 } from './postgres-page-commit.ts';
 import { PostgresQueries, type PostgresSession } from './postgres-queries.ts';
+import { PostgresRateBuckets } from './postgres-rate-buckets.ts';
 import { PostgresRunLog } from './postgres-run-log.ts';
 import { PostgresScans } from './postgres-scans.ts';
 import { PostgresStreamStates } from './postgres-stream-states.ts';
@@ -64,7 +66,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * are hot); each other role is a module of its own on the same `StoreRuntime` (through
  * `PostgresQueries`), to which `StoreRoles` delegates.
  */
-export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
+export class PostgresStore extends StoreRoles implements Store, CommitWatcher, SharedRateBuckets {
   readonly capabilities: StoreCapabilities = { kind: 'postgres', bulkInsert: true, storesNul: false };
   readonly #url: string;
   readonly #schema: string;
@@ -72,6 +74,7 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
   readonly #runtime: StoreRuntime<PostgresSession>;
   readonly #db: PostgresQueries;
   readonly #tables: PostgresStreamTables;
+  readonly #rateBuckets: PostgresRateBuckets;
 
   constructor(options: PostgresStoreOptions) {
     super();
@@ -105,6 +108,7 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
       inlineCommits: this.#inlineCommits,
     });
     this.#tables = tables;
+    this.#rateBuckets = new PostgresRateBuckets(db);
     this.useRoles({
       leases: new PostgresLeases(db),
       runLog: new PostgresRunLog(db, this.#schema),
@@ -129,6 +133,11 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
   /** Commits of every process to this schema's change log, by `LISTEN` (see CommitWatcher). */
   watchCommits(onCommit: () => void): CommitWatch {
     return watchPgCommits({ url: this.#url, schema: this.#schema, onCommit });
+  }
+
+  /** A token of the shared bucket `key`, for every process of this schema (see SharedRateBuckets). */
+  reserveRateToken(key: string, requestsPerSecond: number, burst: number): Promise<number> {
+    return this.#rateBuckets.reserveRateToken(key, requestsPerSecond, burst);
   }
 
   async ensureStream(stream: string, options: StreamTableOptions = {}): Promise<void> {
