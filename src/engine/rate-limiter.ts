@@ -97,7 +97,11 @@ export class TokenBucket {
       const local = this.reserve();
       let ms = local;
       if (this.#shared) {
-        const cluster = await this.#shared.buckets.reserveRateToken(this.#shared.key, this.#rate, this.#burst);
+        const cluster = await this.#shared.buckets.reserveRateToken(
+          this.#shared.key,
+          this.#rate,
+          this.#burst,
+        );
         // The local wait ran on while the store answered.
         ms = Math.max(local - (this.#now() - asked), cluster);
       }
