@@ -93,19 +93,22 @@ export class TokenBucket {
   enqueue(wait: (ms: number, cause: 'budget' | 'rate') => Promise<void>): Promise<number> {
     const turn = this.#queue.then(async () => {
       const asked = this.#now();
-      const paused = this.#pausedUntil > asked;
-      const local = this.reserve();
-      let ms = local;
+      let ms = this.reserve();
+      let cause: 'budget' | 'rate' = this.#pausedUntil > asked ? 'budget' : 'rate';
       if (this.#shared) {
         const cluster = await this.#shared.buckets.reserveRateToken(
           this.#shared.key,
           this.#rate,
           this.#burst,
         );
-        // The local wait ran on while the store answered.
-        ms = Math.max(local - (this.#now() - asked), cluster);
+        // The local wait ran on while the store answered; the longer of the two is the one to wait.
+        ms = Math.max(0, ms - (this.#now() - asked));
+        if (cluster > ms) {
+          ms = cluster;
+          cause = 'rate';
+        }
       }
-      if (ms > 0) await wait(ms, paused && ms === local ? 'budget' : 'rate');
+      if (ms > 0) await wait(ms, cause);
       return ms;
     });
     this.#queue = turn.then(
