@@ -119,13 +119,16 @@ describe('a shared rate limit on a PostgreSQL store', () => {
       const seen = `busiest ${windowMs} ms: ${m.busiestWindow} requests; mean ${m.meanRate.toFixed(1)}/s`;
       if (shared) {
         // The host sees the rate once: the cluster's bucket holds it whatever each process does.
-        expect(m.busiestWindow, seen).toBeLessThanOrEqual(allowed);
+        // (+1: a request held up on its way, by a busy event loop, may reach the simulator in the
+        // same window as the one after it.)
+        expect(m.busiestWindow, seen).toBeLessThanOrEqual(allowed + 1);
         expect(m.meanRate, seen).toBeLessThanOrEqual(RATE * 1.1);
         expect(m.meanRate, seen).toBeGreaterThan(RATE * 0.7);
       } else {
-        // Each process paces only itself: the host sees about twice the rate.
+        // Each process paces only itself: the host sees about twice the rate while both run (less
+        // over the whole span when one process started late).
         expect(m.busiestWindow, seen).toBeGreaterThan(allowed * 1.5);
-        expect(m.meanRate, seen).toBeGreaterThan(RATE * 1.5);
+        expect(m.meanRate, seen).toBeGreaterThan(RATE * 1.3);
       }
     }, 60_000);
   }
