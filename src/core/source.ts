@@ -158,6 +158,13 @@ export interface RateLimit {
   readonly requestsPerSecond: number;
   /** Requests that may go at once after a quiet spell. Default: one second's worth (at least 1). */
   readonly burst?: number;
+  /**
+   * Whether the bucket is the cluster's rather than this process's: with a store that keeps shared
+   * buckets (PostgreSQL), every process using the store draws from one bucket per host, so the
+   * host sees the rate once however many workers run. Default false: each process paces itself.
+   * A store without shared buckets (SQLite, one machine) keeps the bucket in the process.
+   */
+  readonly shared?: boolean;
 }
 
 /** What an API said about its remaining budget. */

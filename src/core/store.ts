@@ -145,6 +145,29 @@ export interface WorkerView extends WorkerRegistration {
   readonly running: readonly RunningJob[];
 }
 
+/**
+ * A store that keeps token buckets which every process using it draws from (PostgreSQL's
+ * `syncline_rate_buckets`), so a source host's `rateLimit: { shared: true }` holds for the whole
+ * cluster rather than for each process. Optional: a store without it (SQLite, one machine) leaves
+ * shared limits to each process's own bucket.
+ */
+export interface SharedRateBuckets {
+  /**
+   * Takes one token from the bucket `key` (a host), refilled at `requestsPerSecond` up to `burst`
+   * by the store's clock, and returns how long the caller must wait before its request may go, in
+   * ms (0 = now). Like the in-process bucket's `reserve()`, a caller may take a token the bucket
+   * does not have yet: it goes into debt, and the wait is the debt over the rate, so callers of
+   * every process are served in turn. One round trip to the store.
+   */
+  reserveRateToken(key: string, requestsPerSecond: number, burst: number): Promise<number>;
+}
+
+/** The store's shared rate buckets, or null when it keeps none (SQLite): see `SharedRateBuckets`. */
+export function sharedRateBuckets(store: object): SharedRateBuckets | null {
+  const candidate = store as Partial<SharedRateBuckets>;
+  return typeof candidate.reserveRateToken === 'function' ? (candidate as SharedRateBuckets) : null;
+}
+
 export interface StoreCapabilities {
   /** 'sqlite' | 'postgres' */
   readonly kind: string;

@@ -106,7 +106,7 @@ export function sourceServices(args: SourceServicesArgs) {
         reason:
           cause === 'budget'
             ? `the API's budget at ${key} is spent until its reset (X-RateLimit-Remaining: 0)`
-            : `the rate limit of ${key} (${formatRate(bucket!.rate)} requests/s)`,
+            : `the ${bucket!.shared ? 'shared ' : ''}rate limit of ${key} (${formatRate(bucket!.rate)} requests/s)`,
       });
       return wait(ms, `the rate limit of ${key}`);
     };

@@ -97,4 +97,20 @@ describe('registries of kinds', () => {
     );
     await expect(loadProjectConfig({ file, cwd: dir })).rejects.toThrow(/streams\[0\]\): request: /);
   });
+
+  it('read a shared rate limit of a declarative HTTP stream, and refuse one that is not a boolean', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'syncline.config.yaml');
+    const yaml = (shared: string) =>
+      'streams:\n  - name: people\n    key: id\n' +
+      '    request: { baseUrl: "https://api.example.com", path: /v1/people }\n' +
+      `    pagination: { type: link }\n    rateLimit: { requestsPerSecond: 10, shared: ${shared} }\n`;
+    writeFileSync(file, yaml('true'));
+    const config = await loadProjectConfig({ file, cwd: dir });
+    expect(config.streams.map((s) => s.name)).toEqual(['people']);
+    writeFileSync(file, yaml('"yes"'));
+    await expect(loadProjectConfig({ file, cwd: dir })).rejects.toThrow(
+      /stream "people" \(streams\[0\]\): rateLimit\.shared: /,
+    );
+  });
 });

@@ -3,7 +3,7 @@ import { newHolderId } from '../core/clock.ts';
 import { parseDuration } from '../core/cursor-time.ts';
 import { ConfigError, describeError, LeaseHeldError } from '../core/errors.ts';
 import type { SyncEventBus } from '../core/events.ts';
-import type { Store } from '../core/store.ts';
+import { type Store, sharedRateBuckets } from '../core/store.ts';
 import type { AnyStreamDefinition } from '../core/stream-definition.ts';
 import {
   emptyCounters,
@@ -53,7 +53,8 @@ export interface RunStreamsArgs {
   readonly prune?: boolean;
   /**
    * Shared across calls by a long-running caller (the service): the rate limiters of each API host,
-   * and the lease holder id of this process. Default: new ones for this call.
+   * and the lease holder id of this process. Default: new ones for this call, whose `shared` rate
+   * limits draw from the store's buckets when it keeps them (PostgreSQL).
    */
   readonly limiters?: RateLimiters;
   readonly holder?: string;
@@ -66,7 +67,7 @@ export interface RunStreamsArgs {
 export async function runStreams(args: RunStreamsArgs): Promise<StreamOutcome[]> {
   const streams = selectStreams(args.config, args.only ?? []);
   const holder = args.holder ?? newHolderId();
-  const limiters = args.limiters ?? new RateLimiters();
+  const limiters = args.limiters ?? new RateLimiters({ shared: sharedRateBuckets(args.store) });
   const outcomes: StreamOutcome[] = new Array(streams.length);
   let next = 0;
   const worker = async () => {

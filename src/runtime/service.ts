@@ -4,7 +4,7 @@ import { readEnvSecret } from '../config/load-config.ts';
 import { newHolderId } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import { SyncEventBus } from '../core/events.ts';
-import type { Store } from '../core/store.ts';
+import { type Store, sharedRateBuckets } from '../core/store.ts';
 import type { Logger, RunRequest } from '../core/types.ts';
 import { SYNCLINE_VERSION } from '../core/version.ts';
 import { RateLimiters } from '../engine/rate-limiter.ts';
@@ -81,7 +81,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Every run in progress listens on it (and removes its listener when it ends): up to
   // `sync.concurrency` at once, past Node's default warning threshold of 10.
   setMaxListeners(config.sync.concurrency * 4 + 10, abort.signal);
-  const limiters = new RateLimiters();
+  // A host's `shared` rate limit is the store's bucket (PostgreSQL), drawn from by every worker.
+  const limiters = new RateLimiters({ shared: sharedRateBuckets(store) });
   const holder = newHolderId();
 
   const run = async (stream: string, request: RunRequest, stop: AbortSignal = abort.signal) => {

@@ -167,6 +167,10 @@ export interface HttpStreamConfig<R extends object = Record<string, unknown>>
    * its last data). Needs a single key field.
    */
   readonly fetchById?: FetchByIdConfig;
-  /** Requests per second to this API's host (shared by every stream calling it). Default: no limit, but `X-RateLimit-*` headers are obeyed. */
+  /**
+   * Requests per second to this API's host (shared by every stream of the process calling it; with
+   * `shared: true` and a PostgreSQL store, by every process using the store). Default: no limit,
+   * but `X-RateLimit-*` headers are obeyed.
+   */
   readonly rateLimit?: RateLimit;
 }

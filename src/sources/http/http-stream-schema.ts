@@ -130,6 +130,7 @@ export const httpStreamSchema = strictObject({
   rateLimit: strictObject({
     requestsPerSecond: z.number().positive(),
     burst: z.number().int().positive().optional(),
+    shared: z.boolean().optional(),
   }).optional(),
 });
 

@@ -66,9 +66,19 @@ describe('http.stream', () => {
     for (const [patch, expected] of cases) expect(refusal(patch)).toBe(`stream "people": ${expected}`);
   });
 
+  it('takes a shared rate limit as a boolean, off when left out', () => {
+    expect(http.stream({ ...base, rateLimit: { requestsPerSecond: 5, shared: false } }).name).toBe('people');
+    expect(refusal({ rateLimit: { requestsPerSecond: 5, shared: 'yes' } })).toMatch(
+      /^stream "people": rateLimit\.shared: /,
+    );
+    expect(refusal({ rateLimit: { requestsPerSecond: 5, shard: true } })).toBe(
+      'stream "people": rateLimit.shard: unknown key; did you mean "shared"?',
+    );
+  });
+
   it('lists the valid keys when nothing is close', () => {
     expect(refusal({ rateLimit: { requestsPerSecond: 5, ceiling: 2 } })).toBe(
-      'stream "people": rateLimit.ceiling: unknown key; valid keys: requestsPerSecond, burst',
+      'stream "people": rateLimit.ceiling: unknown key; valid keys: requestsPerSecond, burst, shared',
     );
   });
 
@@ -100,7 +110,7 @@ describe('http.stream', () => {
       conditional: 'head',
       deletes: { feed: { path: '/v1/people/deleted', deletedAt: 'deleted_at', pageSize: 5 } },
       fetchById: { path: '/v1/people/{id}', record: 'data' },
-      rateLimit: { requestsPerSecond: 5, burst: 2 },
+      rateLimit: { requestsPerSecond: 5, burst: 2, shared: true },
       hash: { exclude: ['fetched_at'] },
       onVersionRegression: 'accept',
       history: true,

@@ -4,6 +4,7 @@ import type {
   ClusterStore,
   CommitWatcher,
   PageCommit,
+  SharedRateBuckets,
   Store,
   StoreCapabilities,
   StoreOpenOptions,
@@ -32,6 +33,7 @@ import {
   writeError,
 } from './postgres-page-commit.ts';
 import { PostgresQueries, type PostgresSession } from './postgres-queries.ts';
+import { PostgresRateBuckets } from './postgres-rate-buckets.ts';
 import { PostgresRunLog } from './postgres-run-log.ts';
 import { PostgresScans } from './postgres-scans.ts';
 import { PostgresStreamStates } from './postgres-stream-states.ts';
@@ -66,7 +68,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * are hot); each other role is a module of its own on the same `StoreRuntime` (through
  * `PostgresQueries`), to which `StoreRoles` delegates.
  */
-export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
+export class PostgresStore extends StoreRoles implements Store, CommitWatcher, SharedRateBuckets {
   readonly capabilities: StoreCapabilities = { kind: 'postgres', bulkInsert: true, storesNul: false };
   readonly #url: string;
   readonly #schema: string;
@@ -74,6 +76,7 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
   readonly #runtime: StoreRuntime<PostgresSession>;
   readonly #db: PostgresQueries;
   readonly #tables: PostgresStreamTables;
+  readonly #rateBuckets: PostgresRateBuckets;
 
   constructor(options: PostgresStoreOptions) {
     super();
@@ -107,6 +110,7 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
       inlineCommits: this.#inlineCommits,
     });
     this.#tables = tables;
+    this.#rateBuckets = new PostgresRateBuckets(db);
     this.useRoles({
       leases: new PostgresLeases(db),
       runLog: new PostgresRunLog(db, this.#schema),
@@ -149,6 +153,11 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher {
   /** Commits of every process to this schema's change log, by `LISTEN` (see CommitWatcher). */
   watchCommits(onCommit: () => void): CommitWatch {
     return watchPgCommits({ url: this.#url, schema: this.#schema, onCommit });
+  }
+
+  /** A token of the shared bucket `key`, for every process of this schema (see SharedRateBuckets). */
+  reserveRateToken(key: string, requestsPerSecond: number, burst: number): Promise<number> {
+    return this.#rateBuckets.reserveRateToken(key, requestsPerSecond, burst);
   }
 
   async ensureStream(stream: string, options: StreamTableOptions = {}): Promise<void> {
