@@ -199,9 +199,10 @@ describe('a cluster of workers on one PostgreSQL store', () => {
       pid: 4242,
       version: '0.1.0',
       concurrency: 1,
-      timeoutMs: 1000,
+      timeoutMs: 3000,
     });
     await store.cluster!().heartbeat(far, { queueWorkers: ['far-runner-1'], running: [] });
+    const lastBeat = Date.now();
 
     const runs = new Map<string, number>();
     await worker(at, runs, { every: '300ms' });
@@ -211,10 +212,12 @@ describe('a cluster of workers on one PostgreSQL store', () => {
         `UPDATE "${schema}_jobs"._private_jobs SET locked_at = now(), locked_by = 'far-runner-1' WHERE key = 'sync:s1'`,
       ),
     );
-    const startedAt = Date.now();
     await until('s1 to run on the live worker', () => (runs.get('s1') ?? 0) > 0, 15_000);
-    // Not before the far worker's timeout (1 s, the database's clock) passed.
-    expect(Date.now() - startedAt).toBeGreaterThan(500);
+    // Not before the far worker's timeout (3 s after its last heartbeat, the database's clock)
+    // passed: until then s1 was busy (its lease held), while the other streams ran.
+    const firstRun = (await store.listRuns({ stream: 's1', limit: 100 })).at(-1)!;
+    expect(Date.parse(firstRun.startedAt) - lastBeat).toBeGreaterThan(2500);
+    expect((runs.get('s2') ?? 0) > 0).toBe(true);
     expect((await store.cluster!().listWorkers()).map((w) => w.id)).not.toContain(far);
     // The far worker, should it wake up, is fenced off: its lease's epoch is gone.
     await expect(store.renewLease(held.lease, 30_000, new Date().toISOString())).rejects.toBeInstanceOf(
