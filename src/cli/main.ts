@@ -20,6 +20,7 @@ import { registerSimulateCommand } from './commands/simulate-command.ts';
 import { registerSinksCommand } from './commands/sinks-command.ts';
 import { registerStatusCommand } from './commands/status-command.ts';
 import { registerSyncCommand } from './commands/sync-command.ts';
+import { registerWorkersCommand } from './commands/workers-command.ts';
 import { LOG_LEVELS } from './create-logger.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 
@@ -53,6 +54,7 @@ export function createProgram(): Command {
     registerRunCommand,
     registerCheckCommand,
     registerStatusCommand,
+    registerWorkersCommand,
     registerRunsCommand,
     registerChangesCommand,
     registerSinksCommand,

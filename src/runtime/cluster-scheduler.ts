@@ -141,6 +141,9 @@ export class ClusterScheduler implements SchedulerHandle {
   #beat: Promise<void> | null = null;
   /** Timers that wake the queue's runners when a job falls due, by due time. */
   readonly #wakes = new Map<number, NodeJS.Timeout>();
+  #publishing: NodeJS.Timeout | null = null;
+  /** The queue schema's migration when this worker joined (its graphile-worker installed or found it). */
+  #queueVersion: number | null = null;
 
   constructor(options: ClusterSchedulerOptions) {
     this.#options = options;
@@ -155,7 +158,10 @@ export class ClusterScheduler implements SchedulerHandle {
     });
     // A connection that dies while idle is dropped by the pool; the next query opens another.
     this.#pool.on('error', () => undefined);
-    this.#pool.on('connect', (client) => client.on('error', () => undefined));
+    this.#pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+      ignoreForeignMigrations(client, () => void this.#checkQueueMigration());
+    });
     // The queue locks a job in the name of the runner's pool (`locked_by`): what is unlocked when
     // this worker is taken for dead.
     this.#queueEvents.on('pool:create', ({ workerPool }: { workerPool: { id: string } }) => {
@@ -207,6 +213,7 @@ export class ClusterScheduler implements SchedulerHandle {
       );
     }
     await this.#heartbeat();
+    this.#queueVersion = await this.#readQueueVersion();
     await this.#seed();
     const beatEvery = Math.max(200, Math.floor(worker.timeoutMs / 6));
     this.#timers.push(
@@ -229,6 +236,7 @@ export class ClusterScheduler implements SchedulerHandle {
       this.#stop.abort();
       for (const t of this.#timers) clearInterval(t);
       for (const t of this.#wakes.values()) clearTimeout(t);
+      if (this.#publishing) clearTimeout(this.#publishing);
       for (const job of this.#running.values()) job.abort.abort();
       await Promise.allSettled(this.#runners.map((r) => r.stop()));
       await this.#beat?.catch(() => undefined);
@@ -418,6 +426,7 @@ export class ClusterScheduler implements SchedulerHandle {
       startedAt: new Date().toISOString(),
       abort,
     });
+    this.#publishRunning();
     this.#changed();
     try {
       const outcome = await fn(abort.signal);
@@ -430,6 +439,7 @@ export class ClusterScheduler implements SchedulerHandle {
     } finally {
       this.#stop.signal.removeEventListener('abort', onStop);
       this.#running.delete(id);
+      this.#publishRunning();
       this.#changed();
     }
   }
@@ -456,6 +466,7 @@ export class ClusterScheduler implements SchedulerHandle {
       startedAt: new Date().toISOString(),
       abort,
     });
+    this.#publishRunning();
     this.#changed();
     try {
       await deliver(name, abort.signal);
@@ -463,12 +474,40 @@ export class ClusterScheduler implements SchedulerHandle {
       clearTimeout(slice);
       this.#stop.signal.removeEventListener('abort', onStop);
       this.#running.delete(id);
+      this.#publishRunning();
       this.#changed();
     }
     // Stopped: its runner ended before the job is handed back, so two never deliver at once.
     if (!this.#expelled(abort))
       await this.#addJob(DELIVER_TASK, { name }, { key: `deliver:${name}`, runAt: Date.now() });
   };
+
+  async #readQueueVersion(): Promise<number> {
+    const { rows } = await this.#pool.query<{ id: number | null }>(
+      `SELECT max(id) AS id FROM "${this.#queueSchema}".migrations`,
+    );
+    return rows[0]?.id ?? 0;
+  }
+
+  /**
+   * A queue migration happened somewhere in the database. If it was this queue's (a newer
+   * Syncline's job queue moved on beside this worker), this worker stops taking jobs and says to
+   * upgrade; another schema's migration (a new store's queue) is none of its business.
+   */
+  async #checkQueueMigration(): Promise<void> {
+    if (this.#queueVersion === null || this.#stop.signal.aborted) return;
+    try {
+      const now = await this.#readQueueVersion();
+      if (now <= this.#queueVersion) return;
+      this.#options.log.error(
+        { queue: this.#queueSchema, from: this.#queueVersion, to: now },
+        'the job queue was migrated by a newer Syncline: this worker takes no more jobs; upgrade it and start it again',
+      );
+      await this.stop();
+    } catch (error) {
+      this.#options.log.warn({ err: describeError(error) }, 'could not read the job queue migration');
+    }
+  }
 
   /** Whether this job's worker was taken for dead while it ran (then its job is another's now). */
   #expelled(abort: AbortController): boolean {
@@ -606,6 +645,26 @@ export class ClusterScheduler implements SchedulerHandle {
     return this.#beat;
   }
 
+  /**
+   * Records the jobs this worker runs soon after they change (at most every 500 ms), so `syncline
+   * workers` shows short runs too, not only those caught by a heartbeat.
+   */
+  #publishRunning(): void {
+    if (this.#publishing || this.#stop.signal.aborted) return;
+    this.#publishing = setTimeout(() => {
+      this.#publishing = null;
+      const running = [...this.#running.values()].map(({ job, mode, startedAt }) => ({
+        job,
+        mode,
+        startedAt,
+      }));
+      void this.#options.cluster
+        .heartbeat(this.#options.worker.id, { queueWorkers: [...this.#queueWorkers], running })
+        .catch(() => undefined); // the next heartbeat records it
+    }, 500);
+    this.#publishing.unref();
+  }
+
   /** Reads the queue's jobs for the configured streams and what other workers run, for `status()`. */
   async #refresh(): Promise<void> {
     try {
@@ -653,6 +712,27 @@ export class ClusterScheduler implements SchedulerHandle {
       this.#options.log.warn({ err: error }, `scheduler: onChange threw: ${describeError(error)}`);
     }
   }
+}
+
+/**
+ * graphile-worker listens on one database-wide channel for migrations of its queue and shuts its
+ * runners down on any breaking one, whatever the schema: the first start of another store's queue
+ * in the same database (a test schema, a second project) would stop this worker's. The queue's
+ * listening connection comes from our pool, so its `worker:migrate` notifications are taken out
+ * here and `onMigrate` judges whether this queue changed.
+ */
+function ignoreForeignMigrations(client: pg.PoolClient, onMigrate: () => void): void {
+  const emit = client.emit.bind(client);
+  client.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (
+      event === 'notification' &&
+      (args[0] as { channel?: string } | undefined)?.channel === 'worker:migrate'
+    ) {
+      onMigrate();
+      return true;
+    }
+    return emit(event, ...args);
+  }) as typeof client.emit;
 }
 
 /** Why a job was aborted: the cluster took its worker for dead. */

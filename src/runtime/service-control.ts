@@ -162,6 +162,10 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
       return scheduler.trigger(requireConfigured(stream), { mode });
     },
 
+    async workers() {
+      return (await store.cluster?.().listWorkers()) ?? [];
+    },
+
     async sinks() {
       const destinations = new Set(config.destinations.map((d) => d.name));
       const kind = (name: string) => (destinations.has(name) ? ('destination' as const) : ('sink' as const));

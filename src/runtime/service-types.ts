@@ -1,4 +1,5 @@
 import type { SinkStatus } from '../core/sink.ts';
+import type { WorkerView } from '../core/store.ts';
 import type {
   Json,
   RunCounters,
@@ -156,6 +157,8 @@ export interface ServiceControl {
   reset(stream: string): Promise<{ readonly message: string }>;
   /** Queues a replay of open dead letters: of `ids`, or of a stream, or of every stream. */
   replay(query: { stream?: string; ids?: number[] }): Promise<{ readonly queued: TriggerResult[] }>;
+  /** The cluster's workers (a PostgreSQL store), oldest first; empty for a store of one machine (SQLite). */
+  workers(): Promise<WorkerView[]>;
   /** The config's sinks and destinations as they deliver (empty without either). */
   sinks(): Promise<SinkView[]>;
   /** Resumes a paused sink (one that failed longer than its `pauseAfter`); unknown: `NotFoundError`. */

@@ -228,6 +228,7 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
     return c.json(answer.body, answer.status);
   });
   app.get(API_ROUTES.sinks.path, async (c) => c.json(await control.sinks()));
+  app.get(API_ROUTES.workers.path, async (c) => c.json(await control.workers()));
   app.post(API_ROUTES.resumeSink.path, async (c) => {
     const { name } = parse(API_ROUTES.resumeSink.params, c.req.param(), 'path');
     return c.json(await control.resumeSink(name));

@@ -20,6 +20,7 @@ import {
   StreamViewSchema,
   TriggerResultSchema,
   WebhookReceivedResponse,
+  WorkerSchema,
 } from './api-schemas.ts';
 
 /**
@@ -153,6 +154,15 @@ export const API_ROUTES = {
     auth: true,
     status: 200,
     response: SinkStatusSchema.array(),
+  },
+  workers: {
+    method: 'get',
+    path: '/v1/workers',
+    summary:
+      'The workers of the cluster (a PostgreSQL store: every `syncline run` on it): host, pid, version, started, heartbeat, live, the jobs each runs; empty on SQLite',
+    auth: true,
+    status: 200,
+    response: WorkerSchema.array(),
   },
   resumeSink: {
     method: 'post',

@@ -219,6 +219,22 @@ export const SinkStatusSchema = z.object({
     .describe("a destination's retried and refused records per record attempted, last 5 minutes; null: none"),
 });
 
+export const WorkerSchema = z.object({
+  id: z.string().describe("the worker's lease holder id: host:pid:random:..."),
+  host: z.string(),
+  pid: z.number().int(),
+  version: z.string().describe('its Syncline version'),
+  schemaVersion: z.number().int().describe('the newest store schema version it knows'),
+  concurrency: z.number().int().describe('runs it takes at once (sync.concurrency)'),
+  timeoutMs: z.number().int().describe('without a heartbeat for this long, the others take it for dead'),
+  startedAt: z.string(),
+  heartbeatAt: z.string().describe('its last heartbeat, by the database clock'),
+  live: z.boolean().describe('heartbeat within its timeout'),
+  running: z
+    .array(z.object({ job: z.string(), mode: z.string().nullable(), startedAt: z.string() }))
+    .describe('the jobs it runs now: sync:<stream>, trigger:<stream>:<mode>, deliver:<sink>'),
+});
+
 export const ResumeSinkResponse = z.object({ resumed: z.boolean(), message: z.string() });
 
 export const ReplaySinkBody = z.strictObject({

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger, runMigrations } from 'graphile-worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../src/core/errors.ts';
 import type { Store } from '../../src/core/store.ts';
@@ -16,6 +17,8 @@ async function until(what: string, done: () => boolean | Promise<boolean>, timeo
     await sleep(50);
   }
 }
+
+const QUIET = new Logger(() => () => undefined);
 
 const STREAMS = ['s1', 's2', 's3', 's4', 's5', 's6'];
 
@@ -223,6 +226,26 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     await expect(store.renewLease(held.lease, 30_000, new Date().toISOString())).rejects.toBeInstanceOf(
       LeaseLostError,
     );
+  }, 60_000);
+
+  it("goes on running jobs when another store's job queue is installed in the same database", async () => {
+    const at = await location();
+    const runs = new Map<string, number>();
+    const service = await worker(at, runs, { every: '1h' });
+    await until('the first runs', () => STREAMS.every((s) => (runs.get(s) ?? 0) > 0));
+    // Another store's queue, migrated from scratch: its breaking migrations are announced to every
+    // queue listener of the database.
+    const other = await freshPgSchema({ create: false });
+    try {
+      await runMigrations({ connectionString: other.url, schema: `${other.schema}_jobs`, logger: QUIET });
+      await sleep(500);
+      const before = runs.get('s1')!;
+      await service.control.trigger('s1', 'sync');
+      await until('the triggered run after the foreign migration', () => runs.get('s1')! > before, 10_000);
+      expect(service.scheduler.running).toBe(true);
+    } finally {
+      await other.drop();
+    }
   }, 60_000);
 
   it('refuses to migrate the store beside a live worker of an older version, naming it', async () => {
