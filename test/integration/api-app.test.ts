@@ -257,7 +257,7 @@ describe('the HTTP API (app.request, SQLite)', () => {
       .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`))
       .sort();
     expect(documented).toEqual(served);
-    expect(served).toHaveLength(17);
+    expect(served).toHaveLength(18);
     expect(doc.paths['/healthz']?.['get']?.security).toEqual([]);
     expect(doc.paths['/v1/streams/{name}/runs']?.['get']).toMatchObject({
       parameters: [
