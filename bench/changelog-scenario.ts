@@ -24,6 +24,7 @@ export const CHANGELOG_WRITERS = [1, 2, 4] as const;
 const PAGE_SIZE = 20;
 /** How often the lock waits and the CPU are sampled while the writers run. */
 const SAMPLE_MS = 50;
+const IDLE_SAMPLE_MS = 500;
 
 export interface ChangelogRun {
   readonly writers: number;
@@ -35,6 +36,8 @@ export interface ChangelogRun {
   readonly lockWaiting: number;
   /** Share of the machine's cores busy over the window (all processes, the server's too). */
   readonly cpuBusy: number;
+  /** The same over `IDLE_SAMPLE_MS` just before, every writer ready and idle: other work on the machine. */
+  readonly cpuBusyBefore: number;
   /** CPU seconds of the writer processes together. */
   readonly writerCpuSeconds: number;
 }
@@ -64,7 +67,7 @@ export async function runChangelogScenario(
     log(
       `changelog: ${writers} writer(s): ${int(rate(run.commits, run.ms))} commits/s, ` +
         `${int(rate(run.records, run.ms))} records/s, ${run.lockWaiting.toFixed(2)} backends waiting on a lock, ` +
-        `CPU ${(run.cpuBusy * 100).toFixed(0)}% busy`,
+        `CPU ${(run.cpuBusy * 100).toFixed(0)}% busy (${(run.cpuBusyBefore * 100).toFixed(0)}% before)`,
     );
     runs.push(run);
   }
@@ -97,6 +100,11 @@ async function runRound(
       if (!line.includes('"ready"')) throw new BenchError(`${child.label}: expected ready, got ${line}`);
     }
     await sampler.connect();
+    // What else the machine is doing (other processes skew every figure here): its CPU over a
+    // moment with every writer ready and idle.
+    const idleFrom = cpuTimes();
+    await sleep(IDLE_SAMPLE_MS);
+    const busyBefore = busyBetween(idleFrom, cpuTimes());
     const cpuBefore = cpuTimes();
     let samples = 0;
     let waiting = 0;
@@ -128,7 +136,8 @@ async function runRound(
       records: sum((r) => r.records),
       ms: Math.max(...results.map((r) => r.ms)),
       lockWaiting: samples > 0 ? waiting / samples : 0,
-      cpuBusy: 1 - (cpuAfter.idle - cpuBefore.idle) / (cpuAfter.total - cpuBefore.total),
+      cpuBusy: busyBetween(cpuBefore, cpuAfter),
+      cpuBusyBefore: busyBefore,
       writerCpuSeconds: sum((r) => r.cpuSeconds),
     };
   } finally {
@@ -136,6 +145,11 @@ async function runRound(
     await sampler.end().catch(() => undefined);
     await locations.drop(location);
   }
+}
+
+/** The share of the machine's CPU time that was busy between two readings. */
+function busyBetween(from: { idle: number; total: number }, to: { idle: number; total: number }): number {
+  return to.total > from.total ? 1 - (to.idle - from.idle) / (to.total - from.total) : 0;
 }
 
 /** The machine's CPU time so far, idle and in all, summed over its cores (ms). */
@@ -162,13 +176,14 @@ export function changelogSection(c: ChangelogScenario | null): string[] {
       `${c.durationMs / 1000} s, all started at once after a warm-up. Every commit appends to the one change log, ` +
       "whose order must be the order of commits. *Waiting on a lock*: mean number of the database's backends " +
       `waiting on any lock, sampled every ${SAMPLE_MS} ms. *CPU busy*: all ${c.cores} cores of the machine, the ` +
-      `server's backends included${c.cores <= 2 ? `; with ${c.cores} cores, writers past ${c.cores} share them and cannot add throughput` : ''}.`,
+      `server's backends included; *before*: the same over ${IDLE_SAMPLE_MS} ms just before, the writers ready and idle ` +
+      `(other work on the machine)${c.cores <= 2 ? `. With ${c.cores} cores, writers past ${c.cores} share them and cannot add throughput` : ''}.`,
     '',
-    '| writers | page commits | commits/s | records/s | vs 1 writer | waiting on a lock | CPU busy | writer CPU s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| writers | page commits | commits/s | records/s | vs 1 writer | waiting on a lock | CPU busy | CPU busy before | writer CPU s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...c.runs.map((r) => {
       const perSecond = rate(r.commits, r.ms);
-      return `| ${r.writers} | ${int(r.commits)} | ${int(perSecond)} | ${int(rate(r.records, r.ms))} | ${baseRate > 0 ? (perSecond / baseRate).toFixed(2) : ''}x | ${r.lockWaiting.toFixed(2)} | ${(r.cpuBusy * 100).toFixed(0)}% | ${r.writerCpuSeconds.toFixed(1)} |`;
+      return `| ${r.writers} | ${int(r.commits)} | ${int(perSecond)} | ${int(rate(r.records, r.ms))} | ${baseRate > 0 ? (perSecond / baseRate).toFixed(2) : ''}x | ${r.lockWaiting.toFixed(2)} | ${(r.cpuBusy * 100).toFixed(0)}% | ${(r.cpuBusyBefore * 100).toFixed(0)}% | ${r.writerCpuSeconds.toFixed(1)} |`;
     }),
     '',
   ];
