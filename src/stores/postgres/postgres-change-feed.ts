@@ -61,10 +61,10 @@ const STILL_APPENDING_SQL = `SELECT count(*)::int AS n FROM pg_locks AS l
 /**
  * How long a read waits for the appends in flight to end before it answers with the seqs settled
  * so far (a page's commit takes milliseconds; one stuck in a long transaction must not hold a
- * reader), and how often it looks.
+ * reader), and how often it looks: after 1 ms, then twice as long each time up to the last.
  */
 const SETTLE_WAIT_MS = 250;
-const SETTLE_POLL_MS = 2;
+const SETTLE_POLL_MAX_MS = 32;
 
 /**
  * Moves the offset forward, and only to a seq the log assigned; no row comes back when the
@@ -147,12 +147,14 @@ export class PostgresChangeFeed implements ChangeFeed {
    * visible, or gone), so once the appends that held the lock when `newest` was the newest seq drawn
    * have ended, every seq up to it is final, and a read after that sees all of them. A read waits
    * for them briefly (commits in flight end within milliseconds); past `SETTLE_WAIT_MS` it answers
-   * with what was settled before, and a later read looks again at the same appends, so a steady
-   * stream of commits never starves it.
+   * with what was settled before, and later reads look again at the same appends without waiting
+   * until they have ended, so neither a steady stream of commits nor one stuck append stalls every
+   * read.
    */
   async #settledSeq(): Promise<number> {
     const pending = this.#pending;
-    if (pending !== null && (await this.#stillAppending(pending.appends)) === 0) {
+    if (pending !== null) {
+      if ((await this.#stillAppending(pending.appends)) > 0) return this.#settled;
       this.#settle(pending.seq);
     }
     const [row] = await this.#query<{ newest: string; appends: string[] }>(
@@ -164,12 +166,14 @@ export class PostgresChangeFeed implements ChangeFeed {
     const appends = row?.appends ?? [];
     if (newest <= this.#settled) return this.#settled;
     const until = performance.now() + SETTLE_WAIT_MS;
+    let delay = 1;
     for (let n = appends.length; n > 0; n = await this.#stillAppending(appends)) {
       if (performance.now() >= until) {
-        this.#pending ??= { seq: newest, appends };
+        this.#pending = { seq: newest, appends };
         return this.#settled;
       }
-      await sleep(SETTLE_POLL_MS);
+      await sleep(delay);
+      delay = Math.min(delay * 2, SETTLE_POLL_MAX_MS);
     }
     this.#settle(newest);
     return this.#settled;
