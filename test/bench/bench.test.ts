@@ -252,6 +252,18 @@ describe('npm run bench -- --size tiny', () => {
         expect(num(row[9]), row[0]).toBeGreaterThanOrEqual(num(row[8])); // lag p99 >= p50
       }
 
+      // The changelog section: 1, 2 and 4 writer processes on one PostgreSQL store, each committing
+      // pages; commits/s and records/s measured, the ratio against 1 writer computed.
+      const changelog = tableRows(md, '## Change log under concurrent writers');
+      expect(changelog.map((r) => r[0])).toEqual(['1', '2', '4']);
+      for (const row of changelog) {
+        expect(num(row[1]), row[0]).toBeGreaterThan(0); // page commits
+        // records/s: pages of 20 (each figure rounded on its own)
+        expect(Math.abs(num(row[3]) - num(row[2]) * 20), row[0]).toBeLessThanOrEqual(20);
+        expect(num(row[4]!.replace('x', '')), row[0]).toBeGreaterThan(0); // vs 1 writer
+      }
+      expect(changelog[0]![4]).toBe('1.00x');
+
       const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
       expect(targets).toHaveLength(19);
       for (const line of targets) expect(line).toMatch(/^- \*\*(PASS|MISS)\*\* .*\d/);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { QueryResultRow } from 'pg';
 import type {
   ChangeFeed,
@@ -35,6 +36,37 @@ function toConsumerOffset(row: ConsumerRow): ConsumerOffset {
 const HIGHEST_SEQ = "coalesce(pg_sequence_last_value(pg_get_serial_sequence('syncline_changes', 'seq')), 0)";
 
 /**
+ * The appends in flight: transactions holding the schema's append lock (`$1`, taken shared by the
+ * change log's trigger before a statement draws a seq and held to its end, migration 011). An
+ * advisory lock on a bigint shows in pg_locks as (classid, objid) = its high and low 32 bits.
+ */
+const APPEND_LOCK = `l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND l.classid = ((hashtextextended($1, 0) >> 32) & 4294967295)::oid
+    AND l.objid = (hashtextextended($1, 0) & 4294967295)::oid`;
+
+/**
+ * The newest seq drawn, then the appends in flight: read in this order (the lock list depends on
+ * the seq row), so an append that drew a seq up to it either holds the lock still or has ended.
+ */
+const NEWEST_AND_APPENDS_SQL = `WITH q AS MATERIALIZED (SELECT ${HIGHEST_SEQ} AS seq)
+  SELECT q.seq AS newest,
+    ARRAY(SELECT l.virtualtransaction FROM pg_locks AS l WHERE ${APPEND_LOCK} AND q.seq IS NOT NULL) AS appends
+  FROM q`;
+
+/** How many of the appends `$2` (virtual transaction ids) still hold the lock. */
+const STILL_APPENDING_SQL = `SELECT count(*)::int AS n FROM pg_locks AS l
+  WHERE ${APPEND_LOCK} AND l.virtualtransaction = ANY($2::text[])`;
+
+/**
+ * How long a read waits for the appends in flight to end before it answers with the seqs settled
+ * so far (a page's commit takes milliseconds; one stuck in a long transaction must not hold a
+ * reader), and how often it looks: after 1 ms, then twice as long each time up to the last.
+ */
+const SETTLE_WAIT_MS = 250;
+const SETTLE_POLL_MAX_MS = 32;
+
+/**
  * Moves the offset forward, and only to a seq the log assigned; no row comes back when the
  * consumer is not registered or the seq is past the end, and a lower seq leaves the row as it was.
  */
@@ -48,9 +80,9 @@ const ACK_SQL = `UPDATE syncline_consumers
  * The oldest rows every consumer has passed (every row, with none registered), up to `$2`, as long
  * as they were committed before `$1`: a prefix of the log, so the first row too young stops it. Rows
  * follow `seq` order and `at` nearly so (two processes' clocks may disagree a little); a prefix keeps
- * a row behind a younger one longer, never shorter. One statement: no lock is held past it, and
- * rows of commits still in flight all have seqs above the visible ones (see postgres-page-commit.ts),
- * so none of them is below the bound.
+ * a row behind a younger one longer, never shorter. One statement: no lock is held past it, and a
+ * consumer acknowledges only seqs it read, which were settled (`settledSeq`): rows of commits still
+ * in flight all have seqs above every acknowledged one, so none of them is below the bound.
  */
 const PRUNE_SQL = `WITH head AS (
     SELECT seq, at < $1::timestamptz AS old FROM syncline_changes
@@ -87,14 +119,77 @@ export async function acknowledge(
 
 /**
  * The change feed of the PostgreSQL store (`ChangeFeed` in core/store.ts): reading the change log
- * with each key's latest data, consumers' offsets and retention. Each method is one or two
- * statements on a pooled connection.
+ * with each key's latest data, consumers' offsets and retention. Each method is a few statements
+ * on pooled connections.
+ *
+ * Reads stop at the newest settled seq (`settledSeq`): `seq` is drawn when a row is written, not
+ * when it commits, and appends do not wait on each other (postgres-page-commit.ts, step 4), so a
+ * transaction may still commit a row below rows already visible; a reader that passed them would
+ * never see it.
  */
 export class PostgresChangeFeed implements ChangeFeed {
   readonly #db: PostgresQueries;
+  /** The key of the schema's append lock. */
+  readonly #lockKey: string;
+  /** Below or at this seq nothing can commit any more. */
+  #settled = 0;
+  /** A newest seq whose appends in flight had not ended when a read stopped waiting for them. */
+  #pending: { readonly seq: number; readonly appends: readonly string[] } | null = null;
 
-  constructor(db: PostgresQueries) {
+  constructor(db: PostgresQueries, schema: string) {
     this.#db = db;
+    this.#lockKey = `syncline:changes:${schema}`;
+  }
+
+  /**
+   * The newest seq below or at which no row can commit any more. Every statement that appends takes
+   * the append lock before it draws a seq and holds it until its transaction has ended (its rows
+   * visible, or gone), so once the appends that held the lock when `newest` was the newest seq drawn
+   * have ended, every seq up to it is final, and a read after that sees all of them. A read waits
+   * for them briefly (commits in flight end within milliseconds); past `SETTLE_WAIT_MS` it answers
+   * with what was settled before, and later reads look again at the same appends without waiting
+   * until they have ended, so neither a steady stream of commits nor one stuck append stalls every
+   * read.
+   */
+  async #settledSeq(): Promise<number> {
+    const pending = this.#pending;
+    if (pending !== null) {
+      if ((await this.#stillAppending(pending.appends)) > 0) return this.#settled;
+      this.#settle(pending.seq);
+    }
+    const [row] = await this.#query<{ newest: string; appends: string[] }>(
+      'reading the change log',
+      NEWEST_AND_APPENDS_SQL,
+      [this.#lockKey],
+    );
+    const newest = Number(row?.newest ?? 0);
+    const appends = row?.appends ?? [];
+    if (newest <= this.#settled) return this.#settled;
+    const until = performance.now() + SETTLE_WAIT_MS;
+    let delay = 1;
+    for (let n = appends.length; n > 0; n = await this.#stillAppending(appends)) {
+      if (performance.now() >= until) {
+        this.#pending = { seq: newest, appends };
+        return this.#settled;
+      }
+      await sleep(delay);
+      delay = Math.min(delay * 2, SETTLE_POLL_MAX_MS);
+    }
+    this.#settle(newest);
+    return this.#settled;
+  }
+
+  #settle(seq: number): void {
+    this.#settled = Math.max(this.#settled, seq);
+    if (this.#pending !== null && this.#pending.seq <= this.#settled) this.#pending = null;
+  }
+
+  async #stillAppending(appends: readonly string[]): Promise<number> {
+    const [row] = await this.#query<{ n: number }>('reading the change log', STILL_APPENDING_SQL, [
+      this.#lockKey,
+      appends,
+    ]);
+    return row?.n ?? 0;
   }
 
   /** One statement on a pooled connection; its errors name `stream` when there is one. */
@@ -138,12 +233,14 @@ export class PostgresChangeFeed implements ChangeFeed {
     const named = typeof args.stream === 'string' ? args.stream : undefined;
     const streams =
       args.stream === undefined ? null : typeof args.stream === 'string' ? [args.stream] : args.stream;
+    const settled = await this.#settledSeq();
+    if (settled <= args.afterSeq) return [];
     return this.#query<ChangeLogRow>(
       'reading the change log',
       `SELECT seq, stream, key, kind, hash, version, run_id, at FROM syncline_changes
-      WHERE seq > $1::bigint AND ($3::text[] IS NULL OR stream = ANY($3::text[]))${runs ? '' : " AND kind <> 'run'"}
+      WHERE seq > $1::bigint AND seq <= $4::bigint AND ($3::text[] IS NULL OR stream = ANY($3::text[]))${runs ? '' : " AND kind <> 'run'"}
       ORDER BY seq LIMIT $2`,
-      [args.afterSeq, args.limit, streams],
+      [args.afterSeq, args.limit, streams, settled],
       named,
     );
   }
@@ -174,12 +271,14 @@ export class PostgresChangeFeed implements ChangeFeed {
     return found;
   }
 
+  /** The newest row is the newest settled one: a reader starting after it ("from now") misses none. */
   async changeLogBounds(): Promise<ChangeLogBounds> {
+    const settled = await this.#settledSeq();
     const [row] = await this.#query<{ oldest: string | null; newest: string | null; highest: string }>(
       'reading the bounds of the change log',
-      `SELECT (SELECT min(seq) FROM syncline_changes) AS oldest, (SELECT max(seq) FROM syncline_changes) AS newest,
-      ${HIGHEST_SEQ} AS highest`,
-      [],
+      `SELECT (SELECT min(seq) FROM syncline_changes) AS oldest,
+      (SELECT max(seq) FROM syncline_changes WHERE seq <= $1::bigint) AS newest, ${HIGHEST_SEQ} AS highest`,
+      [settled],
     );
     return {
       oldestSeq: row?.oldest == null ? null : Number(row.oldest),

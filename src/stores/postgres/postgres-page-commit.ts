@@ -60,7 +60,7 @@ type PgStepRole =
   | 'tombstone'
   | 'history'
   | 'scan'
-  | 'lock'
+  | 'notify'
   | 'changes';
 
 /** How a program failed on the writer thread. */
@@ -87,10 +87,15 @@ export interface PgWriteFailure extends WriterFailure {
  * 3. rows known present: one `UPDATE ... FROM` the same rows, and one more for tombstones (which keep
  *    the row's data); a row missing after all aborts the page;
  *    then, for a stream with `history`, the written keys' history rows; for a scan, its seen keys;
- * 4. the change log, in write order, by COPY under an advisory lock held to COMMIT: `seq` is drawn
- *    from an identity, and without the lock a transaction could commit a lower `seq` after a reader
- *    has passed a higher one, so a sink tailing `seq > offset` would miss it for good. The lock is
- *    taken last (nothing else waits on it), so it serializes only the tails of commits.
+ * 4. the change log, in write order, by COPY. `seq` is drawn from an identity when a row is
+ *    written, not when it commits, so a transaction can commit a lower `seq` after another
+ *    committed a higher one. Commits used to append under an exclusive lock of the schema held to
+ *    COMMIT, which kept seqs visible in order but made the commits of every stream of every worker
+ *    queue on it, each one's WAL flush included (bench section `changelog`: 4 writer processes
+ *    committed fewer pages than 1). Now the table's trigger (migration 011) takes that lock
+ *    shared before the COPY draws a seq, held to COMMIT: appends never wait on each other, and
+ *    readers pass a seq only once the appends in flight when it was drawn have ended
+ *    (`settledSeq` in `postgres-change-feed.ts`), so a sink tailing `seq > offset` misses none.
  */
 export function pageProgram(commit: PageCommit, schema: string, history: boolean | null): PgWriteProgram {
   const table = `"${commit.stream}"`;
@@ -159,10 +164,10 @@ export function pageProgram(commit: PageCommit, schema: string, history: boolean
   if (commit.writes.length > 0) {
     steps.push(
       {
-        role: 'lock',
+        role: 'notify',
         // The notification is delivered at COMMIT, to readers listening (postgres-commit-watch.ts).
-        sql: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), pg_notify('${COMMIT_CHANNEL}', $2)`,
-        params: [`syncline:changes:${schema}`, schema],
+        sql: `SELECT pg_notify('${COMMIT_CHANNEL}', $1)`,
+        params: [schema],
       },
       {
         role: 'changes',

@@ -33,7 +33,8 @@ export class PostgresRunLog implements RunLog {
 
   async finishRun(args: FinishRun): Promise<void> {
     // One statement, so one transaction: the run's end, and (`logRun`) its row in the change log
-    // (see RunLogRow), appended under the lock that keeps seqs in commit order (postgres-page-commit.ts).
+    // (see RunLogRow), appended under the table's shared lock that lets readers keep seqs in commit
+    // order (migration 011, postgres-change-feed.ts).
     const counters = counterValues(args.counters);
     const update = `UPDATE syncline_runs AS r SET status = $2, ended_at = $3::timestamptz, error = $4, evidence = $5::jsonb,
           checkpoint_after = (SELECT s.${SLOT_COLUMN[args.slot ?? 'main']} FROM syncline_state AS s WHERE s.stream = r.stream),
@@ -60,12 +61,11 @@ export class PostgresRunLog implements RunLog {
       ), evented AS (
         SELECT * FROM r WHERE r.status <> 'ok' OR r.inserted + r.updated + r.deleted > 0
       ), l AS MATERIALIZED (
-        SELECT pg_advisory_xact_lock(hashtextextended($${values.length + 1}, 0)),
-          pg_notify('${COMMIT_CHANNEL}', $${values.length + 2}) FROM evented
+        SELECT pg_notify('${COMMIT_CHANNEL}', $${values.length + 1}) FROM evented
       )
       INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
       SELECT e.stream, e.run_id, 'run', '', NULL, e.run_id, $3::timestamptz FROM evented AS e, l`,
-      [...values, `syncline:changes:${this.#schema}`, this.#schema],
+      [...values, this.#schema],
     );
   }
 

@@ -100,8 +100,8 @@ const DROP_SCAN_SQL = 'DELETE FROM syncline_scan_keys WHERE stream = $1 AND scan
  *    `NO_NESTED_LOOP`) and hands their keys, hashes and versions (and data, for history) to a
  *    temporary table dropped at commit;
  * 3. history rows, the run's `deleted` counter, the sample, and the scan's keys are forgotten;
- * 4. last, the change log, under the advisory lock that keeps `seq` in commit order (see
- *    `postgres-page-commit.ts`), held only from there to COMMIT.
+ * 4. last, the change log (under the table's shared lock that lets readers keep `seq` in commit
+ *    order, see `postgres-page-commit.ts`).
  */
 async function completeScanTx(
   client: PoolClient,
@@ -155,13 +155,11 @@ async function completeScanTx(
     await client.query(DROP_SCAN_SQL, [stream, scanId]);
     if (deleted > 0) {
       await client.query(
-        `WITH l AS MATERIALIZED (
-          SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), pg_notify('${COMMIT_CHANNEL}', $5)
-        )
+        `WITH l AS MATERIALIZED (SELECT pg_notify('${COMMIT_CHANNEL}', $4))
         INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
-        SELECT $2, u.key, 'delete', u.hash, u.version, $3, $4::timestamptz
+        SELECT $1, u.key, 'delete', u.hash, u.version, $2, $3::timestamptz
         FROM l, pg_temp.syncline_unseen AS u ORDER BY u.key`,
-        [`syncline:changes:${schema}`, stream, runId, at, schema],
+        [stream, runId, at, schema],
       );
     }
     await client.query('COMMIT');

@@ -118,7 +118,7 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher, S
       states: new PostgresStreamStates(db),
       deadLetters: new PostgresDeadLetters(db),
       inspector: new PostgresInspector(db),
-      changes: new PostgresChangeFeed(db),
+      changes: new PostgresChangeFeed(db, this.#schema),
       destinations: new PostgresDestinationMap(db),
       inbox: new PostgresInbox(db, this.#schema),
     });
