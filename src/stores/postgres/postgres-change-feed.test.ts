@@ -6,7 +6,7 @@ import { contractSteps, T1, write } from '../store-contract-support.ts';
 import { PostgresStore } from './postgres-store.ts';
 
 // The change log's order on PostgreSQL: `seq` comes from an identity, drawn when a row is written,
-// not when its transaction commits. Appends hold the schema's append lock shared (migration 011), so
+// not when its transaction commits. Appends hold the schema's append lock shared (migration 012), so
 // they do not wait on each other, and a reader tailing `seq > offset` passes a seq only once the
 // appends in flight when it was drawn have ended: it never passes a seq that commits late.
 
@@ -88,7 +88,7 @@ describe('PostgreSQL change log order', () => {
       await steps.startedRun(lease, 'r1');
       await withPgClient(async (late) => {
         // Another process's page, between its change-log COPY and its COMMIT, as binaries before
-        // migration 011 wrote it: it holds the lock exclusively and has drawn the next seq.
+        // migration 012 wrote it: it holds the lock exclusively and has drawn the next seq.
         await late.query(`SET search_path TO "${fresh.schema}"`);
         await late.query('BEGIN');
         await late.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [

@@ -37,7 +37,7 @@ const HIGHEST_SEQ = "coalesce(pg_sequence_last_value(pg_get_serial_sequence('syn
 
 /**
  * The appends in flight: transactions holding the schema's append lock (`$1`, taken shared by the
- * change log's trigger before a statement draws a seq and held to its end, migration 011). An
+ * change log's trigger before a statement draws a seq and held to its end, migration 012). An
  * advisory lock on a bigint shows in pg_locks as (classid, objid) = its high and low 32 bits.
  */
 const APPEND_LOCK = `l.locktype = 'advisory' AND l.granted AND l.objsubid = 1

@@ -92,7 +92,7 @@ export interface PgWriteFailure extends WriterFailure {
  *    committed a higher one. Commits used to append under an exclusive lock of the schema held to
  *    COMMIT, which kept seqs visible in order but made the commits of every stream of every worker
  *    queue on it, each one's WAL flush included (bench section `changelog`: 4 writer processes
- *    committed fewer pages than 1). Now the table's trigger (migration 011) takes that lock
+ *    committed fewer pages than 1). Now the table's trigger (migration 012) takes that lock
  *    shared before the COPY draws a seq, held to COMMIT: appends never wait on each other, and
  *    readers pass a seq only once the appends in flight when it was drawn have ended
  *    (`settledSeq` in `postgres-change-feed.ts`), so a sink tailing `seq > offset` misses none.

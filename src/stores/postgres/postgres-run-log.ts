@@ -34,7 +34,7 @@ export class PostgresRunLog implements RunLog {
   async finishRun(args: FinishRun): Promise<void> {
     // One statement, so one transaction: the run's end, and (`logRun`) its row in the change log
     // (see RunLogRow), appended under the table's shared lock that lets readers keep seqs in commit
-    // order (migration 011, postgres-change-feed.ts).
+    // order (migration 012, postgres-change-feed.ts).
     const counters = counterValues(args.counters);
     const update = `UPDATE syncline_runs AS r SET status = $2, ended_at = $3::timestamptz, error = $4, evidence = $5::jsonb,
           checkpoint_after = (SELECT s.${SLOT_COLUMN[args.slot ?? 'main']} FROM syncline_state AS s WHERE s.stream = r.stream),

@@ -11,7 +11,7 @@
 -- A trigger, so every statement that appends holds it whichever code path (page, run row, scan)
 -- or binary wrote it; a writer of an older binary, still running, takes the same lock exclusively,
 -- which the shared holders exclude and readers see as well.
--- Numbered 011: 010 is taken by the workers migration of the same release.
+-- Numbered 012: 010 (workers) and 011 (shared rate buckets) came with the same release.
 
 CREATE FUNCTION syncline_change_append() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
