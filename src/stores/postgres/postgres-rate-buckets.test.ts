@@ -51,25 +51,26 @@ describe('PostgreSQL shared rate buckets', () => {
 
   it('keeps one bucket per key', async () => {
     await twoWorkers(async (a, b) => {
-      expect(await a.reserveRateToken('one.example.com', 1, 1)).toBe(0);
-      expect(await b.reserveRateToken('two.example.com', 1, 1)).toBe(0);
-      expect(await b.reserveRateToken('one.example.com', 1, 1)).toBeGreaterThan(900);
+      // One token every 10 s: the second take of a key waits most of that, however slow the calls.
+      expect(await a.reserveRateToken('one.example.com', 0.1, 1)).toBe(0);
+      expect(await b.reserveRateToken('two.example.com', 0.1, 1)).toBe(0);
+      expect(await b.reserveRateToken('one.example.com', 0.1, 1)).toBeGreaterThan(5000);
     });
   });
 
   it('refills by the database clock up to the burst, and no further', async () => {
     await twoWorkers(async (a, b, schema) => {
-      expect(await a.reserveRateToken('api.example.com', 1, 3)).toBe(0);
+      expect(await a.reserveRateToken('api.example.com', 0.1, 3)).toBe(0);
       // A quiet spell long enough to refill far past the burst: only the burst goes at once.
       await withPgClient((c) =>
         c.query(`UPDATE "${schema}".syncline_rate_buckets SET updated_at = updated_at - interval '1 hour'`),
       );
       const waits = [];
-      for (let i = 0; i < 4; i++) waits.push(await (i % 2 ? b : a).reserveRateToken('api.example.com', 1, 3));
+      for (let i = 0; i < 4; i++) waits.push(await (i % 2 ? b : a).reserveRateToken('api.example.com', 0.1, 3));
       expect(waits.slice(0, 3)).toEqual([0, 0, 0]);
-      // The fourth waits for a whole token at 1/s (less the few ms the calls took).
-      expect(waits[3]).toBeGreaterThan(900);
-      expect(waits[3]).toBeLessThanOrEqual(1000);
+      // The fourth waits for a whole token at one per 10 s (less the time the calls took).
+      expect(waits[3]).toBeGreaterThan(5000);
+      expect(waits[3]).toBeLessThanOrEqual(10_000);
     });
   });
 
