@@ -139,6 +139,8 @@ export class ClusterScheduler implements SchedulerHandle {
   #started = false;
   #stopped: Promise<void> | null = null;
   #beat: Promise<void> | null = null;
+  /** The newest migration of the queue's schema once this worker's runners migrated it. */
+  #queueRevision: number | null = null;
   /** Timers that wake the queue's runners when a job falls due, by due time. */
   readonly #wakes = new Map<number, NodeJS.Timeout>();
 
@@ -155,7 +157,10 @@ export class ClusterScheduler implements SchedulerHandle {
     });
     // A connection that dies while idle is dropped by the pool; the next query opens another.
     this.#pool.on('error', () => undefined);
-    this.#pool.on('connect', (client) => client.on('error', () => undefined));
+    this.#pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+      this.#screenMigrationNotices(client);
+    });
     // The queue locks a job in the name of the runner's pool (`locked_by`): what is unlocked when
     // this worker is taken for dead.
     this.#queueEvents.on('pool:create', ({ workerPool }: { workerPool: { id: string } }) => {
@@ -197,6 +202,7 @@ export class ClusterScheduler implements SchedulerHandle {
         taskList: { [RUN_TASK]: this.#runTask },
       }),
     );
+    this.#queueRevision = await this.#newestMigration(false);
     if (this.#options.deliveries.length > 0 && this.#options.deliver) {
       this.#runners.push(
         await runQueue({
@@ -604,6 +610,37 @@ export class ClusterScheduler implements SchedulerHandle {
       this.#beat = null;
     });
     return this.#beat;
+  }
+
+  /**
+   * The queue's runners stop (and set the process's exit code to 57) when told of a breaking
+   * migration on the channel `worker:migrate`; but a notification reaches every listener of the
+   * database, so installing the queue of another store of the same database (another schema) would
+   * stop this worker's runners for good while it still beats as alive. The notice reaches them only
+   * when this worker's own queue has a breaking migration newer than the revision it started on.
+   */
+  #screenMigrationNotices(client: pg.PoolClient): void {
+    const emit = client.emit.bind(client);
+    client.emit = ((event: string | symbol, ...args: unknown[]) => {
+      if (event !== 'notification' || (args[0] as pg.Notification).channel !== 'worker:migrate') {
+        return emit(event, ...args);
+      }
+      void this.#newestMigration(true)
+        .then((breaking) => {
+          const known = this.#queueRevision;
+          if (known !== null && breaking !== null && breaking > known) emit(event, ...args);
+        })
+        .catch(() => undefined);
+      return true;
+    }) as typeof client.emit;
+  }
+
+  /** The newest migration (or newest breaking one) of this worker's queue schema. */
+  async #newestMigration(breaking: boolean): Promise<number | null> {
+    const { rows } = await this.#pool.query<{ id: number | null }>(
+      `SELECT max(id) AS id FROM "${this.#queueSchema}".migrations${breaking ? ' WHERE breaking' : ''}`,
+    );
+    return rows[0]?.id ?? null;
   }
 
   /** Reads the queue's jobs for the configured streams and what other workers run, for `status()`. */

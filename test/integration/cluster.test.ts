@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger as QueueLogger, runMigrations } from 'graphile-worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../src/core/errors.ts';
 import type { Store } from '../../src/core/store.ts';
@@ -223,6 +224,36 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     await expect(store.renewLease(held.lease, 30_000, new Date().toISOString())).rejects.toBeInstanceOf(
       LeaseLostError,
     );
+  }, 60_000);
+
+  it('keeps taking jobs when another store of the same database installs its job queue (whose migration notice reaches every listener of the database)', async () => {
+    const at = await location();
+    const runs = new Map<string, number>();
+    await worker(at, runs);
+    const total = () => [...runs.values()].reduce((a, b) => a + b, 0);
+    await until('the first runs', () => total() > STREAMS.length);
+    // Another store's queue in this database: its breaking migrations are notified database-wide.
+    const other = await freshPgSchema({ create: false });
+    const exitCode = process.exitCode;
+    try {
+      await runMigrations({
+        connectionString: other.url,
+        schema: `${other.schema}_jobs`,
+        logger: new QueueLogger(() => () => undefined),
+      });
+      await sleep(500);
+      const before = total();
+      await until(
+        'runs after the other queue was installed',
+        () => total() > before + STREAMS.length,
+        10_000,
+      );
+      // The queue did not mark the process to exit as unsafe (its code 57).
+      expect(process.exitCode).toBe(exitCode);
+    } finally {
+      process.exitCode = exitCode;
+      await other.drop();
+    }
   }, 60_000);
 
   it('refuses to migrate the store beside a live worker of an older version, naming it', async () => {
