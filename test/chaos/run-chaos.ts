@@ -103,7 +103,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '1' },
     store: { type: 'string', default: 'sqlite' },
     style: { type: 'string', default: 'all' },
-    records: { type: 'string', default: '3000' },
+    records: { type: 'string' },
     regress: { type: 'string', default: '0.3' },
     process: { type: 'string', default: 'sync' },
     sinks: { type: 'boolean', default: false },
@@ -113,6 +113,7 @@ const { values } = parseArgs({
     cdc: { type: 'boolean', default: false },
     brokers: { type: 'boolean', default: false },
     files: { type: 'boolean', default: false },
+    workers: { type: 'string' },
     'crm-idempotency': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -125,11 +126,11 @@ function fail(message: string): never {
 
 const seed = Number(values.seed);
 const minutes = Number(values.minutes);
-const records = Number(values.records);
+const records = values.records === undefined ? undefined : Number(values.records);
 const regressWeight = Number(values.regress);
 if (!Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
 if (!(minutes > 0)) fail(`--minutes must be a positive number, got "${values.minutes}"`);
-if (!Number.isInteger(records) || records < 1)
+if (records !== undefined && (!Number.isInteger(records) || records < 1))
   fail(`--records must be a positive integer, got "${values.records}"`);
 if (!(regressWeight >= 0)) fail(`--regress must be a non-negative number, got "${values.regress}"`);
 if (values.store !== 'sqlite' && values.store !== 'postgres')
@@ -144,6 +145,15 @@ if (values.webhooks && values.process !== 'run')
   fail('--webhooks needs --process run (the service receives the webhooks)');
 if (values.websocket && values.process !== 'run')
   fail('--websocket needs --process run (the service keeps the feed open)');
+const workers = values.workers === undefined ? undefined : Number(values.workers);
+if (workers !== undefined && !(Number.isInteger(workers) && workers >= 2))
+  fail(`--workers must be an integer of 2 or more, got "${values.workers}"`);
+if (workers !== undefined && values.store !== 'postgres')
+  fail(
+    '--workers needs --store postgres: a cluster of workers shares a PostgreSQL store (SQLite runs one process)',
+  );
+if (workers !== undefined && (values.sinks || values.destination || values.webhooks || values.websocket))
+  fail('--workers runs without --sinks, --destination, --webhooks and --websocket');
 const crmIdempotency = values['crm-idempotency'];
 if (crmIdempotency !== undefined && crmIdempotency !== 'on' && crmIdempotency !== 'off')
   fail(`--crm-idempotency must be on or off, got "${crmIdempotency}"`);
@@ -195,13 +205,14 @@ const report = await runChaos({
   durationMs: minutes * 60_000,
   store: values.store,
   styles,
-  records,
+  ...(records !== undefined ? { records } : {}),
   regressWeight,
   process: values.process,
   sinks: values.sinks,
   destination: values.destination,
   webhooks: values.webhooks,
   websocket: values.websocket,
+  ...(workers !== undefined ? { workers } : {}),
   ...(crmIdempotency !== undefined ? { crmIdempotency: crmIdempotency === 'on' } : {}),
   ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 });
