@@ -275,6 +275,9 @@ export async function runWorkerChaos(args: WorkerChaosArgs): Promise<WorkerChaos
     for (const worker of alive()) term(worker, 'end');
     await Promise.all(terming);
     await Promise.all(all.map((w) => w.exit));
+  } catch (error) {
+    await sampler.stop().catch(() => undefined);
+    throw error;
   } finally {
     for (const worker of alive()) {
       worker.fate = 'kill';
@@ -543,7 +546,8 @@ export function workersSummary(check: WorkerCheck): string {
   const perWorker = run.workers.map((w) => w.runs);
   return (
     `workers: ${n(run.processes)} worker processes, ${n(run.kills)} SIGKILLed, ${n(run.terms)} SIGTERMed (slowest exit ${n(run.slowestTermMs)} ms), ` +
-    `${n(check.streams)} streams, ${n(check.runs)} runs (per worker ${n(Math.min(...perWorker))} to ${n(Math.max(...perWorker))}); ` +
+    `${n(check.streams)} streams, ${n(check.runs)} runs in all, ${n(perWorker.reduce((a, b) => a + b, 0))} started by the workers ` +
+    `(per worker ${n(Math.min(...perWorker))} to ${n(Math.max(...perWorker))}); ` +
     `${n(check.overlaps.length)} overlapping writers (${n(check.abandonedOverlaps.length)} overlaps of a killed worker's run), ` +
     `${n(check.abandoned)} runs left open by killed workers, ` +
     `${n(check.leaseLost)} fencing refusals; ${n(run.samples)} queue samples: ${n(run.duplicateKeys.length)} duplicate job keys, ` +
