@@ -256,6 +256,30 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     }
   }, 60_000);
 
+  it('still stops taking jobs on a breaking migration of its own queue (a newer queue beside it)', async () => {
+    const at = await location();
+    const runs = new Map<string, number>();
+    await worker(at, runs);
+    const total = () => [...runs.values()].reduce((a, b) => a + b, 0);
+    await until('the first runs', () => total() > STREAMS.length);
+    const schema = new URL(at).searchParams.get('schema')!;
+    const exitCode = process.exitCode;
+    try {
+      // As a newer worker would: a breaking migration this one does not know, then its notice.
+      await withPgClient(async (client) => {
+        await client.query(`INSERT INTO "${schema}_jobs".migrations (id, breaking) VALUES (9999, true)`);
+        await client.query(`SELECT pg_notify('worker:migrate', '{"migrationNumber":9999,"breaking":true}')`);
+      });
+      await until('the queue to mark the process as unsafe to go on', () => process.exitCode === 57, 5000);
+      await sleep(1500);
+      const after = total();
+      await sleep(2000);
+      expect(total()).toBe(after);
+    } finally {
+      process.exitCode = exitCode;
+    }
+  }, 60_000);
+
   it('refuses to migrate the store beside a live worker of an older version, naming it', async () => {
     const at = await location();
     const store = await openedStore(at);
