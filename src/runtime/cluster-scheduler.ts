@@ -184,6 +184,10 @@ export class ClusterScheduler implements SchedulerHandle {
     // Takes the dead first (a predecessor on this machine killed a moment ago): their jobs are free
     // when the runners start.
     await this.#heartbeat();
+    // Beating from now on: the runners take jobs as soon as they start, and the rest of the start
+    // (the queue's migration, the seeding behind other workers' lock) may outlast the timeout.
+    const beatEvery = Math.max(200, Math.floor(worker.timeoutMs / 6));
+    this.#timers.push(setInterval(() => void this.#heartbeat(), beatEvery));
     const logger = queueLogger(log);
     const common = {
       pgPool: this.#pool,
@@ -214,11 +218,7 @@ export class ClusterScheduler implements SchedulerHandle {
     }
     await this.#heartbeat();
     await this.#seed();
-    const beatEvery = Math.max(200, Math.floor(worker.timeoutMs / 6));
-    this.#timers.push(
-      setInterval(() => void this.#heartbeat(), beatEvery),
-      setInterval(() => void this.#refresh(), STATUS_EVERY_MS),
-    );
+    this.#timers.push(setInterval(() => void this.#refresh(), STATUS_EVERY_MS));
     await this.#refresh();
     log.info(
       { worker: worker.id, concurrency: this.#options.concurrency, queue: this.#queueSchema },

@@ -280,6 +280,37 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     }
   }, 60_000);
 
+  it('beats its heartbeat while it starts: a start slower than the worker timeout does not get it taken for dead', async () => {
+    const at = await location();
+    const runs = new Map<string, number>();
+    await worker(at, runs);
+    const schema = new URL(at).searchParams.get('schema')!;
+    const store = await openedStore(at);
+    // The seeding lock held (as by other workers starting at once): the second worker's start waits
+    // in its seeding, its job runners already running, for longer than the timeout (1.5 s).
+    await withPgClient(async (client) => {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `syncline:seed:${schema}_jobs`,
+      ]);
+      const runtime = createRuntime({ config: { code: config(at, new Map()) } });
+      runtimes.push(runtime);
+      const second = await startService({ runtime, log: SILENT_LOGGER });
+      services.push(second);
+      const starting = second.start();
+      await until(
+        'the second worker to register',
+        async () => (await store.cluster!().listWorkers()).length === 2,
+      );
+      await sleep(4000);
+      const workers = await store.cluster!().listWorkers();
+      await client.query('COMMIT');
+      await starting;
+      expect(workers.map((w) => w.live)).toEqual([true, true]);
+    });
+    expect(await store.cluster!().listWorkers()).toHaveLength(2);
+  }, 60_000);
+
   it('refuses to migrate the store beside a live worker of an older version, naming it', async () => {
     const at = await location();
     const store = await openedStore(at);
