@@ -379,9 +379,10 @@ function sampleQueue(location: string): {
           if (Number(row.locked) > 1) twoLocked++;
         }
       } catch (error) {
-        // The queue's schema appears with the first worker; any other failure ends the sampling.
+        // The queue's schema appears with the first worker, table by table and column by column
+        // (its migrations); past the first sample, or any other failure, ends the sampling.
         const code = (error as { code?: string }).code;
-        if (code !== '42P01' && code !== '3F000') {
+        if (samples > 0 || !['42P01', '3F000', '42703', '42883'].includes(code ?? '')) {
           failure = `the queue sampler failed: ${(error as Error).message}`;
           return;
         }
