@@ -96,13 +96,20 @@
  * sampled every 200 ms for a `sync:<stream>` key held by two jobs, and for two scheduled jobs of one stream waiting
  * at once; every worker started runs (from its log); `syncline_workers` empty once all stopped.
  * `CHAOS_WORKER_LOGS=<dir>` keeps each worker's log as `<dir>/worker-<n>.log`. Runs:
- *   --workers 3 --seed 5 --minutes 1.5 --store postgres: 5 kills, 7 terms, 15 worker processes, 3,920 records,
+ *   --workers 3 --seed 5 --minutes 1.5 --store postgres: 9 kills, 9 terms, 21 worker processes, 4,210 records,
  *   0 missing, 0 duplicated, 0 stale, 0 wrongly live, 0 checkpoint regressions, 0 dead letters, ...; workers: 50 streams,
- *   283 runs in all, 133 started by the workers (per worker 6 to 20); 0 overlapping writers, 28 runs left open by
- *   killed workers, 0 fencing refusals; 327 queue samples: 0 duplicate job keys, 0 with two scheduled jobs waiting;
- *   0 workers left registered; copies: 23,706 records, 0 missing, ... (slowest exit after SIGTERM 4.8 s; a 2-core
- *   machine under a load of 10-20: runs take seconds each). Which worker has joined when a victim is drawn depends
- *   on timing, so one seed's kills and terms vary from run to run (another run: 6 kills, 5 terms, 14 processes).
+ *   470 runs in all, 319 started by the workers (per worker 6 to 39); 0 overlapping writers, 44 runs left open by
+ *   killed workers, 0 fencing refusals; 397 queue samples: 0 duplicate job keys, 0 with two scheduled jobs waiting;
+ *   0 workers left registered; copies: 25,821 records, 0 missing, ... (slowest exit after SIGTERM 2.2 s)
+ *   --workers 4 --seed 6 --minutes 1.5 --store postgres: 8 kills, 4 terms, 16 worker processes, 3,911 records, 0 missing,
+ *   ...; 50 streams, 301 runs in all, 150 started by the workers (per worker 5 to 25); 0 overlapping writers, 44 runs
+ *   left open by killed workers, 1 fencing refusal; 330 queue samples: 0 duplicate job keys; 0 workers left registered
+ *   (a run before the start-heartbeat fix below: its fencing refusal was a replacement taken for dead as it started)
+ * On a 2-core machine under a load of 10-20 (runs take seconds each, and a worker whose heartbeat is starved past
+ * the 3 s timeout is taken for dead now and then: its runs stop, it joins again). Which worker has joined when a
+ * victim is drawn depends on timing, so one seed's kills and terms vary from run to run. The chaos found that
+ * another store's queue install (any schema of the database) stopped every worker's job runners, and that a
+ * worker starting slower than its timeout was taken for dead with its first jobs under way.
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  * `--brokers` runs the broker chaos instead (test/chaos/chaos-brokers.ts, on --store, for --minutes):
  * Debezium events into NATS JetStream and Redis Streams while `syncline sync` processes (the built
