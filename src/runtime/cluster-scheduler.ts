@@ -139,11 +139,11 @@ export class ClusterScheduler implements SchedulerHandle {
   #started = false;
   #stopped: Promise<void> | null = null;
   #beat: Promise<void> | null = null;
+  /** The newest migration of the queue's schema once this worker's runners migrated it. */
+  #queueRevision: number | null = null;
   /** Timers that wake the queue's runners when a job falls due, by due time. */
   readonly #wakes = new Map<number, NodeJS.Timeout>();
   #publishing: NodeJS.Timeout | null = null;
-  /** The queue schema's migration when this worker joined (its graphile-worker installed or found it). */
-  #queueVersion: number | null = null;
 
   constructor(options: ClusterSchedulerOptions) {
     this.#options = options;
@@ -160,7 +160,7 @@ export class ClusterScheduler implements SchedulerHandle {
     this.#pool.on('error', () => undefined);
     this.#pool.on('connect', (client) => {
       client.on('error', () => undefined);
-      ignoreForeignMigrations(client, () => void this.#checkQueueMigration());
+      this.#screenMigrationNotices(client);
     });
     // The queue locks a job in the name of the runner's pool (`locked_by`): what is unlocked when
     // this worker is taken for dead.
@@ -185,6 +185,10 @@ export class ClusterScheduler implements SchedulerHandle {
     // Takes the dead first (a predecessor on this machine killed a moment ago): their jobs are free
     // when the runners start.
     await this.#heartbeat();
+    // Beating from now on: the runners take jobs as soon as they start, and the rest of the start
+    // (the queue's migration, the seeding behind other workers' lock) may outlast the timeout.
+    const beatEvery = Math.max(200, Math.floor(worker.timeoutMs / 6));
+    this.#timers.push(setInterval(() => void this.#heartbeat(), beatEvery));
     const logger = queueLogger(log);
     const common = {
       pgPool: this.#pool,
@@ -203,6 +207,7 @@ export class ClusterScheduler implements SchedulerHandle {
         taskList: { [RUN_TASK]: this.#runTask },
       }),
     );
+    this.#queueRevision = await this.#newestMigration(false);
     if (this.#options.deliveries.length > 0 && this.#options.deliver) {
       this.#runners.push(
         await runQueue({
@@ -212,14 +217,17 @@ export class ClusterScheduler implements SchedulerHandle {
         }),
       );
     }
+    // A runner the queue stopped on its own (a breaking migration of this queue by a newer
+    // Syncline): this worker takes no more jobs, so it leaves the cluster and says it is not ready.
+    for (const runner of this.#runners) {
+      runner.promise.then(
+        () => this.#runnerEnded(),
+        () => this.#runnerEnded(),
+      );
+    }
     await this.#heartbeat();
-    this.#queueVersion = await this.#readQueueVersion();
     await this.#seed();
-    const beatEvery = Math.max(200, Math.floor(worker.timeoutMs / 6));
-    this.#timers.push(
-      setInterval(() => void this.#heartbeat(), beatEvery),
-      setInterval(() => void this.#refresh(), STATUS_EVERY_MS),
-    );
+    this.#timers.push(setInterval(() => void this.#refresh(), STATUS_EVERY_MS));
     await this.#refresh();
     log.info(
       { worker: worker.id, concurrency: this.#options.concurrency, queue: this.#queueSchema },
@@ -482,31 +490,13 @@ export class ClusterScheduler implements SchedulerHandle {
       await this.#addJob(DELIVER_TASK, { name }, { key: `deliver:${name}`, runAt: Date.now() });
   };
 
-  async #readQueueVersion(): Promise<number> {
-    const { rows } = await this.#pool.query<{ id: number | null }>(
-      `SELECT max(id) AS id FROM "${this.#queueSchema}".migrations`,
+  #runnerEnded(): void {
+    if (this.#stop.signal.aborted) return;
+    this.#options.log.error(
+      { queue: this.#queueSchema },
+      'the job queue stopped this worker (its queue was migrated by a newer Syncline): it takes no more jobs; upgrade it and start it again',
     );
-    return rows[0]?.id ?? 0;
-  }
-
-  /**
-   * A queue migration happened somewhere in the database. If it was this queue's (a newer
-   * Syncline's job queue moved on beside this worker), this worker stops taking jobs and says to
-   * upgrade; another schema's migration (a new store's queue) is none of its business.
-   */
-  async #checkQueueMigration(): Promise<void> {
-    if (this.#queueVersion === null || this.#stop.signal.aborted) return;
-    try {
-      const now = await this.#readQueueVersion();
-      if (now <= this.#queueVersion) return;
-      this.#options.log.error(
-        { queue: this.#queueSchema, from: this.#queueVersion, to: now },
-        'the job queue was migrated by a newer Syncline: this worker takes no more jobs; upgrade it and start it again',
-      );
-      await this.stop();
-    } catch (error) {
-      this.#options.log.warn({ err: describeError(error) }, 'could not read the job queue migration');
-    }
+    void this.stop();
   }
 
   /** Whether this job's worker was taken for dead while it ran (then its job is another's now). */
@@ -665,6 +655,37 @@ export class ClusterScheduler implements SchedulerHandle {
     this.#publishing.unref();
   }
 
+  /**
+   * The queue's runners stop (and set the process's exit code to 57) when told of a breaking
+   * migration on the channel `worker:migrate`; but a notification reaches every listener of the
+   * database, so installing the queue of another store of the same database (another schema) would
+   * stop this worker's runners for good while it still beats as alive. The notice reaches them only
+   * when this worker's own queue has a breaking migration newer than the revision it started on.
+   */
+  #screenMigrationNotices(client: pg.PoolClient): void {
+    const emit = client.emit.bind(client);
+    client.emit = ((event: string | symbol, ...args: unknown[]) => {
+      if (event !== 'notification' || (args[0] as pg.Notification).channel !== 'worker:migrate') {
+        return emit(event, ...args);
+      }
+      void this.#newestMigration(true)
+        .then((breaking) => {
+          const known = this.#queueRevision;
+          if (known !== null && breaking !== null && breaking > known) emit(event, ...args);
+        })
+        .catch(() => undefined);
+      return true;
+    }) as typeof client.emit;
+  }
+
+  /** The newest migration (or newest breaking one) of this worker's queue schema. */
+  async #newestMigration(breaking: boolean): Promise<number | null> {
+    const { rows } = await this.#pool.query<{ id: number | null }>(
+      `SELECT max(id) AS id FROM "${this.#queueSchema}".migrations${breaking ? ' WHERE breaking' : ''}`,
+    );
+    return rows[0]?.id ?? null;
+  }
+
   /** Reads the queue's jobs for the configured streams and what other workers run, for `status()`. */
   async #refresh(): Promise<void> {
     try {
@@ -712,27 +733,6 @@ export class ClusterScheduler implements SchedulerHandle {
       this.#options.log.warn({ err: error }, `scheduler: onChange threw: ${describeError(error)}`);
     }
   }
-}
-
-/**
- * graphile-worker listens on one database-wide channel for migrations of its queue and shuts its
- * runners down on any breaking one, whatever the schema: the first start of another store's queue
- * in the same database (a test schema, a second project) would stop this worker's. The queue's
- * listening connection comes from our pool, so its `worker:migrate` notifications are taken out
- * here and `onMigrate` judges whether this queue changed.
- */
-function ignoreForeignMigrations(client: pg.PoolClient, onMigrate: () => void): void {
-  const emit = client.emit.bind(client);
-  client.emit = ((event: string | symbol, ...args: unknown[]) => {
-    if (
-      event === 'notification' &&
-      (args[0] as { channel?: string } | undefined)?.channel === 'worker:migrate'
-    ) {
-      onMigrate();
-      return true;
-    }
-    return emit(event, ...args);
-  }) as typeof client.emit;
 }
 
 /** Why a job was aborted: the cluster took its worker for dead. */

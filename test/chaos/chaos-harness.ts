@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +71,17 @@ import {
   webSocketStreamConfig,
   webSocketSummary,
 } from './chaos-websocket.ts';
+import {
+  checkWorkers,
+  runWorkerChaos,
+  streamCopies,
+  WORKER_RECORDS,
+  type WorkerChaosRun,
+  type WorkerCheck,
+  workersBad,
+  workersConfigYaml,
+  workersSummary,
+} from './chaos-workers.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
 
@@ -79,7 +90,7 @@ export interface ChaosOptions {
   readonly durationMs: number;
   readonly store: 'sqlite' | 'postgres';
   readonly styles?: readonly ChaosStyle[];
-  /** Customers at the start. Default 3000. */
+  /** Customers at the start. Default 3000 (`workers`: `WORKER_RECORDS`, as every stream loads them). */
   readonly records?: number;
   readonly pageSize?: number;
   /**
@@ -125,6 +136,13 @@ export interface ChaosOptions {
    * series must be stored with the source's content, and nothing outside them. Never reconciled.
    */
   readonly websocket?: boolean;
+  /**
+   * A cluster (PostgreSQL only): this many `syncline run` workers at once on the store, over
+   * `WORKER_STREAMS` streams (the styles' and copies), with a short worker timeout; at seeded
+   * moments one is SIGKILLed or SIGTERMed and replaced. Besides the ground truth: no two writers on
+   * one stream, one job per stream in the queue, every worker ran runs, none left registered.
+   */
+  readonly workers?: number;
 }
 
 export interface ChaosReport {
@@ -164,6 +182,8 @@ export interface ChaosReport {
   readonly webhooks: WebhookCheck | null;
   /** The WebSocket stream's candles against the source's (`websocket: true`), else null. */
   readonly websocket: WebSocketCheck | null;
+  /** The cluster's checks (`workers`), else null. */
+  readonly workers: WorkerCheck | null;
 }
 
 /**
@@ -187,6 +207,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     options.process !== 'run'
   )
     throw new Error('sinks, destination, webhooks and websocket need process: "run" (the service runs them)');
+  if (options.workers !== undefined) {
+    if (options.store !== 'postgres') throw new Error('workers: a cluster needs the postgres store');
+    if (options.sinks || options.destination || options.webhooks || options.websocket)
+      throw new Error(
+        'workers: sinks, destination, webhooks and websocket are not part of the cluster chaos',
+      );
+  }
   const dir = mkdtempSync(join(tmpdir(), 'syncline-chaos-'));
   const destinationStream = options.destination ? destinationStreamOf(styles) : null;
   const crmIdempotency = options.crmIdempotency ?? idempotencyForSeed(options.seed);
@@ -194,7 +221,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { location, drop } = await freshLocation(options.store);
   const sim = await startSimulator({
     seed: options.seed,
-    datasets: { customers: options.records ?? 3000, ...(options.websocket ? { candles: WS_CANDLES } : {}) },
+    datasets: {
+      customers: options.records ?? (options.workers !== undefined ? WORKER_RECORDS : 3000),
+      ...(options.websocket ? { candles: WS_CANDLES } : {}),
+    },
     faults: {
       rateLimit: 0.03,
       retryAfterSeconds: 0,
@@ -219,7 +249,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     ...(options.websocket ? { ws: WS_CHAOS_FEED } : {}),
     ...(options.destination ? { crm: { token, idempotency: crmIdempotency } } : {}),
   });
-  const daemon = options.process === 'run';
+  const daemon = options.process === 'run' || options.workers !== undefined;
+  const copies = options.workers !== undefined ? streamCopies(styles) : [];
+  let workerRun: WorkerChaosRun | null = null;
   const observers: SinkObserver[] = options.sinks ? sinkObservers(options.seed, styles.map(streamName)) : [];
   const started: SinkObserver[] = [];
   const destinations = destinationStream ? [destinationConfig(sim.url, destinationStream)] : [];
@@ -258,6 +290,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         hooks,
       ),
     );
+    if (options.workers !== undefined) {
+      const base = readFileSync(join(dir, 'syncline.config.yaml'), 'utf8');
+      writeFileSync(join(dir, 'syncline.config.yaml'), workersConfigYaml(base, sim.url, copies));
+    }
     const env = Object.assign(
       destinationStream ? { [CRM_TOKEN_ENV]: token } : {},
       options.webhooks ? { [WEBHOOK_SECRET_ENV]: secret } : {},
@@ -286,7 +322,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       log(`crm: idempotency ${crmIdempotency ? 'on' : 'off'}, faults ${JSON.stringify(faults)}`);
     }
     const end = Date.now() + options.durationMs;
-    while (Date.now() < end) {
+    if (options.workers !== undefined) {
+      workerRun = await runWorkerChaos({
+        workers: options.workers,
+        durationMs: options.durationMs,
+        random,
+        sim,
+        location,
+        spawn: () => {
+          const child = spawnService(dir, location, env);
+          return { child, exit: waitExit(child) };
+        },
+        log,
+      });
+      kills = workerRun.kills;
+      terms = workerRun.terms;
+      cycles = workerRun.processes;
+    }
+    while (options.workers === undefined && Date.now() < end) {
       const { mutations, action } = nextCycle(random, daemon);
       sim.mutate(mutations);
       const child = daemon
@@ -370,6 +423,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       const webhooks = provider ? await checkWebhooks(store, provider.stats(), initialRuns) : null;
       const websocket = options.websocket ? await checkWebSocket(store, sim) : null;
+      const workers = workerRun
+        ? await checkWorkers(
+            store,
+            sim,
+            [...styles.map(streamName), ...copies.map((c) => c.name)],
+            copies,
+            workerRun,
+          )
+        : null;
       return await compare(store, sim, styles, options, {
         kills,
         terms,
@@ -380,6 +442,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         destination,
         webhooks,
         websocket,
+        workers,
       });
     } finally {
       await store.close();
@@ -404,6 +467,7 @@ interface Tally {
   destination: DestinationCheck | null;
   webhooks: WebhookCheck | null;
   websocket: WebSocketCheck | null;
+  workers: WorkerCheck | null;
 }
 
 /** How long the provider may take to deliver what it holds once the chaos ended. */
@@ -765,6 +829,11 @@ async function compare(
   const destinationDiffers = tally.destination ? destinationBad(tally.destination) : 0;
   const webhooksDiffer = tally.webhooks ? webhooksBad(tally.webhooks) : 0;
   const websocketDiffers = tally.websocket ? webSocketBad(tally.websocket) : 0;
+  const workersDiffer = tally.workers ? workersBad(tally.workers) : 0;
+  if (tally.workers) {
+    differences.push(...tally.workers.differences, ...tally.workers.overlaps.slice(0, 6));
+    tally.problems.push(...tally.workers.run.problems);
+  }
   if (tally.websocket) {
     differences.push(...tally.websocket.differences);
     // Its REST part (`{ poll: ... }`) is the only resume point: its watermark must never go back.
@@ -793,11 +862,12 @@ async function compare(
     destinationDiffers +
     webhooksDiffer +
     websocketDiffers +
+    workersDiffer +
     tally.problems.length;
   const n = (x: number) => x.toLocaleString('en-US');
   const summary =
-    `chaos seed=${options.seed} store=${options.store}${options.process === 'run' ? ' process=run' : ''} style=${styles.length === CHAOS_STYLES.length ? 'all' : styles.join(',')}: ` +
-    `${n(tally.kills)} kills, ${n(tally.terms)} terms, ${n(tally.cycles)} ${options.process === 'run' ? 'service processes' : 'runs'}, ${n(records)} records, ${n(missing)} missing, ` +
+    `chaos seed=${options.seed} store=${options.store}${options.process === 'run' ? ' process=run' : ''}${options.workers !== undefined ? ` workers=${options.workers}` : ''} style=${styles.length === CHAOS_STYLES.length ? 'all' : styles.join(',')}: ` +
+    `${n(tally.kills)} kills, ${n(tally.terms)} terms, ${n(tally.cycles)} ${options.workers !== undefined ? 'worker processes' : options.process === 'run' ? 'service processes' : 'runs'}, ${n(records)} records, ${n(missing)} missing, ` +
     `${n(duplicated)} duplicated, ${n(stale)} stale, ${n(notDeleted + extra)} wrongly live, ` +
     `${n(regressions)} checkpoint regressions, ${n(deadLetters)} dead letters; ` +
     `${n(made)} version regressions at the source: ${n(accepted)} accepted, ${n(deadLettered)} dead-lettered ` +
@@ -812,7 +882,8 @@ async function compare(
       .join('') +
     (tally.destination ? `; ${destinationSummary(tally.destination)}` : '') +
     (tally.webhooks ? `; ${webhooksSummary(tally.webhooks)}` : '') +
-    (tally.websocket ? `; ${webSocketSummary(tally.websocket)}` : '');
+    (tally.websocket ? `; ${webSocketSummary(tally.websocket)}` : '') +
+    (tally.workers ? `; ${workersSummary(tally.workers)}` : '');
   return {
     ok: bad === 0,
     summary,
@@ -837,6 +908,7 @@ async function compare(
     destination: tally.destination,
     webhooks: tally.webhooks,
     websocket: tally.websocket,
+    workers: tally.workers,
   };
 }
 
@@ -961,7 +1033,11 @@ async function versionDrops(store: Store, stream: string): Promise<number> {
 }
 
 /** A checkpoint's watermark must never move backwards, within a run or from one run to the next. */
-function checkpointRegressions(runs: readonly RunRecord[], differences: string[], stream: string): number {
+export function checkpointRegressions(
+  runs: readonly RunRecord[],
+  differences: string[],
+  stream: string,
+): number {
   type Mark = { cursor: string; id: string | null } | null | undefined;
   const mark = (c: unknown): Mark => (c as { watermark?: Mark } | null)?.watermark;
   let count = 0;
@@ -1080,7 +1156,7 @@ function spawnService(
   return child;
 }
 
-function spawnCli(
+export function spawnCli(
   args: readonly string[],
   dir: string,
   env: Readonly<Record<string, string>> = {},
@@ -1104,7 +1180,7 @@ interface Exit {
 const SINK_TROUBLE =
   /"msg":"(sink stopped|sink paused|a sink refused an event|a destination refused a record|sink: the target refused)/;
 
-function waitExit(child: ChildProcess): Promise<Exit> {
+export function waitExit(child: ChildProcess): Promise<Exit> {
   let stderr = '';
   let partial = '';
   const sinkTrouble: string[] = [];

@@ -2,7 +2,7 @@
  * `npm run chaos -- --seed N --minutes M --store sqlite|postgres
  *   [--style cursor|link|keyset|keyset-gte|page|offset|window|feed|all, or several with commas; all: every one but feed]
  *   [--records N] [--regress WEIGHT (0.3; 0 = no version regressions)] [--process sync|run] [--sinks]
- *   [--destination [--crm-idempotency on|off]] [--webhooks] [--websocket] [--verbose]`
+ *   [--destination [--crm-idempotency on|off]] [--webhooks] [--websocket] [--workers N] [--verbose]`
  * `npm run chaos -- --cdc --seed N --minutes M --store sqlite|postgres [--process sync|run]`: change
  * data capture under kills, a chaos of its own (test/chaos/chaos-cdc.ts): a private PostgreSQL
  * cluster with a seeded writer, `syncline sync` of two cdc streams SIGKILLed at random moments (the
@@ -83,6 +83,33 @@
  *   --seed 41 --minutes 1.5 --store postgres: 14 kills, 2 terms, 23 service processes, 22,575 records, 0 missing, ...;
  *   websocket chaos_ws: 561 closed candles, 0 missing, 0 stale, 0 unknown; feed: 37 connections, 10 drops, 6 stalls,
  *   72 duplicates, 3 age closes; 55 gap-fill requests
+ * `--workers N` (with `--store postgres`; SQLite is refused) runs a cluster (test/chaos/chaos-workers.ts): N
+ * `syncline run` workers at once on the one store schema (each its own API port), each stream's runs a job of the
+ * queue they share, over 50 streams (the styles' streams and copies of the incremental `accept` ones over the same
+ * customers, 400 of them by default), `service.workerTimeout` 3 s, every stream scheduled every second, the
+ * simulator's usual mutations and faults. Every 1.5-5 s (seeded) a worker that joined at least 2 s ago is SIGKILLed
+ * (60%) or SIGTERMed (it must exit 0 within the 20 s shutdown timeout) and a replacement started at once. The last
+ * 4 s kill nobody; then the mutations stop, the workers (once joined) are stopped with SIGTERM, and the final syncs
+ * and reconciliation run as usual before the ground-truth comparison of every stream. Also checked: no two runs of
+ * one stream overlap in `syncline_runs` (a killed worker's run left open and closed by the next is listed apart;
+ * runs refused by the fence, "lost the lease", are counted: allowed, the data must still be equal); the queue
+ * sampled every 200 ms for a `sync:<stream>` key held by two jobs, and for two scheduled jobs of one stream waiting
+ * at once; every worker started runs (from its log); `syncline_workers` empty once all stopped.
+ * `CHAOS_WORKER_LOGS=<dir>` keeps each worker's log as `<dir>/worker-<n>.log`. Runs:
+ *   --workers 3 --seed 5 --minutes 1.5 --store postgres: 9 kills, 9 terms, 21 worker processes, 4,210 records,
+ *   0 missing, 0 duplicated, 0 stale, 0 wrongly live, 0 checkpoint regressions, 0 dead letters, ...; workers: 50 streams,
+ *   470 runs in all, 319 started by the workers (per worker 6 to 39); 0 overlapping writers, 44 runs left open by
+ *   killed workers, 0 fencing refusals; 397 queue samples: 0 duplicate job keys, 0 with two scheduled jobs waiting;
+ *   0 workers left registered; copies: 25,821 records, 0 missing, ... (slowest exit after SIGTERM 2.2 s)
+ *   --workers 4 --seed 6 --minutes 1.5 --store postgres: 8 kills, 4 terms, 16 worker processes, 3,911 records, 0 missing,
+ *   ...; 50 streams, 301 runs in all, 150 started by the workers (per worker 5 to 25); 0 overlapping writers, 44 runs
+ *   left open by killed workers, 1 fencing refusal; 330 queue samples: 0 duplicate job keys; 0 workers left registered
+ *   (a run before the start-heartbeat fix below: its fencing refusal was a replacement taken for dead as it started)
+ * On a 2-core machine under a load of 10-20 (runs take seconds each, and a worker whose heartbeat is starved past
+ * the 3 s timeout is taken for dead now and then: its runs stop, it joins again). Which worker has joined when a
+ * victim is drawn depends on timing, so one seed's kills and terms vary from run to run. The chaos found that
+ * another store's queue install (any schema of the database) stopped every worker's job runners, and that a
+ * worker starting slower than its timeout was taken for dead with its first jobs under way.
  * Prints one summary line; exits 1 on any difference, naming the first differing keys.
  * `--brokers` runs the broker chaos instead (test/chaos/chaos-brokers.ts, on --store, for --minutes):
  * Debezium events into NATS JetStream and Redis Streams while `syncline sync` processes (the built
@@ -103,7 +130,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '1' },
     store: { type: 'string', default: 'sqlite' },
     style: { type: 'string', default: 'all' },
-    records: { type: 'string', default: '3000' },
+    records: { type: 'string' },
     regress: { type: 'string', default: '0.3' },
     process: { type: 'string', default: 'sync' },
     sinks: { type: 'boolean', default: false },
@@ -113,6 +140,7 @@ const { values } = parseArgs({
     cdc: { type: 'boolean', default: false },
     brokers: { type: 'boolean', default: false },
     files: { type: 'boolean', default: false },
+    workers: { type: 'string' },
     'crm-idempotency': { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -125,11 +153,11 @@ function fail(message: string): never {
 
 const seed = Number(values.seed);
 const minutes = Number(values.minutes);
-const records = Number(values.records);
+const records = values.records === undefined ? undefined : Number(values.records);
 const regressWeight = Number(values.regress);
 if (!Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
 if (!(minutes > 0)) fail(`--minutes must be a positive number, got "${values.minutes}"`);
-if (!Number.isInteger(records) || records < 1)
+if (records !== undefined && (!Number.isInteger(records) || records < 1))
   fail(`--records must be a positive integer, got "${values.records}"`);
 if (!(regressWeight >= 0)) fail(`--regress must be a non-negative number, got "${values.regress}"`);
 if (values.store !== 'sqlite' && values.store !== 'postgres')
@@ -144,6 +172,15 @@ if (values.webhooks && values.process !== 'run')
   fail('--webhooks needs --process run (the service receives the webhooks)');
 if (values.websocket && values.process !== 'run')
   fail('--websocket needs --process run (the service keeps the feed open)');
+const workers = values.workers === undefined ? undefined : Number(values.workers);
+if (workers !== undefined && !(Number.isInteger(workers) && workers >= 2))
+  fail(`--workers must be an integer of 2 or more, got "${values.workers}"`);
+if (workers !== undefined && values.store !== 'postgres')
+  fail(
+    '--workers needs --store postgres: a cluster of workers shares a PostgreSQL store (SQLite runs one process)',
+  );
+if (workers !== undefined && (values.sinks || values.destination || values.webhooks || values.websocket))
+  fail('--workers runs without --sinks, --destination, --webhooks and --websocket');
 const crmIdempotency = values['crm-idempotency'];
 if (crmIdempotency !== undefined && crmIdempotency !== 'on' && crmIdempotency !== 'off')
   fail(`--crm-idempotency must be on or off, got "${crmIdempotency}"`);
@@ -195,13 +232,14 @@ const report = await runChaos({
   durationMs: minutes * 60_000,
   store: values.store,
   styles,
-  records,
+  ...(records !== undefined ? { records } : {}),
   regressWeight,
   process: values.process,
   sinks: values.sinks,
   destination: values.destination,
   webhooks: values.webhooks,
   websocket: values.websocket,
+  ...(workers !== undefined ? { workers } : {}),
   ...(crmIdempotency !== undefined ? { crmIdempotency: crmIdempotency === 'on' } : {}),
   ...(values.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
 });

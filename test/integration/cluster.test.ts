@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Logger, runMigrations } from 'graphile-worker';
+import { Logger as QueueLogger, runMigrations } from 'graphile-worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../../src/core/errors.ts';
 import type { Store } from '../../src/core/store.ts';
@@ -17,8 +17,6 @@ async function until(what: string, done: () => boolean | Promise<boolean>, timeo
     await sleep(50);
   }
 }
-
-const QUIET = new Logger(() => () => undefined);
 
 const STREAMS = ['s1', 's2', 's3', 's4', 's5', 's6'];
 
@@ -228,24 +226,92 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     );
   }, 60_000);
 
-  it("goes on running jobs when another store's job queue is installed in the same database", async () => {
+  it('keeps taking jobs when another store of the same database installs its job queue (whose migration notice reaches every listener of the database)', async () => {
     const at = await location();
     const runs = new Map<string, number>();
-    const service = await worker(at, runs, { every: '1h' });
-    await until('the first runs', () => STREAMS.every((s) => (runs.get(s) ?? 0) > 0));
-    // Another store's queue, migrated from scratch: its breaking migrations are announced to every
-    // queue listener of the database.
+    await worker(at, runs);
+    const total = () => [...runs.values()].reduce((a, b) => a + b, 0);
+    await until('the first runs', () => total() > STREAMS.length);
+    // Another store's queue in this database: its breaking migrations are notified database-wide.
     const other = await freshPgSchema({ create: false });
+    const exitCode = process.exitCode;
     try {
-      await runMigrations({ connectionString: other.url, schema: `${other.schema}_jobs`, logger: QUIET });
+      await runMigrations({
+        connectionString: other.url,
+        schema: `${other.schema}_jobs`,
+        logger: new QueueLogger(() => () => undefined),
+      });
       await sleep(500);
-      const before = runs.get('s1')!;
-      await service.control.trigger('s1', 'sync');
-      await until('the triggered run after the foreign migration', () => runs.get('s1')! > before, 10_000);
-      expect(service.scheduler.running).toBe(true);
+      const before = total();
+      await until(
+        'runs after the other queue was installed',
+        () => total() > before + STREAMS.length,
+        10_000,
+      );
+      // The queue did not mark the process to exit as unsafe (its code 57).
+      expect(process.exitCode).toBe(exitCode);
     } finally {
+      process.exitCode = exitCode;
       await other.drop();
     }
+  }, 60_000);
+
+  it('still stops taking jobs on a breaking migration of its own queue (a newer queue beside it)', async () => {
+    const at = await location();
+    const runs = new Map<string, number>();
+    const service = await worker(at, runs);
+    const total = () => [...runs.values()].reduce((a, b) => a + b, 0);
+    await until('the first runs', () => total() > STREAMS.length);
+    const schema = new URL(at).searchParams.get('schema')!;
+    const exitCode = process.exitCode;
+    try {
+      // As a newer worker would: a breaking migration this one does not know, then its notice.
+      await withPgClient(async (client) => {
+        await client.query(`INSERT INTO "${schema}_jobs".migrations (id, breaking) VALUES (9999, true)`);
+        await client.query(`SELECT pg_notify('worker:migrate', '{"migrationNumber":9999,"breaking":true}')`);
+      });
+      await until('the queue to mark the process as unsafe to go on', () => process.exitCode === 57, 5000);
+      await sleep(1500);
+      const after = total();
+      await sleep(2000);
+      expect(total()).toBe(after);
+      // It says so: not ready (GET /readyz answers 503), and it left the cluster.
+      expect(service.scheduler.running).toBe(false);
+      expect((await service.control.ready()).ready).toBe(false);
+    } finally {
+      process.exitCode = exitCode;
+    }
+  }, 60_000);
+
+  it('beats its heartbeat while it starts: a start slower than the worker timeout does not get it taken for dead', async () => {
+    const at = await location();
+    const runs = new Map<string, number>();
+    await worker(at, runs);
+    const schema = new URL(at).searchParams.get('schema')!;
+    const store = await openedStore(at);
+    // The seeding lock held (as by other workers starting at once): the second worker's start waits
+    // in its seeding, its job runners already running, for longer than the timeout (1.5 s).
+    await withPgClient(async (client) => {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `syncline:seed:${schema}_jobs`,
+      ]);
+      const runtime = createRuntime({ config: { code: config(at, new Map()) } });
+      runtimes.push(runtime);
+      const second = await startService({ runtime, log: SILENT_LOGGER });
+      services.push(second);
+      const starting = second.start();
+      await until(
+        'the second worker to register',
+        async () => (await store.cluster!().listWorkers()).length === 2,
+      );
+      await sleep(4000);
+      const workers = await store.cluster!().listWorkers();
+      await client.query('COMMIT');
+      await starting;
+      expect(workers.map((w) => w.live)).toEqual([true, true]);
+    });
+    expect(await store.cluster!().listWorkers()).toHaveLength(2);
   }, 60_000);
 
   it('refuses to migrate the store beside a live worker of an older version, naming it', async () => {
