@@ -3,6 +3,7 @@ import {
   type JobHelpers,
   Logger as QueueLogger,
   type Runner,
+  type RunnerOptions,
   run as runQueue,
   type Task,
 } from 'graphile-worker';
@@ -137,6 +138,8 @@ export class ClusterScheduler implements SchedulerHandle {
   #jobs = new Map<string, QueuedJob[]>();
   #elsewhere = new Map<string, RunningJob>();
   #started = false;
+  /** A job runner that ended on its own could not be started again: this worker takes no job. */
+  #broken = false;
   #stopped: Promise<void> | null = null;
   #beat: Promise<void> | null = null;
   /** Timers that wake the queue's runners when a job falls due, by due time. */
@@ -164,7 +167,7 @@ export class ClusterScheduler implements SchedulerHandle {
   }
 
   get running(): boolean {
-    return this.#started && !this.#stop.signal.aborted;
+    return this.#started && !this.#stop.signal.aborted && !this.#broken;
   }
 
   /**
@@ -190,21 +193,17 @@ export class ClusterScheduler implements SchedulerHandle {
       logger,
       events: this.#queueEvents,
     };
-    this.#runners.push(
-      await runQueue({
-        ...common,
-        concurrency: this.#options.concurrency,
-        taskList: { [RUN_TASK]: this.#runTask },
-      }),
-    );
+    await this.#startRunner({
+      ...common,
+      concurrency: this.#options.concurrency,
+      taskList: { [RUN_TASK]: this.#runTask },
+    });
     if (this.#options.deliveries.length > 0 && this.#options.deliver) {
-      this.#runners.push(
-        await runQueue({
-          ...common,
-          concurrency: this.#options.deliveries.length,
-          taskList: { [DELIVER_TASK]: this.#deliverTask },
-        }),
-      );
+      await this.#startRunner({
+        ...common,
+        concurrency: this.#options.deliveries.length,
+        taskList: { [DELIVER_TASK]: this.#deliverTask },
+      });
     }
     await this.#heartbeat();
     await this.#seed();
@@ -218,6 +217,49 @@ export class ClusterScheduler implements SchedulerHandle {
       { worker: worker.id, concurrency: this.#options.concurrency, queue: this.#queueSchema },
       'joined the cluster: runs come from the job queue shared by every worker of this store',
     );
+  }
+
+  /**
+   * Starts one of this worker's job runners, and starts it again should it end on its own: the
+   * queue's runner shuts itself down when it hears of a breaking migration of *any* queue schema of
+   * the database (its `worker:migrate` notification is database-wide, not per schema), so a
+   * `syncline run` of another store in the same database installing its queue would otherwise
+   * leave this worker alive and ready, taking no job. Started again, the runner checks this
+   * queue's own migrations (and refuses one a newer version made breaking): if it cannot start, the
+   * scheduler is no longer `running` (`/readyz` answers 503) and the error is logged.
+   */
+  async #startRunner(options: RunnerOptions): Promise<void> {
+    const runner = await runQueue(options);
+    if (this.#stop.signal.aborted) {
+      // Stopped while it started: stop() did not see it.
+      await runner.stop().catch(() => undefined);
+      return;
+    }
+    this.#runners.push(runner);
+    void runner.promise.catch(() => undefined).then(() => this.#runnerEnded(runner, options));
+  }
+
+  async #runnerEnded(runner: Runner, options: RunnerOptions): Promise<void> {
+    if (this.#stop.signal.aborted) return;
+    this.#runners = this.#runners.filter((r) => r !== runner);
+    const { log } = this.#options;
+    log.warn(
+      { queue: this.#queueSchema },
+      'the job queue runner stopped on its own (a queue of this database was installed or migrated); starting it again',
+    );
+    // The queue set the exit code of a process it expected to end with it (57); this one goes on.
+    if (process.exitCode === 57) process.exitCode = undefined;
+    try {
+      await this.#startRunner(options);
+    } catch (error) {
+      if (this.#stop.signal.aborted) return;
+      this.#broken = true;
+      log.error(
+        { queue: this.#queueSchema, err: describeError(error) },
+        'could not start the job queue runner again: this worker takes no job until it is restarted',
+      );
+      this.#changed();
+    }
   }
 
   /**

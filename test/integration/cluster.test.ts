@@ -178,6 +178,30 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     expect(modes.slice(0, 2)).toEqual(['reconcile:ok', 'reconcile:interrupted']);
   }, 60_000);
 
+  it('keeps taking jobs after a store in another schema of the same database installs its job queue', async () => {
+    const at = await location();
+    const runs = new Map<string, number>();
+    await worker(at, runs);
+    const total = () => [...runs.values()].reduce((a, b) => a + b, 0);
+    await until('the first runs', () => total() > STREAMS.length);
+    // Its first worker installs that store's queue, whose migrations notify every queue runner of
+    // the database (graphile-worker's `worker:migrate`, with `breaking` for a fresh install): the
+    // runners of this cluster shut down on hearing it, and must be started again.
+    const other = await freshPgSchema({ create: false });
+    const dropFirst = drop;
+    drop = async () => {
+      await dropFirst?.();
+      await other.drop();
+    };
+    await worker(`${other.url}?schema=${other.schema}`, new Map(), { every: '1h' });
+    const before = total();
+    await until(
+      'runs of this cluster after the other queue was installed',
+      () => total() > before + STREAMS.length,
+    );
+    expect(process.exitCode).not.toBe(57);
+  }, 60_000);
+
   it('takes a worker of another host that stopped beating for dead: its lease is fenced off and its locked job runs elsewhere', async () => {
     const at = await location();
     const store = await openedStore(at);
