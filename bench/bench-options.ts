@@ -20,15 +20,17 @@ export const SECTIONS = [
   'webhooks',
   'cdc',
   'files',
+  'cluster',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 /**
  * What runs without `--only`: every section but `events`, which needs a NATS server and adds
- * several minutes at full size, `destinations`, which adds about eight, and `cdc`, which starts
- * private PostgreSQL clusters (`--only events`, or list it with the others).
+ * several minutes at full size, `destinations`, which adds about eight, `cdc`, which starts
+ * private PostgreSQL clusters, and `cluster`, which starts up to five processes and adds a few
+ * minutes (`--only events`, or list it with the others).
  */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter(
-  (s) => s !== 'events' && s !== 'destinations' && s !== 'cdc' && s !== 'files',
+  (s) => s !== 'events' && s !== 'destinations' && s !== 'cdc' && s !== 'files' && s !== 'cluster',
 );
 
 export const SECTION_HELP: Record<Section, string> = {
@@ -49,6 +51,8 @@ export const SECTION_HELP: Record<Section, string> = {
   cdc: 'a cdc stream on a private PostgreSQL under a pgbench-style load: the snapshot, changes applied per second against the rate the source writes, end-to-end lag',
   files:
     'a CSV file source into SQLite: rows/s against a raw csv-parse pass over the same file (`--only files`)',
+  cluster:
+    'syncline run as 1, 2 and 4 worker processes on one PostgreSQL store: time until 100 streams of a slow source are synced, and how late scheduled and triggered jobs start (`--only cluster`)',
 };
 
 export interface Sizes {

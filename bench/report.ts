@@ -1,6 +1,7 @@
 import { SIM_EPOCH_MS, SIM_HISTORY_END_MS } from '../src/simulator/record-kind.ts';
 import type { Sizes } from './bench-options.ts';
 import type { CdcScenario } from './cdc-scenario.ts';
+import { type ClusterScenario, clusterSection } from './cluster-scenario.ts';
 import { LOOKBACK_MS } from './customers-stream.ts';
 import { type DestinationsScenario, serviceRate } from './destinations-scenario.ts';
 import type { DeliveryRate } from './events-child.ts';
@@ -40,6 +41,8 @@ export interface BenchResults {
   readonly cdc: CdcScenario | null;
   /** The files section (a CSV file source against raw csv-parse), when it ran. */
   readonly files: FilesScenario | null;
+  /** The cluster section (`syncline run` as several workers of one PostgreSQL store), when it ran. */
+  readonly cluster: ClusterScenario | null;
   readonly totalMs: number;
   /** 1-minute load average when the measurements ended. */
   readonly loadAtEnd: number;
@@ -457,6 +460,7 @@ export function renderResults(results: BenchResults): string {
     ...webhooksSection(results),
     ...cdcSection(results),
     ...filesSection(results.files),
+    ...clusterSection(results.cluster),
     ...targetsSection(evaluateTargets(results)),
   ].join('\n');
 }

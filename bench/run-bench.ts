@@ -12,6 +12,7 @@ import { BenchUsageError } from './bench-error.ts';
 import { type BenchOptions, parseBenchArgs } from './bench-options.ts';
 import { runCdcScenario } from './cdc-scenario.ts';
 import { REPO_ROOT, stopAllChildren } from './child-process.ts';
+import { runClusterScenario } from './cluster-scenario.ts';
 import { runDestinationsScenario } from './destinations-scenario.ts';
 import { runEventsScenario } from './events-scenario.ts';
 import { runFilesScenario } from './files-scenario.ts';
@@ -69,6 +70,7 @@ async function runBench(options: BenchOptions, locations: Locations): Promise<Be
     webhooks: only.has('webhooks') ? await runWebhooksScenario(locations, sizes, log) : null,
     cdc: only.has('cdc') ? await runCdcScenario(locations, sizes, log) : null,
     files: only.has('files') ? await runFilesScenario(locations, sizes, log) : null,
+    cluster: only.has('cluster') ? await runClusterScenario(locations, sizes, log) : null,
     totalMs: performance.now() - began,
     loadAtEnd: loadavg()[0]!,
   };

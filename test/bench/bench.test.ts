@@ -83,6 +83,8 @@ describe('bench options', () => {
     // destinations is opt-in: its one-request-at-a-time runs add minutes at full size.
     expect([...parseBenchArgs([]).only]).not.toContain('destinations');
     expect([...parseBenchArgs(['--only', 'destinations']).only]).toEqual(['destinations']);
+    // cluster is opt-in: it starts up to five processes and adds minutes at full size.
+    expect([...parseBenchArgs([]).only]).not.toContain('cluster');
   });
 
   it('refuses unknown options, sections and sizes', () => {
@@ -251,6 +253,22 @@ describe('npm run bench -- --size tiny', () => {
         expect(num(row[5]), row[0]).toBeGreaterThan(0); // applied/s
         expect(num(row[9]), row[0]).toBeGreaterThanOrEqual(num(row[8])); // lag p99 >= p50
       }
+
+      // The cluster section: 1 and 2 worker processes at tiny size, every stream synced once; then
+      // how late scheduled jobs started (the workers' histogram) and triggered runs (3 rounds of 2).
+      const cluster = tableRows(md, '## Cluster');
+      const scaling = cluster.filter((r) => r.length === 12);
+      expect(scaling.map((r) => r[0])).toEqual(['1', '2']);
+      for (const row of scaling) {
+        expect(num(row[1]), row[0]).toBe(1600); // records: 8 streams x 200
+        expect(num(row[5]), row[0]).toBeGreaterThan(0); // records/s
+        expect(num(row[10]), row[0]).toBe(0); // runs not ok
+      }
+      const latencyRows = cluster.filter((r) => r.length === 6 && r[0] !== 'jobs');
+      expect(latencyRows.map((r) => r[0]!.split(' (')[0])).toEqual(['scheduled', 'triggered']);
+      expect(num(latencyRows[0]![1])).toBeGreaterThan(0); // scheduled jobs in the window
+      expect(num(latencyRows[1]![1])).toBe(6);
+      for (const row of latencyRows) expect(num(row[3]), row[0]).toBeGreaterThanOrEqual(num(row[2])); // p99 >= p50
 
       const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
       expect(targets).toHaveLength(19);
