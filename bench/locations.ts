@@ -95,7 +95,9 @@ export class Locations {
       const { schema } = location.pg;
       // And the job queue a `syncline run` on it creates beside it (`<schema>_jobs`).
       await withPg(this.pgUrl, (client) =>
-        client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_jobs" CASCADE`),
+        client.query(
+          `DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_jobs" CASCADE`,
+        ),
       );
     }
     if (location.sqlitePath !== null) {
