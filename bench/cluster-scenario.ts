@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BenchError } from './bench-error.ts';
 import type { Sizes } from './bench-options.ts';
@@ -119,6 +120,16 @@ interface Worker {
   readonly child: ChildProcess;
   readonly url: string;
   readonly exited: Promise<void>;
+  /** Its last warning and error log lines, for the message of a measurement that failed. */
+  readonly problems: string[];
+}
+
+/** The workers' last warnings and errors, one line each. */
+function problemsOf(workers: readonly Worker[]): string {
+  const lines = workers.flatMap((w, i) => w.problems.map((line) => `worker ${i}: ${line.slice(0, 300)}`));
+  return lines.length > 0
+    ? `; their warnings and errors:\n${lines.join('\n')}`
+    : '; no warning or error logged';
 }
 
 /** Workers alive now, ended if the bench exits without reaching their `finally` (a signal). */
@@ -212,12 +223,21 @@ async function throughput(
       }),
     );
     let state: RunsState;
+    let idleSince: number | null = null;
     for (;;) {
       state = await runsState(location);
       if (state.doneStreams >= shape.streams) break;
+      // Nothing running and nothing queued, yet streams not synced: their jobs were lost.
+      idleSince = state.running === 0 && state.queued === 0 ? (idleSince ?? performance.now()) : null;
+      if (idleSince !== null && performance.now() - idleSince > 5000) {
+        throw new BenchError(
+          `cluster: ${workers} worker(s): ${shape.streams - state.doneStreams} of ${shape.streams} streams asked for ` +
+            `never ran, and their jobs are no longer in the queue (nothing runs or waits)${problemsOf(started)}`,
+        );
+      }
       if (performance.now() - t0 > DEADLINE_MS) {
         throw new BenchError(
-          `cluster: ${workers} worker(s) synced ${state.doneStreams} of ${shape.streams} streams in ${DEADLINE_MS / 1000} s`,
+          `cluster: ${workers} worker(s) synced ${state.doneStreams} of ${shape.streams} streams in ${DEADLINE_MS / 1000} s${problemsOf(started)}`,
         );
       }
       await sleep(100);
@@ -267,7 +287,8 @@ async function schedulingLatency(
     for (const stream of triggered) await trigger(workers[0]!, stream);
     const deadline = performance.now() + DEADLINE_MS;
     while ((await runsState(location)).doneStreams < every.length + triggered.length) {
-      if (performance.now() > deadline) throw new BenchError('cluster: the latency warm-up did not end');
+      if (performance.now() > deadline)
+        throw new BenchError(`cluster: the latency warm-up did not end${problemsOf(workers)}`);
       await sleep(100);
     }
     await sleep(1500);
@@ -342,6 +363,12 @@ async function startWorker(dir: string, store: string): Promise<Worker> {
     }),
   );
   let seen = '';
+  const problems: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (!/"level":(40|50|60)/.test(line)) return;
+    problems.push(line);
+    if (problems.length > 20) problems.shift();
+  });
   try {
     const url = await new Promise<string>((resolveUrl, reject) => {
       const timer = setTimeout(
@@ -361,7 +388,7 @@ async function startWorker(dir: string, store: string): Promise<Worker> {
         reject(new BenchError(`cluster: syncline run exited ${code}: ${seen.slice(-500)}`));
       });
     });
-    return { child, url, exited };
+    return { child, url, exited, problems };
   } catch (error) {
     child.kill('SIGTERM');
     await exited;
@@ -385,6 +412,9 @@ interface RunsState {
   /** Streams with at least one successful run. */
   readonly doneStreams: number;
   readonly notOk: number;
+  /** Runs in progress, and jobs in the queue (waiting or running). */
+  readonly running: number;
+  readonly queued: number;
   /** Records fetched by the successful runs. */
   readonly fetched: number;
   readonly spanMs: number;
@@ -397,11 +427,15 @@ async function runsState(location: BenchLocation): Promise<RunsState> {
       const { rows } = await client.query<{
         done: number;
         not_ok: number;
+        running: number;
+        queued: number;
         fetched: string;
         span_ms: number | null;
       }>(
         `SELECT count(DISTINCT stream) FILTER (WHERE status = 'ok')::int AS done,
                 count(*) FILTER (WHERE status NOT IN ('ok', 'running'))::int AS not_ok,
+                count(*) FILTER (WHERE status = 'running')::int AS running,
+                (SELECT count(*) FROM "${schema}_jobs"._private_jobs)::int AS queued,
                 coalesce(sum(fetched) FILTER (WHERE status = 'ok'), 0) AS fetched,
                 extract(epoch FROM max(ended_at) - min(started_at)) * 1000 AS span_ms
            FROM "${schema}".syncline_runs`,
@@ -410,13 +444,15 @@ async function runsState(location: BenchLocation): Promise<RunsState> {
       return {
         doneStreams: row.done,
         notOk: row.not_ok,
+        running: row.running,
+        queued: row.queued,
         fetched: Number(row.fetched),
         spanMs: Number(row.span_ms ?? 0),
       };
     } catch (error) {
       // Before the first worker created the store's tables.
       if ((error as { code?: string }).code === '42P01')
-        return { doneStreams: 0, notOk: 0, fetched: 0, spanMs: 0 };
+        return { doneStreams: 0, notOk: 0, running: 0, queued: 1, fetched: 0, spanMs: 0 };
       throw error;
     }
   });
