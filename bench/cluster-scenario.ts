@@ -582,6 +582,11 @@ function processCpuSeconds(pid: number): number {
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const ms = (n: number) => (n < 10 ? n.toFixed(1) : int(n));
 
+/** The least wall time the source allows: every request answered after 50 ms, `sync.concurrency` per worker at once. */
+function sourceFloorMs(s: ClusterShape, workers: number): number {
+  return (s.streams * Math.ceil(s.records / PAGE_SIZE) * SOURCE_DELAY_MS) / (CONCURRENCY * workers);
+}
+
 /** The RESULTS.md section. */
 export function clusterSection(c: ClusterScenario | null): string[] {
   if (!c) return [];
@@ -596,17 +601,19 @@ export function clusterSection(c: ClusterScenario | null): string[] {
     `\`syncline run\` on one PostgreSQL store as ${s.workerCounts.join(', ')} worker processes (the built CLI, each with its own API port, ` +
       `\`sync.concurrency\` ${CONCURRENCY} each), runs spread by the job queue beside the store. ${s.streams} streams, each ` +
       `${int(s.records)} customers in pages of ${PAGE_SIZE}, the simulator answering every request after ${SOURCE_DELAY_MS} ms: ` +
-      'the source is the bottleneck. The streams have no schedule: once every worker listens (start-up), each stream is ' +
+      'with a fast store the source would be the bottleneck (*source floor*: every request of the streams, 50 ms each, ' +
+      `${CONCURRENCY} per worker at once). ` +
+      'The streams have no schedule: once every worker listens (start-up), each stream is ' +
       'asked for once (`POST /v1/streams/:name/sync`, all at once, round-robin over the workers); wall time from the first ' +
       'POST until every stream has a successful run in `syncline_runs` (polled every 100 ms), records/s and the speedup on ' +
       "it; the runs alone: first `started_at` to last `ended_at`; runs per worker from each one's `/metrics`. This machine " +
       `has ${c.cores} cores for the workers, the simulator and PostgreSQL (see the load average above).`,
     '',
-    '| workers | records | start-up s | wall s | runs alone s | records/s | speedup | wall + start-up s | speedup with start-up | runs per worker | runs not ok | CPU s (workers / simulator) |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+    '| workers | records | start-up s | source floor s | wall s | runs alone s | records/s | speedup | wall + start-up s | speedup with start-up | runs per worker | runs not ok | CPU s (workers / simulator) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
     ...c.runs.map(
       (r) =>
-        `| ${r.workers} | ${int(r.records)} | ${seconds(r.startupMs)} | ${seconds(r.wallMs)} | ${seconds(r.runSpanMs)} | ` +
+        `| ${r.workers} | ${int(r.records)} | ${seconds(r.startupMs)} | ${seconds(sourceFloorMs(s, r.workers))} | ${seconds(r.wallMs)} | ${seconds(r.runSpanMs)} | ` +
         `${int(rate(r.records, r.wallMs))} | ${speedup(r).toFixed(2)}x | ${seconds(r.startupMs + r.wallMs)} | ` +
         `${((one.startupMs + one.wallMs) / (r.startupMs + r.wallMs)).toFixed(2)}x | ${r.runsPerWorker.join(' / ')} | ` +
         `${r.runsNotOk} | ${r.workerCpuSeconds.toFixed(1)} / ${r.simulatorCpuSeconds.toFixed(1)} |`,

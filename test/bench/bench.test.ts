@@ -257,12 +257,12 @@ describe('npm run bench -- --size tiny', () => {
       // The cluster section: 1 and 2 worker processes at tiny size, every stream synced once; then
       // how late scheduled jobs started (the workers' histogram) and triggered runs (3 rounds of 2).
       const cluster = tableRows(md, '## Cluster');
-      const scaling = cluster.filter((r) => r.length === 12);
+      const scaling = cluster.filter((r) => r.length === 13);
       expect(scaling.map((r) => r[0])).toEqual(['1', '2']);
       for (const row of scaling) {
         expect(num(row[1]), row[0]).toBe(1600); // records: 8 streams x 200
-        expect(num(row[5]), row[0]).toBeGreaterThan(0); // records/s
-        expect(num(row[10]), row[0]).toBe(0); // runs not ok
+        expect(num(row[6]), row[0]).toBeGreaterThan(0); // records/s
+        expect(num(row[11]), row[0]).toBe(0); // runs not ok
       }
       const latencyRows = cluster.filter((r) => r.length === 6 && r[0] !== 'jobs');
       expect(latencyRows.map((r) => r[0]!.split(' (')[0])).toEqual(['scheduled', 'triggered']);
