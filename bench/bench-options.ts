@@ -21,16 +21,24 @@ export const SECTIONS = [
   'cdc',
   'files',
   'changelog',
+  'cluster',
 ] as const;
 export type Section = (typeof SECTIONS)[number];
 /**
  * What runs without `--only`: every section but `events`, which needs a NATS server and adds
  * several minutes at full size, `destinations`, which adds about eight, `cdc`, which starts
- * private PostgreSQL clusters, and `changelog`, a question of scale-out rather than of a sync
+ * private PostgreSQL clusters, `changelog`, a question of scale-out rather than of a sync, and `cluster`, which starts up
+ * to five processes and adds a few minutes
  * (`--only events`, or list it with the others).
  */
 export const DEFAULT_SECTIONS: readonly Section[] = SECTIONS.filter(
-  (s) => s !== 'events' && s !== 'destinations' && s !== 'cdc' && s !== 'files' && s !== 'changelog',
+  (s) =>
+    s !== 'events' &&
+    s !== 'destinations' &&
+    s !== 'cdc' &&
+    s !== 'files' &&
+    s !== 'changelog' &&
+    s !== 'cluster',
 );
 
 export const SECTION_HELP: Record<Section, string> = {
@@ -53,6 +61,8 @@ export const SECTION_HELP: Record<Section, string> = {
     'a CSV file source into SQLite: rows/s against a raw csv-parse pass over the same file (`--only files`)',
   changelog:
     "1, 2 and 4 writer processes committing small pages to streams of their own on one PostgreSQL store: page commits/s against the change log's ordering (`--only changelog`)",
+  cluster:
+    'syncline run as 1, 2 and 4 worker processes on one PostgreSQL store: time until 100 streams of a slow source are synced, and how late scheduled and triggered jobs start (`--only cluster`)',
 };
 
 export interface Sizes {

@@ -88,12 +88,17 @@ export class Locations {
     await withPg(this.pgUrl, (client) => client.query('CHECKPOINT')).catch(() => undefined);
   }
 
-  /** Removes one location (the schema with everything in it, or the file and its WAL). */
+  /** Removes one location (the schema with everything in it and its job queue, or the file and its WAL). */
   async drop(location: BenchLocation): Promise<void> {
     this.live.delete(location);
     if (location.pg !== null) {
       const { schema } = location.pg;
-      await withPg(this.pgUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+      // And the job queue a `syncline run` on it creates beside it (`<schema>_jobs`).
+      await withPg(this.pgUrl, (client) =>
+        client.query(
+          `DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_jobs" CASCADE`,
+        ),
+      );
     }
     if (location.sqlitePath !== null) {
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${location.sqlitePath}${suffix}`, { force: true });

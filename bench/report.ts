@@ -2,6 +2,7 @@ import { SIM_EPOCH_MS, SIM_HISTORY_END_MS } from '../src/simulator/record-kind.t
 import type { Sizes } from './bench-options.ts';
 import type { CdcScenario } from './cdc-scenario.ts';
 import { type ChangelogScenario, changelogSection } from './changelog-scenario.ts';
+import { type ClusterScenario, clusterSection } from './cluster-scenario.ts';
 import { LOOKBACK_MS } from './customers-stream.ts';
 import { type DestinationsScenario, serviceRate } from './destinations-scenario.ts';
 import type { DeliveryRate } from './events-child.ts';
@@ -43,6 +44,8 @@ export interface BenchResults {
   readonly files: FilesScenario | null;
   /** The changelog section (page commits of 1, 2, 4 writer processes on one PostgreSQL store), when it ran. */
   readonly changelog: ChangelogScenario | null;
+  /** The cluster section (`syncline run` as several workers of one PostgreSQL store), when it ran. */
+  readonly cluster: ClusterScenario | null;
   readonly totalMs: number;
   /** 1-minute load average when the measurements ended. */
   readonly loadAtEnd: number;
@@ -461,6 +464,7 @@ export function renderResults(results: BenchResults): string {
     ...cdcSection(results),
     ...filesSection(results.files),
     ...changelogSection(results.changelog),
+    ...clusterSection(results.cluster),
     ...targetsSection(evaluateTargets(results)),
   ].join('\n');
 }

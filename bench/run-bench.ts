@@ -13,6 +13,7 @@ import { type BenchOptions, parseBenchArgs } from './bench-options.ts';
 import { runCdcScenario } from './cdc-scenario.ts';
 import { runChangelogScenario } from './changelog-scenario.ts';
 import { REPO_ROOT, stopAllChildren } from './child-process.ts';
+import { runClusterScenario } from './cluster-scenario.ts';
 import { runDestinationsScenario } from './destinations-scenario.ts';
 import { runEventsScenario } from './events-scenario.ts';
 import { runFilesScenario } from './files-scenario.ts';
@@ -71,6 +72,7 @@ async function runBench(options: BenchOptions, locations: Locations): Promise<Be
     cdc: only.has('cdc') ? await runCdcScenario(locations, sizes, log) : null,
     files: only.has('files') ? await runFilesScenario(locations, sizes, log) : null,
     changelog: only.has('changelog') ? await runChangelogScenario(locations, sizes, log) : null,
+    cluster: only.has('cluster') ? await runClusterScenario(locations, sizes, log) : null,
     totalMs: performance.now() - began,
     loadAtEnd: loadavg()[0]!,
   };

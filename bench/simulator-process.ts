@@ -97,6 +97,11 @@ export class SimulatorProcess {
     return this.admin<MutationCounts>('POST', '/_admin/mutate', { n });
   }
 
+  /** Changes the API's faults (`POST /_admin/faults`, a partial patch), e.g. `{ slow: 1, slowMs: 50 }`. */
+  async setFaults(patch: Record<string, unknown>): Promise<void> {
+    await this.admin('POST', '/_admin/faults', patch);
+  }
+
   /** Changes the CRM's settings (`POST /_admin/crm`, a partial patch). */
   async configureCrm(patch: Record<string, unknown>): Promise<void> {
     await this.admin('POST', '/_admin/crm', patch);
