@@ -66,7 +66,8 @@ describe('PostgreSQL shared rate buckets', () => {
         c.query(`UPDATE "${schema}".syncline_rate_buckets SET updated_at = updated_at - interval '1 hour'`),
       );
       const waits = [];
-      for (let i = 0; i < 4; i++) waits.push(await (i % 2 ? b : a).reserveRateToken('api.example.com', 0.1, 3));
+      for (let i = 0; i < 4; i++)
+        waits.push(await (i % 2 ? b : a).reserveRateToken('api.example.com', 0.1, 3));
       expect(waits.slice(0, 3)).toEqual([0, 0, 0]);
       // The fourth waits for a whole token at one per 10 s (less the time the calls took).
       expect(waits[3]).toBeGreaterThan(5000);
