@@ -155,10 +155,11 @@ export class PostgresWorkers {
     );
   }
 
+  /** Whether the queue is installed (by the first worker's runners): its view and its function. */
   async #queueExists(client: PoolClient): Promise<boolean> {
     const { rows } = await client.query<{ present: boolean }>(
-      'SELECT to_regprocedure($1) IS NOT NULL AS present',
-      [`"${this.#queueSchema}".force_unlock_workers(text[])`],
+      'SELECT to_regprocedure($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present',
+      [`"${this.#queueSchema}".force_unlock_workers(text[])`, `"${this.#queueSchema}".jobs`],
     );
     return rows[0]?.present === true;
   }
