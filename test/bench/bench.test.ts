@@ -9,10 +9,11 @@ import { parseBenchArgs, SECTIONS } from '../../bench/bench-options.ts';
 import { withPgClient } from '../helpers/postgres.ts';
 import { readPng } from './png-check.ts';
 
-// Slow (60-80 s): `npm run bench` itself at its tiny size, every section but `cluster` (`--only`
-// all of them, the opt-in events and destinations sections included), as a child process. The
-// cluster section starts up to five `syncline run` processes and takes minutes even at its tiny
-// size: run by hand (`npm run bench -- --size tiny --only cluster`), kept out of CI's budget. The
+// Slow (60-80 s): `npm run bench` itself at its tiny size, every section but `cluster` and
+// `changelog` (`--only` all of them, the opt-in events and destinations sections included), as a
+// child process. Those two start up to five processes each (workers, writers) and take minutes on
+// a loaded machine even at their tiny size: run by hand (`npm run bench -- --size tiny --only
+// cluster,changelog`), kept out of CI's budget. The
 // events section needs NATS with JetStream on 127.0.0.1:4222, as test/integration/nats-sink.test.ts.
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -100,8 +101,8 @@ describe('bench options', () => {
 describe('npm run bench -- --size tiny', () => {
   it('measures everything, writes RESULTS.md and a valid chart, and leaves no schema behind', async () => {
     const out = mkdtempSync(join(tmpdir(), 'syncline-bench-test-'));
-    // Every section, the opt-in events section too; not the cluster section (above).
-    const only = SECTIONS.filter((s) => s !== 'cluster').join(',');
+    // Every section, the opt-in events section too; not the cluster and changelog sections (above).
+    const only = SECTIONS.filter((s) => s !== 'cluster' && s !== 'changelog').join(',');
     const child = spawn(
       process.execPath,
       [...benchCommand(), '--size', 'tiny', '--out', out, '--only', only],
@@ -256,18 +257,6 @@ describe('npm run bench -- --size tiny', () => {
         expect(num(row[9]), row[0]).toBeGreaterThanOrEqual(num(row[8])); // lag p99 >= p50
       }
 
-      // The changelog section: 1, 2 and 4 writer processes on one PostgreSQL store, each committing
-      // pages; commits/s and records/s measured, the ratio against 1 writer computed.
-      const changelog = tableRows(md, '## Change log under concurrent writers');
-      expect(changelog.map((r) => r[0])).toEqual(['1', '2', '4']);
-      for (const row of changelog) {
-        expect(num(row[1]), row[0]).toBeGreaterThan(0); // page commits
-        // records/s: pages of 20 (each figure rounded on its own)
-        expect(Math.abs(num(row[3]) - num(row[2]) * 20), row[0]).toBeLessThanOrEqual(20);
-        expect(num(row[4]!.replace('x', '')), row[0]).toBeGreaterThan(0); // vs 1 writer
-      }
-      expect(changelog[0]![4]).toBe('1.00x');
-
       const targets = md.split('\n## Targets\n')[1]!.trim().split('\n');
       expect(targets).toHaveLength(19);
       for (const line of targets) expect(line).toMatch(/^- \*\*(PASS|MISS)\*\* .*\d/);
@@ -283,5 +272,5 @@ describe('npm run bench -- --size tiny', () => {
       await removeLeftovers(pid);
       rmSync(out, { recursive: true, force: true });
     }
-  }, 240_000);
+  }, 300_000);
 });

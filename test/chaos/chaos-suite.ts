@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { runChaos } from './chaos-harness.ts';
 
 /**
- * A 50-second chaos run of one store over every pagination style: kills, faults, a changing source
+ * A 35-second chaos run of one store over every pagination style: kills, faults, a changing source
  * (version regressions included), then the store must equal the source; and the regression seeds
  * of that store. Regression seeds found by longer runs (`npm run chaos`) go in REGRESSIONS, with the
  * weight of version regressions they were found with (the weight changes every mutation a seed
@@ -32,7 +32,7 @@ const DESTINATION_SEEDS = { sqlite: 12, postgres: 13 } as const;
 
 export function describeChaos(store: 'sqlite' | 'postgres'): void {
   it(`loses, duplicates and keeps stale nothing on ${store} under kills, faults and a changing source`, async () => {
-    const report = await runChaos({ seed: 7, durationMs: 50_000, store });
+    const report = await runChaos({ seed: 7, durationMs: 35_000, store });
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);
@@ -47,7 +47,7 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   // an SSE client: Redis must run at 127.0.0.1:6379 and NATS (JetStream) at 127.0.0.1:4222, and a
   // missing one fails the test saying how to start it.
   it(`loses, duplicates and keeps stale nothing on ${store} when the service (syncline run) is killed and stopped, and its sinks deliver every change in order`, async () => {
-    const report = await runChaos({ seed: 11, durationMs: 30_000, store, process: 'run', sinks: true });
+    const report = await runChaos({ seed: 11, durationMs: 20_000, store, process: 'run', sinks: true });
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);

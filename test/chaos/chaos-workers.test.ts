@@ -4,12 +4,12 @@ import { WORKER_STREAMS } from './chaos-workers.ts';
 
 /**
  * The cluster under kills: 3 `syncline run` workers at once on one PostgreSQL store, 50 streams
- * scheduled every second, 45 s of seeded SIGKILLs and SIGTERMs (each worker replaced at once); then
+ * scheduled every second, 25 s of seeded SIGKILLs and SIGTERMs (each worker replaced at once); then
  * every stream equal to the source, no two writers on one stream, one job per stream in the queue,
  * every worker ran runs and none left registered (`npm run chaos -- --workers 3` runs it longer).
  */
 it('loses, duplicates and keeps stale nothing when 3 workers of one PostgreSQL store are killed and stopped, and never runs one stream twice at once', async () => {
-  const report = await runChaos({ seed: 5, durationMs: 45_000, store: 'postgres', workers: 3 });
+  const report = await runChaos({ seed: 5, durationMs: 25_000, store: 'postgres', workers: 3 });
   process.stdout.write(`${report.summary}\n`);
   expect(report.problems).toEqual([]);
   expect(report.differences).toEqual([]);

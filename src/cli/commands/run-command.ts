@@ -34,6 +34,16 @@ export function registerRunCommand(program: Command): void {
       try {
         process.exitCode = await run(ctx, options);
       } finally {
+        // The service has stopped: closing the store is all that is left, and then nothing should
+        // hold the process. Should something (a close that hangs, a client library's socket or
+        // timer) hold it, say what and exit rather than linger.
+        setTimeout(() => {
+          ctx.log.warn(
+            { resources: process.getActiveResourcesInfo() },
+            'syncline run: still alive 10 s after it stopped; exiting',
+          );
+          process.exit(process.exitCode ?? EXIT.ok);
+        }, 10_000).unref();
         await ctx.close();
       }
     });
