@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { runChaos } from './chaos-harness.ts';
 
 /**
- * A 35-second chaos run of one store over every pagination style: kills, faults, a changing source
+ * A 30-second chaos run of one store over every pagination style: kills, faults, a changing source
  * (version regressions included), then the store must equal the source; and the regression seeds
  * of that store. Regression seeds found by longer runs (`npm run chaos`) go in REGRESSIONS, with the
  * weight of version regressions they were found with (the weight changes every mutation a seed
@@ -32,7 +32,7 @@ const DESTINATION_SEEDS = { sqlite: 12, postgres: 13 } as const;
 
 export function describeChaos(store: 'sqlite' | 'postgres'): void {
   it(`loses, duplicates and keeps stale nothing on ${store} under kills, faults and a changing source`, async () => {
-    const report = await runChaos({ seed: 7, durationMs: 35_000, store });
+    const report = await runChaos({ seed: 7, durationMs: 30_000, store });
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);
@@ -75,7 +75,7 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   // CRM's Idempotency-Key support off (find-before-create alone keeps contacts single) and one on.
   it(`leaves every record exactly one current contact in the CRM on ${store} when the service pushing it is killed and the CRM loses answers`, async () => {
     const seed = DESTINATION_SEEDS[store];
-    const report = await runChaos({ seed, durationMs: 25_000, store, process: 'run', destination: true });
+    const report = await runChaos({ seed, durationMs: 20_000, store, process: 'run', destination: true });
     const check = report.destination!;
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
@@ -99,30 +99,33 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   // A webhook stream of the customers: a provider in the harness pushes every change as a signed
   // event into the killed services (5% never sent, 5% sent twice), retrying until answered 2xx; its
   // reconciliations over REST are the safety net for what was never sent.
-  it(`keeps every webhook answered 2xx on ${store} when the service receiving them is killed, and the safety net repairs the lost ones`, async () => {
-    const report = await runChaos({ seed: 31, durationMs: 25_000, store, process: 'run', webhooks: true });
-    const check = report.webhooks!;
-    expect(report.problems).toEqual([]);
-    expect(report.differences).toEqual([]);
-    expect(report.ok).toBe(true);
-    expect(report.kills).toBeGreaterThan(1);
-    expect({
-      lost: check.lost,
-      unknown: check.unknown,
-      doubled: check.doubled,
-      backlog: check.backlog,
-    }).toEqual({
-      lost: 0,
-      unknown: 0,
-      doubled: 0,
-      backlog: 0,
-    });
-    expect(check.accepted).toBeGreaterThan(0);
-    expect(check.dropped).toBeGreaterThan(0);
-    expect(check.redelivered).toBeGreaterThan(0);
-    expect(check.drift).toBeGreaterThan(0);
-    process.stdout.write(`${report.summary}\n`);
-  }, 240_000);
+  // In npm test on SQLite only, like the WebSocket case below (the inbox of each store has its own
+  // integration tests): `npm run chaos -- --process run --webhooks --store postgres`.
+  if (store === 'sqlite')
+    it(`keeps every webhook answered 2xx on ${store} when the service receiving them is killed, and the safety net repairs the lost ones`, async () => {
+      const report = await runChaos({ seed: 31, durationMs: 25_000, store, process: 'run', webhooks: true });
+      const check = report.webhooks!;
+      expect(report.problems).toEqual([]);
+      expect(report.differences).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.kills).toBeGreaterThan(1);
+      expect({
+        lost: check.lost,
+        unknown: check.unknown,
+        doubled: check.doubled,
+        backlog: check.backlog,
+      }).toEqual({
+        lost: 0,
+        unknown: 0,
+        doubled: 0,
+        backlog: 0,
+      });
+      expect(check.accepted).toBeGreaterThan(0);
+      expect(check.dropped).toBeGreaterThan(0);
+      expect(check.redelivered).toBeGreaterThan(0);
+      expect(check.drift).toBeGreaterThan(0);
+      process.stdout.write(`${report.summary}\n`);
+    }, 240_000);
 
   // A WebSocket stream of live candles: the killed services reconnect and gap-fill over REST while
   // the feed drops, stalls and duplicates frames; after a last gap-fill, every closed candle stored.
