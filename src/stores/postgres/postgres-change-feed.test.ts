@@ -75,6 +75,29 @@ describe('PostgreSQL change log order', () => {
     }
   });
 
+  it('counts a seq drawn by an append still in flight neither as the highest nor as pruned, so a reader at 0 is not told its changes were lost', async () => {
+    const fresh = await freshPgSchema();
+    const reader = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 2 });
+    try {
+      await reader.open();
+      await withPgClient(async (inFlight) => {
+        await inFlight.query(`SET search_path TO "${fresh.schema}"`);
+        await inFlight.query('BEGIN');
+        await inFlight.query(
+          `INSERT INTO syncline_changes (stream, key, kind, hash, version, run_id, at)
+          VALUES ('customers', 'early', 'insert', 'h', NULL, 'r0', now())`,
+        );
+        // The SSE sink resets a client whose position is below the highest seq of an empty log.
+        expect(await reader.changeLogBounds()).toEqual({ oldestSeq: null, newestSeq: null, highestSeq: 0 });
+        await inFlight.query('COMMIT');
+      });
+      expect(await reader.changeLogBounds()).toEqual({ oldestSeq: 1, newestSeq: 1, highestSeq: 1 });
+    } finally {
+      await reader.close();
+      await fresh.drop();
+    }
+  });
+
   it('holds a commit back while a writer of an older binary, which appends under the lock held exclusively, is in flight, so a tailing reader passes nothing', async () => {
     const fresh = await freshPgSchema();
     const writer = new PostgresStore({ url: fresh.url, schema: fresh.schema, poolSize: 2 });

@@ -271,19 +271,23 @@ export class PostgresChangeFeed implements ChangeFeed {
     return found;
   }
 
-  /** The newest row is the newest settled one: a reader starting after it ("from now") misses none. */
+  /**
+   * The bounds as of the newest settled seq: a reader starting after the newest ("from now") misses
+   * none, and a seq drawn by an append still in flight counts neither as the highest nor as a gap
+   * below the oldest (else a reader at 0 would take the in-flight seq 1 for a pruned row).
+   */
   async changeLogBounds(): Promise<ChangeLogBounds> {
     const settled = await this.#settledSeq();
-    const [row] = await this.#query<{ oldest: string | null; newest: string | null; highest: string }>(
+    const [row] = await this.#query<{ oldest: string | null; newest: string | null }>(
       'reading the bounds of the change log',
-      `SELECT (SELECT min(seq) FROM syncline_changes) AS oldest,
-      (SELECT max(seq) FROM syncline_changes WHERE seq <= $1::bigint) AS newest, ${HIGHEST_SEQ} AS highest`,
+      `SELECT (SELECT min(seq) FROM syncline_changes WHERE seq <= $1::bigint) AS oldest,
+      (SELECT max(seq) FROM syncline_changes WHERE seq <= $1::bigint) AS newest`,
       [settled],
     );
     return {
       oldestSeq: row?.oldest == null ? null : Number(row.oldest),
       newestSeq: row?.newest == null ? null : Number(row.newest),
-      highestSeq: Number(row?.highest ?? 0),
+      highestSeq: settled,
     };
   }
 
