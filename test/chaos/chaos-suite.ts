@@ -47,7 +47,7 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   // an SSE client: Redis must run at 127.0.0.1:6379 and NATS (JetStream) at 127.0.0.1:4222, and a
   // missing one fails the test saying how to start it.
   it(`loses, duplicates and keeps stale nothing on ${store} when the service (syncline run) is killed and stopped, and its sinks deliver every change in order`, async () => {
-    const report = await runChaos({ seed: 11, durationMs: 20_000, store, process: 'run', sinks: true });
+    const report = await runChaos({ seed: 11, durationMs: 30_000, store, process: 'run', sinks: true });
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);
