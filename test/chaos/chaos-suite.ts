@@ -75,7 +75,7 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   // CRM's Idempotency-Key support off (find-before-create alone keeps contacts single) and one on.
   it(`leaves every record exactly one current contact in the CRM on ${store} when the service pushing it is killed and the CRM loses answers`, async () => {
     const seed = DESTINATION_SEEDS[store];
-    const report = await runChaos({ seed, durationMs: 20_000, store, process: 'run', destination: true });
+    const report = await runChaos({ seed, durationMs: 25_000, store, process: 'run', destination: true });
     const check = report.destination!;
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
