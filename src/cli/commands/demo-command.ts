@@ -5,7 +5,6 @@ import { ConfigError } from '../../core/errors.ts';
 import { SyncEventBus } from '../../core/events.ts';
 import { redactUrl } from '../../core/redact-url.ts';
 import { createRuntime } from '../../runtime/create-runtime.ts';
-import { startSimulator } from '../../simulator/index.ts';
 import { CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatCount, formatTable } from '../format-table.ts';
@@ -35,6 +34,8 @@ export function registerDemoCommand(program: Command): void {
       const ctx = CliContext.of(command);
       const records = positiveInt(options.records, '--records');
       const seed = positiveInt(options.seed, '--seed');
+      // Loaded when used: every other command starts without the simulator's modules.
+      const { startSimulator } = await import('../../simulator/index.ts');
       const sim = await startSimulator({
         seed,
         datasets: { customers: records, orders: Math.ceil(records / 2), candles: Math.ceil(records / 2) },

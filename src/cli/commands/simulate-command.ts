@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { type FaultPatch, type MutationPatch, startSimulator } from '../../simulator/index.ts';
+import type { FaultPatch, MutationPatch } from '../../simulator/index.ts';
 
 /** Parses a non-negative number option, naming the option in the error. */
 function number(name: string, integer = false) {
@@ -114,6 +114,8 @@ export function registerSimulateCommand(program: Command): void {
     const mutations: MutationPatch = { ratePerSecond: options.mutationsPerSecond };
     if (options.burstSize !== undefined) mutations.burstSize = options.burstSize;
     if (options.regress !== undefined) mutations.mix = { regress: options.regress };
+    // Loaded when used: every other command starts without the simulator's modules.
+    const { startSimulator } = await import('../../simulator/index.ts');
     const sim = await startSimulator({
       seed: options.seed,
       port: options.port,

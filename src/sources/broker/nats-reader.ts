@@ -1,13 +1,7 @@
-import {
-  AckPolicy,
-  type Consumer,
-  type ConsumerInfo,
-  DeliverPolicy,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-} from '@nats-io/jetstream';
-import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import type * as JetStream from '@nats-io/jetstream';
+import type { Consumer, ConsumerInfo, JetStreamManager } from '@nats-io/jetstream';
+import type * as Transport from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { FatalError, TransientError } from '../../core/errors.ts';
 import { connectCredentials, redactUrl, scrubSecret, splitCredentials } from '../../core/redact-url.ts';
 import type { Checkpoint } from '../../core/types.ts';
@@ -35,6 +29,17 @@ const MIN_EXPIRES_MS = 1000;
 const decoder = new TextDecoder();
 
 /** A NATS stream sequence as a checkpoint keeps it: `{ nats: { stream, seq } }`. */
+
+/** The NATS client libraries, loaded by the first reader that connects (a CLI without one starts faster). */
+type NatsLibrary = typeof JetStream & Pick<typeof Transport, 'connect' | 'nanos'>;
+async function natsLibrary(): Promise<NatsLibrary> {
+  const [jetStream, transport] = await Promise.all([
+    import('@nats-io/jetstream'),
+    import('@nats-io/transport-node'),
+  ]);
+  return { ...jetStream, connect: transport.connect, nanos: transport.nanos };
+}
+
 export function natsPositions(syncline: string, jsStream: string): PositionCodec {
   return {
     checkpointOf: (label) => ({ nats: { stream: jsStream, seq: Number(label) } }),
@@ -112,19 +117,19 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
     });
   };
 
-  const wanted = (startSeq: number | null) => ({
+  const wanted = (lib: NatsLibrary, startSeq: number | null) => ({
     durable_name: options.durable,
-    ack_policy: AckPolicy.Explicit,
-    ack_wait: nanos(options.ackWaitMs),
+    ack_policy: lib.AckPolicy.Explicit,
+    ack_wait: lib.nanos(options.ackWaitMs),
     max_ack_pending: options.maxAckPending,
     max_deliver: -1,
     ...(options.subject ? { filter_subject: options.subject } : {}),
     ...(startSeq !== null
-      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }
-      : { deliver_policy: options.start === 'new' ? DeliverPolicy.New : DeliverPolicy.All }),
+      ? { deliver_policy: lib.DeliverPolicy.StartSequence, opt_start_seq: startSeq }
+      : { deliver_policy: options.start === 'new' ? lib.DeliverPolicy.New : lib.DeliverPolicy.All }),
   });
 
-  const ensureConsumer = async (jsm: JetStreamManager, committed: string | null) => {
+  const ensureConsumer = async (lib: NatsLibrary, jsm: JetStreamManager, committed: string | null) => {
     let info: ConsumerInfo | null = null;
     try {
       info = await jsm.consumers.info(options.jsStream, options.durable);
@@ -133,21 +138,21 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
     }
     const committedSeq = committed === null ? null : Number(committed);
     if (info === null) {
-      await jsm.consumers.add(options.jsStream, wanted(committedSeq === null ? null : committedSeq + 1));
+      await jsm.consumers.add(options.jsStream, wanted(lib, committedSeq === null ? null : committedSeq + 1));
       return;
     }
     const settingsDiffer =
-      info.config.ack_policy !== AckPolicy.Explicit ||
+      info.config.ack_policy !== lib.AckPolicy.Explicit ||
       (info.config.filter_subject ?? '') !== (options.subject ?? '');
     const unclean =
       info.num_ack_pending > 0 || (committedSeq !== null && info.delivered.stream_seq > committedSeq);
     if (!settingsDiffer && !unclean) {
       if (
-        info.config.ack_wait !== nanos(options.ackWaitMs) ||
+        info.config.ack_wait !== lib.nanos(options.ackWaitMs) ||
         info.config.max_ack_pending !== options.maxAckPending
       ) {
         await jsm.consumers.update(options.jsStream, options.durable, {
-          ack_wait: nanos(options.ackWaitMs),
+          ack_wait: lib.nanos(options.ackWaitMs),
           max_ack_pending: options.maxAckPending,
         });
       }
@@ -157,7 +162,7 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
     // acknowledged (its ack floor), as the broker knows it.
     const from = committedSeq ?? info.ack_floor.stream_seq;
     await jsm.consumers.delete(options.jsStream, options.durable);
-    await jsm.consumers.add(options.jsStream, wanted(from + 1));
+    await jsm.consumers.add(options.jsStream, wanted(lib, from + 1));
   };
 
   return {
@@ -166,8 +171,9 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
       return end;
     },
     async open(committed) {
+      const lib = await natsLibrary();
       try {
-        nc = await connect({
+        nc = await lib.connect({
           servers,
           name: `syncline:${options.stream}`,
           timeout: TIMEOUT_MS,
@@ -178,7 +184,7 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
         fail('connect to NATS', error);
       }
       try {
-        const jsm = await jetstreamManager(nc!, { timeout: TIMEOUT_MS });
+        const jsm = await lib.jetstreamManager(nc!, { timeout: TIMEOUT_MS });
         const info = await jsm.streams.info(options.jsStream);
         if (info.config.retention !== 'limits') {
           // Recreating the consumer (below) would let JetStream drop what it had not acknowledged.
@@ -195,11 +201,10 @@ export function natsReader(options: NatsReaderOptions): BrokerReader {
           );
         }
         end = last > 0 ? String(last).padStart(POSITION_DIGITS, '0') : null;
-        await ensureConsumer(jsm, committed);
-        consumer = await jetstream(nc!, { timeout: TIMEOUT_MS }).consumers.get(
-          options.jsStream,
-          options.durable,
-        );
+        await ensureConsumer(lib, jsm, committed);
+        consumer = await lib
+          .jetstream(nc!, { timeout: TIMEOUT_MS })
+          .consumers.get(options.jsStream, options.durable);
       } catch (error) {
         if (error instanceof FatalError) throw error;
         fail(`set up consumer "${options.durable}" on JetStream stream "${options.jsStream}"`, error);

@@ -1,4 +1,3 @@
-import { createClient } from 'redis';
 import { FatalError, TransientError } from '../../core/errors.ts';
 import { redactUrl, scrubSecret } from '../../core/redact-url.ts';
 import type { Checkpoint } from '../../core/types.ts';
@@ -46,15 +45,17 @@ function idDigits(id: string): string {
   return `${ms!.padStart(16, '0')}${seq!.padStart(POSITION_DIGITS - 16, '0')}`;
 }
 
-function newClient(url: string, name: string) {
-  return createClient({
+/** The Redis client library, loaded by the first reader that connects (a CLI without one starts faster). */
+async function newClient(url: string, name: string) {
+  const { createClient: create } = await import('redis');
+  return create({
     url,
     name,
     disableOfflineQueue: true,
     socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false },
   });
 }
-type Client = ReturnType<typeof newClient>;
+type Client = Awaited<ReturnType<typeof newClient>>;
 
 /**
  * Reads a Redis stream through a consumer group, as one consumer of a stable name. `open` creates
@@ -116,7 +117,7 @@ export function redisReader(options: RedisReaderOptions): BrokerReader {
     },
     async open() {
       const connectOne = async (name: string) => {
-        const client = newClient(options.url, name);
+        const client = await newClient(options.url, name);
         client.on('error', () => undefined);
         try {
           await client.connect();

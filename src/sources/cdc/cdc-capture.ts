@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { LogicalReplicationService, type Pgoutput, PgoutputPlugin } from 'pg-logical-replication';
+import type { Pgoutput, PgoutputPlugin } from 'pg-logical-replication';
 import { ConfigError, FatalError, TransientError } from '../../core/errors.ts';
 import { encodeKey } from '../../core/key-codec.ts';
 import type { InboxReader } from '../../core/push.ts';
@@ -278,11 +278,13 @@ export class CdcCapture {
     const byRelation = new Map<string, CaptureTable>();
     for (const table of this.tables()) byRelation.set(`${table.schema}.${table.table}`, table);
 
+    // Loaded here, by the first stream that reads a slot (a CLI without one starts faster).
+    const { LogicalReplicationService, PgoutputPlugin } = await import('pg-logical-replication');
     const service = new LogicalReplicationService(
       { ...sessionConfig(url) },
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
     );
-    const plugin = rawTextPgoutput(publication);
+    const plugin = rawTextPgoutput(new PgoutputPlugin({ protoVersion: 1, publicationNames: [publication] }));
     let arrived = 0;
     const parse = plugin.parse.bind(plugin);
     plugin.parse = (buffer: Buffer) => {
@@ -539,8 +541,7 @@ function changeEvents(
  * as it maps the snapshot's (the library would parse with pg's global parsers: timestamps into
  * millisecond Dates, losing microseconds).
  */
-function rawTextPgoutput(publication: string): PgoutputPlugin {
-  const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [publication] });
+function rawTextPgoutput(plugin: PgoutputPlugin): PgoutputPlugin {
   const parser = (plugin as unknown as { parser: { readRelationColumn: (reader: unknown) => object } })
     .parser;
   const read = parser.readRelationColumn.bind(parser);

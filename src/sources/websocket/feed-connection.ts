@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { FatalError, TransientError } from '../../core/errors.ts';
 
 /** What a connection hands over, in order: text frames, then exactly one `closed`. */
@@ -85,7 +85,7 @@ export class FeedConnection {
             this.#cut('heartbeat timeout', false);
             return;
           }
-          if (ws.readyState === WebSocket.OPEN) ws.ping();
+          if (ws.readyState === ws.OPEN) ws.ping();
         },
         Math.min(options.heartbeatIntervalMs, options.heartbeatTimeoutMs),
       ),
@@ -105,8 +105,10 @@ export class FeedConnection {
    * Connects; rejects with a `FatalError` when the upgrade is refused for good (401, 403, 404...)
    * and a `TransientError` when it may work later (refused connection, timeout, 5xx, 429).
    */
-  static open(options: FeedConnectionOptions): Promise<FeedConnection> {
+  static async open(options: FeedConnectionOptions): Promise<FeedConnection> {
     const { stream, shownUrl, signal } = options;
+    // Loaded by the first connection (a CLI without a WebSocket stream starts faster).
+    const { WebSocket } = await import('ws');
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(options.url, {
         headers: { ...options.headers },
@@ -156,7 +158,7 @@ export class FeedConnection {
   }
 
   send(value: unknown): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(value));
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(JSON.stringify(value));
   }
 
   /** The next event, or null when none came within `waitMs` (or the signal aborted). */
