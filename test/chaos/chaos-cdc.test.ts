@@ -9,7 +9,7 @@ describe('cdc chaos', () => {
     const report = await runCdcChaos({
       seed: 11,
       minutes: 0.25,
-      minKills: 5,
+      minKills: 3,
       store: 'postgres',
       log: () => undefined,
     });

@@ -85,6 +85,9 @@ import {
 
 const BIN = resolve(import.meta.dirname, '../../bin/syncline.mjs');
 
+/** How long past its duration a chaos run goes on to reach `minKills`. */
+const MIN_KILLS_GRACE_MS = 60_000;
+
 export interface ChaosOptions {
   readonly seed: number;
   readonly durationMs: number;
@@ -143,6 +146,12 @@ export interface ChaosOptions {
    * one stream, one job per stream in the queue, every worker ran runs, none left registered.
    */
   readonly workers?: number;
+  /**
+   * SIGKILLs the chaos must have dealt: it goes on past `durationMs` (for up to a minute more) until
+   * it has, so a loaded machine (fewer, slower cycles) does not end it with fewer than a test asks
+   * for. Default 0. Not with `workers` (its own schedule).
+   */
+  readonly minKills?: number;
 }
 
 export interface ChaosReport {
@@ -339,7 +348,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       terms = workerRun.terms;
       cycles = workerRun.processes;
     }
-    while (options.workers === undefined && Date.now() < end) {
+    const goOn = () =>
+      Date.now() < end || (kills < (options.minKills ?? 0) && Date.now() < end + MIN_KILLS_GRACE_MS);
+    while (options.workers === undefined && goOn()) {
       const { mutations, action } = nextCycle(random, daemon);
       sim.mutate(mutations);
       const child = daemon

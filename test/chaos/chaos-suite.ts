@@ -32,7 +32,7 @@ const DESTINATION_SEEDS = { sqlite: 12, postgres: 13 } as const;
 
 export function describeChaos(store: 'sqlite' | 'postgres'): void {
   it(`loses, duplicates and keeps stale nothing on ${store} under kills, faults and a changing source`, async () => {
-    const report = await runChaos({ seed: 7, durationMs: 30_000, store });
+    const report = await runChaos({ seed: 7, durationMs: 30_000, store, minKills: 4 });
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);
@@ -47,7 +47,14 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   // an SSE client: Redis must run at 127.0.0.1:6379 and NATS (JetStream) at 127.0.0.1:4222, and a
   // missing one fails the test saying how to start it.
   it(`loses, duplicates and keeps stale nothing on ${store} when the service (syncline run) is killed and stopped, and its sinks deliver every change in order`, async () => {
-    const report = await runChaos({ seed: 11, durationMs: 30_000, store, process: 'run', sinks: true });
+    const report = await runChaos({
+      seed: 11,
+      durationMs: 30_000,
+      store,
+      process: 'run',
+      sinks: true,
+      minKills: 3,
+    });
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);
@@ -75,7 +82,14 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   // CRM's Idempotency-Key support off (find-before-create alone keeps contacts single) and one on.
   it(`leaves every record exactly one current contact in the CRM on ${store} when the service pushing it is killed and the CRM loses answers`, async () => {
     const seed = DESTINATION_SEEDS[store];
-    const report = await runChaos({ seed, durationMs: 25_000, store, process: 'run', destination: true });
+    const report = await runChaos({
+      seed,
+      durationMs: 25_000,
+      store,
+      process: 'run',
+      destination: true,
+      minKills: 2,
+    });
     const check = report.destination!;
     expect(report.problems).toEqual([]);
     expect(report.differences).toEqual([]);
@@ -103,7 +117,14 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   // integration tests): `npm run chaos -- --process run --webhooks --store postgres`.
   if (store === 'sqlite')
     it(`keeps every webhook answered 2xx on ${store} when the service receiving them is killed, and the safety net repairs the lost ones`, async () => {
-      const report = await runChaos({ seed: 31, durationMs: 25_000, store, process: 'run', webhooks: true });
+      const report = await runChaos({
+        seed: 31,
+        durationMs: 25_000,
+        store,
+        process: 'run',
+        webhooks: true,
+        minKills: 2,
+      });
       const check = report.webhooks!;
       expect(report.problems).toEqual([]);
       expect(report.differences).toEqual([]);
@@ -133,7 +154,14 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   // file is the suite's longest): `npm run chaos -- --process run --websocket --store postgres`.
   if (store === 'sqlite')
     it(`stores every closed candle of a WebSocket feed on ${store} when the service reading it is killed and the feed drops, stalls and duplicates`, async () => {
-      const report = await runChaos({ seed: 41, durationMs: 25_000, store, process: 'run', websocket: true });
+      const report = await runChaos({
+        seed: 41,
+        durationMs: 25_000,
+        store,
+        process: 'run',
+        websocket: true,
+        minKills: 2,
+      });
       const check = report.websocket!;
       expect(report.problems).toEqual([]);
       expect(report.differences).toEqual([]);
