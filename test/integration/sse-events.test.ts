@@ -50,6 +50,10 @@ describe.each(['sqlite', 'postgres'] as const)('GET /v1/events (the sse sink) on
   let world: World | null = null;
   let server: ApiServer | null = null;
   const connections: SseConnection[] = [];
+  // What does not depend on the store (filters, heartbeats, limits, auth) is declared once, on SQLite.
+  const storeIndependent = (name: string, fn: () => Promise<void>, timeout?: number): void => {
+    if (kind === 'sqlite') it(name, fn, timeout);
+  };
 
   afterEach(async () => {
     for (const c of connections.splice(0)) c.close();
@@ -169,7 +173,7 @@ describe.each(['sqlite', 'postgres'] as const)('GET /v1/events (the sse sink) on
     expect(c.changes().map((x) => x.id)).toEqual(all.slice(1));
   });
 
-  it.skipIf(kind === 'postgres')(
+  storeIndependent(
     'narrows the sink to the query’s streams and kinds; data: false leaves data out; refuses what the sink does not allow',
     async () => {
       const w = await setup({ streams: ['items', 'other'], data: false });
@@ -211,13 +215,13 @@ describe.each(['sqlite', 'postgres'] as const)('GET /v1/events (the sse sink) on
     },
   );
 
-  it.skipIf(kind === 'postgres')('sends a heartbeat comment every heartbeat', async () => {
+  storeIndependent('sends a heartbeat comment every heartbeat', async () => {
     const w = await setup({ heartbeat: '100ms' });
     const a = await connect(w);
     await a.until((m) => m.filter((x) => x.comment === 'heartbeat').length >= 2, 2000);
   });
 
-  it.skipIf(kind === 'postgres')(
+  storeIndependent(
     'disconnects a client that stops reading once more than maxBuffered events wait, and keeps serving the others',
     async () => {
       const w = await setup({ maxBuffered: 5, heartbeat: '300ms' });
@@ -270,27 +274,24 @@ describe.each(['sqlite', 'postgres'] as const)('GET /v1/events (the sse sink) on
     45_000,
   );
 
-  it.skipIf(kind === 'postgres')(
-    'answers 503 past maxClients, and takes a client again once one left',
-    async () => {
-      const w = await setup({ maxClients: 2 });
-      const a = await connect(w);
-      await connect(w);
-      const over = await fetch(`${w.url}/v1/events`);
-      expect(over.status).toBe(503);
-      const body = (await over.json()) as { error: { code: string; message: string } };
-      expect(body.error.code).toBe('too_many_clients');
-      expect(body.error.message).toContain('at most 2 clients');
-      a.close();
-      const end = Date.now() + 3000;
-      while (w.channel.clients() > 1 && Date.now() < end) await sleep(10);
-      expect(w.channel.clients()).toBe(1);
-      const again = await connect(w);
-      expect(again.response.status).toBe(200);
-    },
-  );
+  storeIndependent('answers 503 past maxClients, and takes a client again once one left', async () => {
+    const w = await setup({ maxClients: 2 });
+    const a = await connect(w);
+    await connect(w);
+    const over = await fetch(`${w.url}/v1/events`);
+    expect(over.status).toBe(503);
+    const body = (await over.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('too_many_clients');
+    expect(body.error.message).toContain('at most 2 clients');
+    a.close();
+    const end = Date.now() + 3000;
+    while (w.channel.clients() > 1 && Date.now() < end) await sleep(10);
+    expect(w.channel.clients()).toBe(1);
+    const again = await connect(w);
+    expect(again.response.status).toBe(200);
+  });
 
-  it.skipIf(kind === 'postgres')('requires the bearer token when the service has one', async () => {
+  storeIndependent('requires the bearer token when the service has one', async () => {
     const w = await setup({}, { token: TOKEN });
     const without = await fetch(`${w.url}/v1/events`);
     expect(without.status).toBe(401);
@@ -325,32 +326,29 @@ describe.each(['sqlite', 'postgres'] as const)('GET /v1/events (the sse sink) on
     expect(fine.changes()[0]!.id).toBe(String(oldest!.seq));
   });
 
-  it.skipIf(kind === 'postgres')(
-    'answers 404 saying how to add an sse sink when the config has none',
-    async () => {
-      const w = await setup({}, { sse: false });
-      const response = await fetch(`${w.url}/v1/events`);
-      expect(response.status).toBe(404);
-      const body = (await response.json()) as { error: { message: string } };
-      expect(body.error.message).toContain(
-        'the config has no sse sink: add `- name: events, type: sse` under sinks:',
-      );
-      const doc = (await (await fetch(`${w.url}/v1/openapi.json`)).json()) as {
-        paths: Record<string, { get: { parameters: { name: string; in: string }[]; responses: object } }>;
-      };
-      const events = doc.paths['/v1/events']!.get;
-      expect(events.parameters.map((p) => `${p.in} ${p.name}`)).toEqual([
-        'query streams',
-        'query kinds',
-        'query since',
-        'header Last-Event-ID',
-      ]);
-      expect(events.responses).toMatchObject({
-        200: { content: { 'text/event-stream': {} } },
-        401: {},
-        404: { description: 'The config has no sse sink' },
-        503: {},
-      });
-    },
-  );
+  storeIndependent('answers 404 saying how to add an sse sink when the config has none', async () => {
+    const w = await setup({}, { sse: false });
+    const response = await fetch(`${w.url}/v1/events`);
+    expect(response.status).toBe(404);
+    const body = (await response.json()) as { error: { message: string } };
+    expect(body.error.message).toContain(
+      'the config has no sse sink: add `- name: events, type: sse` under sinks:',
+    );
+    const doc = (await (await fetch(`${w.url}/v1/openapi.json`)).json()) as {
+      paths: Record<string, { get: { parameters: { name: string; in: string }[]; responses: object } }>;
+    };
+    const events = doc.paths['/v1/events']!.get;
+    expect(events.parameters.map((p) => `${p.in} ${p.name}`)).toEqual([
+      'query streams',
+      'query kinds',
+      'query since',
+      'header Last-Event-ID',
+    ]);
+    expect(events.responses).toMatchObject({
+      200: { content: { 'text/event-stream': {} } },
+      401: {},
+      404: { description: 'The config has no sse sink' },
+      503: {},
+    });
+  });
 });
