@@ -135,10 +135,10 @@ async function measure(
     };
     // Warm-up (connections, JIT), not judged.
     for (let i = 0; i < 50; i++) await deliver();
-    await drained(service.url);
+    await drained(service);
     const sequential: number[] = [];
     for (let i = 0; i < s.sequential; i++) sequential.push(await deliver());
-    await drained(service.url);
+    await drained(service);
 
     const burst: number[] = [];
     const began = performance.now();
@@ -149,7 +149,7 @@ async function measure(
       }),
     );
     const acceptedMs = performance.now() - began;
-    await drained(service.url);
+    await drained(service);
     const appliedMs = performance.now() - began;
 
     // The paced burst: each delivery leaves at its time; a failed one is tried again (5 tries).
@@ -192,7 +192,7 @@ async function measure(
     }
     await Promise.all(pending);
     const answeredMs = performance.now() - pacedBegan;
-    await drained(service.url);
+    await drained(service);
     return {
       store,
       sequential: summary(sequential),
@@ -214,15 +214,27 @@ async function measure(
 }
 
 /** Waits until the stream's inbox backlog is 0 (every delivery applied). */
-async function drained(url: string): Promise<void> {
+async function drained(service: Service): Promise<void> {
   const end = Date.now() + 120_000;
   for (;;) {
-    const res = await fetch(`${url}/v1/streams`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`${service.url}/v1/streams`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const streams = (await res.json()) as { stream: string; webhook?: { backlog: number } }[];
-    if (streams.find((x) => x.stream === 'orders')?.webhook?.backlog === 0) return;
-    if (Date.now() > end) throw new BenchError('webhooks: the inbox was not applied within 2 minutes');
+    const orders = streams.find((x) => x.stream === 'orders');
+    if (orders?.webhook?.backlog === 0) return;
+    if (Date.now() > end) {
+      throw new BenchError(
+        `webhooks: the inbox was not applied within 2 minutes; the stream: ${JSON.stringify(orders)}; the service's last lines: ${service.stderr().slice(-3000)}`,
+      );
+    }
     await sleep(20);
   }
+}
+
+interface Service {
+  readonly url: string;
+  /** The tail of what the service wrote to stderr. */
+  stderr(): string;
+  stop(): Promise<void>;
 }
 
 function summary(ms: readonly number[]): LatencySummary {
@@ -232,7 +244,7 @@ function summary(ms: readonly number[]): LatencySummary {
 }
 
 /** `syncline run` in `dir` on a free loopback port; resolves once its API listens. */
-async function startService(dir: string, store: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function startService(dir: string, store: string): Promise<Service> {
   const child: ChildProcess = spawn(
     process.execPath,
     [resolve(REPO_ROOT, 'bin', 'syncline.mjs'), 'run', '--store', store, '--listen', '127.0.0.1:0'],
@@ -243,6 +255,15 @@ async function startService(dir: string, store: string): Promise<{ url: string; 
     },
   );
   const exited = new Promise<void>((done) => child.once('close', () => done()));
+  // What the service said besides its request lines, for a failure's message.
+  let said = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    const lines = d
+      .toString()
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.includes('"msg":"request"'));
+    if (lines.length > 0) said = `${said}${lines.join('\n')}\n`.slice(-6000);
+  });
   const url = await new Promise<string>((resolveUrl, reject) => {
     let seen = '';
     const timer = setTimeout(
@@ -263,6 +284,7 @@ async function startService(dir: string, store: string): Promise<{ url: string; 
   });
   return {
     url,
+    stderr: () => said,
     async stop() {
       child.kill('SIGTERM');
       await exited;

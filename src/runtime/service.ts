@@ -2,7 +2,7 @@ import { once, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { readEnvSecret } from '../config/load-config.ts';
 import { newHolderId } from '../core/clock.ts';
-import { describeError } from '../core/errors.ts';
+import { describeError, InterruptedError } from '../core/errors.ts';
 import { SyncEventBus } from '../core/events.ts';
 import { type Store, sharedRateBuckets } from '../core/store.ts';
 import type { Logger, RunRequest } from '../core/types.ts';
@@ -178,8 +178,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Webhook streams: a verified event is written to the inbox, then a sync of its stream applies it.
   const applyInbox = (stream: string) => {
     // Stopping (or the queue unreachable): the event is in the inbox; the next run applies it.
-    const later = (error: unknown) =>
-      log.debug({ stream, err: describeError(error) }, 'webhook stored; its run waits for the next start');
+    const later = (error: unknown) => {
+      const fields = { stream, err: describeError(error) };
+      if (error instanceof InterruptedError)
+        log.debug(fields, 'webhook stored; its run waits for the next start');
+      else
+        log.warn(fields, 'webhook stored, but its run could not be queued; the next event or run applies it');
+    };
     try {
       const queued = scheduler.trigger(stream, { mode: 'sync' });
       if (queued instanceof Promise) queued.catch(later);
