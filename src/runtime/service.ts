@@ -176,14 +176,29 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       })
     : null;
   // Webhook streams: a verified event is written to the inbox, then a sync of its stream applies it.
-  const applyInbox = (stream: string) => {
-    // Stopping (or the queue unreachable): the event is in the inbox; the next run applies it.
+  // A run that could not be queued (the store refused a connection) is asked for again, 1 s then
+  // doubling up to 30 s, until it is: a stream without a schedule has no other run to apply it.
+  const applyRetries = new Map<string, NodeJS.Timeout>();
+  const applyInbox = (stream: string, attempt = 0) => {
+    if (attempt === 0 && applyRetries.has(stream)) return; // the retry queues the run
     const later = (error: unknown) => {
       const fields = { stream, err: describeError(error) };
-      if (error instanceof InterruptedError)
+      // Stopping: the event is in the inbox; the next start applies it.
+      if (error instanceof InterruptedError || abort.signal.aborted) {
         log.debug(fields, 'webhook stored; its run waits for the next start');
-      else
-        log.warn(fields, 'webhook stored, but its run could not be queued; the next event or run applies it');
+        return;
+      }
+      const delayMs = Math.min(30_000, 1000 * 2 ** attempt);
+      log.warn(
+        { ...fields, retryInMs: delayMs },
+        'webhook stored, but its run could not be queued; asking again',
+      );
+      const retry = setTimeout(() => {
+        applyRetries.delete(stream);
+        applyInbox(stream, attempt + 1);
+      }, delayMs);
+      retry.unref();
+      applyRetries.set(stream, retry);
     };
     try {
       const queued = scheduler.trigger(stream, { mode: 'sync' });
@@ -293,6 +308,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       // First: open event streams end now rather than hold the HTTP server's close.
       sseChannel?.close();
       for (const t of timers) clearInterval(t);
+      for (const t of applyRetries.values()) clearTimeout(t);
       stopWatchingSlots();
       const ended = scheduler.stop();
       abort.abort();

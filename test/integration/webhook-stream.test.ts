@@ -8,6 +8,7 @@ import { type Service, startService } from '../../src/runtime/service.ts';
 import { createApiApp } from '../../src/server/api-app.ts';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { signWebhook, type WebhookScheme } from '../../src/sources/webhook/webhook-signature.ts';
+import { withPgClient } from '../helpers/postgres.ts';
 import { makeTestStore, STORE_KINDS, type TestStore } from '../helpers/stores.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -109,6 +110,36 @@ describe.each(STORE_KINDS)('webhook streams on %s', (kind) => {
     );
     expect(applied).toEqual({ c1: { id: 'c1', version: 3, name: 'Ada Lovelace' }, c2: 'deleted' });
   });
+
+  // The job queue of a cluster refuses the event's run (here: its add_job renamed away), as a
+  // store out of connections would: the event is answered and stored, and its run asked for again.
+  if (kind === 'postgres')
+    it('asks again for the run of an event whose run the job queue refused, and applies it once it can', async () => {
+      const api = await start();
+      // The run the service starts with has ended: only the event's own run can apply it.
+      await until(
+        () => t!.store.listRuns({ stream: 'customers', limit: 5 }),
+        (runs) => runs.length > 0 && runs.every((r) => r.status !== 'running'),
+      );
+      const queue = `${new URL(t!.location).searchParams.get('schema')}_jobs`;
+      const addJob = `"${queue}".add_job(text, json, text, timestamptz, integer, text, integer, text[], text)`;
+      await withPgClient((c) => c.query(`ALTER FUNCTION ${addJob} RENAME TO add_job_away`));
+      try {
+        const res = await api.request('/v1/webhooks/customers', delivery(customer('c1', 1, 'Ada')));
+        expect(res.status).toBe(200);
+        await sleep(500);
+        expect(await records()).toEqual({});
+      } finally {
+        await withPgClient((c) =>
+          c.query(
+            `ALTER FUNCTION "${queue}".add_job_away(text, json, text, timestamptz, integer, text, integer, text[], text) RENAME TO add_job`,
+          ),
+        );
+      }
+      expect(await until(records, (r) => r.c1 !== undefined)).toEqual({
+        c1: { id: 'c1', version: 1, name: 'Ada' },
+      });
+    });
 
   it('answers a redelivery as a duplicate and applies it once', async () => {
     const api = await start();
