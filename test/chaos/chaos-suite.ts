@@ -49,7 +49,7 @@ export function describeChaos(store: 'sqlite' | 'postgres'): void {
   it(`loses, duplicates and keeps stale nothing on ${store} when the service (syncline run) is killed and stopped, and its sinks deliver every change in order`, async () => {
     const report = await runChaos({
       seed: 11,
-      durationMs: 30_000,
+      durationMs: 20_000,
       store,
       process: 'run',
       sinks: true,
