@@ -423,6 +423,11 @@ export class ClusterScheduler implements SchedulerHandle {
     mode: string,
     fn: (signal: AbortSignal) => Promise<ScheduledRunOutcome>,
   ): Promise<ScheduledRunOutcome | null> {
+    // Two jobs of one stream (its schedule's and a trigger's, or a sync's and a reconcile's) may
+    // start side by side on this worker's slots: the lease would let the second take over from the
+    // first (one holder per worker) and fence it off. The second waits, as for another process.
+    for (const job of this.#running.values())
+      if (job.stream === stream) return { status: 'busy', error: null };
     const abort = new AbortController();
     const onStop = () => abort.abort();
     this.#stop.signal.addEventListener('abort', onStop, { once: true });

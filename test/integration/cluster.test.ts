@@ -179,6 +179,31 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     expect(modes.slice(0, 2)).toEqual(['reconcile:ok', 'reconcile:interrupted']);
   }, 60_000);
 
+  it('runs a stream asked for in two ways at once on one worker one run after the other, neither fenced off by the other', async () => {
+    const at = await location();
+    const runs = new Map<string, number>();
+    // Two slots: a sync of s1 and a reconcile of s1 (two job keys) could start side by side.
+    const one = await worker(at, runs, { every: '1h', readMs: 800 });
+    const store = await openedStore(at);
+    await until('the first runs to end', async () => {
+      const all = await store.listRuns({ limit: 100 });
+      return all.filter((r) => r.status === 'ok').length === STREAMS.length;
+    });
+    await one.control.trigger('s1', 'sync');
+    await until('the sync of s1 to start', () => inFlight.get('s1') === 1);
+    await one.control.trigger('s1', 'reconcile');
+    await until('both runs to end', async () => {
+      const latest = await store.listRuns({ stream: 's1', limit: 10 });
+      return latest.filter((r) => r.status !== 'running').length >= 3 && latest[0]?.mode === 'reconcile';
+    });
+    const latest = await store.listRuns({ stream: 's1', limit: 10 });
+    expect(latest.map((r) => `${r.mode}:${r.status}`).slice(0, 3)).toEqual([
+      'reconcile:ok',
+      'sync:ok',
+      'sync:ok',
+    ]);
+  }, 60_000);
+
   it('takes a worker of another host that stopped beating for dead: its lease is fenced off and its locked job runs elsewhere', async () => {
     const at = await location();
     const store = await openedStore(at);
