@@ -5,7 +5,7 @@
  * Exits 0 whatever the targets say; 1 on an error, 2 on bad options.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { BenchUsageError } from './bench-error.ts';
@@ -90,14 +90,10 @@ async function main(): Promise<void> {
   // The children run compiled (dist/bench, dist/src): built now from the sources as they are,
   // unless dist/ is already at least as new as every one of them (as after `npm test`'s build: a
   // rebuild would swap dist/ under the CLIs of tests running beside the bench's own test).
-  if (distIsStale()) {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs')], {
-      cwd: REPO_ROOT,
-      stdio: 'inherit',
-    });
-  } else {
-    process.stderr.write('dist/ is up to date with src/ and bench/: not rebuilt\n');
-  }
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--if-stale'], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+  });
   const locations = new Locations(benchPgUrl());
   // A stopped bench leaves no process, schema or temp file behind: children first, so none
   // holds a lock on a schema being dropped.
@@ -127,19 +123,3 @@ main().catch((error: unknown) => {
   );
   process.exit(1);
 });
-
-/** Whether dist/ is missing or older than a file of src/ or bench/ (its `.built` stamp says when it was built). */
-function distIsStale(): boolean {
-  const stamp = join(REPO_ROOT, 'dist', '.built');
-  if (!existsSync(stamp)) return true;
-  const built = statSync(stamp).mtimeMs;
-  const newest = (dir: string): number => {
-    let latest = 0;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-    }
-    return latest;
-  };
-  return Math.max(newest(join(REPO_ROOT, 'src')), newest(join(REPO_ROOT, 'bench'))) > built;
-}

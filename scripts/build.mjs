@@ -7,11 +7,39 @@
 // while a build runs (a service, a test beside `npm run bench`) finds the old build or the new one,
 // never a half-deleted one.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const target = join(root, 'dist');
+
+/** The newest modification time under `path`, in ms. */
+function newest(path) {
+  if (!statSync(path).isDirectory()) return statSync(path).mtimeMs;
+  let latest = 0;
+  for (const entry of readdirSync(path)) latest = Math.max(latest, newest(join(path, entry)));
+  return latest;
+}
+
+// --if-stale (npm test, the bench): nothing to do when dist/ is at least as new as everything it
+// is built from (as right after `npm ci`, whose prepare built it).
+if (process.argv.includes('--if-stale')) {
+  const stamp = join(target, '.built');
+  const inputs = ['src', 'bench', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs'];
+  if (existsSync(stamp) && Math.max(...inputs.map((p) => newest(join(root, p)))) <= statSync(stamp).mtimeMs) {
+    process.stderr.write('dist/ is up to date with src/ and bench/: not rebuilt\n');
+    process.exit(0);
+  }
+}
 const dist = join(root, `dist.building-${process.pid}`);
 rmSync(dist, { recursive: true, force: true });
 // typescript's package exports no bin path, so it is found where npm puts it.
