@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build` (also run by `npm ci` / `npm install` as `prepare`): compiles src/ and bench/ to
 // JavaScript in dist/ with TypeScript (which also emits the writer threads' plain-JS modules), then
-// copies what the compiler does not: the SQL migrations. The CLI and the benchmark run from dist/; a
+// copies what the compiler does not: the SQL migrations and the dashboard's assets. The CLI and the benchmark run from dist/; a
 // stamp file records when it was built, so the CLI can tell a stale build from a fresh one.
 // The build goes to a directory of its own and replaces dist/ by renames at the end: a CLI started
 // while a build runs (a service, a test beside `npm run bench`) finds the old build or the new one,
@@ -12,6 +12,7 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -63,6 +64,22 @@ for (const file of files(join(root, 'src'), ['.sql'])) {
   mkdirSync(dirname(to), { recursive: true });
   copyFileSync(file, to);
   copied++;
+}
+// The dashboard's own files, and the front-end libraries it serves vendored from their npm packages
+// (htmx, its SSE extension, uPlot: listed in vendor.json), so it needs no CDN and works offline.
+const assets = join(root, 'src', 'server', 'dashboard', 'assets');
+for (const file of files(assets, ['.js', '.css', '.json'])) {
+  const to = join(dist, relative(root, file));
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(file, to);
+}
+const vendor = JSON.parse(readFileSync(join(assets, 'vendor.json'), 'utf8'));
+mkdirSync(join(dist, 'src', 'server', 'dashboard', 'assets', 'vendor'), { recursive: true });
+for (const [name, from] of Object.entries(vendor)) {
+  copyFileSync(
+    join(root, 'node_modules', from),
+    join(dist, 'src', 'server', 'dashboard', 'assets', 'vendor', name),
+  );
 }
 writeFileSync(join(dist, '.built'), `${new Date().toISOString()}\n`);
 const old = join(root, `dist.old-${process.pid}`);

@@ -32,6 +32,8 @@ export interface ServiceControlDeps {
   readonly events?: SseChannel | null;
   /** The receivers of the config's webhook streams, null without any. */
   readonly webhooks?: WebhookIntake | null;
+  /** Announces the service's changes and its stop (`ServiceControl.watch`). */
+  readonly watch?: ServiceControl['watch'];
   /** What each destination's writes came to (totals, error rate), for `sinks()`. */
   readonly destinationTally?: DestinationTally;
   /** The clock for lag and freshness (ms since the epoch). Default `Date.now`. */
@@ -295,6 +297,8 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
     webhooks() {
       return deps.webhooks ?? null;
     },
+
+    ...(deps.watch ? { watch: deps.watch } : {}),
   };
 }
 

@@ -178,4 +178,10 @@ export interface ServiceControl {
   events?(): SseChannel | null;
   /** The receivers of webhook streams (`POST /v1/webhooks/:name`), or null when the config has none. */
   webhooks?(): WebhookIntake | null;
+  /**
+   * Calls `listener` when this service's state changes (`change`: a run started or ended, a page
+   * committed, the scheduler moved) and once when it stops (`stop`); returns the unsubscribe. The
+   * dashboard's live feed uses it; what other processes do, it reads.
+   */
+  watch?(listener: (event: 'change' | 'stop') => void): () => void;
 }

@@ -77,6 +77,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const config = await runtime.config();
   const store = await runtime.store('create');
   const events = options.events ?? new SyncEventBus();
+  // Who is told of changes (the dashboard's live feed): the scheduler's moves, runs and pages.
+  const watchers = new Set<(event: 'change' | 'stop') => void>();
+  const changed = () => {
+    options.onChange?.();
+    for (const watcher of watchers) watcher('change');
+  };
+  for (const event of ['run:started', 'run:finished', 'page:committed'] as const) {
+    events.on(event, () => {
+      for (const watcher of watchers) watcher('change');
+    });
+  }
   const abort = new AbortController();
   // Every run in progress listens on it (and removes its listener when it ends): up to
   // `sync.concurrency` at once, past Node's default warning threshold of 10.
@@ -138,7 +149,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         },
         approved: async (stream) => (await store.getState(stream))?.approved === true,
         log,
-        ...(options.onChange ? { onChange: options.onChange } : {}),
+        onChange: changed,
         onJobStart: (task, delayMs) => metrics.observeJobStart(task, delayMs),
       })
     : new Scheduler({
@@ -147,7 +158,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         run: (stream, request) => run(stream, request),
         backoff: config.service.backoff,
         log,
-        ...(options.onChange ? { onChange: options.onChange } : {}),
+        onChange: changed,
       });
   const destinationTally = new DestinationTally(events);
   const metrics = createMetrics({
@@ -238,6 +249,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     events: sseChannel,
     webhooks,
     destinationTally,
+    watch: (listener) => {
+      watchers.add(listener);
+      return () => watchers.delete(listener);
+    },
   });
   const timers: NodeJS.Timeout[] = [];
   let sinks: RunningSinks | null = null;
@@ -307,6 +322,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     stopping ??= (async () => {
       // First: open event streams end now rather than hold the HTTP server's close.
       sseChannel?.close();
+      for (const watcher of [...watchers]) watcher('stop');
       for (const t of timers) clearInterval(t);
       for (const t of applyRetries.values()) clearTimeout(t);
       stopWatchingSlots();

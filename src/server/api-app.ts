@@ -9,6 +9,7 @@ import { SseRefused } from '../sinks/sse/sse-channel.ts';
 import { ApiError, badInput, toApiError } from './api-errors.ts';
 import { API_ROUTES } from './api-routes.ts';
 import { hasBearerToken } from './bearer-token.ts';
+import { type Dashboard, isDashboardPath, mountDashboard } from './dashboard/dashboard-app.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 
 export interface ApiAppOptions {
@@ -22,6 +23,8 @@ export interface ApiAppOptions {
   readonly log: Logger;
   /** The API's version in the OpenAPI document. */
   readonly version?: string;
+  /** Serve the web dashboard under `/ui` (its own login: a session cookie or the bearer token). Default true. */
+  readonly dashboard?: boolean;
 }
 
 /** Routes anyone may call: orchestrators probe them without credentials. */
@@ -61,6 +64,7 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
   const openApi = buildOpenApiDocument({ version: options.version ?? '0.1.0' });
   const app = new Hono();
+  let dashboard: Dashboard | null = null;
 
   app.onError((error, c) => {
     const answer = toApiError(error);
@@ -95,7 +99,14 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
   });
   app.use(deadline(timeoutMs));
   app.use(async (c, next) => {
-    if (token === null || OPEN_PATHS.has(c.req.path) || c.req.path.startsWith(WEBHOOKS)) return next();
+    if (
+      token === null ||
+      OPEN_PATHS.has(c.req.path) ||
+      c.req.path.startsWith(WEBHOOKS) ||
+      (dashboard !== null && isDashboardPath(c.req.path))
+    ) {
+      return next();
+    }
     if (!hasBearerToken(c.req.header('authorization'), token)) {
       c.header('WWW-Authenticate', 'Bearer');
       throw new ApiError(
@@ -117,6 +128,8 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
     },
   });
   app.use((c, next) => (c.req.path.startsWith(WEBHOOKS) ? next() : limitBodies(c, next)));
+
+  if (options.dashboard ?? true) dashboard = mountDashboard(app, control, { token, log });
 
   app.get(API_ROUTES.healthz.path, (c) => c.json({ ok: true }));
   app.get(API_ROUTES.readyz.path, async (c) => {
