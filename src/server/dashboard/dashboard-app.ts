@@ -16,7 +16,7 @@ import {
 } from './dashboard-auth.ts';
 import { type Html, message, page } from './dashboard-html.ts';
 import { LiveFeed } from './dashboard-live.ts';
-import { overviewBody, overviewFragment } from './overview-page.ts';
+import { registerOverview } from './overview-page.ts';
 
 export interface DashboardOptions {
   /** The API token: the login asks for it; null (loopback only): no login. */
@@ -46,6 +46,22 @@ const SECURITY_HEADERS: Record<string, string> = {
 /** A page's own path to come back to after the login: only a dashboard path of this server. */
 function safeNext(next: string | undefined): string {
   return next !== undefined && /^\/ui(\/[^/\\]|\?|$)/.test(next) && !next.includes('//') ? next : '/ui';
+}
+
+/**
+ * What a page module gets to add its routes (`register<Page>(app, ctx)`): the control to read and
+ * act through, and the page shell.
+ */
+export interface DashboardContext {
+  readonly control: ServiceControl;
+  readonly log: Logger;
+  /** A whole page: the shell around `body`, `path` the navigation entry shown as current. */
+  render(c: Context, title: string, path: string, body: Html): Response | Promise<Response>;
+  /**
+   * An action's answer: `what`'s message, or its error's one line (a 500 is logged), as a fragment
+   * htmx puts in the page's message area.
+   */
+  act(c: Context, what: () => Promise<string>): Promise<Response>;
 }
 
 export interface Dashboard {
@@ -163,24 +179,6 @@ ${problem ? html`<p class="message error" role="alert">${problem}</p>` : ''}
   };
   const render = (c: Context, title: string, path: string, body: Html) =>
     c.html(page(frame(c, title, path), body));
-  const overviewQuery = (c: Context) => ({
-    page: Math.max(1, Number.parseInt(c.req.query('page') ?? '1', 10) || 1),
-    q: (c.req.query('q') ?? '').slice(0, 200),
-  });
-
-  app.post('/ui/logout', (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: '/' });
-    return c.redirect('/ui/login', 303);
-  });
-  app.get('/ui', async (c) =>
-    render(c, 'Overview', '/ui', await overviewBody(control, overviewQuery(c), Date.now())),
-  );
-  app.get('/ui/fragments/overview', async (c) =>
-    c.html(await overviewFragment(control, overviewQuery(c), Date.now())),
-  );
-  app.get('/ui/live', (c) => live.serve(c));
-
-  /** An action's answer: its message, or the error's one line (htmx shows either in the message area). */
   const act = async (c: Context, what: () => Promise<string>) => {
     try {
       return c.html(message('ok', await what()));
@@ -191,6 +189,15 @@ ${problem ? html`<p class="message error" role="alert">${problem}</p>` : ''}
       return c.html(message('error', answer.message));
     }
   };
+  const ctx: DashboardContext = { control, log, render, act };
+  app.post('/ui/logout', (c) => {
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    return c.redirect('/ui/login', 303);
+  });
+  // The pages, each from its module.
+  registerOverview(app, ctx);
+  app.get('/ui/live', (c) => live.serve(c));
+
   for (const mode of ['sync', 'reconcile'] as const) {
     app.post(`/ui/streams/:name/${mode}`, (c) =>
       act(c, async () => {

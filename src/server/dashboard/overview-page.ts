@@ -1,6 +1,8 @@
+import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import type { RunRecord } from '../../core/types.ts';
 import type { ServiceControl, StreamView } from '../../runtime/service-types.ts';
+import type { DashboardContext } from './dashboard-app.ts';
 import { badge, count, type Html, span, sparkline, when } from './dashboard-html.ts';
 
 /** Rows per page of the overview: a page stays quick with hundreds of streams. */
@@ -138,4 +140,18 @@ export async function overviewBody(
 <button type="submit">Filter</button>
 </form>
 ${await overviewFragment(control, query, nowMs)}`;
+}
+
+/** The overview's routes: the page (`/ui`) and its live fragment. */
+export function registerOverview(app: Hono, ctx: DashboardContext): void {
+  const queryOf = (c: Context): OverviewQuery => ({
+    page: Math.max(1, Number.parseInt(c.req.query('page') ?? '1', 10) || 1),
+    q: (c.req.query('q') ?? '').slice(0, 200),
+  });
+  app.get('/ui', async (c) =>
+    ctx.render(c, 'Overview', '/ui', await overviewBody(ctx.control, queryOf(c), Date.now())),
+  );
+  app.get('/ui/fragments/overview', async (c) =>
+    c.html(await overviewFragment(ctx.control, queryOf(c), Date.now())),
+  );
 }
