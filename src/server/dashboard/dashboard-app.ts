@@ -28,7 +28,7 @@ export interface DashboardOptions {
 
 /** Paths of the dashboard: it checks who calls them itself (a session cookie or the bearer token). */
 export function isDashboardPath(path: string): boolean {
-  return path === '/' || path === '/ui' || path.startsWith('/ui/');
+  return path === '/' || path === '/favicon.ico' || path === '/ui' || path.startsWith('/ui/');
 }
 
 /**
@@ -39,7 +39,8 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // Not no-referrer: a browser then sends `Origin: null` on the page's own POSTs, which the same-origin check refuses.
+  'Referrer-Policy': 'same-origin',
   'X-Frame-Options': 'DENY',
 };
 
@@ -81,6 +82,7 @@ export function mountDashboard(app: Hono, control: ServiceControl, options: Dash
   const { log } = options;
 
   app.get('/', (c) => c.redirect('/ui', 302));
+  app.get('/favicon.ico', (c) => c.body(null, 204));
 
   app.use('/ui/*', async (c, next) => {
     await next();

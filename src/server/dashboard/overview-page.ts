@@ -106,7 +106,7 @@ export async function overviewFragment(
 <td class="num" data-records>${count(s.records)}</td>
 <td>${sparkline(rates, `records per second over the last ${rates.length} runs: ${rates.map((r) => Math.round(r)).join(', ')}`)}</td>
 <td class="num">${s.failedRecords > 0 ? html`<a href="/ui/failed?stream=${encodeURIComponent(s.stream)}">${count(s.failedRecords)}</a>` : '0'}</td>
-<td class="actions"><button type="button" class="small" hx-post="${path}/sync" hx-target="#messages" aria-label="Sync ${s.stream} now">Sync</button></td>
+<td class="actions"><button type="button" class="small" hx-post="${path}/sync" hx-target="#messages" hx-swap="innerHTML" aria-label="Sync ${s.stream} now">Sync</button></td>
 </tr>`;
   })}</tbody>
 </table>
