@@ -6,6 +6,7 @@ import type { ServiceControl } from '../../runtime/service-types.ts';
 import type { DashboardContext } from './dashboard-app.ts';
 import { badge, count, type Html, message, when } from './dashboard-html.ts';
 import { maskSecrets } from './redact.ts';
+import { sentence } from './sinks-page.ts';
 
 /** Letters a page shows at most (newest first). */
 export const FAILED_SHOWN = 200;
@@ -188,7 +189,7 @@ async function replaySelected(control: ServiceControl, c: Context): Promise<stri
   for (const l of open) if (l.sink !== undefined) bySink.set(l.sink, [...(bySink.get(l.sink) ?? []), l.id]);
   for (const [sink, sinkIds] of [...bySink].sort(([a], [b]) => a.localeCompare(b))) {
     const outcome = await control.replaySink(sink, { ids: sinkIds });
-    answers.push(`Sink ${sink}: ${outcome.message}.`);
+    answers.push(sentence(outcome.message));
   }
   const gone = ids.length - open.length;
   if (gone > 0) answers.push(`${letters(gone)} no longer open, left alone.`);

@@ -73,6 +73,11 @@ function sinkRow(s: SinkView, highest: number, sinceMs: number, nowMs: number): 
 </tr>`;
 }
 
+/** The control's one-line answer as a sentence of the message area. */
+export function sentence(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
 /** The sinks' routes: the page, its live fragment, resume and replay. */
 export function registerSinks(app: Hono, ctx: DashboardContext): void {
   // A destination's write totals count from the service's start; the dashboard is mounted with it.
@@ -89,12 +94,9 @@ ${await sinksFragment(ctx.control, sinceMs, Date.now())}`,
   );
   app.get('/ui/fragments/sinks', async (c) => c.html(await sinksFragment(ctx.control, sinceMs, Date.now())));
   app.post('/ui/sinks/:name/resume', (c) =>
-    ctx.act(c, async () => `${(await ctx.control.resumeSink(c.req.param('name'))).message}.`),
+    ctx.act(c, async () => sentence((await ctx.control.resumeSink(c.req.param('name'))).message)),
   );
   app.post('/ui/sinks/:name/replay', (c) =>
-    ctx.act(c, async () => {
-      const name = c.req.param('name');
-      return `${name}: ${(await ctx.control.replaySink(name, {})).message}.`;
-    }),
+    ctx.act(c, async () => sentence((await ctx.control.replaySink(c.req.param('name'), {})).message)),
   );
 }
