@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/load-config.ts';
 import { readEnvSecret } from '../config/load-config.ts';
-import { describeError, NotFoundError } from '../core/errors.ts';
+import { ConfigError, describeError, NotFoundError } from '../core/errors.ts';
 import type { SinkStatus } from '../core/sink.ts';
 import type { Store } from '../core/store.ts';
 import type { RunRecord, StreamStatus } from '../core/types.ts';
@@ -155,9 +155,34 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
       return store.listRuns({ stream, limit });
     },
 
-    async failed({ stream, limit, all }) {
+    async failed({ stream, limit, all, ids }) {
       if (stream !== undefined) await requireKnown(stream);
-      return store.listDeadLetters({ ...(stream !== undefined ? { stream } : {}), limit, all: all ?? false });
+      return store.listDeadLetters({
+        ...(stream !== undefined ? { stream } : {}),
+        ...(ids !== undefined ? { ids } : {}),
+        limit,
+        all: all ?? false,
+      });
+    },
+
+    async ignore({ stream, ids }) {
+      if (stream === undefined && (ids === undefined || ids.length === 0)) {
+        throw new ConfigError('ignore needs a stream or ids: which dead letters should be ignored?');
+      }
+      if (stream !== undefined) await requireKnown(stream);
+      const ignored = await store.ignoreDeadLetters({
+        ...(stream !== undefined ? { stream } : {}),
+        ...(ids !== undefined ? { ids } : {}),
+        at: new Date(now()).toISOString(),
+      });
+      return {
+        ignored,
+        message: `ignored ${ignored} open dead letter${ignored === 1 ? '' : 's'}${stream !== undefined ? ` of "${stream}"` : ''}`,
+      };
+    },
+
+    async changeLogHighestSeq() {
+      return (await store.changeLogBounds()).highestSeq;
     },
 
     async trigger(stream, mode) {

@@ -151,7 +151,21 @@ export type SinkView = SinkStatus & {
 export interface ServiceControl {
   streams(): Promise<StreamView[]>;
   runs(stream: string, limit: number): Promise<RunRecord[]>;
-  failed(query: { stream?: string; limit: number; all?: boolean }): Promise<StoredDeadLetter[]>;
+  /** Newest first; only open ones unless `all`; only those with `ids` when given. */
+  failed(query: {
+    stream?: string;
+    limit: number;
+    all?: boolean;
+    ids?: readonly number[];
+  }): Promise<StoredDeadLetter[]>;
+  /**
+   * Sets open dead letters aside (`syncline failed ignore`): of `ids`, or every open one of
+   * `stream`; one of the two is needed (`ConfigError`). They stay, listed with `all`.
+   */
+  ignore(query: { stream?: string; ids?: readonly number[] }): Promise<{
+    readonly ignored: number;
+    readonly message: string;
+  }>;
   trigger(stream: string, mode: 'sync' | 'reconcile'): Promise<TriggerResult>;
   approve(stream: string): Promise<{ readonly approved: boolean; readonly message: string }>;
   reset(stream: string): Promise<{ readonly message: string }>;
@@ -161,6 +175,11 @@ export interface ServiceControl {
   workers(): Promise<WorkerView[]>;
   /** The config's sinks and destinations as they deliver (empty without either). */
   sinks(): Promise<SinkView[]>;
+  /**
+   * The highest seq the change log ever assigned (0 before the first change): a sink's lag is this
+   * minus its offset.
+   */
+  changeLogHighestSeq(): Promise<number>;
   /** Resumes a paused sink (one that failed longer than its `pauseAfter`); unknown: `NotFoundError`. */
   resumeSink(name: string): Promise<{ readonly resumed: boolean; readonly message: string }>;
   /**

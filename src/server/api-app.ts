@@ -183,6 +183,15 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
       202,
     );
   });
+  app.post(API_ROUTES.ignore.path, async (c) => {
+    const body = parse(API_ROUTES.ignore.body, await jsonBody(c), 'body');
+    return c.json(
+      await control.ignore({
+        ...(body.stream !== undefined ? { stream: body.stream } : {}),
+        ...(body.ids !== undefined ? { ids: body.ids } : {}),
+      }),
+    );
+  });
   app.get(API_ROUTES.events.path, async (c) => {
     const channel = control.events?.() ?? null;
     if (channel === null) {

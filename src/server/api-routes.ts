@@ -5,6 +5,8 @@ import {
   EventsQuery,
   FailedQuery,
   HealthResponse,
+  IgnoreBody,
+  IgnoreResponse,
   ReadyResponse,
   ReplayBody,
   ReplayResponse,
@@ -145,6 +147,16 @@ export const API_ROUTES = {
     body: ReplayBody,
     status: 202,
     response: ReplayResponse,
+  },
+  ignore: {
+    method: 'post',
+    path: '/v1/failed/ignore',
+    summary:
+      'Set open dead letters aside (of ids, or every open one of a stream): they stop counting as failures, kept and listed with all=true',
+    auth: true,
+    body: IgnoreBody,
+    status: 200,
+    response: IgnoreResponse,
   },
   sinks: {
     method: 'get',

@@ -69,6 +69,27 @@ export const ReplayBody = z.strictObject({
     .describe('only these letters (ids from GET /v1/failed)'),
 });
 
+export const IgnoreBody = z
+  .strictObject({
+    stream: streamName.optional().describe('every open letter of this stream'),
+    ids: z
+      .array(z.number({ error: ID_MESSAGE }).int(ID_MESSAGE).positive(ID_MESSAGE), {
+        error: 'must be a list of dead letter ids (positive integers)',
+      })
+      .min(1, 'must list at least one dead letter id')
+      .max(500, 'must list at most 500 dead letter ids')
+      .optional()
+      .describe('only these letters (ids from GET /v1/failed)'),
+  })
+  .refine((body) => body.stream !== undefined || body.ids !== undefined, {
+    message: 'needs a stream or ids: which dead letters should be ignored?',
+  });
+
+export const IgnoreResponse = z.object({
+  ignored: z.number().int().describe('open letters set aside (now ignored)'),
+  message: z.string(),
+});
+
 /** Any JSON value (a checkpoint, a run's evidence, a record's payload). */
 const json = z.unknown().describe('any JSON value');
 

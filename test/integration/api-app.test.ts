@@ -116,6 +116,30 @@ describe('the HTTP API (app.request, SQLite)', () => {
     expect(scheduler.resumed).toEqual(['people']);
   });
 
+  it('ignores open dead letters by id or by stream, and asks which when given neither', async () => {
+    const api = app();
+    const [letter] = await t.store.listDeadLetters({ limit: 1 });
+    const post = (body: string) =>
+      api.request('/v1/failed/ignore', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    const byId = await post(JSON.stringify({ ids: [letter!.id] }));
+    expect(byId.status).toBe(200);
+    expect(await byId.json()).toEqual({ ignored: 1, message: 'ignored 1 open dead letter' });
+    expect(await t.store.listDeadLetters({ limit: 5 })).toEqual([]);
+    expect(await t.store.listDeadLetters({ limit: 5, all: true })).toEqual([
+      expect.objectContaining({ id: letter!.id, status: 'ignored' }),
+    ]);
+    const byStream = await post('{"stream":"people"}');
+    expect(await byStream.json()).toEqual({ ignored: 0, message: 'ignored 0 open dead letters of "people"' });
+    const neither = await post('{}');
+    expect(neither.status).toBe(400);
+    expect(((await neither.json()) as ErrorBody).error.message).toMatch(/needs a stream or ids/);
+    expect((await post('{"stream":"nope"}')).status).toBe(404);
+  });
+
   it('answers bad input 400, unknown streams and routes 404, in one line of JSON', async () => {
     const api = app();
     const cases: [string, RequestInit | undefined, number, string][] = [
@@ -259,7 +283,7 @@ describe('the HTTP API (app.request, SQLite)', () => {
       .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`))
       .sort();
     expect(documented).toEqual(served);
-    expect(served).toHaveLength(18);
+    expect(served).toHaveLength(19);
     expect(doc.paths['/healthz']?.['get']?.security).toEqual([]);
     expect(doc.paths['/v1/streams/{name}/runs']?.['get']).toMatchObject({
       parameters: [

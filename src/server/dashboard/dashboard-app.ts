@@ -16,7 +16,10 @@ import {
 } from './dashboard-auth.ts';
 import { type Html, message, page } from './dashboard-html.ts';
 import { LiveFeed } from './dashboard-live.ts';
+import { registerFailed } from './failed-page.ts';
 import { registerOverview } from './overview-page.ts';
+import { registerSinks } from './sinks-page.ts';
+import { registerWorkers } from './workers-page.ts';
 
 export interface DashboardOptions {
   /** The API token: the login asks for it; null (loopback only): no login. */
@@ -198,6 +201,9 @@ ${problem ? html`<p class="message error" role="alert">${problem}</p>` : ''}
   });
   // The pages, each from its module.
   registerOverview(app, ctx);
+  registerFailed(app, ctx);
+  registerSinks(app, ctx);
+  registerWorkers(app, ctx);
   app.get('/ui/live', (c) => live.serve(c));
 
   for (const mode of ['sync', 'reconcile'] as const) {
