@@ -113,8 +113,8 @@ function letterRow(l: StoredDeadLetter, nowMs: number): Html {
 <td>${badge(l.status)}</td>
 <td class="actions">${
     isOpen
-      ? html`<button type="button" class="small" hx-post="/ui/failed/replay" hx-vals="${vals}" hx-target="#messages" aria-label="Replay dead letter ${l.id}">Replay</button>
-<button type="button" class="small ghost" hx-post="/ui/failed/ignore" hx-vals="${vals}" hx-target="#messages" aria-label="Ignore dead letter ${l.id}">Ignore</button>`
+      ? html`<button type="button" class="small" hx-post="/ui/failed/replay" hx-vals="${vals}" hx-target="#messages" hx-swap="innerHTML" aria-label="Replay dead letter ${l.id}">Replay</button>
+<button type="button" class="small ghost" hx-post="/ui/failed/ignore" hx-vals="${vals}" hx-target="#messages" hx-swap="innerHTML" aria-label="Ignore dead letter ${l.id}">Ignore</button>`
       : ''
   }</td>
 </tr>`;
@@ -142,8 +142,8 @@ ${streams.map((s) => html`<option value="${s}"${s === query.stream ? html` selec
 <button type="submit">Filter</button>
 </form>
 <form id="${SELECTION_FORM}" class="bulk">
-<button type="button" hx-post="/ui/failed/replay" hx-include="#${SELECTION_FORM}" hx-target="#messages">Replay selected</button>
-<button type="button" class="ghost" hx-post="/ui/failed/ignore" hx-include="#${SELECTION_FORM}" hx-target="#messages">Ignore selected</button>
+<button type="button" hx-post="/ui/failed/replay" hx-include="#${SELECTION_FORM}" hx-target="#messages" hx-swap="innerHTML">Replay selected</button>
+<button type="button" class="ghost" hx-post="/ui/failed/ignore" hx-include="#${SELECTION_FORM}" hx-target="#messages" hx-swap="innerHTML">Ignore selected</button>
 </form>
 ${await failedFragment(control, query, nowMs)}`;
 }

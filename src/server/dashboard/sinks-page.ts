@@ -67,9 +67,9 @@ function sinkRow(s: SinkView, highest: number, sinceMs: number, nowMs: number): 
 <td>${when(s.failingSince, nowMs)}</td>
 <td class="actions">${
     s.state === 'paused'
-      ? html`<button type="button" class="small" hx-post="${path}/resume" hx-target="#messages" aria-label="Resume ${s.name}">Resume</button> `
+      ? html`<button type="button" class="small" hx-post="${path}/resume" hx-target="#messages" hx-swap="innerHTML" aria-label="Resume ${s.name}">Resume</button> `
       : ''
-  }<button type="button" class="small ghost" hx-post="${path}/replay" hx-target="#messages" aria-label="Replay the dead letters of ${s.name}">Replay dead letters</button></td>
+  }<button type="button" class="small ghost" hx-post="${path}/replay" hx-target="#messages" hx-swap="innerHTML" aria-label="Replay the dead letters of ${s.name}">Replay dead letters</button></td>
 </tr>`;
 }
 
