@@ -17,6 +17,7 @@ import {
 import { type Html, message, page } from './dashboard-html.ts';
 import { LiveFeed } from './dashboard-live.ts';
 import { registerOverview } from './overview-page.ts';
+import { registerStreamPage } from './stream-page.ts';
 
 export interface DashboardOptions {
   /** The API token: the login asks for it; null (loopback only): no login. */
@@ -196,6 +197,7 @@ ${problem ? html`<p class="message error" role="alert">${problem}</p>` : ''}
   });
   // The pages, each from its module.
   registerOverview(app, ctx);
+  registerStreamPage(app, ctx);
   app.get('/ui/live', (c) => live.serve(c));
 
   for (const mode of ['sync', 'reconcile'] as const) {
