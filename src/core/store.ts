@@ -516,6 +516,27 @@ export interface StoreInspector {
   listStreams(): Promise<StreamStatus[]>;
   /** Rows of a stream table ordered by `_key`, after `afterKey`, including soft-deleted ones. */
   scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]>;
+  /**
+   * The versions of `key` in the stream's history table (`history: true`), newest first (the
+   * current one, if any, first), at most `limit`; empty when the key has none. Null when the stream
+   * keeps no history (or has no table).
+   */
+  readHistory(stream: string, key: string, limit: number): Promise<RecordVersion[] | null>;
+}
+
+/** One version of a record, as its stream's history table keeps it. */
+export interface RecordVersion {
+  /** When this version became current (inclusive), ISO-8601 UTC. */
+  readonly validFrom: string;
+  /** When the next version replaced it (exclusive); null for the current one. */
+  readonly validTo: string | null;
+  readonly data: Json;
+  readonly hash: string;
+  readonly version: string | null;
+  /** The run that wrote it. */
+  readonly runId: string;
+  /** This version is a soft delete (the record as it was when deleted). */
+  readonly deleted: boolean;
 }
 
 export interface ReadChanges {

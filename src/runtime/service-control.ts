@@ -3,7 +3,7 @@ import { readEnvSecret } from '../config/load-config.ts';
 import { ConfigError, describeError, NotFoundError } from '../core/errors.ts';
 import type { SinkStatus } from '../core/sink.ts';
 import type { Store } from '../core/store.ts';
-import type { RunRecord, StreamStatus } from '../core/types.ts';
+import type { ChangeRow, RunRecord, StreamStatus } from '../core/types.ts';
 import type { SseChannel } from '../sinks/sse/sse-channel.ts';
 import { captureSlots, readCaptureSlots } from './cdc-status.ts';
 import type { DestinationTally } from './destination-tally.ts';
@@ -153,6 +153,28 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
     async runs(stream, limit) {
       await requireKnown(stream);
       return store.listRuns({ stream, limit });
+    },
+
+    async changes(stream, limit) {
+      await requireKnown(stream);
+      return newestChanges(store, stream, limit);
+    },
+
+    async recordVersions(stream, key, limit) {
+      await requireKnown(stream);
+      const versions = await store.readHistory(stream, key, limit);
+      if (versions === null) {
+        throw new NotFoundError(
+          `stream "${stream}" keeps no history of its records; set \`history: true\` on it to keep every version`,
+          { stream },
+        );
+      }
+      if (versions.length === 0) {
+        throw new NotFoundError(`stream "${stream}" has no version of the record "${key}" in its history`, {
+          stream,
+        });
+      }
+      return versions;
     },
 
     async failed({ stream, limit, all, ids }) {
@@ -339,4 +361,26 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The stream's newest `limit` change-log rows with their data, newest first. The log is read
+ * forwards only, so it is read in windows of seqs going back from the newest, each twice as wide
+ * as the last, until enough rows of the stream are found or the log's oldest row is reached.
+ */
+async function newestChanges(store: Store, stream: string, limit: number): Promise<ChangeRow[]> {
+  const bounds = await store.changeLogBounds();
+  if (bounds.newestSeq === null || bounds.oldestSeq === null || limit <= 0) return [];
+  const floor = bounds.oldestSeq - 1;
+  const found: ChangeRow[] = [];
+  let high = bounds.newestSeq;
+  let width = Math.max(limit * 4, 256);
+  while (high > floor && found.length < limit) {
+    const low = Math.max(floor, high - width);
+    const rows = await store.readChanges({ afterSeq: low, limit: high - low, stream, withData: true });
+    found.push(...rows.filter((r) => r.seq <= high).reverse());
+    high = low;
+    width *= 2;
+  }
+  return found.slice(0, limit);
 }

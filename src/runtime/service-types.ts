@@ -1,6 +1,7 @@
 import type { SinkStatus } from '../core/sink.ts';
-import type { WorkerView } from '../core/store.ts';
+import type { RecordVersion, WorkerView } from '../core/store.ts';
 import type {
+  ChangeRow,
   Json,
   RunCounters,
   RunMode,
@@ -171,6 +172,17 @@ export interface ServiceControl {
   reset(stream: string): Promise<{ readonly message: string }>;
   /** Queues a replay of open dead letters: of `ids`, or of a stream, or of every stream. */
   replay(query: { stream?: string; ids?: number[] }): Promise<{ readonly queued: TriggerResult[] }>;
+  /**
+   * The stream's newest change-log rows, newest first, at most `limit`, each with its key's data as
+   * it is now (`ChangeRow.data`: null when deleted). Fewer when retention pruned older rows.
+   */
+  changes(stream: string, limit: number): Promise<ChangeRow[]>;
+  /**
+   * The versions of one record of a stream that keeps history (`history: true`), newest first, at
+   * most `limit`. `NotFoundError` for an unknown stream, a stream without history, or a key the
+   * history has no version of.
+   */
+  recordVersions(stream: string, key: string, limit: number): Promise<RecordVersion[]>;
   /** The cluster's workers (a PostgreSQL store), oldest first; empty for a store of one machine (SQLite). */
   workers(): Promise<WorkerView[]>;
   /** The config's sinks and destinations as they deliver (empty without either). */

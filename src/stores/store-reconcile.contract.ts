@@ -446,6 +446,39 @@ export function describeReconciliationContract(title: string, makeStore: () => P
         expect((await store.lookup('orders', ['a'])).get('a')?.hash).toBe('h2');
       });
 
+      it('reads the versions of one key newest first (readHistory), and null for a stream without history', async () => {
+        await store.ensureStream('orders', { history: true });
+        const l = await lease('orders');
+        const runId = await startedRun(l);
+        const v2 = JSON.stringify({ id: 'a', name: '<b>changed</b>', tags: ['x'] });
+        await store.commitPage(
+          commit(l, runId, { writes: [write('a', { version: '1' }), write('b')], at: T0 }),
+        );
+        await store.commitPage(
+          commit(l, runId, {
+            writes: [write('a', { kind: 'update', existed: true, data: v2, hash: 'h2', version: '2' })],
+            at: T1,
+          }),
+        );
+        await store.commitPage(
+          commit(l, runId, {
+            writes: [write('a', { kind: 'delete', existed: true, deleted: true, data: v2, hash: 'h2' })],
+            at: T2,
+          }),
+        );
+        const versions = await store.readHistory('orders', 'a', 10);
+        expect(versions?.map((v) => [v.validFrom, v.validTo, v.hash, v.deleted, v.runId])).toEqual([
+          [T2, null, 'h2', true, runId],
+          [T1, T2, 'h2', false, runId],
+          [T0, T1, write('a').hash, false, runId],
+        ]);
+        expect(versions?.[1]?.data).toEqual(JSON.parse(v2));
+        expect(versions?.[2]).toMatchObject({ version: '1', data: JSON.parse(write('a').data) });
+        expect((await store.readHistory('orders', 'a', 2))?.map((v) => v.validFrom)).toEqual([T2, T1]);
+        expect(await store.readHistory('orders', 'nope', 10)).toEqual([]);
+        expect(await store.readHistory('customers', 'a', 10)).toBeNull();
+      });
+
       it('writes no history for a stream without it', async () => {
         const l = await lease();
         const runId = await startedRun(l);

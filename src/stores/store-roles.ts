@@ -21,6 +21,7 @@ import type {
   OpenSinkDeadLetters,
   PruneChanges,
   ReadChanges,
+  RecordVersion,
   RedeliveredSinkDeadLetters,
   RunLog,
   ScanStore,
@@ -172,6 +173,10 @@ export abstract class StoreRoles
 
   scanRecords(stream: string, args: { afterKey?: string; limit: number }): Promise<StoredRecord[]> {
     return this.#r.inspector.scanRecords(stream, args);
+  }
+
+  readHistory(stream: string, key: string, limit: number): Promise<RecordVersion[] | null> {
+    return this.#r.inspector.readHistory(stream, key, limit);
   }
 
   readChanges(args: ReadChanges): Promise<ChangeRow[]> {

@@ -19,6 +19,7 @@ import { LiveFeed } from './dashboard-live.ts';
 import { registerFailed } from './failed-page.ts';
 import { registerOverview } from './overview-page.ts';
 import { registerSinks } from './sinks-page.ts';
+import { registerStreamPage } from './stream-page.ts';
 import { registerWorkers } from './workers-page.ts';
 
 export interface DashboardOptions {
@@ -204,6 +205,7 @@ ${problem ? html`<p class="message error" role="alert">${problem}</p>` : ''}
   registerFailed(app, ctx);
   registerSinks(app, ctx);
   registerWorkers(app, ctx);
+  registerStreamPage(app, ctx);
   app.get('/ui/live', (c) => live.serve(c));
 
   for (const mode of ['sync', 'reconcile'] as const) {

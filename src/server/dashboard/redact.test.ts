@@ -1,69 +1,86 @@
 import { describe, expect, it } from 'vitest';
-import { MASKED, maskSecrets } from './redact.ts';
+import { isSecretName, MASK, maskSecrets, maskString } from './redact.ts';
 
 describe('maskSecrets', () => {
-  it('masks the values of keys named like secrets, at any depth, whatever they hold', () => {
-    const record = {
-      id: 7,
-      name: 'Ada',
+  it('hides the values of fields named like secrets, at any depth, and leaves the rest', () => {
+    const value = {
+      page: 3,
       password: 'hunter2',
-      apiKey: 'k-123',
-      api_key: 'k-456',
-      'x-api-key': 'k-789',
-      AUTH_TOKEN: 'abc',
-      Authorization: 'Bearer xyz',
-      cookie: 'sid=1',
-      sessionId: 's-1',
+      nested: { apiKey: 'k-1', api_key: 'k-2', 'api-key': 'k-3', name: 'ok', list: [{ accessToken: 't' }] },
+      Authorization: 'Bearer x',
+      oauth: { client: 'c' },
+      session_id: 's',
+      cookie: 'c=1',
       signature: 'sig',
-      credentials: { user: 'u', pass: 'p' },
-      privateKey: '-----BEGIN-----',
-      clientSecret: 's',
-      nested: { deeper: [{ passwd: 'x', ok: true }] },
+      privateKey: 'pk',
+      credentials: ['a', 'b'],
+      clientSecret: 'cs',
+      author: 'Ada',
+      empty: null,
+      secret: null,
     };
-    expect(maskSecrets(record)).toEqual({
-      id: 7,
-      name: 'Ada',
-      password: MASKED,
-      apiKey: MASKED,
-      api_key: MASKED,
-      'x-api-key': MASKED,
-      AUTH_TOKEN: MASKED,
-      Authorization: MASKED,
-      cookie: MASKED,
-      sessionId: MASKED,
-      signature: MASKED,
-      credentials: MASKED,
-      privateKey: MASKED,
-      clientSecret: MASKED,
-      nested: { deeper: [{ passwd: MASKED, ok: true }] },
+    expect(maskSecrets(value)).toEqual({
+      page: 3,
+      password: MASK,
+      nested: { apiKey: MASK, api_key: MASK, 'api-key': MASK, name: 'ok', list: [{ accessToken: MASK }] },
+      Authorization: MASK,
+      oauth: MASK,
+      session_id: MASK,
+      cookie: MASK,
+      signature: MASK,
+      privateKey: MASK,
+      credentials: MASK,
+      clientSecret: MASK,
+      author: 'Ada',
+      empty: null,
+      secret: null,
     });
-    // The record itself is left as it was.
-    expect(record.password).toBe('hunter2');
+    // The argument is left as it was.
+    expect(value.password).toBe('hunter2');
   });
 
-  it('takes the password out of URLs with credentials, and leaves other strings alone', () => {
-    expect(
-      maskSecrets({
-        db: 'postgres://app:s3cr3t@db.example:5432/prod',
-        dsn: 'postgres://db.example/prod?password=s3cr3t',
-        site: 'https://example.com',
-        note: 'email me at ada@example.com',
-        list: ['mysql://root:pw@localhost/x'],
-      }),
-    ).toEqual({
-      db: 'postgres://app:***@db.example:5432/prod',
-      dsn: 'postgres://db.example/prod?password=***',
-      site: 'https://example.com',
-      note: 'email me at ada@example.com',
-      list: ['mysql://root:***@localhost/x'],
-    });
+  it('strips credentials from URLs in strings, wherever they are', () => {
+    const masked = maskSecrets({
+      next: 'https://api.example.com/items?page=2&api_key=abc123&sort=id',
+      db: 'postgres://app:s3cr3t@db.internal:5432/crm',
+      note: 'failed to reach postgres://app:s3cr3t@db.internal/crm after 3 tries',
+      plain: 'https://api.example.com/items?page=2',
+      urls: ['https://u:p@h.example/'],
+    }) as Record<string, unknown>;
+    const text = JSON.stringify(masked);
+    expect(text).not.toContain('abc123');
+    expect(text).not.toContain('s3cr3t');
+    expect(text).not.toContain('u:p@');
+    expect(masked['next']).toBe(`https://api.example.com/items?page=2&api_key=${MASK}&sort=id`);
+    expect(masked['db']).toContain('db.internal:5432/crm');
+    expect(masked['note']).toMatch(/^failed to reach postgres:\/\/app:.+@db\.internal\/crm after 3 tries$/);
+    // A URL without credentials is left exactly as it was.
+    expect(masked['plain']).toBe('https://api.example.com/items?page=2');
   });
 
-  it('keeps scalars, nulls and empty secrets as they are', () => {
+  it('passes scalars through, masks URLs in a bare string, and cuts cycles and deep nesting', () => {
+    expect(maskSecrets(42)).toBe(42);
     expect(maskSecrets(null)).toBeNull();
-    expect(maskSecrets(3)).toBe(3);
-    expect(maskSecrets('plain')).toBe('plain');
-    expect(maskSecrets([1, 'a', false])).toEqual([1, 'a', false]);
-    expect(maskSecrets({ token: null })).toEqual({ token: null });
+    expect(maskSecrets(true)).toBe(true);
+    expect(maskSecrets('redis://:pw@cache:6379')).not.toContain('pw');
+    const cycle: Record<string, unknown> = { a: 1 };
+    cycle['self'] = cycle;
+    expect(maskSecrets(cycle)).toEqual({ a: 1, self: MASK });
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 100; i++) deep = [deep];
+    expect(JSON.stringify(maskSecrets(deep))).toContain(MASK);
+    // The same object twice (not a cycle) is shown twice.
+    const shared = { x: 1 };
+    expect(maskSecrets({ a: shared, b: shared })).toEqual({ a: { x: 1 }, b: { x: 1 } });
+  });
+
+  it('names secrets as the dashboard does', () => {
+    for (const name of ['pass', 'passwd', 'X-Api-Key', 'refresh_token', 'authorization', 'sessionId']) {
+      expect(isSecretName(name), name).toBe(true);
+    }
+    for (const name of ['author', 'authored_by', 'name', 'id', 'email']) {
+      expect(isSecretName(name), name).toBe(false);
+    }
+    expect(maskString('no url here')).toBe('no url here');
   });
 });

@@ -1,6 +1,7 @@
-import type { StoreInspector } from '../../core/store.ts';
+import type { RecordVersion, StoreInspector } from '../../core/store.ts';
 import { assertStreamName, STREAM_NAME } from '../../core/stream-name.ts';
-import type { StoredRecord, StreamStatus } from '../../core/types.ts';
+import type { Json, StoredRecord, StreamStatus } from '../../core/types.ts';
+import { hasHistoryTable } from './postgres-history.ts';
 import type { PostgresQueries } from './postgres-queries.ts';
 import {
   type RecordRow,
@@ -72,5 +73,45 @@ export class PostgresInspector implements StoreInspector {
       [args.afterKey ?? null, args.limit],
     );
     return rows.map(toStoredRecord);
+  }
+
+  async readHistory(stream: string, key: string, limit: number): Promise<RecordVersion[] | null> {
+    assertStreamName(stream);
+    const what = 'reading the history of a record';
+    if (
+      !(await hasHistoryTable(
+        (text, values) =>
+          this.#db
+            .query(what, stream, text, values)
+            .then((rows) => ({ rows: rows as { present: boolean }[] })),
+        stream,
+      ))
+    ) {
+      return null;
+    }
+    const rows = await this.#db.query<{
+      _data: Json;
+      _hash: string;
+      _version: string | null;
+      _valid_from: Date;
+      _valid_to: Date | null;
+      _run_id: string;
+      _deleted: boolean;
+    }>(
+      what,
+      stream,
+      `SELECT _data, _hash, _version, _valid_from, _valid_to, _run_id, _deleted FROM "${stream}_history"
+      WHERE _key = $1 ORDER BY _valid_from DESC, _valid_to IS NULL DESC, _valid_to DESC, ctid DESC LIMIT $2`,
+      [key, limit],
+    );
+    return rows.map((r) => ({
+      validFrom: new Date(r._valid_from).toISOString(),
+      validTo: r._valid_to === null ? null : new Date(r._valid_to).toISOString(),
+      data: r._data,
+      hash: r._hash,
+      version: r._version,
+      runId: r._run_id,
+      deleted: r._deleted,
+    }));
   }
 }

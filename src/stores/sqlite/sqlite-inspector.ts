@@ -1,6 +1,7 @@
-import type { StoreInspector } from '../../core/store.ts';
+import type { RecordVersion, StoreInspector } from '../../core/store.ts';
 import type { StoredRecord, StreamStatus } from '../../core/types.ts';
 import type { StoreRuntime } from '../store-runtime.ts';
+import { quoteHistory, SqliteHistory } from './sqlite-history.ts';
 import { type StateRow, toRunRecord, toStoredRecord, toStreamState } from './sqlite-rows.ts';
 import { selectRuns } from './sqlite-run-log.ts';
 import type { SqliteSession } from './sqlite-session.ts';
@@ -48,4 +49,35 @@ export class SqliteInspector implements StoreInspector {
       .guard('scan records', stream, () => table.scan(args.afterKey, args.limit))
       .map(toStoredRecord);
   }
+
+  async readHistory(stream: string, key: string, limit: number): Promise<RecordVersion[] | null> {
+    return this.#runtime.guard('read the history of a record', stream, (s) => {
+      if (!SqliteHistory.exists(s.db, stream)) return null;
+      return s
+        .sql<[string, number], SqliteVersionRow>(
+          `SELECT _data, _hash, _version, _valid_from, _valid_to, _run_id, _deleted FROM ${quoteHistory(stream)}
+          WHERE _key = ? ORDER BY _valid_from DESC, _valid_to IS NULL DESC, _valid_to DESC, rowid DESC LIMIT ?`,
+        )
+        .all(key, limit)
+        .map((r) => ({
+          validFrom: new Date(r._valid_from).toISOString(),
+          validTo: r._valid_to === null ? null : new Date(r._valid_to).toISOString(),
+          data: JSON.parse(r._data),
+          hash: r._hash,
+          version: r._version,
+          runId: r._run_id,
+          deleted: r._deleted === 1,
+        }));
+    });
+  }
+}
+
+interface SqliteVersionRow {
+  readonly _data: string;
+  readonly _hash: string;
+  readonly _version: string | null;
+  readonly _valid_from: string;
+  readonly _valid_to: string | null;
+  readonly _run_id: string;
+  readonly _deleted: number;
 }
