@@ -1,5 +1,5 @@
 import type { SinkStatus } from '../core/sink.ts';
-import type { WorkerView } from '../core/store.ts';
+import type { RecordedAction, WorkerView } from '../core/store.ts';
 import type {
   Json,
   RunCounters,
@@ -148,21 +148,34 @@ export type SinkView = SinkStatus & {
   readonly errorRate?: number | null;
 };
 
+/** The door an action came through: the HTTP API or the dashboard (the CLI records its own). */
+export type ActionBy = 'api' | 'dashboard';
+
 export interface ServiceControl {
   streams(): Promise<StreamView[]>;
   runs(stream: string, limit: number): Promise<RunRecord[]>;
   failed(query: { stream?: string; limit: number; all?: boolean }): Promise<StoredDeadLetter[]>;
-  trigger(stream: string, mode: 'sync' | 'reconcile'): Promise<TriggerResult>;
-  approve(stream: string): Promise<{ readonly approved: boolean; readonly message: string }>;
-  reset(stream: string): Promise<{ readonly message: string }>;
+  /*
+   * The actions (`trigger`, `approve`, `reset`, `replay`, `resumeSink`, `replaySink`) each record
+   * what they did in the store's action log once they succeeded; `by` names the door that asked
+   * (default `api`).
+   */
+  trigger(stream: string, mode: 'sync' | 'reconcile', by?: ActionBy): Promise<TriggerResult>;
+  approve(stream: string, by?: ActionBy): Promise<{ readonly approved: boolean; readonly message: string }>;
+  reset(stream: string, by?: ActionBy): Promise<{ readonly message: string }>;
   /** Queues a replay of open dead letters: of `ids`, or of a stream, or of every stream. */
-  replay(query: { stream?: string; ids?: number[] }): Promise<{ readonly queued: TriggerResult[] }>;
+  replay(
+    query: { stream?: string; ids?: number[] },
+    by?: ActionBy,
+  ): Promise<{ readonly queued: TriggerResult[] }>;
+  /** The operator's actions, newest first: those on `stream`, or all of them (null). */
+  actions(stream: string | null, limit: number): Promise<RecordedAction[]>;
   /** The cluster's workers (a PostgreSQL store), oldest first; empty for a store of one machine (SQLite). */
   workers(): Promise<WorkerView[]>;
   /** The config's sinks and destinations as they deliver (empty without either). */
   sinks(): Promise<SinkView[]>;
   /** Resumes a paused sink (one that failed longer than its `pauseAfter`); unknown: `NotFoundError`. */
-  resumeSink(name: string): Promise<{ readonly resumed: boolean; readonly message: string }>;
+  resumeSink(name: string, by?: ActionBy): Promise<{ readonly resumed: boolean; readonly message: string }>;
   /**
    * Redelivers the open dead letters of a sink or destination (all, or `ids`) now, as `syncline
    * sinks replay` does; unknown sink or letter: `NotFoundError`; the sse sink: `ConfigError`.
@@ -170,6 +183,7 @@ export interface ServiceControl {
   replaySink(
     name: string,
     query: { ids?: readonly number[] },
+    by?: ActionBy,
   ): Promise<SinkReplayOutcome & { readonly message: string }>;
   /** Store reachable and scheduler running. */
   ready(): Promise<{ readonly ready: boolean; readonly checks: Record<string, string> }>;

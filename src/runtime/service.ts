@@ -249,6 +249,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     events: sseChannel,
     webhooks,
     destinationTally,
+    log,
     watch: (listener) => {
       watchers.add(listener);
       return () => watchers.delete(listener);
