@@ -16,6 +16,7 @@ import { registerRefreshCommand } from './commands/refresh-command.ts';
 import { registerResetCommand } from './commands/reset-command.ts';
 import { registerRunCommand } from './commands/run-command.ts';
 import { registerRunsCommand } from './commands/runs-command.ts';
+import { registerServeCommand } from './commands/serve-command.ts';
 import { registerSimulateCommand } from './commands/simulate-command.ts';
 import { registerSinksCommand } from './commands/sinks-command.ts';
 import { registerStatusCommand } from './commands/status-command.ts';
@@ -52,6 +53,7 @@ export function createProgram(): Command {
     registerInitCommand,
     registerSyncCommand,
     registerRunCommand,
+    registerServeCommand,
     registerCheckCommand,
     registerStatusCommand,
     registerWorkersCommand,

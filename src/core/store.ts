@@ -34,7 +34,7 @@ import type { ViewColumn } from './view-columns.ts';
  * Layout (both stores): one table per stream, named after it, with `_key` (primary key), `_data`,
  * `_hash`, `_version`, `_cursor`, `_first_synced_at`, `_synced_at`, `_deleted_at`, `_run_id`; and
  * `syncline_state`, `syncline_runs`, `syncline_changes`, `syncline_consumers`, `syncline_failed` (the dead
- * letters), `syncline_destination_map`, `syncline_inbox`,
+ * letters), `syncline_destination_map`, `syncline_inbox`, `syncline_actions` (the operator's actions),
  * `syncline_schema`.
  *
  * Timestamps are ISO-8601 UTC strings chosen by the caller (`at`), so both stores agree in tests;
@@ -51,7 +51,8 @@ export interface Store
     StoreInspector,
     ChangeFeed,
     DestinationMapStore,
-    InboxStore {
+    InboxStore,
+    ActionLog {
   readonly capabilities: StoreCapabilities;
   /** Present on a store many `syncline run` processes can share as one cluster (PostgreSQL). */
   cluster?(): ClusterStore;
@@ -762,4 +763,54 @@ export interface InboxStore {
     readonly appliedUpTo: number;
     readonly receivedBefore: string;
   }): Promise<number>;
+}
+
+/** What an operator did: the actions of the API, the dashboard and the CLI. */
+export type OperatorActionName =
+  | 'sync'
+  | 'reconcile'
+  | 'approve'
+  | 'reset'
+  | 'replay'
+  | 'ignore'
+  | 'resume_sink'
+  | 'replay_sink';
+
+/** Through which door an operator acted. */
+export type ActionOrigin = 'api' | 'dashboard' | 'cli';
+
+/** One operator action, as `recordAction` is given it. */
+export interface OperatorAction {
+  /** ISO-8601 UTC. */
+  readonly at: string;
+  /** The stream acted on; null for an action on a sink or destination (or on every stream). */
+  readonly stream: string | null;
+  /** The sink or destination acted on, null otherwise. */
+  readonly target: string | null;
+  readonly action: OperatorActionName;
+  readonly origin: ActionOrigin;
+  /** One line: what the action answered. */
+  readonly detail: string;
+}
+
+/** A recorded action, with its id (increasing in the order actions were recorded). */
+export interface RecordedAction extends OperatorAction {
+  readonly id: number;
+}
+
+export interface ListActions {
+  /** Only the actions on this stream; every action without it. */
+  readonly stream?: string;
+  readonly limit: number;
+}
+
+/**
+ * The history of what operators did (`syncline_actions`): each action of the API, the dashboard and
+ * the CLI that changed something (a triggered run, an approval, a reset, a replay, an ignore, a
+ * sink resumed or replayed), beside the runs it led to.
+ */
+export interface ActionLog {
+  recordAction(action: OperatorAction): Promise<void>;
+  /** Newest first. */
+  listActions(args: ListActions): Promise<RecordedAction[]>;
 }

@@ -7,7 +7,7 @@ import {
   type Task,
 } from 'graphile-worker';
 import pg from 'pg';
-import { describeError, InterruptedError, NotFoundError } from '../core/errors.ts';
+import { ConfigError, describeError, InterruptedError, NotFoundError } from '../core/errors.ts';
 import type { StreamSchedule } from '../core/schedule.ts';
 import type { ClusterStore, RunningJob, WorkerRegistration } from '../core/store.ts';
 import type { Logger, RunRequest } from '../core/types.ts';
@@ -85,6 +85,12 @@ export interface ClusterSchedulerOptions {
   /** How often idle job runners look for jobs that fell due. Default 1 s. */
   readonly pollIntervalMs?: number;
   readonly deliverySliceMs?: number;
+  /**
+   * False: a client of the cluster, not a worker (`syncline serve`): it queues the runs asked for
+   * by hand as jobs for the workers and reads the queue for its status, but registers no worker,
+   * takes no job and seeds no schedule. Default true.
+   */
+  readonly member?: boolean;
 }
 
 /** What the scheduler last read of one stream's jobs in the queue. */
@@ -181,6 +187,15 @@ export class ClusterScheduler implements SchedulerHandle {
     if (this.#started) return;
     this.#started = true;
     const { cluster, worker, log } = this.#options;
+    if (this.#options.member === false) {
+      this.#timers.push(setInterval(() => void this.#refresh(), STATUS_EVERY_MS));
+      await this.#refresh();
+      log.info(
+        { queue: this.#queueSchema },
+        'not a worker of the cluster: runs asked for here are queued for its workers',
+      );
+      return;
+    }
     await cluster.registerWorker(worker);
     // Takes the dead first (a predecessor on this machine killed a moment ago): their jobs are free
     // when the runners start.
@@ -248,12 +263,14 @@ export class ClusterScheduler implements SchedulerHandle {
       for (const job of this.#running.values()) job.abort.abort();
       await Promise.allSettled(this.#runners.map((r) => r.stop()));
       await this.#beat?.catch(() => undefined);
-      await this.#options.cluster.removeWorker(this.#options.worker.id).catch((error: unknown) => {
-        this.#options.log.warn(
-          { err: describeError(error) },
-          'could not leave the cluster; the others will take this worker for dead',
-        );
-      });
+      if (this.#options.member !== false) {
+        await this.#options.cluster.removeWorker(this.#options.worker.id).catch((error: unknown) => {
+          this.#options.log.warn(
+            { err: describeError(error) },
+            'could not leave the cluster; the others will take this worker for dead',
+          );
+        });
+      }
       await this.#pool.end().catch(() => undefined);
       this.#changed();
     })();
@@ -567,10 +584,22 @@ export class ClusterScheduler implements SchedulerHandle {
   }
 
   async #addJob(task: string, payload: object, at: { key: string | null; runAt: number }): Promise<void> {
-    await this.#pool.query(
-      `SELECT "${this.#queueSchema}".add_job($1, $2::json, run_at => $3::timestamptz, job_key => $4, job_key_mode => 'replace')`,
-      [task, JSON.stringify(payload), new Date(at.runAt).toISOString(), at.key],
-    );
+    try {
+      await this.#pool.query(
+        `SELECT "${this.#queueSchema}".add_job($1, $2::json, run_at => $3::timestamptz, job_key => $4, job_key_mode => 'replace')`,
+        [task, JSON.stringify(payload), new Date(at.runAt).toISOString(), at.key],
+      );
+    } catch (error) {
+      // Not a worker: the queue is created by the first worker to start; without one, nothing
+      // would take the job either.
+      const code = (error as { code?: string }).code;
+      if (this.#options.member === false && (code === '3F000' || code === '42883' || code === '42P01')) {
+        throw new ConfigError(
+          `the cluster has no job queue ("${this.#queueSchema}") yet: start a worker (\`syncline run\`) on this store to run what is asked here`,
+        );
+      }
+      throw error;
+    }
     this.#wakeAt(at.runAt);
   }
 

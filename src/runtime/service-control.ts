@@ -3,12 +3,14 @@ import { readEnvSecret } from '../config/load-config.ts';
 import { ConfigError, describeError, NotFoundError } from '../core/errors.ts';
 import type { SinkStatus } from '../core/sink.ts';
 import type { Store } from '../core/store.ts';
-import type { ChangeRow, RunRecord, StreamStatus } from '../core/types.ts';
+import type { ChangeRow, Logger, RunRecord, StreamStatus } from '../core/types.ts';
 import type { SseChannel } from '../sinks/sse/sse-channel.ts';
+import { type ActionToRecord, recordAction } from './action-log.ts';
 import { captureSlots, readCaptureSlots } from './cdc-status.ts';
 import type { DestinationTally } from './destination-tally.ts';
 import { lagMs } from './lag.ts';
 import type {
+  ActionBy,
   MetricsHandle,
   ScheduledStreamStatus,
   SchedulerHandle,
@@ -40,6 +42,8 @@ export interface ServiceControlDeps {
   readonly now?: () => number;
   /** How long `ready()` waits for the store before it says it is not reachable. Default 2 s. */
   readonly readyTimeoutMs?: number;
+  /** Where a failure to record an action in the action log is warned of. */
+  readonly log?: Pick<Logger, 'warn'>;
 }
 
 /** Run statuses after which the store held what the source had when the run ended. */
@@ -124,7 +128,7 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
     };
   }
 
-  return {
+  const control: ServiceControl = {
     async streams() {
       const stored = new Map((await store.listStreams()).map((s) => [s.stream, s]));
       const scheduled = new Map(scheduler.status().map((s) => [s.stream, s]));
@@ -209,6 +213,11 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
 
     async trigger(stream, mode) {
       return scheduler.trigger(requireConfigured(stream), { mode });
+    },
+
+    async actions(stream, limit) {
+      if (stream !== null) await requireKnown(stream);
+      return store.listActions({ ...(stream !== null ? { stream } : {}), limit });
     },
 
     async workers() {
@@ -347,6 +356,71 @@ export function createServiceControl(deps: ServiceControlDeps): ServiceControl {
 
     ...(deps.watch ? { watch: deps.watch } : {}),
   };
+  return withActionLog(control, (action, by = 'api') =>
+    recordAction(store, { ...action, origin: by }, deps.log, new Date(now())),
+  );
+}
+
+/**
+ * `control` whose actions each record what they did in the store's action log once they succeeded
+ * (`by`: the door that asked, `api` by default). A refused action records nothing; a failure to
+ * record is the recorder's warning, never the action's.
+ */
+function withActionLog(
+  control: ServiceControl,
+  record: (action: Omit<ActionToRecord, 'origin'>, by?: ActionBy) => Promise<void>,
+): ServiceControl {
+  return {
+    ...control,
+    async trigger(stream, mode, by) {
+      const result = await control.trigger(stream, mode);
+      await record({ stream, action: mode, detail: describeTrigger(result) }, by);
+      return result;
+    },
+    async approve(stream, by) {
+      const answer = await control.approve(stream);
+      await record({ stream, action: 'approve', detail: answer.message }, by);
+      return answer;
+    },
+    async reset(stream, by) {
+      const answer = await control.reset(stream);
+      await record({ stream, action: 'reset', detail: answer.message }, by);
+      return answer;
+    },
+    async replay(query, by) {
+      const answer = await control.replay(query);
+      // One entry per stream a replay was queued for, so each stream's history shows its own.
+      const letters = query.ids ? ` (letters ${query.ids.join(', ')})` : '';
+      for (const queued of answer.queued) {
+        await record(
+          { stream: queued.stream, action: 'replay', detail: describeTrigger(queued) + letters },
+          by,
+        );
+      }
+      return answer;
+    },
+    async ignore(query, by) {
+      const answer = await control.ignore(query);
+      const letters = query.ids ? ` (letters ${query.ids.join(', ')})` : '';
+      await record({ stream: query.stream ?? null, action: 'ignore', detail: answer.message + letters }, by);
+      return answer;
+    },
+    async resumeSink(name, by) {
+      const answer = await control.resumeSink(name);
+      await record({ stream: null, target: name, action: 'resume_sink', detail: answer.message }, by);
+      return answer;
+    },
+    async replaySink(name, query, by) {
+      const answer = await control.replaySink(name, query);
+      await record({ stream: null, target: name, action: 'replay_sink', detail: answer.message }, by);
+      return answer;
+    },
+  };
+}
+
+/** One line for the action log: what a trigger did. */
+function describeTrigger(result: TriggerResult): string {
+  return `${result.state} a ${result.mode} of "${result.stream}"`;
 }
 
 /** `promise`, or a rejection naming `what` once `ms` passed (the promise itself goes on). */

@@ -1,5 +1,5 @@
 import type { SinkStatus } from '../core/sink.ts';
-import type { RecordVersion, WorkerView } from '../core/store.ts';
+import type { RecordedAction, RecordVersion, WorkerView } from '../core/store.ts';
 import type {
   ChangeRow,
   Json,
@@ -149,6 +149,9 @@ export type SinkView = SinkStatus & {
   readonly errorRate?: number | null;
 };
 
+/** The door an action came through: the HTTP API or the dashboard (the CLI records its own). */
+export type ActionBy = 'api' | 'dashboard';
+
 export interface ServiceControl {
   streams(): Promise<StreamView[]>;
   runs(stream: string, limit: number): Promise<RunRecord[]>;
@@ -159,19 +162,32 @@ export interface ServiceControl {
     all?: boolean;
     ids?: readonly number[];
   }): Promise<StoredDeadLetter[]>;
+  /*
+   * The actions (`trigger`, `approve`, `reset`, `replay`, `ignore`, `resumeSink`, `replaySink`) each
+   * record what they did in the store's action log once they succeeded; `by` names the door that
+   * asked (default `api`).
+   */
   /**
    * Sets open dead letters aside (`syncline failed ignore`): of `ids`, or every open one of
    * `stream`; one of the two is needed (`ConfigError`). They stay, listed with `all`.
    */
-  ignore(query: { stream?: string; ids?: readonly number[] }): Promise<{
+  ignore(
+    query: { stream?: string; ids?: readonly number[] },
+    by?: ActionBy,
+  ): Promise<{
     readonly ignored: number;
     readonly message: string;
   }>;
-  trigger(stream: string, mode: 'sync' | 'reconcile'): Promise<TriggerResult>;
-  approve(stream: string): Promise<{ readonly approved: boolean; readonly message: string }>;
-  reset(stream: string): Promise<{ readonly message: string }>;
+  trigger(stream: string, mode: 'sync' | 'reconcile', by?: ActionBy): Promise<TriggerResult>;
+  approve(stream: string, by?: ActionBy): Promise<{ readonly approved: boolean; readonly message: string }>;
+  reset(stream: string, by?: ActionBy): Promise<{ readonly message: string }>;
   /** Queues a replay of open dead letters: of `ids`, or of a stream, or of every stream. */
-  replay(query: { stream?: string; ids?: number[] }): Promise<{ readonly queued: TriggerResult[] }>;
+  replay(
+    query: { stream?: string; ids?: number[] },
+    by?: ActionBy,
+  ): Promise<{ readonly queued: TriggerResult[] }>;
+  /** The operator's actions, newest first: those on `stream`, or all of them (null). */
+  actions(stream: string | null, limit: number): Promise<RecordedAction[]>;
   /**
    * The stream's newest change-log rows, newest first, at most `limit`, each with its key's data as
    * it is now (`ChangeRow.data`: null when deleted). Fewer when retention pruned older rows.
@@ -193,7 +209,7 @@ export interface ServiceControl {
    */
   changeLogHighestSeq(): Promise<number>;
   /** Resumes a paused sink (one that failed longer than its `pauseAfter`); unknown: `NotFoundError`. */
-  resumeSink(name: string): Promise<{ readonly resumed: boolean; readonly message: string }>;
+  resumeSink(name: string, by?: ActionBy): Promise<{ readonly resumed: boolean; readonly message: string }>;
   /**
    * Redelivers the open dead letters of a sink or destination (all, or `ids`) now, as `syncline
    * sinks replay` does; unknown sink or letter: `NotFoundError`; the sse sink: `ConfigError`.
@@ -201,6 +217,7 @@ export interface ServiceControl {
   replaySink(
     name: string,
     query: { ids?: readonly number[] },
+    by?: ActionBy,
   ): Promise<SinkReplayOutcome & { readonly message: string }>;
   /** Store reachable and scheduler running. */
   ready(): Promise<{ readonly ready: boolean; readonly checks: Record<string, string> }>;

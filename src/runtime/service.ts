@@ -36,6 +36,15 @@ export interface ServiceOptions {
   readonly events?: SyncEventBus;
   /** Called whenever the scheduler's state changes (a run started or ended, a stream fell due). */
   readonly onChange?: () => void;
+  /**
+   * `run` (default): the service. `serve` (`syncline serve`): only the doors' side of it: no
+   * schedule fires, no sink or destination is delivered, the change log is not pruned and the
+   * inbox's leftovers are not applied at start; what an operator asks for still runs. On a store of
+   * one machine (SQLite), a triggered run runs in this process (the stream's lease keeps it from
+   * racing a `syncline run` on the same file); in a cluster (PostgreSQL), this process joins no
+   * cluster as a worker: it queues what is asked for as jobs for the workers to take.
+   */
+  readonly mode?: 'run' | 'serve';
 }
 
 export interface Service {
@@ -74,6 +83,7 @@ export interface Service {
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { runtime, log } = options;
+  const serving = options.mode === 'serve';
   const config = await runtime.config();
   const store = await runtime.store('create');
   const events = options.events ?? new SyncEventBus();
@@ -112,12 +122,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Built now, so a bad sink or destination (a private target, a missing secret) stops the start
   // with its error; they deliver once `start()` is called, woken by the commits of this service's runs.
   const preparedSinks =
-    config.sinks.some(isDeliveringSink) || config.destinations.length > 0
+    !serving && (config.sinks.some(isDeliveringSink) || config.destinations.length > 0)
       ? await prepareSinks({ sinks: config.sinks, destinations: config.destinations, events, log })
       : null;
-  const deliveries = preparedSinks
-    ? [...config.sinks.filter(isDeliveringSink), ...config.destinations].map((s) => s.name)
-    : [];
+  // Serving, the sinks are still named (the cluster's workers deliver to them: `elsewhere`).
+  const deliveries = [...config.sinks.filter(isDeliveringSink), ...config.destinations].map((s) => s.name);
   /** In a cluster: the sinks this worker delivers to now, each for one job's slice. */
   const slices = new Map<string, RunningSinks>();
   const cluster = store.cluster?.() ?? null;
@@ -148,12 +157,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           }
         },
         approved: async (stream) => (await store.getState(stream))?.approved === true,
+        member: !serving,
         log,
         onChange: changed,
         onJobStart: (task, delayMs) => metrics.observeJobStart(task, delayMs),
       })
     : new Scheduler({
-        schedules: config.schedules,
+        // Serving: every stream runs only when asked for.
+        schedules: serving
+          ? config.schedules.map((s) => ({ stream: s.stream, sync: null, reconcile: null }))
+          : config.schedules,
         concurrency: config.sync.concurrency,
         run: (stream, request) => run(stream, request),
         backoff: config.service.backoff,
@@ -249,6 +262,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     events: sseChannel,
     webhooks,
     destinationTally,
+    log,
     watch: (listener) => {
       watchers.add(listener);
       return () => watchers.delete(listener);
@@ -260,6 +274,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (started) return;
     started = true;
     await scheduler.start();
+    if (serving) {
+      // A stream paused by a run asked for here goes on once approved from another process.
+      if (!cluster) timers.push(setInterval(() => void watchApprovals(), APPROVAL_POLL_MS));
+      return;
+    }
     // What webhooks left in the inbox before a stop is applied now.
     for (const stream of config.streams) if (stream.receive) applyInbox(stream.name);
     // In a cluster, each sink is a job of the queue (one worker delivers to it at a time).

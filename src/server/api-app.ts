@@ -158,6 +158,10 @@ export function createApiApp(control: ServiceControl, options: ApiAppOptions): H
       }),
     );
   });
+  app.get(API_ROUTES.actions.path, async (c) => {
+    const query = parse(API_ROUTES.actions.query, c.req.query(), 'query');
+    return c.json(await control.actions(query.stream ?? null, query.limit));
+  });
   for (const mode of ['sync', 'reconcile'] as const) {
     const route = API_ROUTES[mode];
     app.post(route.path, async (c) => {

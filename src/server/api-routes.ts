@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import {
+  ActionSchema,
+  ActionsQuery,
   ApproveResponse,
   DeadLetterSchema,
   EventsQuery,
@@ -157,6 +159,17 @@ export const API_ROUTES = {
     body: IgnoreBody,
     status: 200,
     response: IgnoreResponse,
+  },
+  actions: {
+    method: 'get',
+    path: '/v1/actions',
+    summary:
+      "The operator's actions (sync, reconcile, approve, reset, replay, ignore, resume_sink, replay_sink) by the API, the dashboard or the CLI, newest first",
+    auth: true,
+    query: ActionsQuery,
+    status: 200,
+    response: ActionSchema.array(),
+    errors: { 404: 'A stream neither the config nor the store has' },
   },
   sinks: {
     method: 'get',

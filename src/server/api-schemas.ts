@@ -28,6 +28,22 @@ export const StreamParams = z.object({ name: streamName.describe('the stream') }
 
 export const RunsQuery = z.strictObject({ limit: limit(20) });
 
+/** `GET /v1/actions`: the operator's actions, of one stream or all. */
+export const ActionsQuery = z.strictObject({
+  stream: streamName.optional().describe('only the actions on this stream'),
+  limit: limit(50),
+});
+
+export const ActionSchema = z.object({
+  id: z.number().int().describe('increasing in the order actions were recorded'),
+  at: z.string().describe('when it was done (ISO-8601 UTC)'),
+  stream: z.string().nullable().describe('the stream acted on; null for a sink or destination'),
+  target: z.string().nullable().describe('the sink or destination acted on'),
+  action: z.enum(['sync', 'reconcile', 'approve', 'reset', 'replay', 'ignore', 'resume_sink', 'replay_sink']),
+  origin: z.enum(['api', 'dashboard', 'cli']).describe('the door it came through'),
+  detail: z.string().describe('what the action answered, one line'),
+});
+
 /** `GET /v1/events`: narrows the sse sink's filters; `since` resumes (the `Last-Event-ID` header wins). */
 export const EventsQuery = z.strictObject({
   streams: z

@@ -1,5 +1,6 @@
 import type {
   AcquireLease,
+  ActionLog,
   AddSinkDeadLetters,
   ChangeFeed,
   ChangeLogBounds,
@@ -15,12 +16,15 @@ import type {
   InboxEvent,
   InboxStore,
   LeaseStore,
+  ListActions,
   ListDeadLetters,
   ListRuns,
   OpenDeadLetters,
   OpenSinkDeadLetters,
+  OperatorAction,
   PruneChanges,
   ReadChanges,
+  RecordedAction,
   RecordVersion,
   RedeliveredSinkDeadLetters,
   RunLog,
@@ -54,6 +58,7 @@ export interface RoleModules {
   readonly changes: ChangeFeed;
   readonly destinations: DestinationMapStore;
   readonly inbox: InboxStore;
+  readonly actions: ActionLog;
 }
 
 /**
@@ -71,7 +76,8 @@ export abstract class StoreRoles
     StoreInspector,
     ChangeFeed,
     DestinationMapStore,
-    InboxStore
+    InboxStore,
+    ActionLog
 {
   #roles: RoleModules | undefined;
 
@@ -241,5 +247,13 @@ export abstract class StoreRoles
 
   pruneInbox(args: { stream: string; appliedUpTo: number; receivedBefore: string }): Promise<number> {
     return this.#r.inbox.pruneInbox(args);
+  }
+
+  recordAction(action: OperatorAction): Promise<void> {
+    return this.#r.actions.recordAction(action);
+  }
+
+  listActions(args: ListActions): Promise<RecordedAction[]> {
+    return this.#r.actions.listActions(args);
   }
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../core/errors.ts';
 import type { Store } from '../core/store.ts';
 import { describeChangeFeedContract } from './store-change-feed.contract.ts';
-import { contractSteps, type StoreHandle, T0, T1, T2, write } from './store-contract-support.ts';
+import { contractSteps, type StoreHandle, T0, T1, T2, T3, write } from './store-contract-support.ts';
 import { describeDeadLetterContract } from './store-dead-letters.contract.ts';
 import { describeDestinationMapContract } from './store-destination-map.contract.ts';
 import { describeInboxContract } from './store-inbox.contract.ts';
@@ -502,6 +502,53 @@ export function describeStoreContract(
       await store.resetCheckpoint('customers', T2);
       expect((await store.getState('customers'))?.checkpoint).toBeNull();
       expect((await store.lookup('customers', ['a'])).size).toBe(1);
+    });
+
+    it('records operator actions and lists them newest first, per stream or all', async () => {
+      expect(await store.listActions({ limit: 10 })).toEqual([]);
+      await store.recordAction({
+        at: T1,
+        stream: 'customers',
+        target: null,
+        action: 'sync',
+        origin: 'api',
+        detail: 'queued a sync of "customers"',
+      });
+      await store.recordAction({
+        at: T2,
+        stream: null,
+        target: 'hooks',
+        action: 'resume_sink',
+        origin: 'dashboard',
+        detail: 'resumed sink "hooks"',
+      });
+      await store.recordAction({
+        at: T3,
+        stream: 'customers',
+        target: null,
+        action: 'reset',
+        origin: 'cli',
+        detail: 'reset "customers" <b>',
+      });
+      const all = await store.listActions({ limit: 10 });
+      expect(all.map((a) => a.action)).toEqual(['reset', 'resume_sink', 'sync']);
+      expect(all[0]!.id).toBeGreaterThan(all[1]!.id);
+      expect(all[1]).toEqual({
+        id: all[1]!.id,
+        at: T2,
+        stream: null,
+        target: 'hooks',
+        action: 'resume_sink',
+        origin: 'dashboard',
+        detail: 'resumed sink "hooks"',
+      });
+      const mine = await store.listActions({ stream: 'customers', limit: 10 });
+      expect(mine.map((a) => [a.action, a.origin, a.at, a.detail])).toEqual([
+        ['reset', 'cli', T3, 'reset "customers" <b>'],
+        ['sync', 'api', T1, 'queued a sync of "customers"'],
+      ]);
+      expect(await store.listActions({ stream: 'customers', limit: 1 })).toHaveLength(1);
+      expect(await store.listActions({ stream: 'orders', limit: 10 })).toEqual([]);
     });
 
     it('keeps streams apart and filters the change log by stream', async () => {

@@ -1,8 +1,20 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/runtime/open-store.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
 import { makeProject, runCli } from './cli-harness.ts';
+
+/** The operator's actions the CLI recorded in the project's store, oldest first. */
+async function actionsOf(dir: string): Promise<Array<[string | null, string, string, string]>> {
+  const store = await openStore(join(dir, 'syncline.db'), { mode: 'read' });
+  try {
+    const actions = await store.listActions({ limit: 100 });
+    return actions.reverse().map((a) => [a.stream, a.action, a.origin, a.detail]);
+  } finally {
+    await store.close();
+  }
+}
 
 // Slow (about a minute): every case runs the real `syncline` binary, one process per command, as
 // users do; a process starts in ~0.5 s from dist/ (npm test builds it first).
@@ -137,6 +149,16 @@ describe('syncline CLI', () => {
     const unknown = await runCli(['approve', 'nope'], dir);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toBe('syncline: unknown stream "nope": the store has no state for it');
+    expect((await runCli(['reset', 'items', '--yes'], dir)).code).toBe(0);
+    expect(await actionsOf(dir)).toEqual([
+      ['items', 'approve', 'cli', 'stream "items" is not paused; nothing to approve'],
+      [
+        'items',
+        'reset',
+        'cli',
+        'reset "items": its next run starts from the beginning; records are kept and re-reads write only changes',
+      ],
+    ]);
   }, 60_000);
 
   it('refuses to reset without --yes when there is no terminal to ask on', async () => {

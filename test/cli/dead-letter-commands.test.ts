@@ -2,7 +2,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/runtime/open-store.ts';
 import { INDEX, runCli } from './cli-harness.ts';
+
+/** The operator's actions the CLI recorded in the project's store, oldest first. */
+async function actionsOf(dir: string): Promise<Array<[string | null, string, string, string]>> {
+  const store = await openStore(join(dir, 'syncline.db'), { mode: 'read' });
+  try {
+    const actions = await store.listActions({ limit: 100 });
+    return actions.reverse().map((a) => [a.stream, a.action, a.origin, a.detail]);
+  } finally {
+    await store.close();
+  }
+}
 
 // Slow (about a minute): a dozen real `syncline` processes per case, the way an operator works
 // through dead letters.
@@ -117,6 +129,12 @@ describe('dead letters from the CLI', () => {
     expect(status).toMatchObject({ records: 28, failedRecords: 0 });
     const runs = JSON.parse((await runCli(['runs', '--json'], dir)).stdout) as { mode: string }[];
     expect(runs.map((r) => r.mode)).toEqual(['replay', 'replay', 'sync', 'sync']);
+    // Each replay and the ignore are in the action log (the refused ones are not).
+    expect(await actionsOf(dir)).toEqual([
+      ['people', 'replay', 'cli', 'replay ok: 3 fetched, 3 failed again'],
+      ['people', 'replay', 'cli', `replay of letters ${ten.id} ok: 1 fetched, 0 failed again`],
+      ['people', 'ignore', 'cli', 'ignored 2 open dead letters'],
+    ]);
   }, 180_000);
 
   it('says what is wrong with a --limit or an --id that is not a positive integer (exit 2)', async () => {

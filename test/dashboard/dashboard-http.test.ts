@@ -161,5 +161,11 @@ describe('the dashboard over HTTP', () => {
     });
     const text = await unknown.text();
     expect(text).toMatch(/class="message error".*unknown stream &quot;nope&quot;/s);
+    // The dashboard's actions are in the action log as its own; the refused ones are not.
+    const actions = await t!.store.listActions({ limit: 10 });
+    expect(actions.map((x) => [x.stream, x.action, x.origin])).toEqual([
+      ['customers', 'reconcile', 'dashboard'],
+      ['customers', 'sync', 'dashboard'],
+    ]);
   });
 });

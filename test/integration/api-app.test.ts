@@ -260,6 +260,71 @@ describe('the HTTP API (app.request, SQLite)', () => {
     });
   });
 
+  it('records each action it did in the action log, and lists them with GET /v1/actions', async () => {
+    const api = app();
+    await api.request('/v1/streams/people/sync', { method: 'POST' });
+    await api.request('/v1/streams/people/approve', { method: 'POST' });
+    await api.request('/v1/streams/people/reset', { method: 'POST' });
+    await api.request('/v1/failed/replay', { method: 'POST' });
+    await api.request('/v1/streams/orders/reconcile', { method: 'POST' });
+    // Refused actions record nothing.
+    expect((await api.request('/v1/streams/nope/sync', { method: 'POST' })).status).toBe(404);
+
+    const all = (await (await api.request('/v1/actions')).json()) as Array<Record<string, unknown>>;
+    expect(all.map((a) => [a['stream'], a['action'], a['origin']])).toEqual([
+      ['orders', 'reconcile', 'api'],
+      ['people', 'replay', 'api'],
+      ['people', 'reset', 'api'],
+      ['people', 'approve', 'api'],
+      ['people', 'sync', 'api'],
+    ]);
+    expect(all.at(-1)).toEqual({
+      id: expect.any(Number),
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+      stream: 'people',
+      target: null,
+      action: 'sync',
+      origin: 'api',
+      detail: 'queued a sync of "people"',
+    });
+    expect(all[2]!['detail']).toMatch(/^reset "people": its next run starts from the beginning/);
+
+    const people = (await (await api.request('/v1/actions?stream=people&limit=2')).json()) as unknown[];
+    expect(people).toEqual([
+      expect.objectContaining({ action: 'replay' }),
+      expect.objectContaining({ action: 'reset' }),
+    ]);
+    expect((await api.request('/v1/actions?stream=nope')).status).toBe(404);
+    expect((await api.request('/v1/actions?limit=0')).status).toBe(400);
+
+    // The dashboard's door is named as such.
+    await control.trigger('people', 'sync', 'dashboard');
+    expect((await t.store.listActions({ limit: 1 }))[0]).toMatchObject({
+      origin: 'dashboard',
+      action: 'sync',
+    });
+  });
+
+  it('does the action even when the action log cannot record it, and warns', async () => {
+    const warnings: string[] = [];
+    const failing = createServiceControl({
+      store: Object.assign(Object.create(t.store) as typeof t.store, {
+        recordAction: () => Promise.reject(new Error('disk full')),
+      }),
+      config: serviceConfig(),
+      scheduler,
+      metrics: fakeMetrics(),
+      log: { warn: (obj: object | string) => warnings.push(JSON.stringify(obj)) },
+    });
+    expect(await failing.trigger('people', 'sync')).toEqual({
+      state: 'queued',
+      stream: 'people',
+      mode: 'sync',
+    });
+    expect(scheduler.triggered).toHaveLength(1);
+    expect(warnings.join()).toContain('disk full');
+  });
+
   it('serves a valid OpenAPI 3.1 document that has every route the app serves, and only those', async () => {
     const api = app({ token: TOKEN });
     const response = await api.request('/v1/openapi.json', { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -283,7 +348,7 @@ describe('the HTTP API (app.request, SQLite)', () => {
       .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`))
       .sort();
     expect(documented).toEqual(served);
-    expect(served).toHaveLength(19);
+    expect(served).toHaveLength(20);
     expect(doc.paths['/healthz']?.['get']?.security).toEqual([]);
     expect(doc.paths['/v1/streams/{name}/runs']?.['get']).toMatchObject({
       parameters: [

@@ -179,6 +179,37 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     expect(modes.slice(0, 2)).toEqual(['reconcile:ok', 'reconcile:interrupted']);
   }, 60_000);
 
+  it('syncline serve joins no cluster: it takes no job, and queues what is asked for it for the workers', async () => {
+    const at = await location();
+    const servedRuns = new Map<string, number>();
+    const runtime = createRuntime({ config: { code: config(at, servedRuns, { every: '1h' }) } });
+    runtimes.push(runtime);
+    const served = await startService({ runtime, log: SILENT_LOGGER, mode: 'serve' });
+    services.push(served);
+    await served.start();
+    const store = await openedStore(at);
+    expect(await store.cluster!().listWorkers()).toEqual([]);
+    // No worker ever started: no queue, and nothing would take the run.
+    await expect(served.control.trigger('s1', 'sync')).rejects.toThrow(
+      /the cluster has no job queue .* yet: start a worker \(`syncline run`\) on this store/,
+    );
+
+    const runs = new Map<string, number>();
+    await worker(at, runs, { every: '1h' });
+    await until('the scheduled first runs', () => STREAMS.every((s) => (runs.get(s) ?? 0) === 1));
+    expect(await served.control.trigger('s1', 'sync')).toEqual({
+      state: 'queued',
+      stream: 's1',
+      mode: 'sync',
+    });
+    await until('the worker to run the triggered sync', () => runs.get('s1') === 2);
+    expect(servedRuns.size).toBe(0);
+    expect(await store.cluster!().listWorkers()).toHaveLength(1);
+    expect((await store.listActions({ stream: 's1', limit: 5 })).map((a) => [a.action, a.origin])).toEqual([
+      ['sync', 'api'],
+    ]);
+  }, 60_000);
+
   it('runs a stream asked for in two ways at once on one worker one run after the other, neither fenced off by the other', async () => {
     const at = await location();
     const runs = new Map<string, number>();

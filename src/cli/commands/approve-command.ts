@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { recordAction } from '../../runtime/action-log.ts';
 import { approveStream } from '../../runtime/stream-operations.ts';
 import { CliContext } from '../cli-context.ts';
 
@@ -13,13 +14,14 @@ export function registerApproveCommand(program: Command): void {
     .action(async (stream: string, _options: object, command: Command) => {
       const ctx = CliContext.of(command);
       try {
-        const outcome = await approveStream(await ctx.store(), stream);
+        const store = await ctx.store();
+        const outcome = await approveStream(store, stream);
+        const message = outcome.paused
+          ? `${outcome.message}; the next \`syncline ${outcome.paused.mode}\` applies it`
+          : outcome.message;
         // Not paused exits 0: the stream is already in the state approving would put it in.
-        ctx.print(
-          outcome.paused
-            ? `${outcome.message}; the next \`syncline ${outcome.paused.mode}\` applies it`
-            : outcome.message,
-        );
+        ctx.print(message);
+        await recordAction(store, { stream, action: 'approve', origin: 'cli', detail: message }, ctx.log);
       } finally {
         await ctx.close();
       }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { nowIso } from '../../core/clock.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { recordAction } from '../../runtime/action-log.ts';
 import type { StreamOutcome } from '../../runtime/run-streams.ts';
 import { replayTargets, sinkLettersHint } from '../../runtime/stream-operations.ts';
 import { CliContext } from '../cli-context.ts';
@@ -89,12 +90,20 @@ export function registerFailedCommand(program: Command): void {
             'failed ignore needs a stream or --id <ids...>: which letters should be ignored?',
           );
         }
-        const count = await (await ctx.store()).ignoreDeadLetters({
+        const store = await ctx.store();
+        const count = await store.ignoreDeadLetters({
           ...(stream ? { stream } : {}),
           ...(options.id ? { ids: options.id } : {}),
           at: nowIso(),
         });
-        ctx.print(`ignored ${formatCount(count)} open dead letter${count === 1 ? '' : 's'}`);
+        const message = `ignored ${formatCount(count)} open dead letter${count === 1 ? '' : 's'}`;
+        ctx.print(message);
+        const ids = options.id ? ` (ids ${options.id.join(', ')})` : '';
+        await recordAction(
+          store,
+          { stream: stream ?? null, action: 'ignore', origin: 'cli', detail: message + ids },
+          ctx.log,
+        );
       } finally {
         await ctx.close();
       }
@@ -121,7 +130,12 @@ async function replay(
       mode: 'replay',
       ...(target.letters ? { letters: target.letters } : {}),
     });
-    if (outcome) outcomes.push(outcome);
+    if (outcome) {
+      outcomes.push(outcome);
+      const letters = target.letters ? ` of letters ${target.letters.join(', ')}` : '';
+      const detail = `replay${letters} ${outcome.status}: ${outcome.counters.fetched} fetched, ${outcome.counters.failed} failed again${outcome.error ? `; ${outcome.error}` : ''}`;
+      await recordAction(store, { stream: target.stream, action: 'replay', origin: 'cli', detail }, ctx.log);
+    }
   }
   // Letters the ids named are records (replayTargets refused any sink's); without ids, say what was left.
   const hint = options.id

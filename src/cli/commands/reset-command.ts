@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { readEnvSecret } from '../../config/load-config.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { recordAction } from '../../runtime/action-log.ts';
 import { requireStreamState, resetStream } from '../../runtime/stream-operations.ts';
 import { CliContext } from '../cli-context.ts';
 
@@ -29,9 +30,9 @@ export function registerResetCommand(program: Command): void {
           return;
         }
         await resetStream(store, stream);
-        ctx.print(
-          `reset "${stream}": its next run starts from the beginning; records are kept and re-reads write only changes`,
-        );
+        const message = `reset "${stream}": its next run starts from the beginning; records are kept and re-reads write only changes`;
+        ctx.print(message);
+        await recordAction(store, { stream, action: 'reset', origin: 'cli', detail: message }, ctx.log);
         // A cdc stream starts again from a new snapshot: its slot goes (with the streams sharing it).
         const capture = ctx.runtime.hasConfig()
           ? (await ctx.config()).streams.find((s) => s.name === stream)?.capture

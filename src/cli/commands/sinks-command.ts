@@ -3,6 +3,7 @@ import { readApiToken } from '../../config/load-config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { sinkConsumer } from '../../core/sink.ts';
 import type { ChangeFeed } from '../../core/store.ts';
+import { recordAction } from '../../runtime/action-log.ts';
 import { describeSinkReplay, replayableSink, replaySinkLetters } from '../../runtime/sink-replay.ts';
 import { destinationConsumer, prepareSinks, selectSinks } from '../../runtime/sinks.ts';
 import { CliContext } from '../cli-context.ts';
@@ -159,11 +160,13 @@ async function replay(
   }
   const sink = replayableSink(await ctx.config(), name);
   // Ctrl-C ends the process: a batch in flight stays open, and a later replay sends it again.
-  const o = await replaySinkLetters({
-    store: await ctx.store(),
-    sink,
-    ...(options.id ? { ids: options.id } : {}),
-  });
+  const store = await ctx.store();
+  const o = await replaySinkLetters({ store, sink, ...(options.id ? { ids: options.id } : {}) });
+  await recordAction(
+    store,
+    { stream: null, target: name, action: 'replay_sink', origin: 'cli', detail: describeSinkReplay(o) },
+    ctx.log,
+  );
   ctx.print(describeSinkReplay(o) + (o.refusedAgain + o.left > 0 ? '\n  still open: `syncline failed`' : ''));
   if (o.error !== null) process.stderr.write(`syncline: the replay stopped: ${o.error}\n`);
   return o.refusedAgain + o.left > 0 ? EXIT.failed : EXIT.ok;

@@ -212,7 +212,7 @@ ${problem ? html`<p class="message error" role="alert">${problem}</p>` : ''}
     app.post(`/ui/streams/:name/${mode}`, (c) =>
       act(c, async () => {
         const name = c.req.param('name');
-        const result = await control.trigger(name, mode);
+        const result = await control.trigger(name, mode, 'dashboard');
         return `${mode === 'sync' ? 'Sync' : 'Reconciliation'} of ${name} ${result.state === 'started' ? 'started' : 'queued: it starts as soon as the stream and a slot are free'}.`;
       }),
     );

@@ -171,7 +171,7 @@ async function replaySelected(control: ServiceControl, c: Context): Promise<stri
   const { ids, stream } = await selectionOf(c);
   if (ids.length === 0) {
     if (stream === null) throw new ConfigError('Select the dead letters to replay first.');
-    const { queued } = await control.replay({ stream });
+    const { queued } = await control.replay({ stream }, 'dashboard');
     return queued.length === 0
       ? `${stream} has no open dead letters to replay.`
       : `Queued a replay of the open dead letters of ${stream}.`;
@@ -181,14 +181,14 @@ async function replaySelected(control: ServiceControl, c: Context): Promise<stri
   const answers: string[] = [];
   const ofStreams = open.filter((l) => l.sink === undefined);
   if (ofStreams.length > 0) {
-    await control.replay({ ids: ofStreams.map((l) => l.id) });
+    await control.replay({ ids: ofStreams.map((l) => l.id) }, 'dashboard');
     const names = [...new Set(ofStreams.map((l) => l.stream))].sort();
     answers.push(`Queued a replay of ${letters(ofStreams.length)} of ${names.join(', ')}.`);
   }
   const bySink = new Map<string, number[]>();
   for (const l of open) if (l.sink !== undefined) bySink.set(l.sink, [...(bySink.get(l.sink) ?? []), l.id]);
   for (const [sink, sinkIds] of [...bySink].sort(([a], [b]) => a.localeCompare(b))) {
-    const outcome = await control.replaySink(sink, { ids: sinkIds });
+    const outcome = await control.replaySink(sink, { ids: sinkIds }, 'dashboard');
     answers.push(sentence(outcome.message));
   }
   const gone = ids.length - open.length;
@@ -199,7 +199,7 @@ async function replaySelected(control: ServiceControl, c: Context): Promise<stri
 async function ignoreSelected(control: ServiceControl, c: Context): Promise<string> {
   const { ids, stream } = await selectionOf(c);
   if (ids.length === 0 && stream === null) throw new ConfigError('Select the dead letters to ignore first.');
-  const { ignored } = await control.ignore(ids.length > 0 ? { ids } : { stream: stream! });
+  const { ignored } = await control.ignore(ids.length > 0 ? { ids } : { stream: stream! }, 'dashboard');
   return `Ignored ${letters(ignored)}${ids.length === 0 ? ` of ${stream}` : ''}.`;
 }
 

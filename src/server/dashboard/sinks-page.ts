@@ -94,9 +94,13 @@ ${await sinksFragment(ctx.control, sinceMs, Date.now())}`,
   );
   app.get('/ui/fragments/sinks', async (c) => c.html(await sinksFragment(ctx.control, sinceMs, Date.now())));
   app.post('/ui/sinks/:name/resume', (c) =>
-    ctx.act(c, async () => sentence((await ctx.control.resumeSink(c.req.param('name'))).message)),
+    ctx.act(c, async () =>
+      sentence((await ctx.control.resumeSink(c.req.param('name'), 'dashboard')).message),
+    ),
   );
   app.post('/ui/sinks/:name/replay', (c) =>
-    ctx.act(c, async () => sentence((await ctx.control.replaySink(c.req.param('name'), {})).message)),
+    ctx.act(c, async () =>
+      sentence((await ctx.control.replaySink(c.req.param('name'), {}, 'dashboard')).message),
+    ),
   );
 }

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { html, raw } from 'hono/html';
 import { describeError, NotFoundError } from '../../core/errors.ts';
-import type { RecordVersion } from '../../core/store.ts';
+import type { RecordedAction, RecordVersion } from '../../core/store.ts';
 import type { ChangeRow, RunCounters, RunRecord } from '../../core/types.ts';
 import type { ServiceControl, StreamView } from '../../runtime/service-types.ts';
 import { ApiError, toApiError } from '../api-errors.ts';
@@ -249,11 +249,29 @@ function changesTable(stream: string, changes: readonly ChangeRow[], history: bo
  * paused it, the runs (charts and table), its checkpoint, its last errors and its latest changes.
  * It fetches itself again on each `streams` event of the live feed.
  */
+/** The operator actions shown under the runs. */
+const ACTIONS_SHOWN = 20;
+
+/** What operators did to the stream (the action log), newest first: by whom, and what it answered. */
+function actionsTable(actions: readonly RecordedAction[] | null, nowMs: number): Html {
+  if (actions === null) return html`<p class="muted">The action log could not be read.</p>`;
+  if (actions.length === 0) return html`<p class="muted">No operator action on this stream yet.</p>`;
+  return html`<div class="table-wrap"><table class="actions-log">
+<caption class="sr-only">Operator actions, newest first</caption>
+<thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">By</th><th scope="col">Answer</th></tr></thead>
+<tbody>${actions.map(
+    (a) =>
+      html`<tr data-action="${a.action}"><td>${when(a.at, nowMs)}</td><td>${a.action.replace(/_/g, ' ')}</td><td>${a.origin}</td><td>${String(maskSecrets(a.detail))}</td></tr>`,
+  )}</tbody>
+</table></div>`;
+}
+
 export async function streamFragment(control: ServiceControl, name: string, nowMs: number): Promise<Html> {
   const view = await findStream(control, name);
-  const [runs, changes] = await Promise.all([
+  const [runs, changes, actions] = await Promise.all([
     control.runs(name, CHART_RUNS),
     control.changes(name, CHANGES_SHOWN).catch(() => null),
+    control.actions(name, ACTIONS_SHOWN).catch(() => null),
   ]);
   // Links to versions only for a stream that keeps them (asked of its newest changed key).
   const first = changes?.[0];
@@ -276,6 +294,10 @@ ${
     : html`<div class="charts">${chart(`Records per run, the last ${runs.length} runs`, charts.records)}${chart(`Duration per run in seconds, the last ${runs.length} runs`, charts.duration)}</div>`
 }
 ${runsTable(runs.slice(0, TABLE_RUNS), nowMs)}
+</section>
+<section aria-labelledby="actions-title">
+<h2 id="actions-title">Operator actions</h2>
+${actionsTable(actions, nowMs)}
 </section>
 <div class="columns">
 <section aria-labelledby="checkpoint-title">
@@ -469,7 +491,7 @@ export function registerStreamPage(app: Hono, ctx: DashboardContext): void {
   });
 
   app.post('/ui/streams/:name/approve', (c) =>
-    ctx.act(c, async () => (await control.approve(c.req.param('name'))).message),
+    ctx.act(c, async () => (await control.approve(c.req.param('name'), 'dashboard')).message),
   );
 
   app.post('/ui/streams/:name/reset', (c) =>
@@ -483,7 +505,7 @@ export function registerStreamPage(app: Hono, ctx: DashboardContext): void {
           `type the stream's name "${name}" to confirm the reset; nothing was reset`,
         );
       }
-      return (await control.reset(name)).message;
+      return (await control.reset(name, 'dashboard')).message;
     }),
   );
 }

@@ -15,6 +15,7 @@ import type { StoredRecordState } from '../../core/types.ts';
 import { StoreRoles } from '../store-roles.ts';
 import { StoreRuntime } from '../store-runtime.ts';
 import { WriterThread } from '../writer-thread.ts';
+import { PostgresActions } from './postgres-actions.ts';
 import { applyPgProgram, pgFailure } from './postgres-apply-program.mjs';
 import { PostgresChangeFeed } from './postgres-change-feed.ts';
 import { type CommitWatch, watchPgCommits } from './postgres-commit-watch.ts';
@@ -121,6 +122,7 @@ export class PostgresStore extends StoreRoles implements Store, CommitWatcher, S
       changes: new PostgresChangeFeed(db, this.#schema),
       destinations: new PostgresDestinationMap(db),
       inbox: new PostgresInbox(db, this.#schema),
+      actions: new PostgresActions(db),
     });
   }
 

@@ -9,6 +9,7 @@ import type { StoredRecordState } from '../../core/types.ts';
 import { StoreRoles } from '../store-roles.ts';
 import { StoreRuntime } from '../store-runtime.ts';
 import { WriterThread } from '../writer-thread.ts';
+import { SqliteActions } from './sqlite-actions.ts';
 import { programApplier } from './sqlite-apply-program.mjs';
 import { SqliteChanges } from './sqlite-change-feed.ts';
 import { SqliteDeadLetters } from './sqlite-dead-letters.ts';
@@ -118,6 +119,7 @@ export class SqliteStore extends StoreRoles implements Store {
       changes: new SqliteChanges(runtime),
       destinations: new SqliteDestinationMap(runtime),
       inbox: new SqliteInbox(runtime),
+      actions: new SqliteActions(runtime),
     });
   }
 
