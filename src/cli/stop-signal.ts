@@ -6,11 +6,13 @@ import { EXIT } from './exit-codes.ts';
  * command stops cleanly; a second one exits at once (130 / 143), after `onSecond`'s function. One
  * listener stays from the start to `dispose()`: a second signal never finds Node's default action.
  */
-export function stopSignal(): {
+export interface StopSignal {
   readonly first: Promise<NodeJS.Signals>;
   onSecond(beforeExit: () => void): void;
   dispose(): void;
-} {
+}
+
+export function stopSignal(): StopSignal {
   let seen = 0;
   let beforeExit: (() => void) | null = null;
   let resolveFirst: (signal: NodeJS.Signals) => void = () => {};

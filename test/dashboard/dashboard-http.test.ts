@@ -9,6 +9,7 @@ import { createServiceControl } from '../../src/runtime/service-control.ts';
 import { createApiApp } from '../../src/server/api-app.ts';
 import { FakeScheduler, fakeMetrics } from '../helpers/fake-service.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
+import { csrfOf, logIn } from './dashboard-session.ts';
 
 const TOKEN = 'dash-t0ken-9c1e';
 
@@ -49,15 +50,7 @@ describe('the dashboard over HTTP', () => {
     return { app, scheduler };
   }
 
-  /** Logs in with the form and returns the session cookie. */
-  async function login(app: Awaited<ReturnType<typeof world>>['app'], token = TOKEN) {
-    const res = await app.request('/ui/login', {
-      method: 'POST',
-      body: new URLSearchParams({ token, next: '/ui' }),
-      headers: { origin: 'http://localhost', host: 'localhost' },
-    });
-    return { res, cookie: res.headers.get('set-cookie')?.split(';')[0] ?? '' };
-  }
+  const login = (app: Awaited<ReturnType<typeof world>>['app'], token = TOKEN) => logIn(app, token);
 
   it('sends a visitor without the token to the login form, and lets the token in by cookie or bearer header', async () => {
     const { app } = await world(TOKEN);
@@ -132,7 +125,7 @@ describe('the dashboard over HTTP', () => {
     const { app, scheduler } = await world(TOKEN, ['customers']);
     const { cookie } = await login(app);
     const page = await (await app.request('/ui', { headers: { cookie } })).text();
-    const csrf = /X-CSRF-Token&quot;:&quot;([A-Za-z0-9_-]+)&quot;/.exec(page)?.[1];
+    const csrf = csrfOf(page);
     expect(csrf).toBeDefined();
     const post = (headers: Record<string, string>) =>
       app.request('/ui/streams/customers/sync', {

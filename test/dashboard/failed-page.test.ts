@@ -11,6 +11,7 @@ import { createServiceControl } from '../../src/runtime/service-control.ts';
 import { createApiApp } from '../../src/server/api-app.ts';
 import { FakeScheduler, fakeMetrics } from '../helpers/fake-service.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
+import { logIn } from './dashboard-session.ts';
 
 const TOKEN = 'dash-failed-t0ken';
 
@@ -79,14 +80,8 @@ describe('the dead letters page', () => {
 
   /** Logs in and returns what a page's requests carry: the cookie and the page's CSRF token. */
   async function session(app: Hono) {
-    const res = await app.request('/ui/login', {
-      method: 'POST',
-      body: new URLSearchParams({ token: TOKEN, next: '/ui' }),
-      headers: { origin: 'http://localhost', host: 'localhost' },
-    });
-    const cookie = res.headers.get('set-cookie')?.split(';')[0] ?? '';
-    const page = await (await app.request('/ui/failed', { headers: { cookie } })).text();
-    const csrf = /X-CSRF-Token&quot;:&quot;([A-Za-z0-9_-]+)&quot;/.exec(page)![1]!;
+    const { cookie, csrf: csrfOfPage } = await logIn(app, TOKEN);
+    const csrf = await csrfOfPage('/ui/failed');
     const get = async (path: string) => {
       const r = await app.request(path, { headers: { cookie } });
       expect(r.status).toBe(200);

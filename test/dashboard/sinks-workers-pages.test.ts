@@ -14,6 +14,7 @@ import { deliveryRate, sinkLag } from '../../src/server/dashboard/sinks-page.ts'
 import { workersFragment } from '../../src/server/dashboard/workers-page.ts';
 import { FakeScheduler, fakeMetrics } from '../helpers/fake-service.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
+import { csrfOf, logIn } from './dashboard-session.ts';
 
 const TOKEN = 'dash-sinks-t0ken';
 const SECRET_ENV = 'DASH_SINKS_TEST_SECRET';
@@ -80,16 +81,11 @@ describe('the sinks and workers pages', () => {
   }
 
   async function session(app: Hono, path: string) {
-    const res = await app.request('/ui/login', {
-      method: 'POST',
-      body: new URLSearchParams({ token: TOKEN, next: '/ui' }),
-      headers: { origin: 'http://localhost', host: 'localhost' },
-    });
-    const cookie = res.headers.get('set-cookie')?.split(';')[0] ?? '';
+    const { cookie } = await logIn(app, TOKEN);
     const page = await app.request(path, { headers: { cookie } });
     expect(page.status).toBe(200);
     const body = await page.text();
-    const csrf = /X-CSRF-Token&quot;:&quot;([A-Za-z0-9_-]+)&quot;/.exec(body)![1]!;
+    const csrf = csrfOf(body);
     const get = async (p: string) => (await app.request(p, { headers: { cookie } })).text();
     const post = (p: string, headers: Record<string, string> = {}) =>
       app.request(p, {

@@ -10,6 +10,7 @@ import { createApiApp } from '../../src/server/api-app.ts';
 import { diffRecords } from '../../src/server/dashboard/stream-page.ts';
 import { FakeScheduler, fakeMetrics } from '../helpers/fake-service.ts';
 import { makeTestStore, type TestStore } from '../helpers/stores.ts';
+import { csrfOf, logIn } from './dashboard-session.ts';
 
 const TOKEN = 'stream-t0ken-5b2a';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -268,12 +269,7 @@ describe('the stream page of the dashboard', () => {
     expect((await store.getState('customers'))?.checkpoint).not.toBeNull();
 
     // From a login session, the action still needs the page's CSRF token.
-    const login = await app.request('/ui/login', {
-      method: 'POST',
-      body: new URLSearchParams({ token: TOKEN, next: '/ui' }),
-      headers: { origin: 'http://localhost', host: 'localhost' },
-    });
-    const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
+    const { cookie } = await logIn(app, TOKEN);
     const forged = await reset(
       { confirm: 'customers' },
       { cookie, host: 'localhost', origin: 'http://localhost' },
@@ -281,7 +277,7 @@ describe('the stream page of the dashboard', () => {
     expect(forged.status).toBe(403);
     expect((await store.getState('customers'))?.checkpoint).not.toBeNull();
     const page = await (await app.request('/ui/streams/customers', { headers: { cookie } })).text();
-    const csrf = /X-CSRF-Token&quot;:&quot;([A-Za-z0-9_-]+)&quot;/.exec(page)?.[1] ?? '';
+    const csrf = csrfOf(page);
     const done = await reset(
       { confirm: 'customers' },
       { cookie, host: 'localhost', origin: 'http://localhost', 'x-csrf-token': csrf },

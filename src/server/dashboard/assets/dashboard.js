@@ -5,16 +5,19 @@
   const root = document.documentElement;
   const THEME_KEY = 'syncline-theme';
 
-  function applyTheme(theme) {
-    if (theme === 'light' || theme === 'dark') root.dataset.theme = theme;
-    else delete root.dataset.theme;
-  }
-  applyTheme(localStorage.getItem(THEME_KEY));
+  const systemDark = window.matchMedia('(prefers-color-scheme: dark)');
 
-  function currentTheme() {
-    if (root.dataset.theme) return root.dataset.theme;
-    return window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+  /** The theme: the switch's choice (kept in localStorage), else the system's. */
+  function applyTheme() {
+    const chosen = localStorage.getItem(THEME_KEY);
+    root.dataset.theme =
+      chosen === 'light' || chosen === 'dark' ? chosen : systemDark.matches ? 'dark' : 'light';
   }
+  applyTheme();
+  systemDark.addEventListener('change', () => {
+    applyTheme();
+    drawCharts(document);
+  });
 
   function setLive(state, text) {
     const live = document.getElementById('live');
@@ -69,9 +72,8 @@
     const button = document.getElementById('theme');
     if (button) {
       button.addEventListener('click', () => {
-        const next = currentTheme() === 'dark' ? 'light' : 'dark';
-        localStorage.setItem(THEME_KEY, next);
-        applyTheme(next);
+        localStorage.setItem(THEME_KEY, root.dataset.theme === 'dark' ? 'light' : 'dark');
+        applyTheme();
         drawCharts(document);
       });
     }
