@@ -121,6 +121,27 @@ describe('the dashboard over HTTP', () => {
     expect(filtered).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 
+  it('pages an overview of 200 streams 50 at a time, a paused one first, and filters it', async () => {
+    const names = Array.from({ length: 200 }, (_, i) => `stream_${String(i).padStart(3, '0')}`);
+    const { app, scheduler } = await world(null, names);
+    const at = scheduler.statuses.findIndex((s) => s.stream === 'stream_150');
+    scheduler.statuses[at] = { ...scheduler.statuses[at]!, state: 'paused' };
+    const started = performance.now();
+    const first = await (await app.request('/ui/fragments/overview')).text();
+    const ms = performance.now() - started;
+    const rows = (html: string) => [...html.matchAll(/<tr data-stream="([^"]+)"/g)].map((m) => m[1]);
+    expect(rows(first)).toHaveLength(50);
+    expect(rows(first)[0]).toBe('stream_150');
+    expect(first).toContain('page 1 of 4 (200 streams)');
+    const last = await (await app.request('/ui/fragments/overview?page=4')).text();
+    expect(rows(last)).toEqual(names.filter((n) => n !== 'stream_150').slice(149));
+    // The live refresh of page 4 asks for page 4 again.
+    expect(last).toContain('hx-get="/ui/fragments/overview?page=4"');
+    const filtered = await (await app.request('/ui/fragments/overview?q=stream_19')).text();
+    expect(rows(filtered)).toEqual(names.filter((n) => n.startsWith('stream_19')));
+    process.stdout.write(`overview of 200 streams: first page rendered in ${Math.round(ms)} ms\n`);
+  });
+
   it('refuses an action without the CSRF token of the session or from another origin, and acts with it', async () => {
     const { app, scheduler } = await world(TOKEN, ['customers']);
     const { cookie } = await login(app);
