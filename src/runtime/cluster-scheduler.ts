@@ -445,27 +445,40 @@ export class ClusterScheduler implements SchedulerHandle {
     // first (one holder per worker) and fence it off. The second waits, as for another process.
     for (const job of this.#running.values())
       if (job.stream === stream) return { status: 'busy', error: null };
+    return this.#asJob(
+      helpers,
+      { job: helpers.job.key ?? `${RUN_TASK}:${helpers.job.id}`, stream, mode },
+      async (abort) => {
+        const outcome = await fn(abort.signal);
+        this.#lastOutcome.set(stream, {
+          status: outcome.status,
+          endedAt: new Date().toISOString(),
+          error: outcome.error,
+        });
+        return this.#expelled(abort) ? null : outcome;
+      },
+    );
+  }
+
+  /**
+   * Runs `fn` as one of this worker's jobs: in `#running` (its heartbeat and `syncline workers` list
+   * it) while it runs, its abort controller aborted by this worker's stop (or by being taken for
+   * dead: `ExpelledError` as the reason).
+   */
+  async #asJob<T>(
+    helpers: JobHelpers,
+    entry: { readonly job: string; readonly stream: string | null; readonly mode: string },
+    fn: (abort: AbortController) => Promise<T>,
+  ): Promise<T> {
     const abort = new AbortController();
     const onStop = () => abort.abort();
     this.#stop.signal.addEventListener('abort', onStop, { once: true });
     const id = helpers.job.id;
-    this.#running.set(id, {
-      job: helpers.job.key ?? `${RUN_TASK}:${id}`,
-      stream,
-      mode,
-      startedAt: new Date().toISOString(),
-      abort,
-    });
+    this.#running.set(id, { ...entry, startedAt: new Date().toISOString(), abort });
     this.#publishRunning();
     this.#changed();
     try {
-      const outcome = await fn(abort.signal);
-      this.#lastOutcome.set(stream, {
-        status: outcome.status,
-        endedAt: new Date().toISOString(),
-        error: outcome.error,
-      });
-      return this.#expelled(abort) ? null : outcome;
+      return await fn(abort);
     } finally {
       this.#stop.signal.removeEventListener('abort', onStop);
       this.#running.delete(id);
@@ -484,32 +497,21 @@ export class ClusterScheduler implements SchedulerHandle {
       );
     }
     this.#options.onJobStart?.('deliver', Date.now() - helpers.job.run_at.getTime());
-    const abort = new AbortController();
-    const onStop = () => abort.abort();
-    this.#stop.signal.addEventListener('abort', onStop, { once: true });
-    const slice = setTimeout(() => abort.abort(), this.#options.deliverySliceMs ?? DELIVERY_SLICE_MS);
-    const id = helpers.job.id;
-    this.#running.set(id, {
-      job: `deliver:${name}`,
-      stream: null,
-      mode: 'deliver',
-      startedAt: new Date().toISOString(),
-      abort,
-    });
-    this.#publishRunning();
-    this.#changed();
-    try {
-      await deliver(name, abort.signal);
-    } finally {
-      clearTimeout(slice);
-      this.#stop.signal.removeEventListener('abort', onStop);
-      this.#running.delete(id);
-      this.#publishRunning();
-      this.#changed();
-    }
+    const expelled = await this.#asJob(
+      helpers,
+      { job: `deliver:${name}`, stream: null, mode: 'deliver' },
+      async (abort) => {
+        const slice = setTimeout(() => abort.abort(), this.#options.deliverySliceMs ?? DELIVERY_SLICE_MS);
+        try {
+          await deliver(name, abort.signal);
+        } finally {
+          clearTimeout(slice);
+        }
+        return this.#expelled(abort);
+      },
+    );
     // Stopped: its runner ended before the job is handed back, so two never deliver at once.
-    if (!this.#expelled(abort))
-      await this.#addJob(DELIVER_TASK, { name }, { key: `deliver:${name}`, runAt: Date.now() });
+    if (!expelled) await this.#addJob(DELIVER_TASK, { name }, { key: `deliver:${name}`, runAt: Date.now() });
   };
 
   #runnerEnded(): void {

@@ -142,9 +142,10 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     // No schedule of their own: only what is triggered runs. Slow reads, to be stopped mid-run.
     const a = await worker(at, runsA, { every: '1h', readMs: 1500 });
     await worker(at, runsB, { every: '1h', readMs: 1500 });
-    // The first scheduled runs (due at start) go first.
+    // The first scheduled runs (due at start) go first. One store to watch them (a store a poll
+    // opened a pool each time, and the suite beside it found the server out of connections).
+    const store = await openedStore(at);
     await until('the first runs to end', async () => {
-      const store = await openedStore(at);
       const runs = await store.listRuns({ limit: 100 });
       return runs.filter((r) => r.status === 'ok').length === STREAMS.length;
     });
@@ -170,7 +171,6 @@ describe('a cluster of workers on one PostgreSQL store', () => {
     const otherBefore = other.get('s2') ?? 0;
     await stopping.stop();
     await until('the other worker to run s2', () => (other.get('s2') ?? 0) > otherBefore, 15_000);
-    const store = await openedStore(at);
     await until('the handed-back reconcile to end ok', async () => {
       const runs = await store.listRuns({ stream: 's2', limit: 10 });
       return runs[0]?.mode === 'reconcile' && runs[0].status === 'ok';
