@@ -36,7 +36,21 @@ describe('the dashboard over HTTP', () => {
     }));
     const config = resolveConfig({ streams: definitions } as never);
     const scheduler = new FakeScheduler(names);
-    const control = createServiceControl({ store: t.store, config, scheduler, metrics: fakeMetrics() });
+    // What the service tells the live feed: the test sends `change` and `stop` itself.
+    const watchers = new Set<(event: 'change' | 'stop') => void>();
+    const tell = (event: 'change' | 'stop') => {
+      for (const watcher of [...watchers]) watcher(event);
+    };
+    const control = createServiceControl({
+      store: t.store,
+      config,
+      scheduler,
+      metrics: fakeMetrics(),
+      watch: (listener) => {
+        watchers.add(listener);
+        return () => watchers.delete(listener);
+      },
+    });
     const app = createApiApp(control, { token, log: SILENT_LOGGER });
     for (const stream of definitions) {
       await runStream({
@@ -47,7 +61,7 @@ describe('the dashboard over HTTP', () => {
         log: SILENT_LOGGER,
       });
     }
-    return { app, scheduler };
+    return { app, scheduler, tell, watchers };
   }
 
   const login = (app: Awaited<ReturnType<typeof world>>['app'], token = TOKEN) => logIn(app, token);
@@ -140,6 +154,34 @@ describe('the dashboard over HTTP', () => {
     const filtered = await (await app.request('/ui/fragments/overview?q=stream_19')).text();
     expect(rows(filtered)).toEqual(names.filter((n) => n.startsWith('stream_19')));
     process.stdout.write(`overview of 200 streams: first page rendered in ${Math.round(ms)} ms\n`);
+  });
+
+  it('tells an open page of a change on its live feed, and ends the feed when the service stops', async () => {
+    const { app, tell, watchers } = await world(null, ['customers']);
+    const res = await app.request('/ui/live');
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (done: () => boolean) => {
+      const end = Date.now() + 5000;
+      while (!done() && Date.now() < end) {
+        const chunk = await reader.read();
+        if (chunk.done) return true;
+        text += decoder.decode(chunk.value);
+      }
+      return false;
+    };
+    await readUntil(() => text.includes(': live'));
+    expect(watchers.size).toBe(1);
+    tell('change');
+    await readUntil(() => text.includes('event: streams'));
+    expect(text).toContain('event: streams');
+    // The service stops: the feed ends (the HTTP server's close does not wait for it), and the
+    // feed no longer listens.
+    tell('stop');
+    expect(await readUntil(() => false)).toBe(true);
+    expect(watchers.size).toBe(0);
   });
 
   it('refuses an action without the CSRF token of the session or from another origin, and acts with it', async () => {
